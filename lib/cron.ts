@@ -1,0 +1,156 @@
+/**
+ * Cron arithmetic for the 5-field UTC schedules every data class uses (Longhorn, Velero and
+ * Kubernetes CronJobs all parse with robfig/cron `ParseStandard`). Parsing is delegated to
+ * `cron-parser`; this module only narrows it to the standard dialect and derives the numbers the
+ * plan, the alert thresholds and the schedule spreading need.
+ */
+import { CronExpressionParser } from "cron-parser";
+
+const MONTHS = "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC";
+const DAYS = "SUN|MON|TUE|WED|THU|FRI|SAT";
+/** Per field, the characters robfig/cron's standard parser accepts (no `L`, `W`, `#` or `H`). */
+const FIELD_SYNTAX: RegExp[] = [
+  /^[\d*,/-]+$/,
+  /^[\d*,/-]+$/,
+  /^[\d*,/?-]+$/,
+  new RegExp(`^(?:[\\d*,/-]|${MONTHS})+$`, "i"),
+  new RegExp(`^(?:[\\d*,/?-]|${DAYS})+$`, "i"),
+];
+const FIELD_NAMES = ["minute", "hour", "day of month", "month", "day of week"];
+
+/** Returns why `expr` is not a valid 5-field cron expression, or undefined when it is. */
+export function cronError(expr: string): string | undefined {
+  if (typeof expr !== "string" || expr.trim() === "") return "is empty; expected a 5-field cron expression such as \"0 3 * * *\"";
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) {
+    return `"${expr}" has ${fields.length} field${fields.length === 1 ? "" : "s"}; expected 5 (minute hour day-of-month month day-of-week, UTC)`;
+  }
+  for (let i = 0; i < 5; i++) {
+    if (!FIELD_SYNTAX[i].test(fields[i])) return `"${expr}": the ${FIELD_NAMES[i]} field "${fields[i]}" is not standard cron syntax`;
+  }
+  try {
+    CronExpressionParser.parse(expr, { tz: "UTC" });
+  } catch (e) {
+    return `"${expr}" is not a valid cron expression: ${(e as Error).message}`;
+  }
+  return undefined;
+}
+
+/** Throws when `expr` is not a valid 5-field cron expression. */
+export function assertCron(expr: string): void {
+  const err = cronError(expr);
+  if (err) throw new Error(`cron ${err}`);
+}
+
+/** The next `count` run times of `expr` strictly after `from`, in UTC. */
+export function nextRuns(expr: string, from: Date, count: number): Date[] {
+  assertCron(expr);
+  const it = CronExpressionParser.parse(expr, { tz: "UTC", currentDate: from });
+  const out: Date[] = [];
+  for (let i = 0; i < count; i++) out.push(it.next().toDate());
+  return out;
+}
+
+/** Every run of `expr` in [from, to), in UTC. */
+export function runsBetween(expr: string, from: Date, to: Date, limit = 200_000): Date[] {
+  assertCron(expr);
+  const it = CronExpressionParser.parse(expr, { tz: "UTC", currentDate: new Date(from.getTime() - 1), endDate: to });
+  const out: Date[] = [];
+  while (out.length < limit && it.hasNext()) {
+    const d = it.next().toDate();
+    if (d.getTime() >= to.getTime()) break;
+    out.push(d);
+  }
+  return out;
+}
+
+export interface CronGaps {
+  /** Shortest time between two consecutive runs, in seconds. */
+  readonly minGapSeconds: number;
+  /** Longest time between two consecutive runs, in seconds: what a staleness alert must tolerate. */
+  readonly maxGapSeconds: number;
+  /** Average number of runs per day over the horizon. */
+  readonly runsPerDay: number;
+}
+
+/** A fixed reference so that results do not depend on the day the program runs. */
+const EPOCH = Date.UTC(2026, 0, 1);
+/** Eight years: covers leap days (`0 0 29 2 *`) and yearly schedules. */
+const HORIZON_MS = 8 * 366 * 86_400_000;
+const MAX_SAMPLES = 50_000;
+const gapCache = new Map<string, CronGaps>();
+
+/**
+ * Gaps between consecutive runs of `expr`, sampled from 2026-01-01 UTC for up to eight years or
+ * 50,000 runs, whichever comes first (every-minute schedules reach the run cap within a month,
+ * which still spans every weekly and monthly pattern such a schedule can have).
+ */
+export function cronGaps(expr: string): CronGaps {
+  const cached = gapCache.get(expr);
+  if (cached) return cached;
+  assertCron(expr);
+  const it = CronExpressionParser.parse(expr, { tz: "UTC", currentDate: new Date(EPOCH - 1) });
+  let prev = it.next().toDate().getTime();
+  const first = prev;
+  let min = Infinity;
+  let max = 0;
+  let n = 1;
+  while (n < MAX_SAMPLES) {
+    const t = it.next().toDate().getTime();
+    const gap = (t - prev) / 1000;
+    if (gap < min) min = gap;
+    if (gap > max) max = gap;
+    prev = t;
+    n++;
+    if (t - EPOCH > HORIZON_MS) break;
+  }
+  const days = Math.max((prev - first) / 86_400_000, 1 / 1440);
+  const result: CronGaps = { minGapSeconds: min, maxGapSeconds: max, runsPerDay: (n - 1) / days };
+  gapCache.set(expr, result);
+  return result;
+}
+
+/** The UTC minute of day (0..1439) of a cron whose minute and hour fields are single numbers, else undefined. */
+export function fixedMinuteOfDay(expr: string): number | undefined {
+  const [m, h] = expr.trim().split(/\s+/);
+  if (!/^\d+$/.test(m) || !/^\d+$/.test(h)) return undefined;
+  return Number(h) * 60 + Number(m);
+}
+
+/** "HH:MM" for a minute of day. */
+export function formatMinuteOfDay(minute: number): string {
+  const h = Math.floor(minute / 60) % 24;
+  const m = minute % 60;
+  return `${String(h).padStart(2, "0")}:${String(m).padStart(2, "0")}`;
+}
+
+/** A short human description for the plan: the expression and its cadence. */
+export function describeCron(expr: string): string {
+  const { maxGapSeconds, runsPerDay } = cronGaps(expr);
+  const at = fixedMinuteOfDay(expr);
+  const f = expr.trim().split(/\s+/);
+  const time = at === undefined ? "" : ` ${formatMinuteOfDay(at)} UTC`;
+  if (f[2] === "*" && f[3] === "*" && f[4] === "*" && at !== undefined) return `daily${time} (\`${expr}\`)`;
+  if (f[2] === "*" && f[3] === "*" && /^\d$/.test(f[4]) && at !== undefined) {
+    const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][Number(f[4])];
+    return `weekly ${day}${time} (\`${expr}\`)`;
+  }
+  if (/^\d+$/.test(f[2]) && f[3] === "*" && f[4] === "*" && at !== undefined) return `monthly on day ${f[2]}${time} (\`${expr}\`)`;
+  if (runsPerDay >= 1) return `${+runsPerDay.toFixed(2)}×/day, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
+  return `every ~${formatSeconds(86_400 / runsPerDay)}, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
+}
+
+/** 93600 → "26h", 5400 → "1h30m", 90 → "1m30s". */
+export function formatSeconds(total: number): string {
+  const s = Math.round(total);
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  let out = "";
+  if (d) out += `${d}d`;
+  if (h) out += `${h}h`;
+  if (m) out += `${m}m`;
+  if (sec || !out) out += `${sec}s`;
+  return out;
+}

@@ -1,0 +1,117 @@
+/**
+ * The one shape every backup CronJob has (the policy pack checks exactly this): UTC schedule,
+ * no overlapping runs, deadlines so a hung run cannot block the next one forever, bounded resources,
+ * non-root, no privilege escalation, read-only root filesystem, no capabilities, and a small
+ * memory-backed /tmp for the few bytes the scripts keep (never the backup itself).
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { VERSIONS } from "./versions.js";
+
+type Container = k8s.types.input.core.v1.Container;
+type Volume = k8s.types.input.core.v1.Volume;
+type Toleration = k8s.types.input.core.v1.Toleration;
+
+export interface BackupCronJobSpecArgs {
+  /** 5-field cron, UTC. */
+  readonly schedule: string;
+  readonly containers: Container[];
+  readonly initContainers?: Container[];
+  readonly volumes?: Volume[];
+  /** Seconds a run may take before Kubernetes kills it. @default 3600 */
+  readonly activeDeadlineSeconds?: number;
+  /** How late a missed run may still start. @default 600 */
+  readonly startingDeadlineSeconds?: number;
+  /** Retries of a failed run. @default 1 */
+  readonly backoffLimit?: number;
+  /** How long a finished Job stays for inspection. @default 86400 */
+  readonly ttlSecondsAfterFinished?: number;
+  readonly nodeSelector?: Record<string, string>;
+  readonly tolerations?: Toleration[];
+  /** Pod labels (the CronJob's own labels are set by the caller). */
+  readonly podLabels?: Record<string, string>;
+  /** UID the pod runs as. @default 65534 (nobody) */
+  readonly runAsUser?: number;
+  readonly runAsGroup?: number;
+  readonly serviceAccountName?: string;
+}
+
+/** Container securityContext of every backup container. */
+export const RESTRICTED_CONTAINER = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  privileged: false,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** A memory-backed scratch directory for /tmp: small, because nothing large is ever written. */
+export const TMP_VOLUME: Volume = { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } };
+export const TMP_MOUNT = { name: "tmp", mountPath: "/tmp" };
+/** Where the init container puts the rclone binary for the main container. */
+export const TOOLS_VOLUME: Volume = { name: "tools", emptyDir: { sizeLimit: "128Mi" } };
+export const TOOLS_MOUNT = { name: "tools", mountPath: "/opt/tools", readOnly: true };
+
+/**
+ * An init container that copies the rclone binary out of the pinned stock rclone image, so a stock
+ * client image (postgres, alpine) can stream to S3 without the project building an image.
+ */
+export function rcloneInitContainer(image: string = VERSIONS.rcloneImage): Container {
+  return {
+    name: "rclone",
+    image,
+    imagePullPolicy: "IfNotPresent",
+    command: ["cp", "/usr/local/bin/rclone", "/opt/tools/rclone"],
+    securityContext: RESTRICTED_CONTAINER,
+    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "200m", memory: "64Mi" } },
+    volumeMounts: [{ name: "tools", mountPath: "/opt/tools" }],
+  };
+}
+
+/** The ConfigMap volume that carries the job's scripts, mounted read-only and executable. */
+export function scriptsVolume(configMapName: string): Volume {
+  return { name: "scripts", configMap: { name: configMapName, defaultMode: 0o555 } };
+}
+export const SCRIPTS_MOUNT = { name: "scripts", mountPath: "/scripts", readOnly: true };
+
+/** The full CronJob spec of a backup job. */
+export function backupCronJobSpec(args: BackupCronJobSpecArgs): k8s.types.input.batch.v1.CronJobSpec {
+  const runAsUser = args.runAsUser ?? 65534;
+  return {
+    schedule: args.schedule,
+    timeZone: "Etc/UTC",
+    concurrencyPolicy: "Forbid",
+    startingDeadlineSeconds: args.startingDeadlineSeconds ?? 600,
+    successfulJobsHistoryLimit: 3,
+    failedJobsHistoryLimit: 3,
+    suspend: false,
+    jobTemplate: {
+      metadata: { labels: args.podLabels ?? {} },
+      spec: {
+        backoffLimit: args.backoffLimit ?? 1,
+        activeDeadlineSeconds: args.activeDeadlineSeconds ?? 3600,
+        ttlSecondsAfterFinished: args.ttlSecondsAfterFinished ?? 86_400,
+        template: {
+          metadata: { labels: args.podLabels ?? {} },
+          spec: {
+            restartPolicy: "Never",
+            automountServiceAccountToken: false,
+            ...(args.serviceAccountName ? { serviceAccountName: args.serviceAccountName } : {}),
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser,
+              runAsGroup: args.runAsGroup ?? runAsUser,
+              fsGroup: args.runAsGroup ?? runAsUser,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}),
+            ...(args.tolerations ? { tolerations: args.tolerations } : {}),
+            ...(args.initContainers ? { initContainers: args.initContainers } : {}),
+            containers: args.containers.map((c) => ({ imagePullPolicy: "IfNotPresent", ...c, securityContext: { ...RESTRICTED_CONTAINER, ...(c.securityContext as object) } })),
+            volumes: [TMP_VOLUME, ...(args.volumes ?? [])],
+          },
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,25 @@
+/**
+ * Every third-party artefact the stack deploys, pinned in one place. Never `latest`: a backup that
+ * changes behaviour because an upstream tag moved is a backup nobody tested.
+ */
+export const VERSIONS = {
+  /** Client image for pg_dump/psql; its major must be >= every server's major. */
+  postgresImage: "postgres:17.6-alpine3.22",
+  /** rclone image: the S3/FTP client copied into job pods by an init container. */
+  rcloneImage: "rclone/rclone:1.71.2",
+  /** Velero Helm chart (vmware-tanzu/helm-charts) and the app it installs. */
+  veleroChart: "12.1.0",
+  veleroImage: "velero/velero:v1.18.1",
+  /** velero-plugin-for-aws: not v1.14.2 against S3-compatible stores (velero #9951). */
+  veleroAwsPluginImage: "velero/velero-plugin-for-aws:v1.14.1",
+  /** s3-to-ftp bridge (seed 001). */
+  s3ToFtpImage: "ghcr.io/lerenn/s3-to-ftp:v0.4.1",
+  /** Busybox-free shell tools for the etcd offload job. */
+  alpineImage: "alpine:3.22.2",
+  /** Pi hub servers. */
+  minio: "RELEASE.2025-09-07T16-13-09Z",
+  minioClient: "RELEASE.2025-08-13T08-35-41Z",
+  rustfs: "1.0.0-alpha.67",
+  /** rclone on the Pi hub (off-site copy). */
+  rclone: "v1.71.2",
+} as const;
