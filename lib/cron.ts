@@ -77,13 +77,13 @@ export interface CronGaps {
 const EPOCH = Date.UTC(2026, 0, 1);
 /** Eight years: covers leap days (`0 0 29 2 *`) and yearly schedules. */
 const HORIZON_MS = 8 * 366 * 86_400_000;
-const MAX_SAMPLES = 50_000;
+const MAX_SAMPLES = 12_000;
 const gapCache = new Map<string, CronGaps>();
 
 /**
  * Gaps between consecutive runs of `expr`, sampled from 2026-01-01 UTC for up to eight years or
- * 50,000 runs, whichever comes first (every-minute schedules reach the run cap within a month,
- * which still spans every weekly and monthly pattern such a schedule can have).
+ * 12,000 runs, whichever comes first (every-minute schedules reach the run cap after eight days,
+ * which still spans every weekly pattern such a schedule can have).
  */
 export function cronGaps(expr: string): CronGaps {
   const cached = gapCache.get(expr);

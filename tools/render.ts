@@ -1,0 +1,192 @@
+/**
+ * Offline render (`shared/spec/render.md`): runs the very same program (`index.ts`) under the Pulumi
+ * SDK's mock runtime and writes what it would create, with every secret masked:
+ *
+ *   npm run render -- --stack-file Pulumi.homelab.yaml --out out/
+ *
+ * Exit status: 0 valid and no mandatory policy fails; 1 config error (nothing written);
+ * 2 a mandatory policy fails (everything written, violations on stderr); 3 anything else.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import * as pulumi from "@pulumi/pulumi";
+import YAML from "yaml";
+import { parseStackConfig, PROJECT, SECRET_KEYS, StackConfigError } from "../lib/config.js";
+import { renderPlan } from "../lib/plan.js";
+import { evaluatePolicies, type PolicyVerdict } from "../policies/policies.js";
+import { maskSecrets, unwrapSecrets, type RecordedResource } from "./mocks.js";
+import { runProgram } from "./harness.js";
+
+export const SECRET_MASK = "[secret]";
+
+export interface StackFile {
+  /** Full config keys → values as the program reads them (objects as JSON strings). */
+  readonly config: Record<string, string>;
+  /** Keys whose values are secrets (the `homelab-backup:` secret keys and every `secure:` value). */
+  readonly secretKeys: string[];
+}
+
+/**
+ * Reads a `Pulumi.<stack>.yaml`. `secure:` values cannot be decrypted without the passphrase, so a
+ * review gets a deterministic stand-in of the right shape; plain values of secret keys are accepted.
+ */
+export function readStackFile(file: string, project: string = PROJECT): StackFile {
+  let doc: any;
+  try {
+    doc = YAML.parse(readFileSync(file, "utf8")) ?? {};
+  } catch (e) {
+    throw new StackConfigError([{ path: path.basename(file), message: `is not valid YAML: ${(e as Error).message}` }]);
+  }
+  const raw = doc.config ?? {};
+  if (typeof raw !== "object" || Array.isArray(raw)) throw new StackConfigError([{ path: "config", message: "must be a mapping of config keys" }]);
+  const config: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [key, value] of Object.entries<any>(raw)) {
+    const full = key.includes(":") ? key : `${project}:${key}`;
+    const bare = full.startsWith(`${project}:`) ? full.slice(project.length + 1) : undefined;
+    if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
+      config[full] = bare === "ftpBridgeEncryptionKey" || bare === "offsiteEncryptionKey" ? "0".repeat(64) : `secure-value-of-${bare ?? full}`;
+      secretKeys.push(full);
+      continue;
+    }
+    config[full] = typeof value === "string" ? value : JSON.stringify(value);
+    if (bare && (SECRET_KEYS as readonly string[]).includes(bare)) secretKeys.push(full);
+  }
+  return { config, secretKeys };
+}
+
+export interface RenderResult {
+  readonly resources: { type: string; name: string; parent: string | null; inputs: any }[];
+  readonly manifests: Map<string, string>;
+  readonly files: Map<string, string>;
+  readonly plan: string;
+  readonly verdicts: PolicyVerdict[];
+  /** Every secret value known to the run (config secrets and generated ones). */
+  readonly secretValues: Set<string>;
+}
+
+const K8S_NON_OBJECTS = new Set(["pulumi:providers:kubernetes", "kubernetes:helm.sh/v3:Release", "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile"]);
+const HOST_FILE = /\.(sh|service|timer|conf|env|json|prom|py)$/;
+
+/** A Kubernetes object as the API server would receive it. */
+function manifestOf(r: RecordedResource, inputs: any): any {
+  const { apiVersion, kind, metadata, ...rest } = inputs;
+  return { apiVersion, kind, metadata, ...rest };
+}
+
+function assetText(a: any): string | undefined {
+  if (!a || typeof a !== "object") return undefined;
+  if (typeof a.text === "string") return a.text;
+  if (typeof a.path === "string") return readFileSync(a.path, "utf8");
+  return undefined;
+}
+
+/** Runs the program under mocks and builds every output of the render in memory. */
+export async function render(stackFile: StackFile, importProgram: () => Promise<Record<string, unknown>>): Promise<RenderResult> {
+  // Validate first: a bad stack file must produce its messages, not a half-run program.
+  const stack = parseStackConfig(stackFile.config);
+  const { rec } = await runProgram(stackFile.config, stackFile.secretKeys, importProgram);
+  for (const k of stackFile.secretKeys) rec.secretValues.add(stackFile.config[k]);
+
+  const resources = rec.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, inputs: maskSecrets(r.inputs) }));
+  const manifests = new Map<string, string>();
+  const files = new Map<string, string>();
+  for (const r of rec.resources) {
+    const masked = maskSecrets(r.inputs);
+    if (r.type.startsWith("kubernetes:") && !K8S_NON_OBJECTS.has(r.type) && masked.kind) {
+      const md = masked.metadata ?? {};
+      const file = `${md.namespace ?? "cluster"}/${String(masked.kind).toLowerCase()}-${md.name ?? r.name}${r.type.endsWith("Patch") ? "-patch" : ""}.yaml`;
+      manifests.set(file, (manifests.get(file) ? `${manifests.get(file)}---\n` : "") + YAML.stringify(manifestOf(r, masked), { lineWidth: 0 }));
+      if (masked.kind === "ConfigMap" && masked.data && typeof masked.data === "object") {
+        for (const [key, text] of Object.entries<any>(masked.data)) {
+          if (HOST_FILE.test(key) && typeof text === "string") files.set(`jobs/${md.namespace ?? "default"}/${md.name}/${key}`, text);
+        }
+      }
+    }
+    if (r.type === "command:remote:CopyToRemote") {
+      const remotePath = unwrapSecrets(r.inputs.remotePath);
+      const source = r.inputs.source;
+      const text = pulumi.runtime.isRpcSecret(source) ? SECRET_MASK : assetText(source);
+      if (typeof remotePath === "string" && text !== undefined) files.set(`hub${remotePath.startsWith("/") ? "" : "/"}${remotePath}`, text);
+    }
+  }
+
+  const policyInputs = rec.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    props: unwrapSecrets(r.inputs),
+    secretPaths: Object.entries(r.inputs ?? {})
+      .filter(([, v]) => pulumi.runtime.isRpcSecret(v))
+      .map(([k]) => k),
+  }));
+  const verdicts = evaluatePolicies(policyInputs);
+  const plan = renderPlan(stack, verdicts);
+  return { resources, manifests, files, plan, verdicts, secretValues: rec.secretValues };
+}
+
+/** Replaces any secret value that reached a text by the mask (a second line of defence). */
+export function scrub(text: string, secrets: Set<string>): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join(SECRET_MASK);
+  return out;
+}
+
+/** Writes a render into `outDir` (replacing what a previous render left there). */
+export function writeRender(result: RenderResult, outDir: string): void {
+  rmSync(outDir, { recursive: true, force: true });
+  const write = (rel: string, text: string) => {
+    const file = path.join(outDir, rel);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, scrub(text, result.secretValues), { mode: rel.endsWith(".sh") ? 0o755 : 0o644 });
+  };
+  write("resources.json", JSON.stringify(result.resources, null, 2) + "\n");
+  for (const [rel, text] of result.manifests) write(path.join("manifests", rel), text);
+  mkdirSync(path.join(outDir, "manifests"), { recursive: true });
+  for (const [rel, text] of result.files) write(path.join("files", rel), text);
+  mkdirSync(path.join(outDir, "files"), { recursive: true });
+  write("plan.md", result.plan);
+  write("policy.json", JSON.stringify(result.verdicts, null, 2) + "\n");
+}
+
+function parseArgs(argv: string[]): { stackFile: string; out: string } {
+  const get = (flag: string) => {
+    const i = argv.indexOf(flag);
+    const eq = argv.find((a) => a.startsWith(`${flag}=`));
+    return eq ? eq.slice(flag.length + 1) : i >= 0 ? argv[i + 1] : undefined;
+  };
+  const stackFile = get("--stack-file");
+  const out = get("--out");
+  if (!stackFile || !out) {
+    process.stderr.write("usage: npm run render -- --stack-file <Pulumi.<stack>.yaml> --out <dir>\n");
+    process.exit(3);
+  }
+  return { stackFile, out };
+}
+
+async function main(): Promise<void> {
+  const { stackFile, out } = parseArgs(process.argv.slice(2));
+  const root = path.resolve(__dirname, "..");
+  const project = (YAML.parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) ?? {}).name ?? PROJECT;
+  try {
+    const file = readStackFile(stackFile, project);
+    const result = await render(file, () => import(pathToFileURL(path.join(root, "index.ts")).href));
+    writeRender(result, out);
+    const mandatory = result.verdicts.filter((v) => v.level === "mandatory");
+    process.stdout.write(`rendered ${result.resources.length} resources, ${result.manifests.size} manifest files, ${result.files.size} files into ${out}\n`);
+    if (mandatory.length > 0) {
+      for (const v of mandatory) process.stderr.write(`policy ${v.policy} (mandatory) violated by ${v.resource}: ${v.message}\n`);
+      process.exit(2);
+    }
+  } catch (e) {
+    const err = e as Error;
+    if (err instanceof StackConfigError || err.name === "StackConfigError" || err.name === "RunError") {
+      process.stderr.write(`${stackFile}: ${err.message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`render failed: ${err.stack ?? err.message}\n`);
+    process.exit(3);
+  }
+}
+
+if (require.main === module) void main();
