@@ -1,0 +1,112 @@
+/**
+ * `npm run render` as users and pull-request checks run it: the example stack renders the five
+ * outputs, every custom resource validates against the upstream CRDs, the policy pack passes, no
+ * secret leaks, and a bad stack file fails naming every bad key path and writes no plan.
+ */
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import YAML from "yaml";
+import { hasCrd, validateCustomResource } from "../support/crds.js";
+import { EXAMPLE_STACK, REPO } from "../support/stackFiles.js";
+
+const run = promisify(execFile);
+const TSX = path.join(REPO, "node_modules/.bin/tsx");
+const RENDER = path.join(REPO, "tools/render.ts");
+
+async function render(stackFile: string, out: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(TSX, [RENDER, "--stack-file", stackFile, "--out", out], { cwd: REPO, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e: any) {
+    return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
+  }
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : [p];
+  });
+}
+
+let tmp: string;
+let out: string;
+let result: { code: number; stdout: string; stderr: string };
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), "render-"));
+  out = path.join(tmp, "out");
+  result = await render(EXAMPLE_STACK, out);
+}, 120_000);
+
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("render of the example stack", () => {
+  it("exits 0 and writes the five outputs", () => {
+    expect(result.stderr).toBe("");
+    expect(result.code).toBe(0);
+    for (const f of ["resources.json", "manifests", "files", "plan.md", "policy.json"]) expect(existsSync(path.join(out, f)), f).toBe(true);
+    const resources = JSON.parse(readFileSync(path.join(out, "resources.json"), "utf8"));
+    expect(resources.length).toBeGreaterThan(50);
+    for (const r of resources) expect(Object.keys(r).sort()).toEqual(["inputs", "name", "parent", "type"]);
+  });
+
+  it("never writes a secret value, only the mask", () => {
+    const text = walk(out).map((f) => readFileSync(f, "utf8")).join("\n");
+    for (const v of ["secure-value-of-hubSshPrivateKey", "secure-value-of-offsiteFtpPassword", "secure-value-of-ftpBridgePassword", "v1:bvE/ZyxIfUwb5o3j"]) expect(text).not.toContain(v);
+    expect(text).toContain("[secret]");
+  });
+
+  it("emits custom resources that validate against the upstream CRDs", () => {
+    const docs = walk(path.join(out, "manifests")).flatMap((f) => YAML.parseAllDocuments(readFileSync(f, "utf8")).map((d) => ({ f, obj: d.toJS() })));
+    const custom = docs.filter(({ obj }) => hasCrd(obj.apiVersion, obj.kind));
+    const kinds = new Set(custom.map(({ obj }) => obj.kind));
+    for (const k of ["BackupTarget", "RecurringJob", "Setting", "BackupStorageLocation", "Schedule", "PrometheusRule"]) expect(kinds, k).toContain(k);
+    for (const { f, obj } of custom) expect(validateCustomResource(obj), path.relative(out, f)).toEqual([]);
+  });
+
+  it("passes the policy pack", () => {
+    const verdicts = JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8"));
+    expect(verdicts.filter((v: any) => v.level === "mandatory")).toEqual([]);
+  });
+
+  it("writes the host and job files", () => {
+    const files = walk(path.join(out, "files")).map((f) => path.relative(path.join(out, "files"), f));
+    expect(files.some((f) => f.startsWith("hub/") && f.endsWith(".service"))).toBe(true);
+    expect(files.some((f) => f.startsWith("hub/") && f.endsWith(".timer"))).toBe(true);
+    expect(files.some((f) => f.startsWith("jobs/") && f.endsWith("dump.sh"))).toBe(true);
+  });
+
+  it("writes a plan with the schedule, the window and the restore commands", () => {
+    const plan = readFileSync(path.join(out, "plan.md"), "utf8");
+    expect(plan).toMatch(/## What is backed up/);
+    expect(plan).toMatch(/03:00–04:30 UTC/);
+    expect(plan).toMatch(/## How to restore/);
+    for (const db of ["wiki", "immich", "authentik", "gitea", "shared-cluster"]) expect(plan).toContain(db);
+    expect(plan).toMatch(/cluster-reset/);
+    expect(plan).toMatch(/velero restore create/);
+  });
+});
+
+describe("render of a bad stack file", () => {
+  it("exits non-zero, names every bad key path, and writes no plan", async () => {
+    const bad = path.join(tmp, "Pulumi.bad.yaml");
+    const text = readFileSync(EXAMPLE_STACK, "utf8")
+      .replace("homelab-backup:alerts:", "homelab-backup:alrets:")
+      .replace("retain: 14\n        concurrency: 2\n        fullBackupInterval: 7", "retain: 7\n        concurrency: 2\n        fullBackupInterval: 7")
+      .replace("ttl: 720h", "ttl: 720");
+    writeFileSync(bad, text);
+    const badOut = path.join(tmp, "bad-out");
+    const r = await render(bad, badOut);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("homelab-backup:alrets");
+    expect(r.stderr).toContain('did you mean "alerts"');
+    expect(r.stderr).toContain("longhorn.recurringJobs[0].retain");
+    expect(r.stderr).toContain("velero.schedules[0].ttl");
+    expect(existsSync(path.join(badOut, "plan.md"))).toBe(false);
+  }, 60_000);
+});
