@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Configures the hub's bucket with the MinIO client (installed as mcli by install-server.sh):
+# bucket, versioning, object lock (MinIO, at bucket creation only), lifecycle expiry per prefix,
+# and one user + policy per writer. Idempotent: every run converges to the same state.
+#
+# Input (environment): HUB_BUCKET, HUB_REGION, HUB_PORT, HUB_TLS (true | false), HUB_ADMIN_USER,
+# HUB_OBJECT_LOCK ("MODE DAYS" or empty), HUB_LIFECYCLE (space-separated "prefix:expireDays:noncurrentDays",
+# expireDays "-" for none).
+# Standard input, one record per line, every value base64-encoded:
+#   admin <password>
+#   writer <name> <access key> <secret key> <policy JSON>
+# Secrets never appear on a command line: mcli gets the admin credentials through MC_HOST_hub (its
+# environment, readable only by root) and each writer's secret key on its standard input.
+set -euo pipefail
+
+fail() {
+  echo "configure failed: $1: $2" >&2
+  exit 1
+}
+
+b64d() { base64 --decode <<<"$1"; }
+
+# Percent-encodes a value for the userinfo part of MC_HOST_hub.
+urlencode() {
+  local s="$1" out="" c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c="${s:i:1}"
+    case "$c" in
+      [A-Za-z0-9._~-]) out+="$c" ;;
+      *) out+="$(printf '%%%02X' "'$c")" ;;
+    esac
+  done
+  printf '%s' "$out"
+}
+
+mcli() {
+  command mcli --config-dir "$MC_DIR" --quiet --no-color "${MC_TLS[@]}" "$@"
+}
+
+main() {
+  local bucket="${HUB_BUCKET:?HUB_BUCKET is not set}" region="${HUB_REGION:?HUB_REGION is not set}"
+  local port="${HUB_PORT:?HUB_PORT is not set}" tls="${HUB_TLS:-false}" admin_user="${HUB_ADMIN_USER:?HUB_ADMIN_USER is not set}"
+  local object_lock="${HUB_OBJECT_LOCK:-}" lifecycle="${HUB_LIFECYCLE:-}"
+  local admin_password="" kind rest name access secret policy scheme=http
+  local -a writers=()
+  [[ "$(id -u)" -eq 0 ]] || fail "privileges" "configure-bucket.sh must run as root"
+  command -v mcli >/dev/null 2>&1 || fail "client" "mcli (the MinIO client) is not installed; run install-server.sh first"
+
+  while read -r kind rest; do
+    case "$kind" in
+      admin) admin_password="$(b64d "$rest")" ;;
+      writer) writers+=("$rest") ;;
+      "") ;;
+      *) fail "input" "unknown record '$kind' on standard input" ;;
+    esac
+  done
+  [[ -n "$admin_password" ]] || fail "input" "no admin record on standard input"
+
+  MC_DIR="$(mktemp -d)"
+  trap 'rm -rf "$MC_DIR"' EXIT
+  MC_TLS=()
+  if [[ "$tls" == true ]]; then
+    scheme=https
+    # Loopback only: the certificate names the hub, not 127.0.0.1.
+    MC_TLS=(--insecure)
+  fi
+  MC_HOST_hub="$scheme://$(urlencode "$admin_user"):$(urlencode "$admin_password")@127.0.0.1:$port"
+  export MC_HOST_hub
+
+  local target="hub/$bucket"
+  if mcli stat "$target" >/dev/null 2>&1; then
+    echo "bucket $bucket exists"
+  elif [[ -n "$object_lock" ]]; then
+    # Object lock can only be switched on when the bucket is created.
+    mcli mb --region "$region" --with-lock "$target"
+  else
+    mcli mb --region "$region" "$target"
+  fi
+  mcli version enable "$target"
+
+  if [[ -n "$object_lock" ]]; then
+    local mode days
+    read -r mode days <<<"$object_lock"
+    mcli retention set --default "$mode" "${days}d" "$target" ||
+      fail "objectLock" "cannot set default retention $mode ${days}d on $bucket; a bucket created without object lock cannot get it later (create a new bucket or remove hub.objectLock)"
+  fi
+
+  # Lifecycle: remove every rule, then add the wanted ones, so a removed prefix loses its rule.
+  mcli ilm rule rm --all --force "$target" >/dev/null 2>&1 || true
+  local rule prefix expire noncurrent
+  for rule in $lifecycle; do
+    IFS=: read -r prefix expire noncurrent <<<"$rule"
+    local -a args=(--prefix "$prefix" --noncurrent-expire-days "$noncurrent")
+    [[ "$expire" == "-" ]] || args+=(--expire-days "$expire")
+    mcli ilm rule add "${args[@]}" "$target" >/dev/null
+    echo "lifecycle $prefix expire=${expire} noncurrent=${noncurrent}d"
+  done
+
+  local record policy_name out
+  for record in "${writers[@]}"; do
+    read -r name access secret policy <<<"$record"
+    access="$(b64d "$access")"
+    policy_name="homelab-backup-$(b64d "$name")"
+    b64d "$policy" | mcli admin policy create hub "$policy_name" /dev/stdin >/dev/null
+    b64d "$secret" | mcli admin user add hub "$access" >/dev/null
+    if ! out="$(mcli admin policy attach hub "$policy_name" --user "$access" 2>&1)"; then
+      [[ "$out" == *"already in effect"* ]] || fail "policy" "cannot attach $policy_name to $access: $out"
+    fi
+    echo "writer $access policy $policy_name"
+  done
+  echo "configure ok"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi
