@@ -35,6 +35,11 @@ export interface BackupCronJobSpecArgs {
   readonly serviceAccountName?: string;
 }
 
+/** Seconds a backup run may take before Kubernetes kills it, unless a job sets its own (alert thresholds add it). */
+export const DEFAULT_ACTIVE_DEADLINE_SECONDS = 3600;
+/** How late a missed run may still start, unless a job sets its own (alert thresholds add it). */
+export const DEFAULT_STARTING_DEADLINE_SECONDS = 600;
+
 /** Container securityContext of every backup container. */
 export const RESTRICTED_CONTAINER = {
   allowPrivilegeEscalation: false,
@@ -81,7 +86,7 @@ export function backupCronJobSpec(args: BackupCronJobSpecArgs): k8s.types.input.
     schedule: args.schedule,
     timeZone: "Etc/UTC",
     concurrencyPolicy: "Forbid",
-    startingDeadlineSeconds: args.startingDeadlineSeconds ?? 600,
+    startingDeadlineSeconds: args.startingDeadlineSeconds ?? DEFAULT_STARTING_DEADLINE_SECONDS,
     successfulJobsHistoryLimit: 3,
     failedJobsHistoryLimit: 3,
     suspend: false,
@@ -89,7 +94,7 @@ export function backupCronJobSpec(args: BackupCronJobSpecArgs): k8s.types.input.
       metadata: { labels: args.podLabels ?? {} },
       spec: {
         backoffLimit: args.backoffLimit ?? 1,
-        activeDeadlineSeconds: args.activeDeadlineSeconds ?? 3600,
+        activeDeadlineSeconds: args.activeDeadlineSeconds ?? DEFAULT_ACTIVE_DEADLINE_SECONDS,
         ttlSecondsAfterFinished: args.ttlSecondsAfterFinished ?? 86_400,
         template: {
           metadata: { labels: args.podLabels ?? {} },

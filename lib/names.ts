@@ -19,6 +19,8 @@ export const names = {
   offsiteTextfile: "homelab_backup_offsite.prom",
   /** The Longhorn BackupTarget every volume without backupTargetName uses. */
   longhornBackupTarget: "default",
+  /** Velero Schedule object; its name is the `schedule` label of every velero_backup_* metric. */
+  veleroSchedule: (schedule: string) => schedule,
   /** Velero BackupStorageLocation. */
   veleroStorageLocation: "default",
 } as const;
