@@ -6,6 +6,7 @@
 import { PROJECT, type StackConfig } from "./config.js";
 import { hubConnection, WRITERS, type WriterName } from "./hub.js";
 import { APPEND_ONLY_WRITERS, describePolicy, writerPolicy, writerUserName } from "./iam.js";
+import { ADMIN_USER, writerAccessKey } from "./piHub.js";
 import type { PlanSection } from "./planTypes.js";
 import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from "./retention.js";
 
@@ -13,6 +14,9 @@ function mdTable(header: string[], rows: string[][]): string {
   const cell = (t: string) => t.replace(/\|/g, "\\|").replace(/\n/g, " ");
   return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
 }
+
+/** Stands for the stack name in URNs until the shell expands `$STACK`. */
+const STACK_MARK = "STACK-NAME-MARK";
 
 const days = (n: number) => `${n} day${n === 1 ? "" : "s"}`;
 
@@ -25,9 +29,22 @@ const WRITER_USE: Record<WriterName, string> = {
   offsite: "off-site copy (reads only)",
 };
 
+const HUB_TYPE = `${PROJECT}:index:BackupHub`;
+
 /** URN of a writer's AccessKey on an AWS hub, for `pulumi up --replace`. */
 export function accessKeyUrn(writer: WriterName, stackName: string, componentName = "hub"): string {
-  return `urn:pulumi:${stackName}::${PROJECT}::${PROJECT}:index:BackupHub$aws:iam/accessKey:AccessKey::${componentName}-${writer}-key`;
+  return `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$aws:iam/accessKey:AccessKey::${componentName}-${writer}-key`;
+}
+
+/** URNs to replace to rotate a writer's key on a Pi hub: its generated secret and PiHub's configure step, which (re)applies users and keys. */
+export function piRotationUrns(writer: WriterName, stackName: string, componentName = "hub"): string[] {
+  const pi = `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$${PROJECT}:index:PiHub`;
+  return [`${pi}$random:index/randomPassword:RandomPassword::${componentName}-pi-${writer}-secret-key`, `${pi}$command:remote:Command::${componentName}-pi-configure`];
+}
+
+/** A URN inside double quotes for the shell: `$STACK` expands, the `$` separators of the type chain are escaped. */
+function shellUrn(urn: string, stackName: string): string {
+  return `"${urn.split(stackName).map((part) => part.replace(/\$/g, "\\$")).join("${STACK}")}"`;
 }
 
 /** The hub section of the plan; `componentName` is the BackupHub's name in index.ts. */
@@ -51,7 +68,10 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
   }
   const minLock = objectLockMinimumDays(stack);
   if (hub.objectLock) {
-    d.push("", `Object lock: every new version is immutable for ${days(hub.objectLock.days)} (${hub.objectLock.mode} mode).`);
+    d.push(
+      "",
+      `Object lock: every new version is immutable for ${days(hub.objectLock.days)} (${hub.objectLock.mode} mode); the lifecycle below removes a version only once its lock has ended, so expired backups and staging objects are billed until then.`,
+    );
     if (minLock !== undefined && hub.objectLock.days < minLock) {
       d.push(`The longest retention of a class is ${days(minLock)}, so backups older than ${days(hub.objectLock.days)} are no longer locked.`);
     }
@@ -88,7 +108,7 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
       ["Writer", "Used by", hub.kind === "aws" ? "IAM user" : "S3 user", "Allowed", "Denied"],
       WRITERS.map((w) => {
         const desc = describePolicy(writerPolicy(w, hub.bucket, { offsitePrefixes }));
-        return [w, WRITER_USE[w], hub.kind === "aws" ? `\`/homelab-backup/${writerUserName(hub.bucket, w)}\`` : `\`${w}\``, desc.allow, desc.deny || "everything else"];
+        return [w, WRITER_USE[w], hub.kind === "aws" ? `\`/homelab-backup/${writerUserName(hub.bucket, w)}\`` : `\`${writerAccessKey(w)}\``, desc.allow, desc.deny || "everything else"];
       }),
     ),
   );
@@ -101,8 +121,7 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
       "",
       "```sh",
       "STACK=$(pulumi stack --show-name)",
-      // Double-quoted for the shell: $STACK expands, the `$` of the type chain is escaped.
-      `pulumi up --replace "${accessKeyUrn("postgres", "STACK_NAME", componentName).replace("$aws:", "\\$aws:").replace("STACK_NAME", "${STACK}")}"`,
+      `pulumi up --replace ${shellUrn(accessKeyUrn("postgres", STACK_MARK, componentName), STACK_MARK)}`,
       `aws iam list-access-keys --user-name ${writerUserName(hub.bucket, "postgres")}   # exactly one key, the new one`,
       "```",
       "",
@@ -115,10 +134,17 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
     );
   } else {
     r.push(
+      "**Rotate a writer's key** (here `postgres`; replace it with any of " + WRITERS.map((w) => `\`${w}\``).join(", ") + "). Pulumi generates a new secret key and re-runs the hub's configure step, which sets it on the S3 server; the same `up` rewrites every Kubernetes Secret that carries it:",
+      "",
+      "```sh",
+      "STACK=$(pulumi stack --show-name)",
+      `pulumi up ${piRotationUrns("postgres", STACK_MARK, componentName).map((u) => `--replace ${shellUrn(u, STACK_MARK)}`).join(" ")}`,
+      "```",
+      "",
       "**Bring back a version that was deleted or overwritten** (within its noncurrent period), with the admin login (`pulumi stack output hubAdminPassword --show-secrets`):",
       "",
       "```sh",
-      `mc alias set hub ${conn.endpoint} <admin-user> "$(pulumi stack output hubAdminPassword --show-secrets)"`,
+      `mc alias set hub ${conn.endpoint} ${ADMIN_USER} "$(pulumi stack output hubAdminPassword --show-secrets)"`,
       `mc ls --versions hub/${hub.bucket}/postgres-backups/<name>/`,
       `mc cp --version-id <version-id> hub/${hub.bucket}/<key> hub/${hub.bucket}/<key>`,
       "```",
