@@ -79,10 +79,13 @@ wait "$sha_pid"; sha_status=$?
 wait "$size_pid"; size_status=$?
 set -e
 
+# Every failed stage is named: a killed upload also shows up upstream as SIGPIPE (141).
 stages=(dump tee gzip tee upload)
+failed=""
 for i in "${!stages[@]}"; do
-  [ "${status[$i]}" -eq 0 ] || fail "${stages[$i]} stage exited with ${status[$i]}"
+  [ "${status[$i]}" -eq 0 ] || failed="${failed:+$failed, }${stages[$i]} stage exited with ${status[$i]}"
 done
+[ -z "$failed" ] || fail "$failed"
 [ "$tail_status$sha_status$size_status" = "000" ] || fail "a checksum/size reader failed"
 grep -qF -- "$trailer" "$work/trailer" || fail "the dump does not end with '${trailer}': truncated"
 

@@ -25,7 +25,7 @@ fail() {
   exit 1
 }
 # Reads `"field": value` from the one-key-per-line JSON that dump.sh writes.
-field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\"]*\)\"\{0,1\},\{0,1\}\$/\1/p" <<<"$2" | head -n 1; }
+field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" <<<"$2" | head -n 1; }
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/pg-restore.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -47,8 +47,8 @@ if [ "$(field complete "$record")" != "true" ] || [ -z "$want_sha" ]; then fail 
 log "verifying ${key} (${want_size} bytes, ${mode} dump)"
 size="$("$RCLONE" lsf --format s "${hub}/${key}")" || fail "cannot read ${key}"
 [ "$size" = "$want_size" ] || fail "${key} has ${size} bytes, its record says ${want_size}: corrupt"
-if [ "${RESTORE_CREATE_ROLES:-0}" = "1" ]; then
-  # Same pass: collect the roles the dump grants to or makes owners, so a scratch server has them.
+if [ "${RESTORE_CREATE_ROLES:-0}" = "1" ] && [ "$mode" = "database" ]; then
+  # (A cluster dump creates its own roles.) Same pass: collect the roles the dump grants to or makes owners, so a scratch server has them.
   mkfifo "$work/sql"
   gunzip -c <"$work/sql" | sed -n \
     -e 's/^ALTER .* OWNER TO \(.*\);$/\1/p' \
