@@ -1,0 +1,87 @@
+#!/bin/sh
+# Downloads and decrypts the off-site copy with nothing but the encryption key and the FTP login
+# (seed 000's download-and-decrypt helper). The rclone config lives in environment variables only:
+# no file, nothing left behind.
+#
+# Usage:  restore-offsite.sh <destination directory> [path inside the copy, e.g. postgres-backups/wiki]
+#         restore-offsite.sh --list [path]
+# Environment: OFFSITE_FTP_HOST, OFFSITE_FTP_USER, OFFSITE_FTP_PASSWORD, OFFSITE_ENCRYPTION_KEY,
+#   OFFSITE_FTP_PORT (21), OFFSITE_FTP_PATH (/), OFFSITE_FTP_EXPLICIT_TLS (true),
+#   OFFSITE_FILENAME_ENCRYPTION (standard), OFFSITE_ENCRYPTION (true),
+#   OFFSITE_FTP_DISABLE_TLS13 (false), OFFSITE_RCLONE_FLAGS (extra flags), RCLONE (rclone).
+# Fails (non-zero) on a wrong key: the key-check file the sync wrote must decrypt, and every file
+# of the copy must arrive with its size (crypt authenticates every block it decrypts).
+set -eu
+
+RCLONE=${RCLONE:-rclone}
+extra=${OFFSITE_RCLONE_FLAGS:-}
+KEYCHECK=.homelab-backup-keycheck
+KEYCHECK_TEXT="homelab-backup off-site key check"
+list=false
+if [ "${1:-}" = --list ]; then
+  list=true
+  shift
+fi
+if [ "$list" = false ]; then
+  dest=${1:?usage: restore-offsite.sh <destination directory> [path] | --list [path]}
+  shift
+fi
+sub=${1:-}
+: "${OFFSITE_FTP_HOST:?}" "${OFFSITE_FTP_USER:?}" "${OFFSITE_FTP_PASSWORD:?}"
+encryption=${OFFSITE_ENCRYPTION:-true}
+if [ "$encryption" = true ]; then : "${OFFSITE_ENCRYPTION_KEY:?the off-site encryption key (pulumi stack output offsiteEncryptionKey --show-secrets)}"; fi
+
+obscure() { printf '%s' "$1" | "$RCLONE" obscure -; }
+
+RCLONE_CONFIG_FTP_TYPE=ftp
+RCLONE_CONFIG_FTP_HOST=$OFFSITE_FTP_HOST
+RCLONE_CONFIG_FTP_PORT=${OFFSITE_FTP_PORT:-21}
+RCLONE_CONFIG_FTP_USER=$OFFSITE_FTP_USER
+RCLONE_CONFIG_FTP_PASS=$(obscure "$OFFSITE_FTP_PASSWORD")
+RCLONE_CONFIG_FTP_EXPLICIT_TLS=${OFFSITE_FTP_EXPLICIT_TLS:-true}
+RCLONE_CONFIG_FTP_DISABLE_TLS13=${OFFSITE_FTP_DISABLE_TLS13:-false}
+RCLONE_CONFIG_OFFSITE_RAW_TYPE="alias"
+RCLONE_CONFIG_OFFSITE_RAW_REMOTE=ftp:${OFFSITE_FTP_PATH:-/}
+export RCLONE_CONFIG_FTP_TYPE RCLONE_CONFIG_FTP_HOST RCLONE_CONFIG_FTP_PORT RCLONE_CONFIG_FTP_USER RCLONE_CONFIG_FTP_PASS \
+  RCLONE_CONFIG_FTP_EXPLICIT_TLS RCLONE_CONFIG_FTP_DISABLE_TLS13 RCLONE_CONFIG_OFFSITE_RAW_TYPE RCLONE_CONFIG_OFFSITE_RAW_REMOTE
+if [ "$encryption" = true ]; then
+  RCLONE_CONFIG_OFFSITE_TYPE=crypt
+  RCLONE_CONFIG_OFFSITE_REMOTE=offsite_raw:
+  RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION=${OFFSITE_FILENAME_ENCRYPTION:-standard}
+  RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION=true
+  RCLONE_CONFIG_OFFSITE_PASSWORD=$(obscure "$OFFSITE_ENCRYPTION_KEY")
+  RCLONE_CONFIG_OFFSITE_PASSWORD2=$RCLONE_CONFIG_OFFSITE_PASSWORD
+  export RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION \
+    RCLONE_CONFIG_OFFSITE_PASSWORD RCLONE_CONFIG_OFFSITE_PASSWORD2
+else
+  RCLONE_CONFIG_OFFSITE_TYPE="alias"
+  RCLONE_CONFIG_OFFSITE_REMOTE=offsite_raw:
+fi
+export RCLONE_CONFIG_OFFSITE_TYPE RCLONE_CONFIG_OFFSITE_REMOTE
+unset OFFSITE_FTP_PASSWORD OFFSITE_ENCRYPTION_KEY
+
+# An empty config path keeps rclone's config in memory: the remotes above are all it needs.
+# shellcheck disable=SC2086 # $extra is a list of flags, split on purpose
+rc() { "$RCLONE" --config "" $extra "$@"; }
+
+if [ "$encryption" = true ]; then
+  if ! rc lsf --max-depth 1 offsite_raw: | grep -qx "$KEYCHECK.bin"; then
+    echo "restore-offsite: no key-check file in the off-site copy; cannot prove the key, refusing" >&2
+    exit 1
+  fi
+  got=$(rc cat "offsite,filename_encryption=off:$KEYCHECK" 2>/dev/null) || got=
+  if [ "$got" != "$KEYCHECK_TEXT" ]; then
+    echo "restore-offsite: WRONG ENCRYPTION KEY: the off-site copy's key-check file does not decrypt with this key" >&2
+    exit 1
+  fi
+fi
+
+if [ "$list" = true ]; then
+  rc lsf -R --files-only --exclude "/$KEYCHECK" "offsite:$sub"
+  exit 0
+fi
+mkdir -p "$dest"
+rc copy "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --size-only -v
+# Every file of the copy must now be in the destination with its size.
+rc check "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --one-way --size-only
+echo "restore-offsite: restored offsite:${sub:-/} into $dest" >&2
