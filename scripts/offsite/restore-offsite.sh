@@ -15,7 +15,7 @@ set -eu
 
 RCLONE=${RCLONE:-rclone}
 extra=${OFFSITE_RCLONE_FLAGS:-}
-KEYCHECK=.homelab-backup-keycheck
+KEYCHECK=homelab-backup-keycheck
 KEYCHECK_TEXT="homelab-backup off-site key check"
 list=false
 if [ "${1:-}" = --list ]; then
