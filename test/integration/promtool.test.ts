@@ -201,10 +201,10 @@ function cronJobScenarios(s: Suite, all: CronTarget[]): void {
     s.add(
       `${stale}: last success older than ${T}s`,
       [...created, series("kube_cronjob_status_last_successful_time", id(target), hold(0, end)), ...others.map((o) => series("kube_cronjob_status_last_successful_time", id(o), fresh(end)))],
-      [s.check(stale, T - EVAL_STEP, []), s.check(stale, T + EVAL_STEP, [id(target)])],
+      [s.check(stale, T, []), s.check(stale, T + EVAL_STEP, [id(target)])],
     );
     // Never succeeded: fires once the CronJob is older than the threshold, not before.
-    s.add(`${stale}: never succeeded`, [series("kube_cronjob_created", id(target), hold(0, end))], [s.check(stale, T - EVAL_STEP, []), s.check(stale, T + EVAL_STEP, [id(target)])]);
+    s.add(`${stale}: never succeeded`, [series("kube_cronjob_created", id(target), hold(0, end))], [s.check(stale, T, []), s.check(stale, T + EVAL_STEP, [id(target)])]);
     s.add(`${stale}: brand-new CronJob`, [series("kube_cronjob_created", id(target), hold(H, end + H))], [s.check(stale, T + EVAL_STEP, []), s.check(stale, H + T + EVAL_STEP, [id(target)])]);
 
     const failed = target.failed;
@@ -250,13 +250,13 @@ function fullScenarios(s: Suite): void {
   const vol = (v: string) => ({ volume: v, pvc: `data-${v}`, pvc_namespace: "apps" });
   s.add(
     "LonghornVolumeBackupStale: old backup",
-    [series("longhorn_volume_last_backup_at", { ...vol("pvc-a"), node: "n1" }, hold(60, LH + H)), series("longhorn_volume_last_backup_at", { ...vol("pvc-b"), node: "n2" }, fresh(LH + H))],
-    [s.check("LonghornVolumeBackupStale", LH - EVAL_STEP, []), s.check("LonghornVolumeBackupStale", LH + EVAL_STEP, [vol("pvc-a")])],
+    [series("longhorn_volume_last_backup_at", { ...vol("pvc-a"), node: "n1" }, hold(1, LH + H)), series("longhorn_volume_last_backup_at", { ...vol("pvc-b"), node: "n2" }, fresh(LH + H))],
+    [s.check("LonghornVolumeBackupStale", LH, []), s.check("LonghornVolumeBackupStale", LH + EVAL_STEP, [vol("pvc-a")])],
   );
   s.add(
     "LonghornVolumeBackupStale: never backed up",
     [series("longhorn_volume_last_backup_at", { ...vol("pvc-a"), node: "n1" }, hold(0, LH + H)), series("longhorn_volume_last_backup_at", { ...vol("pvc-new"), node: "n1" }, `0x599 36000x${Math.ceil(LH / 60)}`)],
-    [s.check("LonghornVolumeBackupStale", LH - EVAL_STEP, []), s.check("LonghornVolumeBackupStale", LH + EVAL_STEP, [{ ...vol("pvc-a"), stale: "never_succeeded" }])],
+    [s.check("LonghornVolumeBackupStale", LH - EVAL_STEP, []), s.check("LonghornVolumeBackupStale", LH, [{ ...vol("pvc-a"), stale: "never_succeeded" }])],
   );
 
   // Velero: thresholds 1d+4h (daily), 7d+4h (weekly), 31d+4h (monthly), fs-backup on.
@@ -265,12 +265,12 @@ function fullScenarios(s: Suite): void {
   s.add(
     "VeleroBackupStale: daily too old, weekly and monthly within their intervals",
     ["daily", "weekly", "monthly"].map((n) => series("velero_backup_last_successful_timestamp", sched(n), hold(0, VD + H))),
-    [s.check("VeleroBackupStale", VD - EVAL_STEP, []), s.check("VeleroBackupStale", VD + EVAL_STEP, [sched("daily")])],
+    [s.check("VeleroBackupStale", VD, []), s.check("VeleroBackupStale", VD + EVAL_STEP, [sched("daily")])],
   );
   s.add(
     "VeleroBackupStale: never succeeded (series absent), healthy ad-hoc backups ignored",
     [series("velero_backup_attempt_total", sched("daily"), hold(3, VD + H)), series("velero_backup_last_successful_timestamp", sched(""), fresh(VD + H))],
-    [s.check("VeleroBackupStale", VD - EVAL_STEP, []), s.check("VeleroBackupStale", VD + EVAL_STEP, [{ ...sched("daily"), stale: "never_succeeded" }])],
+    [s.check("VeleroBackupStale", VD - EVAL_STEP, []), s.check("VeleroBackupStale", VD, [{ ...sched("daily"), stale: "never_succeeded" }])],
   );
   s.add(
     "VeleroBackupFailed / PartiallyFailed",
@@ -305,14 +305,14 @@ function fullScenarios(s: Suite): void {
   );
   s.add(
     "OffsiteBackupStale: old success",
-    [series(metrics.offsiteLastSuccess, { ...hub, job: "hub-node" }, hold(60, OT + H))],
-    [s.check("OffsiteBackupStale", OT - EVAL_STEP, []), s.check("OffsiteBackupStale", OT + EVAL_STEP, [hub])],
+    [series(metrics.offsiteLastSuccess, { ...hub, job: "hub-node" }, hold(1, OT + H))],
+    [s.check("OffsiteBackupStale", OT, []), s.check("OffsiteBackupStale", OT + EVAL_STEP, [hub])],
   );
-  s.add("OffsiteBackupStale: no textfile metric at all", [], [s.check("OffsiteBackupStale", OT - EVAL_STEP, []), s.check("OffsiteBackupStale", OT + EVAL_STEP, [{ stale: "never_succeeded" }])]);
+  s.add("OffsiteBackupStale: no textfile metric at all", [], [s.check("OffsiteBackupStale", OT - EVAL_STEP, []), s.check("OffsiteBackupStale", OT, [{ stale: "never_succeeded" }])]);
   s.add(
     "OffsiteBackupStale: never succeeded (0)",
     [series(metrics.offsiteLastSuccess, { ...hub, job: "hub-node" }, hold(0, OT + H))],
-    [s.check("OffsiteBackupStale", OT - EVAL_STEP, []), s.check("OffsiteBackupStale", OT + EVAL_STEP, [{ ...hub, stale: "never_succeeded" }])],
+    [s.check("OffsiteBackupStale", OT - EVAL_STEP, []), s.check("OffsiteBackupStale", OT, [{ ...hub, stale: "never_succeeded" }])],
   );
 
   // Containers killed for memory and Jobs killed at their deadline, ours only.
