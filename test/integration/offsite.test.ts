@@ -6,6 +6,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -265,6 +266,27 @@ describe("off-site copy over FTPS (vsftpd)", () => {
     expect(rec[metrics.offsiteBytes]).toBe(0);
   });
 
+  it("the cluster entrypoint builds its config from the Secret's env in TMPDIR and runs the same sync", async () => {
+    const tmp = mkdtempSync(path.join(dir, "job-tmp-"));
+    const env = {
+      ...baseEnv,
+      ...offsiteConfigEnv(config, hub),
+      ...offsiteSyncEnv(config, hub, { rclone: "rclone" }),
+      TMPDIR: tmp,
+      OFFSITE_FTP_PASSWORD: FTP_PASSWORD,
+      OFFSITE_ENCRYPTION_KEY: KEY,
+      OFFSITE_S3_ACCESS_KEY_ID: peer.accessKeyId,
+      OFFSITE_S3_SECRET_ACCESS_KEY: peer.secretAccessKey,
+    };
+    const r = await sh("sh", [script("offsite/offsite-job.sh")], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/done, 0 files, 0 bytes/);
+    expect(statSync(path.join(tmp, "rclone.conf")).mode & 0o777).toBe(0o600);
+    // The same job with a wrong key stops.
+    const bad = await sh("sh", [script("offsite/offsite-job.sh")], { ...env, OFFSITE_ENCRYPTION_KEY: "not-the-key" });
+    expect(bad.code).not.toBe(0);
+  });
+
   it("restores byte-identical files with only the key and the FTP login (no config file)", async () => {
     const dest = path.join(dir, "restore");
     const r = await sh("sh", [script("offsite/restore-offsite.sh"), dest], restoreEnv(KEY));
@@ -353,5 +375,55 @@ describe("bucket mirror (S3 peer to S3 peer)", () => {
     const r = await sh("sh", [script("mirror/mirror.sh")], { ...env(), MIRROR_SOURCE_BUCKET: "no-such-bucket", MIRROR_RCLONE_FLAGS: "--retries 1 --low-level-retries 1" });
     expect(r.code).not.toBe(0);
     expect(await list("hub:backups/buckets/photos")).toContain("three.txt");
+  });
+});
+
+describe("install-rclone.sh (a fake release on a loopback HTTP server)", () => {
+  const version = "v1.71.2";
+  const arch = ({ x64: "amd64", arm64: "arm64" } as Record<string, string>)[process.arch];
+  let server: Server;
+  let base: string;
+  let zip: Buffer;
+  let sums = "";
+
+  beforeAll(async () => {
+    // The "release": a zip with rclone-<v>-linux-<arch>/rclone, a script that prints the version line.
+    const rel = path.join(dir, "release", `rclone-${version}-linux-${arch}`);
+    mkdirSync(rel, { recursive: true });
+    writeFileSync(path.join(rel, "rclone"), `#!/bin/sh\necho "rclone ${version}"\n`, { mode: 0o755 });
+    const zipPath = path.join(dir, "release", `rclone-${version}-linux-${arch}.zip`);
+    await run("python3", ["-m", "zipfile", "-c", zipPath, rel]);
+    zip = readFileSync(zipPath);
+    server = createHttpServer((req, res) => {
+      if (req.url === `/${version}/rclone-${version}-linux-${arch}.zip`) res.end(zip);
+      else if (req.url === `/${version}/SHA256SUMS`) res.end(sums);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  const install = (dest: string) => sh("bash", [script("offsite/install-rclone.sh"), version, base], childEnv({ RCLONE_INSTALL_DIR: dest }));
+
+  it("refuses a download whose checksum does not match, and installs nothing", async () => {
+    sums = `${"0".repeat(64)}  rclone-${version}-linux-${arch}.zip\n`;
+    const dest = path.join(dir, "bin-bad");
+    const r = await install(dest);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/checksum mismatch/);
+    expect(existsSync(path.join(dest, "rclone"))).toBe(false);
+  });
+
+  it("installs the verified release for this architecture, then does nothing the second time", async () => {
+    sums = `${createHash("sha256").update(zip).digest("hex")}  rclone-${version}-linux-${arch}.zip\nffff  rclone-${version}-linux-other.zip\n`;
+    const dest = path.join(dir, "bin-good");
+    const r = await install(dest);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await run(path.join(dest, "rclone"), ["version"])).stdout.trim()).toBe(`rclone ${version}`);
+    sums = ""; // a second run must not download at all
+    const again = await install(dest);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already installed/);
   });
 });
