@@ -121,7 +121,9 @@ export function dumpEnv(db: DatabaseConfig, hub: HubConnection, s3SecretName: st
     { name: "PGHOST", value: db.host },
     { name: "PGPORT", value: String(db.port) },
     { name: "PGUSER", value: db.user },
-    { name: "PGDATABASE", value: db.database },
+    // pg_dumpall connects to the maintenance database; `database` defaults to the dump's name, which a
+    // whole-server dump need not have.
+    { name: "PGDATABASE", value: db.mode === "cluster" ? "postgres" : db.database },
     { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: db.passwordSecret.name, key: db.passwordSecret.key } } },
     { name: "PGAPPNAME", value: "homelab-backup" },
     { name: "RCLONE", value: "/opt/tools/rclone" },
@@ -135,8 +137,9 @@ export function drillEnv(db: DatabaseConfig, hub: HubConnection, s3SecretName: s
     { name: "DUMP_NAME", value: db.name },
     { name: "HUB_BUCKET", value: hub.bucket },
     { name: "BACKUP_PREFIX", value: prefixDir },
-    // A cluster dump's checks run in the database the stack names (it is in the dump).
-    { name: "CHECK_DATABASE", value: db.database },
+    // A whole-server dump's checks run in the maintenance database (they may query pg_database,
+    // pg_roles); a database dump's checks run in that database.
+    { name: "CHECK_DATABASE", value: db.mode === "cluster" ? "postgres" : db.database },
     { name: "DRILL_DIR", value: "/var/lib/drill" },
     { name: "CHECKS_DIR", value: "/scripts" },
     { name: "SCRIPTS_DIR", value: "/scripts" },

@@ -70,9 +70,12 @@ describe("container environment", () => {
     const byName = Object.fromEntries(env.map((e) => [e.name, e]));
     expect(byName.PGPASSWORD).toEqual({ name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: "wiki-pg", key: "password" } } });
     expect(byName.DUMP_MODE.value).toBe("cluster");
+    // `database` defaults to the name "wiki", which a whole server need not have: pg_dumpall uses postgres.
+    expect(byName.PGDATABASE.value).toBe("postgres");
+    expect(dumpEnv(stack({ databases: [db("wiki")] }).postgres!.databases[0], hubConnection(s.hub), "x").find((e) => e.name === "PGDATABASE")!.value).toBe("wiki");
     expect(byName.GZIP_LEVEL.value).toBe("3");
     expect(byName.BACKUP_PREFIX.value).toBe("postgres-backups");
-    for (const e of env) if (/PASSWORD|SECRET|ACCESS_KEY/.test(e.name)) expect(e.value, e.name).toBeUndefined();
+    for (const e of env) if (/PASSWORD|SECRET|ACCESS_KEY/.test(e.name as string)) expect(e.value, e.name as string).toBeUndefined();
   });
 
   it("names drill checks so they run in order and end with a semicolon", () => {
