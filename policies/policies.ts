@@ -334,6 +334,20 @@ function lockDays(rule: unknown): number | undefined {
   return undefined;
 }
 
+/** The ttl of every Velero schedule of the stack (Schedule resources and Velero chart values). */
+function veleroTtls(resources: readonly { type: string; props: Obj }[]): string[] {
+  const out: string[] = [];
+  for (const r of resources) {
+    if (/^kubernetes:velero\.io\/v1:Schedule$/.test(r.type)) {
+      const ttl = str(r.props?.spec?.template?.ttl);
+      if (ttl) out.push(ttl);
+    } else if (HELM_TYPES.has(r.type) && isObj(r.props?.values?.schedules)) {
+      for (const s of Object.values<any>(r.props.values.schedules)) if (typeof s?.template?.ttl === "string") out.push(s.template.ttl);
+    }
+  }
+  return out;
+}
+
 /** Every way the S3 buckets of the stack depart from the protected-bucket shape, with the bucket's resource. */
 export function s3BucketProblems(resources: readonly { type: string; name: string; props: Obj }[]): { resource: string; message: string }[] {
   const out: { resource: string; message: string }[] = [];
@@ -382,6 +396,9 @@ export function s3BucketProblems(resources: readonly { type: string; name: strin
       for (const l of of(S3.lifecycle).filter(sameBucket)) {
         for (const [prefix, days] of lifecycleRetentionByPrefix(l.props?.rules)) retention.set(prefix, Math.max(retention.get(prefix) ?? 0, days));
       }
+      // Velero prunes velero/ itself (no lifecycle expiry there): its longest ttl is that class's retention.
+      const veleroDays = Math.ceil(Math.max(0, ...veleroTtls(resources).map((t) => parseGoDuration(t) ?? 0)) / 86_400);
+      if (veleroDays > 0) retention.set(`${PREFIXES.velero} (Velero ttl)`, Math.max(retention.get(PREFIXES.velero) ?? 0, veleroDays));
       const [longestPrefix, longest] = [...retention.entries()].reduce<[string, number]>((m, e) => (e[1] > m[1] ? e : m), ["", 0]);
       for (const l of locks) {
         const days = lockDays(l.props?.rule) ?? lockDays(list(l.props?.rules)[0]);
@@ -453,6 +470,21 @@ export function iamDocumentProblems(policy: unknown): string[] {
   return out;
 }
 
+/** Policy documents in a text: the text itself, or base64 fields of it that decode to one. */
+function policyDocumentsIn(text: string | undefined): Obj[] {
+  if (text === undefined) return [];
+  const whole = parseJsonDoc(text);
+  if (whole) return whole.Statement !== undefined ? [whole] : [];
+  const out: Obj[] = [];
+  for (const token of text.split(/\s+/)) {
+    if (token.length < 24 || !/^[A-Za-z0-9+/]+={0,2}$/.test(token)) continue;
+    const doc = parseJsonDoc(Buffer.from(token, "base64").toString("utf8"));
+    if (doc?.Statement !== undefined) out.push(doc);
+  }
+  return out;
+}
+
+/** The text of a CopyToRemote source when it is a plain string asset (a recorded asset may hold a promise). */
 function remoteSourceText(props: Obj): string | undefined {
   const source = props?.source;
   return isObj(source) ? str(source.text) : undefined;
@@ -469,10 +501,11 @@ export const iamLeastPrivilegePolicy: ResourceValidationPolicy = {
       for (const p of iamDocumentProblems(props.policy)) report(`${args.type.split(":").pop()} ${who}: policy ${p}`);
       return;
     }
-    // MinIO policies are IAM documents too; the hub ships them as files or pipes them to `mc`.
+    // MinIO policies are IAM documents too; the hub ships them as files or pipes them to its setup
+    // script on stdin, whole or as base64 fields of a line protocol.
     const texts: [string, string | undefined][] =
       args.type === "command:remote:CopyToRemote" ? [["source", remoteSourceText(props)]] : args.type === "command:remote:Command" ? [["stdin", str(props.stdin)]] : [];
-    const docs = texts.map(([field, t]) => [field, parseJsonDoc(t)] as const).filter(([, d]) => d !== undefined && d.Statement !== undefined);
+    const docs = texts.flatMap(([field, t]) => policyDocumentsIn(t).map((d) => [field, d] as const));
     if (docs.length === 0) args.notApplicable("no policy document");
     for (const [field, d] of docs) for (const p of iamDocumentProblems(d)) report(`${args.name}: ${field} policy document ${p}`);
   },
@@ -652,14 +685,14 @@ export const backupsAlertedPolicy: StackValidationPolicy = {
 /**
  * Whether a variable or key name holds a secret. Identifiers and references are not secrets:
  * `*_KEY_ID` (an access key id), `*_FILE`/`*_PATH`/`*_DIR` (where a secret lives), `*_NAME`/`*_REF`.
- * A bare "KEY" is a secret only when qualified as one (ACCESS_KEY, API_KEY, ENCRYPTION_KEY...):
- * OBJECT_KEY or KEY_PREFIX name S3 object keys.
+ * "KEY" is a secret only when qualified as one (ACCESS_KEY, API_KEY, ENCRYPTION_KEY...): a bare
+ * `key`, OBJECT_KEY or KEY_PREFIX name S3 object keys.
  */
 export function looksLikeSecretName(name: string): boolean {
   const n = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().replace(/[^A-Z0-9]+/g, "_");
   if (/(_ID|ID_|FILE|PATH|DIR|_NAME|_REF|_URL|_URI|_ARN|_TYPE|_LENGTH|_ALGORITHM|_VERSION)$/.test(n)) return false;
   if (/PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE/.test(n)) return true;
-  return /(^|_)(ACCESS|API|ENCRYPTION|CRYPT|SSH|AUTH|MASTER|SIGNING|SESSION|LICENSE)_?KEY(S)?($|_)|^KEY$|APIKEY/.test(n);
+  return /(^|_)(ACCESS|API|ENCRYPTION|CRYPT|SSH|AUTH|MASTER|SIGNING|SESSION|LICENSE)_?KEY(S)?($|_)|APIKEY/.test(n);
 }
 
 /** A value that only points at a secret (empty, a path, a `$VAR`/`$(VAR)` expansion, a template, a mask). */
@@ -668,12 +701,24 @@ function isReferenceValue(value: string): boolean {
   return v === "" || v === "[secret]" || /^[$%/~<]|^\{\{|^\.\.?\//.test(v) || /^(true|false|null|none|yes|no)$/i.test(v);
 }
 
-/** Why a text looks like it carries a secret in plain text, or undefined. */
+/**
+ * Why a text looks like it carries a secret in plain text, or undefined. Assignments count
+ * (`NAME=value` anywhere in a line, as in env files, shell and ini), and so do `name: value` pairs
+ * when they are structured (a quoted JSON key, or a YAML key at the start of a line), so that prose
+ * such as "same pass: collect ..." does not. Comment lines are prose.
+ */
 export function secretInText(text: string): string | undefined {
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text)) return "a PEM private key";
-  for (const m of text.matchAll(/(?:^|[\s;"'{,=])(["']?)([A-Za-z_][A-Za-z0-9_.-]*)\1\s*[:=]\s*(["']?)([^\s"',;}=]*)/gm)) {
-    const [, , key, , value] = m;
-    if (looksLikeSecretName(key) && value !== undefined && !isReferenceValue(value)) return `a value for ${key}`;
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\s*(#|\/\/|;)/.test(line)) continue;
+    const pairs = [
+      ...line.matchAll(/(?:^|[\s;"'{,=])([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(["']?)([^\s"',;}=]*)/g),
+      ...line.matchAll(/"([A-Za-z_][A-Za-z0-9_.-]*)"\s*:\s*(")([^"]*)"/g),
+      ...line.matchAll(/^\s*([A-Za-z_][A-Za-z0-9_.-]*):\s+(["']?)([^\s"',;}]*)/g),
+    ];
+    for (const [, key, , value] of pairs) {
+      if (looksLikeSecretName(key) && value !== undefined && !isReferenceValue(value)) return `a value for ${key}`;
+    }
   }
   return undefined;
 }

@@ -73,7 +73,6 @@ async function checkStack(p: policy.StackValidationPolicy, resources: { type: st
   return report.mock.calls.map((c) => [c[0] as string, resources.find((r) => c[1] && urn(r) === c[1])?.name]);
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures
@@ -342,6 +341,10 @@ describe("s3-bucket-protected", () => {
 
   it("refuses an Object Lock retention shorter than the longest class retention", async () => {
     expect(await checkStack(s3BucketPolicy, bucketSet(14))).toEqual([[expect.stringMatching(/defaultRetention is 14 days, shorter than .* \(15 days for prefix "postgres-backups\/"\)/), "hub-bucket"]]);
+    // velero/ has no lifecycle expiry: Velero's longest ttl is that class's retention.
+    const schedule = { type: "kubernetes:velero.io/v1:Schedule", name: "velero-monthly", props: { spec: { schedule: "0 4 1 * *", template: { ttl: "2160h" } } } };
+    expect(await checkStack(s3BucketPolicy, [...bucketSet(30), schedule])).toEqual([[expect.stringMatching(/defaultRetention is 30 days, shorter than .* \(90 days for prefix "velero\/ \(Velero ttl\)"\)/), "hub-bucket"]]);
+    expect(await checkStack(s3BucketPolicy, [...bucketSet(90), schedule])).toEqual([]);
   });
 
   it("joins by bucket name: another bucket's protections do not count", async () => {
@@ -411,6 +414,14 @@ describe("iam-least-privilege", () => {
     ]);
     expect(await check(iamLeastPrivilegePolicy, "command:remote:CopyToRemote", { remotePath: "/x.sh", source: { text: "#!/bin/bash\n" } })).toBe("n/a");
     expect(await check(iamLeastPrivilegePolicy, "aws:iam/user:User", { name: "x" })).toBe("n/a");
+    // The Pi hub's setup script reads `writer <name> <key id> <secret> <policy>` lines, base64 fields.
+    const b64 = (t: string) => Buffer.from(t).toString("base64");
+    const good = doc({ Effect: "Allow", Action: ["s3:PutObject"], Resource: "arn:aws:s3:::b/etcd-snapshots/*" });
+    const bad = doc({ Effect: "Allow", Action: ["s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::b/etcd-snapshots/*" });
+    const stdin = (policy: string) => `admin ${b64("pw")}\nwriter ${b64("etcd")} ${b64("etcd-key")} ${b64("s".repeat(40))} ${b64(policy)}\n`;
+    expect(await check(iamLeastPrivilegePolicy, "command:remote:Command", { create: "bash configure.sh", stdin: stdin(good) })).toEqual([]);
+    expect(await check(iamLeastPrivilegePolicy, "command:remote:Command", { create: "bash configure.sh", stdin: stdin(bad) })).toEqual([expect.stringMatching(/stdin policy document .*s3:DeleteObject .*etcd-snapshots\//)]);
+    expect(await check(iamLeastPrivilegePolicy, "command:remote:Command", { create: "true" })).toBe("n/a");
   });
 });
 
