@@ -656,6 +656,13 @@ export function unalertedBackups(resources: readonly { type: string; name: strin
     } else if (VELERO_SCHEDULE.test(r.type)) {
       const covered = anyMentions(objName) || texts.some((t) => t.includes("velero_backup_") && !/schedule\s*=\s*["']/.test(t));
       if (!covered) out.push({ resource: r.name, message: `no alert watches Velero Schedule ${objName}: add an alert on velero_backup_last_successful_timestamp{schedule="${objName}"}` });
+    } else if (HELM_TYPES.has(r.type) && isObj(props.values?.schedules)) {
+      // The Velero chart names each Schedule `<release fullname>-<key>`.
+      for (const [key, sched] of Object.entries<any>(props.values.schedules)) {
+        if (!isObj(sched) || sched.disabled === true) continue;
+        const covered = anyMentions(key) || texts.some((t) => t.includes("velero_backup_") && !/schedule\s*=\s*["']/.test(t));
+        if (!covered) out.push({ resource: r.name, message: `no alert watches the Velero schedule ${key} of Helm release ${str(props.name) ?? r.name}: add an alert on velero_backup_last_successful_timestamp` });
+      }
     } else if (LONGHORN_RECURRING_JOB.test(r.type) && !r.type.endsWith("Patch") && LONGHORN_BACKUP_TASKS.has(String(props.spec?.task))) {
       const covered = anyMentions(objName) || texts.some((t) => t.includes("longhorn_volume_last_backup_at") || t.includes("longhorn_backup_state"));
       if (!covered) out.push({ resource: r.name, message: `no alert watches Longhorn RecurringJob ${objName}: add an alert on longhorn_volume_last_backup_at or longhorn_backup_state` });
@@ -684,13 +691,14 @@ export const backupsAlertedPolicy: StackValidationPolicy = {
 
 /**
  * Whether a variable or key name holds a secret. Identifiers and references are not secrets:
- * `*_KEY_ID` (an access key id), `*_FILE`/`*_PATH`/`*_DIR` (where a secret lives), `*_NAME`/`*_REF`.
+ * `*_KEY_ID` (an access key id), `*_FILE`/`*_PATH`/`*_DIR` (where a secret lives), `*_NAME`/`*_REF`
+ * and Helm's `existingSecret` (which Secret to read).
  * "KEY" is a secret only when qualified as one (ACCESS_KEY, API_KEY, ENCRYPTION_KEY...): a bare
  * `key`, OBJECT_KEY or KEY_PREFIX name S3 object keys.
  */
 export function looksLikeSecretName(name: string): boolean {
   const n = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().replace(/[^A-Z0-9]+/g, "_");
-  if (/(_ID|ID_|FILE|PATH|DIR|_NAME|_REF|_URL|_URI|_ARN|_TYPE|_LENGTH|_ALGORITHM|_VERSION)$/.test(n)) return false;
+  if (/(_ID|ID_|FILE|PATH|DIR|_NAME|_REF|_URL|_URI|_ARN|_TYPE|_LENGTH|_ALGORITHM|_VERSION)$/.test(n) || /^EXISTING_/.test(n)) return false;
   if (/PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE/.test(n)) return true;
   return /(^|_)(ACCESS|API|ENCRYPTION|CRYPT|SSH|AUTH|MASTER|SIGNING|SESSION|LICENSE)_?KEY(S)?($|_)|APIKEY/.test(n);
 }
@@ -723,6 +731,24 @@ export function secretInText(text: string): string | undefined {
   return undefined;
 }
 
+/** Secret-looking leaves of Helm values: a secret-named key with a literal value, or a text carrying one. */
+function helmValueSecretProblems(values: unknown): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown, at: string, key: string, depth: number) => {
+    if (depth > 40) return;
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`, key, depth + 1));
+    if (isObj(v)) return Object.entries(v).forEach(([k, x]) => walk(x, `${at}.${k}`, k, depth + 1));
+    if (typeof v !== "string") return;
+    if (looksLikeSecretName(key) && !isReferenceValue(v)) out.push(`${at} holds a literal secret`);
+    else {
+      const why = secretInText(v);
+      if (why) out.push(`${at} contains ${why}`);
+    }
+  };
+  walk(values, "values", "", 0);
+  return out;
+}
+
 function envProblems(pod: Obj): string[] {
   const out: string[] = [];
   for (const { where, c } of containersOf(pod)) {
@@ -738,7 +764,7 @@ function envProblems(pod: Obj): string[] {
 
 export const noPlaintextSecretsPolicy: ResourceValidationPolicy = {
   name: "no-plaintext-secrets",
-  description: "No secret in plain text: no secret-named env var with a literal value in a workload, Secret data marked as Pulumi secrets, no Pulumi secret in a ConfigMap, and remote commands carry secrets only in secret inputs.",
+  description: "No secret in plain text: no secret-named env var with a literal value in a workload, Secret data marked as Pulumi secrets, no Pulumi secret in a ConfigMap, Helm values and remote commands carry secrets only in secret inputs.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const props = isObj(args.props) ? args.props : {};
@@ -772,6 +798,13 @@ export const noPlaintextSecretsPolicy: ResourceValidationPolicy = {
             }
           }
         }
+        return;
+      }
+      case "kubernetes:helm.sh/v3:Release":
+      case "kubernetes:helm.sh/v3:Chart":
+      case "kubernetes:helm.sh/v4:Chart": {
+        if (secret.has("values")) return;
+        for (const p of helmValueSecretProblems(props.values)) report(`Helm release ${str(props.name) ?? args.name}: ${p} but values is not a Pulumi secret`);
         return;
       }
       case "command:remote:Command":

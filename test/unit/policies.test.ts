@@ -499,6 +499,12 @@ describe("backups-alerted", () => {
     ]);
   });
 
+  it("checks schedules declared in the Velero chart values", async () => {
+    const release = { type: "kubernetes:helm.sh/v3:Release", name: "velero-release", props: { name: "velero", values: { schedules: { daily: { schedule: "0 2 * * *", template: { ttl: "720h" } } } } } };
+    expect(await checkStack(backupsAlertedPolicy, [release])).toEqual([[expect.stringMatching(/Velero schedule daily of Helm release velero/), "velero-release"]]);
+    expect(await checkStack(backupsAlertedPolicy, [release, rules({ alert: "VeleroStale", expr: 'velero_backup_last_successful_timestamp{schedule=~"velero-daily"}' })])).toEqual([]);
+  });
+
   it("does not count an alert on another Velero schedule", async () => {
     const other = rules({ alert: "VeleroWeeklyStale", expr: 'velero_backup_last_successful_timestamp{schedule="weekly"}' });
     expect(await checkStack(backupsAlertedPolicy, [schedule, other])).toHaveLength(1);
@@ -514,7 +520,7 @@ describe("no-plaintext-secrets", () => {
     for (const n of ["PGPASSWORD", "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY", "RCLONE_CONFIG_OFFSITE_PASS", "AWS_SESSION_TOKEN", "API_KEY", "ENCRYPTION_KEY", "MINIO_ROOT_PASSWORD", "apiKey", "GITHUB_CREDENTIALS", "secret_access_key"]) {
       expect(looksLikeSecretName(n), n).toBe(true);
     }
-    for (const n of ["AWS_ACCESS_KEY_ID", "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", "PGPASSFILE", "AWS_SHARED_CREDENTIALS_FILE", "SSH_KEY_PATH", "PASSWORD_SECRET_NAME", "OBJECT_KEY", "KEY_PREFIX", "PGHOST", "ENCRYPTION"]) {
+    for (const n of ["AWS_ACCESS_KEY_ID", "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", "PGPASSFILE", "AWS_SHARED_CREDENTIALS_FILE", "SSH_KEY_PATH", "PASSWORD_SECRET_NAME", "existingSecret", "OBJECT_KEY", "KEY_PREFIX", "PGHOST", "ENCRYPTION"]) {
       expect(looksLikeSecretName(n), n).toBe(false);
     }
   });
@@ -564,6 +570,17 @@ describe("no-plaintext-secrets", () => {
     const pem = { remotePath: "/home/pi/.ssh/id", source: { text: "-----BEGIN PRIVATE KEY-----\nabc" } };
     expect(await check(noPlaintextSecretsPolicy, "command:remote:CopyToRemote", pem)).toEqual([expect.stringMatching(/source \(\/home\/pi\/\.ssh\/id\) contains a PEM private key/)]);
     expect(await check(noPlaintextSecretsPolicy, "command:remote:CopyToRemote", pem, ["source"])).toEqual([]);
+  });
+
+  it("requires Helm values holding a secret to be a Pulumi secret", async () => {
+    const R = "kubernetes:helm.sh/v3:Release";
+    const values = { credentials: { useSecret: true, secretContents: { cloud: "[default]\naws_access_key_id=AKIAX\naws_secret_access_key=wJalrXUtnFEMI\n" } }, configuration: { backupStorageLocation: [{ bucket: "b" }] } };
+    expect(await check(noPlaintextSecretsPolicy, R, { name: "velero", values })).toEqual([
+      expect.stringMatching(/values\.credentials\.secretContents\.cloud contains a value for aws_secret_access_key but values is not a Pulumi secret/),
+    ]);
+    expect(await check(noPlaintextSecretsPolicy, R, { name: "velero", values }, ["values"])).toEqual([]);
+    expect(await check(noPlaintextSecretsPolicy, R, { name: "velero", values: { credentials: { existingSecret: "velero-s3" }, adminPassword: "hunter2" } })).toEqual([expect.stringMatching(/values\.adminPassword holds a literal secret/)]);
+    expect(await check(noPlaintextSecretsPolicy, R, { name: "velero", values: { credentials: { existingSecret: "velero-s3", useSecret: true } } })).toEqual([]);
   });
 
   it("does not apply to resources without secret-bearing inputs", async () => {
