@@ -75,9 +75,21 @@ export const OFFSITE_HUB_RUN_ALLOWANCE_SECONDS = 4 * 3600;
 /** Failure counters are looked at over the schedule's interval, at most one day. */
 export const MAX_FAILURE_WINDOW_SECONDS = 86_400;
 
+/**
+ * activeDeadlineSeconds each component gives its CronJob (components/*.ts; test/unit/backupAlerts.test.ts
+ * builds those components and checks these figures against the CronJobs they create).
+ */
+export const JOB_ACTIVE_DEADLINES = {
+  postgresDump: DEFAULT_ACTIVE_DEADLINE_SECONDS,
+  restoreDrill: 4 * 3600,
+  etcd: DEFAULT_ACTIVE_DEADLINE_SECONDS,
+  mirror: 6 * 3600,
+  offsite: 23 * 3600,
+} as const;
+
 /** Staleness threshold of a CronJob-based backup: longest gap + starting deadline + active deadline. */
-export function cronJobStaleSeconds(cron: string): number {
-  return cronGaps(cron).maxGapSeconds + CRONJOB_RUN_ALLOWANCE_SECONDS;
+export function cronJobStaleSeconds(cron: string, activeDeadlineSeconds: number = DEFAULT_ACTIVE_DEADLINE_SECONDS): number {
+  return cronGaps(cron).maxGapSeconds + DEFAULT_STARTING_DEADLINE_SECONDS + activeDeadlineSeconds;
 }
 
 /** The schedule of a database's dump: its own, or a daily time inside the window (same longest gap: 24 h). */
@@ -222,7 +234,11 @@ function cronJobRules(t: CronJobTarget): Built[] {
   ];
 }
 
-function cronWhy(cron: string, allowance = CRONJOB_RUN_ALLOWANCE_SECONDS, allowanceText = `${formatSeconds(DEFAULT_STARTING_DEADLINE_SECONDS)} starting deadline + ${formatSeconds(DEFAULT_ACTIVE_DEADLINE_SECONDS)} active deadline`): string {
+function jobAllowanceText(activeDeadlineSeconds: number): string {
+  return `${formatSeconds(DEFAULT_STARTING_DEADLINE_SECONDS)} starting deadline + ${formatSeconds(activeDeadlineSeconds)} active deadline`;
+}
+
+function cronWhy(cron: string, allowance = CRONJOB_RUN_ALLOWANCE_SECONDS, allowanceText = jobAllowanceText(DEFAULT_ACTIVE_DEADLINE_SECONDS)): string {
   return `longest gap of \`${cron}\` (${formatSeconds(cronGaps(cron).maxGapSeconds)}) + ${allowanceText} (${formatSeconds(allowance)})`;
 }
 
@@ -303,7 +319,7 @@ function build(stack: StackConfig): Built[] {
           namespace: db.namespace,
           cronJob: names.postgresDumpCronJob(db.name),
           cron,
-          threshold: cronJobStaleSeconds(cron),
+          threshold: cronJobStaleSeconds(cron, JOB_ACTIVE_DEADLINES.postgresDump),
           why: cronWhy(cron) + (db.schedule ? "" : ` (spread in the ${pg.window.start}–${pg.window.end} window: daily)`),
         }),
       );
@@ -311,12 +327,12 @@ function build(stack: StackConfig): Built[] {
     const drill = pg.restoreDrill;
     if (drill) {
       const maxAge = alerts.restoreTestMaxAgeDays * 86_400;
-      const fromCron = cronJobStaleSeconds(drill.schedule);
+      const fromCron = cronJobStaleSeconds(drill.schedule, JOB_ACTIVE_DEADLINES.restoreDrill);
       const threshold = Math.max(maxAge, fromCron);
       const why =
         threshold === maxAge
           ? `alerts.restoreTestMaxAgeDays (${alerts.restoreTestMaxAgeDays} d); the drill's own cadence would allow ${formatSeconds(fromCron)}`
-          : `${cronWhy(drill.schedule)}: longer than restoreTestMaxAgeDays (${alerts.restoreTestMaxAgeDays} d), which the schedule could never meet`;
+          : `${cronWhy(drill.schedule, DEFAULT_STARTING_DEADLINE_SECONDS + JOB_ACTIVE_DEADLINES.restoreDrill, jobAllowanceText(JOB_ACTIVE_DEADLINES.restoreDrill))}: longer than restoreTestMaxAgeDays (${alerts.restoreTestMaxAgeDays} d), which the schedule could never meet`;
       for (const name of drill.databases) {
         const db = pg.databases.find((d) => d.name === name)!;
         out.push(
@@ -352,7 +368,7 @@ function build(stack: StackConfig): Built[] {
         namespace: stack.etcd.namespace,
         cronJob: names.etcdCronJob,
         cron: stack.etcd.schedule,
-        threshold: cronJobStaleSeconds(stack.etcd.schedule),
+        threshold: cronJobStaleSeconds(stack.etcd.schedule, JOB_ACTIVE_DEADLINES.etcd),
         why: cronWhy(stack.etcd.schedule),
       }),
     );
@@ -430,8 +446,8 @@ function build(stack: StackConfig): Built[] {
         namespace: m.source.credentialsSecret.namespace,
         cronJob: names.mirrorCronJob(m.name),
         cron: m.schedule,
-        threshold: cronJobStaleSeconds(m.schedule),
-        why: cronWhy(m.schedule),
+        threshold: cronJobStaleSeconds(m.schedule, JOB_ACTIVE_DEADLINES.mirror),
+        why: cronWhy(m.schedule, DEFAULT_STARTING_DEADLINE_SECONDS + JOB_ACTIVE_DEADLINES.mirror, jobAllowanceText(JOB_ACTIVE_DEADLINES.mirror)),
       }),
     );
   }
@@ -450,8 +466,8 @@ function build(stack: StackConfig): Built[] {
         namespace: offsite.namespace,
         cronJob: names.offsiteCronJob,
         cron: offsite.schedule,
-        threshold: cronJobStaleSeconds(offsite.schedule),
-        why: cronWhy(offsite.schedule),
+        threshold: cronJobStaleSeconds(offsite.schedule, JOB_ACTIVE_DEADLINES.offsite),
+        why: cronWhy(offsite.schedule, DEFAULT_STARTING_DEADLINE_SECONDS + JOB_ACTIVE_DEADLINES.offsite, jobAllowanceText(JOB_ACTIVE_DEADLINES.offsite)),
       }),
     );
   } else if (offsite) {

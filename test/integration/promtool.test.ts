@@ -6,7 +6,8 @@
  *
  * The scenarios are written from the contract, not from the rules: which CronJob each class runs
  * (lib/names.ts), and the thresholds worked out by hand below (longest gap of the cron + 10 min
- * starting deadline + 1 h active deadline for CronJobs, + 2 h for Longhorn, + 4 h for Velero with
+ * starting deadline + the job's active deadline: 1 h for dumps and etcd, 4 h for the restore drill,
+ * 6 h for a mirror, 23 h for the off-site CronJob; + 2 h for Longhorn, + 4 h for Velero with
  * fs-backup and for the hub's off-site timer). Expected annotations are the rule's own templates with
  * `$labels` filled in from the expected labels; a template naming a label the alert does not carry
  * fails the test.
@@ -385,15 +386,15 @@ const FULL_CRONJOBS: CronTarget[] = [
     ["immich", "immich"],
     ["shared", "databases"],
   ].map(([db, ns]) => ({ failed: "PostgresBackupFailed", stale: "PostgresBackupStale", cls: "postgres", namespace: ns, cronjob: names.postgresDumpCronJob(db), threshold: D + CRONJOB })),
-  // restoreTestMaxAgeDays 2 is longer than the daily drill's own 1d1h10m, so it wins.
+  // restoreTestMaxAgeDays 2 is longer than the daily drill's own 1d + 4h10m (4 h deadline), so it wins.
   ...["wiki", "immich"].map((db) => ({ failed: "PostgresRestoreDrillFailed", stale: "PostgresRestoreDrillStale", cls: "postgres", namespace: db, cronjob: names.postgresRestoreDrillCronJob(db), threshold: 2 * D })),
   { failed: "EtcdBackupFailed", stale: "EtcdBackupStale", cls: "etcd", namespace: "kube-system", cronjob: names.etcdCronJob, threshold: D + CRONJOB },
-  { failed: "BucketMirrorFailed", stale: "BucketMirrorStale", cls: "buckets", namespace: "media", cronjob: names.mirrorCronJob("photos"), threshold: D + CRONJOB },
+  { failed: "BucketMirrorFailed", stale: "BucketMirrorStale", cls: "buckets", namespace: "media", cronjob: names.mirrorCronJob("photos"), threshold: D + 6 * H + 600 },
 ];
 
 const VARIANT_CRONJOBS: CronTarget[] = [
   { failed: "EtcdBackupFailed", stale: "EtcdBackupStale", cls: "etcd", namespace: "kube-system", cronjob: names.etcdCronJob, threshold: 6 * H + CRONJOB },
-  { failed: "OffsiteBackupFailed", stale: "OffsiteBackupStale", cls: "offsite", namespace: "backup-system", cronjob: names.offsiteCronJob, threshold: D + CRONJOB },
+  { failed: "OffsiteBackupFailed", stale: "OffsiteBackupStale", cls: "offsite", namespace: "backup-system", cronjob: names.offsiteCronJob, threshold: D + 23 * H + 600 },
 ];
 
 let dir: string;
