@@ -4,8 +4,11 @@
  * lib/alerts.ts; the dashboard ConfigMap is labelled for the Grafana sidecar and holds valid JSON.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
 import { alertNames, alertRuleGroups } from "../../lib/alerts.js";
-import { parseStackConfig } from "../../lib/config.js";
+import { offsiteOf, parseStackConfig } from "../../lib/config.js";
+import { cronGaps } from "../../lib/cron.js";
+import { hubConnection } from "../../lib/hub.js";
 import { installMocks, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
 import { validateCustomResource } from "../support/crds.js";
 
@@ -17,6 +20,7 @@ const stack = parseStackConfig({
   postgres: { databases: [{ name: "wiki", namespace: "wiki", host: "wiki-pg", passwordSecret: { name: "pg", key: "password" } }], restoreDrill: {} },
   etcd: {},
   velero: { schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }, { name: "weekly", cron: "0 3 * * 0", ttl: "8640h" }] },
+  buckets: { mirrors: [{ name: "photos", schedule: "0 4 * * 1-5", source: { endpoint: "http://rgw:80", bucket: "photos", credentialsSecret: { namespace: "media", name: "photos-bucket" } } }] },
   offsite: { ftp: { host: "ftp.example.org", user: "u" } },
   alerts: { namespace: "observability", ruleLabels: { release: "kps", team: "home" }, bucketQuotaGiB: 200 },
 });
@@ -31,6 +35,17 @@ beforeAll(async () => {
   const { BackupAlerts } = await import("../../components/backupAlerts.js");
   component = new BackupAlerts("alerts", { config: stack.alerts!, stack });
   withoutDashboard = new BackupAlerts("quiet", { config: { ...stack.alerts!, grafanaDashboard: false }, stack });
+  // The CronJob components whose runs the staleness thresholds must allow for.
+  const hub = hubConnection(stack.hub);
+  const credentials = { accessKeyId: pulumi.output("AKIAEXAMPLE"), secretAccessKey: pulumi.secret("secret") };
+  const { BucketMirror } = await import("../../components/bucketMirror.js");
+  const { PostgresDumpJob } = await import("../../components/postgresDumpJob.js");
+  const { PostgresRestoreDrill } = await import("../../components/postgresRestoreDrill.js");
+  const { OffsiteSync } = await import("../../components/offsiteSync.js");
+  for (const m of stack.buckets!.mirrors) new BucketMirror(`mirror-${m.name}`, { mirror: m, hub, credentials });
+  for (const db of stack.postgres!.databases) new PostgresDumpJob(`pg-${db.name}`, { database: db, schedule: "0 3 * * *", hub, credentials });
+  new PostgresRestoreDrill("drill", { drill: stack.postgres!.restoreDrill!, databases: stack.postgres!.databases, hub, credentials });
+  new OffsiteSync("offsite", { config: { ...offsiteOf(stack)!, runOn: "cluster" }, hub, hubConfig: stack.hub, ftpPassword: pulumi.secret("pw"), reader: credentials });
   await settle();
 });
 
@@ -71,5 +86,23 @@ describe("BackupAlerts", () => {
     expect(await valueOf(component.dashboardName)).toBe("homelab-backup-dashboard");
     expect(rec.byType("kubernetes:core/v1:ConfigMap").filter((r) => r.name.startsWith("quiet"))).toEqual([]);
     expect(withoutDashboard.dashboardName).toBeUndefined();
+  });
+
+  it("allows each real CronJob its longest gap + startingDeadlineSeconds + activeDeadlineSeconds", () => {
+    const clusterOffsite = { ...stack, offsite: { ...stack.offsite!, runOn: "cluster" as const } };
+    const staleRules = alertRuleGroups(clusterOffsite).flatMap((g) => g.rules).filter((r) => r.alert.endsWith("Stale") && r.labels.cronjob);
+    const cronJobs = rec.byType("kubernetes:batch/v1:CronJob").map((r) => unwrapSecrets(r.inputs));
+    expect(cronJobs.length).toBeGreaterThanOrEqual(4);
+    for (const cj of cronJobs) {
+      const { name, namespace } = cj.metadata;
+      const rule = staleRules.find((r) => r.labels.cronjob === name && r.labels.namespace === namespace);
+      expect(rule, `no staleness alert for CronJob ${namespace}/${name}`).toBeDefined();
+      const threshold = Number(/> (\d+)\)/.exec(rule!.expr)![1]);
+      // Dumps get their schedule from the window spreading, not this test's "0 3 * * *": both daily.
+      const schedule = name.startsWith("pg-dump-") ? "0 3 * * *" : cj.spec.schedule;
+      const run = cronGaps(schedule).maxGapSeconds + cj.spec.startingDeadlineSeconds + cj.spec.jobTemplate.spec.activeDeadlineSeconds;
+      if (name.startsWith("pg-restore-drill-")) expect(threshold, name).toBe(Math.max(run, stack.alerts!.restoreTestMaxAgeDays * 86_400));
+      else expect(threshold, `${namespace}/${name}`).toBe(run);
+    }
   });
 });
