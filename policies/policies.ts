@@ -175,7 +175,9 @@ export function cronJobProblems(props: Obj): string[] {
       out.push(`${at}: runAsNonRoot is true but runAsUser is 0; the kubelet refuses to start such a container`);
     } else if (nonRoot !== true || uid === 0) {
       if (!isEtcd) {
-        out.push(`${at}: runs as root; set securityContext.runAsNonRoot: true (pod or container) and a non-zero runAsUser (only the ${names.etcdCronJob} job may run as uid 0)`);
+        out.push(
+          `${at}: ${uid === 0 ? "runs as root (runAsUser 0)" : "securityContext.runAsNonRoot is not true (pod or container), so it may run as root"}; set runAsNonRoot: true and a non-zero runAsUser (only the ${names.etcdCronJob} job may run as uid 0)`,
+        );
       } else {
         const extra = add.filter((a) => a !== ETCD_ROOT_CAPABILITY);
         if (extra.length > 0) out.push(`${at}: runs as uid 0, so securityContext.capabilities.add may hold only ${ETCD_ROOT_CAPABILITY}, not ${extra.join(", ")}`);

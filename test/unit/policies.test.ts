@@ -188,7 +188,7 @@ describe("backup-cronjob-hardened", () => {
           podOf(cj).securityContext.runAsNonRoot = false;
           podOf(cj).containers[0].securityContext.runAsNonRoot = false;
         },
-        /containers\[0\] \(dump\): runs as root/,
+        /containers\[0\] \(dump\): securityContext\.runAsNonRoot is not true/,
       ],
       ["non-root with uid 0", (cj) => (podOf(cj).containers[0].securityContext.runAsUser = 0), /runAsNonRoot is true but runAsUser is 0/],
       [
@@ -212,7 +212,7 @@ describe("backup-cronjob-hardened", () => {
   it("grants the root exception to the etcd job only, and only with DAC_READ_SEARCH", async () => {
     const renamed = etcdCronJob();
     renamed.metadata.name = "pg-dump-wiki";
-    expect(await check(backupCronJobPolicy, CRONJOB, renamed)).toEqual([expect.stringMatching(/containers\[0\] \(offload\): runs as root/)]);
+    expect(await check(backupCronJobPolicy, CRONJOB, renamed)).toEqual([expect.stringMatching(/containers\[0\] \(offload\): runs as root \(runAsUser 0\)/)]);
 
     const moreCaps = etcdCronJob();
     podOf(moreCaps).containers[0].securityContext.capabilities.add = ["DAC_READ_SEARCH", "SYS_ADMIN"];
