@@ -191,7 +191,7 @@ const longhornSchema = z
           ctx.addIssue({
             code: "custom",
             path: at("retain"),
-            message: `must be greater than fullBackupInterval (${j.fullBackupInterval}): with retain ${j.retain} the oldest kept backup chain loses its full backup, and incremental backups without their full one cannot be restored`,
+            message: `must be greater than fullBackupInterval (${j.fullBackupInterval}): with retain ${j.retain}, after every ${j.retain}th run no full backup is kept at all, so every kept backup shares blocks with incrementals and one bad block can break all of them; set retain to at least ${j.fullBackupInterval + 1}`,
           });
         }
       }
