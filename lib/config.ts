@@ -191,7 +191,7 @@ const longhornSchema = z
           ctx.addIssue({
             code: "custom",
             path: at("retain"),
-            message: `must be greater than fullBackupInterval (${j.fullBackupInterval}): with retain ${j.retain}, after every ${j.retain}th run no full backup is kept at all, so every kept backup shares blocks with incrementals and one bad block can break all of them; set retain to at least ${j.fullBackupInterval + 1}`,
+            message: `must be greater than fullBackupInterval (${j.fullBackupInterval}): with retain ${j.retain} the kept backups include ${j.retain < j.fullBackupInterval ? "at times no full backup at all" : "only one full backup"}, so every restore point depends on a single chain of shared blocks and one bad block can break all of them; set retain to at least ${j.fullBackupInterval + 1}`,
           });
         }
       }
