@@ -141,6 +141,8 @@ export function piHubFiles(hub: HubConfig): HubFile[] {
 export function adminPasswordError(password: string): string | undefined {
   if (password.length < 8) return "hubAdminPassword must be at least 8 characters (MinIO refuses shorter root passwords)";
   if (/['\n\r\0]/.test(password)) return "hubAdminPassword must not contain a single quote, a newline or a NUL character";
+  // configure-bucket.sh percent-encodes it byte by byte for MC_HOST_hub, which is exact for ASCII only.
+  if (/[^\x20-\x7e]/.test(password)) return "hubAdminPassword must be printable ASCII";
   return undefined;
 }
 

@@ -102,7 +102,8 @@ main() {
     access="$(b64d "$access")"
     policy_name="homelab-backup-$(b64d "$name")"
     b64d "$policy" | mcli admin policy create hub "$policy_name" /dev/stdin >/dev/null
-    b64d "$secret" | mcli admin user add hub "$access" >/dev/null
+    # mcli reads the secret key as one line from stdin when it is not given as an argument.
+    { b64d "$secret" && echo; } | mcli admin user add hub "$access" >/dev/null
     if ! out="$(mcli admin policy attach hub "$policy_name" --user "$access" 2>&1)"; then
       [[ "$out" == *"already in effect"* ]] || fail "policy" "cannot attach $policy_name to $access: $out"
     fi

@@ -106,7 +106,8 @@ describe("credentials formats", () => {
     expect(adminPasswordError("short")).toMatch(/at least 8/);
     expect(adminPasswordError("it's-a-long-one")).toMatch(/single quote/);
     expect(() => serverEnvFile("minio", "homelab-admin", "line\nbreak-here")).toThrow(/newline/);
-    expect(adminPasswordError("Plenty-long_and.fine")).toBeUndefined();
+    expect(adminPasswordError("pässwörd-longer")).toMatch(/printable ASCII/);
+    expect(adminPasswordError("Plenty-long_and.fine @:/%+")).toBeUndefined();
   });
   it("encodes every stdin field in base64, one record per line", () => {
     const text = configureStdin("admin-pass", [{ writer: "etcd", secretKey: "k e y", policy: { a: 1 } }]);
