@@ -160,8 +160,12 @@ afterAll(async () => {
     sshd.kill("SIGTERM");
     await exited;
   }
-  // The tmpfs mounts lived in sshd's namespace and are gone with it; what remains is plain files.
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  // The tmpfs mounts lived in sshd's namespace and are gone with it; what remains is plain files,
+  // some owned by root (uploaded over SSH as root), hence rm through sudo when the test is not root.
+  if (dir) {
+    if (SUDO.length) await run(SUDO[0], [...SUDO.slice(1), "rm", "-rf", dir]);
+    else rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe("preflight over SSH", () => {
