@@ -5,7 +5,7 @@ import { backupCronJobSpec, rcloneInitContainer, scriptsVolume, SCRIPTS_MOUNT, T
 import { contentHash, readScript } from "../lib/files.js";
 import type { HubConnection, WriterCredentials } from "../lib/hub.js";
 import { commonLabels, names } from "../lib/names.js";
-import { DEFAULT_GZIP_LEVEL, dumpEnv, POSTGRES_ALPINE_UID, restoreRunbook, S3_SECRET_KEYS } from "../lib/postgres.js";
+import { DEFAULT_ZSTD_LEVEL, DUMP_CPU_LIMIT, dumpEnv, POSTGRES_ALPINE_UID, restoreRunbook, S3_SECRET_KEYS } from "../lib/postgres.js";
 
 export interface PostgresDumpJobArgs {
   /** The database to dump (image and database already defaulted by the config schema). */
@@ -16,15 +16,15 @@ export interface PostgresDumpJobArgs {
   readonly hub: HubConnection;
   /** The hub's postgres writer: may write only under postgres-backups/. */
   readonly credentials: WriterCredentials;
-  /** gzip level of the dump. @default 1 */
-  readonly gzipLevel?: number;
+  /** zstd level of the dump (1..19). @default 1 */
+  readonly zstdLevel?: number;
 }
 
 /** The container command: ACTION=dump (the CronJob) or ACTION=restore (a Job made from it by the runbook). */
 export const DUMP_COMMAND = ["/bin/bash", "-c", 'case "$ACTION" in dump) exec /scripts/dump.sh ;; restore) exec /scripts/restore.sh ;; *) echo "ACTION must be dump or restore" >&2; exit 64 ;; esac'];
 
 /**
- * A CronJob in the database's namespace that streams pg_dump (or pg_dumpall) | gzip to the hub with
+ * A CronJob in the database's namespace that streams pg_dump (or pg_dumpall) | zstd to the hub with
  * the stock postgres image, rclone copied in by an init container, its scripts from a ConfigMap, the
  * S3 credentials from its own Secret and the database password from the Secret that already exists.
  */
@@ -74,8 +74,8 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
               name: "pg-dump",
               image: db.image,
               command: DUMP_COMMAND,
-              env: dumpEnv(db, args.hub, `${jobName}-s3`, args.gzipLevel ?? DEFAULT_GZIP_LEVEL),
-              resources: { requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: "2", memory: "256Mi" } },
+              env: dumpEnv(db, args.hub, `${jobName}-s3`, args.zstdLevel ?? DEFAULT_ZSTD_LEVEL),
+              resources: { requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: String(DUMP_CPU_LIMIT), memory: "256Mi" } },
               volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
             },
           ],

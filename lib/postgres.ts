@@ -12,10 +12,15 @@ import type { PlanRow, PlanSection } from "./planTypes.js";
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
 /**
- * gzip level of the dumps. Level 1 keeps gzip (the one single-threaded CPU-bound stage) ahead of
- * pg_dump, so the pipeline runs at pg_dump's speed (see test/bench/postgres.bench.ts for figures).
+ * zstd level of the dumps. zstd runs on several threads, so at this level compression stays ahead of
+ * pg_dump and the pipeline runs at pg_dump's speed (figures: test/bench/postgres.bench.ts).
  */
-export const DEFAULT_GZIP_LEVEL = 1;
+export const DEFAULT_ZSTD_LEVEL = 1;
+/**
+ * CPU limit of the dump container. zstd gets as many threads: `-T0` would count the node's cores, not
+ * the container's limit, and start more workers (and buffers) than the limit lets run.
+ */
+export const DUMP_CPU_LIMIT = 2;
 /** uid/gid of the `postgres` user of the stock postgres alpine image: the dump pod runs as it. */
 export const POSTGRES_ALPINE_UID = 70;
 /** Keys of the per-database Secret that holds the postgres writer's S3 credentials. */
@@ -110,14 +115,15 @@ export function rcloneHubEnv(hub: HubConnection, secretName: string): EnvVar[] {
 }
 
 /** Environment of the dump container (ACTION=dump; a restore Job created from it sets ACTION=restore). */
-export function dumpEnv(db: DatabaseConfig, hub: HubConnection, s3SecretName: string, gzipLevel = DEFAULT_GZIP_LEVEL): EnvVar[] {
+export function dumpEnv(db: DatabaseConfig, hub: HubConnection, s3SecretName: string, zstdLevel = DEFAULT_ZSTD_LEVEL): EnvVar[] {
   return [
     { name: "ACTION", value: "dump" },
     { name: "DUMP_NAME", value: db.name },
     { name: "DUMP_MODE", value: db.mode },
     { name: "HUB_BUCKET", value: hub.bucket },
     { name: "BACKUP_PREFIX", value: prefixDir },
-    { name: "GZIP_LEVEL", value: String(gzipLevel) },
+    { name: "ZSTD_LEVEL", value: String(zstdLevel) },
+    { name: "ZSTD_THREADS", value: String(DUMP_CPU_LIMIT) },
     { name: "PGHOST", value: db.host },
     { name: "PGPORT", value: String(db.port) },
     { name: "PGUSER", value: db.user },
@@ -183,7 +189,7 @@ export function postgresPlan(stack: StackConfig): PlanSection {
   const retention = `${pg.retentionDays} days (hub lifecycle)`;
   const rows: PlanRow[] = pg.databases.map((db) => ({
     what: `PostgreSQL \`${db.name}\` (${db.mode === "cluster" ? "whole server" : `database ${db.database}`} on ${db.namespace}/${db.host}:${db.port})`,
-    how: `${db.mode === "cluster" ? "pg_dumpall" : "pg_dump"} → gzip -${DEFAULT_GZIP_LEVEL} → S3 multipart upload, staged then copied with an integrity record (CronJob ${db.namespace}/${names.postgresDumpCronJob(db.name)})`,
+    how: `${db.mode === "cluster" ? "pg_dumpall" : "pg_dump"} → zstd -${DEFAULT_ZSTD_LEVEL} (${DUMP_CPU_LIMIT} threads) → S3 multipart upload, staged then copied with an integrity record (CronJob ${db.namespace}/${names.postgresDumpCronJob(db.name)})`,
     when: describeCron(schedules.get(db.name)!),
     retention,
     where: s3Url(hub, dumpPrefix(db.name)),
@@ -200,7 +206,7 @@ export function postgresPlan(stack: StackConfig): PlanSection {
   }
   const spread = pg.databases.filter((d) => !d.schedule);
   const details = [
-    `Dumps are complete or absent: each streams to \`${PREFIXES.postgres}.partial/\` and is copied to \`${PREFIXES.postgres}<name>/<name>-<UTC timestamp>.sql.gz\` only after pg_dump, gzip and the upload all succeeded, the SQL ends with pg_dump's completion trailer and the uploaded size matches. Beside it, \`<dump>.json\` records size, sha256, versions and times; \`latest.json\` then points at it. Staging objects of failed runs expire with the lifecycle.`,
+    `Dumps are complete or absent: each streams to \`${PREFIXES.postgres}.partial/\` and is copied to \`${PREFIXES.postgres}<name>/<name>-<UTC timestamp>.sql.zst\` only after pg_dump, zstd and the upload all succeeded, the SQL ends with pg_dump's completion trailer and the uploaded size matches. Beside it, \`<dump>.json\` records size, sha256, versions and times; \`latest.json\` then points at it. Staging objects of failed runs expire with the lifecycle.`,
     spread.length > 0
       ? `Window ${pg.window.start}–${pg.window.end} UTC: ${spread.map((d) => `\`${d.name}\` ${formatMinuteOfDay(fixedMinuteOfDay(schedules.get(d.name)!)!)}`).join(", ")} (evenly spaced, servers interleaved).`
       : "",

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Streams a logical dump of one PostgreSQL database (pg_dump) or of a whole server (pg_dumpall) to
 # the hub, so that a dump is complete or absent, never silently truncated:
-#   pg_dump | trailer check | gzip | sha256 + byte count | rclone rcat -> postgres-backups/.partial/
+#   pg_dump | trailer check | zstd -T<n> | sha256 + byte count | rclone rcat -> postgres-backups/.partial/
+# zstd runs on several threads, so compression keeps up with pg_dump instead of bounding it.
 # Nothing but a few bytes is kept on local disk. Only when every stage exited 0, the dump ends with
 # pg_dump's own completion trailer and the staged object has exactly the streamed size, the object is
 # copied server-side to its final key, then its integrity record is written, then latest.json moves.
 # The writer cannot delete: a failed run leaves only a staging object, which the hub's lifecycle expires.
 #
 # Environment: DUMP_NAME, HUB_BUCKET, DUMP_MODE (database|cluster), PGHOST, PGPORT, PGUSER,
-# PGPASSWORD, PGDATABASE, GZIP_LEVEL (default 1), BACKUP_PREFIX (default postgres-backups),
+# PGPASSWORD, PGDATABASE, ZSTD_LEVEL (default 1), ZSTD_THREADS (default 0: one per core zstd
+# detects; set it to the container's CPU limit), BACKUP_PREFIX (default postgres-backups),
 # RCLONE (default /opt/tools/rclone), RCLONE_CONFIG_HUB_* (the remote `hub`).
 set -euo pipefail
 
 : "${DUMP_NAME:?DUMP_NAME is required}" "${HUB_BUCKET:?HUB_BUCKET is required}"
 MODE="${DUMP_MODE:-database}"
-LEVEL="${GZIP_LEVEL:-1}"
+LEVEL="${ZSTD_LEVEL:-1}"
+THREADS="${ZSTD_THREADS:-0}"
 PREFIX="${BACKUP_PREFIX:-postgres-backups}"
 RCLONE="${RCLONE:-/opt/tools/rclone}"
 [ -x "$RCLONE" ] || RCLONE="rclone"
@@ -34,7 +37,10 @@ json_str() {
   printf '"%s"' "$s"
 }
 
-case "$LEVEL" in [1-9]) ;; *) fail "GZIP_LEVEL must be 1..9, not $LEVEL" ;; esac
+case "$LEVEL" in [1-9] | 1[0-9]) ;; *) fail "ZSTD_LEVEL must be 1..19, not $LEVEL" ;; esac
+case "$THREADS" in [0-9] | [1-9][0-9]) ;; *) fail "ZSTD_THREADS must be 0..99, not $THREADS" ;; esac
+# An image other than the stock postgres alpine one may lack zstd: say so before touching the hub.
+command -v zstd >/dev/null || fail "zstd is not installed in this image"
 case "$MODE" in
   database)
     dump_cmd=(pg_dump --no-password --format=plain "--dbname=${PGDATABASE:?PGDATABASE is required}")
@@ -57,22 +63,23 @@ server_version="$(psql -X --no-password -d "$version_db" -Atc 'SHOW server_versi
 dump_version="$("${dump_cmd[0]}" --version)"
 
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-base="${DUMP_NAME}-$(date -u +%Y%m%dT%H%M%SZ).sql.gz"
+base="${DUMP_NAME}-$(date -u +%Y%m%dT%H%M%SZ).sql.zst"
 staging="hub:${HUB_BUCKET}/${PREFIX}/.partial/${base}"
 final_key="${PREFIX}/${DUMP_NAME}/${base}"
 final="hub:${HUB_BUCKET}/${final_key}"
 
-mkfifo "$work/raw" "$work/gz-sha" "$work/gz-size"
+mkfifo "$work/raw" "$work/zst-sha" "$work/zst-size"
 tail -c 1024 <"$work/raw" >"$work/trailer" &
 tail_pid=$!
-sha256sum <"$work/gz-sha" >"$work/sha256" &
+sha256sum <"$work/zst-sha" >"$work/sha256" &
 sha_pid=$!
-wc -c <"$work/gz-size" >"$work/size" &
+wc -c <"$work/zst-size" >"$work/size" &
 size_pid=$!
 
 log "streaming ${MODE} dump (server ${server_version}) to ${staging#hub:}"
 set +e
-"${dump_cmd[@]}" | tee "$work/raw" | gzip "-$LEVEL" | tee "$work/gz-sha" "$work/gz-size" | "$RCLONE" rcat "$staging"
+# zstd writes a content checksum into every frame (its default), so restore also detects corruption.
+"${dump_cmd[@]}" | tee "$work/raw" | zstd -q -c "-T$THREADS" "-$LEVEL" | tee "$work/zst-sha" "$work/zst-size" | "$RCLONE" rcat "$staging"
 status=("${PIPESTATUS[@]}")
 wait "$tail_pid"; tail_status=$?
 wait "$sha_pid"; sha_status=$?
@@ -80,7 +87,7 @@ wait "$size_pid"; size_status=$?
 set -e
 
 # Every failed stage is named: a killed upload also shows up upstream as SIGPIPE (141).
-stages=(dump tee gzip tee upload)
+stages=(dump tee zstd tee upload)
 failed=""
 for i in "${!stages[@]}"; do
   [ "${status[$i]}" -eq 0 ] || failed="${failed:+$failed, }${stages[$i]} stage exited with ${status[$i]}"
@@ -108,7 +115,7 @@ finished="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   printf '  "key": %s,\n' "$(json_str "$final_key")"
   printf '  "size": %s,\n' "$size"
   printf '  "sha256": "%s",\n' "$sha256"
-  printf '  "compression": "gzip -%s",\n' "$LEVEL"
+  printf '  "compression": "zstd -%s",\n' "$LEVEL"
   printf '  "complete": true,\n'
   printf '  "completenessCheck": %s,\n' "$(json_str "every stage exited 0; the SQL ends with '${trailer}'; uploaded size equals streamed size")"
   printf '  "serverVersion": %s,\n' "$(json_str "$server_version")"

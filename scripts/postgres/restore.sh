@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Restores one dump written by dump.sh into a target: the dump named by DUMP_KEY, or the newest one
 # (latest.json). The compressed object is first checked against the sha256 and size of its integrity
-# record, then streamed through gunzip into psql with ON_ERROR_STOP: any error fails the run loudly.
+# record, then streamed through zstd -d into psql with ON_ERROR_STOP: any error fails the run loudly.
+# (Dumps written before the switch to zstd end in .sql.gz and are decompressed with gzip.)
 #   database mode: into TARGET_DATABASE (created when missing; refused when it already holds tables),
 #                  in one transaction, so a failed restore leaves the target empty.
 #   cluster mode:  into the server PGHOST points at (roles and databases; meant for a fresh server).
@@ -43,6 +44,12 @@ want_sha="$(field sha256 "$record")"
 want_size="$(field size "$record")"
 mode="$(field mode "$record")"
 if [ "$(field complete "$record")" != "true" ] || [ -z "$want_sha" ]; then fail "the record of ${key} does not mark it complete"; fi
+case "$key" in
+  *.sql.zst) decompress=(zstd -q -d -c) ;;
+  *.sql.gz) decompress=(gzip -d -c) ;;
+  *) fail "${key} is neither .sql.zst nor .sql.gz" ;;
+esac
+command -v "${decompress[0]}" >/dev/null || fail "${decompress[0]} is not installed in this image"
 
 log "verifying ${key} (${want_size} bytes, ${mode} dump)"
 size="$("$RCLONE" lsf --format s "${hub}/${key}")" || fail "cannot read ${key}"
@@ -50,7 +57,7 @@ size="$("$RCLONE" lsf --format s "${hub}/${key}")" || fail "cannot read ${key}"
 if [ "${RESTORE_CREATE_ROLES:-0}" = "1" ] && [ "$mode" = "database" ]; then
   # (A cluster dump creates its own roles.) Same pass: collect the roles the dump grants to or makes owners, so a scratch server has them.
   mkfifo "$work/sql"
-  gunzip -c <"$work/sql" | sed -n \
+  "${decompress[@]}" <"$work/sql" | sed -n \
     -e 's/^ALTER .* OWNER TO \(.*\);$/\1/p' \
     -e 's/^GRANT .* TO \(.*\);$/\1/p' \
     -e 's/^REVOKE .* FROM \(.*\);$/\1/p' \
@@ -84,12 +91,12 @@ case "$mode" in
       printf '%s\n' 'CREATE DATABASE :"target"' | "${psql_base[@]}" -d postgres -v target="$target" || fail "cannot create database ${target}"
     fi
     log "restoring into database ${target}"
-    "$RCLONE" cat "${hub}/${key}" | gunzip -c | "${psql_base[@]}" --single-transaction -d "$target" >/dev/null || fail "restore into ${target} failed; the transaction was rolled back"
+    "$RCLONE" cat "${hub}/${key}" | "${decompress[@]}" | "${psql_base[@]}" --single-transaction -d "$target" >/dev/null || fail "restore into ${target} failed; the transaction was rolled back"
     ;;
   cluster)
     log "restoring the whole cluster dump into ${PGHOST:-local}:${PGPORT:-5432}"
     # pg_dumpall always emits CREATE ROLE for the role it ran as, which exists wherever one can connect.
-    "$RCLONE" cat "${hub}/${key}" | gunzip -c | grep -vxF -e "CREATE ROLE ${PGUSER:-postgres};" -e "CREATE ROLE \"${PGUSER:-postgres}\";" |
+    "$RCLONE" cat "${hub}/${key}" | "${decompress[@]}" | grep -vxF -e "CREATE ROLE ${PGUSER:-postgres};" -e "CREATE ROLE \"${PGUSER:-postgres}\";" |
       "${psql_base[@]}" -d postgres >/dev/null || fail "cluster restore failed"
     ;;
   *) fail "the record of ${key} names an unknown mode '${mode}'" ;;

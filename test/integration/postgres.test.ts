@@ -1,12 +1,12 @@
 /**
  * The PostgreSQL dump, restore and drill scripts (the very files the CronJobs mount) run with the
- * real tools (pg_dump/psql 15, gzip, rclone) against a real PostgreSQL server and a real S3 peer on
+ * real tools (pg_dump/psql 15, zstd, rclone) against a real PostgreSQL server and a real S3 peer on
  * loopback. A dump is complete or absent: every injected failure must exit non-zero, leave nothing at
  * a final key and leave latest.json as it was.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -135,14 +135,20 @@ describe("dump and restore", () => {
     const res = await runScript("dump.sh", dumpEnv(pg, "app"));
     expect(res.code, res.stderr).toBe(0);
     const objects = await finalObjects("app");
-    const dumps = [...objects.keys()].filter((k) => k.endsWith(".sql.gz"));
+    const dumps = [...objects.keys()].filter((k) => k.endsWith(".sql.zst"));
     expect(dumps).toHaveLength(1);
-    expect(dumps[0]).toMatch(/^app-\d{8}T\d{6}Z\.sql\.gz$/);
+    expect(dumps[0]).toMatch(/^app-\d{8}T\d{6}Z\.sql\.zst$/);
     expect(objects.has(`${dumps[0]}.json`)).toBe(true);
     const record = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${dumps[0]}.json`]));
     const body = Buffer.from(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${dumps[0]}`]), "latin1");
     expect(record).toMatchObject({ name: "app", mode: "database", key: `postgres-backups/app/${dumps[0]}`, complete: true, size: body.length });
     expect(record.sha256).toBe(createHash("sha256").update(body).digest("hex"));
+    expect(record.compression).toBe("zstd -1");
+    // A zstd frame (magic 28 b5 2f fd) that zstd itself can test, content checksum included.
+    expect(body.subarray(0, 4).toString("hex")).toBe("28b52ffd");
+    const file = path.join(tmp, "app.sql.zst");
+    writeFileSync(file, body);
+    await run("zstd", ["-q", "-t", file]);
     expect(record.serverVersion).toMatch(/^15\./);
     expect(record.dumpVersion).toMatch(/pg_dump \(PostgreSQL\) 15\./);
     const latest = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/latest.json`]));
@@ -164,10 +170,34 @@ describe("dump and restore", () => {
   });
 
   it("a dump named by DUMP_KEY restores too", async () => {
-    const [key] = [...(await finalObjects("app")).keys()].filter((k) => k.endsWith(".sql.gz"));
+    const [key] = [...(await finalObjects("app")).keys()].filter((k) => k.endsWith(".sql.zst"));
     const ok = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: key, TARGET_DATABASE: "app_named" });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await pg.psql("SELECT count(*) FROM orders", "app_named")).toBe("20000");
+  });
+  it("a .sql.gz dump written before the switch to zstd still restores, and is checked against its record", async () => {
+    const [key] = [...(await finalObjects("app")).keys()].filter((k) => k.endsWith(".sql.zst"));
+    const zst = path.join(tmp, "legacy-src.sql.zst");
+    writeFileSync(zst, Buffer.from(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${key}`]), "latin1"));
+    const gz = path.join(tmp, "app-20250101T030000Z.sql.gz");
+    await run("bash", ["-c", 'zstd -q -d -c "$1" | gzip -1 > "$2"', "_", zst, gz]);
+    const body = readFileSync(gz);
+    const legacyKey = "postgres-backups/app/app-20250101T030000Z.sql.gz";
+    const record = { format: "homelab-backup/postgres-dump/v1", name: "app", mode: "database", key: legacyKey, size: body.length, sha256: createHash("sha256").update(body).digest("hex"), compression: "gzip -1", complete: true };
+    const recordFile = path.join(tmp, "legacy.json");
+    writeFileSync(recordFile, `{\n${Object.entries(record).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(",\n")}\n}\n`);
+    await rclone(["copyto", gz, `hub:${BUCKET}/${legacyKey}`]);
+    await rclone(["copyto", recordFile, `hub:${BUCKET}/${legacyKey}.json`]);
+    const ok = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250101T030000Z.sql.gz", TARGET_DATABASE: "app_legacy" });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(await tableFingerprint(pg, "app_legacy")).toBe(await tableFingerprint(pg, "app"));
+    // The same object under a record with another checksum is refused before anything is restored.
+    writeFileSync(recordFile, readFileSync(recordFile, "utf8").replace(record.sha256, "0".repeat(64)));
+    await rclone(["copyto", recordFile, `hub:${BUCKET}/${legacyKey}.json`]);
+    const bad = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250101T030000Z.sql.gz", TARGET_DATABASE: "app_legacy_bad" });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/corrupt/);
+    expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app_legacy_bad'")).toBe("0");
   });
 });
 
@@ -222,6 +252,20 @@ describe("failures leave no dump at a final key and latest.json unchanged", () =
     }, /dump stage exited/);
   });
 
+  it("zstd is killed mid-dump", async () => {
+    await expectFailureLeavesNothing("bigdb", async () => {
+      const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
+      await waitFor(async () => (await big.psql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'")) || undefined);
+      const pid = await waitFor(() => childPid(child.pid!, "zstd"));
+      process.kill(pid, "SIGKILL");
+      return done;
+    }, /zstd stage exited/);
+  });
+
+  it("a level zstd does not take is refused before anything is uploaded", async () => {
+    await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { ZSTD_LEVEL: "22" })), /ZSTD_LEVEL must be 1\.\.19/);
+  });
+
   it("the upload is interrupted (rclone killed)", async () => {
     await expectFailureLeavesNothing("bigdb", async () => {
       const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
@@ -252,7 +296,7 @@ describe("cluster mode (pg_dumpall)", () => {
     const res = await runScript("dump.sh", { ...pg.env, DUMP_NAME: "cluster", DUMP_MODE: "cluster" });
     expect(res.code, res.stderr).toBe(0);
     const record = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/cluster/latest.json`]));
-    expect(record.key).toMatch(/^postgres-backups\/cluster\/cluster-.*\.sql\.gz$/);
+    expect(record.key).toMatch(/^postgres-backups\/cluster\/cluster-.*\.sql\.zst$/);
 
     const restored = await runScript("restore.sh", { ...fresh.env, DUMP_NAME: "cluster" });
     expect(restored.code, restored.stderr).toBe(0);
@@ -299,7 +343,7 @@ describe("restore drill", () => {
     const latest = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/latest.json`]));
     const body = Buffer.from(await rclone(["cat", `hub:${BUCKET}/${latest.key}`]), "latin1");
     body[Math.floor(body.length / 2)] ^= 0xff; // one flipped byte, same size
-    const file = path.join(tmp, "corrupt.sql.gz");
+    const file = path.join(tmp, "corrupt.sql.zst");
     writeFileSync(file, body);
     await rclone(["copyto", file, `hub:${BUCKET}/${latest.key}`]);
     const res = await runScript("restore-drill.sh", drillEnv("app", ["SELECT count(*) FROM items"]), true);

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig, type PostgresConfig, type StackConfig } from "../../lib/config.js";
 import { fixedMinuteOfDay } from "../../lib/cron.js";
 import { hubConnection } from "../../lib/hub.js";
-import { dumpEnv, dumpSchedules, drillCheckFiles, postgresPlan, rcloneHubEnv, restoreRunbook, serverOf } from "../../lib/postgres.js";
+import { DUMP_CPU_LIMIT, dumpEnv, dumpSchedules, drillCheckFiles, postgresPlan, rcloneHubEnv, restoreRunbook, serverOf } from "../../lib/postgres.js";
 
 const HUB_PI = { kind: "pi", bucket: "backups", host: "hub.lan", dataDir: "/mnt/backups", ssh: { user: "pi" } };
 
@@ -73,7 +73,10 @@ describe("container environment", () => {
     // `database` defaults to the name "wiki", which a whole server need not have: pg_dumpall uses postgres.
     expect(byName.PGDATABASE.value).toBe("postgres");
     expect(dumpEnv(stack({ databases: [db("wiki")] }).postgres!.databases[0], hubConnection(s.hub), "x").find((e) => e.name === "PGDATABASE")!.value).toBe("wiki");
-    expect(byName.GZIP_LEVEL.value).toBe("3");
+    expect(byName.ZSTD_LEVEL.value).toBe("3");
+    // Threads follow the CPU limit: -T0 would count the node's cores, not the container's.
+    expect(byName.ZSTD_THREADS.value).toBe(String(DUMP_CPU_LIMIT));
+    expect(byName.GZIP_LEVEL).toBeUndefined();
     expect(byName.BACKUP_PREFIX.value).toBe("postgres-backups");
     for (const e of env) if (/PASSWORD|SECRET|ACCESS_KEY/.test(e.name as string)) expect(e.value, e.name as string).toBeUndefined();
   });
@@ -104,5 +107,7 @@ describe("restore runbook and plan", () => {
     expect(plan.rows[2].how).toContain("pg-restore-drill-wiki, pg-restore-drill-gitea");
     expect(plan.restore).toContain("--from=cronjob/pg-dump-gitea");
     expect(plan.details).toContain(".partial/");
+    expect(plan.details).toContain("<UTC timestamp>.sql.zst");
+    expect(plan.rows[0].how).toMatch(/pg_dump → zstd -\d+ \(\d+ threads\)/);
   });
 });

@@ -80,9 +80,12 @@ describe("PostgresDumpJob", () => {
     expect(c.image).toMatch(/^postgres:\d+\.\d+-alpine/);
     expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
     expect(c.resources.limits.memory).toBe("256Mi");
+    expect(c.resources.limits.cpu).toBe("2");
     const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
     expect(env.PGPASSWORD.valueFrom.secretKeyRef).toEqual({ name: "wiki-pg", key: "pw" });
     expect(env.ACTION.value).toBe("dump");
+    expect(env.ZSTD_LEVEL.value).toBe("1");
+    expect(env.ZSTD_THREADS.value).toBe(c.resources.limits.cpu);
     expect(env.RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY.valueFrom.secretKeyRef).toEqual({ name: "pg-dump-wiki-s3", key: "secret-access-key" });
     expect(c.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(["/opt/tools", "/scripts", "/tmp"]);
     expect(pod.volumes.find((v: any) => v.name === "scripts").configMap.name).toBe("pg-dump-wiki-scripts");
