@@ -52,8 +52,8 @@ const longhorn = stack.longhorn
   : undefined;
 
 const schedules = stack.postgres ? dumpSchedules(stack.postgres) : new Map<string, string>();
-const dumps = (stack.postgres?.databases ?? []).map(
-  (db) => new PostgresDumpJob(`pg-${db.name}`, { database: db, schedule: schedules.get(db.name)!, hub: s3, credentials: hub.writers.postgres }),
+const dumps = new Map(
+  (stack.postgres?.databases ?? []).map((db) => [db.name, new PostgresDumpJob(`pg-${db.name}`, { database: db, schedule: schedules.get(db.name)!, hub: s3, credentials: hub.writers.postgres })]),
 );
 const drill = stack.postgres?.restoreDrill
   ? new PostgresRestoreDrill("pg-restore-drill", { drill: stack.postgres.restoreDrill, databases: stack.postgres.databases, hub: s3, credentials: hub.writers.postgres })
@@ -87,7 +87,7 @@ export const hubRegion = hub.region;
 export const hubAdminPassword = hub.adminCredentials?.password;
 export const writerAccessKeyIds = pulumi.secret(Object.fromEntries(Object.entries(hub.writers).map(([k, w]) => [k, w.accessKeyId])));
 export const longhornBackupTargetUrl = longhorn?.backupTargetUrl;
-export const postgresRestoreCommands = Object.fromEntries(dumps.map((d) => [d.databaseName, d.restoreCommand]));
+export const postgresRestoreCommands = Object.fromEntries([...dumps].map(([db, job]) => [db, job.restoreCommand]));
 export const postgresRestoreDrills = drill?.cronJobNames;
 export const etcdRestoreRunbook = etcd?.restoreRunbook;
 export const veleroSchedules = velero?.scheduleNames;

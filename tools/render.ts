@@ -75,10 +75,13 @@ function manifestOf(r: RecordedResource, inputs: any): any {
   return { apiVersion, kind, metadata, ...rest };
 }
 
-function assetText(a: any): string | undefined {
+/** The text of a StringAsset or FileAsset as the mock runtime hands it over (its `text` is a Promise). */
+async function assetText(a: any): Promise<string | undefined> {
   if (!a || typeof a !== "object") return undefined;
-  if (typeof a.text === "string") return a.text;
-  if (typeof a.path === "string") return readFileSync(a.path, "utf8");
+  const text = await a.text;
+  if (typeof text === "string") return text;
+  const file = await a.path;
+  if (typeof file === "string") return readFileSync(file, "utf8");
   return undefined;
 }
 
@@ -107,7 +110,7 @@ export async function render(stackFile: StackFile, importProgram: () => Promise<
     if (r.type === "command:remote:CopyToRemote") {
       const remotePath = unwrapSecrets(r.inputs.remotePath);
       const source = r.inputs.source;
-      const text = pulumi.runtime.isRpcSecret(source) ? SECRET_MASK : assetText(source);
+      const text = pulumi.runtime.isRpcSecret(source) ? SECRET_MASK : await assetText(source);
       if (typeof remotePath === "string" && text !== undefined) files.set(`hub${remotePath.startsWith("/") ? "" : "/"}${remotePath}`, text);
     }
   }
