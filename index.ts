@@ -93,5 +93,6 @@ export const etcdRestoreRunbook = etcd?.restoreRunbook;
 export const veleroSchedules = velero?.scheduleNames;
 export const bucketMirrors = mirrors.map((m) => m.cronJobName);
 export const offsiteEncryptionKey = offsiteSync?.encryptionKey;
+export const ftpBridgeEncryptionKey = bridge?.encryptionKey;
 export const offsiteRestoreCommand = offsiteSync?.restoreCommand;
 export const alertNames = alerts?.alertNames;

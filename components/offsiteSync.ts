@@ -142,8 +142,11 @@ export class OffsiteSync extends pulumi.ComponentResource {
       this.timerName = units.timerName;
       this.onCalendar = units.onCalendar;
     } else {
-      const ns = config.namespace;
       const labels = commonLabels("offsite");
+      // The job's own namespace (backup-system by default) exists nowhere else: create it. Server-side
+      // apply adopts it when it already exists, and it is kept on destroy because it may hold more.
+      const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: config.namespace, labels } }, { parent: this, retainOnDelete: true });
+      const ns = namespace.metadata.name;
       const secret = new k8s.core.v1.Secret(
         `${name}-secret`,
         {
@@ -192,7 +195,7 @@ export class OffsiteSync extends pulumi.ComponentResource {
         },
         { parent: this, dependsOn: [scripts, secret] },
       );
-      this.cronJobName = `${ns}/${names.offsiteCronJob}`;
+      this.cronJobName = `${config.namespace}/${names.offsiteCronJob}`;
     }
 
     this.encryptionKey = key;

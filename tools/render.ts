@@ -67,7 +67,6 @@ export interface RenderResult {
 }
 
 const K8S_NON_OBJECTS = new Set(["pulumi:providers:kubernetes", "kubernetes:helm.sh/v3:Release", "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile"]);
-const HOST_FILE = /\.(sh|service|timer|conf|env|json|prom|py)$/;
 
 /** A Kubernetes object as the API server would receive it. */
 function manifestOf(r: RecordedResource, inputs: any): any {
@@ -103,7 +102,7 @@ export async function render(stackFile: StackFile, importProgram: () => Promise<
       manifests.set(file, (manifests.get(file) ? `${manifests.get(file)}---\n` : "") + YAML.stringify(manifestOf(r, masked), { lineWidth: 0 }));
       if (masked.kind === "ConfigMap" && masked.data && typeof masked.data === "object") {
         for (const [key, text] of Object.entries<any>(masked.data)) {
-          if (HOST_FILE.test(key) && typeof text === "string") files.set(`jobs/${md.namespace ?? "default"}/${md.name}/${key}`, text);
+          if (/\.(sh|py)$/.test(key) && typeof text === "string") files.set(`jobs/${md.namespace ?? "default"}/${md.name}/${key}`, text);
         }
       }
     }
