@@ -78,10 +78,25 @@ const EPOCH = Date.UTC(2026, 0, 1);
 /** Eight years: covers leap days (`0 0 29 2 *`) and yearly schedules. */
 const HORIZON_MS = 8 * 366 * 86_400_000;
 const MAX_SAMPLES = 12_000;
+
+/**
+ * How far the gaps must be sampled to have seen every gap the schedule can produce: a schedule that
+ * restricts neither the day of month nor the month repeats every week (two weeks cover every gap,
+ * including the one across a week boundary); one restricting the day of month but not February 29
+ * repeats within two years; anything else gets the full eight years. cron-parser needs ~0.1 ms a run,
+ * so this is what keeps the render of hundreds of daily schedules fast.
+ */
+function gapHorizonMs(expr: string): number {
+  const [, , dom, month] = expr.trim().split(/\s+/);
+  if (dom === "*" && month === "*") return 15 * 86_400_000;
+  if (!/(^|[,\-/])(29|30|31)([,\-/]|$)/.test(dom) || month === "*") return 2 * 366 * 86_400_000;
+  return HORIZON_MS;
+}
 const gapCache = new Map<string, CronGaps>();
 
 /**
- * Gaps between consecutive runs of `expr`, sampled from 2026-01-01 UTC for up to eight years or
+ * Gaps between consecutive runs of `expr`, sampled from 2026-01-01 UTC over the horizon the schedule
+ * needs (`gapHorizonMs`, at most eight years) or
  * 12,000 runs, whichever comes first (every-minute schedules reach the run cap after eight days,
  * which still spans every weekly pattern such a schedule can have).
  */
@@ -89,6 +104,7 @@ export function cronGaps(expr: string): CronGaps {
   const cached = gapCache.get(expr);
   if (cached) return cached;
   assertCron(expr);
+  const horizonMs = gapHorizonMs(expr);
   const it = CronExpressionParser.parse(expr, { tz: "UTC", currentDate: new Date(EPOCH - 1) });
   let prev = it.next().toDate().getTime();
   const first = prev;
@@ -102,7 +118,7 @@ export function cronGaps(expr: string): CronGaps {
     if (gap > max) max = gap;
     prev = t;
     n++;
-    if (t - EPOCH > HORIZON_MS) break;
+    if (t - EPOCH > horizonMs) break;
   }
   const days = Math.max((prev - first) / 86_400_000, 1 / 1440);
   const result: CronGaps = { minGapSeconds: min, maxGapSeconds: max, runsPerDay: (n - 1) / days };
