@@ -31,13 +31,34 @@ const EPOCH = Date.UTC(2026, 0, 1);
 
 /**
  * Backups kept at steady state: each run lives `ttl` (GC lag ignored). Runs are taken from the cron
- * over one ttl of warm-up and then an observation span (400 days, 8 days for sub-hourly schedules)
- * that covers every weekly/monthly/leap-year pattern; a sliding window counts the live backups just
+ * over one ttl of warm-up and then an observation span (`observationDays`: two weeks for schedules
+ * that repeat weekly, else 400 days, 8 days for sub-hourly ones) that covers every pattern; a sliding window counts the live backups just
  * after each run (max) and just before each run (min).
  */
 export function steadyStateBackups(cron: string, ttl: string): SteadyState {
+  const key = `${cron}|${ttl}`;
+  const cached = steadyStateCache.get(key);
+  if (cached) return cached;
+  const result = computeSteadyState(cron, ttl);
+  steadyStateCache.set(key, result);
+  return result;
+}
+
+const steadyStateCache = new Map<string, SteadyState>();
+
+/**
+ * A schedule that restricts neither the day of month nor the month repeats every week, so two weeks
+ * of observation see every state; others get 400 days (months of every length, the year boundary).
+ */
+function observationDays(cron: string): number {
+  const [, , dom, month] = cron.trim().split(/\s+/);
+  if (dom === "*" && month === "*") return 14;
+  return cronGaps(cron).runsPerDay > 24 ? 8 : 400;
+}
+
+function computeSteadyState(cron: string, ttl: string): SteadyState {
   const ttlMs = effectiveTtlSeconds(ttl) * 1000;
-  const spanMs = (cronGaps(cron).runsPerDay > 24 ? 8 : 400) * 86_400_000;
+  const spanMs = observationDays(cron) * 86_400_000;
   const start = EPOCH + ttlMs;
   const runs = runsBetween(cron, new Date(EPOCH), new Date(start + spanMs), 5_000_000).map((d) => d.getTime());
   let max = 0;

@@ -167,6 +167,9 @@ function parseArgs(argv: string[]): { stackFile: string; out: string } {
 }
 
 async function main(): Promise<void> {
+  // The SDK captures a stack trace per resource; mapping each through tsx's source maps costs more
+  // than the rest of a large render, and a render's errors name keys, not TypeScript lines.
+  process.setSourceMapsEnabled(false);
   const { stackFile, out } = parseArgs(process.argv.slice(2));
   const root = path.resolve(__dirname, "..");
   const project = (YAML.parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) ?? {}).name ?? PROJECT;
