@@ -21,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alertNames, alertRuleGroups, dashboardQueries, type RuleGroup } from "../../lib/alerts.js";
 import { parseStackConfig, type StackConfig } from "../../lib/config.js";
 import { metrics, names } from "../../lib/names.js";
+import { exampleStack } from "../support/stackFiles.js";
 
 const run = promisify(execFile);
 
@@ -455,6 +456,23 @@ describe("alert rules under promtool", { timeout: 60_000 }, () => {
     expect(all.length).toBe(20);
     expect(all.filter((a) => !s.fired.has(a)), "alerts without a firing case").toEqual([]);
     expect(all.filter((a) => !s.silent.has(a)), "alerts without a silent case").toEqual([]);
+  });
+
+  it("example stack (Pulumi.homelab.yaml): its rules pass promtool check rules, and each of its alerts is one the full-stack suite fires and silences", async () => {
+    const example = parseStackConfig(exampleStack().config);
+    const dir = await mkdtemp(path.join(tmpdir(), "promtool-example-"));
+    try {
+      const file = path.join(dir, "example-rules.json");
+      await writeFile(file, JSON.stringify({ groups: alertRuleGroups(example) }));
+      const { stdout } = await promisify(execFile)("promtool", ["check", "rules", file]);
+      expect(stdout).toContain("SUCCESS");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    const proven = new Set(alertNames(parseStackConfig(FULL_RAW)));
+    const exampleAlerts = alertNames(example);
+    expect(exampleAlerts.length).toBeGreaterThanOrEqual(15);
+    expect(exampleAlerts.filter((a) => !proven.has(a))).toEqual([]);
   });
 
   it("AWS hub with the off-site copy as a CronJob: the same contract for the cluster variant", async () => {
