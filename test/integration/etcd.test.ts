@@ -6,28 +6,18 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCRIPTS_DIR } from "../../lib/files.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { freePort } from "../support/net.js";
 
 const run = promisify(execFile);
 const SCRIPT = path.join(SCRIPTS_DIR, "etcd", "offload.sh");
 const NODE = "cp-1";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Etcd {
   readonly client: string;

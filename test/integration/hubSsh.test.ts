@@ -14,7 +14,6 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync } from "node:fs";
-import { createServer } from "node:net";
 import { arch as nodeArch, tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -22,6 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../lib/config.js";
 import { SCRIPTS_DIR } from "../../lib/files.js";
 import { piHubSettings, STAGING_DIR, stepCommand, type PiHubSettings } from "../../lib/piHub.js";
+import { freePort } from "../support/net.js";
 
 const run = promisify(execFile);
 const SUDO = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
@@ -39,16 +39,6 @@ let onRoot: string;
 /** The hub's "home": where the staging directory is created and the commands start. */
 let home: string;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-}
 
 /** ssh/scp options: this server only, its pinned host key, the given client key, no agent, no user config. */
 function sshOptions(key: string): string[] {

@@ -7,7 +7,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -17,6 +17,7 @@ import type { HubConnection } from "../../lib/hub.js";
 import { metrics } from "../../lib/names.js";
 import { mirrorEnv, offsiteConfigEnv, offsiteSecretsStdin, offsiteSyncEnv } from "../../lib/offsite.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { freePort } from "../support/net.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -26,16 +27,6 @@ const FTP_PASSWORD = "ftp-Pa55-word%with'quote";
 const KEY = randomBytes(32).toString("hex");
 const MARKER = "PLAINTEXT-MARKER-homelab-backup";
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs a command with stdin; resolves with code/stdout/stderr, never throws. */
 function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {

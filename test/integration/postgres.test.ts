@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
-import { freePort, PG_BIN, startPostgres, type PgServer } from "../support/postgres.js";
+import { freePort } from "../support/net.js";
+import { PG_BIN, startPostgres, type PgServer } from "../support/postgres.js";
 
 const run = promisify(execFile);
 const SCRIPTS = path.resolve(__dirname, "../../scripts/postgres");

@@ -5,11 +5,11 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { childEnv } from "./s3peer.js";
+import { freePort } from "./net.js";
 
 const run = promisify(execFile);
 export const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -27,17 +27,6 @@ export interface PgServer {
   stop(): Promise<void>;
 }
 
-/** A free TCP port on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function asPostgres(cmd: string, args: string[]) {
   return run("runuser", ["-u", "postgres", "--", cmd, ...args], { env: childEnv(), maxBuffer: 64 << 20 });
