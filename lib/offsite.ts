@@ -39,8 +39,8 @@ export function offsitePrefixList(config: OffsiteConfig): string {
   return (config.prefixes ?? []).join(" ");
 }
 
-/** The non-secret settings of write-config.sh (the same on the hub and in the cluster). */
-export function offsiteConfigEnv(config: OffsiteConfig, hub: HubConnection): Record<string, string> {
+/** The FTP and encryption settings: all that a restore needs besides the key and the password. */
+function offsiteFtpEnv(config: OffsiteConfig): Record<string, string> {
   return {
     OFFSITE_FTP_HOST: config.ftp.host,
     OFFSITE_FTP_PORT: String(config.ftp.port),
@@ -49,6 +49,13 @@ export function offsiteConfigEnv(config: OffsiteConfig, hub: HubConnection): Rec
     OFFSITE_FTP_EXPLICIT_TLS: String(config.ftp.explicitTls),
     OFFSITE_ENCRYPTION: String(config.encryption.enabled),
     OFFSITE_FILENAME_ENCRYPTION: config.encryption.filenameEncryption,
+  };
+}
+
+/** The non-secret settings of write-config.sh (the same on the hub and in the cluster). */
+export function offsiteConfigEnv(config: OffsiteConfig, hub: HubConnection): Record<string, string> {
+  return {
+    ...offsiteFtpEnv(config),
     OFFSITE_S3_ENDPOINT: hub.endpoint,
     OFFSITE_S3_REGION: hub.region,
     OFFSITE_S3_PROVIDER: rcloneS3Provider(hub.server),
@@ -137,15 +144,7 @@ export function envAssignments(env: Record<string, string>): string {
  * this repository with rclone installed). It names the secrets, it never contains them.
  */
 export function offsiteRestoreCommand(config: OffsiteConfig): string {
-  const env: Record<string, string> = {
-    OFFSITE_FTP_HOST: config.ftp.host,
-    OFFSITE_FTP_PORT: String(config.ftp.port),
-    OFFSITE_FTP_USER: config.ftp.user,
-    OFFSITE_FTP_PATH: config.ftp.path,
-    OFFSITE_FTP_EXPLICIT_TLS: String(config.ftp.explicitTls),
-    OFFSITE_ENCRYPTION: String(config.encryption.enabled),
-    OFFSITE_FILENAME_ENCRYPTION: config.encryption.filenameEncryption,
-  };
+  const env = offsiteFtpEnv(config);
   const key = config.encryption.enabled ? `OFFSITE_ENCRYPTION_KEY="$(pulumi stack output offsiteEncryptionKey --show-secrets)" ` : "";
   return `${envAssignments(env)} ${key}OFFSITE_FTP_PASSWORD="$(pulumi config get homelab-backup:offsiteFtpPassword)" sh scripts/offsite/restore-offsite.sh ./offsite-restore`;
 }
