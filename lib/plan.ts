@@ -5,8 +5,8 @@
  * restore procedures.
  */
 import { alertsPlan } from "./alerts.js";
-import { configuredClasses, type StackConfig } from "./config.js";
-import { fixedMinuteOfDay, formatMinuteOfDay } from "./cron.js";
+import { configuredClasses, LONGHORN_BACKUP_TASKS, type StackConfig } from "./config.js";
+import { cronGaps, fixedMinuteOfDay, formatMinuteOfDay } from "./cron.js";
 import { etcdPlan } from "./etcd.js";
 import { hubPlan } from "./hubPlan.js";
 import { longhornPlan } from "./longhorn.js";
@@ -14,7 +14,7 @@ import { names } from "./names.js";
 import { mirrorsPlan, offsitePlan } from "./offsite.js";
 import type { PlanRow, PlanSection } from "./planTypes.js";
 import { dumpSchedules, postgresPlan } from "./postgres.js";
-import { veleroPlan } from "./velero.js";
+import { steadyStateBackups, veleroPlan } from "./velero.js";
 
 export interface PlanVerdict {
   readonly policy: string;
@@ -68,6 +68,34 @@ const CLASS_TITLES: Record<string, string> = {
   offsite: "Off-site encrypted copy",
 };
 
+/**
+ * Restore points the hub holds at steady state, per class. Sizes are the cluster's, not the stack's,
+ * so this counts what is kept (and says what each one costs) rather than guessing bytes.
+ */
+export function expectedStorage(stack: StackConfig): string[][] {
+  const rows: string[][] = [];
+  if (stack.longhorn) {
+    for (const j of stack.longhorn.recurringJobs.filter((j) => LONGHORN_BACKUP_TASKS.includes(j.task))) {
+      rows.push([`Longhorn job \`${j.name}\``, `${j.retain} backups per volume`, "one full copy of each volume's used blocks, plus the blocks changed between the kept backups"]);
+    }
+  }
+  if (stack.postgres) {
+    const schedules = dumpSchedules(stack.postgres);
+    const perDb = stack.postgres.databases.map((db) => Math.round(stack.postgres!.retentionDays * cronGaps(schedules.get(db.name)!).runsPerDay));
+    const total = perDb.reduce((a, b) => a + b, 0);
+    rows.push(["PostgreSQL dumps", `${total} dumps (${stack.postgres.databases.length} databases × ~${Math.round(total / stack.postgres.databases.length)})`, "each a compressed full dump (typically a tenth to a third of the database size), plus at most a day of staging copies"]);
+  }
+  if (stack.etcd) rows.push(["etcd snapshots", `every snapshot of the last ${stack.etcd.retentionDays} days (k3s default: 2 a day per server)`, "each the size of the etcd database (tens of MiB in a homelab)"]);
+  if (stack.velero) {
+    const counts = stack.velero.schedules.map((s) => `${s.name} ${steadyStateBackups(s.cron, s.ttl).max}`);
+    const total = stack.velero.schedules.reduce((a, s) => a + steadyStateBackups(s.cron, s.ttl).max, 0);
+    rows.push(["Velero backups", `${total} backups (${counts.join(", ")})`, stack.velero.fsBackup ? "object manifests (MiB each) plus Kopia's deduplicated pod-volume data" : "object manifests, a few MiB each"]);
+  }
+  for (const m of stack.buckets?.mirrors ?? []) rows.push([`bucket mirror \`${m.name}\``, "one current copy", "the source bucket's size, plus 7 days of overwritten or deleted versions"]);
+  if (stack.offsite) rows.push(["off-site copy (FTP)", "one encrypted copy of the copied prefixes", "the same as those prefixes on the hub, plus crypt overhead (well under 1%)"]);
+  return rows;
+}
+
 /** The sections of the configured classes, in plan order. */
 export function planSections(stack: StackConfig): PlanSection[] {
   const sections: PlanSection[] = [hubPlan(stack)];
@@ -107,6 +135,11 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
   if (stack.postgres) out.push(`PostgreSQL dumps without their own schedule are spread across **${stack.postgres.window.start}–${stack.postgres.window.end} UTC**.`, "");
   const timeline = dailyTimeline(stack);
   out.push(timeline.length ? table(["Time", "Run", "Cron"], timeline.map((r) => [formatMinuteOfDay(r.minute), r.what, `\`${r.cron}\``])) : "No schedule has a fixed time of day.");
+  const storage = expectedStorage(stack);
+  if (storage.length > 0) {
+    out.push("", "## Expected storage", "", "What the hub keeps at steady state (counts follow from the schedules and retention above):", "");
+    out.push(table(["Class", "Restore points kept", "Each one costs"], storage));
+  }
   for (const s of sections) {
     if (!s.details.trim()) continue;
     out.push("", `## ${s.title}`, "", s.details.trim());

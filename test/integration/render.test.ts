@@ -118,6 +118,9 @@ describe("render of the example stack", () => {
     expect(plan).toMatch(/## What is backed up/);
     expect(plan).toMatch(/03:00–04:30 UTC/);
     expect(plan).toMatch(/## How to restore/);
+    expect(plan).toMatch(/## Expected storage/);
+    expect(plan).toMatch(/PostgreSQL dumps \| 70 dumps \(5 databases × ~14\)/);
+    expect(plan).toMatch(/Velero backups \| 94 backups \(daily 30, weekly 52, monthly 12\)/);
     for (const db of ["wiki", "immich", "authentik", "gitea", "shared-cluster"]) expect(plan).toContain(db);
     expect(plan).toMatch(/cluster-reset/);
     expect(plan).toMatch(/velero restore create/);
