@@ -26,7 +26,7 @@ hub_arch() {
 }
 
 check_data_dir() {
-  local dir="$1" mounts mount_point fs_type free_bytes
+  local dir="$1" mounts mount_point fs_type free_bytes size_bytes
   [[ "$dir" == /* ]] || fail "dataDir" "'$dir' is not an absolute path"
   [[ -d "$dir" ]] || fail "dataDir" "'$dir' does not exist or is not a directory; create it on the mounted data disk first (this program never formats, partitions or mounts disks)"
   # The last line is the mount that is visible at that path (a path can be mounted over twice).
@@ -36,6 +36,12 @@ check_data_dir() {
     fail "dataDir" "'$dir' is on the root filesystem (/), not on a separately mounted data disk; mount the disk (e.g. in /etc/fstab) and point hub.dataDir at a directory on it"
   fi
   free_bytes="$(df --output=avail --block-size=1 "$dir" | tail -n 1 | tr -d ' ')"
+  size_bytes="$(df --output=size --block-size=1 "$dir" | tail -n 1 | tr -d ' ')"
+  # A full disk takes no backup: refuse below 5% free (the server itself refuses writes near full,
+  # and every backup written there would fail later, silently for whoever is not watching).
+  if ((free_bytes * 20 < size_bytes)); then
+    fail "dataDir" "'$dir' ($mount_point) is full: $free_bytes of $size_bytes bytes free (less than 5%); free space or use a larger disk"
+  fi
   echo "data_dir=$dir"
   echo "mount_point=$mount_point"
   echo "fs_type=$fs_type"

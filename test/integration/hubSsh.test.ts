@@ -222,6 +222,17 @@ describe("preflight checks beyond the disk (same script, run locally)", () => {
     expect(err.stderr).toContain("preflight failed: systemd: systemd is installed but is not the running init");
   });
 
+  it("refuses a full data disk, saying it is full", async () => {
+    // A namespace with systemd's marker and a tmpfs data disk filled to the last byte.
+    const disk = mkdtempSync(path.join(dir, "full-"));
+    const script = ["set -euo pipefail", "mount -t tmpfs -o size=4m tmpfs /run", "mkdir -p /run/systemd/system", 'mount -t tmpfs -o size=8m tmpfs "$1"', 'head -c 9000000 /dev/zero > "$1/fill" 2>/dev/null || true', 'HUB_DATA_DIR="$1" exec bash "$2"'].join("\n");
+    const cmd = [...SUDO, "unshare", "--mount", "--propagation", "private", "bash", "-c", script, "full-disk", disk, PREFLIGHT];
+    const err: any = await run(cmd[0], cmd.slice(1)).then(() => undefined, (e) => e);
+    expect(err, "preflight passed on a full disk").toBeDefined();
+    expect(err.code).toBe(1);
+    expect(err.stderr).toMatch(new RegExp(`preflight failed: dataDir: '${disk}' \\(${disk}\\) is full: 0 of \\d+ bytes free`));
+  });
+
   it("refuses a 32-bit ARM host", async () => {
     // A `uname` stub first on PATH reports the machine type of 32-bit Raspberry Pi OS.
     const stubs = mkdtempSync(path.join(dir, "stubs-"));
