@@ -185,7 +185,9 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     const err = e as Error;
-    if (err instanceof StackConfigError || err.name === "StackConfigError" || err.name === "RunError") {
+    // The program reports a bad stack file as a RunError (a message without a stack trace).
+    const runError = (pulumi.RunError.isInstance as (o: unknown) => boolean)(err);
+    if (err instanceof StackConfigError || runError) {
       process.stderr.write(`${stackFile}: ${err.message}\n`);
       process.exit(1);
     }
