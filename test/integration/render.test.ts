@@ -147,6 +147,8 @@ describe("render of a seed-004-like stack on AWS", () => {
     const lifecycle = resources.find((x) => x.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")!;
     expect(JSON.stringify(lifecycle.inputs)).toContain("GLACIER_IR");
     expect(JSON.parse(readFileSync(path.join(awsOut, "policy.json"), "utf8")).filter((v: any) => v.level === "mandatory")).toEqual([]);
+    // A secret key given as a plain value in the stack file is still a secret: it appears nowhere.
+    expect(walk(awsOut).some((f) => readFileSync(f, "utf8").includes("sample-ftp-password"))).toBe(false);
     const plan = readFileSync(path.join(awsOut, "plan.md"), "utf8");
     expect(plan).toMatch(/k3s-weekly-backup.*51–52/);
     expect(plan).toMatch(/03:00–04:10 UTC/);
