@@ -30,6 +30,7 @@ import {
   worstCaseRestorePoints,
 } from "../../lib/longhorn.js";
 import { validateCustomResource } from "../support/crds.js";
+import { exampleStack } from "../support/stackFiles.js";
 
 const awsHub = { kind: "aws", bucket: "homelab-backups", region: "eu-central-1" };
 
@@ -51,16 +52,8 @@ function problems(longhorn: unknown): { path: string; message: string }[] {
   throw new Error("expected the configuration to be refused");
 }
 
-/** The example stack's Longhorn section (Pulumi.homelab.yaml), as users write it. */
-const exampleLonghorn = {
-  recurringJobs: [
-    { name: "nightly-backup", cron: "0 5 * * *", task: "backup", retain: 14, concurrency: 2, fullBackupInterval: 7, groups: ["default", "critical"], labels: { tier: "nightly" } },
-    { name: "hourly-snapshot", cron: "15 * * * *", task: "snapshot", retain: 24, groups: ["critical"] },
-    { name: "weekly-trim", cron: "30 1 * * 0", task: "filesystem-trim", groups: ["default"] },
-    { name: "traefik-certs", cron: "45 4 * * *", task: "backup", retain: 30, pvcs: [{ namespace: "traefik", name: "traefik-acme" }] },
-  ],
-  storageClasses: [{ name: "longhorn-backed-up", recurringJobGroups: ["critical"], reclaimPolicy: "Retain", numberOfReplicas: 2, parameters: { dataLocality: "best-effort" } }],
-};
+/** The example stack's Longhorn section, read from Pulumi.homelab.yaml as users write it (so it cannot drift). */
+const exampleLonghorn = JSON.parse(exampleStack().config["homelab-backup:longhorn"]);
 
 describe("backup target URL and credentials", () => {
   it("puts the bucket in the userinfo, the region as host and a non-empty path", () => {
