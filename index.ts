@@ -3,19 +3,19 @@
  * Config in (validated before anything is registered), components out, outputs exported.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BackupAlerts } from "./components/backupAlerts.js";
-import { BackupHub } from "./components/backupHub.js";
-import { BucketMirror } from "./components/bucketMirror.js";
-import { EtcdOffload } from "./components/etcdOffload.js";
-import { LonghornBackupTarget } from "./components/longhornBackupTarget.js";
-import { OffsiteSync } from "./components/offsiteSync.js";
-import { PostgresDumpJob } from "./components/postgresDumpJob.js";
-import { PostgresRestoreDrill } from "./components/postgresRestoreDrill.js";
-import { S3FtpBridge } from "./components/s3FtpBridge.js";
-import { Velero } from "./components/velero.js";
-import { offsiteOf, parseStackConfig, PREFIXES, StackConfigError } from "./lib/config.js";
-import { dumpSchedules } from "./lib/postgres.js";
-import { prefixLifecycles } from "./lib/retention.js";
+import { BackupAlerts } from "./components/alerts/backupAlerts.js";
+import { BackupHub } from "./components/hub/backupHub.js";
+import { BucketMirror } from "./components/mirror/bucketMirror.js";
+import { EtcdOffload } from "./components/etcd/etcdOffload.js";
+import { LonghornBackupTarget } from "./components/longhorn/longhornBackupTarget.js";
+import { OffsiteSync } from "./components/offsite/offsiteSync.js";
+import { PostgresDumpJob } from "./components/postgres/postgresDumpJob.js";
+import { PostgresRestoreDrill } from "./components/postgres/postgresRestoreDrill.js";
+import { S3FtpBridge } from "./components/ftpBridge/s3FtpBridge.js";
+import { Velero } from "./components/velero/velero.js";
+import { offsiteOf, parseStackConfig, PREFIXES, StackConfigError } from "./components/config.js";
+import { dumpSchedules } from "./components/postgres/logic.js";
+import { prefixLifecycles } from "./components/hub/retention.js";
 
 const stack = (() => {
   try {

@@ -6,8 +6,12 @@ export default defineConfig({
     isolate: true,
     testTimeout: 20_000,
     hookTimeout: 120_000,
-    include: ["test/**/*.test.ts"],
     // Integration tests start real servers on loopback; two cores, so keep the fan-out small.
     maxWorkers: 2,
+    // Tests mirror components/ (test/<area>/); `*.integration.test.ts` start real servers or tools.
+    projects: [
+      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.integration.test.ts"] } },
+      { extends: true, test: { name: "integration", include: ["test/**/*.integration.test.ts"] } },
+    ],
   },
 });

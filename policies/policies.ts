@@ -17,10 +17,10 @@ import type {
   StackValidationArgs,
   StackValidationPolicy,
 } from "@pulumi/policy";
-import { imageError, PREFIXES } from "../lib/config.js";
-import { cronGaps, cronError, formatSeconds } from "../lib/cron.js";
-import { parseGoDuration } from "../lib/duration.js";
-import { metrics, names } from "../lib/names.js";
+import { imageError, PREFIXES } from "../components/config.js";
+import { cronGaps, cronError, formatSeconds } from "../components/core/cron.js";
+import { parseGoDuration } from "../components/core/duration.js";
+import { metrics, names } from "../components/core/names.js";
 
 // ---------------------------------------------------------------------------------------------
 // Plain-data helpers (props are untyped JSON: every access must survive any shape)

@@ -18,7 +18,7 @@ import { childEnv, startS3Peer } from "../support/s3peer.js";
 import { PG_BIN, startPostgres } from "../support/postgres.js";
 
 const run = promisify(execFile);
-const SCRIPTS = path.resolve(__dirname, "../../scripts/postgres");
+const SCRIPTS = path.resolve(__dirname, "../../components/postgres");
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;

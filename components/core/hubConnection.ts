@@ -1,0 +1,49 @@
+/**
+ * How every data class reaches the hub: the S3 endpoint as seen from the cluster, the bucket, the
+ * region and the addressing style. All of it follows from the stack file, so it is plain data that
+ * components and the plan can use without waiting on any resource.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { PREFIXES, type HubConfig } from "../config.js";
+
+/** The writers of the hub: one credential each, able to write only under its own prefix. */
+export const WRITERS = ["longhorn", "postgres", "etcd", "velero", "buckets", "offsite"] as const;
+export type WriterName = (typeof WRITERS)[number];
+
+export interface WriterCredentials {
+  /** S3 access key id (a Pulumi secret on a pi hub, plain on AWS where it is an identifier). */
+  readonly accessKeyId: pulumi.Output<string>;
+  /** S3 secret access key: always a Pulumi secret. */
+  readonly secretAccessKey: pulumi.Output<string>;
+}
+
+export interface HubConnection {
+  readonly kind: "aws" | "pi";
+  /** S3 endpoint URL as seen from the cluster, e.g. `https://s3.eu-central-1.amazonaws.com` or `http://hub.lan:9000`. */
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly region: string;
+  /** Path-style addressing (MinIO/RustFS): `http://host:9000/bucket/key`. */
+  readonly pathStyle: boolean;
+  /** The server: `aws`, `minio` or `rustfs` (S3-compatible servers need some client quirks turned off). */
+  readonly server: "aws" | "minio" | "rustfs";
+}
+
+/** The hub's S3 endpoint and addressing, from the hub section of the stack file. */
+export function hubConnection(hub: HubConfig): HubConnection {
+  if (hub.kind === "aws") {
+    return { kind: "aws", endpoint: `https://s3.${hub.region}.amazonaws.com`, bucket: hub.bucket, region: hub.region, pathStyle: false, server: "aws" };
+  }
+  const host = hub.host!.includes(":") && !hub.host!.startsWith("[") ? `[${hub.host}]` : hub.host!;
+  return { kind: "pi", endpoint: `${hub.tls ? "https" : "http"}://${host}:${hub.port}`, bucket: hub.bucket, region: hub.region, pathStyle: true, server: hub.server };
+}
+
+/** The prefix a writer may write under (the offsite reader reads everything it copies). */
+export function writerPrefix(writer: WriterName): string {
+  return writer === "offsite" ? "" : PREFIXES[writer];
+}
+
+/** `s3://bucket/prefix` for a person reading the plan. */
+export function s3Url(hub: HubConnection, prefix: string): string {
+  return `s3://${hub.bucket}/${prefix}`;
+}

@@ -1,0 +1,111 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PREFIXES, type EtcdConfig } from "../config.js";
+import { backupCronJobSpec, RESTRICTED_CONTAINER, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT } from "../core/cronJob.js";
+import { etcdRestoreRunbook } from "./logic.js";
+import { contentHash, readScript } from "../core/files.js";
+import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
+import { commonLabels, names } from "../core/names.js";
+import { VERSIONS } from "../core/versions.js";
+
+export interface EtcdOffloadArgs {
+  /** The etcd section of the stack file. */
+  readonly config: EtcdConfig;
+  /** Where the snapshots go. */
+  readonly hub: HubConnection;
+  /** The hub's etcd writer (can write only under etcd-snapshots/). */
+  readonly credentials: WriterCredentials;
+}
+
+/** rclone's S3 provider name for each hub server. */
+const RCLONE_PROVIDER = { aws: "AWS", minio: "Minio", rustfs: "Other" } as const;
+
+/** A CronJob on a control-plane node that copies finished k3s etcd snapshots to the hub. */
+export class EtcdOffload extends pulumi.ComponentResource {
+  public readonly cronJobName: pulumi.Output<string>;
+  public readonly restoreRunbook: pulumi.Output<string>;
+
+  constructor(name: string, args: EtcdOffloadArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab-backup:index:EtcdOffload", name, {}, opts);
+    const { config, hub } = args;
+    const labels = commonLabels("etcd-offload");
+    const script = readScript("etcd/offload.sh");
+
+    const secret = new k8s.core.v1.Secret(
+      `${name}-credentials`,
+      {
+        metadata: { name: `${names.etcdCronJob}-hub`, namespace: config.namespace, labels },
+        type: "Opaque",
+        stringData: { accessKeyId: args.credentials.accessKeyId, secretAccessKey: args.credentials.secretAccessKey },
+      },
+      { parent: this },
+    );
+    const scripts = new k8s.core.v1.ConfigMap(
+      `${name}-scripts`,
+      { metadata: { name: `${names.etcdCronJob}-scripts`, namespace: config.namespace, labels }, data: { "offload.sh": script } },
+      { parent: this },
+    );
+
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+      { name: "SNAPSHOT_DIR", value: "/snapshots" },
+      { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+      { name: "HUB_BUCKET", value: hub.bucket },
+      { name: "HUB_PREFIX", value: PREFIXES.etcd.replace(/\/$/, "") },
+      { name: "MAX_AGE_DAYS", value: String(config.retentionDays) },
+      // The stock rclone image has no etcdctl: the check is size stability + sha256.
+      { name: "ETCD_CHECK", value: "auto" },
+      { name: "HOME", value: "/tmp" },
+      { name: "XDG_CACHE_HOME", value: "/tmp" },
+      { name: "RCLONE_CONFIG", value: "/tmp/rclone.conf" },
+      { name: "RCLONE_CONFIG_HUB_TYPE", value: "s3" },
+      { name: "RCLONE_CONFIG_HUB_PROVIDER", value: RCLONE_PROVIDER[hub.server] },
+      { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
+      ...(hub.kind === "aws" ? [] : [{ name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint }]),
+      { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
+      { name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } } },
+      { name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "secretAccessKey" } } },
+    ];
+
+    const cronJob = new k8s.batch.v1.CronJob(
+      `${name}-cronjob`,
+      {
+        metadata: { name: names.etcdCronJob, namespace: config.namespace, labels, annotations: { "homelab-backup/script-hash": contentHash(script) } },
+        spec: backupCronJobSpec({
+          schedule: config.schedule,
+          nodeSelector: config.nodeSelector,
+          tolerations: config.tolerations.map((t) => ({ ...t })),
+          podLabels: labels,
+          volumes: [
+            scriptsVolume(`${names.etcdCronJob}-scripts`),
+            { name: "snapshots", hostPath: { path: config.snapshotDir, type: "Directory" } },
+          ],
+          containers: [
+            {
+              name: "offload",
+              // The rclone image is Alpine: busybox sh, sha256sum and stat are all the script needs.
+              image: VERSIONS.rcloneImage,
+              command: ["/bin/sh", `${SCRIPTS_MOUNT.mountPath}/offload.sh`],
+              env,
+              resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "256Mi" } },
+              volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT, { name: "snapshots", mountPath: "/snapshots", readOnly: true }],
+              // Least privilege that can read the snapshots: k3s writes them as root, mode 0600, in a
+              // root-owned 0700 directory. Non-root would need CAP_DAC_READ_SEARCH, and Kubernetes gives
+              // added capabilities to a non-root process only in the bounding set (no ambient caps), so
+              // it would still be refused. UID 0 is the files' owner, so owner permissions suffice and no
+              // capability is needed at all: ALL dropped (no DAC_OVERRIDE/READ_SEARCH, no CHOWN...), no
+              // privilege escalation, read-only root fs, the host directory mounted read-only. Only this
+              // container runs as 0; the pod default stays nobody. Do not enable user namespaces
+              // (hostUsers: false) here: UID 0 would no longer own the files.
+              securityContext: { ...RESTRICTED_CONTAINER, runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, capabilities: { drop: ["ALL"] } },
+            },
+          ],
+        }),
+      },
+      { parent: this, dependsOn: [scripts, secret] },
+    );
+
+    this.cronJobName = cronJob.metadata.name;
+    this.restoreRunbook = pulumi.output(etcdRestoreRunbook(hub, config.snapshotDir));
+    this.registerOutputs({ cronJobName: this.cronJobName, restoreRunbook: this.restoreRunbook });
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Least-privilege S3 policies for the hub's writers, as plain JSON in IAM grammar. The same documents
+ * are attached to IAM users on an AWS hub and loaded as MinIO policies on a Pi hub (MinIO reads the
+ * IAM grammar, `s3:prefix` conditions included).
+ *
+ * - longhorn, velero, buckets prune their own data, so they may delete, but only under their prefix.
+ * - postgres and etcd are append-only: they can add and read objects under their prefix and nothing
+ *   can make them delete one (an explicit Deny backs the missing Allow). A leaked key cannot erase
+ *   the dumps; the hub's lifecycle (lib/retention.ts) is what removes old ones.
+ * - offsite only reads.
+ * No statement grants `*` as an action or `*` as a resource.
+ */
+import { PREFIXES } from "../config.js";
+import { WRITERS, type WriterName } from "../core/hubConnection.js";
+
+export interface PolicyStatement {
+  Sid: string;
+  Effect: "Allow" | "Deny";
+  Principal?: "*" | { AWS: string | string[] };
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+  Version: "2012-10-17";
+  Statement: PolicyStatement[];
+}
+
+/** Writers that delete their own objects (they prune by their own retention). */
+export const PRUNING_WRITERS = ["longhorn", "velero", "buckets"] as const satisfies readonly WriterName[];
+/** Writers that can only add: their objects are removed by the hub's lifecycle, never by them. */
+export const APPEND_ONLY_WRITERS = ["postgres", "etcd"] as const satisfies readonly WriterName[];
+
+/** Object actions a pruning writer needs (multipart abort so a failed upload leaves nothing billed). */
+export const PRUNING_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+/** Object actions of an append-only writer: put, read back (server-side copy reads the staging object), abort multipart. */
+export const APPEND_ONLY_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+/** What an append-only writer must never do. */
+export const DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion"];
+
+export const bucketArn = (bucket: string) => `arn:aws:s3:::${bucket}`;
+const objectsArn = (bucket: string, prefix: string) => `arn:aws:s3:::${bucket}/${prefix}*`;
+
+/** ListBucket restricted to keys under the prefixes (a listing without a prefix is refused). */
+function listUnder(bucket: string, prefixes: readonly string[], sid: string): PolicyStatement {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Action: ["s3:ListBucket"],
+    Resource: [bucketArn(bucket)],
+    Condition: { StringLike: { "s3:prefix": prefixes.map((p) => `${p}*`) } },
+  };
+}
+
+/** Statement ids may contain only letters and digits (IAM; MinIO follows). */
+const sid = (...parts: string[]) => parts.map((p) => p.replace(/[^A-Za-z0-9]/g, "")).join("");
+
+/**
+ * The policy of one writer. `offsitePrefixes` limits the offsite reader to those prefixes (all of the
+ * bucket when absent).
+ */
+export function writerPolicy(writer: WriterName, bucket: string, opts: { offsitePrefixes?: readonly string[] } = {}): PolicyDocument {
+  if (writer === "offsite") {
+    const prefixes = opts.offsitePrefixes?.length ? [...opts.offsitePrefixes] : undefined;
+    return {
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: "ReadObjects", Effect: "Allow", Action: ["s3:GetObject"], Resource: prefixes ? prefixes.map((p) => objectsArn(bucket, p)) : [`${bucketArn(bucket)}/*`] },
+        prefixes ? listUnder(bucket, prefixes, "ListPrefixes") : { Sid: "ListBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn(bucket)] },
+      ],
+    };
+  }
+  const prefix = PREFIXES[writer];
+  if ((APPEND_ONLY_WRITERS as readonly string[]).includes(writer)) {
+    return {
+      Version: "2012-10-17",
+      Statement: [
+        { Sid: sid("AppendUnder", writer), Effect: "Allow", Action: APPEND_ONLY_OBJECT_ACTIONS, Resource: [objectsArn(bucket, prefix)] },
+        listUnder(bucket, [prefix], sid("ListUnder", writer)),
+        { Sid: "NeverDelete", Effect: "Deny", Action: DELETE_ACTIONS, Resource: [`${bucketArn(bucket)}/*`] },
+      ],
+    };
+  }
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: sid("ReadWriteUnder", writer), Effect: "Allow", Action: PRUNING_OBJECT_ACTIONS, Resource: [objectsArn(bucket, prefix)] },
+      listUnder(bucket, [prefix], sid("ListUnder", writer)),
+      { Sid: "BucketLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [bucketArn(bucket)] },
+    ],
+  };
+}
+
+/** IAM user names: at most 64 characters; bucket names are globally unique, so this one is too. */
+export function writerUserName(bucket: string, writer: WriterName): string {
+  return `${bucket.slice(0, 63 - writer.length)}-${writer}`;
+}
+
+/** Every writer's policy, keyed by writer (what PiHub loads into MinIO/RustFS). */
+export function writerPolicies(bucket: string, opts: { offsitePrefixes?: readonly string[] } = {}): Record<WriterName, PolicyDocument> {
+  return Object.fromEntries(WRITERS.map((w) => [w, writerPolicy(w, bucket, opts)])) as Record<WriterName, PolicyDocument>;
+}
+
+/** Bucket policy refusing every request that does not arrive over TLS. */
+export function tlsOnlyBucketPolicy(bucketArnValue: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "DenyInsecureTransport",
+        Effect: "Deny",
+        Principal: "*",
+        Action: ["s3:*"],
+        Resource: [bucketArnValue, `${bucketArnValue}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ],
+  };
+}
+
+/** One line per writer for a person: what it may do, where (derived from the documents themselves). */
+export function describePolicy(doc: PolicyDocument): { allow: string; deny: string } {
+  const fmt = (s: PolicyStatement) => {
+    const cond = s.Condition?.StringLike?.["s3:prefix"];
+    const where = s.Resource.map((r) => r.replace(/^arn:aws:s3:::/, "")).join(", ");
+    return `${s.Action.map((a) => a.replace(/^s3:/, "")).join(", ")} on ${where}${cond ? ` (keys ${[cond].flat().join(", ")})` : ""}`;
+  };
+  return {
+    allow: doc.Statement.filter((s) => s.Effect === "Allow").map(fmt).join("; "),
+    deny: doc.Statement.filter((s) => s.Effect === "Deny").map(fmt).join("; "),
+  };
+}

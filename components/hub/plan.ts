@@ -1,0 +1,154 @@
+/**
+ * The hub's part of plan.md: where backups land, how long each prefix keeps them, what each writer's
+ * credential may do (summarised from the very policy documents that are attached), and how to rotate
+ * a writer's key or bring back a version that was deleted or overwritten.
+ */
+import { PROJECT, type StackConfig } from "../config.js";
+import { hubConnection, WRITERS, type WriterName } from "../core/hubConnection.js";
+import { APPEND_ONLY_WRITERS, describePolicy, writerPolicy, writerUserName } from "./iam.js";
+import { ADMIN_USER, writerAccessKey } from "./piHubSteps.js";
+import type { PlanSection } from "../core/planTypes.js";
+import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from "./retention.js";
+
+function mdTable(header: string[], rows: string[][]): string {
+  const cell = (t: string) => t.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+}
+
+/** Stands for the stack name in URNs until the shell expands `$STACK`. */
+const STACK_MARK = "STACK-NAME-MARK";
+
+const days = (n: number) => `${n} day${n === 1 ? "" : "s"}`;
+
+const WRITER_USE: Record<WriterName, string> = {
+  longhorn: "Longhorn BackupTarget",
+  postgres: "pg_dump CronJobs and the restore drill",
+  etcd: "etcd snapshot offload CronJob",
+  velero: "Velero BackupStorageLocation",
+  buckets: "bucket mirror CronJobs",
+  offsite: "off-site copy (reads only)",
+};
+
+const HUB_TYPE = `${PROJECT}:index:BackupHub`;
+
+/** URN of a writer's AccessKey on an AWS hub, for `pulumi up --replace`. */
+export function accessKeyUrn(writer: WriterName, stackName: string, componentName = "hub"): string {
+  return `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$aws:iam/accessKey:AccessKey::${componentName}-${writer}-key`;
+}
+
+/** URNs to replace to rotate a writer's key on a Pi hub: its generated secret and PiHub's configure step, which (re)applies users and keys. */
+export function piRotationUrns(writer: WriterName, stackName: string, componentName = "hub"): string[] {
+  const pi = `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$${PROJECT}:index:PiHub`;
+  return [`${pi}$random:index/randomPassword:RandomPassword::${componentName}-pi-${writer}-secret-key`, `${pi}$command:remote:Command::${componentName}-pi-configure`];
+}
+
+/** A URN inside double quotes for the shell: `$STACK` expands, the `$` separators of the type chain are escaped. */
+function shellUrn(urn: string, stackName: string): string {
+  return `"${urn.split(stackName).map((part) => part.replace(/\$/g, "\\$")).join("${STACK}")}"`;
+}
+
+/** The hub section of the plan; `componentName` is the BackupHub's name in index.ts. */
+export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection {
+  const hub = stack.hub;
+  const conn = hubConnection(hub);
+  const offsitePrefixes = stack.offsite?.prefixes;
+  const lifecycles = prefixLifecycles(stack);
+  const d: string[] = [];
+
+  d.push(
+    hub.kind === "aws"
+      ? `Bucket \`${hub.bucket}\` in AWS ${hub.region}, endpoint \`${conn.endpoint}\` (virtual-hosted addressing).`
+      : `Bucket \`${hub.bucket}\` on ${hub.server} at \`${conn.endpoint}\` (path-style addressing, region label \`${hub.region}\`), data in \`${hub.dataDir}\` on ${hub.host}.`,
+  );
+  if (hub.kind === "aws") {
+    d.push(
+      "",
+      "Protection: versioning enabled; default encryption SSE-S3 (AES256); all four public-access blocks on; the bucket policy refuses any request not made over TLS.",
+    );
+  }
+  const minLock = objectLockMinimumDays(stack);
+  if (hub.objectLock) {
+    d.push(
+      "",
+      `Object lock: every new version is immutable for ${days(hub.objectLock.days)} (${hub.objectLock.mode} mode); the lifecycle below removes a version only once its lock has ended, so expired backups and staging objects are billed until then.`,
+    );
+    if (minLock !== undefined && hub.objectLock.days < minLock) {
+      d.push(`The longest retention of a class is ${days(minLock)}, so backups older than ${days(hub.objectLock.days)} are no longer locked.`);
+    }
+  } else {
+    d.push("", `Object lock: off. Append-only writers still cannot delete; versions removed by any writer stay recoverable for their noncurrent period below.`);
+  }
+
+  d.push("", "### Lifecycle per prefix", "");
+  if (lifecycles.length === 0) d.push("No data class is configured, so no lifecycle rule is set.");
+  else {
+    d.push(
+      mdTable(
+        ["Prefix", "Current version expires", "Earlier versions removed", "Archive", "Incomplete uploads aborted"],
+        lifecycles.map((l) => [
+          `\`${l.prefix}\``,
+          l.expireDays !== undefined ? `after ${days(l.expireDays)}` : "never (the writer prunes its own backups)",
+          `${days(l.noncurrentDays)} after they stop being current`,
+          l.archive ? `${l.archive.storageClass} after ${days(l.archive.afterDays)}` : "—",
+          `after ${days(ABORT_MULTIPART_DAYS)}`,
+        ]),
+      ),
+    );
+    if (hub.kind === "aws" && hub.archive) {
+      const skipped = lifecycles.filter((l) => l.expireDays !== undefined && l.expireDays > 1 && !l.archive).map((l) => `\`${l.prefix}\``);
+      if (skipped.length) {
+        d.push("", `hub.archive (${hub.archive.storageClass} after ${days(hub.archive.afterDays)}) is not applied to ${skipped.join(", ")}: those objects expire before they could move (or, for STANDARD_IA, before the 30 days S3 requires).`);
+      }
+    }
+  }
+
+  d.push("", "### Writer credentials", "");
+  d.push(
+    mdTable(
+      ["Writer", "Used by", hub.kind === "aws" ? "IAM user" : "S3 user", "Allowed", "Denied"],
+      WRITERS.map((w) => {
+        const desc = describePolicy(writerPolicy(w, hub.bucket, { offsitePrefixes }));
+        return [w, WRITER_USE[w], hub.kind === "aws" ? `\`/homelab-backup/${writerUserName(hub.bucket, w)}\`` : `\`${writerAccessKey(w)}\``, desc.allow, desc.deny || "everything else"];
+      }),
+    ),
+  );
+  d.push("", `${APPEND_ONLY_WRITERS.join(" and ")} are append-only: they write to \`<prefix>.partial/\`, copy server-side to the final key, and the hub's lifecycle removes both the staging objects and the old backups.`);
+
+  const r: string[] = [];
+  if (hub.kind === "aws") {
+    r.push(
+      "**Rotate a writer's key** (here `postgres`; replace it with any of " + WRITERS.map((w) => `\`${w}\``).join(", ") + "). Pulumi creates the new key, rewrites every Kubernetes Secret that carries it, then deletes the old key:",
+      "",
+      "```sh",
+      "STACK=$(pulumi stack --show-name)",
+      `pulumi up --replace ${shellUrn(accessKeyUrn("postgres", STACK_MARK, componentName), STACK_MARK)}`,
+      `aws iam list-access-keys --user-name ${writerUserName(hub.bucket, "postgres")}   # exactly one key, the new one`,
+      "```",
+      "",
+      "**Bring back a version that was deleted or overwritten** (within its noncurrent period), with admin credentials:",
+      "",
+      "```sh",
+      `aws s3api list-object-versions --bucket ${hub.bucket} --prefix postgres-backups/<name>/ --query 'Versions[].[Key,VersionId,LastModified,IsLatest]' --output table`,
+      `aws s3api copy-object --bucket ${hub.bucket} --key <key> --copy-source "${hub.bucket}/<key>?versionId=<version-id>"`,
+      "```",
+    );
+  } else {
+    r.push(
+      "**Rotate a writer's key** (here `postgres`; replace it with any of " + WRITERS.map((w) => `\`${w}\``).join(", ") + "). Pulumi generates a new secret key and re-runs the hub's configure step, which sets it on the S3 server; the same `up` rewrites every Kubernetes Secret that carries it:",
+      "",
+      "```sh",
+      "STACK=$(pulumi stack --show-name)",
+      `pulumi up ${piRotationUrns("postgres", STACK_MARK, componentName).map((u) => `--replace ${shellUrn(u, STACK_MARK)}`).join(" ")}`,
+      "```",
+      "",
+      "**Bring back a version that was deleted or overwritten** (within its noncurrent period), with the admin login (`pulumi stack output hubAdminPassword --show-secrets`):",
+      "",
+      "```sh",
+      `mc alias set hub ${conn.endpoint} ${ADMIN_USER} "$(pulumi stack output hubAdminPassword --show-secrets)"`,
+      `mc ls --versions hub/${hub.bucket}/postgres-backups/<name>/`,
+      `mc cp --version-id <version-id> hub/${hub.bucket}/<key> hub/${hub.bucket}/<key>`,
+      "```",
+    );
+  }
+  return { title: "Hub", rows: [], details: d.join("\n"), restore: r.join("\n") };
+}

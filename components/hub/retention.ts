@@ -1,0 +1,109 @@
+/**
+ * How long the hub keeps what each data class writes: one lifecycle rule per bucket prefix, the same
+ * for both hub kinds (S3 lifecycle on AWS, ILM on MinIO/RustFS).
+ *
+ * Who expires what:
+ * - postgres-backups/ and etcd-snapshots/: their writers are append-only (no DeleteObject), so the hub's
+ *   lifecycle is the only thing that ever removes a dump or snapshot: it expires them after the class's
+ *   retentionDays. Their `.partial/` staging prefixes (the scripts stream there, then copy server-side
+ *   to the final key) expire after one day, because the writer cannot delete its own staging object.
+ * - longhorn/ and velero/: Longhorn and Velero prune their own backups (retain, ttl); an expiry rule
+ *   would delete blocks that live backups still reference (Longhorn forbids lifecycle expiry on its
+ *   backupstore). They get no expiry, only removal of noncurrent versions.
+ * - buckets/: mirrors of other stores; the mirror itself decides what disappears. No expiry.
+ */
+import type * as aws from "@pulumi/aws";
+import { PREFIXES, type HubConfig, type StackConfig } from "../config.js";
+import { parseGoDuration } from "../core/duration.js";
+
+export interface PrefixLifecycle {
+  /** Key prefix the rule applies to, e.g. `postgres-backups/` or `postgres-backups/.partial/`. */
+  prefix: string;
+  /** Days after creation when the current version expires; absent for classes that prune themselves. */
+  expireDays?: number;
+  /** Days a version stays recoverable after it stopped being current (overwritten, deleted or expired). */
+  noncurrentDays: number;
+  /** Move objects to a colder storage class after N days (AWS hubs with `hub.archive` only). */
+  archive?: { afterDays: number; storageClass: string };
+}
+
+/**
+ * How long a version that stopped being current (deleted by Longhorn/Velero, overwritten, or expired)
+ * stays recoverable: one week to notice a deletion or an overwrite by a leaked key.
+ */
+export const NONCURRENT_GRACE_DAYS = 7;
+
+/** Staging objects of the append-only writers: gone one day after an interrupted upload. */
+export const PARTIAL_EXPIRE_DAYS = 1;
+
+/** Incomplete multipart uploads are aborted after this many days on every prefix. */
+export const ABORT_MULTIPART_DAYS = 1;
+
+/** The staging prefix under an append-only class's prefix. */
+export function partialPrefix(prefix: string): string {
+  return `${prefix}.partial/`;
+}
+
+/** AWS refuses an STANDARD_IA transition earlier than 30 days after creation. */
+const MIN_TRANSITION_DAYS: Record<string, number> = { STANDARD_IA: 30 };
+
+/**
+ * The archive transition for a class that expires after `expireDays`, or undefined when the hub has
+ * none or it cannot apply: S3 refuses a rule whose transition is not strictly before its expiration,
+ * and STANDARD_IA needs objects at least 30 days old.
+ */
+export function archiveFor(hub: HubConfig, expireDays: number): PrefixLifecycle["archive"] {
+  if (hub.kind !== "aws" || !hub.archive) return undefined;
+  const { afterDays, storageClass } = hub.archive;
+  if (afterDays >= expireDays) return undefined;
+  if (afterDays < (MIN_TRANSITION_DAYS[storageClass] ?? 0)) return undefined;
+  return { afterDays, storageClass };
+}
+
+/** The lifecycle rules of the configured classes, one per prefix. */
+export function prefixLifecycles(stack: StackConfig): PrefixLifecycle[] {
+  const out: PrefixLifecycle[] = [];
+  const appendOnly = (prefix: string, retentionDays: number) => {
+    const archive = archiveFor(stack.hub, retentionDays);
+    out.push({ prefix, expireDays: retentionDays, noncurrentDays: NONCURRENT_GRACE_DAYS, ...(archive ? { archive } : {}) });
+    out.push({ prefix: partialPrefix(prefix), expireDays: PARTIAL_EXPIRE_DAYS, noncurrentDays: PARTIAL_EXPIRE_DAYS });
+  };
+  if (stack.longhorn) out.push({ prefix: PREFIXES.longhorn, noncurrentDays: NONCURRENT_GRACE_DAYS });
+  if (stack.postgres) appendOnly(PREFIXES.postgres, stack.postgres.retentionDays);
+  if (stack.etcd) appendOnly(PREFIXES.etcd, stack.etcd.retentionDays);
+  if (stack.velero) out.push({ prefix: PREFIXES.velero, noncurrentDays: NONCURRENT_GRACE_DAYS });
+  if (stack.buckets && stack.buckets.mirrors.length > 0) out.push({ prefix: PREFIXES.buckets, noncurrentDays: NONCURRENT_GRACE_DAYS });
+  return out;
+}
+
+/** The longest Velero ttl, in whole days (rounded up), or undefined without Velero schedules. */
+export function veleroMaxTtlDays(stack: StackConfig): number | undefined {
+  const days = (stack.velero?.schedules ?? []).map((s) => Math.ceil((parseGoDuration(s.ttl) ?? 0) / 86_400));
+  return days.length ? Math.max(...days) : undefined;
+}
+
+/**
+ * The longest time any class keeps a backup, in days: PostgreSQL and etcd retentionDays, the longest
+ * Velero ttl. An object-lock default retention shorter than this leaves the oldest backups mutable.
+ * Longhorn is left out: its retention is a count of backups whose blocks are shared, so no day figure
+ * bounds it. Undefined when no class has a retention in days.
+ */
+export function objectLockMinimumDays(stack: StackConfig): number | undefined {
+  const days = [stack.postgres?.retentionDays, stack.etcd?.retentionDays, veleroMaxTtlDays(stack)].filter((d): d is number => d !== undefined && d > 0);
+  return days.length ? Math.max(...days) : undefined;
+}
+
+/** The S3 lifecycle rule of one prefix: expiry, noncurrent versions, multipart clean-up, archive. */
+export function awsLifecycleRule(l: PrefixLifecycle): aws.types.input.s3.BucketLifecycleConfigurationRule {
+  return {
+    id: l.prefix.replace(/[^A-Za-z0-9.-]+/g, "-").replace(/^-+|-+$/g, ""),
+    status: "Enabled",
+    filter: { prefix: l.prefix },
+    // Rules without a day expiry remove delete markers left with no versions behind them; rules with
+    // one do that by themselves, and S3 refuses both settings in one rule.
+    expiration: l.expireDays !== undefined ? { days: l.expireDays } : { expiredObjectDeleteMarker: true },
+    noncurrentVersionExpiration: { noncurrentDays: l.noncurrentDays },
+    abortIncompleteMultipartUpload: { daysAfterInitiation: ABORT_MULTIPART_DAYS },
+    ...(l.archive ? { transitions: [{ days: l.archive.afterDays, storageClass: l.archive.storageClass }] } : {}),
+  };
+}

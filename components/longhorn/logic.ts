@@ -1,0 +1,474 @@
+/**
+ * Longhorn backups as plain data: the BackupTarget patch, the Setting patch, one RecurringJob per job,
+ * the PVC label patches that put volumes into jobs, the StorageClasses that put new volumes into
+ * jobs at birth, and the plan section. Everything here is computed from the stack file alone; the
+ * component (components/longhornBackupTarget.ts) only turns these objects into resources.
+ *
+ * Longhorn facts relied on (Longhorn v1.12.1, /work/shared/notes/longhorn.md):
+ * - the backup target is the `default` BackupTarget CR (the `backup-target` Setting was removed in
+ *   v1.8.0 and the webhook refuses it); the CR always exists, so it is patched, never created;
+ * - a PVC's job labels count only with `recurring-job.longhorn.io/source: enabled` beside them;
+ * - a volume with any job/group label leaves the `default` group;
+ * - the mutator fills `name`, `groups`, `labels`, `parameters`, `concurrency`, `retain` when absent,
+ *   so every field is set explicitly to avoid perpetual diffs.
+ */
+import { LONGHORN_BACKUP_TASKS, LONGHORN_NO_RETAIN_TASKS, PREFIXES, type FtpBridgeConfig, type LonghornConfig, type RecurringJobConfig, type StackConfig, type StorageClassConfig } from "../config.js";
+import { cronGaps, describeCron, formatSeconds } from "../core/cron.js";
+import { formatGoDuration, parseGoDuration } from "../core/duration.js";
+import { hubConnection, s3Url } from "../core/hubConnection.js";
+import { names } from "../core/names.js";
+import type { PlanRow, PlanSection } from "../core/planTypes.js";
+
+export const LONGHORN_API_VERSION = "longhorn.io/v1beta2";
+export const LONGHORN_PROVISIONER = "driver.longhorn.io";
+/** Name of the Secret holding the S3 credentials the BackupTarget uses (in the Longhorn namespace). */
+export const LONGHORN_CREDENTIAL_SECRET = "longhorn-backup-s3-credentials";
+/** The setting that lets recurring jobs back up volumes no pod has attached. */
+export const DETACHED_SETTING = "allow-recurring-job-while-volume-detached";
+/** Settings that no longer exist since Longhorn v1.8.0: never emit them. */
+export const REMOVED_SETTINGS = ["backup-target", "backup-target-credential-secret", "backupstore-poll-interval"] as const;
+
+export const JOB_LABEL_PREFIX = "recurring-job.longhorn.io/";
+export const GROUP_LABEL_PREFIX = "recurring-job-group.longhorn.io/";
+/** Without this label on a PVC, Longhorn ignores the PVC's job labels. */
+export const SOURCE_LABEL = `${JOB_LABEL_PREFIX}source`;
+export const ENABLED = "enabled";
+/** StorageClass parameters this module owns; a user's `parameters` may not set them. */
+const RESERVED_SC_PARAMETERS = ["numberOfReplicas", "recurringJobSelector"];
+/** Fields of a StorageClass object that users put under `parameters` by mistake (seed 003). */
+const SC_FIELDS_NOT_PARAMETERS = ["reclaimPolicy", "allowVolumeExpansion", "volumeBindingMode", "provisioner", "mountOptions"];
+
+// ---------------------------------------------------------------------------------------------
+// BackupTarget and its credentials
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * `s3://<bucket>@<region>/<prefix>`: the bucket in the userinfo, the region as the host and a
+ * non-empty path (Longhorn refuses `s3://bucket@region`). An endpoint host in the region slot
+ * fails in Longhorn (#8954), so the region must be a plain region label.
+ */
+export function backupTargetUrl(bucket: string, region: string, prefix: string): string {
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) throw new Error(`Longhorn backup target: bucket "${bucket}" is not a valid bucket name`);
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(region)) {
+    throw new Error(`Longhorn backup target: region "${region}" must be a region label (e.g. us-east-1); an endpoint belongs in AWS_ENDPOINTS, not in the URL`);
+  }
+  const path = prefix.replace(/^\/+/, "");
+  if (path === "" || path === "/") throw new Error("Longhorn backup target: the path after the region must not be empty (Longhorn refuses s3://bucket@region)");
+  if (/[$,\s]/.test(path)) throw new Error(`Longhorn backup target: prefix "${prefix}" must not contain '$', ',' or whitespace`);
+  return `s3://${bucket}@${region}/${path.endsWith("/") ? path : `${path}/`}`;
+}
+
+/** True when `endpoint` is Amazon S3 itself (Longhorn then derives the endpoint from the region). */
+export function isAwsEndpoint(endpoint: string): boolean {
+  try {
+    return /(^|\.)amazonaws\.com(\.cn)?$/.test(new URL(endpoint).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The non-secret keys of the credential Secret. Amazon S3 needs none (the region in the URL is
+ * enough, and virtual-hosted addressing is the SDK's default there). Any other endpoint goes in
+ * `AWS_ENDPOINTS`, with `VIRTUAL_HOSTED_STYLE` stated explicitly: with a custom endpoint Longhorn
+ * defaults to path style, which MinIO/RustFS/the bridge need and some providers refuse (#1552).
+ */
+export function credentialEndpointKeys(endpoint: string | undefined, pathStyle: boolean, aws: boolean): Record<string, string> {
+  if (aws) return {};
+  if (endpoint === undefined) throw new Error("Longhorn backup target: an S3-compatible endpoint needs its URL (AWS_ENDPOINTS)");
+  const err = credentialValueError("AWS_ENDPOINTS", endpoint);
+  if (err) throw new Error(err);
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) throw new Error(`Longhorn backup target: endpoint "${endpoint}" must be http(s)://host[:port]`);
+  return { AWS_ENDPOINTS: endpoint.replace(/\/$/, ""), VIRTUAL_HOSTED_STYLE: pathStyle ? "false" : "true" };
+}
+
+/** Longhorn's webhook refuses credential values with surrounding whitespace or a newline (#811, #7159). */
+export function credentialValueError(key: string, value: string): string | undefined {
+  if (value === "") return `Longhorn credential ${key} is empty`;
+  if (value !== value.trim() || /[\r\n]/.test(value)) return `Longhorn credential ${key} has surrounding whitespace or a newline, which breaks S3 authentication`;
+  return undefined;
+}
+
+/** The `default` BackupTarget patch body. */
+export function backupTargetManifest(namespace: string, url: string, pollInterval: string, credentialSecret = LONGHORN_CREDENTIAL_SECRET) {
+  const seconds = parseGoDuration(pollInterval);
+  if (seconds === undefined || seconds < 0) throw new Error(`Longhorn pollInterval "${pollInterval}" is not a Go duration`);
+  return {
+    apiVersion: LONGHORN_API_VERSION,
+    kind: "BackupTarget",
+    metadata: { name: names.longhornBackupTarget, namespace },
+    // Canonical Go form ("5m0s"): what Longhorn itself writes back, so no diff on the next run.
+    spec: { backupTargetURL: url, credentialSecret, pollInterval: formatGoDuration(seconds) },
+  };
+}
+
+/** A Setting patch body: Settings have no spec, the value is a top-level string. */
+export function settingManifest(namespace: string, name: string, value: string) {
+  if ((REMOVED_SETTINGS as readonly string[]).includes(name)) throw new Error(`Longhorn setting "${name}" was removed in v1.8.0; use the BackupTarget CR`);
+  return { apiVersion: LONGHORN_API_VERSION, kind: "Setting", metadata: { name, namespace }, value };
+}
+
+// ---------------------------------------------------------------------------------------------
+// RecurringJobs
+// ---------------------------------------------------------------------------------------------
+
+export interface RecurringJobSpec {
+  readonly name: string;
+  readonly task: string;
+  readonly cron: string;
+  readonly retain: number;
+  readonly concurrency: number;
+  readonly groups: string[];
+  readonly labels: Record<string, string>;
+  readonly parameters: Record<string, string>;
+}
+
+/** Every field set, as Longhorn's mutator would leave it, so that nothing drifts. */
+export function recurringJobSpec(job: RecurringJobConfig): RecurringJobSpec {
+  const noRetain = LONGHORN_NO_RETAIN_TASKS.includes(job.task);
+  if (!noRetain && job.retain === undefined) throw new Error(`Longhorn recurring job "${job.name}": retain is required for task ${job.task}`);
+  const parameters: Record<string, string> = {};
+  if (job.fullBackupInterval !== undefined && LONGHORN_BACKUP_TASKS.includes(job.task)) parameters["full-backup-interval"] = String(job.fullBackupInterval);
+  return {
+    name: job.name,
+    task: job.task,
+    cron: job.cron,
+    retain: noRetain ? 0 : job.retain!,
+    concurrency: job.concurrency,
+    groups: [...job.groups],
+    labels: { ...job.labels },
+    parameters,
+  };
+}
+
+/** The RecurringJob object (explicit metadata.name: Pulumi auto-naming would break the 40-char limit). */
+export function recurringJobManifest(namespace: string, job: RecurringJobConfig) {
+  return { apiVersion: LONGHORN_API_VERSION, kind: "RecurringJob", metadata: { name: job.name, namespace }, spec: recurringJobSpec(job) };
+}
+
+export interface RestorePoints {
+  /** Backups (or snapshots) kept at any time once the job has run `retain` times. */
+  readonly restorePoints: number;
+  /** Kept backups that re-uploaded every block (full backups), at worst; undefined for non-backup tasks. */
+  readonly fullBackupsAtWorst: number | undefined;
+  /** The same, at best. */
+  readonly fullBackupsAtBest: number | undefined;
+  /** Oldest restore point, in seconds before the newest (longest gaps of the schedule). */
+  readonly spanSeconds: number;
+}
+
+/**
+ * What one job leaves to restore from. Longhorn makes a full backup when the run counter is a
+ * multiple of `full-backup-interval` (absent/0: only the first is full, 1: always full), so any
+ * `retain` consecutive runs contain floor(retain/N) to ceil(retain/N) full backups.
+ */
+export function worstCaseRestorePoints(job: RecurringJobConfig): RestorePoints {
+  const spec = recurringJobSpec(job);
+  const gaps = cronGaps(job.cron);
+  const span = spec.retain > 1 ? (spec.retain - 1) * gaps.maxGapSeconds : 0;
+  if (!LONGHORN_BACKUP_TASKS.includes(job.task)) return { restorePoints: spec.retain, fullBackupsAtWorst: undefined, fullBackupsAtBest: undefined, spanSeconds: span };
+  const n = job.fullBackupInterval ?? 0;
+  if (n === 0) return { restorePoints: spec.retain, fullBackupsAtWorst: 0, fullBackupsAtBest: 0, spanSeconds: span };
+  return { restorePoints: spec.retain, fullBackupsAtWorst: Math.floor(spec.retain / n), fullBackupsAtBest: Math.ceil(spec.retain / n), spanSeconds: span };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Volume membership: PVC labels and StorageClasses
+// ---------------------------------------------------------------------------------------------
+
+export interface PvcLabelPatch {
+  readonly namespace: string;
+  readonly name: string;
+  /** Jobs that name this PVC, sorted. */
+  readonly jobs: string[];
+  /** The labels the patch puts on the PVC. */
+  readonly labels: Record<string, string>;
+}
+
+/**
+ * One label patch per PVC named by any job (all jobs naming the same PVC merged). Each carries the
+ * source label, without which Longhorn ignores PVC job labels; and, when some job serves the
+ * `default` group, the default group label too: a labelled volume otherwise silently leaves
+ * `default` and loses those jobs.
+ */
+export function pvcLabelPatches(config: LonghornConfig): PvcLabelPatch[] {
+  const byPvc = new Map<string, { namespace: string; name: string; jobs: Set<string> }>();
+  for (const job of config.recurringJobs) {
+    for (const pvc of job.pvcs) {
+      const key = `${pvc.namespace}/${pvc.name}`;
+      const entry = byPvc.get(key) ?? { namespace: pvc.namespace, name: pvc.name, jobs: new Set<string>() };
+      entry.jobs.add(job.name);
+      byPvc.set(key, entry);
+    }
+  }
+  const keepDefault = config.recurringJobs.some((j) => j.groups.includes("default"));
+  return [...byPvc.values()]
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
+    .map(({ namespace, name, jobs }) => {
+      const sorted = [...jobs].sort();
+      const labels: Record<string, string> = { [SOURCE_LABEL]: ENABLED };
+      for (const j of sorted) labels[`${JOB_LABEL_PREFIX}${j}`] = ENABLED;
+      if (keepDefault) labels[`${GROUP_LABEL_PREFIX}default`] = ENABLED;
+      return { namespace, name, jobs: sorted, labels };
+    });
+}
+
+export interface SelectorEntry {
+  readonly name: string;
+  readonly isGroup: boolean;
+}
+
+/** The StorageClass `recurringJobSelector` entries: jobs with isGroup false, groups with isGroup true. */
+export function storageClassSelectorEntries(sc: StorageClassConfig): SelectorEntry[] {
+  return [...sc.recurringJobs.map((name) => ({ name, isGroup: false })), ...sc.recurringJobGroups.map((name) => ({ name, isGroup: true }))];
+}
+
+/** `recurringJobSelector` as the JSON string Longhorn's CSI driver parses. */
+export function storageClassSelector(sc: StorageClassConfig): string {
+  return JSON.stringify(storageClassSelectorEntries(sc));
+}
+
+/** Where a StorageClass parameter problem is, in stack-file terms. */
+function scPath(config: LonghornConfig | undefined, sc: StorageClassConfig, key: string): string {
+  const i = config ? config.storageClasses.indexOf(sc) : -1;
+  return `longhorn.storageClasses[${i >= 0 ? i : sc.name}].parameters.${key}`;
+}
+
+/**
+ * The StorageClass parameters: numberOfReplicas (a string: parameters are a string map), the job
+ * selector, then the user's extra parameters. Refuses object fields written as parameters
+ * (`reclaimPolicy` there is silently ignored by Kubernetes and the volumes get Delete).
+ */
+export function storageClassParameters(sc: StorageClassConfig, config?: LonghornConfig): Record<string, string> {
+  for (const key of Object.keys(sc.parameters)) {
+    if (SC_FIELDS_NOT_PARAMETERS.includes(key)) {
+      throw new Error(`${scPath(config, sc, key)}: "${key}" is a StorageClass field, not a Longhorn parameter; set it on the storage class itself (reclaimPolicy: ${sc.reclaimPolicy})`);
+    }
+    if (RESERVED_SC_PARAMETERS.includes(key)) {
+      throw new Error(`${scPath(config, sc, key)}: "${key}" is set from the storage class's ${key === "numberOfReplicas" ? "numberOfReplicas" : "recurringJobs/recurringJobGroups"}; remove it from parameters`);
+    }
+  }
+  return { numberOfReplicas: String(sc.numberOfReplicas), recurringJobSelector: storageClassSelector(sc), ...sc.parameters };
+}
+
+/** The StorageClass object (cluster-scoped). */
+export function storageClassManifest(sc: StorageClassConfig, config?: LonghornConfig) {
+  return {
+    apiVersion: "storage.k8s.io/v1" as const,
+    kind: "StorageClass" as const,
+    metadata: { name: sc.name },
+    provisioner: LONGHORN_PROVISIONER,
+    parameters: storageClassParameters(sc, config),
+    reclaimPolicy: sc.reclaimPolicy,
+    allowVolumeExpansion: true,
+    volumeBindingMode: "Immediate",
+  };
+}
+
+export interface JobCoverage {
+  readonly job: string;
+  readonly task: string;
+  /** Groups the job serves (`default` = every volume with no job/group label). */
+  readonly groups: string[];
+  /** PVCs (`namespace/name`) labelled into this job directly. */
+  readonly pvcs: string[];
+  /** PVCs that join through a group label the program puts on them (the `default` group). */
+  readonly pvcsViaGroups: string[];
+  /** StorageClasses whose new volumes join this job, directly or through a group. */
+  readonly storageClasses: string[];
+  /** True when the job reaches no volume at all through this stack (no PVC, class or default group). */
+  readonly reachesNothing: boolean;
+}
+
+/** Which PVCs, groups and StorageClasses each job covers. */
+export function pvcCoverage(config: LonghornConfig): JobCoverage[] {
+  const patches = pvcLabelPatches(config);
+  return config.recurringJobs.map((job) => {
+    const direct = patches.filter((p) => p.jobs.includes(job.name)).map((p) => `${p.namespace}/${p.name}`);
+    const viaGroups = patches
+      .filter((p) => !p.jobs.includes(job.name) && job.groups.some((g) => p.labels[`${GROUP_LABEL_PREFIX}${g}`] === ENABLED))
+      .map((p) => `${p.namespace}/${p.name}`);
+    const classes = config.storageClasses
+      .filter((sc) => storageClassSelectorEntries(sc).some((e) => (e.isGroup ? job.groups.includes(e.name) : e.name === job.name)))
+      .map((sc) => sc.name);
+    const reachesNothing = direct.length === 0 && viaGroups.length === 0 && classes.length === 0 && !job.groups.includes("default") && job.task !== "system-backup";
+    return { job: job.name, task: job.task, groups: [...job.groups], pvcs: direct, pvcsViaGroups: viaGroups, storageClasses: classes, reachesNothing };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan
+// ---------------------------------------------------------------------------------------------
+
+function targetOf(stack: StackConfig): { url: string; where: string; via: string } {
+  const lh = stack.longhorn!;
+  if (lh.target === "ftpBridge" && stack.ftpBridge) {
+    const b = stack.ftpBridge;
+    const url = backupTargetUrl(b.bucket, b.region, PREFIXES.longhorn);
+    return { url, where: `s3://${b.bucket}/${PREFIXES.longhorn} on the s3-to-ftp bridge → ftp://${b.ftp.host}:${b.ftp.port}${b.ftp.path}${b.encryption ? " (encrypted by the bridge)" : ""}`, via: "the in-cluster s3-to-ftp bridge" };
+  }
+  const hub = hubConnection(stack.hub);
+  return { url: backupTargetUrl(hub.bucket, hub.region, PREFIXES.longhorn), where: s3Url(hub, PREFIXES.longhorn), via: hub.kind === "aws" ? "Amazon S3" : `${hub.server} at ${hub.endpoint}` };
+}
+
+function members(c: JobCoverage): string {
+  const parts: string[] = [];
+  if (c.groups.length) parts.push(`groups ${c.groups.map((g) => `\`${g}\``).join(", ")}${c.groups.includes("default") ? " (default = every volume with no job label)" : ""}`);
+  if (c.pvcs.length) parts.push(`PVCs ${c.pvcs.join(", ")}`);
+  if (c.storageClasses.length) parts.push(`new volumes of StorageClass ${c.storageClasses.map((s) => `\`${s}\``).join(", ")}`);
+  return parts.length ? parts.join("; ") : "no volume (no group, PVC or StorageClass)";
+}
+
+function retentionText(job: RecurringJobConfig): string {
+  const rp = worstCaseRestorePoints(job);
+  if (rp.restorePoints === 0) return "nothing kept (maintenance task)";
+  const unit = LONGHORN_BACKUP_TASKS.includes(job.task) ? "backups" : "snapshots";
+  const span = rp.spanSeconds > 0 ? ` (≈ ${formatSeconds(rp.spanSeconds)} back at worst)` : "";
+  return `last ${rp.restorePoints} ${unit} per volume${span}`;
+}
+
+function howText(job: RecurringJobConfig): string {
+  const base = `Longhorn RecurringJob \`${job.name}\` (${job.task}, up to ${job.concurrency} volume${job.concurrency === 1 ? "" : "s"} at once)`;
+  if (!LONGHORN_BACKUP_TASKS.includes(job.task)) return `${base}; stays in the cluster`;
+  const n = job.fullBackupInterval ?? 0;
+  const mode = n === 0 ? "incremental (changed blocks only)" : n === 1 ? "full every run" : `incremental, full every ${n} runs`;
+  return `${base}, ${mode}`;
+}
+
+/** The Longhorn section of plan.md. */
+export function longhornPlan(stack: StackConfig): PlanSection {
+  const lh = stack.longhorn;
+  if (!lh) return { title: "Longhorn volumes", rows: [], details: "Not configured.", restore: "" };
+  const target = targetOf(stack);
+  const coverage = pvcCoverage(lh);
+  const rows: PlanRow[] = lh.recurringJobs.map((job, i) => ({
+    what: `Longhorn volumes: ${members(coverage[i])}`,
+    how: howText(job),
+    when: describeCron(job.cron),
+    retention: retentionText(job),
+    where: LONGHORN_BACKUP_TASKS.includes(job.task) ? target.where : job.task === "system-backup" ? target.where : "in the cluster (Longhorn snapshots on the replicas' disks)",
+  }));
+  const d: string[] = [];
+  d.push(
+    `Backup target: \`BackupTarget/${names.longhornBackupTarget}\` in \`${lh.namespace}\` is patched (server-side apply) to \`${target.url}\` via ${target.via}, polled every ${lh.pollInterval}; credentials in Secret \`${lh.namespace}/${LONGHORN_CREDENTIAL_SECRET}\`.`,
+    "",
+    `Setting \`${DETACHED_SETTING}\` = \`${lh.allowRecurringJobWhileVolumeDetached}\`${lh.allowRecurringJobWhileVolumeDetached ? "" : " — **detached volumes are skipped by every recurring job** (only a warning in Longhorn's log)"}.`,
+  );
+  if (lh.recurringJobs.length) {
+    d.push("", "| Job | Task | Schedule | Keeps | Full backups kept (worst–best) | Volumes |", "| --- | --- | --- | --- | --- | --- |");
+    lh.recurringJobs.forEach((job, i) => {
+      const rp = worstCaseRestorePoints(job);
+      const full = rp.fullBackupsAtWorst === undefined ? "n/a" : job.fullBackupInterval ? `${rp.fullBackupsAtWorst}–${rp.fullBackupsAtBest}` : "0 (incremental only after the first)";
+      const c = coverage[i];
+      const vols = [...c.pvcs, ...c.pvcsViaGroups.map((p) => `${p} (via group)`), ...c.storageClasses.map((s) => `class ${s}`), ...(c.groups.includes("default") ? ["default group"] : [])];
+      d.push(`| \`${job.name}\` | ${job.task} | \`${job.cron}\` | ${rp.restorePoints} | ${full} | ${(vols.join(", ") || "—").replace(/\|/g, "\\|")} |`);
+    });
+  } else {
+    d.push("", "No recurring jobs: Longhorn takes no backup on its own.");
+  }
+  const patches = pvcLabelPatches(lh);
+  if (patches.length) {
+    d.push("", "PVC labels (each with `recurring-job.longhorn.io/source: enabled`, without which Longhorn ignores them):", "");
+    for (const p of patches) d.push(`- \`${p.namespace}/${p.name}\`: ${Object.keys(p.labels).filter((k) => k !== SOURCE_LABEL).map((k) => `\`${k}\``).join(", ")}`);
+  }
+  if (lh.storageClasses.length) {
+    d.push("", "StorageClasses (new volumes join their jobs when created; existing volumes are not relabelled):", "");
+    for (const sc of lh.storageClasses) d.push(`- \`${sc.name}\`: ${sc.numberOfReplicas} replicas, reclaimPolicy ${sc.reclaimPolicy}, recurringJobSelector \`${storageClassSelector(sc)}\``);
+  }
+  const idle = coverage.filter((c) => c.reachesNothing);
+  if (idle.length) d.push("", `**Warning:** ${idle.map((c) => `\`${c.job}\``).join(", ")} reach${idle.length === 1 ? "es" : ""} no volume through this stack (no PVC, StorageClass or \`default\` group); volumes must be labelled by hand.`);
+  const restore = [
+    `Backups are listed per volume in the Longhorn UI (Backup tab) and as CRs: \`kubectl -n ${lh.namespace} get backupvolumes.longhorn.io\`, then \`kubectl -n ${lh.namespace} get backups.longhorn.io -l backup-volume=<volume>\`.`,
+    "",
+    "1. Scale the workload using the PVC to zero.",
+    "2. Longhorn UI → Backup → select the backup → **Restore** (tick *Use Previous Name* to recreate the same volume name), or create the volume directly:",
+    "   ```sh",
+    `   URL=$(kubectl -n ${lh.namespace} get backups.longhorn.io <backup> -o jsonpath='{.status.url}')`,
+    `   kubectl -n ${lh.namespace} apply -f - <<EOF`,
+    `   apiVersion: ${LONGHORN_API_VERSION}`,
+    "   kind: Volume",
+    `   metadata: {name: <new-volume>, namespace: ${lh.namespace}}`,
+    '   spec: {fromBackup: "$URL", numberOfReplicas: 2, size: "<size in bytes, from the backup>", frontend: blockdev}',
+    "   EOF",
+    "   ```",
+    "3. In the UI, Volume → *Create PV/PVC* for the restored volume with the original PVC name and namespace, then scale the workload back up.",
+    `4. Cluster lost: install Longhorn, let this stack patch \`BackupTarget/${names.longhornBackupTarget}\` to \`${target.url}\` again, wait for \`kubectl -n ${lh.namespace} get backupvolumes.longhorn.io\` to list the volumes, then restore each as above.`,
+  ].join("\n");
+  return { title: "Longhorn volumes", rows, details: d.join("\n"), restore };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The s3-to-ftp bridge (seed 001): Longhorn's S3 target when the only large storage is FTP
+// ---------------------------------------------------------------------------------------------
+
+/** Name of the bridge's Deployment, Service and Secret prefix (one bridge per stack). */
+export const BRIDGE_NAME = "s3-to-ftp";
+/** The port the bridge image listens on (seed 001); the Service maps `ftpBridge.port` onto it. */
+export const BRIDGE_CONTAINER_PORT = 9000;
+/** The bridge runs as this unprivileged user (the image's own user is not relied upon). */
+export const BRIDGE_UID = 65532;
+/** The bridge's Secret: FTP login, the S3 key pair it accepts, the encryption key. */
+export const BRIDGE_SECRET = `${BRIDGE_NAME}-credentials`;
+
+/** Pod selector labels of the bridge. */
+export function bridgeSelector(): Record<string, string> {
+  return { "app.kubernetes.io/name": BRIDGE_NAME };
+}
+
+/** `http://s3-to-ftp.<namespace>.svc.cluster.local:<port>`: what Longhorn puts in AWS_ENDPOINTS. */
+export function bridgeEndpoint(cfg: FtpBridgeConfig): string {
+  return `http://${BRIDGE_NAME}.${cfg.namespace}.svc.cluster.local:${cfg.port}`;
+}
+
+/** The bridge's environment (names read by the bridge, seed 001): plain settings as values, every credential from the Secret. */
+export function bridgeEnv(cfg: FtpBridgeConfig, secretName: string) {
+  const fromSecret = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key } } });
+  return [
+    { name: "FTP_HOST", value: cfg.ftp.host },
+    { name: "FTP_PORT", value: String(cfg.ftp.port) },
+    { name: "FTP_ROOT_PATH", value: cfg.ftp.path },
+    fromSecret("FTP_USER", "ftp_user"),
+    fromSecret("FTP_PASSWORD", "ftp_password"),
+    fromSecret("S3_ACCESS_KEY", "s3_access_key"),
+    fromSecret("S3_SECRET_KEY", "s3_secret_key"),
+    // Without ENCRYPTION_KEY the bridge stores plain data: present exactly when encryption is on.
+    ...(cfg.encryption ? [fromSecret("ENCRYPTION_KEY", "encryption_key")] : []),
+  ];
+}
+
+/** The Deployment spec: pinned image, non-root, read-only root, no capabilities, probes on /health. */
+export function bridgeDeploymentSpec(cfg: FtpBridgeConfig, secretName: string, labels: Record<string, string>, containerSecurity: object) {
+  return {
+    replicas: cfg.replicas,
+    revisionHistoryLimit: 3,
+    selector: { matchLabels: bridgeSelector() },
+    template: {
+      metadata: { labels },
+      spec: {
+        automountServiceAccountToken: false,
+        securityContext: { runAsNonRoot: true, runAsUser: BRIDGE_UID, runAsGroup: BRIDGE_UID, fsGroup: BRIDGE_UID, seccompProfile: { type: "RuntimeDefault" } },
+        containers: [
+          {
+            name: BRIDGE_NAME,
+            image: cfg.image,
+            imagePullPolicy: "IfNotPresent",
+            ports: [{ name: "s3", containerPort: BRIDGE_CONTAINER_PORT, protocol: "TCP" }],
+            env: bridgeEnv(cfg, secretName),
+            securityContext: containerSecurity,
+            resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
+            livenessProbe: { httpGet: { path: "/health", port: "s3" }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
+            readinessProbe: { httpGet: { path: "/health", port: "s3" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            // Read-only root: scratch space for buffering objects on their way to FTP.
+            volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+          },
+        ],
+        volumes: [{ name: "tmp", emptyDir: { sizeLimit: "1Gi" } }],
+      },
+    },
+  };
+}
+
+/** The ClusterIP Service: `ftpBridge.port` → the container's S3 port. */
+export function bridgeServiceSpec(cfg: FtpBridgeConfig) {
+  return { type: "ClusterIP", selector: bridgeSelector(), ports: [{ name: "s3-api", port: cfg.port, targetPort: "s3", protocol: "TCP" }] };
+}

@@ -1,0 +1,133 @@
+/**
+ * Longhorn backups: the credential Secret, the `default` BackupTarget and the detached-volume Setting
+ * (both patched by server-side apply: Longhorn pre-creates them and refuses their deletion), one
+ * RecurringJob per job, label patches that put the named PVCs into their jobs, and StorageClasses
+ * whose new volumes join jobs at birth. All shapes come from lib/longhorn.ts.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { LonghornConfig } from "../config.js";
+import {
+  DETACHED_SETTING,
+  LONGHORN_CREDENTIAL_SECRET,
+  backupTargetManifest,
+  backupTargetUrl,
+  credentialEndpointKeys,
+  credentialValueError,
+  isAwsEndpoint,
+  pvcLabelPatches,
+  recurringJobManifest,
+  settingManifest,
+  storageClassManifest,
+} from "./logic.js";
+import { commonLabels } from "../core/names.js";
+
+/** Server-side apply takes the fields over from longhorn-manager, which created the object. */
+const PATCH_FORCE = { "pulumi.com/patchForce": "true" };
+
+export interface LonghornS3Target {
+  /** S3 endpoint as seen from the cluster, e.g. `http://hub.lan:9000` or the bridge's Service URL. */
+  readonly endpoint: pulumi.Input<string>;
+  /** Bucket name. */
+  readonly bucket: string;
+  /** Region label, the host part of the backup target URL (never the endpoint). */
+  readonly region: string;
+  /** Path inside the bucket, e.g. `longhorn/` on the hub; must not be empty. */
+  readonly prefix: string;
+  /** Path-style addressing (MinIO, RustFS, the bridge); false asks Longhorn for virtual-hosted style. */
+  readonly pathStyle: boolean;
+  /** True when the endpoint is Amazon S3 itself: no AWS_ENDPOINTS, Longhorn uses the region. @default detected from an `*.amazonaws.com` endpoint string */
+  readonly awsEndpoint?: boolean;
+  /** Access key id Longhorn signs with. */
+  readonly accessKeyId: pulumi.Input<string>;
+  /** Secret access key Longhorn signs with (a Pulumi secret). */
+  readonly secretAccessKey: pulumi.Input<string>;
+}
+
+export interface LonghornBackupTargetArgs {
+  /** The longhorn section of the stack file. */
+  readonly config: LonghornConfig;
+  /** Where the BackupTarget points and the credentials to use there. */
+  readonly target: LonghornS3Target;
+}
+
+export class LonghornBackupTarget extends pulumi.ComponentResource {
+  /** `s3://<bucket>@<region>/<prefix>` as set on BackupTarget/default. */
+  public readonly backupTargetUrl: pulumi.Output<string>;
+  /** Names of the RecurringJobs, in stack-file order. */
+  public readonly recurringJobNames: pulumi.Output<string[]>;
+  /** Name of the credential Secret in the Longhorn namespace. */
+  public readonly credentialSecretName: pulumi.Output<string>;
+
+  constructor(name: string, args: LonghornBackupTargetArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab-backup:index:LonghornBackupTarget", name, {}, opts);
+    const { config, target } = args;
+    const ns = config.namespace;
+    const child = { parent: this };
+    const labels = commonLabels("longhorn-backup");
+
+    // Everything that can be checked from plain data is checked before any resource is registered.
+    const url = backupTargetUrl(target.bucket, target.region, target.prefix);
+    const aws = target.awsEndpoint ?? (typeof target.endpoint === "string" && isAwsEndpoint(target.endpoint));
+    const storageClasses = config.storageClasses.map((sc) => storageClassManifest(sc, config));
+    const targetBody = backupTargetManifest(ns, url, config.pollInterval);
+
+    const checked = (key: string, v: pulumi.Input<string>) =>
+      pulumi.output(v).apply((s) => {
+        const err = credentialValueError(key, s);
+        if (err) throw new Error(err);
+        return s;
+      });
+    const endpointKeys = aws
+      ? pulumi.output({} as Record<string, string>)
+      : pulumi.output(target.endpoint).apply((e) => credentialEndpointKeys(e, target.pathStyle, false));
+    const secret = new k8s.core.v1.Secret(
+      `${name}-credentials`,
+      {
+        metadata: { name: LONGHORN_CREDENTIAL_SECRET, namespace: ns, labels },
+        type: "Opaque",
+        // stringData, never data: no base64 step that could smuggle in a trailing newline.
+        stringData: pulumi.secret(
+          pulumi.all([checked("AWS_ACCESS_KEY_ID", target.accessKeyId), checked("AWS_SECRET_ACCESS_KEY", target.secretAccessKey), endpointKeys]).apply(([id, key, extra]) => ({
+            AWS_ACCESS_KEY_ID: id,
+            AWS_SECRET_ACCESS_KEY: key,
+            ...extra,
+          })),
+        ),
+      },
+      child,
+    );
+
+    const backupTarget = new k8s.apiextensions.CustomResourcePatch(
+      `${name}-backup-target`,
+      { ...targetBody, metadata: { ...targetBody.metadata, annotations: PATCH_FORCE } },
+      { parent: this, dependsOn: [secret] },
+    );
+
+    const setting = settingManifest(ns, DETACHED_SETTING, String(config.allowRecurringJobWhileVolumeDetached));
+    new k8s.apiextensions.CustomResourcePatch(`${name}-detached-volumes`, { ...setting, metadata: { ...setting.metadata, annotations: PATCH_FORCE } }, child);
+
+    const jobs = config.recurringJobs.map((job) => {
+      const body = recurringJobManifest(ns, job);
+      return new k8s.apiextensions.CustomResource(`${name}-job-${job.name}`, { ...body, metadata: { ...body.metadata, labels } }, child);
+    });
+
+    for (const p of pvcLabelPatches(config)) {
+      new k8s.core.v1.PersistentVolumeClaimPatch(
+        `${name}-pvc-${p.namespace}-${p.name}`,
+        { metadata: { name: p.name, namespace: p.namespace, labels: p.labels, annotations: PATCH_FORCE } },
+        // The jobs exist before their labels arrive, so no label ever points at a missing job.
+        { parent: this, dependsOn: jobs },
+      );
+    }
+
+    for (const sc of storageClasses) {
+      new k8s.storage.v1.StorageClass(`${name}-sc-${sc.metadata.name}`, { ...sc, metadata: { ...sc.metadata, labels } }, { parent: this, dependsOn: jobs });
+    }
+
+    this.backupTargetUrl = backupTarget.urn.apply(() => url);
+    this.recurringJobNames = pulumi.output(config.recurringJobs.map((j) => j.name));
+    this.credentialSecretName = secret.metadata.name;
+    this.registerOutputs({ backupTargetUrl: this.backupTargetUrl, recurringJobNames: this.recurringJobNames, credentialSecretName: this.credentialSecretName });
+  }
+}

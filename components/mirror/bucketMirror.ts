@@ -1,0 +1,83 @@
+/**
+ * One object-store bucket (e.g. a Rook/Ceph RGW bucket, seed 002) mirrored into `buckets/<name>/` of
+ * the hub by a CronJob in the namespace of the bucket's credentials Secret: `rclone sync`, then a
+ * verification that fails the run when the mirror and the source differ.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { MirrorConfig } from "../config.js";
+import { backupCronJobSpec, rcloneInitContainer, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT, TOOLS_MOUNT, TOOLS_VOLUME } from "../core/cronJob.js";
+import { contentHash, readScript } from "../core/files.js";
+import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
+import { commonLabels, names } from "../core/names.js";
+import { mirrorEnv } from "../offsite/logic.js";
+import { VERSIONS } from "../core/versions.js";
+
+export interface BucketMirrorArgs {
+  /** One entry of `buckets.mirrors`. */
+  readonly mirror: MirrorConfig;
+  /** The hub's S3 endpoint, bucket and addressing. */
+  readonly hub: HubConnection;
+  /** The hub's `buckets` writer (may write only under `buckets/`). */
+  readonly credentials: WriterCredentials;
+}
+
+export class BucketMirror extends pulumi.ComponentResource {
+  /** `<namespace>/bucket-mirror-<name>`. */
+  public readonly cronJobName: string;
+
+  constructor(name: string, args: BucketMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab-backup:index:BucketMirror", name, {}, opts);
+    const { mirror, hub } = args;
+    const ns = mirror.source.credentialsSecret.namespace;
+    const jobName = names.mirrorCronJob(mirror.name);
+    const labels = { ...commonLabels("bucket-mirror"), "homelab-backup/mirror": mirror.name };
+    const script = readScript("mirror/mirror.sh");
+
+    const hubSecret = new k8s.core.v1.Secret(
+      `${name}-hub`,
+      {
+        metadata: { name: `${jobName}-hub`, namespace: ns, labels },
+        type: "Opaque",
+        stringData: { HUB_ACCESS_KEY_ID: pulumi.secret(args.credentials.accessKeyId), HUB_SECRET_ACCESS_KEY: args.credentials.secretAccessKey },
+      },
+      { parent: this },
+    );
+    const scripts = new k8s.core.v1.ConfigMap(`${name}-scripts`, { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: { "mirror.sh": script } }, { parent: this });
+
+    const ref = (secret: pulumi.Input<string>, key: string, as = key) => ({ name: as, valueFrom: { secretKeyRef: { name: secret, key } } });
+    new k8s.batch.v1.CronJob(
+      `${name}-cronjob`,
+      {
+        metadata: { name: jobName, namespace: ns, labels, annotations: { "homelab-backup/scripts-hash": contentHash(script) } },
+        spec: backupCronJobSpec({
+          schedule: mirror.schedule,
+          podLabels: labels,
+          activeDeadlineSeconds: 6 * 3600,
+          initContainers: [rcloneInitContainer()],
+          containers: [
+            {
+              name: "mirror",
+              image: VERSIONS.alpineImage,
+              command: ["sh", `${SCRIPTS_MOUNT.mountPath}/mirror.sh`],
+              env: [
+                ...Object.entries({ ...mirrorEnv(mirror, hub), RCLONE: "/opt/tools/rclone", HOME: "/tmp" }).map(([k, v]) => ({ name: k, value: v })),
+                // The keys Rook's ObjectBucketClaim Secrets have.
+                ref(mirror.source.credentialsSecret.name, "AWS_ACCESS_KEY_ID"),
+                ref(mirror.source.credentialsSecret.name, "AWS_SECRET_ACCESS_KEY"),
+                ref(hubSecret.metadata.name, "HUB_ACCESS_KEY_ID"),
+                ref(hubSecret.metadata.name, "HUB_SECRET_ACCESS_KEY"),
+              ],
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+              volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
+            },
+          ],
+          volumes: [TOOLS_VOLUME, scriptsVolume(`${jobName}-scripts`)],
+        }),
+      },
+      { parent: this, dependsOn: [scripts, hubSecret] },
+    );
+    this.cronJobName = `${ns}/${jobName}`;
+    this.registerOutputs({ cronJobName: this.cronJobName });
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The encrypted second copy of the hub bucket on an FTP(S) server (seed 000, fixed): rclone crypt
+ * over FTP, run by a systemd timer on the hub (runOn: hub) or by a CronJob (runOn: cluster). The
+ * timer's OnCalendar= lines are converted from the cron schedule, so the copy actually runs.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type { HubConfig, OffsiteConfig } from "../config.js";
+import { backupCronJobSpec, rcloneInitContainer, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT, TOOLS_MOUNT, TOOLS_VOLUME } from "../core/cronJob.js";
+import { contentHash, readScript } from "../core/files.js";
+import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
+import { commonLabels, names } from "../core/names.js";
+import {
+  asRoot,
+  envAssignments,
+  OFFSITE_HUB_PATHS,
+  OFFSITE_JOB_SCRIPTS,
+  OFFSITE_SCRIPTS,
+  offsiteConfigEnv,
+  offsiteRestoreCommand,
+  offsiteSecretsStdin,
+  offsiteSyncEnv,
+  renderOffsiteUnits,
+} from "./logic.js";
+import { VERSIONS } from "../core/versions.js";
+
+export interface OffsiteSyncArgs {
+  /** The offsite section of the stack file, runOn resolved (`offsiteOf`). */
+  readonly config: OffsiteConfig;
+  /** The hub's S3 endpoint, bucket and addressing: the source of the copy. */
+  readonly hub: HubConnection;
+  /** The hub section (SSH access and the textfile collector directory for runOn: hub). */
+  readonly hubConfig: HubConfig;
+  /** FTP(S) login password (`homelab-backup:offsiteFtpPassword`). */
+  readonly ftpPassword: pulumi.Input<string>;
+  /** rclone crypt key (`homelab-backup:offsiteEncryptionKey`). @default generated: 32 random bytes, hex */
+  readonly encryptionKey?: pulumi.Input<string>;
+  /** The hub's offsite reader credentials (read-only on the copied prefixes). */
+  readonly reader: WriterCredentials;
+  /** SSH private key of the hub (required for runOn: hub). */
+  readonly sshPrivateKey?: pulumi.Input<string>;
+}
+
+/** The hub directory (relative to the SSH user's home) where files are staged before root installs them. */
+const STAGE = ".homelab-backup/offsite";
+
+export class OffsiteSync extends pulumi.ComponentResource {
+  /** The crypt key (a secret); undefined when encryption is off. */
+  public readonly encryptionKey: pulumi.Output<string> | undefined;
+  /** Downloads and decrypts the copy with only the key and the FTP login. */
+  public readonly restoreCommand: pulumi.Output<string>;
+  /** `homelab-backup-offsite.timer` on the hub, or undefined in the cluster. */
+  public readonly timerName: string | undefined;
+  /** The timer's OnCalendar= expressions (UTC), or undefined in the cluster. */
+  public readonly onCalendar: string[] | undefined;
+  /** `<namespace>/offsite-sync` in the cluster, or undefined on the hub. */
+  public readonly cronJobName: string | undefined;
+
+  constructor(name: string, args: OffsiteSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab-backup:index:OffsiteSync", name, {}, opts);
+    const { config, hub } = args;
+
+    let key: pulumi.Output<string> | undefined;
+    if (config.encryption.enabled) {
+      key = args.encryptionKey
+        ? pulumi.secret(pulumi.output(args.encryptionKey))
+        : pulumi.secret(new random.RandomBytes(`${name}-key`, { length: 32 }, { parent: this, additionalSecretOutputs: ["hex", "base64"] }).hex);
+    }
+    const stdin = pulumi.secret(
+      pulumi.all([args.ftpPassword, key ?? "", args.reader.accessKeyId, args.reader.secretAccessKey]).apply(([ftp, k, id, secret]) => offsiteSecretsStdin(ftp, k || undefined, id, secret)),
+    );
+
+    if (config.runOn === "hub") {
+      if (!args.sshPrivateKey) throw new Error("OffsiteSync: runOn hub needs the hub's SSH private key (homelab-backup:hubSshPrivateKey)");
+      const units = renderOffsiteUnits({ service: readScript("offsite/homelab-backup-offsite.service"), timer: readScript("offsite/homelab-backup-offsite.timer") }, config, hub, args.hubConfig);
+      const sshUser = args.hubConfig.ssh?.user;
+      const connection = { host: args.hubConfig.host!, port: args.hubConfig.ssh?.port ?? 22, user: sshUser, privateKey: args.sshPrivateKey };
+
+      const stage = new command.remote.Command(`${name}-stage`, { connection, create: `mkdir -p ${STAGE} && chmod 0700 .homelab-backup ${STAGE}` }, { parent: this });
+      const files: Record<string, string> = {
+        "install-rclone.sh": readScript("offsite/install-rclone.sh"),
+        ...Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])),
+        [units.serviceName]: units.service,
+        [units.timerName]: units.timer,
+      };
+      const copies = Object.entries(files).map(
+        ([file, text]) =>
+          new command.remote.CopyToRemote(
+            `${name}-copy-${file.replace(/\./g, "-")}`,
+            { connection, source: new pulumi.asset.StringAsset(text), remotePath: `${STAGE}/${file}`, triggers: [contentHash(text)] },
+            { parent: this, dependsOn: [stage] },
+          ),
+      );
+
+      const installRclone = new command.remote.Command(
+        `${name}-rclone`,
+        { connection, create: asRoot(sshUser, `RCLONE_INSTALL_DIR=/usr/local/bin bash ${STAGE}/install-rclone.sh ${VERSIONS.rclone}`), triggers: [VERSIONS.rclone, contentHash(files["install-rclone.sh"])] },
+        { parent: this, dependsOn: copies },
+      );
+
+      const configEnv = { ...offsiteConfigEnv(config, hub), RCLONE: OFFSITE_HUB_PATHS.rclone };
+      const rcloneConfig = new command.remote.Command(
+        `${name}-config`,
+        {
+          connection,
+          // Secrets go on stdin only; write-config.sh obscures the passwords on the hub and writes the file 0600.
+          create: asRoot(sshUser, `${envAssignments(configEnv)} sh ${STAGE}/write-config.sh ${OFFSITE_HUB_PATHS.rcloneConfig}`),
+          delete: asRoot(sshUser, `rm -f ${OFFSITE_HUB_PATHS.rcloneConfig}`),
+          stdin,
+          triggers: [contentHash(files["write-config.sh"], JSON.stringify(configEnv))],
+          logging: "stderr",
+        },
+        { parent: this, dependsOn: [installRclone] },
+      );
+
+      const lib = OFFSITE_HUB_PATHS.libDir;
+      const unitDir = OFFSITE_HUB_PATHS.unitDir;
+      const install = [
+        `install -d -m 0755 ${lib}`,
+        ...OFFSITE_SCRIPTS.map((s) => `install -m 0755 ${STAGE}/${s} ${lib}/${s}`),
+        `install -m 0644 ${STAGE}/${units.serviceName} ${unitDir}/${units.serviceName}`,
+        `install -m 0644 ${STAGE}/${units.timerName} ${unitDir}/${units.timerName}`,
+        `install -d -m 0755 ${args.hubConfig.textfileCollectorDir}`,
+        "systemctl daemon-reload",
+        `systemctl enable --now ${units.timerName}`,
+        // Show the next elapse in the command output: a timer that never fires is the bug this replaces.
+        `systemctl list-timers --no-pager ${units.timerName}`,
+      ].join(" && ");
+      const remove = [
+        `systemctl disable --now ${units.timerName} || true`,
+        `rm -f ${unitDir}/${units.serviceName} ${unitDir}/${units.timerName}`,
+        `rm -rf ${lib}`,
+        "systemctl daemon-reload",
+      ].join("; ");
+      new command.remote.Command(
+        `${name}-units`,
+        { connection, create: asRoot(sshUser, install), delete: asRoot(sshUser, remove), triggers: [contentHash(...Object.values(files))] },
+        { parent: this, dependsOn: [...copies, rcloneConfig] },
+      );
+      this.timerName = units.timerName;
+      this.onCalendar = units.onCalendar;
+    } else {
+      const labels = commonLabels("offsite");
+      // The job's own namespace (backup-system by default) exists nowhere else: create it. Server-side
+      // apply adopts it when it already exists, and it is kept on destroy because it may hold more.
+      const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: config.namespace, labels } }, { parent: this, retainOnDelete: true });
+      const ns = namespace.metadata.name;
+      const secret = new k8s.core.v1.Secret(
+        `${name}-secret`,
+        {
+          metadata: { name: `${names.offsiteCronJob}-credentials`, namespace: ns, labels },
+          type: "Opaque",
+          stringData: {
+            OFFSITE_FTP_PASSWORD: pulumi.secret(args.ftpPassword),
+            OFFSITE_S3_ACCESS_KEY_ID: pulumi.secret(args.reader.accessKeyId),
+            OFFSITE_S3_SECRET_ACCESS_KEY: args.reader.secretAccessKey,
+            ...(key ? { OFFSITE_ENCRYPTION_KEY: key } : {}),
+          },
+        },
+        { parent: this },
+      );
+      const scripts = new k8s.core.v1.ConfigMap(
+        `${name}-scripts`,
+        { metadata: { name: `${names.offsiteCronJob}-scripts`, namespace: ns, labels }, data: Object.fromEntries(OFFSITE_JOB_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])) },
+        { parent: this },
+      );
+      const plainEnv = { ...offsiteConfigEnv(config, hub), ...offsiteSyncEnv(config, hub, { rclone: "/opt/tools/rclone" }), TMPDIR: "/tmp", HOME: "/tmp" };
+      const fromSecret = (k: string) => ({ name: k, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: k } } });
+      const secretEnv = ["OFFSITE_FTP_PASSWORD", "OFFSITE_S3_ACCESS_KEY_ID", "OFFSITE_S3_SECRET_ACCESS_KEY", ...(key ? ["OFFSITE_ENCRYPTION_KEY"] : [])].map(fromSecret);
+      new k8s.batch.v1.CronJob(
+        `${name}-cronjob`,
+        {
+          metadata: { name: names.offsiteCronJob, namespace: ns, labels, annotations: { "homelab-backup/scripts-hash": contentHash(...OFFSITE_JOB_SCRIPTS.map((s) => readScript(`offsite/${s}`))) } },
+          spec: backupCronJobSpec({
+            schedule: config.schedule,
+            podLabels: labels,
+            // The first copy of a full bucket over FTP is long; a killed run resumes where it stopped
+            // (sync is incremental), and Forbid keeps runs from overlapping.
+            activeDeadlineSeconds: 23 * 3600,
+            initContainers: [rcloneInitContainer()],
+            containers: [
+              {
+                name: "offsite",
+                image: VERSIONS.alpineImage,
+                command: ["sh", `${SCRIPTS_MOUNT.mountPath}/offsite-job.sh`],
+                env: [...Object.entries(plainEnv).map(([k, v]) => ({ name: k, value: v })), ...secretEnv],
+                resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+                volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
+              },
+            ],
+            volumes: [TOOLS_VOLUME, scriptsVolume(`${names.offsiteCronJob}-scripts`)],
+          }),
+        },
+        { parent: this, dependsOn: [scripts, secret] },
+      );
+      this.cronJobName = `${config.namespace}/${names.offsiteCronJob}`;
+    }
+
+    this.encryptionKey = key;
+    this.restoreCommand = pulumi.output(offsiteRestoreCommand(config));
+    this.registerOutputs({ encryptionKey: this.encryptionKey, restoreCommand: this.restoreCommand, timerName: this.timerName, onCalendar: this.onCalendar, cronJobName: this.cronJobName });
+  }
+}

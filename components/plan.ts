@@ -1,0 +1,162 @@
+/**
+ * `plan.md`: the backup plan for a person, generated from the stack so that it is always true.
+ * Each data class contributes a PlanSection (lib/<area>.ts); this module puts them in one document:
+ * what / how / when (UTC) / how long / where, the backup window, the details, the alerts and the
+ * restore procedures.
+ */
+import { alertsPlan } from "./alerts/rules.js";
+import { configuredClasses, LONGHORN_BACKUP_TASKS, type StackConfig } from "./config.js";
+import { cronGaps, fixedMinuteOfDay, formatMinuteOfDay } from "./core/cron.js";
+import { etcdPlan } from "./etcd/logic.js";
+import { hubPlan } from "./hub/plan.js";
+import { longhornPlan } from "./longhorn/logic.js";
+import { names } from "./core/names.js";
+import { mirrorsPlan, offsitePlan } from "./offsite/logic.js";
+import type { PlanRow, PlanSection } from "./core/planTypes.js";
+import { dumpSchedules, postgresPlan } from "./postgres/logic.js";
+import { steadyStateBackups, veleroPlan } from "./velero/logic.js";
+
+export interface PlanVerdict {
+  readonly policy: string;
+  readonly resource: string;
+  readonly level: string;
+  readonly message: string;
+}
+
+/** Escapes a value for a markdown table cell. */
+export function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+/** A markdown table. */
+export function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+}
+
+interface Run {
+  readonly minute: number;
+  readonly what: string;
+  readonly cron: string;
+}
+
+/** Every run with a fixed time of day, sorted: the night as the hub sees it. */
+export function dailyTimeline(stack: StackConfig): Run[] {
+  const runs: Run[] = [];
+  const add = (cron: string, what: string) => {
+    const minute = fixedMinuteOfDay(cron);
+    if (minute !== undefined) runs.push({ minute, what, cron });
+  };
+  for (const j of stack.longhorn?.recurringJobs ?? []) add(j.cron, `Longhorn ${j.task} job \`${j.name}\``);
+  if (stack.postgres) {
+    const schedules = dumpSchedules(stack.postgres);
+    for (const db of stack.postgres.databases) add(schedules.get(db.name)!, `pg_dump \`${db.name}\` (${db.namespace}/${names.postgresDumpCronJob(db.name)})`);
+    if (stack.postgres.restoreDrill) add(stack.postgres.restoreDrill.schedule, "PostgreSQL restore drill");
+  }
+  if (stack.etcd) add(stack.etcd.schedule, "etcd snapshot offload");
+  for (const s of stack.velero?.schedules ?? []) add(s.cron, `Velero schedule \`${s.name}\``);
+  for (const m of stack.buckets?.mirrors ?? []) add(m.schedule, `bucket mirror \`${m.name}\``);
+  if (stack.offsite) add(stack.offsite.schedule, "off-site encrypted copy");
+  return runs.sort((a, b) => a.minute - b.minute || a.what.localeCompare(b.what));
+}
+
+const CLASS_TITLES: Record<string, string> = {
+  longhorn: "Longhorn volumes",
+  postgres: "PostgreSQL databases",
+  etcd: "etcd snapshots",
+  velero: "Kubernetes objects (Velero)",
+  buckets: "Object-store buckets",
+  offsite: "Off-site encrypted copy",
+};
+
+/**
+ * Restore points the hub holds at steady state, per class. Sizes are the cluster's, not the stack's,
+ * so this counts what is kept (and says what each one costs) rather than guessing bytes.
+ */
+export function expectedStorage(stack: StackConfig): string[][] {
+  const rows: string[][] = [];
+  if (stack.longhorn) {
+    for (const j of stack.longhorn.recurringJobs.filter((j) => LONGHORN_BACKUP_TASKS.includes(j.task))) {
+      rows.push([`Longhorn job \`${j.name}\``, `${j.retain} backups per volume`, "one full copy of each volume's used blocks, plus the blocks changed between the kept backups"]);
+    }
+  }
+  if (stack.postgres) {
+    const schedules = dumpSchedules(stack.postgres);
+    const perDb = stack.postgres.databases.map((db) => Math.round(stack.postgres!.retentionDays * cronGaps(schedules.get(db.name)!).runsPerDay));
+    const total = perDb.reduce((a, b) => a + b, 0);
+    rows.push(["PostgreSQL dumps", `${total} dumps (${stack.postgres.databases.length} databases × ~${Math.round(total / stack.postgres.databases.length)})`, "each a compressed full dump (typically a tenth to a third of the database size), plus at most a day of staging copies"]);
+  }
+  if (stack.etcd) rows.push(["etcd snapshots", `every snapshot of the last ${stack.etcd.retentionDays} days (k3s default: 2 a day per server)`, "each the size of the etcd database (tens of MiB in a homelab)"]);
+  if (stack.velero) {
+    const counts = stack.velero.schedules.map((s) => `${s.name} ${steadyStateBackups(s.cron, s.ttl).max}`);
+    const total = stack.velero.schedules.reduce((a, s) => a + steadyStateBackups(s.cron, s.ttl).max, 0);
+    rows.push(["Velero backups", `${total} backups (${counts.join(", ")})`, stack.velero.fsBackup ? "object manifests (MiB each) plus Kopia's deduplicated pod-volume data" : "object manifests, a few MiB each"]);
+  }
+  for (const m of stack.buckets?.mirrors ?? []) rows.push([`bucket mirror \`${m.name}\``, "one current copy", "the source bucket's size, plus 7 days of overwritten or deleted versions"]);
+  if (stack.offsite) rows.push(["off-site copy (FTP)", "one encrypted copy of the copied prefixes", "the same as those prefixes on the hub, plus crypt overhead (well under 1%)"]);
+  return rows;
+}
+
+/** The sections of the configured classes, in plan order. */
+export function planSections(stack: StackConfig): PlanSection[] {
+  const sections: PlanSection[] = [hubPlan(stack)];
+  if (stack.longhorn) sections.push(longhornPlan(stack));
+  if (stack.postgres) sections.push(postgresPlan(stack));
+  if (stack.etcd) sections.push(etcdPlan(stack));
+  if (stack.velero) sections.push(veleroPlan(stack));
+  if (stack.buckets && stack.buckets.mirrors.length > 0) sections.push(mirrorsPlan(stack));
+  if (stack.offsite) sections.push(offsitePlan(stack));
+  return sections;
+}
+
+/** The whole plan.md. */
+export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] = []): string {
+  const sections = planSections(stack);
+  const configured = new Set(configuredClasses(stack));
+  const rows: PlanRow[] = sections.flatMap((s) => s.rows);
+  const out: string[] = [];
+  out.push(`# Backup plan`);
+  out.push("");
+  out.push(
+    `Generated from the stack file by \`npm run render\`: every row below is what \`pulumi up\` builds. All times are UTC. Hub: **${stack.hub.kind === "aws" ? `AWS S3 bucket \`${stack.hub.bucket}\` in ${stack.hub.region}` : `${stack.hub.server} on ${stack.hub.host}:${stack.hub.port} (bucket \`${stack.hub.bucket}\`, data in ${stack.hub.dataDir})`}**.`,
+  );
+  out.push("");
+  out.push("## What is backed up");
+  out.push("");
+  out.push(table(["What", "How", "When (UTC)", "Kept", "Where"], rows.map((r) => [r.what, r.how, r.when, r.retention, r.where])));
+  const missing = Object.keys(CLASS_TITLES).filter((c) => !configured.has(c));
+  if (missing.length > 0) {
+    out.push("");
+    out.push(`Not configured (no section in the stack file, nothing built): ${missing.map((c) => CLASS_TITLES[c]).join(", ")}.`);
+  }
+  if (!stack.alerts) out.push("", "Alerts: not configured (no `homelab-backup:alerts` section): nothing watches these backups.");
+  out.push("");
+  out.push("## Backup window (UTC)");
+  out.push("");
+  if (stack.postgres) out.push(`PostgreSQL dumps without their own schedule are spread across **${stack.postgres.window.start}–${stack.postgres.window.end} UTC**.`, "");
+  const timeline = dailyTimeline(stack);
+  out.push(timeline.length ? table(["Time", "Run", "Cron"], timeline.map((r) => [formatMinuteOfDay(r.minute), r.what, `\`${r.cron}\``])) : "No schedule has a fixed time of day.");
+  const storage = expectedStorage(stack);
+  if (storage.length > 0) {
+    out.push("", "## Expected storage", "", "What the hub keeps at steady state (counts follow from the schedules and retention above):", "");
+    out.push(table(["Class", "Restore points kept", "Each one costs"], storage));
+  }
+  for (const s of sections) {
+    if (!s.details.trim()) continue;
+    out.push("", `## ${s.title}`, "", s.details.trim());
+  }
+  if (stack.alerts) {
+    const a = alertsPlan(stack);
+    out.push("", `## ${a.title}`, "", a.details.trim());
+  }
+  out.push("", "## How to restore");
+  for (const s of sections) {
+    if (!s.restore.trim()) continue;
+    out.push("", `### ${s.title}`, "", s.restore.trim());
+  }
+  out.push("", "## Policy verdicts", "");
+  const failing = verdicts.filter((v) => v.level === "mandatory");
+  const advisory = verdicts.filter((v) => v.level !== "mandatory");
+  out.push(failing.length === 0 ? "No mandatory policy is violated." : `**${failing.length} mandatory violation(s): \`pulumi up\` would be refused.**`);
+  if (verdicts.length > 0) out.push("", table(["Policy", "Level", "Resource", "Message"], [...failing, ...advisory].map((v) => [v.policy, v.level, v.resource, v.message])));
+  return out.join("\n") + "\n";
+}

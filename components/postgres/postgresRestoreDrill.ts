@@ -1,0 +1,88 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { DatabaseConfig, RestoreDrillConfig } from "../config.js";
+import { backupCronJobSpec, rcloneInitContainer, scriptsVolume, SCRIPTS_MOUNT, TMP_MOUNT, TOOLS_MOUNT, TOOLS_VOLUME } from "../core/cronJob.js";
+import { contentHash, readScript } from "../core/files.js";
+import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
+import { commonLabels, names } from "../core/names.js";
+import { drillCheckFiles, drillEnv, POSTGRES_ALPINE_UID, S3_SECRET_KEYS } from "./logic.js";
+
+export interface PostgresRestoreDrillArgs {
+  /** The drill section of the stack (databases already defaulted to all). */
+  readonly drill: RestoreDrillConfig;
+  /** Every configured database; the drill covers those `drill.databases` names. */
+  readonly databases: DatabaseConfig[];
+  /** Where the dumps are. */
+  readonly hub: HubConnection;
+  /** The hub's postgres writer (reads the dumps, writes drill/last-success.json). */
+  readonly credentials: WriterCredentials;
+}
+
+/**
+ * Per drilled database, a CronJob in its namespace that restores the newest verified dump into a
+ * scratch PostgreSQL server started inside the pod and runs the SQL checks; the CronJob's last
+ * successful run is what the restore-test alert watches.
+ */
+export class PostgresRestoreDrill extends pulumi.ComponentResource {
+  /** `<namespace>/<cronjob>` of every drill CronJob, by database name. */
+  public readonly cronJobNames: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: PostgresRestoreDrillArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab-backup:index:PostgresRestoreDrill", name, {}, opts);
+    const chosen = args.drill.databases.map((n) => {
+      const db = args.databases.find((d) => d.name === n);
+      if (!db) throw new Error(`postgres.restoreDrill.databases names "${n}", which is not in postgres.databases`);
+      return db;
+    });
+    const files = { "restore.sh": readScript("postgres/restore.sh"), "restore-drill.sh": readScript("postgres/restore-drill.sh"), ...drillCheckFiles(args.drill.checks) };
+    const hash = contentHash(...Object.entries(files).flat());
+    const out: Record<string, pulumi.Output<string>> = {};
+
+    for (const db of chosen) {
+      const ns = db.namespace;
+      const jobName = names.postgresRestoreDrillCronJob(db.name);
+      const labels = { ...commonLabels("postgres-restore-drill"), "homelab-backup/database": db.name };
+      const configMap = new k8s.core.v1.ConfigMap(`${name}-${db.name}-scripts`, { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: files }, { parent: this });
+      const secret = new k8s.core.v1.Secret(
+        `${name}-${db.name}-s3`,
+        {
+          metadata: { name: `${jobName}-s3`, namespace: ns, labels },
+          type: "Opaque",
+          stringData: { [S3_SECRET_KEYS.accessKeyId]: pulumi.secret(args.credentials.accessKeyId), [S3_SECRET_KEYS.secretAccessKey]: args.credentials.secretAccessKey },
+        },
+        { parent: this },
+      );
+      const cronJob = new k8s.batch.v1.CronJob(
+        `${name}-${db.name}`,
+        {
+          metadata: { name: jobName, namespace: ns, labels },
+          spec: backupCronJobSpec({
+            schedule: args.drill.schedule,
+            podLabels: { ...labels, "homelab-backup/scripts-hash": hash },
+            runAsUser: POSTGRES_ALPINE_UID,
+            activeDeadlineSeconds: 4 * 3600,
+            backoffLimit: 0,
+            initContainers: [rcloneInitContainer()],
+            containers: [
+              {
+                name: "restore-drill",
+                image: db.image,
+                command: ["/bin/bash", "/scripts/restore-drill.sh"],
+                env: drillEnv(db, args.hub, `${jobName}-s3`),
+                resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "2", memory: "1Gi" } },
+                volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT, { name: "scratch", mountPath: "/var/lib/drill" }],
+              },
+            ],
+            // The scratch server's data directory: as large as the restored database, on the node's disk.
+            volumes: [TOOLS_VOLUME, scriptsVolume(`${jobName}-scripts`), { name: "scratch", emptyDir: {} }],
+          }),
+        },
+        { parent: this, dependsOn: [configMap, secret] },
+      );
+      out[db.name] = pulumi.interpolate`${ns}/${cronJob.metadata.name}`;
+    }
+
+    this.cronJobNames = pulumi.output(out);
+    this.registerOutputs({ cronJobNames: this.cronJobNames });
+  }
+}
