@@ -4,17 +4,20 @@
  * what / how / when (UTC) / how long / where, the backup window, the details, the alerts and the
  * restore procedures.
  */
-import { alertsPlan } from "./alerts/rules.js";
+import { alertsPlan } from "./alerts/plan.js";
 import { configuredClasses, LONGHORN_BACKUP_TASKS, type StackConfig } from "./config.js";
 import { cronGaps, fixedMinuteOfDay, formatMinuteOfDay } from "./core/cron.js";
-import { etcdPlan } from "./etcd/logic.js";
+import { etcdPlan } from "./etcd/plan.js";
 import { hubPlan } from "./hub/plan.js";
-import { longhornPlan } from "./longhorn/logic.js";
+import { longhornPlan } from "./longhorn/plan.js";
 import { names } from "./core/names.js";
-import { mirrorsPlan, offsitePlan } from "./offsite/logic.js";
+import { mirrorsPlan } from "./mirror/plan.js";
+import { offsitePlan } from "./offsite/plan.js";
 import type { PlanRow, PlanSection } from "./core/planTypes.js";
-import { dumpSchedules, postgresPlan } from "./postgres/logic.js";
-import { steadyStateBackups, veleroPlan } from "./velero/logic.js";
+import { dumpSchedules } from "./postgres/logic.js";
+import { postgresPlan } from "./postgres/plan.js";
+import { steadyStateBackups } from "./velero/logic.js";
+import { veleroPlan } from "./velero/plan.js";
 
 export interface PlanVerdict {
   readonly policy: string;

@@ -4,7 +4,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { alertNames, alertRuleGroups, alertsDashboard } from "./rules.js";
+import { alertsDashboard } from "./dashboard.js";
+import { alertNames, alertRuleGroups } from "./rules.js";
 import type { AlertsConfig, StackConfig } from "../config.js";
 import { commonLabels } from "../core/names.js";
 

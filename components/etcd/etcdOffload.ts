@@ -6,6 +6,7 @@ import { etcdRestoreRunbook } from "./logic.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
+import { rcloneS3Provider } from "../core/rclone.js";
 import { VERSIONS } from "../core/versions.js";
 
 export interface EtcdOffloadArgs {
@@ -17,8 +18,6 @@ export interface EtcdOffloadArgs {
   readonly credentials: WriterCredentials;
 }
 
-/** rclone's S3 provider name for each hub server. */
-const RCLONE_PROVIDER = { aws: "AWS", minio: "Minio", rustfs: "Other" } as const;
 
 /** A CronJob on a control-plane node that copies finished k3s etcd snapshots to the hub. */
 export class EtcdOffload extends pulumi.ComponentResource {
@@ -58,7 +57,7 @@ export class EtcdOffload extends pulumi.ComponentResource {
       { name: "XDG_CACHE_HOME", value: "/tmp" },
       { name: "RCLONE_CONFIG", value: "/tmp/rclone.conf" },
       { name: "RCLONE_CONFIG_HUB_TYPE", value: "s3" },
-      { name: "RCLONE_CONFIG_HUB_PROVIDER", value: RCLONE_PROVIDER[hub.server] },
+      { name: "RCLONE_CONFIG_HUB_PROVIDER", value: rcloneS3Provider(hub.server) },
       { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
       ...(hub.kind === "aws" ? [] : [{ name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint }]),
       { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },

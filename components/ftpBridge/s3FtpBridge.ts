@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { FtpBridgeConfig } from "../config.js";
 import { RESTRICTED_CONTAINER } from "../core/cronJob.js";
-import { bridgeDeploymentSpec, bridgeEndpoint, BRIDGE_NAME, BRIDGE_SECRET, bridgeSelector, bridgeServiceSpec } from "../longhorn/logic.js";
+import { bridgeDeploymentSpec, bridgeEndpoint, BRIDGE_NAME, BRIDGE_SECRET, bridgeSelector, bridgeServiceSpec } from "./logic.js";
 import { commonLabels } from "../core/names.js";
 
 export interface S3FtpBridgeArgs {

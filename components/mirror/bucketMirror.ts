@@ -10,7 +10,7 @@ import { backupCronJobSpec, rcloneInitContainer, SCRIPTS_MOUNT, scriptsVolume, T
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
-import { mirrorEnv } from "../offsite/logic.js";
+import { mirrorEnv } from "./logic.js";
 import { VERSIONS } from "../core/versions.js";
 
 export interface BucketMirrorArgs {

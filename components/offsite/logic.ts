@@ -3,14 +3,12 @@
  * S3→S3, seed 002): every value their scripts, units and plan sections need, computed from the stack
  * file alone. The components only put these values into resources.
  */
-import { offsiteOf, PREFIXES, type HubConfig, type MirrorConfig, type OffsiteConfig, type StackConfig } from "../config.js";
-import { describeCron } from "../core/cron.js";
+import { type HubConfig, type OffsiteConfig } from "../config.js";
 import { shellQuote } from "../core/files.js";
-import { hubConnection, s3Url, type HubConnection } from "../core/hubConnection.js";
-import { metrics, names } from "../core/names.js";
-import type { PlanSection } from "../core/planTypes.js";
+import { type HubConnection } from "../core/hubConnection.js";
+import { names } from "../core/names.js";
 import { fillTemplate, renderTimerUnit, systemdEnvironmentLine, toSystemdCalendar } from "../core/systemd.js";
-import { VERSIONS } from "../core/versions.js";
+import { rcloneS3Provider } from "../core/rclone.js";
 
 /** Where the off-site copy lives on the hub. */
 export const OFFSITE_HUB_PATHS = {
@@ -28,11 +26,6 @@ export const OFFSITE_HUB_PATHS = {
 export const OFFSITE_SCRIPTS = ["offsite-sync.sh", "write-config.sh"] as const;
 /** The scripts of the in-cluster job. */
 export const OFFSITE_JOB_SCRIPTS = ["offsite-job.sh", "offsite-sync.sh", "write-config.sh"] as const;
-
-/** rclone's S3 `provider` for the hub's server (quirks such as MinIO's differ per provider). */
-export function rcloneS3Provider(server: HubConnection["server"]): string {
-  return server === "aws" ? "AWS" : server === "minio" ? "Minio" : "Other";
-}
 
 /** The prefixes the copy syncs, space-separated for the script; empty means the whole bucket. */
 export function offsitePrefixList(config: OffsiteConfig): string {
@@ -147,107 +140,4 @@ export function offsiteRestoreCommand(config: OffsiteConfig): string {
   const env = offsiteFtpEnv(config);
   const key = config.encryption.enabled ? `OFFSITE_ENCRYPTION_KEY="$(pulumi stack output offsiteEncryptionKey --show-secrets)" ` : "";
   return `${envAssignments(env)} ${key}OFFSITE_FTP_PASSWORD="$(pulumi config get homelab-backup:offsiteFtpPassword)" sh components/offsite/restore-offsite.sh ./offsite-restore`;
-}
-
-function ftpUrl(config: OffsiteConfig): string {
-  const path = config.ftp.path.startsWith("/") ? config.ftp.path : `/${config.ftp.path}`;
-  return `${config.ftp.explicitTls ? "ftpes" : "ftp"}://${config.ftp.user}@${config.ftp.host}:${config.ftp.port}${path}`;
-}
-
-/** The off-site section of plan.md. */
-export function offsitePlan(stack: StackConfig): PlanSection {
-  const config = offsiteOf(stack);
-  if (!config) return { title: "Off-site encrypted copy", rows: [], details: "Not configured.", restore: "" };
-  const hub = hubConnection(stack.hub);
-  const prefixes = config.prefixes ?? Object.values(PREFIXES);
-  const enc = config.encryption.enabled ? `rclone crypt (file names: ${config.encryption.filenameEncryption})` : "NOT encrypted (encryption.enabled: false)";
-  const runner =
-    config.runOn === "hub"
-      ? `systemd timer \`${names.offsiteUnit}.timer\` on the hub (${toSystemdCalendar(config.schedule).map((c) => `OnCalendar=${c}`).join(", ")}, Persistent=true)`
-      : `CronJob ${config.namespace}/${names.offsiteCronJob}`;
-  const rows = [
-    {
-      what: `hub prefixes ${prefixes.map((p) => `\`${p}\``).join(", ")}`,
-      how: `rclone ${VERSIONS.rclone} sync, compared by size (FTP keeps no mtime), ${enc}, over ${config.ftp.explicitTls ? "FTPS (explicit TLS)" : "plain FTP"}; ${runner}`,
-      when: describeCron(config.schedule),
-      retention: "a mirror of the hub: what the hub's lifecycle removes disappears off-site at the next run",
-      where: ftpUrl(config),
-    },
-  ];
-  const record =
-    config.runOn === "hub"
-      ? `Each run writes \`${offsiteTextfilePath(stack.hub)}\` for node-exporter: \`${metrics.offsiteLastSuccess}\`, \`${metrics.offsiteLastRun}\`, \`${metrics.offsiteLastRunSuccess}\` (0 on a failed run, the last success kept), \`${metrics.offsiteBytes}\`, \`${metrics.offsiteFiles}\`.`
-      : `Each run is a Job of CronJob \`${config.namespace}/${names.offsiteCronJob}\`; its status is the record (kube-state-metrics).`;
-  const keyText = config.encryption.enabled
-    ? [
-        "**The encryption key** is the only way to read the copy. It is a Pulumi secret: `pulumi stack output offsiteEncryptionKey --show-secrets`",
-        "(set by `homelab-backup:offsiteEncryptionKey`, else generated). Keep a copy outside the homelab (password manager, paper): if the",
-        "homelab and its Pulumi state are lost together, the off-site copy is unreadable without it.",
-        "The copy holds a key-check file: a run with a different key stops instead of uploading everything a second time.",
-      ].join(" ")
-    : "The copy is not encrypted: the FTP provider can read every backup.";
-  return {
-    title: "Off-site encrypted copy",
-    rows,
-    details: `${keyText}\n\n${record} Source: ${s3Url(hub, "")} read with the offsite reader's credentials.`,
-    restore: [
-      "Needs only the encryption key and the FTP login, from any machine with rclone and a checkout of this repository:",
-      "",
-      "```sh",
-      offsiteRestoreCommand(config),
-      "```",
-      "",
-      "`restore-offsite.sh --list` lists the copy; a second argument restores one path only (e.g. `postgres-backups/wiki`).",
-      "A wrong key fails before anything is downloaded. Then copy the restored files back to the hub, e.g.",
-      `\`rclone copy ./offsite-restore hub:${hub.bucket}/\`.`,
-    ].join("\n"),
-  };
-}
-
-/** Where a mirror lands on the hub: `buckets/<name>/`. */
-export function mirrorPrefix(mirror: MirrorConfig): string {
-  return `${PREFIXES.buckets}${mirror.name}/`;
-}
-
-/** The non-secret settings of scripts/mirror/mirror.sh. */
-export function mirrorEnv(mirror: MirrorConfig, hub: HubConnection): Record<string, string> {
-  return {
-    MIRROR_SOURCE_ENDPOINT: mirror.source.endpoint,
-    MIRROR_SOURCE_BUCKET: mirror.source.bucket,
-    MIRROR_SOURCE_REGION: mirror.source.region ?? "us-east-1",
-    MIRROR_HUB_ENDPOINT: hub.endpoint,
-    MIRROR_HUB_BUCKET: hub.bucket,
-    MIRROR_HUB_REGION: hub.region,
-    MIRROR_HUB_PROVIDER: rcloneS3Provider(hub.server),
-    MIRROR_HUB_PATH_STYLE: String(hub.pathStyle),
-    MIRROR_HUB_PREFIX: mirrorPrefix(mirror),
-  };
-}
-
-/** The bucket-mirror section of plan.md. */
-export function mirrorsPlan(stack: StackConfig): PlanSection {
-  const mirrors = stack.buckets?.mirrors ?? [];
-  const hub = hubConnection(stack.hub);
-  return {
-    title: "Object-store buckets",
-    rows: mirrors.map((m) => ({
-      what: `bucket \`${m.source.bucket}\` at ${m.source.endpoint}`,
-      how: `rclone sync S3→S3, then \`rclone check --one-way\` and an object-count comparison (the run fails on any mismatch); CronJob ${m.source.credentialsSecret.namespace}/${names.mirrorCronJob(m.name)}, source credentials from Secret ${m.source.credentialsSecret.namespace}/${m.source.credentialsSecret.name}`,
-      when: describeCron(m.schedule),
-      retention: "a mirror: deletions at the source are mirrored at the next run; older versions per the hub's lifecycle",
-      where: s3Url(hub, mirrorPrefix(m)),
-    })),
-    details: mirrors.length === 0 ? "Not configured." : "The source Secret must have the keys `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, as Rook's ObjectBucketClaim Secrets do.",
-    restore: mirrors
-      .map((m) =>
-        [
-          `**${m.name}**: sync the mirror back into a (new) source bucket with credentials that can write it:`,
-          "",
-          "```sh",
-          `rclone sync hub:${hub.bucket}/${mirrorPrefix(m)} src:${m.source.bucket}`,
-          "```",
-        ].join("\n"),
-      )
-      .join("\n\n"),
-  };
 }

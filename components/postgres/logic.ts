@@ -3,11 +3,11 @@
  * drill containers, the restore runbook and the plan section. All pure: components stay thin.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { PREFIXES, type DatabaseConfig, type PostgresConfig, type StackConfig } from "../config.js";
-import { describeCron, fixedMinuteOfDay, formatMinuteOfDay } from "../core/cron.js";
-import { hubConnection, s3Url, type HubConnection } from "../core/hubConnection.js";
+import { PREFIXES, type DatabaseConfig, type PostgresConfig } from "../config.js";
+import { fixedMinuteOfDay } from "../core/cron.js";
+import { type HubConnection } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
-import type { PlanRow, PlanSection } from "../core/planTypes.js";
+import { rcloneS3Provider } from "../core/rclone.js";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
@@ -98,10 +98,9 @@ export function dumpSchedules(pg: PostgresConfig): Map<string, string> {
 
 /** rclone's `hub` remote, configured only by environment; credentials by reference to `secretName`. */
 export function rcloneHubEnv(hub: HubConnection, secretName: string): EnvVar[] {
-  const provider = hub.server === "aws" ? "AWS" : hub.server === "minio" ? "Minio" : "Other";
   return [
     { name: "RCLONE_CONFIG_HUB_TYPE", value: "s3" },
-    { name: "RCLONE_CONFIG_HUB_PROVIDER", value: provider },
+    { name: "RCLONE_CONFIG_HUB_PROVIDER", value: rcloneS3Provider(hub.server) },
     { name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint },
     { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
     { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
@@ -179,44 +178,4 @@ export function restoreRunbook(db: DatabaseConfig, hub: HubConnection, target: s
     ` | kubectl set env --local -f - ACTION=restore ${targetEnv} -o yaml` +
     ` | kubectl -n ${db.namespace} apply -f -`
   );
-}
-
-/** The plan section: one row per database (and the drill), the window, and the restore commands. */
-export function postgresPlan(stack: StackConfig): PlanSection {
-  const pg = stack.postgres!;
-  const hub = hubConnection(stack.hub);
-  const schedules = dumpSchedules(pg);
-  const retention = `${pg.retentionDays} days (hub lifecycle)`;
-  const rows: PlanRow[] = pg.databases.map((db) => ({
-    what: `PostgreSQL \`${db.name}\` (${db.mode === "cluster" ? "whole server" : `database ${db.database}`} on ${db.namespace}/${db.host}:${db.port})`,
-    how: `${db.mode === "cluster" ? "pg_dumpall" : "pg_dump"} → zstd -${DEFAULT_ZSTD_LEVEL} (${DUMP_CPU_LIMIT} threads) → S3 multipart upload, staged then copied with an integrity record (CronJob ${db.namespace}/${names.postgresDumpCronJob(db.name)})`,
-    when: describeCron(schedules.get(db.name)!),
-    retention,
-    where: s3Url(hub, dumpPrefix(db.name)),
-  }));
-  const drill = pg.restoreDrill;
-  if (drill) {
-    rows.push({
-      what: `Restore drill of ${drill.databases.map((n) => `\`${n}\``).join(", ")}`,
-      how: `restore the newest verified dump into a scratch server in the pod, run ${drill.checks.length} SQL check(s) (CronJobs ${drill.databases.map((n) => names.postgresRestoreDrillCronJob(n)).join(", ")})`,
-      when: describeCron(drill.schedule),
-      retention: "success recorded at drill/last-success.json and by the CronJob's last successful run",
-      where: s3Url(hub, `${PREFIXES.postgres}<name>/drill/`),
-    });
-  }
-  const spread = pg.databases.filter((d) => !d.schedule);
-  const details = [
-    `Dumps are complete or absent: each streams to \`${PREFIXES.postgres}.partial/\` and is copied to \`${PREFIXES.postgres}<name>/<name>-<UTC timestamp>.sql.zst\` only after pg_dump, zstd and the upload all succeeded, the SQL ends with pg_dump's completion trailer and the uploaded size matches. Beside it, \`<dump>.json\` records size, sha256, versions and times; \`latest.json\` then points at it. Staging objects of failed runs expire with the lifecycle.`,
-    spread.length > 0
-      ? `Window ${pg.window.start}–${pg.window.end} UTC: ${spread.map((d) => `\`${d.name}\` ${formatMinuteOfDay(fixedMinuteOfDay(schedules.get(d.name)!)!)}`).join(", ")} (evenly spaced, servers interleaved).`
-      : "",
-  ]
-    .filter(Boolean)
-    .join("\n\n");
-  const restore = [
-    "Each command restores the newest dump (add `DUMP_KEY=<file name>` to the `kubectl set env` part for an older one) after checking its sha256 against its record. A database dump goes into a new database in one transaction; then point the application at it or rename. A whole-server dump goes into a fresh server.",
-    "",
-    ...pg.databases.map((db) => `- \`${db.name}\`:\n  \`\`\`sh\n  ${restoreRunbook(db, hub)}\n  \`\`\``),
-  ].join("\n");
-  return { title: "PostgreSQL databases", rows, details, restore };
 }

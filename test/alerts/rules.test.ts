@@ -3,7 +3,11 @@
  * from each schedule), labels and annotations, the plan section and the dashboard model.
  */
 import { describe, expect, it } from "vitest";
-import { alertInfos, alertNames, alertRuleGroups, alertsDashboard, alertsPlan, dataDirMountpoints, runbookAnchor, type AlertRule } from "../../components/alerts/rules.js";
+import { alertsDashboard } from "../../components/alerts/dashboard.js";
+import { alertsPlan } from "../../components/alerts/plan.js";
+import { runbookAnchor, type AlertRule } from "../../components/alerts/ruleHelpers.js";
+import { alertInfos, alertNames, alertRuleGroups } from "../../components/alerts/rules.js";
+import { dataDirMountpoints } from "../../components/hub/alerts.js";
 import { parseStackConfig } from "../../components/config.js";
 import { metrics, names } from "../../components/core/names.js";
 

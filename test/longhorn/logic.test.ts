@@ -4,31 +4,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { LONGHORN_TASKS, parseStackConfig, StackConfigError, type LonghornConfig, type StackConfig } from "../../components/config.js";
-import {
-  BRIDGE_SECRET,
-  DETACHED_SETTING,
-  GROUP_LABEL_PREFIX,
-  SOURCE_LABEL,
-  backupTargetManifest,
-  backupTargetUrl,
-  bridgeDeploymentSpec,
-  bridgeEndpoint,
-  bridgeEnv,
-  bridgeServiceSpec,
-  credentialEndpointKeys,
-  credentialValueError,
-  isAwsEndpoint,
-  longhornPlan,
-  pvcCoverage,
-  pvcLabelPatches,
-  recurringJobManifest,
-  recurringJobSpec,
-  settingManifest,
-  storageClassManifest,
-  storageClassParameters,
-  storageClassSelector,
-  worstCaseRestorePoints,
-} from "../../components/longhorn/logic.js";
+import { BRIDGE_SECRET, bridgeDeploymentSpec, bridgeEndpoint, bridgeEnv, bridgeServiceSpec } from "../../components/ftpBridge/logic.js";
+import { DETACHED_SETTING, GROUP_LABEL_PREFIX, SOURCE_LABEL, backupTargetManifest, backupTargetUrl, credentialEndpointKeys, credentialValueError, isAwsEndpoint, pvcCoverage, pvcLabelPatches, recurringJobManifest, recurringJobSpec, settingManifest, storageClassManifest, storageClassParameters, storageClassSelector, worstCaseRestorePoints } from "../../components/longhorn/logic.js";
+import { longhornPlan } from "../../components/longhorn/plan.js";
 import { validateCustomResource } from "../support/crds.js";
 import { exampleStack } from "../support/stackFiles.js";
 

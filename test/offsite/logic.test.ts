@@ -12,19 +12,10 @@ import { offsiteOf, parseStackConfig, type OffsiteConfig } from "../../component
 import { readScript, COMPONENTS_DIR } from "../../components/core/files.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
 import { metrics, names } from "../../components/core/names.js";
-import {
-  asRoot,
-  mirrorEnv,
-  mirrorPrefix,
-  mirrorsPlan,
-  OFFSITE_HUB_PATHS,
-  offsiteConfigEnv,
-  offsitePlan,
-  offsiteRestoreCommand,
-  offsiteSecretsStdin,
-  offsiteTextfilePath,
-  renderOffsiteUnits,
-} from "../../components/offsite/logic.js";
+import { mirrorEnv, mirrorPrefix } from "../../components/mirror/logic.js";
+import { mirrorsPlan } from "../../components/mirror/plan.js";
+import { asRoot, OFFSITE_HUB_PATHS, offsiteConfigEnv, offsiteRestoreCommand, offsiteSecretsStdin, offsiteTextfilePath, renderOffsiteUnits } from "../../components/offsite/logic.js";
+import { offsitePlan } from "../../components/offsite/plan.js";
 import { toSystemdCalendar } from "../../components/core/systemd.js";
 
 const run = promisify(execFile);

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OffsiteConfig } from "../../components/config.js";
 import type { HubConnection } from "../../components/core/hubConnection.js";
 import { metrics } from "../../components/core/names.js";
-import { mirrorEnv, offsiteConfigEnv, offsiteSecretsStdin, offsiteSyncEnv } from "../../components/offsite/logic.js";
+import { mirrorEnv } from "../../components/mirror/logic.js";
+import { offsiteConfigEnv, offsiteSecretsStdin, offsiteSyncEnv } from "../../components/offsite/logic.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 import { freePort } from "../support/net.js";
 

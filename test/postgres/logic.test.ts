@@ -3,7 +3,8 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig, type PostgresConfig, type StackConfig } from "../../components/config.js";
 import { fixedMinuteOfDay } from "../../components/core/cron.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
-import { DUMP_CPU_LIMIT, dumpEnv, dumpSchedules, drillCheckFiles, postgresPlan, rcloneHubEnv, restoreRunbook, serverOf } from "../../components/postgres/logic.js";
+import { DUMP_CPU_LIMIT, dumpEnv, dumpSchedules, drillCheckFiles, rcloneHubEnv, restoreRunbook, serverOf } from "../../components/postgres/logic.js";
+import { postgresPlan } from "../../components/postgres/plan.js";
 
 const HUB_PI = { kind: "pi", bucket: "backups", host: "hub.lan", dataDir: "/mnt/backups", ssh: { user: "pi" } };
 

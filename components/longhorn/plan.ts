@@ -1,0 +1,116 @@
+/** Longhorn's part of plan.md: what each recurring job backs up, when, how long, and how to restore. */
+import { LONGHORN_BACKUP_TASKS, PREFIXES, type RecurringJobConfig, type StackConfig } from "../config.js";
+import { describeCron, formatSeconds } from "../core/cron.js";
+import { hubConnection, s3Url } from "../core/hubConnection.js";
+import { names } from "../core/names.js";
+import type { PlanRow, PlanSection } from "../core/planTypes.js";
+import {
+  backupTargetUrl,
+  DETACHED_SETTING,
+  LONGHORN_API_VERSION,
+  LONGHORN_CREDENTIAL_SECRET,
+  pvcCoverage,
+  pvcLabelPatches,
+  SOURCE_LABEL,
+  storageClassSelector,
+  worstCaseRestorePoints,
+  type JobCoverage,
+} from "./logic.js";
+
+
+function targetOf(stack: StackConfig): { url: string; where: string; via: string } {
+  const lh = stack.longhorn!;
+  if (lh.target === "ftpBridge" && stack.ftpBridge) {
+    const b = stack.ftpBridge;
+    const url = backupTargetUrl(b.bucket, b.region, PREFIXES.longhorn);
+    return { url, where: `s3://${b.bucket}/${PREFIXES.longhorn} on the s3-to-ftp bridge → ftp://${b.ftp.host}:${b.ftp.port}${b.ftp.path}${b.encryption ? " (encrypted by the bridge)" : ""}`, via: "the in-cluster s3-to-ftp bridge" };
+  }
+  const hub = hubConnection(stack.hub);
+  return { url: backupTargetUrl(hub.bucket, hub.region, PREFIXES.longhorn), where: s3Url(hub, PREFIXES.longhorn), via: hub.kind === "aws" ? "Amazon S3" : `${hub.server} at ${hub.endpoint}` };
+}
+
+function members(c: JobCoverage): string {
+  const parts: string[] = [];
+  if (c.groups.length) parts.push(`groups ${c.groups.map((g) => `\`${g}\``).join(", ")}${c.groups.includes("default") ? " (default = every volume with no job label)" : ""}`);
+  if (c.pvcs.length) parts.push(`PVCs ${c.pvcs.join(", ")}`);
+  if (c.storageClasses.length) parts.push(`new volumes of StorageClass ${c.storageClasses.map((s) => `\`${s}\``).join(", ")}`);
+  return parts.length ? parts.join("; ") : "no volume (no group, PVC or StorageClass)";
+}
+
+function retentionText(job: RecurringJobConfig): string {
+  const rp = worstCaseRestorePoints(job);
+  if (rp.restorePoints === 0) return "nothing kept (maintenance task)";
+  const unit = LONGHORN_BACKUP_TASKS.includes(job.task) ? "backups" : "snapshots";
+  const span = rp.spanSeconds > 0 ? ` (≈ ${formatSeconds(rp.spanSeconds)} back at worst)` : "";
+  return `last ${rp.restorePoints} ${unit} per volume${span}`;
+}
+
+function howText(job: RecurringJobConfig): string {
+  const base = `Longhorn RecurringJob \`${job.name}\` (${job.task}, up to ${job.concurrency} volume${job.concurrency === 1 ? "" : "s"} at once)`;
+  if (!LONGHORN_BACKUP_TASKS.includes(job.task)) return `${base}; stays in the cluster`;
+  const n = job.fullBackupInterval ?? 0;
+  const mode = n === 0 ? "incremental (changed blocks only)" : n === 1 ? "full every run" : `incremental, full every ${n} runs`;
+  return `${base}, ${mode}`;
+}
+
+/** The Longhorn section of plan.md. */
+export function longhornPlan(stack: StackConfig): PlanSection {
+  const lh = stack.longhorn;
+  if (!lh) return { title: "Longhorn volumes", rows: [], details: "Not configured.", restore: "" };
+  const target = targetOf(stack);
+  const coverage = pvcCoverage(lh);
+  const rows: PlanRow[] = lh.recurringJobs.map((job, i) => ({
+    what: `Longhorn volumes: ${members(coverage[i])}`,
+    how: howText(job),
+    when: describeCron(job.cron),
+    retention: retentionText(job),
+    where: LONGHORN_BACKUP_TASKS.includes(job.task) ? target.where : job.task === "system-backup" ? target.where : "in the cluster (Longhorn snapshots on the replicas' disks)",
+  }));
+  const d: string[] = [];
+  d.push(
+    `Backup target: \`BackupTarget/${names.longhornBackupTarget}\` in \`${lh.namespace}\` is patched (server-side apply) to \`${target.url}\` via ${target.via}, polled every ${lh.pollInterval}; credentials in Secret \`${lh.namespace}/${LONGHORN_CREDENTIAL_SECRET}\`.`,
+    "",
+    `Setting \`${DETACHED_SETTING}\` = \`${lh.allowRecurringJobWhileVolumeDetached}\`${lh.allowRecurringJobWhileVolumeDetached ? "" : " — **detached volumes are skipped by every recurring job** (only a warning in Longhorn's log)"}.`,
+  );
+  if (lh.recurringJobs.length) {
+    d.push("", "| Job | Task | Schedule | Keeps | Full backups kept (worst–best) | Volumes |", "| --- | --- | --- | --- | --- | --- |");
+    lh.recurringJobs.forEach((job, i) => {
+      const rp = worstCaseRestorePoints(job);
+      const full = rp.fullBackupsAtWorst === undefined ? "n/a" : job.fullBackupInterval ? `${rp.fullBackupsAtWorst}–${rp.fullBackupsAtBest}` : "0 (incremental only after the first)";
+      const c = coverage[i];
+      const vols = [...c.pvcs, ...c.pvcsViaGroups.map((p) => `${p} (via group)`), ...c.storageClasses.map((s) => `class ${s}`), ...(c.groups.includes("default") ? ["default group"] : [])];
+      d.push(`| \`${job.name}\` | ${job.task} | \`${job.cron}\` | ${rp.restorePoints} | ${full} | ${(vols.join(", ") || "—").replace(/\|/g, "\\|")} |`);
+    });
+  } else {
+    d.push("", "No recurring jobs: Longhorn takes no backup on its own.");
+  }
+  const patches = pvcLabelPatches(lh);
+  if (patches.length) {
+    d.push("", "PVC labels (each with `recurring-job.longhorn.io/source: enabled`, without which Longhorn ignores them):", "");
+    for (const p of patches) d.push(`- \`${p.namespace}/${p.name}\`: ${Object.keys(p.labels).filter((k) => k !== SOURCE_LABEL).map((k) => `\`${k}\``).join(", ")}`);
+  }
+  if (lh.storageClasses.length) {
+    d.push("", "StorageClasses (new volumes join their jobs when created; existing volumes are not relabelled):", "");
+    for (const sc of lh.storageClasses) d.push(`- \`${sc.name}\`: ${sc.numberOfReplicas} replicas, reclaimPolicy ${sc.reclaimPolicy}, recurringJobSelector \`${storageClassSelector(sc)}\``);
+  }
+  const idle = coverage.filter((c) => c.reachesNothing);
+  if (idle.length) d.push("", `**Warning:** ${idle.map((c) => `\`${c.job}\``).join(", ")} reach${idle.length === 1 ? "es" : ""} no volume through this stack (no PVC, StorageClass or \`default\` group); volumes must be labelled by hand.`);
+  const restore = [
+    `Backups are listed per volume in the Longhorn UI (Backup tab) and as CRs: \`kubectl -n ${lh.namespace} get backupvolumes.longhorn.io\`, then \`kubectl -n ${lh.namespace} get backups.longhorn.io -l backup-volume=<volume>\`.`,
+    "",
+    "1. Scale the workload using the PVC to zero.",
+    "2. Longhorn UI → Backup → select the backup → **Restore** (tick *Use Previous Name* to recreate the same volume name), or create the volume directly:",
+    "   ```sh",
+    `   URL=$(kubectl -n ${lh.namespace} get backups.longhorn.io <backup> -o jsonpath='{.status.url}')`,
+    `   kubectl -n ${lh.namespace} apply -f - <<EOF`,
+    `   apiVersion: ${LONGHORN_API_VERSION}`,
+    "   kind: Volume",
+    `   metadata: {name: <new-volume>, namespace: ${lh.namespace}}`,
+    '   spec: {fromBackup: "$URL", numberOfReplicas: 2, size: "<size in bytes, from the backup>", frontend: blockdev}',
+    "   EOF",
+    "   ```",
+    "3. In the UI, Volume → *Create PV/PVC* for the restored volume with the original PVC name and namespace, then scale the workload back up.",
+    `4. Cluster lost: install Longhorn, let this stack patch \`BackupTarget/${names.longhornBackupTarget}\` to \`${target.url}\` again, wait for \`kubectl -n ${lh.namespace} get backupvolumes.longhorn.io\` to list the volumes, then restore each as above.`,
+  ].join("\n");
+  return { title: "Longhorn volumes", rows, details: d.join("\n"), restore };
+}

@@ -1,0 +1,52 @@
+/** The postgres section: databases, dump window and restore drill. Part of the stack file schema (components/config.ts composes the sections). */
+import { z } from "zod";
+import { cron, dnsLabel, hhmm, pinnedImage, port, posInt, secretRef, suggest, uniqueBy } from "../core/schema.js";
+import { VERSIONS } from "../core/versions.js";
+
+export const databaseSchema = z.strictObject({
+  name: dnsLabel(40),
+  namespace: dnsLabel(),
+  host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, "must be a service or host name"),
+  port: port.default(5432),
+  database: z.string().min(1).optional(),
+  user: z.string().min(1).default("postgres"),
+  passwordSecret: secretRef,
+  schedule: cron.optional(),
+  mode: z.enum(["database", "cluster"]).default("database"),
+  image: pinnedImage.optional(),
+});
+
+const DEFAULT_CHECK = "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
+
+export const postgresSchema = z
+  .strictObject({
+    image: pinnedImage.default(VERSIONS.postgresImage),
+    retentionDays: posInt(1).default(7),
+    window: z.strictObject({ start: hhmm, end: hhmm }).default({ start: "03:00", end: "05:00" }),
+    databases: z.array(databaseSchema).min(1, "must list at least one database"),
+    restoreDrill: z
+      .strictObject({
+        schedule: cron.default("0 6 * * 0"),
+        databases: z.array(z.string()).optional(),
+        checks: z.array(z.string().min(1)).min(1, "must list at least one SQL check").default([DEFAULT_CHECK]),
+      })
+      .optional(),
+  })
+  .superRefine((pg, ctx) => {
+    uniqueBy(pg.databases, (d) => d.name, "database", ctx, ["databases"]);
+    if (pg.window.start >= pg.window.end) {
+      ctx.addIssue({ code: "custom", path: ["window", "start"], message: `must be earlier than window.end (${pg.window.start} >= ${pg.window.end}); a window that crosses midnight is not supported` });
+    }
+    const names = pg.databases.map((d) => d.name);
+    pg.restoreDrill?.databases?.forEach((n, i) => {
+      if (!names.includes(n)) ctx.addIssue({ code: "custom", path: ["restoreDrill", "databases", i], message: `names database "${n}", which is not in postgres.databases${suggest(n, names)}` });
+    });
+  })
+  .transform((pg) => ({
+    ...pg,
+    databases: pg.databases.map((d) => ({ ...d, database: d.database ?? d.name, image: d.image ?? pg.image })),
+    restoreDrill: pg.restoreDrill && { ...pg.restoreDrill, databases: pg.restoreDrill.databases ?? pg.databases.map((d) => d.name) },
+  }));
+
+/** The postgres section, parsed and defaulted. */
+export type PostgresConfig = z.output<typeof postgresSchema>;

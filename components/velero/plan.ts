@@ -1,0 +1,57 @@
+/** Velero's part of plan.md. */
+import type { StackConfig } from "../config.js";
+import { describeCron, formatSeconds } from "../core/cron.js";
+import { formatGoDuration } from "../core/duration.js";
+import { hubConnection, s3Url } from "../core/hubConnection.js";
+import { names } from "../core/names.js";
+import type { PlanSection } from "../core/planTypes.js";
+import { effectiveTtlSeconds, steadyStateBackups, ttlShorterThanInterval, VELERO_PREFIX } from "./logic.js";
+import { cronGaps } from "../core/cron.js";
+
+/** The Velero section of the plan. */
+export function veleroPlan(stack: StackConfig): PlanSection {
+  const velero = stack.velero;
+  if (!velero) return { title: "Kubernetes objects (Velero)", rows: [], details: "Not configured.", restore: "" };
+  const hub = hubConnection(stack.hub);
+  const what = velero.fsBackup ? "Kubernetes objects + pod volumes (Kopia file-system backup)" : "Kubernetes objects";
+  const rows = velero.schedules.map((s) => {
+    const state = steadyStateBackups(s.cron, s.ttl);
+    const ns = s.includedNamespaces ? `namespaces ${s.includedNamespaces.join(", ")}` : "all namespaces";
+    return {
+      what: `${what}: ${ns}, except ${velero.excludedNamespaces.join(", ") || "none"}${velero.excludedResources.length ? `; without ${velero.excludedResources.join(", ")}` : ""}`,
+      how: `Velero Schedule ${velero.namespace}/${s.name} → BackupStorageLocation ${names.veleroStorageLocation}`,
+      when: describeCron(s.cron),
+      retention: `ttl ${formatGoDuration(effectiveTtlSeconds(s.ttl))} (${state.min === state.max ? state.max : `${state.min}–${state.max}`} backups at steady state)`,
+      where: s3Url(hub, `${VELERO_PREFIX}/backups/`),
+    };
+  });
+  const table = [
+    "| schedule | cron | ttl | backups kept (min–max) |",
+    "| --- | --- | --- | --- |",
+    ...velero.schedules.map((s) => {
+      const st = steadyStateBackups(s.cron, s.ttl);
+      return `| ${s.name} | \`${s.cron}\` | ${formatGoDuration(effectiveTtlSeconds(s.ttl))} | ${st.min}–${st.max} |`;
+    }),
+  ].join("\n");
+  const warnings = velero.schedules
+    .filter((s) => ttlShorterThanInterval(s.cron, s.ttl))
+    .map((s) => `\n\n**Warning:** schedule \`${s.name}\` keeps backups ${formatSeconds(effectiveTtlSeconds(s.ttl))} but runs up to ${formatSeconds(cronGaps(s.cron).maxGapSeconds)} apart: there are times with no backup of it.`);
+  const details = [
+    table,
+    `\n\nVelero deletes expired backups hourly, so one more backup than the maximum may exist for up to an hour.`,
+    velero.install ? ` Velero is installed by this stack (Helm, with the AWS plugin${velero.fsBackup ? " and the node agent" : ""}).` : " Velero must already be installed with the AWS object-store plugin (`install: false`).",
+    ...warnings,
+  ].join("");
+  const first = velero.schedules[0]?.name ?? "<schedule>";
+  const restore = [
+    "```sh",
+    "velero backup get                                   # Completed backups, newest first",
+    `velero restore create --from-schedule ${first} --include-namespaces <namespace> --wait`,
+    ...velero.schedules.slice(1).map((s) => `velero restore create --from-schedule ${s.name} --wait`),
+    "velero restore create --from-backup <backup-name> --wait   # a specific backup",
+    "velero restore describe <restore-name> --details",
+    "```",
+    velero.excludedResources.length ? `\nNot in these backups: ${velero.excludedResources.join(", ")} (restore them from their source, e.g. GitOps).` : "",
+  ].join("\n");
+  return { title: "Kubernetes objects (Velero)", rows, details, restore };
+}
