@@ -1,9 +1,9 @@
 /**
- * The homelab-backup policy pack: `pulumi preview --policy-pack policies`. This module only builds the
- * pack (constructing it starts the analyzer's gRPC server), so tests and the offline render import
- * `./policies.js` instead.
+ * The homelab-backup policy pack: `pulumi preview --policy-pack policies`. Only this module builds
+ * the pack (constructing it starts the analyzer's gRPC server); tests and the offline render import
+ * `./all.js` and `./evaluate.js` instead.
  */
 import { PolicyPack } from "@pulumi/policy";
-import { policies } from "./policies.js";
+import { policies } from "./all.js";
 
 new PolicyPack("homelab-backup", { policies });

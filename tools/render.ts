@@ -14,7 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { parseStackConfig, PROJECT, SECRET_KEYS, StackConfigError } from "../components/config.js";
 import { renderPlan } from "../components/plan.js";
-import { evaluatePolicies, type PolicyVerdict } from "../policies/policies.js";
+import { evaluatePolicies, type PolicyVerdict } from "../policies/evaluate.js";
 import { maskSecrets, unwrapSecrets, type RecordedResource } from "./mocks.js";
 import { runProgram } from "./harness.js";
 

@@ -2,21 +2,16 @@ import type * as policy from "@pulumi/policy";
 import { describe, expect, it, vi } from "vitest";
 import { backupCronJobSpec, rcloneInitContainer, RESTRICTED_CONTAINER, SCRIPTS_MOUNT, scriptsVolume } from "../../components/core/cronJob.js";
 import { VERSIONS } from "../../components/core/versions.js";
-import {
-  backupCronJobPolicy,
-  backupsAlertedPolicy,
-  evaluatePolicies,
-  iamLeastPrivilegePolicy,
-  longhornRetainPolicy,
-  looksLikeSecretName,
-  noPlaintextSecretsPolicy,
-  pinnedImagesPolicy,
-  policies,
-  resourceCoversPrefix,
-  s3BucketPolicy,
-  veleroTtlPolicy,
-  type PolicyInput,
-} from "../../policies/policies.js";
+import { backupsAlertedPolicy } from "../../policies/alerts.js";
+import { policies } from "../../policies/all.js";
+import { backupCronJobPolicy } from "../../policies/cronJobs.js";
+import { evaluatePolicies, type PolicyInput } from "../../policies/evaluate.js";
+import { iamLeastPrivilegePolicy, resourceCoversPrefix } from "../../policies/iam.js";
+import { pinnedImagesPolicy } from "../../policies/images.js";
+import { longhornRetainPolicy } from "../../policies/longhorn.js";
+import { s3BucketPolicy } from "../../policies/s3Bucket.js";
+import { looksLikeSecretName, noPlaintextSecretsPolicy } from "../../policies/secrets.js";
+import { veleroTtlPolicy } from "../../policies/velero.js";
 
 // ---------------------------------------------------------------------------------------------
 // Harness: the real policy objects called with fake analyzer args (notes §4)

@@ -29,7 +29,7 @@ const errorsMention = (obj: unknown, text: string | RegExp) => {
 };
 
 describe("CRD registry", () => {
-  it("loads every CRD of ../shared/crds (Longhorn, Velero, prometheus-operator)", () => {
+  it("loads every CRD of test/fixtures/crds (Longhorn, Velero, prometheus-operator)", () => {
     expect(crdKinds()).toEqual(
       expect.arrayContaining([
         `${lh}|BackupTarget`,

@@ -1,6 +1,6 @@
 /**
- * Validates Kubernetes custom resources against the upstream CRD schemas in ../shared/crds (Longhorn,
- * Velero, prometheus-operator) with ajv, the way /work/shared/notes/README.md describes:
+ * Validates Kubernetes custom resources against the upstream CRD schemas copied into
+ * test/fixtures/crds (Longhorn, Velero, prometheus-operator; provenance in its README) with ajv:
  * strict false, formats not validated, `x-kubernetes-*` keywords dropped, `x-kubernetes-int-or-string`
  * read as "integer or string", Go `(?i)` patterns turned into the JavaScript `i` flag.
  *
@@ -12,7 +12,7 @@ import * as path from "node:path";
 import Ajv, { type ValidateFunction } from "ajv";
 import * as YAML from "yaml";
 
-export const CRDS_DIR = path.resolve(__dirname, "../../../shared/crds");
+export const CRDS_DIR = path.resolve(__dirname, "../fixtures/crds");
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type JsonObject = { [k: string]: Json };
@@ -110,7 +110,7 @@ function validatorFor(entry: CrdVersion): ValidateFunction {
   return entry.validate;
 }
 
-/** True when a CRD in ../shared/crds defines `kind` at `apiVersion` (`<group>/<version>`). */
+/** True when a CRD in test/fixtures/crds defines `kind` at `apiVersion` (`<group>/<version>`). */
 export function hasCrd(apiVersion: string, kind: string): boolean {
   return load().has(keyOf(apiVersion, kind));
 }
