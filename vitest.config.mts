@@ -10,7 +10,10 @@ export default defineConfig({
     maxWorkers: 2,
     // Tests mirror components/ (test/<area>/); `*.integration.test.ts` start real servers or tools.
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.integration.test.ts"] } },
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.integration.test.ts"] },
+      },
       { extends: true, test: { name: "integration", include: ["test/**/*.integration.test.ts"] } },
     ],
   },

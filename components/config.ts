@@ -19,11 +19,26 @@ import { offsiteSchema } from "./offsite/schema.js";
 import { postgresSchema } from "./postgres/schema.js";
 import { veleroSchema } from "./velero/schema.js";
 
-export { bucketNameError, editDistance, imageError, PREFIXES, PROJECT, SECRET_KEYS, suggest, type DataClass, type SecretKey } from "./core/schema.js";
+export {
+  bucketNameError,
+  editDistance,
+  imageError,
+  PREFIXES,
+  PROJECT,
+  SECRET_KEYS,
+  suggest,
+  type DataClass,
+  type SecretKey,
+} from "./core/schema.js";
 export { ARCHIVE_CLASSES } from "./hub/schema.js";
 export { LONGHORN_BACKUP_TASKS, LONGHORN_NO_RETAIN_TASKS, LONGHORN_TASKS } from "./longhorn/schema.js";
 
-const secretsPresentSchema = z.strictObject(Object.fromEntries(SECRET_KEYS.map((k) => [k, z.string().optional()])) as Record<SecretKey, z.ZodOptional<z.ZodString>>);
+const secretsPresentSchema = z.strictObject(
+  Object.fromEntries(SECRET_KEYS.map((k) => [k, z.string().optional()])) as Record<
+    SecretKey,
+    z.ZodOptional<z.ZodString>
+  >,
+);
 
 const SECTIONS = {
   hub: hubSchema,
@@ -57,37 +72,97 @@ const stackSchema = z
     const present = (k: SecretKey) => c.secrets[k] !== undefined && c.secrets[k] !== "";
     if (hub.kind === "pi") {
       for (const k of ["host", "ssh", "dataDir"] as const) {
-        if (hub[k] === undefined) ctx.addIssue({ code: "custom", path: ["hub", k], message: `is required when hub.kind is "pi"${k === "dataDir" ? " (an absolute path on an already mounted disk)" : ""}` });
+        if (hub[k] === undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["hub", k],
+            message: `is required when hub.kind is "pi"${k === "dataDir" ? " (an absolute path on an already mounted disk)" : ""}`,
+          });
       }
-      if (!present("hubSshPrivateKey")) ctx.addIssue({ code: "custom", path: ["secrets", "hubSshPrivateKey"], message: 'is required when hub.kind is "pi": pulumi config set --secret homelab-backup:hubSshPrivateKey < ~/.ssh/id_ed25519' });
-      if (hub.archive) ctx.addIssue({ code: "custom", path: ["hub", "archive"], message: 'applies only to hub.kind "aws" (storage classes are an AWS feature)' });
-      if (hub.objectLock && hub.server !== "minio") ctx.addIssue({ code: "custom", path: ["hub", "objectLock"], message: `is supported on a pi hub only with server "minio", not "${hub.server}"` });
-      if (hub.tls && hub.consolePort === hub.port) ctx.addIssue({ code: "custom", path: ["hub", "consolePort"], message: "must differ from hub.port" });
-      if (hub.consolePort === hub.port) ctx.addIssue({ code: "custom", path: ["hub", "consolePort"], message: `must differ from hub.port (${hub.port})` });
+      if (!present("hubSshPrivateKey"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["secrets", "hubSshPrivateKey"],
+          message:
+            'is required when hub.kind is "pi": pulumi config set --secret homelab-backup:hubSshPrivateKey < ~/.ssh/id_ed25519',
+        });
+      if (hub.archive)
+        ctx.addIssue({
+          code: "custom",
+          path: ["hub", "archive"],
+          message: 'applies only to hub.kind "aws" (storage classes are an AWS feature)',
+        });
+      if (hub.objectLock && hub.server !== "minio")
+        ctx.addIssue({
+          code: "custom",
+          path: ["hub", "objectLock"],
+          message: `is supported on a pi hub only with server "minio", not "${hub.server}"`,
+        });
+      if (hub.tls && hub.consolePort === hub.port)
+        ctx.addIssue({ code: "custom", path: ["hub", "consolePort"], message: "must differ from hub.port" });
+      if (hub.consolePort === hub.port)
+        ctx.addIssue({
+          code: "custom",
+          path: ["hub", "consolePort"],
+          message: `must differ from hub.port (${hub.port})`,
+        });
     } else {
       for (const k of ["ssh", "dataDir", "host", "version"] as const) {
-        if (hub[k] !== undefined) ctx.addIssue({ code: "custom", path: ["hub", k], message: 'applies only to hub.kind "pi"; remove it or set kind: pi' });
+        if (hub[k] !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: ["hub", k],
+            message: 'applies only to hub.kind "pi"; remove it or set kind: pi',
+          });
       }
     }
     if (c.offsite) {
       const runOn = c.offsite.runOn ?? (hub.kind === "pi" ? "hub" : "cluster");
-      if (runOn === "hub" && hub.kind !== "pi") ctx.addIssue({ code: "custom", path: ["offsite", "runOn"], message: 'is "hub", which needs hub.kind "pi" (an AWS bucket cannot run a timer); use runOn: cluster' });
-      if (!present("offsiteFtpPassword")) ctx.addIssue({ code: "custom", path: ["secrets", "offsiteFtpPassword"], message: "is required when offsite is set: pulumi config set --secret homelab-backup:offsiteFtpPassword" });
+      if (runOn === "hub" && hub.kind !== "pi")
+        ctx.addIssue({
+          code: "custom",
+          path: ["offsite", "runOn"],
+          message: 'is "hub", which needs hub.kind "pi" (an AWS bucket cannot run a timer); use runOn: cluster',
+        });
+      if (!present("offsiteFtpPassword"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["secrets", "offsiteFtpPassword"],
+          message: "is required when offsite is set: pulumi config set --secret homelab-backup:offsiteFtpPassword",
+        });
       if (!c.offsite.encryption.enabled && c.offsite.encryption.filenameEncryption !== "standard") {
-        ctx.addIssue({ code: "custom", path: ["offsite", "encryption", "filenameEncryption"], message: "has no effect while encryption.enabled is false" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["offsite", "encryption", "filenameEncryption"],
+          message: "has no effect while encryption.enabled is false",
+        });
       }
     }
     if (c.longhorn?.target === "ftpBridge" && !c.ftpBridge) {
-      ctx.addIssue({ code: "custom", path: ["longhorn", "target"], message: 'is "ftpBridge", which needs the homelab-backup:ftpBridge section' });
+      ctx.addIssue({
+        code: "custom",
+        path: ["longhorn", "target"],
+        message: 'is "ftpBridge", which needs the homelab-backup:ftpBridge section',
+      });
     }
     if (c.ftpBridge) {
-      if (!present("ftpBridgePassword")) ctx.addIssue({ code: "custom", path: ["secrets", "ftpBridgePassword"], message: "is required when ftpBridge is set: pulumi config set --secret homelab-backup:ftpBridgePassword" });
+      if (!present("ftpBridgePassword"))
+        ctx.addIssue({
+          code: "custom",
+          path: ["secrets", "ftpBridgePassword"],
+          message: "is required when ftpBridge is set: pulumi config set --secret homelab-backup:ftpBridgePassword",
+        });
       const key = c.secrets.ftpBridgeEncryptionKey;
       if (key !== undefined && !/^[0-9a-fA-F]{64}$/.test(key)) {
-        ctx.addIssue({ code: "custom", path: ["secrets", "ftpBridgeEncryptionKey"], message: "must be 64 hexadecimal characters (32 bytes; e.g. openssl rand -hex 32)" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["secrets", "ftpBridgeEncryptionKey"],
+          message: "must be 64 hexadecimal characters (32 bytes; e.g. openssl rand -hex 32)",
+        });
       }
     }
-    if (c.offsite?.prefixes && c.offsite.prefixes.length === 0) ctx.addIssue({ code: "custom", path: ["offsite", "prefixes"], message: "must not be empty" });
+    if (c.offsite?.prefixes && c.offsite.prefixes.length === 0)
+      ctx.addIssue({ code: "custom", path: ["offsite", "prefixes"], message: "must not be empty" });
   });
 
 /** The typed, defaulted stack configuration; `secrets` records only which secret keys are set. */
@@ -120,7 +195,10 @@ export interface ConfigProblem {
 
 export class StackConfigError extends Error {
   constructor(readonly problems: ConfigProblem[]) {
-    super(`invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  ${p.path}: ${p.message}`).join("\n"));
+    super(
+      `invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  ${p.path}: ${p.message}`).join("\n"),
+    );
     this.name = "StackConfigError";
   }
 }
@@ -160,7 +238,10 @@ function problemsFrom(error: z.ZodError): ConfigProblem[] {
     if (issue.code === "unrecognized_keys") {
       const known = knownKeysAt(stackSchema, issue.path);
       for (const key of issue.keys) {
-        out.push({ path: formatPath([...issue.path, key]), message: `is not a known key${suggest(key, known)} (known keys: ${known.join(", ")})` });
+        out.push({
+          path: formatPath([...issue.path, key]),
+          message: `is not a known key${suggest(key, known)} (known keys: ${known.join(", ")})`,
+        });
       }
       continue;
     }
@@ -169,7 +250,10 @@ function problemsFrom(error: z.ZodError): ConfigProblem[] {
     let message = issue.message;
     if (issue.code === "invalid_type") {
       const expected = (issue as any).expected;
-      message = (issue as any).input === undefined ? `is required (${expected})` : `must be ${expected === "array" ? "a list" : `a${/^[aeiou]/.test(expected) ? "n" : ""} ${expected}`}`;
+      message =
+        (issue as any).input === undefined
+          ? `is required (${expected})`
+          : `must be ${expected === "array" ? "a list" : `a${/^[aeiou]/.test(expected) ? "n" : ""} ${expected}`}`;
     } else if (issue.code === "invalid_value") {
       message = `must be one of ${(issue as any).values.map((v: unknown) => JSON.stringify(v)).join(", ")}`;
     }
@@ -189,14 +273,19 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   const secrets: Record<string, string> = {};
   const known = [...SECTION_NAMES, ...SECRET_KEYS];
   for (const [fullKey, value] of Object.entries(raw)) {
-    const [ns, key] = fullKey.includes(":") ? [fullKey.slice(0, fullKey.indexOf(":")), fullKey.slice(fullKey.indexOf(":") + 1)] : [PROJECT, fullKey];
+    const [ns, key] = fullKey.includes(":")
+      ? [fullKey.slice(0, fullKey.indexOf(":")), fullKey.slice(fullKey.indexOf(":") + 1)]
+      : [PROJECT, fullKey];
     if (ns !== PROJECT) continue;
     if ((SECRET_KEYS as readonly string[]).includes(key)) {
       secrets[key] = typeof value === "string" ? value : JSON.stringify(value);
       continue;
     }
     if (!(SECTION_NAMES as string[]).includes(key)) {
-      problems.push({ path: `${PROJECT}:${key}`, message: `is not a known key${suggest(key, known)} (known keys: ${known.join(", ")})` });
+      problems.push({
+        path: `${PROJECT}:${key}`,
+        message: `is not a known key${suggest(key, known)} (known keys: ${known.join(", ")})`,
+      });
       continue;
     }
     let parsed = value;
@@ -215,11 +304,15 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     sections[key] = parsed;
   }
   if (!("hub" in sections) && !problems.some((p) => p.path === "hub")) {
-    problems.push({ path: "hub", message: `is required: every stack needs ${PROJECT}:hub (kind: aws or pi, bucket: ...)` });
+    problems.push({
+      path: "hub",
+      message: `is required: every stack needs ${PROJECT}:hub (kind: aws or pi, bucket: ...)`,
+    });
   }
   const result = stackSchema.safeParse({ ...sections, secrets });
   if (!result.success) {
-    for (const p of problemsFrom(result.error)) if (!(p.path === "hub" && problems.some((q) => q.path === "hub"))) problems.push(p);
+    for (const p of problemsFrom(result.error))
+      if (!(p.path === "hub" && problems.some((q) => q.path === "hub"))) problems.push(p);
   }
   if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
   const config = result.data;

@@ -33,7 +33,11 @@ export function cell(text: string): string {
 
 /** A markdown table. */
 export function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  ].join("\n");
 }
 
 interface Run {
@@ -52,7 +56,8 @@ export function dailyTimeline(stack: StackConfig): Run[] {
   for (const j of stack.longhorn?.recurringJobs ?? []) add(j.cron, `Longhorn ${j.task} job \`${j.name}\``);
   if (stack.postgres) {
     const schedules = dumpSchedules(stack.postgres);
-    for (const db of stack.postgres.databases) add(schedules.get(db.name)!, `pg_dump \`${db.name}\` (${db.namespace}/${names.postgresDumpCronJob(db.name)})`);
+    for (const db of stack.postgres.databases)
+      add(schedules.get(db.name)!, `pg_dump \`${db.name}\` (${db.namespace}/${names.postgresDumpCronJob(db.name)})`);
     if (stack.postgres.restoreDrill) add(stack.postgres.restoreDrill.schedule, "PostgreSQL restore drill");
   }
   if (stack.etcd) add(stack.etcd.schedule, "etcd snapshot offload");
@@ -79,23 +84,54 @@ export function expectedStorage(stack: StackConfig): string[][] {
   const rows: string[][] = [];
   if (stack.longhorn) {
     for (const j of stack.longhorn.recurringJobs.filter((j) => LONGHORN_BACKUP_TASKS.includes(j.task))) {
-      rows.push([`Longhorn job \`${j.name}\``, `${j.retain} backups per volume`, "one full copy of each volume's used blocks, plus the blocks changed between the kept backups"]);
+      rows.push([
+        `Longhorn job \`${j.name}\``,
+        `${j.retain} backups per volume`,
+        "one full copy of each volume's used blocks, plus the blocks changed between the kept backups",
+      ]);
     }
   }
   if (stack.postgres) {
     const schedules = dumpSchedules(stack.postgres);
-    const perDb = stack.postgres.databases.map((db) => Math.round(stack.postgres!.retentionDays * cronGaps(schedules.get(db.name)!).runsPerDay));
+    const perDb = stack.postgres.databases.map((db) =>
+      Math.round(stack.postgres!.retentionDays * cronGaps(schedules.get(db.name)!).runsPerDay),
+    );
     const total = perDb.reduce((a, b) => a + b, 0);
-    rows.push(["PostgreSQL dumps", `${total} dumps (${stack.postgres.databases.length} databases × ~${Math.round(total / stack.postgres.databases.length)})`, "each a compressed full dump (typically a tenth to a third of the database size), plus at most a day of staging copies"]);
+    rows.push([
+      "PostgreSQL dumps",
+      `${total} dumps (${stack.postgres.databases.length} databases × ~${Math.round(total / stack.postgres.databases.length)})`,
+      "each a compressed full dump (typically a tenth to a third of the database size), plus at most a day of staging copies",
+    ]);
   }
-  if (stack.etcd) rows.push(["etcd snapshots", `every snapshot of the last ${stack.etcd.retentionDays} days (k3s default: 2 a day per server)`, "each the size of the etcd database (tens of MiB in a homelab)"]);
+  if (stack.etcd)
+    rows.push([
+      "etcd snapshots",
+      `every snapshot of the last ${stack.etcd.retentionDays} days (k3s default: 2 a day per server)`,
+      "each the size of the etcd database (tens of MiB in a homelab)",
+    ]);
   if (stack.velero) {
     const counts = stack.velero.schedules.map((s) => `${s.name} ${steadyStateBackups(s.cron, s.ttl).max}`);
     const total = stack.velero.schedules.reduce((a, s) => a + steadyStateBackups(s.cron, s.ttl).max, 0);
-    rows.push(["Velero backups", `${total} backups (${counts.join(", ")})`, stack.velero.fsBackup ? "object manifests (MiB each) plus Kopia's deduplicated pod-volume data" : "object manifests, a few MiB each"]);
+    rows.push([
+      "Velero backups",
+      `${total} backups (${counts.join(", ")})`,
+      stack.velero.fsBackup
+        ? "object manifests (MiB each) plus Kopia's deduplicated pod-volume data"
+        : "object manifests, a few MiB each",
+    ]);
   }
-  for (const m of stack.buckets?.mirrors ?? []) rows.push([`bucket mirror \`${m.name}\``, "one current copy", "the source bucket's size, plus 7 days of overwritten or deleted versions"]);
-  if (stack.offsite) rows.push(["off-site copy (FTP)", "one encrypted copy of the copied prefixes", "the same as those prefixes on the hub, plus crypt overhead (well under 1%)"]);
+  for (const m of stack.buckets?.mirrors ?? [])
+    rows.push([
+      `bucket mirror \`${m.name}\``,
+      "one current copy",
+      "the source bucket's size, plus 7 days of overwritten or deleted versions",
+    ]);
+  if (stack.offsite)
+    rows.push([
+      "off-site copy (FTP)",
+      "one encrypted copy of the copied prefixes",
+      "the same as those prefixes on the hub, plus crypt overhead (well under 1%)",
+    ]);
   return rows;
 }
 
@@ -125,22 +161,47 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
   out.push("");
   out.push("## What is backed up");
   out.push("");
-  out.push(table(["What", "How", "When (UTC)", "Kept", "Where"], rows.map((r) => [r.what, r.how, r.when, r.retention, r.where])));
+  out.push(
+    table(
+      ["What", "How", "When (UTC)", "Kept", "Where"],
+      rows.map((r) => [r.what, r.how, r.when, r.retention, r.where]),
+    ),
+  );
   const missing = Object.keys(CLASS_TITLES).filter((c) => !configured.has(c));
   if (missing.length > 0) {
     out.push("");
-    out.push(`Not configured (no section in the stack file, nothing built): ${missing.map((c) => CLASS_TITLES[c]).join(", ")}.`);
+    out.push(
+      `Not configured (no section in the stack file, nothing built): ${missing.map((c) => CLASS_TITLES[c]).join(", ")}.`,
+    );
   }
-  if (!stack.alerts) out.push("", "Alerts: not configured (no `homelab-backup:alerts` section): nothing watches these backups.");
+  if (!stack.alerts)
+    out.push("", "Alerts: not configured (no `homelab-backup:alerts` section): nothing watches these backups.");
   out.push("");
   out.push("## Backup window (UTC)");
   out.push("");
-  if (stack.postgres) out.push(`PostgreSQL dumps without their own schedule are spread across **${stack.postgres.window.start}–${stack.postgres.window.end} UTC**.`, "");
+  if (stack.postgres)
+    out.push(
+      `PostgreSQL dumps without their own schedule are spread across **${stack.postgres.window.start}–${stack.postgres.window.end} UTC**.`,
+      "",
+    );
   const timeline = dailyTimeline(stack);
-  out.push(timeline.length ? table(["Time", "Run", "Cron"], timeline.map((r) => [formatMinuteOfDay(r.minute), r.what, `\`${r.cron}\``])) : "No schedule has a fixed time of day.");
+  out.push(
+    timeline.length
+      ? table(
+          ["Time", "Run", "Cron"],
+          timeline.map((r) => [formatMinuteOfDay(r.minute), r.what, `\`${r.cron}\``]),
+        )
+      : "No schedule has a fixed time of day.",
+  );
   const storage = expectedStorage(stack);
   if (storage.length > 0) {
-    out.push("", "## Expected storage", "", "What the hub keeps at steady state (counts follow from the schedules and retention above):", "");
+    out.push(
+      "",
+      "## Expected storage",
+      "",
+      "What the hub keeps at steady state (counts follow from the schedules and retention above):",
+      "",
+    );
     out.push(table(["Class", "Restore points kept", "Each one costs"], storage));
   }
   for (const s of sections) {
@@ -159,7 +220,18 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
   out.push("", "## Policy verdicts", "");
   const failing = verdicts.filter((v) => v.level === "mandatory");
   const advisory = verdicts.filter((v) => v.level !== "mandatory");
-  out.push(failing.length === 0 ? "No mandatory policy is violated." : `**${failing.length} mandatory violation(s): \`pulumi up\` would be refused.**`);
-  if (verdicts.length > 0) out.push("", table(["Policy", "Level", "Resource", "Message"], [...failing, ...advisory].map((v) => [v.policy, v.level, v.resource, v.message])));
+  out.push(
+    failing.length === 0
+      ? "No mandatory policy is violated."
+      : `**${failing.length} mandatory violation(s): \`pulumi up\` would be refused.**`,
+  );
+  if (verdicts.length > 0)
+    out.push(
+      "",
+      table(
+        ["Policy", "Level", "Resource", "Message"],
+        [...failing, ...advisory].map((v) => [v.policy, v.level, v.resource, v.message]),
+      ),
+    );
   return out.join("\n") + "\n";
 }

@@ -21,7 +21,10 @@ export function rulesIn(v: unknown, out: RuleLike[], depth = 0): void {
   if (depth > 40) return;
   if (Array.isArray(v)) return v.forEach((x) => rulesIn(x, out, depth + 1));
   if (!isObj(v)) return;
-  if ((typeof v.alert === "string" || typeof v.record === "string") && (typeof v.expr === "string" || typeof v.expr === "number")) {
+  if (
+    (typeof v.alert === "string" || typeof v.record === "string") &&
+    (typeof v.expr === "string" || typeof v.expr === "number")
+  ) {
     out.push({ alert: str(v.alert), record: str(v.record), expr: String(v.expr) });
     return;
   }
@@ -73,7 +76,9 @@ export function cronJobClass(name: string): string {
 }
 
 /** What must be watched, and whether some alert does. */
-export function unalertedBackups(resources: readonly { type: string; name: string; props: Obj }[]): { resource: string; message: string }[] {
+export function unalertedBackups(
+  resources: readonly { type: string; name: string; props: Obj }[],
+): { resource: string; message: string }[] {
   const texts = alertTexts(resources);
   const out: { resource: string; message: string }[] = [];
   const anyMentions = (n: string) => texts.some((t) => textMentions(t, n));
@@ -82,25 +87,54 @@ export function unalertedBackups(resources: readonly { type: string; name: strin
     const objName = str(props.metadata?.name) ?? r.name;
     if (r.type === "kubernetes:batch/v1:CronJob") {
       if (!anyMentions(objName)) {
-        out.push({ resource: r.name, message: `no alert watches CronJob ${objName} (${cronJobClass(objName)}): add an alert whose expr names it, e.g. kube_cronjob_status_last_successful_time{cronjob="${objName}"}` });
+        out.push({
+          resource: r.name,
+          message: `no alert watches CronJob ${objName} (${cronJobClass(objName)}): add an alert whose expr names it, e.g. kube_cronjob_status_last_successful_time{cronjob="${objName}"}`,
+        });
       }
     } else if (VELERO_SCHEDULE.test(r.type)) {
-      const covered = anyMentions(objName) || texts.some((t) => t.includes("velero_backup_") && !/schedule\s*=\s*["']/.test(t));
-      if (!covered) out.push({ resource: r.name, message: `no alert watches Velero Schedule ${objName}: add an alert on velero_backup_last_successful_timestamp{schedule="${objName}"}` });
+      const covered =
+        anyMentions(objName) || texts.some((t) => t.includes("velero_backup_") && !/schedule\s*=\s*["']/.test(t));
+      if (!covered)
+        out.push({
+          resource: r.name,
+          message: `no alert watches Velero Schedule ${objName}: add an alert on velero_backup_last_successful_timestamp{schedule="${objName}"}`,
+        });
     } else if (HELM_TYPES.has(r.type) && isObj(props.values?.schedules)) {
       // The Velero chart names each Schedule `<release fullname>-<key>`.
       for (const [key, sched] of Object.entries<any>(props.values.schedules)) {
         if (!isObj(sched) || sched.disabled === true) continue;
-        const covered = anyMentions(key) || texts.some((t) => t.includes("velero_backup_") && !/schedule\s*=\s*["']/.test(t));
-        if (!covered) out.push({ resource: r.name, message: `no alert watches the Velero schedule ${key} of Helm release ${str(props.name) ?? r.name}: add an alert on velero_backup_last_successful_timestamp` });
+        const covered =
+          anyMentions(key) || texts.some((t) => t.includes("velero_backup_") && !/schedule\s*=\s*["']/.test(t));
+        if (!covered)
+          out.push({
+            resource: r.name,
+            message: `no alert watches the Velero schedule ${key} of Helm release ${str(props.name) ?? r.name}: add an alert on velero_backup_last_successful_timestamp`,
+          });
       }
-    } else if (LONGHORN_RECURRING_JOB.test(r.type) && !r.type.endsWith("Patch") && LONGHORN_BACKUP_TASKS.has(String(props.spec?.task))) {
-      const covered = anyMentions(objName) || texts.some((t) => t.includes("longhorn_volume_last_backup_at") || t.includes("longhorn_backup_state"));
-      if (!covered) out.push({ resource: r.name, message: `no alert watches Longhorn RecurringJob ${objName}: add an alert on longhorn_volume_last_backup_at or longhorn_backup_state` });
+    } else if (
+      LONGHORN_RECURRING_JOB.test(r.type) &&
+      !r.type.endsWith("Patch") &&
+      LONGHORN_BACKUP_TASKS.has(String(props.spec?.task))
+    ) {
+      const covered =
+        anyMentions(objName) ||
+        texts.some((t) => t.includes("longhorn_volume_last_backup_at") || t.includes("longhorn_backup_state"));
+      if (!covered)
+        out.push({
+          resource: r.name,
+          message: `no alert watches Longhorn RecurringJob ${objName}: add an alert on longhorn_volume_last_backup_at or longhorn_backup_state`,
+        });
     } else if (r.type === "command:remote:CopyToRemote" && String(props.remotePath ?? "").includes(names.offsiteUnit)) {
       // The hub's timer ships several units: one verdict for the class is enough.
-      if (!texts.some((t) => t.includes("homelab_backup_offsite_")) && !out.some((v) => v.message.startsWith("no alert watches the off-site"))) {
-        out.push({ resource: r.name, message: `no alert watches the off-site copy on the hub (${props.remotePath}): add an alert on ${metrics.offsiteLastSuccess}` });
+      if (
+        !texts.some((t) => t.includes("homelab_backup_offsite_")) &&
+        !out.some((v) => v.message.startsWith("no alert watches the off-site"))
+      ) {
+        out.push({
+          resource: r.name,
+          message: `no alert watches the off-site copy on the hub (${props.remotePath}): add an alert on ${metrics.offsiteLastSuccess}`,
+        });
       }
     }
   }
@@ -109,9 +143,11 @@ export function unalertedBackups(resources: readonly { type: string; name: strin
 
 export const backupsAlertedPolicy: StackValidationPolicy = {
   name: "backups-alerted",
-  description: "Every data class the stack backs up (CronJobs, Velero Schedules, Longhorn backup jobs, the hub's off-site copy) is watched by at least one alert.",
+  description:
+    "Every data class the stack backs up (CronJobs, Velero Schedules, Longhorn backup jobs, the hub's off-site copy) is watched by at least one alert.",
   enforcementLevel: "advisory",
   validateStack: (args, report) => {
-    for (const v of unalertedBackups(args.resources)) report(v.message, args.resources.find((r) => r.name === v.resource)?.urn);
+    for (const v of unalertedBackups(args.resources))
+      report(v.message, args.resources.find((r) => r.name === v.resource)?.urn);
   },
 };

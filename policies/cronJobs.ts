@@ -23,12 +23,22 @@ export function cronJobProblems(props: Obj): string[] {
   const isEtcd = jobName === names.etcdCronJob;
 
   const tz = spec.timeZone;
-  if (typeof tz !== "string" || tz === "") out.push("spec.timeZone is not set; set Etc/UTC so the schedule means the same on every cluster");
+  if (typeof tz !== "string" || tz === "")
+    out.push("spec.timeZone is not set; set Etc/UTC so the schedule means the same on every cluster");
   else if (!UTC_ZONES.has(tz)) out.push(`spec.timeZone is "${tz}"; every schedule of the stack is UTC, set Etc/UTC`);
-  if (spec.concurrencyPolicy !== "Forbid") out.push(`spec.concurrencyPolicy is ${JSON.stringify(spec.concurrencyPolicy ?? null)}; must be "Forbid" so two runs never write the same backup`);
-  if (!isPositive(spec.startingDeadlineSeconds)) out.push("spec.startingDeadlineSeconds is not set (a positive number of seconds); without it a controller outage can skip runs silently");
+  if (spec.concurrencyPolicy !== "Forbid")
+    out.push(
+      `spec.concurrencyPolicy is ${JSON.stringify(spec.concurrencyPolicy ?? null)}; must be "Forbid" so two runs never write the same backup`,
+    );
+  if (!isPositive(spec.startingDeadlineSeconds))
+    out.push(
+      "spec.startingDeadlineSeconds is not set (a positive number of seconds); without it a controller outage can skip runs silently",
+    );
   const jobSpec = spec.jobTemplate?.spec;
-  if (!isPositive(jobSpec?.activeDeadlineSeconds)) out.push("spec.jobTemplate.spec.activeDeadlineSeconds is not set (a positive number of seconds); a hung run would block every later run");
+  if (!isPositive(jobSpec?.activeDeadlineSeconds))
+    out.push(
+      "spec.jobTemplate.spec.activeDeadlineSeconds is not set (a positive number of seconds); a hung run would block every later run",
+    );
 
   const pod = isObj(jobSpec?.template?.spec) ? jobSpec.template.spec : {};
   const podSc = isObj(pod.securityContext) ? pod.securityContext : {};
@@ -38,11 +48,14 @@ export function cronJobProblems(props: Obj): string[] {
   for (const { where, c } of containers) {
     const at = `container ${where}`;
     const limits = isObj(c.resources?.limits) ? c.resources.limits : {};
-    for (const r of ["cpu", "memory"]) if (limits[r] === undefined || limits[r] === null || limits[r] === "") out.push(`${at}: resources.limits.${r} is not set`);
+    for (const r of ["cpu", "memory"])
+      if (limits[r] === undefined || limits[r] === null || limits[r] === "")
+        out.push(`${at}: resources.limits.${r} is not set`);
 
     const sc = isObj(c.securityContext) ? c.securityContext : {};
     if (sc.privileged === true) out.push(`${at}: securityContext.privileged is true`);
-    if (sc.allowPrivilegeEscalation !== false) out.push(`${at}: securityContext.allowPrivilegeEscalation must be false`);
+    if (sc.allowPrivilegeEscalation !== false)
+      out.push(`${at}: securityContext.allowPrivilegeEscalation must be false`);
     if (sc.readOnlyRootFilesystem !== true) out.push(`${at}: securityContext.readOnlyRootFilesystem must be true`);
     const drop = list(sc.capabilities?.drop).map(normCap);
     const add = list(sc.capabilities?.add).map(normCap);
@@ -59,7 +72,10 @@ export function cronJobProblems(props: Obj): string[] {
         );
       } else {
         const extra = add.filter((a) => a !== ETCD_ROOT_CAPABILITY);
-        if (extra.length > 0) out.push(`${at}: runs as uid 0, so securityContext.capabilities.add may hold only ${ETCD_ROOT_CAPABILITY}, not ${extra.join(", ")}`);
+        if (extra.length > 0)
+          out.push(
+            `${at}: runs as uid 0, so securityContext.capabilities.add may hold only ${ETCD_ROOT_CAPABILITY}, not ${extra.join(", ")}`,
+          );
       }
       continue;
     }
@@ -70,7 +86,10 @@ export function cronJobProblems(props: Obj): string[] {
     if (!isObj(v.hostPath)) continue;
     for (const { where, c } of containers) {
       for (const m of objs(c.volumeMounts)) {
-        if (m.name === v.name && m.readOnly !== true) out.push(`container ${where}: volumeMounts "${m.name}" mounts hostPath ${str(v.hostPath.path) ?? ""} without readOnly: true`);
+        if (m.name === v.name && m.readOnly !== true)
+          out.push(
+            `container ${where}: volumeMounts "${m.name}" mounts hostPath ${str(v.hostPath.path) ?? ""} without readOnly: true`,
+          );
       }
     }
   }
@@ -79,7 +98,8 @@ export function cronJobProblems(props: Obj): string[] {
 
 export const backupCronJobPolicy: ResourceValidationPolicy = {
   name: "backup-cronjob-hardened",
-  description: "Every backup CronJob: UTC timeZone, Forbid concurrency, deadlines, resource limits, non-root (etcd job: uid 0 with only DAC_READ_SEARCH), no privilege escalation, read-only root filesystem, read-only hostPath mounts.",
+  description:
+    "Every backup CronJob: UTC timeZone, Forbid concurrency, deadlines, resource limits, non-root (etcd job: uid 0 with only DAC_READ_SEARCH), no privilege escalation, read-only root filesystem, read-only hostPath mounts.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (args.type !== "kubernetes:batch/v1:CronJob") args.notApplicable("not a CronJob");

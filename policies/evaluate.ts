@@ -4,7 +4,13 @@
  * strings, so it runs the same under the Pulumi analyzer (`pulumi preview --policy-pack policies`) and
  * here, fed the unwrapped inputs the mock runtime recorded.
  */
-import type { EnforcementLevel, PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
+import type {
+  EnforcementLevel,
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  StackValidationArgs,
+} from "@pulumi/policy";
 import { policies } from "./all.js";
 import { HomelabValidationArgs } from "./support.js";
 import { isObj } from "./support.js";
@@ -38,7 +44,13 @@ function levelOf(p: { enforcementLevel?: EnforcementLevel }): "mandatory" | "adv
   return l === "advisory" ? "advisory" : "mandatory";
 }
 
-const OPTS = { protect: false, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 } };
+const OPTS = {
+  protect: false,
+  ignoreChanges: [],
+  aliases: [],
+  additionalSecretOutputs: [],
+  customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+};
 const notApplicable = (why?: string): never => {
   throw new NotApplicable(why);
 };
@@ -75,7 +87,12 @@ function stackArgs(resources: readonly PolicyInput[]): StackValidationArgs {
       asType: ((c: any) => (c?.__pulumiType === r.type ? props : undefined)) as any,
     };
   });
-  return { resources: policyResources, stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable };
+  return {
+    resources: policyResources,
+    stackTags: new Map(),
+    getConfig: <T extends object>() => ({}) as T,
+    notApplicable,
+  };
 }
 
 /**
@@ -86,11 +103,18 @@ function stackArgs(resources: readonly PolicyInput[]): StackValidationArgs {
 export function evaluatePolicies(resources: readonly PolicyInput[]): PolicyVerdict[] {
   const verdicts: PolicyVerdict[] = [];
   const byUrn = new Map(resources.map((r) => [urnOf(r), r.name]));
-  const run = (policy: string, level: "mandatory" | "advisory", fallback: string, call: (report: ReportViolation) => unknown) => {
-    const report: ReportViolation = (message: string, urn?: string) => verdicts.push({ policy, resource: (urn && byUrn.get(urn)) || fallback, level, message });
+  const run = (
+    policy: string,
+    level: "mandatory" | "advisory",
+    fallback: string,
+    call: (report: ReportViolation) => unknown,
+  ) => {
+    const report: ReportViolation = (message: string, urn?: string) =>
+      verdicts.push({ policy, resource: (urn && byUrn.get(urn)) || fallback, level, message });
     try {
       const result = call(report);
-      if (result && typeof (result as Promise<void>).then === "function") throw new Error("asynchronous policies cannot run offline");
+      if (result && typeof (result as Promise<void>).then === "function")
+        throw new Error("asynchronous policies cannot run offline");
     } catch (e) {
       if (e instanceof NotApplicable) return;
       report(`policy could not be evaluated: ${(e as Error).message}`);
@@ -104,7 +128,8 @@ export function evaluatePolicies(resources: readonly PolicyInput[]): PolicyVerdi
       continue;
     }
     const validations = oneOrMany(p.validateResource) as ((a: ResourceValidationArgs, r: ReportViolation) => unknown)[];
-    for (const r of resources) for (const v of validations) run(p.name, level, r.name, (report) => v(resourceArgs(r), report));
+    for (const r of resources)
+      for (const v of validations) run(p.name, level, r.name, (report) => v(resourceArgs(r), report));
   }
   return verdicts;
 }

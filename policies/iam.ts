@@ -8,13 +8,24 @@ import { Obj } from "./support.js";
 import { isObj } from "./support.js";
 import { str } from "./support.js";
 
-export const IAM_POLICY_TYPES = new Set(["aws:iam/userPolicy:UserPolicy", "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy", "aws:iam/groupPolicy:GroupPolicy"]);
+export const IAM_POLICY_TYPES = new Set([
+  "aws:iam/userPolicy:UserPolicy",
+  "aws:iam/policy:Policy",
+  "aws:iam/rolePolicy:RolePolicy",
+  "aws:iam/groupPolicy:GroupPolicy",
+]);
 /** Prefixes of append-only classes: their writers never delete (retention is the bucket lifecycle's job). */
 export const APPEND_ONLY_PREFIXES: readonly string[] = [PREFIXES.postgres, PREFIXES.etcd];
 export const DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion"];
 
 export function globRegExp(pattern: string, flags = ""): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`, flags);
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+      .replace(/\*/g, ".*")
+      .replace(/\?/g, ".")}$`,
+    flags,
+  );
 }
 
 /** True when a Resource pattern can match an object under `prefix` (of whatever bucket it names). */
@@ -38,13 +49,18 @@ export function iamDocumentProblems(policy: unknown): string[] {
     const resources = oneOrMany(s.Resource).map(String);
     if (s.NotAction !== undefined) out.push(`${at}: Allow with NotAction grants every other action`);
     if (s.NotResource !== undefined) out.push(`${at}: Allow with NotResource grants every other resource`);
-    for (const a of actions) if (a === "*" || /^[^:]+:\*$/.test(a)) out.push(`${at}: Action "${a}" allows every action; list the actions needed`);
+    for (const a of actions)
+      if (a === "*" || /^[^:]+:\*$/.test(a))
+        out.push(`${at}: Action "${a}" allows every action; list the actions needed`);
     for (const r of resources) if (r === "*") out.push(`${at}: Resource "*"; name the bucket or prefix`);
     const deletes = DELETE_ACTIONS.filter((d) => actions.some((a) => globRegExp(a, "i").test(d)));
     if (deletes.length > 0) {
       for (const prefix of APPEND_ONLY_PREFIXES) {
         const covering = resources.filter((r) => resourceCoversPrefix(r, prefix));
-        if (covering.length > 0) out.push(`${at}: allows ${deletes.join(", ")} on ${covering.join(", ")}, which covers the append-only prefix ${prefix}; its writer must not delete (the lifecycle rule expires old objects)`);
+        if (covering.length > 0)
+          out.push(
+            `${at}: allows ${deletes.join(", ")} on ${covering.join(", ")}, which covers the append-only prefix ${prefix}; its writer must not delete (the lifecycle rule expires old objects)`,
+          );
       }
     }
   });
@@ -73,7 +89,8 @@ export function remoteSourceText(props: Obj): string | undefined {
 
 export const iamLeastPrivilegePolicy: ResourceValidationPolicy = {
   name: "iam-least-privilege",
-  description: "IAM and MinIO policies: no '*' or 'service:*' action, no '*' resource, no NotAction/NotResource grants, and no object deletion under the append-only prefixes postgres-backups/ and etcd-snapshots/.",
+  description:
+    "IAM and MinIO policies: no '*' or 'service:*' action, no '*' resource, no NotAction/NotResource grants, and no object deletion under the append-only prefixes postgres-backups/ and etcd-snapshots/.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const props = isObj(args.props) ? args.props : {};
@@ -85,9 +102,14 @@ export const iamLeastPrivilegePolicy: ResourceValidationPolicy = {
     // MinIO policies are IAM documents too; the hub ships them as files or pipes them to its setup
     // script on stdin, whole or as base64 fields of a line protocol.
     const texts: [string, string | undefined][] =
-      args.type === "command:remote:CopyToRemote" ? [["source", remoteSourceText(props)]] : args.type === "command:remote:Command" ? [["stdin", str(props.stdin)]] : [];
+      args.type === "command:remote:CopyToRemote"
+        ? [["source", remoteSourceText(props)]]
+        : args.type === "command:remote:Command"
+          ? [["stdin", str(props.stdin)]]
+          : [];
     const docs = texts.flatMap(([field, t]) => policyDocumentsIn(t).map((d) => [field, d] as const));
     if (docs.length === 0) args.notApplicable("no policy document");
-    for (const [field, d] of docs) for (const p of iamDocumentProblems(d)) report(`${args.name}: ${field} policy document ${p}`);
+    for (const [field, d] of docs)
+      for (const p of iamDocumentProblems(d)) report(`${args.name}: ${field} policy document ${p}`);
   },
 };

@@ -7,7 +7,11 @@ import { podSpecOf } from "./support.js";
 import { k8sLabel } from "./support.js";
 import { containersOf } from "./support.js";
 
-export const HELM_TYPES = new Set(["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v4:Chart"]);
+export const HELM_TYPES = new Set([
+  "kubernetes:helm.sh/v3:Release",
+  "kubernetes:helm.sh/v3:Chart",
+  "kubernetes:helm.sh/v4:Chart",
+]);
 
 /** Unpinned images in Helm values: `image: "repo:tag"` strings and `image: {repository, tag, digest}` maps. */
 export function helmValueImageProblems(values: unknown, path = "values"): string[] {
@@ -40,7 +44,8 @@ export function helmValueImageProblems(values: unknown, path = "values"): string
 
 export const pinnedImagesPolicy: ResourceValidationPolicy = {
   name: "images-pinned",
-  description: "Every container image (workloads and Helm values) has an explicit tag other than latest, or a digest; every Helm release pins its chart version.",
+  description:
+    "Every container image (workloads and Helm values) has an explicit tag other than latest, or a digest; every Helm release pins its chart version.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const props = isObj(args.props) ? args.props : {};
@@ -58,9 +63,12 @@ export const pinnedImagesPolicy: ResourceValidationPolicy = {
       const chart = str(props.chart) ?? "";
       const local = chart.startsWith(".") || chart.startsWith("/") || chart.endsWith(".tgz");
       if (!local && (typeof props.version !== "string" || props.version === "" || props.version === "latest")) {
-        report(`Helm release ${str(props.name) ?? args.name}: version (chart version) is not pinned; set the exact chart version`);
+        report(
+          `Helm release ${str(props.name) ?? args.name}: version (chart version) is not pinned; set the exact chart version`,
+        );
       }
-      for (const p of helmValueImageProblems(props.values)) report(`Helm release ${str(props.name) ?? args.name}: ${p}`);
+      for (const p of helmValueImageProblems(props.values))
+        report(`Helm release ${str(props.name) ?? args.name}: ${p}`);
       return;
     }
     args.notApplicable("no container images");

@@ -7,7 +7,8 @@ export const LONGHORN_RECURRING_JOB = /^kubernetes:longhorn\.io\/v1beta[12]:Recu
 
 export const longhornRetainPolicy: ResourceValidationPolicy = {
   name: "longhorn-retain-exceeds-full-backup-interval",
-  description: "A Longhorn RecurringJob with parameters.full-backup-interval keeps more backups than the interval, so the oldest kept chain still has its full backup.",
+  description:
+    "A Longhorn RecurringJob with parameters.full-backup-interval keeps more backups than the interval, so the oldest kept chain still has its full backup.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     if (!LONGHORN_RECURRING_JOB.test(args.type)) args.notApplicable("not a Longhorn RecurringJob");
@@ -16,13 +17,17 @@ export const longhornRetainPolicy: ResourceValidationPolicy = {
     if (raw === undefined || raw === null) return;
     const label = k8sLabel(args.type, args.props, args.name);
     if (!/^\d+$/.test(String(raw).trim())) {
-      report(`${label}: spec.parameters.full-backup-interval is ${JSON.stringify(raw)}; Longhorn expects a non-negative integer as a string`);
+      report(
+        `${label}: spec.parameters.full-backup-interval is ${JSON.stringify(raw)}; Longhorn expects a non-negative integer as a string`,
+      );
       return;
     }
     const interval = Number(String(raw).trim());
     const retain = spec.retain;
     if (typeof retain !== "number") {
-      report(`${label}: spec.retain is not set; with spec.parameters.full-backup-interval ${interval} it must be an integer greater than ${interval}`);
+      report(
+        `${label}: spec.retain is not set; with spec.parameters.full-backup-interval ${interval} it must be an integer greater than ${interval}`,
+      );
     } else if (retain <= interval) {
       report(
         `${label}: spec.retain (${retain}) must be greater than spec.parameters.full-backup-interval (${interval}): otherwise the oldest kept chain loses its full backup and its incremental backups cannot be restored`,

@@ -18,8 +18,15 @@ import { remoteSourceText } from "./iam.js";
  * `key`, OBJECT_KEY or KEY_PREFIX name S3 object keys.
  */
 export function looksLikeSecretName(name: string): boolean {
-  const n = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().replace(/[^A-Z0-9]+/g, "_");
-  if (/(_ID|ID_|FILE|PATH|DIR|_NAME|_REF|_URL|_URI|_ARN|_TYPE|_LENGTH|_ALGORITHM|_VERSION)$/.test(n) || /^EXISTING_/.test(n)) return false;
+  const n = name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, "_");
+  if (
+    /(_ID|ID_|FILE|PATH|DIR|_NAME|_REF|_URL|_URI|_ARN|_TYPE|_LENGTH|_ALGORITHM|_VERSION)$/.test(n) ||
+    /^EXISTING_/.test(n)
+  )
+    return false;
   if (/PASS|SECRET|TOKEN|CREDENTIAL|PRIVATE/.test(n)) return true;
   return /(^|_)(ACCESS|API|ENCRYPTION|CRYPT|SSH|AUTH|MASTER|SIGNING|SESSION|LICENSE)_?KEY(S)?($|_)|APIKEY/.test(n);
 }
@@ -27,7 +34,9 @@ export function looksLikeSecretName(name: string): boolean {
 /** A value that only points at a secret (empty, a path, a `$VAR`/`$(VAR)` expansion, a template, a mask). */
 export function isReferenceValue(value: string): boolean {
   const v = value.trim().replace(/^["']|["']$/g, "");
-  return v === "" || v === "[secret]" || /^[$%/~<]|^\{\{|^\.\.?\//.test(v) || /^(true|false|null|none|yes|no)$/i.test(v);
+  return (
+    v === "" || v === "[secret]" || /^[$%/~<]|^\{\{|^\.\.?\//.test(v) || /^(true|false|null|none|yes|no)$/i.test(v)
+  );
 }
 
 /**
@@ -76,7 +85,9 @@ export function envProblems(pod: Obj): string[] {
     for (const e of objs(c.env)) {
       const name = str(e.name) ?? "";
       if (typeof e.value === "string" && looksLikeSecretName(name) && !isReferenceValue(e.value)) {
-        out.push(`container ${where}: env ${name} has a literal value; put the secret in a Secret (stringData) and use valueFrom.secretKeyRef`);
+        out.push(
+          `container ${where}: env ${name} has a literal value; put the secret in a Secret (stringData) and use valueFrom.secretKeyRef`,
+        );
       }
     }
   }
@@ -85,7 +96,8 @@ export function envProblems(pod: Obj): string[] {
 
 export const noPlaintextSecretsPolicy: ResourceValidationPolicy = {
   name: "no-plaintext-secrets",
-  description: "No secret in plain text: no secret-named env var with a literal value in a workload, Secret data marked as Pulumi secrets, no Pulumi secret in a ConfigMap, Helm values and remote commands carry secrets only in secret inputs.",
+  description:
+    "No secret in plain text: no secret-named env var with a literal value in a workload, Secret data marked as Pulumi secrets, no Pulumi secret in a ConfigMap, Helm values and remote commands carry secrets only in secret inputs.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const props = isObj(args.props) ? args.props : {};
@@ -102,7 +114,9 @@ export const noPlaintextSecretsPolicy: ResourceValidationPolicy = {
         const label = k8sLabel(args.type, props, args.name);
         for (const field of ["data", "stringData"]) {
           if (isObj(props[field]) && Object.keys(props[field]).length > 0 && !secret.has(field)) {
-            report(`${label}: ${field} is not a Pulumi secret, so its values sit in plain text in the state; build it from secret Outputs (pulumi.secret / requireSecret)`);
+            report(
+              `${label}: ${field} is not a Pulumi secret, so its values sit in plain text in the state; build it from secret Outputs (pulumi.secret / requireSecret)`,
+            );
           }
         }
         return;
@@ -111,7 +125,8 @@ export const noPlaintextSecretsPolicy: ResourceValidationPolicy = {
       case "kubernetes:core/v1:ConfigMapPatch": {
         const label = k8sLabel(args.type, props, args.name);
         for (const field of ["data", "binaryData"]) {
-          if (secret.has(field)) report(`${label}: ${field} carries a Pulumi secret; a ConfigMap is readable in plain text, use a Secret`);
+          if (secret.has(field))
+            report(`${label}: ${field} carries a Pulumi secret; a ConfigMap is readable in plain text, use a Secret`);
           else if (isObj(props[field])) {
             for (const [key, text] of Object.entries(props[field])) {
               const why = typeof text === "string" ? secretInText(text) : undefined;
@@ -125,14 +140,16 @@ export const noPlaintextSecretsPolicy: ResourceValidationPolicy = {
       case "kubernetes:helm.sh/v3:Chart":
       case "kubernetes:helm.sh/v4:Chart": {
         if (secret.has("values")) return;
-        for (const p of helmValueSecretProblems(props.values)) report(`Helm release ${str(props.name) ?? args.name}: ${p} but values is not a Pulumi secret`);
+        for (const p of helmValueSecretProblems(props.values))
+          report(`Helm release ${str(props.name) ?? args.name}: ${p} but values is not a Pulumi secret`);
         return;
       }
       case "command:remote:Command":
       case "command:local:Command": {
         if (isObj(props.environment) && !secret.has("environment")) {
           for (const [k, v] of Object.entries(props.environment)) {
-            if (typeof v === "string" && looksLikeSecretName(k) && !isReferenceValue(v)) report(`${args.name}: environment.${k} is not a Pulumi secret; pass it from a secret Output`);
+            if (typeof v === "string" && looksLikeSecretName(k) && !isReferenceValue(v))
+              report(`${args.name}: environment.${k} is not a Pulumi secret; pass it from a secret Output`);
           }
         }
         for (const field of ["stdin", "create", "update", "delete"]) {
@@ -142,17 +159,22 @@ export const noPlaintextSecretsPolicy: ResourceValidationPolicy = {
         }
         const conn = isObj(props.connection) ? props.connection : {};
         for (const k of ["password", "privateKey", "privateKeyPassword"]) {
-          if (typeof conn[k] === "string" && conn[k] !== "" && !secret.has("connection")) report(`${args.name}: connection.${k} is not a Pulumi secret; read it with config.requireSecret`);
+          if (typeof conn[k] === "string" && conn[k] !== "" && !secret.has("connection"))
+            report(`${args.name}: connection.${k} is not a Pulumi secret; read it with config.requireSecret`);
         }
         return;
       }
       case "command:remote:CopyToRemote": {
         const text = remoteSourceText(props);
         const why = text !== undefined && !secret.has("source") ? secretInText(text) : undefined;
-        if (why) report(`${args.name}: source (${str(props.remotePath) ?? "file"}) contains ${why} but is not a Pulumi secret`);
+        if (why)
+          report(
+            `${args.name}: source (${str(props.remotePath) ?? "file"}) contains ${why} but is not a Pulumi secret`,
+          );
         const conn = isObj(props.connection) ? props.connection : {};
         for (const k of ["password", "privateKey"]) {
-          if (typeof conn[k] === "string" && conn[k] !== "" && !secret.has("connection")) report(`${args.name}: connection.${k} is not a Pulumi secret; read it with config.requireSecret`);
+          if (typeof conn[k] === "string" && conn[k] !== "" && !secret.has("connection"))
+            report(`${args.name}: connection.${k} is not a Pulumi secret; read it with config.requireSecret`);
         }
         return;
       }

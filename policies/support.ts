@@ -25,7 +25,10 @@ export interface HomelabValidationArgs extends ResourceValidationArgs {
  * marks a Secret's `data`/`stringData` that way).
  */
 export function secretKeysOf(args: ResourceValidationArgs): Set<string> {
-  return new Set([...((args as HomelabValidationArgs).secretPaths ?? []), ...(args.opts?.additionalSecretOutputs ?? [])]);
+  return new Set([
+    ...((args as HomelabValidationArgs).secretPaths ?? []),
+    ...(args.opts?.additionalSecretOutputs ?? []),
+  ]);
 }
 
 /** `Kind namespace/name` of a Kubernetes object for messages, falling back to the logical name. */

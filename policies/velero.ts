@@ -52,33 +52,40 @@ export function veleroScheduleMaxGap(schedule: string, atMost?: number): number 
 /** Problems of one schedule: its ttl must be set, valid, and longer than the longest gap between runs. */
 export function veleroScheduleProblems(schedule: unknown, ttl: unknown, at: string): string[] {
   if (typeof schedule !== "string") return [`${at}.schedule is not set`];
-  if (ttl === undefined || ttl === null || ttl === "") return [`${at}.template.ttl is not set; set how long each backup is kept (a Go duration such as "720h")`];
+  if (ttl === undefined || ttl === null || ttl === "")
+    return [`${at}.template.ttl is not set; set how long each backup is kept (a Go duration such as "720h")`];
   const ttlSeconds = parseGoDuration(String(ttl));
   if (ttlSeconds === undefined) return [`${at}.template.ttl "${ttl}" is not a Go duration (e.g. "720h0m0s")`];
   const gap = veleroScheduleMaxGap(schedule, ttlSeconds);
   if (typeof gap === "string") return [`${at}.schedule: ${gap}`];
   if (ttlSeconds <= gap) {
-    return [`${at}.template.ttl ${ttl} (${formatSeconds(ttlSeconds)}) is not longer than the longest gap between runs of "${schedule}" (${formatSeconds(gap)}): the last backup expires before the next one exists`];
+    return [
+      `${at}.template.ttl ${ttl} (${formatSeconds(ttlSeconds)}) is not longer than the longest gap between runs of "${schedule}" (${formatSeconds(gap)}): the last backup expires before the next one exists`,
+    ];
   }
   return [];
 }
 
 export const veleroTtlPolicy: ResourceValidationPolicy = {
   name: "velero-ttl-covers-interval",
-  description: "Every Velero schedule sets template.ttl, and the ttl is longer than the longest gap between its runs, so a backup always exists.",
+  description:
+    "Every Velero schedule sets template.ttl, and the ttl is longer than the longest gap between its runs, so a backup always exists.",
   enforcementLevel: "mandatory",
   validateResource: (args, report) => {
     const props = isObj(args.props) ? args.props : {};
     if (VELERO_SCHEDULE.test(args.type)) {
       const label = k8sLabel(args.type, props, args.name);
-      for (const p of veleroScheduleProblems(props.spec?.schedule, props.spec?.template?.ttl, "spec")) report(`${label}: ${p}`);
+      for (const p of veleroScheduleProblems(props.spec?.schedule, props.spec?.template?.ttl, "spec"))
+        report(`${label}: ${p}`);
       return;
     }
-    const chartSchedules = HELM_TYPES.has(args.type) && isObj(props.values?.schedules) ? Object.entries<any>(props.values.schedules) : [];
+    const chartSchedules =
+      HELM_TYPES.has(args.type) && isObj(props.values?.schedules) ? Object.entries<any>(props.values.schedules) : [];
     if (chartSchedules.length === 0) args.notApplicable("no Velero schedule");
     for (const [key, s] of chartSchedules) {
       if (!isObj(s) || s.disabled === true) continue;
-      for (const p of veleroScheduleProblems(s.schedule, s.template?.ttl, `values.schedules.${key}`)) report(`Helm release ${str(props.name) ?? args.name}: ${p}`);
+      for (const p of veleroScheduleProblems(s.schedule, s.template?.ttl, `values.schedules.${key}`))
+        report(`Helm release ${str(props.name) ?? args.name}: ${p}`);
     }
   },
 };

@@ -17,7 +17,12 @@ export interface ProgramRun {
  * then imports the program. The import must come after the mocks: a program imported earlier would
  * register nothing and every output would silently be undefined.
  */
-export async function runProgram(config: Record<string, string>, secretKeys: string[], importProgram: () => Promise<Record<string, unknown>>, stack = "homelab"): Promise<ProgramRun> {
+export async function runProgram(
+  config: Record<string, string>,
+  secretKeys: string[],
+  importProgram: () => Promise<Record<string, unknown>>,
+  stack = "homelab",
+): Promise<ProgramRun> {
   const rec = recordingMocks();
   await installMocks(rec, "homelab-backup", stack);
   pulumi.runtime.setAllConfig(config, secretKeys);

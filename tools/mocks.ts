@@ -41,7 +41,12 @@ export function standIn(seed: string, length: number, alphabet = "abcdefghijklmn
 const UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /** The state a provider would return for a resource, in that provider's own form. */
-function providerState(type: string, name: string, inputs: any, secrets: Set<string>): { id: string | undefined; state: Record<string, any> } {
+function providerState(
+  type: string,
+  name: string,
+  inputs: any,
+  secrets: Set<string>,
+): { id: string | undefined; state: Record<string, any> } {
   const state: Record<string, any> = { ...inputs };
   const secret = (v: string) => {
     secrets.add(v);
@@ -72,14 +77,23 @@ function providerState(type: string, name: string, inputs: any, secrets: Set<str
     }
     case "aws:iam/accessKey:AccessKey": {
       const id = `AKIA${standIn(name, 16, UPPER)}`;
-      state.secret = secret(standIn(`${name}/secret`, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"));
+      state.secret = secret(
+        standIn(`${name}/secret`, 40, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+      );
       return { id, state };
     }
     case "random:index/randomPassword:RandomPassword":
     case "random:index/randomString:RandomString": {
       const length = inputs.length ?? 32;
-      const alphabet = inputs.special === false || type.endsWith("RandomString") ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789" : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-      const value = standIn(`${name}/result`, length, inputs.upper === false ? alphabet.replace(/[A-Z]/g, "") : alphabet);
+      const alphabet =
+        inputs.special === false || type.endsWith("RandomString")
+          ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+          : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+      const value = standIn(
+        `${name}/result`,
+        length,
+        inputs.upper === false ? alphabet.replace(/[A-Z]/g, "") : alphabet,
+      );
       state.result = type.endsWith("RandomPassword") ? secret(value) : value;
       if (type.endsWith("RandomPassword")) state.bcryptHash = secret(`$2a$10$${standIn(`${name}/bcrypt`, 53)}`);
       return { id: "none", state };
@@ -105,9 +119,19 @@ function providerState(type: string, name: string, inputs: any, secrets: Set<str
       state.stderr ??= "";
       return { id: `${name}-${standIn(name, 8)}`, state };
     default:
-      if (type.startsWith("kubernetes:") && !type.startsWith("kubernetes:helm.sh") && type !== "pulumi:providers:kubernetes") return { id: k8sId(), state };
+      if (
+        type.startsWith("kubernetes:") &&
+        !type.startsWith("kubernetes:helm.sh") &&
+        type !== "pulumi:providers:kubernetes"
+      )
+        return { id: k8sId(), state };
       if (type.startsWith("kubernetes:helm.sh/v3:Release")) {
-        state.status = { name: inputs.name ?? name, namespace: inputs.namespace, status: "deployed", version: inputs.version };
+        state.status = {
+          name: inputs.name ?? name,
+          namespace: inputs.namespace,
+          status: "deployed",
+          version: inputs.version,
+        };
         return { id: `${inputs.namespace ?? "default"}/${inputs.name ?? name}`, state };
       }
       return { id: `${name}-id`, state };
@@ -128,12 +152,21 @@ export function recordingMocks(): RecordingMocks {
   const secretValues = new Set<string>();
   const mocks: pulumi.runtime.Mocks = {
     newResource: (a) => {
-      resources.push({ type: a.type, name: a.name, inputs: a.inputs, custom: a.custom ?? false, parent: null, parentType: null });
+      resources.push({
+        type: a.type,
+        name: a.name,
+        inputs: a.inputs,
+        custom: a.custom ?? false,
+        parent: null,
+        parentType: null,
+      });
       return providerState(a.type, a.name, a.inputs, secretValues);
     },
     call: (a) => {
-      if (a.token === "aws:index/getCallerIdentity:getCallerIdentity") return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/pulumi`, userId: "AIDAPULUMI" };
-      if (a.token === "aws:index/getRegion:getRegion") return { name: a.inputs.name ?? "us-east-1", region: a.inputs.region ?? "us-east-1" };
+      if (a.token === "aws:index/getCallerIdentity:getCallerIdentity")
+        return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/pulumi`, userId: "AIDAPULUMI" };
+      if (a.token === "aws:index/getRegion:getRegion")
+        return { name: a.inputs.name ?? "us-east-1", region: a.inputs.region ?? "us-east-1" };
       if (a.token === "aws:index/getPartition:getPartition") return { partition: "aws", dnsSuffix: "amazonaws.com" };
       return a.inputs;
     },
@@ -141,14 +174,24 @@ export function recordingMocks(): RecordingMocks {
   const byType = (t: string) => resources.filter((r) => r.type === t);
   const one = (t: string, n: string) => {
     const found = resources.filter((r) => r.type === t && r.name === n);
-    if (found.length !== 1) throw new Error(`expected one ${t} named ${n}, found ${found.length} (have: ${byType(t).map((r) => r.name).join(", ")})`);
+    if (found.length !== 1)
+      throw new Error(
+        `expected one ${t} named ${n}, found ${found.length} (have: ${byType(t)
+          .map((r) => r.name)
+          .join(", ")})`,
+      );
     return found[0];
   };
   return { mocks, resources, secretValues, byType, one };
 }
 
 /** Installs the mocks and records each registration's parent by wrapping the mock monitor. */
-export async function installMocks(rec: RecordingMocks, project = "homelab-backup", stack = "homelab", preview = false): Promise<void> {
+export async function installMocks(
+  rec: RecordingMocks,
+  project = "homelab-backup",
+  stack = "homelab",
+  preview = false,
+): Promise<void> {
   await pulumi.runtime.setMocks(rec.mocks, project, stack, preview);
   const monitor: any = (pulumi.runtime as any).getMonitor();
   const parents = new Map<string, string>();
@@ -194,7 +237,8 @@ export function isSecretOutput(o: pulumi.Output<unknown>): Promise<boolean> {
 export function unwrapSecrets(v: any): any {
   if (pulumi.runtime.isRpcSecret(v)) return unwrapSecrets(pulumi.runtime.unwrapRpcSecret(v));
   if (Array.isArray(v)) return v.map(unwrapSecrets);
-  if (v && typeof v === "object" && v.constructor === Object) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
+  if (v && typeof v === "object" && v.constructor === Object)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, unwrapSecrets(x)]));
   return v;
 }
 
@@ -202,7 +246,8 @@ export function unwrapSecrets(v: any): any {
 export function maskSecrets(v: any, inSecret = false): any {
   if (pulumi.runtime.isRpcSecret(v)) return maskSecrets(pulumi.runtime.unwrapRpcSecret(v), true);
   if (Array.isArray(v)) return v.map((x) => maskSecrets(x, inSecret));
-  if (v && typeof v === "object" && v.constructor === Object) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskSecrets(x, inSecret)]));
+  if (v && typeof v === "object" && v.constructor === Object)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, maskSecrets(x, inSecret)]));
   if (inSecret && v !== undefined && v !== null) return "[secret]";
   return v;
 }

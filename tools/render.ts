@@ -39,14 +39,24 @@ export function readStackFile(file: string, project: string = PROJECT): StackFil
     throw new StackConfigError([{ path: path.basename(file), message: `is not valid YAML: ${(e as Error).message}` }]);
   }
   const raw = doc.config ?? {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new StackConfigError([{ path: "config", message: "must be a mapping of config keys" }]);
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw new StackConfigError([{ path: "config", message: "must be a mapping of config keys" }]);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries<any>(raw)) {
     const full = key.includes(":") ? key : `${project}:${key}`;
     const bare = full.startsWith(`${project}:`) ? full.slice(project.length + 1) : undefined;
-    if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
-      config[full] = bare === "ftpBridgeEncryptionKey" || bare === "offsiteEncryptionKey" ? "0".repeat(64) : `secure-value-of-${bare ?? full}`;
+    if (
+      value &&
+      typeof value === "object" &&
+      !Array.isArray(value) &&
+      Object.keys(value).length === 1 &&
+      "secure" in value
+    ) {
+      config[full] =
+        bare === "ftpBridgeEncryptionKey" || bare === "offsiteEncryptionKey"
+          ? "0".repeat(64)
+          : `secure-value-of-${bare ?? full}`;
       secretKeys.push(full);
       continue;
     }
@@ -66,7 +76,12 @@ export interface RenderResult {
   readonly secretValues: Set<string>;
 }
 
-const K8S_NON_OBJECTS = new Set(["pulumi:providers:kubernetes", "kubernetes:helm.sh/v3:Release", "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile"]);
+const K8S_NON_OBJECTS = new Set([
+  "pulumi:providers:kubernetes",
+  "kubernetes:helm.sh/v3:Release",
+  "kubernetes:yaml/v2:ConfigGroup",
+  "kubernetes:yaml/v2:ConfigFile",
+]);
 
 /** A Kubernetes object as the API server would receive it. */
 function manifestOf(r: RecordedResource, inputs: any): any {
@@ -85,13 +100,21 @@ async function assetText(a: any): Promise<string | undefined> {
 }
 
 /** Runs the program under mocks and builds every output of the render in memory. */
-export async function render(stackFile: StackFile, importProgram: () => Promise<Record<string, unknown>>): Promise<RenderResult> {
+export async function render(
+  stackFile: StackFile,
+  importProgram: () => Promise<Record<string, unknown>>,
+): Promise<RenderResult> {
   // Validate first: a bad stack file must produce its messages, not a half-run program.
   const stack = parseStackConfig(stackFile.config);
   const { rec } = await runProgram(stackFile.config, stackFile.secretKeys, importProgram);
   for (const k of stackFile.secretKeys) rec.secretValues.add(stackFile.config[k]);
 
-  const resources = rec.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, inputs: maskSecrets(r.inputs) }));
+  const resources = rec.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    parent: r.parent,
+    inputs: maskSecrets(r.inputs),
+  }));
   const manifests = new Map<string, string>();
   const files = new Map<string, string>();
   for (const r of rec.resources) {
@@ -99,10 +122,15 @@ export async function render(stackFile: StackFile, importProgram: () => Promise<
     if (r.type.startsWith("kubernetes:") && !K8S_NON_OBJECTS.has(r.type) && masked.kind) {
       const md = masked.metadata ?? {};
       const file = `${md.namespace ?? "cluster"}/${String(masked.kind).toLowerCase()}-${md.name ?? r.name}${r.type.endsWith("Patch") ? "-patch" : ""}.yaml`;
-      manifests.set(file, (manifests.get(file) ? `${manifests.get(file)}---\n` : "") + YAML.stringify(manifestOf(r, masked), { lineWidth: 0 }));
+      manifests.set(
+        file,
+        (manifests.get(file) ? `${manifests.get(file)}---\n` : "") +
+          YAML.stringify(manifestOf(r, masked), { lineWidth: 0 }),
+      );
       if (masked.kind === "ConfigMap" && masked.data && typeof masked.data === "object") {
         for (const [key, text] of Object.entries<any>(masked.data)) {
-          if (/\.(sh|py)$/.test(key) && typeof text === "string") files.set(`jobs/${md.namespace ?? "default"}/${md.name}/${key}`, text);
+          if (/\.(sh|py)$/.test(key) && typeof text === "string")
+            files.set(`jobs/${md.namespace ?? "default"}/${md.name}/${key}`, text);
         }
       }
     }
@@ -110,7 +138,8 @@ export async function render(stackFile: StackFile, importProgram: () => Promise<
       const remotePath = unwrapSecrets(r.inputs.remotePath);
       const source = r.inputs.source;
       const text = pulumi.runtime.isRpcSecret(source) ? SECRET_MASK : await assetText(source);
-      if (typeof remotePath === "string" && text !== undefined) files.set(`hub${remotePath.startsWith("/") ? "" : "/"}${remotePath}`, text);
+      if (typeof remotePath === "string" && text !== undefined)
+        files.set(`hub${remotePath.startsWith("/") ? "" : "/"}${remotePath}`, text);
     }
   }
 
@@ -178,9 +207,12 @@ async function main(): Promise<void> {
     const result = await render(file, () => import(pathToFileURL(path.join(root, "index.ts")).href));
     writeRender(result, out);
     const mandatory = result.verdicts.filter((v) => v.level === "mandatory");
-    process.stdout.write(`rendered ${result.resources.length} resources, ${result.manifests.size} manifest files, ${result.files.size} files into ${out}\n`);
+    process.stdout.write(
+      `rendered ${result.resources.length} resources, ${result.manifests.size} manifest files, ${result.files.size} files into ${out}\n`,
+    );
     if (mandatory.length > 0) {
-      for (const v of mandatory) process.stderr.write(`policy ${v.policy} (mandatory) violated by ${v.resource}: ${v.message}\n`);
+      for (const v of mandatory)
+        process.stderr.write(`policy ${v.policy} (mandatory) violated by ${v.resource}: ${v.message}\n`);
       process.exit(2);
     }
   } catch (e) {

@@ -49,7 +49,11 @@ export class BackupAlerts extends pulumi.ComponentResource {
       const dashboard = new k8s.core.v1.ConfigMap(
         `${name}-dashboard`,
         {
-          metadata: { name: DASHBOARD_CONFIGMAP_NAME, namespace: args.config.namespace, labels: { ...commonLabels("alerts"), grafana_dashboard: "1" } },
+          metadata: {
+            name: DASHBOARD_CONFIGMAP_NAME,
+            namespace: args.config.namespace,
+            labels: { ...commonLabels("alerts"), grafana_dashboard: "1" },
+          },
           data: { "homelab-backup.json": JSON.stringify(alertsDashboard(stack), null, 2) },
         },
         { parent: this },

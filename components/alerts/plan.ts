@@ -12,11 +12,20 @@ export function alertsPlan(stack: StackConfig): PlanSection {
     const key = `${i.alert}|${i.watches}|${i.firesWhen}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    rows.push(`| [${i.alert}](${runbookUrl(i.alert)}) | ${i.severity} | ${i.watches} | ${i.firesWhen} | ${i.why} |`.replace(/\n/g, " "));
+    rows.push(
+      `| [${i.alert}](${runbookUrl(i.alert)}) | ${i.severity} | ${i.watches} | ${i.firesWhen} | ${i.why} |`.replace(
+        /\n/g,
+        " ",
+      ),
+    );
   }
   const a = stack.alerts;
   const details = [
-    `PrometheusRule in \`${a?.namespace ?? "monitoring"}\` with labels ${Object.entries(a?.ruleLabels ?? {}).map(([k, v]) => `\`${k}: ${v}\``).join(", ") || "none"}. Staleness thresholds follow each schedule's longest gap plus how long a run may take; a backup that never succeeded fires once it is older than its threshold.`,
+    `PrometheusRule in \`${a?.namespace ?? "monitoring"}\` with labels ${
+      Object.entries(a?.ruleLabels ?? {})
+        .map(([k, v]) => `\`${k}: ${v}\``)
+        .join(", ") || "none"
+    }. Staleness thresholds follow each schedule's longest gap plus how long a run may take; a backup that never succeeded fires once it is older than its threshold.`,
     "",
     "| Alert | Severity | Watches | Fires when | Why this threshold |",
     "| --- | --- | --- | --- | --- |",

@@ -85,7 +85,10 @@ export const JOB_ACTIVE_DEADLINES = {
 } as const;
 
 /** Staleness threshold of a CronJob-based backup: longest gap + starting deadline + active deadline. */
-export function cronJobStaleSeconds(cron: string, activeDeadlineSeconds: number = DEFAULT_ACTIVE_DEADLINE_SECONDS): number {
+export function cronJobStaleSeconds(
+  cron: string,
+  activeDeadlineSeconds: number = DEFAULT_ACTIVE_DEADLINE_SECONDS,
+): number {
   return cronGaps(cron).maxGapSeconds + DEFAULT_STARTING_DEADLINE_SECONDS + activeDeadlineSeconds;
 }
 
@@ -106,7 +109,8 @@ export function jobsOf(cronJobs: ReadonlyMap<string, readonly string[]>): string
   const parts = [...cronJobs.entries()]
     .filter(([, cjs]) => cjs.length > 0)
     .map(([ns, cjs]) => {
-      const owner = cjs.length === 1 ? `owner_name=${q(cjs[0])}` : `owner_name=~${q(regexAlternatives([...new Set(cjs)].sort()))}`;
+      const owner =
+        cjs.length === 1 ? `owner_name=${q(cjs[0])}` : `owner_name=~${q(regexAlternatives([...new Set(cjs)].sort()))}`;
       return `label_replace(kube_job_owner{namespace=${q(ns)}, owner_kind="CronJob", ${owner}}, "cronjob", "$1", "owner_name", "(.+)")`;
     });
   return `max by (namespace, job_name, cronjob) (${parts.join(" or ")})`;
@@ -205,7 +209,11 @@ export function cronJobRules(t: CronJobTarget): Built[] {
         summary: `${t.what} failed`,
         description: `Job {{ $labels.job_name }} of CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} failed (backoff limit or deadline reached) and no run has succeeded since. ${t.what} did not happen; see the job's pod logs.`,
       },
-      { watches: `CronJob ${at}`, firesWhen: "a Job of the CronJob failed after its last success (kube_job_failed joined via kube_job_owner)", why: "a failed run is one missed backup; the next successful run clears it" },
+      {
+        watches: `CronJob ${at}`,
+        firesWhen: "a Job of the CronJob failed after its last success (kube_job_failed joined via kube_job_owner)",
+        why: "a failed run is one missed backup; the next successful run clears it",
+      },
       undefined,
       { namespace: t.namespace, cronjob: t.cronJob },
     ),
@@ -219,7 +227,12 @@ export function cronJobRules(t: CronJobTarget): Built[] {
         summary: `${t.what} is stale`,
         description: `CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} (schedule \`${t.cron}\` UTC) has had no successful run for more than ${formatSeconds(t.threshold)}, or never succeeded although it exists for longer than that.`,
       },
-      { watches: `CronJob ${at}`, firesWhen: `no success for > ${formatSeconds(t.threshold)} (or never, for a CronJob older than that)`, thresholdSeconds: t.threshold, why: t.why },
+      {
+        watches: `CronJob ${at}`,
+        firesWhen: `no success for > ${formatSeconds(t.threshold)} (or never, for a CronJob older than that)`,
+        thresholdSeconds: t.threshold,
+        why: t.why,
+      },
       undefined,
       { namespace: t.namespace, cronjob: t.cronJob },
     ),
@@ -230,6 +243,10 @@ export function jobAllowanceText(activeDeadlineSeconds: number): string {
   return `${formatSeconds(DEFAULT_STARTING_DEADLINE_SECONDS)} starting deadline + ${formatSeconds(activeDeadlineSeconds)} active deadline`;
 }
 
-export function cronWhy(cron: string, allowance = CRONJOB_RUN_ALLOWANCE_SECONDS, allowanceText = jobAllowanceText(DEFAULT_ACTIVE_DEADLINE_SECONDS)): string {
+export function cronWhy(
+  cron: string,
+  allowance = CRONJOB_RUN_ALLOWANCE_SECONDS,
+  allowanceText = jobAllowanceText(DEFAULT_ACTIVE_DEADLINE_SECONDS),
+): string {
   return `longest gap of \`${cron}\` (${formatSeconds(cronGaps(cron).maxGapSeconds)}) + ${allowanceText} (${formatSeconds(allowance)})`;
 }

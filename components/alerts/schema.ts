@@ -7,7 +7,11 @@ export const alertsSchema = z.strictObject({
   ruleLabels: stringMap.default({ release: "kube-prometheus-stack" }),
   grafanaDashboard: z.boolean().default(true),
   bucketQuotaGiB: z.number().positive("must be a positive number of GiB").optional(),
-  hubDiskUsagePercent: z.number().min(1, "must be a percentage between 1 and 100").max(100, "must be a percentage between 1 and 100").default(85),
+  hubDiskUsagePercent: z
+    .number()
+    .min(1, "must be a percentage between 1 and 100")
+    .max(100, "must be a percentage between 1 and 100")
+    .default(85),
   restoreTestMaxAgeDays: posInt(1).default(30),
 });
 

@@ -20,13 +20,15 @@ const FIELD_NAMES = ["minute", "hour", "day of month", "month", "day of week"];
 
 /** Returns why `expr` is not a valid 5-field cron expression, or undefined when it is. */
 export function cronError(expr: string): string | undefined {
-  if (typeof expr !== "string" || expr.trim() === "") return "is empty; expected a 5-field cron expression such as \"0 3 * * *\"";
+  if (typeof expr !== "string" || expr.trim() === "")
+    return 'is empty; expected a 5-field cron expression such as "0 3 * * *"';
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5) {
     return `"${expr}" has ${fields.length} field${fields.length === 1 ? "" : "s"}; expected 5 (minute hour day-of-month month day-of-week, UTC)`;
   }
   for (let i = 0; i < 5; i++) {
-    if (!FIELD_SYNTAX[i].test(fields[i])) return `"${expr}": the ${FIELD_NAMES[i]} field "${fields[i]}" is not standard cron syntax`;
+    if (!FIELD_SYNTAX[i].test(fields[i]))
+      return `"${expr}": the ${FIELD_NAMES[i]} field "${fields[i]}" is not standard cron syntax`;
   }
   try {
     CronExpressionParser.parse(expr, { tz: "UTC" });
@@ -151,8 +153,10 @@ export function describeCron(expr: string): string {
     const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][Number(f[4])];
     return `weekly ${day}${time} (\`${expr}\`)`;
   }
-  if (/^\d+$/.test(f[2]) && f[3] === "*" && f[4] === "*" && at !== undefined) return `monthly on day ${f[2]}${time} (\`${expr}\`)`;
-  if (runsPerDay >= 1) return `${+runsPerDay.toFixed(2)}×/day, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
+  if (/^\d+$/.test(f[2]) && f[3] === "*" && f[4] === "*" && at !== undefined)
+    return `monthly on day ${f[2]}${time} (\`${expr}\`)`;
+  if (runsPerDay >= 1)
+    return `${+runsPerDay.toFixed(2)}×/day, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
   return `every ~${formatSeconds(86_400 / runsPerDay)}, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
 }
 

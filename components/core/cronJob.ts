@@ -112,7 +112,11 @@ export function backupCronJobSpec(args: BackupCronJobSpecArgs): k8s.types.input.
             ...(args.nodeSelector ? { nodeSelector: args.nodeSelector } : {}),
             ...(args.tolerations ? { tolerations: args.tolerations } : {}),
             ...(args.initContainers ? { initContainers: args.initContainers } : {}),
-            containers: args.containers.map((c) => ({ imagePullPolicy: "IfNotPresent", ...c, securityContext: { ...RESTRICTED_CONTAINER, ...(c.securityContext as object) } })),
+            containers: args.containers.map((c) => ({
+              imagePullPolicy: "IfNotPresent",
+              ...c,
+              securityContext: { ...RESTRICTED_CONTAINER, ...(c.securityContext as object) },
+            })),
             volumes: [TMP_VOLUME, ...(args.volumes ?? [])],
           },
         },

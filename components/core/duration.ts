@@ -2,7 +2,7 @@
  * Go `time.ParseDuration` strings ("720h", "5m0s", "1h30m", "300ms"): Longhorn's poll interval and
  * Velero's ttl are decoded by Go, so a unitless "300" must be refused here, not in the cluster.
  */
-const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, "μs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+const UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, μs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
 const GO_DURATION = /^[-+]?((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h))+$/;
 
 /** Seconds in a Go duration string, or undefined when Go would refuse it. "0" alone is valid in Go. */

@@ -32,10 +32,24 @@ export interface HubConnection {
 /** The hub's S3 endpoint and addressing, from the hub section of the stack file. */
 export function hubConnection(hub: HubConfig): HubConnection {
   if (hub.kind === "aws") {
-    return { kind: "aws", endpoint: `https://s3.${hub.region}.amazonaws.com`, bucket: hub.bucket, region: hub.region, pathStyle: false, server: "aws" };
+    return {
+      kind: "aws",
+      endpoint: `https://s3.${hub.region}.amazonaws.com`,
+      bucket: hub.bucket,
+      region: hub.region,
+      pathStyle: false,
+      server: "aws",
+    };
   }
   const host = hub.host!.includes(":") && !hub.host!.startsWith("[") ? `[${hub.host}]` : hub.host!;
-  return { kind: "pi", endpoint: `${hub.tls ? "https" : "http"}://${host}:${hub.port}`, bucket: hub.bucket, region: hub.region, pathStyle: true, server: hub.server };
+  return {
+    kind: "pi",
+    endpoint: `${hub.tls ? "https" : "http"}://${host}:${hub.port}`,
+    bucket: hub.bucket,
+    region: hub.region,
+    pathStyle: true,
+    server: hub.server,
+  };
 }
 
 /** The prefix a writer may write under (the offsite reader reads everything it copies). */

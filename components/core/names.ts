@@ -36,5 +36,9 @@ export const metrics = {
 
 /** Labels every object the stack creates carries. */
 export function commonLabels(component: string): Record<string, string> {
-  return { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "homelab-backup", "app.kubernetes.io/component": component };
+  return {
+    "app.kubernetes.io/managed-by": "pulumi",
+    "app.kubernetes.io/part-of": "homelab-backup",
+    "app.kubernetes.io/component": component,
+  };
 }

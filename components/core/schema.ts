@@ -37,7 +37,10 @@ export const dnsLabel = (max = 63) =>
   z
     .string()
     .max(max, `must be at most ${max} characters`)
-    .regex(DNS_LABEL, "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit");
+    .regex(
+      DNS_LABEL,
+      "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+    );
 
 export const dnsSubdomain = z
   .string()
@@ -51,15 +54,28 @@ export const cron = z.string().superRefine((v, ctx) => {
 
 export const goDuration = z.string().superRefine((v, ctx) => {
   const s = parseGoDuration(v);
-  if (s === undefined) ctx.addIssue({ code: "custom", message: `"${v}" is not a Go duration; write it with units, e.g. "720h", "5m0s", "90s"` });
+  if (s === undefined)
+    ctx.addIssue({
+      code: "custom",
+      message: `"${v}" is not a Go duration; write it with units, e.g. "720h", "5m0s", "90s"`,
+    });
   else if (s < 0) ctx.addIssue({ code: "custom", message: `"${v}" is negative` });
 });
 
 export const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a UTC time "HH:MM" (00:00 to 23:59)');
-export const port = z.number().int("must be an integer").min(1, "must be a port between 1 and 65535").max(65535, "must be a port between 1 and 65535");
+export const port = z
+  .number()
+  .int("must be an integer")
+  .min(1, "must be a port between 1 and 65535")
+  .max(65535, "must be a port between 1 and 65535");
 export const posInt = (min = 1) => z.number().int("must be an integer").min(min, `must be an integer >= ${min}`);
-export const absolutePath = z.string().regex(/^\/[^\0]*$/, "must be an absolute path (starting with '/')").refine((p) => !p.split("/").includes(".."), "must not contain '..'");
-export const hostName = z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/, "must be a host name or IP address");
+export const absolutePath = z
+  .string()
+  .regex(/^\/[^\0]*$/, "must be an absolute path (starting with '/')")
+  .refine((p) => !p.split("/").includes(".."), "must not contain '..'");
+export const hostName = z
+  .string()
+  .regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9a-fA-F:]+\]?$/, "must be a host name or IP address");
 export const stringMap = z.record(z.string(), z.string());
 
 /** An image reference with an explicit tag or digest that is not `latest`. */
@@ -83,7 +99,8 @@ export function imageError(image: string): string | undefined {
 /** S3 bucket naming rules (AWS general purpose buckets; MinIO and RustFS follow them). */
 export function bucketNameError(name: string): string | undefined {
   if (name.length < 3 || name.length > 63) return "must be 3 to 63 characters long";
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) return "may contain only lowercase letters, digits, '.' and '-', and must start and end with a letter or digit";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name))
+    return "may contain only lowercase letters, digits, '.' and '-', and must start and end with a letter or digit";
   if (name.includes("..")) return "must not contain two adjacent periods";
   if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "must not be formatted as an IP address";
   if (name.startsWith("xn--") || name.startsWith("sthree-")) return "must not start with 'xn--' or 'sthree-'";
@@ -95,16 +112,34 @@ export const bucketName = z.string().superRefine((v, ctx) => {
   if (err) ctx.addIssue({ code: "custom", message: `"${v}" is not a valid bucket name: ${err}` });
 });
 
-export const notLatest = z.string().min(1).refine((v) => v.toLowerCase() !== "latest", 'must be a pinned release, never "latest"');
+export const notLatest = z
+  .string()
+  .min(1)
+  .refine((v) => v.toLowerCase() !== "latest", 'must be a pinned release, never "latest"');
 
-export const secretRef = z.strictObject({ name: dnsSubdomain, key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key: letters, digits, '-', '_' and '.'") });
+export const secretRef = z.strictObject({
+  name: dnsSubdomain,
+  key: z.string().regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key: letters, digits, '-', '_' and '.'"),
+});
 
 /** Adds an issue for every item whose key repeats an earlier one. */
-export function uniqueBy<T>(items: readonly T[], key: (t: T) => string, what: string, ctx: z.RefinementCtx, path: (string | number)[], field = "name") {
+export function uniqueBy<T>(
+  items: readonly T[],
+  key: (t: T) => string,
+  what: string,
+  ctx: z.RefinementCtx,
+  path: (string | number)[],
+  field = "name",
+) {
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
     const k = key(item);
-    if (seen.has(k)) ctx.addIssue({ code: "custom", path: [...path, i, field], message: `duplicate ${what} "${k}" (also at index ${seen.get(k)}); names must be unique` });
+    if (seen.has(k))
+      ctx.addIssue({
+        code: "custom",
+        path: [...path, i, field],
+        message: `duplicate ${what} "${k}" (also at index ${seen.get(k)}); names must be unique`,
+      });
     else seen.set(k, i);
   });
 }
@@ -116,7 +151,8 @@ export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
   for (let i = 1; i <= x.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= y.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
+    for (let j = 1; j <= y.length; j++)
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
     prev = cur;
   }
   return prev[y.length];

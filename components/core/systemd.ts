@@ -72,7 +72,7 @@ function unrestricted(field: string): boolean {
 function compactList(values: number[], width: number): string {
   const pad = (n: number) => String(n).padStart(width, "0");
   const parts: string[] = [];
-  for (let i = 0; i < values.length; ) {
+  for (let i = 0; i < values.length;) {
     let j = i;
     while (j + 1 < values.length && values[j + 1] === values[j] + 1) j++;
     if (j - i >= 2) parts.push(`${pad(values[i])}..${pad(values[j])}`);
@@ -91,7 +91,7 @@ function weekdays(values: number[]): string {
   // Monday-first so that ranges read the systemd way (Mon..Fri); Sunday stays a separate item.
   const order = [1, 2, 3, 4, 5, 6, 0].filter((d) => values.includes(d));
   const parts: string[] = [];
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     const pos = (d: number) => (d + 6) % 7;
     while (j + 1 < order.length && pos(order[j + 1]) === pos(order[j]) + 1) j++;

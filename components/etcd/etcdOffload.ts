@@ -18,7 +18,6 @@ export interface EtcdOffloadArgs {
   readonly credentials: WriterCredentials;
 }
 
-
 /** A CronJob on a control-plane node that copies finished k3s etcd snapshots to the hub. */
 export class EtcdOffload extends pulumi.ComponentResource {
   public readonly cronJobName: pulumi.Output<string>;
@@ -41,7 +40,10 @@ export class EtcdOffload extends pulumi.ComponentResource {
     );
     const scripts = new k8s.core.v1.ConfigMap(
       `${name}-scripts`,
-      { metadata: { name: `${names.etcdCronJob}-scripts`, namespace: config.namespace, labels }, data: { "offload.sh": script } },
+      {
+        metadata: { name: `${names.etcdCronJob}-scripts`, namespace: config.namespace, labels },
+        data: { "offload.sh": script },
+      },
       { parent: this },
     );
 
@@ -61,14 +63,25 @@ export class EtcdOffload extends pulumi.ComponentResource {
       { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
       ...(hub.kind === "aws" ? [] : [{ name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint }]),
       { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
-      { name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } } },
-      { name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "secretAccessKey" } } },
+      {
+        name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID",
+        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } },
+      },
+      {
+        name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY",
+        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "secretAccessKey" } },
+      },
     ];
 
     const cronJob = new k8s.batch.v1.CronJob(
       `${name}-cronjob`,
       {
-        metadata: { name: names.etcdCronJob, namespace: config.namespace, labels, annotations: { "homelab-backup/script-hash": contentHash(script) } },
+        metadata: {
+          name: names.etcdCronJob,
+          namespace: config.namespace,
+          labels,
+          annotations: { "homelab-backup/script-hash": contentHash(script) },
+        },
         spec: backupCronJobSpec({
           schedule: config.schedule,
           nodeSelector: config.nodeSelector,
@@ -95,7 +108,13 @@ export class EtcdOffload extends pulumi.ComponentResource {
               // privilege escalation, read-only root fs, the host directory mounted read-only. Only this
               // container runs as 0; the pod default stays nobody. Do not enable user namespaces
               // (hostUsers: false) here: UID 0 would no longer own the files.
-              securityContext: { ...RESTRICTED_CONTAINER, runAsUser: 0, runAsGroup: 0, runAsNonRoot: false, capabilities: { drop: ["ALL"] } },
+              securityContext: {
+                ...RESTRICTED_CONTAINER,
+                runAsUser: 0,
+                runAsGroup: 0,
+                runAsNonRoot: false,
+                capabilities: { drop: ["ALL"] },
+              },
             },
           ],
         }),

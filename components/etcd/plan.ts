@@ -11,7 +11,9 @@ export function etcdPlan(stack: StackConfig): PlanSection {
   const etcd = stack.etcd;
   if (!etcd) return { title: "etcd snapshots", rows: [], details: "Not configured.", restore: "" };
   const hub = hubConnection(stack.hub);
-  const selector = Object.entries(etcd.nodeSelector).map(([k, v]) => `${k}=${v}`).join(", ");
+  const selector = Object.entries(etcd.nodeSelector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
   return {
     title: "etcd snapshots",
     rows: [

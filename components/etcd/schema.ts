@@ -9,7 +9,14 @@ export const etcdSchema = z.strictObject({
   nodeSelector: stringMap.default({ "node-role.kubernetes.io/control-plane": "true" }),
   /** Extension: tolerations so the job can run on tainted control-plane nodes. */
   tolerations: z
-    .array(z.strictObject({ key: z.string(), operator: z.enum(["Exists", "Equal"]).default("Exists"), value: z.string().optional(), effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional() }))
+    .array(
+      z.strictObject({
+        key: z.string(),
+        operator: z.enum(["Exists", "Equal"]).default("Exists"),
+        value: z.string().optional(),
+        effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+      }),
+    )
     .default([
       { key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" },
       { key: "node-role.kubernetes.io/master", operator: "Exists", effect: "NoSchedule" },

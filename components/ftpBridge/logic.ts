@@ -5,7 +5,6 @@
  */
 import type { FtpBridgeConfig } from "./schema.js";
 
-
 /** Name of the bridge's Deployment, Service and Secret prefix (one bridge per stack). */
 export const BRIDGE_NAME = "s3-to-ftp";
 /** The port the bridge image listens on (seed 001); the Service maps `ftpBridge.port` onto it. */
@@ -42,7 +41,12 @@ export function bridgeEnv(cfg: FtpBridgeConfig, secretName: string) {
 }
 
 /** The Deployment spec: pinned image, non-root, read-only root, no capabilities, probes on /health. */
-export function bridgeDeploymentSpec(cfg: FtpBridgeConfig, secretName: string, labels: Record<string, string>, containerSecurity: object) {
+export function bridgeDeploymentSpec(
+  cfg: FtpBridgeConfig,
+  secretName: string,
+  labels: Record<string, string>,
+  containerSecurity: object,
+) {
   return {
     replicas: cfg.replicas,
     revisionHistoryLimit: 3,
@@ -51,7 +55,13 @@ export function bridgeDeploymentSpec(cfg: FtpBridgeConfig, secretName: string, l
       metadata: { labels },
       spec: {
         automountServiceAccountToken: false,
-        securityContext: { runAsNonRoot: true, runAsUser: BRIDGE_UID, runAsGroup: BRIDGE_UID, fsGroup: BRIDGE_UID, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: {
+          runAsNonRoot: true,
+          runAsUser: BRIDGE_UID,
+          runAsGroup: BRIDGE_UID,
+          fsGroup: BRIDGE_UID,
+          seccompProfile: { type: "RuntimeDefault" },
+        },
         containers: [
           {
             name: BRIDGE_NAME,
@@ -61,8 +71,20 @@ export function bridgeDeploymentSpec(cfg: FtpBridgeConfig, secretName: string, l
             env: bridgeEnv(cfg, secretName),
             securityContext: containerSecurity,
             resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } },
-            livenessProbe: { httpGet: { path: "/health", port: "s3" }, initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 3 },
-            readinessProbe: { httpGet: { path: "/health", port: "s3" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+            livenessProbe: {
+              httpGet: { path: "/health", port: "s3" },
+              initialDelaySeconds: 30,
+              periodSeconds: 30,
+              timeoutSeconds: 5,
+              failureThreshold: 3,
+            },
+            readinessProbe: {
+              httpGet: { path: "/health", port: "s3" },
+              initialDelaySeconds: 10,
+              periodSeconds: 10,
+              timeoutSeconds: 5,
+              failureThreshold: 3,
+            },
             // Read-only root: scratch space for buffering objects on their way to FTP.
             volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
           },
@@ -75,5 +97,9 @@ export function bridgeDeploymentSpec(cfg: FtpBridgeConfig, secretName: string, l
 
 /** The ClusterIP Service: `ftpBridge.port` → the container's S3 port. */
 export function bridgeServiceSpec(cfg: FtpBridgeConfig) {
-  return { type: "ClusterIP", selector: bridgeSelector(), ports: [{ name: "s3-api", port: cfg.port, targetPort: "s3", protocol: "TCP" }] };
+  return {
+    type: "ClusterIP",
+    selector: bridgeSelector(),
+    ports: [{ name: "s3-api", port: cfg.port, targetPort: "s3", protocol: "TCP" }],
+  };
 }

@@ -9,7 +9,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { FtpBridgeConfig } from "../config.js";
 import { RESTRICTED_CONTAINER } from "../core/cronJob.js";
-import { bridgeDeploymentSpec, bridgeEndpoint, BRIDGE_NAME, BRIDGE_SECRET, bridgeSelector, bridgeServiceSpec } from "./logic.js";
+import {
+  bridgeDeploymentSpec,
+  bridgeEndpoint,
+  BRIDGE_NAME,
+  BRIDGE_SECRET,
+  bridgeSelector,
+  bridgeServiceSpec,
+} from "./logic.js";
 import { commonLabels } from "../core/names.js";
 
 export interface S3FtpBridgeArgs {
@@ -41,13 +48,19 @@ export class S3FtpBridge extends pulumi.ComponentResource {
     const child = { parent: this };
     const labels = { ...commonLabels("ftp-bridge"), ...bridgeSelector() };
 
-    const accessKey = new random.RandomPassword(`${name}-access-key-id`, { length: 20, special: false, lower: false }, child);
+    const accessKey = new random.RandomPassword(
+      `${name}-access-key-id`,
+      { length: 20, special: false, lower: false },
+      child,
+    );
     const secretKey = new random.RandomPassword(`${name}-secret-access-key`, { length: 40, special: false }, child);
     this.accessKeyId = pulumi.secret(accessKey.result);
     this.secretAccessKey = pulumi.secret(secretKey.result);
 
     if (cfg.encryption) {
-      this.encryptionKey = pulumi.secret(args.encryptionKey ?? new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, child).hex);
+      this.encryptionKey = pulumi.secret(
+        args.encryptionKey ?? new random.RandomBytes(`${name}-encryption-key`, { length: 32 }, child).hex,
+      );
     }
 
     const secret = new k8s.core.v1.Secret(
@@ -56,13 +69,15 @@ export class S3FtpBridge extends pulumi.ComponentResource {
         metadata: { name: BRIDGE_SECRET, namespace: cfg.namespace, labels },
         type: "Opaque",
         stringData: pulumi.secret(
-          pulumi.all([args.ftpPassword, this.accessKeyId, this.secretAccessKey, this.encryptionKey ?? ""]).apply(([ftpPassword, id, key, enc]) => ({
-            ftp_user: cfg.ftp.user,
-            ftp_password: ftpPassword,
-            s3_access_key: id,
-            s3_secret_key: key,
-            ...(cfg.encryption ? { encryption_key: enc } : {}),
-          })),
+          pulumi
+            .all([args.ftpPassword, this.accessKeyId, this.secretAccessKey, this.encryptionKey ?? ""])
+            .apply(([ftpPassword, id, key, enc]) => ({
+              ftp_user: cfg.ftp.user,
+              ftp_password: ftpPassword,
+              s3_access_key: id,
+              s3_secret_key: key,
+              ...(cfg.encryption ? { encryption_key: enc } : {}),
+            })),
         ),
       },
       child,

@@ -9,8 +9,16 @@ export const ftpBridgeSchema = z.strictObject({
   replicas: posInt(1).default(1),
   port: port.default(9000),
   bucket: bucketName.default("longhorn-backups"),
-  region: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region label").default("us-east-1"),
-  ftp: z.strictObject({ host: hostName, port: port.default(21), user: z.string().min(1), path: z.string().min(1).default("/") }),
+  region: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region label")
+    .default("us-east-1"),
+  ftp: z.strictObject({
+    host: hostName,
+    port: port.default(21),
+    user: z.string().min(1),
+    path: z.string().min(1).default("/"),
+  }),
   encryption: z.boolean().default(true),
 });
 

@@ -9,7 +9,10 @@ export function dataDirMountpoints(dataDir: string): string[] {
 }
 
 /** The Pi hub's data disk filling up, and the bucket above its quota. */
-export function hubAlertRules(stack: StackConfig, alerts: { hubDiskUsagePercent: number; bucketQuotaGiB?: number }): Built[] {
+export function hubAlertRules(
+  stack: StackConfig,
+  alerts: { hubDiskUsagePercent: number; bucketQuotaGiB?: number },
+): Built[] {
   const out: Built[] = [];
   if (stack.hub.kind === "pi" && stack.hub.dataDir) {
     const g = "homelab-backup.hub";
@@ -22,8 +25,15 @@ export function hubAlertRules(stack: StackConfig, alerts: { hubDiskUsagePercent:
         "warning",
         "hub",
         `max by (instance, mountpoint) (100 * (1 - node_filesystem_avail_bytes{${mp}} / node_filesystem_size_bytes{${mp}})) > ${pct}`,
-        { summary: "Backup hub disk almost full", description: `The filesystem {{ $labels.mountpoint }} on {{ $labels.instance }}, which holds the hub's data (${stack.hub.dataDir}), is more than ${pct}% full. Shorten retention or add disk before backups start failing.` },
-        { watches: `the hub's data disk (${stack.hub.dataDir})`, firesWhen: `used > ${pct}% for 15m`, why: "alerts.hubDiskUsagePercent" },
+        {
+          summary: "Backup hub disk almost full",
+          description: `The filesystem {{ $labels.mountpoint }} on {{ $labels.instance }}, which holds the hub's data (${stack.hub.dataDir}), is more than ${pct}% full. Shorten retention or add disk before backups start failing.`,
+        },
+        {
+          watches: `the hub's data disk (${stack.hub.dataDir})`,
+          firesWhen: `used > ${pct}% for 15m`,
+          why: "alerts.hubDiskUsagePercent",
+        },
         "15m",
       ),
     );
@@ -36,8 +46,15 @@ export function hubAlertRules(stack: StackConfig, alerts: { hubDiskUsagePercent:
           "warning",
           "hub",
           `max by (bucket) (minio_bucket_usage_total_bytes{bucket=${q(stack.hub.bucket)}}) > ${bytes}`,
-          { summary: "Backup bucket above its quota", description: `Bucket {{ $labels.bucket }} holds more than ${alerts.bucketQuotaGiB} GiB (alerts.bucketQuotaGiB).` },
-          { watches: `bucket \`${stack.hub.bucket}\` (MinIO /minio/v2/metrics/bucket)`, firesWhen: `minio_bucket_usage_total_bytes > ${alerts.bucketQuotaGiB} GiB for 15m`, why: "alerts.bucketQuotaGiB" },
+          {
+            summary: "Backup bucket above its quota",
+            description: `Bucket {{ $labels.bucket }} holds more than ${alerts.bucketQuotaGiB} GiB (alerts.bucketQuotaGiB).`,
+          },
+          {
+            watches: `bucket \`${stack.hub.bucket}\` (MinIO /minio/v2/metrics/bucket)`,
+            firesWhen: `minio_bucket_usage_total_bytes > ${alerts.bucketQuotaGiB} GiB for 15m`,
+            why: "alerts.bucketQuotaGiB",
+          },
           "15m",
         ),
       );

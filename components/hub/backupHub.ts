@@ -6,7 +6,13 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../config.js";
-import { WRITERS, hubConnection, type HubConnection, type WriterCredentials, type WriterName } from "../core/hubConnection.js";
+import {
+  WRITERS,
+  hubConnection,
+  type HubConnection,
+  type WriterCredentials,
+  type WriterName,
+} from "../core/hubConnection.js";
 import { tlsOnlyBucketPolicy, writerPolicies, writerUserName } from "./iam.js";
 import { awsLifecycleRule, type PrefixLifecycle } from "./retention.js";
 import { PiHub } from "./piHub.js";
@@ -42,10 +48,17 @@ export class BackupHub extends pulumi.ComponentResource {
     const policies = writerPolicies(hub.bucket, { offsitePrefixes: args.offsitePrefixes });
 
     if (hub.kind === "pi") {
-      if (args.sshPrivateKey === undefined) throw new Error('BackupHub: hub.kind "pi" needs sshPrivateKey (homelab-backup:hubSshPrivateKey)');
+      if (args.sshPrivateKey === undefined)
+        throw new Error('BackupHub: hub.kind "pi" needs sshPrivateKey (homelab-backup:hubSshPrivateKey)');
       const pi = new PiHub(
         `${name}-pi`,
-        { hub, sshPrivateKey: args.sshPrivateKey, adminPassword: args.adminPassword, lifecycles: args.lifecycles, writerPolicies: policies },
+        {
+          hub,
+          sshPrivateKey: args.sshPrivateKey,
+          adminPassword: args.adminPassword,
+          lifecycles: args.lifecycles,
+          writerPolicies: policies,
+        },
         { parent: this },
       );
       this.endpoint = pulumi.output(this.connection.endpoint);
@@ -56,8 +69,16 @@ export class BackupHub extends pulumi.ComponentResource {
     } else {
       const region = hub.region;
       const child = { parent: this };
-      const bucket = new aws.s3.Bucket(`${name}-bucket`, { bucket: hub.bucket, region, ...(hub.objectLock ? { objectLockEnabled: true } : {}) }, child);
-      const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, { bucket: bucket.id, region, versioningConfiguration: { status: "Enabled" } }, child);
+      const bucket = new aws.s3.Bucket(
+        `${name}-bucket`,
+        { bucket: hub.bucket, region, ...(hub.objectLock ? { objectLockEnabled: true } : {}) },
+        child,
+      );
+      const versioning = new aws.s3.BucketVersioning(
+        `${name}-versioning`,
+        { bucket: bucket.id, region, versioningConfiguration: { status: "Enabled" } },
+        child,
+      );
       new aws.s3.BucketServerSideEncryptionConfiguration(
         `${name}-sse`,
         { bucket: bucket.id, region, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
@@ -65,7 +86,14 @@ export class BackupHub extends pulumi.ComponentResource {
       );
       const publicAccess = new aws.s3.BucketPublicAccessBlock(
         `${name}-public-access`,
-        { bucket: bucket.id, region, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        {
+          bucket: bucket.id,
+          region,
+          blockPublicAcls: true,
+          blockPublicPolicy: true,
+          ignorePublicAcls: true,
+          restrictPublicBuckets: true,
+        },
         child,
       );
       // S3 rejects a bucket policy written while the public-access block is still being applied.
@@ -85,14 +113,27 @@ export class BackupHub extends pulumi.ComponentResource {
       if (hub.objectLock) {
         new aws.s3.BucketObjectLockConfiguration(
           `${name}-object-lock`,
-          { bucket: bucket.id, region, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: hub.objectLock.mode, days: hub.objectLock.days } } },
+          {
+            bucket: bucket.id,
+            region,
+            objectLockEnabled: "Enabled",
+            rule: { defaultRetention: { mode: hub.objectLock.mode, days: hub.objectLock.days } },
+          },
           { parent: this, dependsOn: [versioning] },
         );
       }
       const writers = {} as Record<WriterName, WriterCredentials>;
       for (const writer of WRITERS) {
-        const user = new aws.iam.User(`${name}-${writer}`, { name: writerUserName(hub.bucket, writer), path: "/homelab-backup/" }, child);
-        new aws.iam.UserPolicy(`${name}-${writer}-policy`, { user: user.name, name: `${writer}-backup-prefix`, policy: JSON.stringify(policies[writer]) }, child);
+        const user = new aws.iam.User(
+          `${name}-${writer}`,
+          { name: writerUserName(hub.bucket, writer), path: "/homelab-backup/" },
+          child,
+        );
+        new aws.iam.UserPolicy(
+          `${name}-${writer}-policy`,
+          { user: user.name, name: `${writer}-backup-prefix`, policy: JSON.stringify(policies[writer]) },
+          child,
+        );
         const key = new aws.iam.AccessKey(`${name}-${writer}-key`, { user: user.name }, child);
         writers[writer] = { accessKeyId: key.id, secretAccessKey: pulumi.secret(key.secret) };
       }

@@ -33,9 +33,20 @@ export const PRUNING_WRITERS = ["longhorn", "velero", "buckets"] as const satisf
 export const APPEND_ONLY_WRITERS = ["postgres", "etcd"] as const satisfies readonly WriterName[];
 
 /** Object actions a pruning writer needs (multipart abort so a failed upload leaves nothing billed). */
-export const PRUNING_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+export const PRUNING_OBJECT_ACTIONS = [
+  "s3:GetObject",
+  "s3:PutObject",
+  "s3:DeleteObject",
+  "s3:AbortMultipartUpload",
+  "s3:ListMultipartUploadParts",
+];
 /** Object actions of an append-only writer: put, read back (server-side copy reads the staging object), abort multipart. */
-export const APPEND_ONLY_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"];
+export const APPEND_ONLY_OBJECT_ACTIONS = [
+  "s3:GetObject",
+  "s3:PutObject",
+  "s3:AbortMultipartUpload",
+  "s3:ListMultipartUploadParts",
+];
 /** What an append-only writer must never do. */
 export const DELETE_ACTIONS = ["s3:DeleteObject", "s3:DeleteObjectVersion"];
 
@@ -60,14 +71,25 @@ const sid = (...parts: string[]) => parts.map((p) => p.replace(/[^A-Za-z0-9]/g, 
  * The policy of one writer. `offsitePrefixes` limits the offsite reader to those prefixes (all of the
  * bucket when absent).
  */
-export function writerPolicy(writer: WriterName, bucket: string, opts: { offsitePrefixes?: readonly string[] } = {}): PolicyDocument {
+export function writerPolicy(
+  writer: WriterName,
+  bucket: string,
+  opts: { offsitePrefixes?: readonly string[] } = {},
+): PolicyDocument {
   if (writer === "offsite") {
     const prefixes = opts.offsitePrefixes?.length ? [...opts.offsitePrefixes] : undefined;
     return {
       Version: "2012-10-17",
       Statement: [
-        { Sid: "ReadObjects", Effect: "Allow", Action: ["s3:GetObject"], Resource: prefixes ? prefixes.map((p) => objectsArn(bucket, p)) : [`${bucketArn(bucket)}/*`] },
-        prefixes ? listUnder(bucket, prefixes, "ListPrefixes") : { Sid: "ListBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn(bucket)] },
+        {
+          Sid: "ReadObjects",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: prefixes ? prefixes.map((p) => objectsArn(bucket, p)) : [`${bucketArn(bucket)}/*`],
+        },
+        prefixes
+          ? listUnder(bucket, prefixes, "ListPrefixes")
+          : { Sid: "ListBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn(bucket)] },
       ],
     };
   }
@@ -76,7 +98,12 @@ export function writerPolicy(writer: WriterName, bucket: string, opts: { offsite
     return {
       Version: "2012-10-17",
       Statement: [
-        { Sid: sid("AppendUnder", writer), Effect: "Allow", Action: APPEND_ONLY_OBJECT_ACTIONS, Resource: [objectsArn(bucket, prefix)] },
+        {
+          Sid: sid("AppendUnder", writer),
+          Effect: "Allow",
+          Action: APPEND_ONLY_OBJECT_ACTIONS,
+          Resource: [objectsArn(bucket, prefix)],
+        },
         listUnder(bucket, [prefix], sid("ListUnder", writer)),
         { Sid: "NeverDelete", Effect: "Deny", Action: DELETE_ACTIONS, Resource: [`${bucketArn(bucket)}/*`] },
       ],
@@ -85,7 +112,12 @@ export function writerPolicy(writer: WriterName, bucket: string, opts: { offsite
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: sid("ReadWriteUnder", writer), Effect: "Allow", Action: PRUNING_OBJECT_ACTIONS, Resource: [objectsArn(bucket, prefix)] },
+      {
+        Sid: sid("ReadWriteUnder", writer),
+        Effect: "Allow",
+        Action: PRUNING_OBJECT_ACTIONS,
+        Resource: [objectsArn(bucket, prefix)],
+      },
       listUnder(bucket, [prefix], sid("ListUnder", writer)),
       { Sid: "BucketLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [bucketArn(bucket)] },
     ],
@@ -98,8 +130,14 @@ export function writerUserName(bucket: string, writer: WriterName): string {
 }
 
 /** Every writer's policy, keyed by writer (what PiHub loads into MinIO/RustFS). */
-export function writerPolicies(bucket: string, opts: { offsitePrefixes?: readonly string[] } = {}): Record<WriterName, PolicyDocument> {
-  return Object.fromEntries(WRITERS.map((w) => [w, writerPolicy(w, bucket, opts)])) as Record<WriterName, PolicyDocument>;
+export function writerPolicies(
+  bucket: string,
+  opts: { offsitePrefixes?: readonly string[] } = {},
+): Record<WriterName, PolicyDocument> {
+  return Object.fromEntries(WRITERS.map((w) => [w, writerPolicy(w, bucket, opts)])) as Record<
+    WriterName,
+    PolicyDocument
+  >;
 }
 
 /** Bucket policy refusing every request that does not arrive over TLS. */
@@ -127,7 +165,11 @@ export function describePolicy(doc: PolicyDocument): { allow: string; deny: stri
     return `${s.Action.map((a) => a.replace(/^s3:/, "")).join(", ")} on ${where}${cond ? ` (keys ${[cond].flat().join(", ")})` : ""}`;
   };
   return {
-    allow: doc.Statement.filter((s) => s.Effect === "Allow").map(fmt).join("; "),
-    deny: doc.Statement.filter((s) => s.Effect === "Deny").map(fmt).join("; "),
+    allow: doc.Statement.filter((s) => s.Effect === "Allow")
+      .map(fmt)
+      .join("; "),
+    deny: doc.Statement.filter((s) => s.Effect === "Deny")
+      .map(fmt)
+      .join("; "),
   };
 }

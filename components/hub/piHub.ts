@@ -13,7 +13,18 @@ import { remote } from "@pulumi/command";
 import type { HubConfig } from "../config.js";
 import { contentHash } from "../core/files.js";
 import { WRITERS, type WriterCredentials, type WriterName } from "../core/hubConnection.js";
-import { ADMIN_USER, configureStdin, piHubFiles, piHubSettings, serverEnvFile, STAGING_DIR, stepCommand, stepTriggers, STEP_SCRIPTS, writerAccessKey } from "./piHubSteps.js";
+import {
+  ADMIN_USER,
+  configureStdin,
+  piHubFiles,
+  piHubSettings,
+  serverEnvFile,
+  STAGING_DIR,
+  stepCommand,
+  stepTriggers,
+  STEP_SCRIPTS,
+  writerAccessKey,
+} from "./piHubSteps.js";
 import type { PrefixLifecycle } from "./retention.js";
 
 export interface PiHubArgs {
@@ -53,7 +64,10 @@ export class PiHub extends pulumi.ComponentResource {
       ? pulumi.secret(args.adminPassword)
       : new random.RandomPassword(`${name}-admin-password`, { length: 40, special: false }, { parent: this }).result;
     const writerSecrets = Object.fromEntries(
-      WRITERS.map((w) => [w, new random.RandomPassword(`${name}-${w}-secret-key`, { length: 40, special: false }, { parent: this }).result]),
+      WRITERS.map((w) => [
+        w,
+        new random.RandomPassword(`${name}-${w}-secret-key`, { length: 40, special: false }, { parent: this }).result,
+      ]),
     ) as Record<WriterName, pulumi.Output<string>>;
 
     const staging = new remote.Command(
@@ -69,7 +83,12 @@ export class PiHub extends pulumi.ComponentResource {
         base,
         new remote.CopyToRemote(
           `${name}-file-${base.replace(/\.[a-z]+$/, "")}`,
-          { connection, source: new pulumi.asset.StringAsset(file.content), remotePath: file.path, triggers: [contentHash(file.content)] },
+          {
+            connection,
+            source: new pulumi.asset.StringAsset(file.content),
+            remotePath: file.path,
+            triggers: [contentHash(file.content)],
+          },
           { parent: this, dependsOn: [staging] },
         ),
       );
@@ -78,7 +97,12 @@ export class PiHub extends pulumi.ComponentResource {
 
     const preflight = new remote.Command(
       `${name}-preflight`,
-      { connection, create: stepCommand("preflight", s), triggers: stepTriggers("preflight", args.hub), addPreviousOutputInEnv: false },
+      {
+        connection,
+        create: stepCommand("preflight", s),
+        triggers: stepTriggers("preflight", args.hub),
+        addPreviousOutputInEnv: false,
+      },
       { parent: this, dependsOn: [upload(STEP_SCRIPTS.preflight)] },
     );
 
@@ -94,7 +118,9 @@ export class PiHub extends pulumi.ComponentResource {
       { parent: this, dependsOn: [preflight, upload(STEP_SCRIPTS.install), upload(`${s.server}.service`)] },
     );
 
-    const writerInputs = pulumi.all(writerSecrets).apply((secrets) => WRITERS.map((w) => ({ writer: w, secretKey: secrets[w], policy: args.writerPolicies[w] })));
+    const writerInputs = pulumi
+      .all(writerSecrets)
+      .apply((secrets) => WRITERS.map((w) => ({ writer: w, secretKey: secrets[w], policy: args.writerPolicies[w] })));
     const configure = new remote.Command(
       `${name}-configure`,
       {

@@ -23,7 +23,11 @@ export const STAGING_DIR = "homelab-backup";
 export const ADMIN_USER = "homelab-admin";
 
 /** The scripts of the three steps, in order. */
-export const STEP_SCRIPTS = { preflight: "preflight.sh", install: "install-server.sh", configure: "configure-bucket.sh" } as const;
+export const STEP_SCRIPTS = {
+  preflight: "preflight.sh",
+  install: "install-server.sh",
+  configure: "configure-bucket.sh",
+} as const;
 export type Step = keyof typeof STEP_SCRIPTS;
 
 /** The S3 access key id of a writer on a pi hub. */
@@ -65,7 +69,9 @@ export function piHubErrors(hub: HubConfig): string[] {
   if (!hub.ssh?.user) errors.push("hub.ssh.user is required for a pi hub");
   if (!hub.dataDir) errors.push("hub.dataDir is required for a pi hub (a directory on an already mounted disk)");
   else if (!/^\/[A-Za-z0-9._/-]+$/.test(hub.dataDir) || hub.dataDir.split("/").includes("..")) {
-    errors.push(`hub.dataDir "${hub.dataDir}" must be an absolute path of letters, digits, '.', '_', '-' and '/' (it goes unquoted into the systemd unit)`);
+    errors.push(
+      `hub.dataDir "${hub.dataDir}" must be an absolute path of letters, digits, '.', '_', '-' and '/' (it goes unquoted into the systemd unit)`,
+    );
   } else if (hub.dataDir.replace(/\/+$/, "") === "") errors.push("hub.dataDir must not be the root filesystem");
   if (hub.objectLock && hub.server !== "minio") errors.push(`hub.objectLock needs server "minio", not "${hub.server}"`);
   if (hub.version?.toLowerCase() === "latest") errors.push('hub.version must be a pinned release, never "latest"');
@@ -97,7 +103,12 @@ export function piHubSettings(hub: HubConfig): PiHubSettings {
 export function serverUnit(s: PiHubSettings): { name: string; content: string } {
   // ProtectHome would hide a data directory under /home or /root from the service.
   const underHome = /^\/(home|root|run\/user)(\/|$)/.test(s.dataDir);
-  const common = { DATA_DIR: s.dataDir, PORT: String(s.port), CONSOLE_PORT: String(s.consolePort), PROTECT_HOME: underHome ? "no" : "yes" };
+  const common = {
+    DATA_DIR: s.dataDir,
+    PORT: String(s.port),
+    CONSOLE_PORT: String(s.consolePort),
+    PROTECT_HOME: underHome ? "no" : "yes",
+  };
   if (s.server === "minio") {
     const content = fillTemplate(readScript("hub/minio.service"), {
       ...common,
@@ -129,7 +140,10 @@ export function piHubFiles(hub: HubConfig): HubFile[] {
   const s = piHubSettings(hub);
   const unit = serverUnit(s);
   return [
-    ...Object.values(STEP_SCRIPTS).map((script) => ({ path: `${STAGING_DIR}/${script}`, content: readScript(`hub/${script}`) })),
+    ...Object.values(STEP_SCRIPTS).map((script) => ({
+      path: `${STAGING_DIR}/${script}`,
+      content: readScript(`hub/${script}`),
+    })),
     { path: `${STAGING_DIR}/${unit.name}`, content: unit.content },
   ];
 }
@@ -139,8 +153,10 @@ export function piHubFiles(hub: HubConfig): HubFile[] {
  * single quotes, where systemd takes everything literally up to the next quote; MinIO needs 8+ characters.
  */
 export function adminPasswordError(password: string): string | undefined {
-  if (password.length < 8) return "hubAdminPassword must be at least 8 characters (MinIO refuses shorter root passwords)";
-  if (/['\n\r\0]/.test(password)) return "hubAdminPassword must not contain a single quote, a newline or a NUL character";
+  if (password.length < 8)
+    return "hubAdminPassword must be at least 8 characters (MinIO refuses shorter root passwords)";
+  if (/['\n\r\0]/.test(password))
+    return "hubAdminPassword must not contain a single quote, a newline or a NUL character";
   // configure-bucket.sh percent-encodes it byte by byte for MC_HOST_hub, which is exact for ASCII only.
   if (/[^\x20-\x7e]/.test(password)) return "hubAdminPassword must be printable ASCII";
   return undefined;
@@ -150,7 +166,8 @@ export function adminPasswordError(password: string): string | undefined {
 export function serverEnvFile(server: "minio" | "rustfs", user: string, password: string): string {
   const err = adminPasswordError(password);
   if (err) throw new Error(err);
-  const [u, p] = server === "minio" ? ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"] : ["RUSTFS_ACCESS_KEY", "RUSTFS_SECRET_KEY"];
+  const [u, p] =
+    server === "minio" ? ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"] : ["RUSTFS_ACCESS_KEY", "RUSTFS_SECRET_KEY"];
   return `# Written by homelab-backup (install-server.sh); root-only.\n${u}='${user}'\n${p}='${password}'\n`;
 }
 
@@ -158,20 +175,33 @@ export function serverEnvFile(server: "minio" | "rustfs", user: string, password
 export function lifecycleArg(lifecycles: readonly PrefixLifecycle[]): string {
   return lifecycles
     .map((l) => {
-      if (l.archive) throw new Error(`lifecycle of ${l.prefix}: storage-class transitions (hub.archive) exist only on AWS hubs`);
-      if (!/^[A-Za-z0-9._/-]+$/.test(l.prefix)) throw new Error(`lifecycle prefix "${l.prefix}" has characters the hub's rule list cannot carry`);
+      if (l.archive)
+        throw new Error(`lifecycle of ${l.prefix}: storage-class transitions (hub.archive) exist only on AWS hubs`);
+      if (!/^[A-Za-z0-9._/-]+$/.test(l.prefix))
+        throw new Error(`lifecycle prefix "${l.prefix}" has characters the hub's rule list cannot carry`);
       return `${l.prefix}:${l.expireDays ?? "-"}:${l.noncurrentDays}`;
     })
     .join(" ");
 }
 
 /** The non-secret inputs of each step, as the environment its script reads. */
-export function stepEnvironment(step: Step, s: PiHubSettings, lifecycles: readonly PrefixLifecycle[] = []): Record<string, string> {
+export function stepEnvironment(
+  step: Step,
+  s: PiHubSettings,
+  lifecycles: readonly PrefixLifecycle[] = [],
+): Record<string, string> {
   switch (step) {
     case "preflight":
       return { HUB_DATA_DIR: s.dataDir, HUB_SERVER: s.server };
     case "install":
-      return { HUB_SERVER: s.server, HUB_VERSION: s.version, HUB_MC_VERSION: s.mcVersion, HUB_DATA_DIR: s.dataDir, HUB_PORT: String(s.port), HUB_TLS: String(s.tls) };
+      return {
+        HUB_SERVER: s.server,
+        HUB_VERSION: s.version,
+        HUB_MC_VERSION: s.mcVersion,
+        HUB_DATA_DIR: s.dataDir,
+        HUB_PORT: String(s.port),
+        HUB_TLS: String(s.tls),
+      };
     case "configure":
       return {
         HUB_BUCKET: s.bucket,
@@ -201,7 +231,12 @@ export function stepCommand(step: Step, s: PiHubSettings, lifecycles: readonly P
  * exactly the stack values it reads. Secrets are not here; they travel on stdin, and a change of
  * stdin re-runs the step by itself.
  */
-export function stepTriggers(step: Step, hub: HubConfig, lifecycles: readonly PrefixLifecycle[] = [], writerPolicies?: Partial<Record<WriterName, object>>): string[] {
+export function stepTriggers(
+  step: Step,
+  hub: HubConfig,
+  lifecycles: readonly PrefixLifecycle[] = [],
+  writerPolicies?: Partial<Record<WriterName, object>>,
+): string[] {
   const s = piHubSettings(hub);
   const script = contentHash(readScript(`hub/${STEP_SCRIPTS[step]}`));
   const env = Object.entries(stepEnvironment(step, s, lifecycles)).map(([k, v]) => `${k}=${v}`);
@@ -232,7 +267,11 @@ const b64 = (v: string) => Buffer.from(v, "utf8").toString("base64");
 export function configureStdin(adminPassword: string, writers: readonly WriterInput[]): string {
   const lines = [`admin ${b64(adminPassword)}`];
   for (const w of writers) {
-    lines.push(["writer", b64(w.writer), b64(writerAccessKey(w.writer)), b64(w.secretKey), b64(JSON.stringify(w.policy))].join(" "));
+    lines.push(
+      ["writer", b64(w.writer), b64(writerAccessKey(w.writer)), b64(w.secretKey), b64(JSON.stringify(w.policy))].join(
+        " ",
+      ),
+    );
   }
   return `${lines.join("\n")}\n`;
 }

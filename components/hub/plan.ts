@@ -12,7 +12,11 @@ import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from ".
 
 function mdTable(header: string[], rows: string[][]): string {
   const cell = (t: string) => t.replace(/\|/g, "\\|").replace(/\n/g, " ");
-  return [`| ${header.join(" | ")} |`, `| ${header.map(() => "---").join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map(() => "---").join(" | ")} |`,
+    ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`),
+  ].join("\n");
 }
 
 /** Stands for the stack name in URNs until the shell expands `$STACK`. */
@@ -39,12 +43,18 @@ export function accessKeyUrn(writer: WriterName, stackName: string, componentNam
 /** URNs to replace to rotate a writer's key on a Pi hub: its generated secret and PiHub's configure step, which (re)applies users and keys. */
 export function piRotationUrns(writer: WriterName, stackName: string, componentName = "hub"): string[] {
   const pi = `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$${PROJECT}:index:PiHub`;
-  return [`${pi}$random:index/randomPassword:RandomPassword::${componentName}-pi-${writer}-secret-key`, `${pi}$command:remote:Command::${componentName}-pi-configure`];
+  return [
+    `${pi}$random:index/randomPassword:RandomPassword::${componentName}-pi-${writer}-secret-key`,
+    `${pi}$command:remote:Command::${componentName}-pi-configure`,
+  ];
 }
 
 /** A URN inside double quotes for the shell: `$STACK` expands, the `$` separators of the type chain are escaped. */
 function shellUrn(urn: string, stackName: string): string {
-  return `"${urn.split(stackName).map((part) => part.replace(/\$/g, "\\$")).join("${STACK}")}"`;
+  return `"${urn
+    .split(stackName)
+    .map((part) => part.replace(/\$/g, "\\$"))
+    .join("${STACK}")}"`;
 }
 
 /** The hub section of the plan; `componentName` is the BackupHub's name in index.ts. */
@@ -73,10 +83,15 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
       `Object lock: every new version is immutable for ${days(hub.objectLock.days)} (${hub.objectLock.mode} mode); the lifecycle below removes a version only once its lock has ended, so expired backups and staging objects are billed until then.`,
     );
     if (minLock !== undefined && hub.objectLock.days < minLock) {
-      d.push(`The longest retention of a class is ${days(minLock)}, so backups older than ${days(hub.objectLock.days)} are no longer locked.`);
+      d.push(
+        `The longest retention of a class is ${days(minLock)}, so backups older than ${days(hub.objectLock.days)} are no longer locked.`,
+      );
     }
   } else {
-    d.push("", `Object lock: off. Append-only writers still cannot delete; versions removed by any writer stay recoverable for their noncurrent period below.`);
+    d.push(
+      "",
+      `Object lock: off. Append-only writers still cannot delete; versions removed by any writer stay recoverable for their noncurrent period below.`,
+    );
   }
 
   d.push("", "### Lifecycle per prefix", "");
@@ -95,9 +110,14 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
       ),
     );
     if (hub.kind === "aws" && hub.archive) {
-      const skipped = lifecycles.filter((l) => l.expireDays !== undefined && l.expireDays > 1 && !l.archive).map((l) => `\`${l.prefix}\``);
+      const skipped = lifecycles
+        .filter((l) => l.expireDays !== undefined && l.expireDays > 1 && !l.archive)
+        .map((l) => `\`${l.prefix}\``);
       if (skipped.length) {
-        d.push("", `hub.archive (${hub.archive.storageClass} after ${days(hub.archive.afterDays)}) is not applied to ${skipped.join(", ")}: those objects expire before they could move (or, for STANDARD_IA, before the 30 days S3 requires).`);
+        d.push(
+          "",
+          `hub.archive (${hub.archive.storageClass} after ${days(hub.archive.afterDays)}) is not applied to ${skipped.join(", ")}: those objects expire before they could move (or, for STANDARD_IA, before the 30 days S3 requires).`,
+        );
       }
     }
   }
@@ -108,16 +128,27 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
       ["Writer", "Used by", hub.kind === "aws" ? "IAM user" : "S3 user", "Allowed", "Denied"],
       WRITERS.map((w) => {
         const desc = describePolicy(writerPolicy(w, hub.bucket, { offsitePrefixes }));
-        return [w, WRITER_USE[w], hub.kind === "aws" ? `\`/homelab-backup/${writerUserName(hub.bucket, w)}\`` : `\`${writerAccessKey(w)}\``, desc.allow, desc.deny || "everything else"];
+        return [
+          w,
+          WRITER_USE[w],
+          hub.kind === "aws" ? `\`/homelab-backup/${writerUserName(hub.bucket, w)}\`` : `\`${writerAccessKey(w)}\``,
+          desc.allow,
+          desc.deny || "everything else",
+        ];
       }),
     ),
   );
-  d.push("", `${APPEND_ONLY_WRITERS.join(" and ")} are append-only: they write to \`<prefix>.partial/\`, copy server-side to the final key, and the hub's lifecycle removes both the staging objects and the old backups.`);
+  d.push(
+    "",
+    `${APPEND_ONLY_WRITERS.join(" and ")} are append-only: they write to \`<prefix>.partial/\`, copy server-side to the final key, and the hub's lifecycle removes both the staging objects and the old backups.`,
+  );
 
   const r: string[] = [];
   if (hub.kind === "aws") {
     r.push(
-      "**Rotate a writer's key** (here `postgres`; replace it with any of " + WRITERS.map((w) => `\`${w}\``).join(", ") + "). Pulumi creates the new key, rewrites every Kubernetes Secret that carries it, then deletes the old key:",
+      "**Rotate a writer's key** (here `postgres`; replace it with any of " +
+        WRITERS.map((w) => `\`${w}\``).join(", ") +
+        "). Pulumi creates the new key, rewrites every Kubernetes Secret that carries it, then deletes the old key:",
       "",
       "```sh",
       "STACK=$(pulumi stack --show-name)",
@@ -134,11 +165,15 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
     );
   } else {
     r.push(
-      "**Rotate a writer's key** (here `postgres`; replace it with any of " + WRITERS.map((w) => `\`${w}\``).join(", ") + "). Pulumi generates a new secret key and re-runs the hub's configure step, which sets it on the S3 server; the same `up` rewrites every Kubernetes Secret that carries it:",
+      "**Rotate a writer's key** (here `postgres`; replace it with any of " +
+        WRITERS.map((w) => `\`${w}\``).join(", ") +
+        "). Pulumi generates a new secret key and re-runs the hub's configure step, which sets it on the S3 server; the same `up` rewrites every Kubernetes Secret that carries it:",
       "",
       "```sh",
       "STACK=$(pulumi stack --show-name)",
-      `pulumi up ${piRotationUrns("postgres", STACK_MARK, componentName).map((u) => `--replace ${shellUrn(u, STACK_MARK)}`).join(" ")}`,
+      `pulumi up ${piRotationUrns("postgres", STACK_MARK, componentName)
+        .map((u) => `--replace ${shellUrn(u, STACK_MARK)}`)
+        .join(" ")}`,
       "```",
       "",
       "**Bring back a version that was deleted or overwritten** (within its noncurrent period), with the admin login (`pulumi stack output hubAdminPassword --show-secrets`):",

@@ -65,14 +65,20 @@ export function prefixLifecycles(stack: StackConfig): PrefixLifecycle[] {
   const out: PrefixLifecycle[] = [];
   const appendOnly = (prefix: string, retentionDays: number) => {
     const archive = archiveFor(stack.hub, retentionDays);
-    out.push({ prefix, expireDays: retentionDays, noncurrentDays: NONCURRENT_GRACE_DAYS, ...(archive ? { archive } : {}) });
+    out.push({
+      prefix,
+      expireDays: retentionDays,
+      noncurrentDays: NONCURRENT_GRACE_DAYS,
+      ...(archive ? { archive } : {}),
+    });
     out.push({ prefix: partialPrefix(prefix), expireDays: PARTIAL_EXPIRE_DAYS, noncurrentDays: PARTIAL_EXPIRE_DAYS });
   };
   if (stack.longhorn) out.push({ prefix: PREFIXES.longhorn, noncurrentDays: NONCURRENT_GRACE_DAYS });
   if (stack.postgres) appendOnly(PREFIXES.postgres, stack.postgres.retentionDays);
   if (stack.etcd) appendOnly(PREFIXES.etcd, stack.etcd.retentionDays);
   if (stack.velero) out.push({ prefix: PREFIXES.velero, noncurrentDays: NONCURRENT_GRACE_DAYS });
-  if (stack.buckets && stack.buckets.mirrors.length > 0) out.push({ prefix: PREFIXES.buckets, noncurrentDays: NONCURRENT_GRACE_DAYS });
+  if (stack.buckets && stack.buckets.mirrors.length > 0)
+    out.push({ prefix: PREFIXES.buckets, noncurrentDays: NONCURRENT_GRACE_DAYS });
   return out;
 }
 
@@ -89,7 +95,9 @@ export function veleroMaxTtlDays(stack: StackConfig): number | undefined {
  * bounds it. Undefined when no class has a retention in days.
  */
 export function objectLockMinimumDays(stack: StackConfig): number | undefined {
-  const days = [stack.postgres?.retentionDays, stack.etcd?.retentionDays, veleroMaxTtlDays(stack)].filter((d): d is number => d !== undefined && d > 0);
+  const days = [stack.postgres?.retentionDays, stack.etcd?.retentionDays, veleroMaxTtlDays(stack)].filter(
+    (d): d is number => d !== undefined && d > 0,
+  );
   return days.length ? Math.max(...days) : undefined;
 }
 

@@ -7,11 +7,16 @@ export const ARCHIVE_CLASSES = ["GLACIER", "GLACIER_IR", "DEEP_ARCHIVE", "STANDA
 export const hubSchema = z.strictObject({
   kind: z.enum(["aws", "pi"]),
   bucket: bucketName,
-  region: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region label: lowercase letters, digits and '-'").default("us-east-1"),
+  region: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region label: lowercase letters, digits and '-'")
+    .default("us-east-1"),
   archive: z.strictObject({ afterDays: posInt(1), storageClass: z.enum(ARCHIVE_CLASSES) }).optional(),
   objectLock: z.strictObject({ mode: z.enum(["GOVERNANCE", "COMPLIANCE"]), days: posInt(1) }).optional(),
   host: hostName.optional(),
-  ssh: z.strictObject({ user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a Unix user name"), port: port.default(22) }).optional(),
+  ssh: z
+    .strictObject({ user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a Unix user name"), port: port.default(22) })
+    .optional(),
   server: z.enum(["minio", "rustfs"]).default("minio"),
   version: notLatest.optional(),
   dataDir: absolutePath.refine((p) => p !== "/", "must not be the root filesystem").optional(),

@@ -12,7 +12,13 @@
  * - the mutator fills `name`, `groups`, `labels`, `parameters`, `concurrency`, `retain` when absent,
  *   so every field is set explicitly to avoid perpetual diffs.
  */
-import { LONGHORN_BACKUP_TASKS, LONGHORN_NO_RETAIN_TASKS, type LonghornConfig, type RecurringJobConfig, type StorageClassConfig } from "../config.js";
+import {
+  LONGHORN_BACKUP_TASKS,
+  LONGHORN_NO_RETAIN_TASKS,
+  type LonghornConfig,
+  type RecurringJobConfig,
+  type StorageClassConfig,
+} from "../config.js";
 import { cronGaps } from "../core/cron.js";
 import { formatGoDuration, parseGoDuration } from "../core/duration.js";
 import { names } from "../core/names.js";
@@ -24,7 +30,11 @@ export const LONGHORN_CREDENTIAL_SECRET = "longhorn-backup-s3-credentials";
 /** The setting that lets recurring jobs back up volumes no pod has attached. */
 export const DETACHED_SETTING = "allow-recurring-job-while-volume-detached";
 /** Settings that no longer exist since Longhorn v1.8.0: never emit them. */
-export const REMOVED_SETTINGS = ["backup-target", "backup-target-credential-secret", "backupstore-poll-interval"] as const;
+export const REMOVED_SETTINGS = [
+  "backup-target",
+  "backup-target-credential-secret",
+  "backupstore-poll-interval",
+] as const;
 
 export const JOB_LABEL_PREFIX = "recurring-job.longhorn.io/";
 export const GROUP_LABEL_PREFIX = "recurring-job-group.longhorn.io/";
@@ -34,7 +44,13 @@ export const ENABLED = "enabled";
 /** StorageClass parameters this module owns; a user's `parameters` may not set them. */
 const RESERVED_SC_PARAMETERS = ["numberOfReplicas", "recurringJobSelector"];
 /** Fields of a StorageClass object that users put under `parameters` by mistake (seed 003). */
-const SC_FIELDS_NOT_PARAMETERS = ["reclaimPolicy", "allowVolumeExpansion", "volumeBindingMode", "provisioner", "mountOptions"];
+const SC_FIELDS_NOT_PARAMETERS = [
+  "reclaimPolicy",
+  "allowVolumeExpansion",
+  "volumeBindingMode",
+  "provisioner",
+  "mountOptions",
+];
 
 // ---------------------------------------------------------------------------------------------
 // BackupTarget and its credentials
@@ -46,13 +62,20 @@ const SC_FIELDS_NOT_PARAMETERS = ["reclaimPolicy", "allowVolumeExpansion", "volu
  * fails in Longhorn (#8954), so the region must be a plain region label.
  */
 export function backupTargetUrl(bucket: string, region: string, prefix: string): string {
-  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) throw new Error(`Longhorn backup target: bucket "${bucket}" is not a valid bucket name`);
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket))
+    throw new Error(`Longhorn backup target: bucket "${bucket}" is not a valid bucket name`);
   if (!/^[a-z0-9][a-z0-9-]*$/.test(region)) {
-    throw new Error(`Longhorn backup target: region "${region}" must be a region label (e.g. us-east-1); an endpoint belongs in AWS_ENDPOINTS, not in the URL`);
+    throw new Error(
+      `Longhorn backup target: region "${region}" must be a region label (e.g. us-east-1); an endpoint belongs in AWS_ENDPOINTS, not in the URL`,
+    );
   }
   const path = prefix.replace(/^\/+/, "");
-  if (path === "" || path === "/") throw new Error("Longhorn backup target: the path after the region must not be empty (Longhorn refuses s3://bucket@region)");
-  if (/[$,\s]/.test(path)) throw new Error(`Longhorn backup target: prefix "${prefix}" must not contain '$', ',' or whitespace`);
+  if (path === "" || path === "/")
+    throw new Error(
+      "Longhorn backup target: the path after the region must not be empty (Longhorn refuses s3://bucket@region)",
+    );
+  if (/[$,\s]/.test(path))
+    throw new Error(`Longhorn backup target: prefix "${prefix}" must not contain '$', ',' or whitespace`);
   return `s3://${bucket}@${region}/${path.endsWith("/") ? path : `${path}/`}`;
 }
 
@@ -71,26 +94,39 @@ export function isAwsEndpoint(endpoint: string): boolean {
  * `AWS_ENDPOINTS`, with `VIRTUAL_HOSTED_STYLE` stated explicitly: with a custom endpoint Longhorn
  * defaults to path style, which MinIO/RustFS/the bridge need and some providers refuse (#1552).
  */
-export function credentialEndpointKeys(endpoint: string | undefined, pathStyle: boolean, aws: boolean): Record<string, string> {
+export function credentialEndpointKeys(
+  endpoint: string | undefined,
+  pathStyle: boolean,
+  aws: boolean,
+): Record<string, string> {
   if (aws) return {};
-  if (endpoint === undefined) throw new Error("Longhorn backup target: an S3-compatible endpoint needs its URL (AWS_ENDPOINTS)");
+  if (endpoint === undefined)
+    throw new Error("Longhorn backup target: an S3-compatible endpoint needs its URL (AWS_ENDPOINTS)");
   const err = credentialValueError("AWS_ENDPOINTS", endpoint);
   if (err) throw new Error(err);
-  if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint)) throw new Error(`Longhorn backup target: endpoint "${endpoint}" must be http(s)://host[:port]`);
+  if (!/^https?:\/\/[^/\s]+\/?$/.test(endpoint))
+    throw new Error(`Longhorn backup target: endpoint "${endpoint}" must be http(s)://host[:port]`);
   return { AWS_ENDPOINTS: endpoint.replace(/\/$/, ""), VIRTUAL_HOSTED_STYLE: pathStyle ? "false" : "true" };
 }
 
 /** Longhorn's webhook refuses credential values with surrounding whitespace or a newline (#811, #7159). */
 export function credentialValueError(key: string, value: string): string | undefined {
   if (value === "") return `Longhorn credential ${key} is empty`;
-  if (value !== value.trim() || /[\r\n]/.test(value)) return `Longhorn credential ${key} has surrounding whitespace or a newline, which breaks S3 authentication`;
+  if (value !== value.trim() || /[\r\n]/.test(value))
+    return `Longhorn credential ${key} has surrounding whitespace or a newline, which breaks S3 authentication`;
   return undefined;
 }
 
 /** The `default` BackupTarget patch body. */
-export function backupTargetManifest(namespace: string, url: string, pollInterval: string, credentialSecret = LONGHORN_CREDENTIAL_SECRET) {
+export function backupTargetManifest(
+  namespace: string,
+  url: string,
+  pollInterval: string,
+  credentialSecret = LONGHORN_CREDENTIAL_SECRET,
+) {
   const seconds = parseGoDuration(pollInterval);
-  if (seconds === undefined || seconds < 0) throw new Error(`Longhorn pollInterval "${pollInterval}" is not a Go duration`);
+  if (seconds === undefined || seconds < 0)
+    throw new Error(`Longhorn pollInterval "${pollInterval}" is not a Go duration`);
   return {
     apiVersion: LONGHORN_API_VERSION,
     kind: "BackupTarget",
@@ -102,7 +138,8 @@ export function backupTargetManifest(namespace: string, url: string, pollInterva
 
 /** A Setting patch body: Settings have no spec, the value is a top-level string. */
 export function settingManifest(namespace: string, name: string, value: string) {
-  if ((REMOVED_SETTINGS as readonly string[]).includes(name)) throw new Error(`Longhorn setting "${name}" was removed in v1.8.0; use the BackupTarget CR`);
+  if ((REMOVED_SETTINGS as readonly string[]).includes(name))
+    throw new Error(`Longhorn setting "${name}" was removed in v1.8.0; use the BackupTarget CR`);
   return { apiVersion: LONGHORN_API_VERSION, kind: "Setting", metadata: { name, namespace }, value };
 }
 
@@ -124,9 +161,11 @@ export interface RecurringJobSpec {
 /** Every field set, as Longhorn's mutator would leave it, so that nothing drifts. */
 export function recurringJobSpec(job: RecurringJobConfig): RecurringJobSpec {
   const noRetain = LONGHORN_NO_RETAIN_TASKS.includes(job.task);
-  if (!noRetain && job.retain === undefined) throw new Error(`Longhorn recurring job "${job.name}": retain is required for task ${job.task}`);
+  if (!noRetain && job.retain === undefined)
+    throw new Error(`Longhorn recurring job "${job.name}": retain is required for task ${job.task}`);
   const parameters: Record<string, string> = {};
-  if (job.fullBackupInterval !== undefined && LONGHORN_BACKUP_TASKS.includes(job.task)) parameters["full-backup-interval"] = String(job.fullBackupInterval);
+  if (job.fullBackupInterval !== undefined && LONGHORN_BACKUP_TASKS.includes(job.task))
+    parameters["full-backup-interval"] = String(job.fullBackupInterval);
   return {
     name: job.name,
     task: job.task,
@@ -141,7 +180,12 @@ export function recurringJobSpec(job: RecurringJobConfig): RecurringJobSpec {
 
 /** The RecurringJob object (explicit metadata.name: Pulumi auto-naming would break the 40-char limit). */
 export function recurringJobManifest(namespace: string, job: RecurringJobConfig) {
-  return { apiVersion: LONGHORN_API_VERSION, kind: "RecurringJob", metadata: { name: job.name, namespace }, spec: recurringJobSpec(job) };
+  return {
+    apiVersion: LONGHORN_API_VERSION,
+    kind: "RecurringJob",
+    metadata: { name: job.name, namespace },
+    spec: recurringJobSpec(job),
+  };
 }
 
 export interface RestorePoints {
@@ -164,10 +208,21 @@ export function worstCaseRestorePoints(job: RecurringJobConfig): RestorePoints {
   const spec = recurringJobSpec(job);
   const gaps = cronGaps(job.cron);
   const span = spec.retain > 1 ? (spec.retain - 1) * gaps.maxGapSeconds : 0;
-  if (!LONGHORN_BACKUP_TASKS.includes(job.task)) return { restorePoints: spec.retain, fullBackupsAtWorst: undefined, fullBackupsAtBest: undefined, spanSeconds: span };
+  if (!LONGHORN_BACKUP_TASKS.includes(job.task))
+    return {
+      restorePoints: spec.retain,
+      fullBackupsAtWorst: undefined,
+      fullBackupsAtBest: undefined,
+      spanSeconds: span,
+    };
   const n = job.fullBackupInterval ?? 0;
   if (n === 0) return { restorePoints: spec.retain, fullBackupsAtWorst: 0, fullBackupsAtBest: 0, spanSeconds: span };
-  return { restorePoints: spec.retain, fullBackupsAtWorst: Math.floor(spec.retain / n), fullBackupsAtBest: Math.ceil(spec.retain / n), spanSeconds: span };
+  return {
+    restorePoints: spec.retain,
+    fullBackupsAtWorst: Math.floor(spec.retain / n),
+    fullBackupsAtBest: Math.ceil(spec.retain / n),
+    spanSeconds: span,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +273,10 @@ export interface SelectorEntry {
 
 /** The StorageClass `recurringJobSelector` entries: jobs with isGroup false, groups with isGroup true. */
 export function storageClassSelectorEntries(sc: StorageClassConfig): SelectorEntry[] {
-  return [...sc.recurringJobs.map((name) => ({ name, isGroup: false })), ...sc.recurringJobGroups.map((name) => ({ name, isGroup: true }))];
+  return [
+    ...sc.recurringJobs.map((name) => ({ name, isGroup: false })),
+    ...sc.recurringJobGroups.map((name) => ({ name, isGroup: true })),
+  ];
 }
 
 /** `recurringJobSelector` as the JSON string Longhorn's CSI driver parses. */
@@ -240,13 +298,21 @@ function scPath(config: LonghornConfig | undefined, sc: StorageClassConfig, key:
 export function storageClassParameters(sc: StorageClassConfig, config?: LonghornConfig): Record<string, string> {
   for (const key of Object.keys(sc.parameters)) {
     if (SC_FIELDS_NOT_PARAMETERS.includes(key)) {
-      throw new Error(`${scPath(config, sc, key)}: "${key}" is a StorageClass field, not a Longhorn parameter; set it on the storage class itself (reclaimPolicy: ${sc.reclaimPolicy})`);
+      throw new Error(
+        `${scPath(config, sc, key)}: "${key}" is a StorageClass field, not a Longhorn parameter; set it on the storage class itself (reclaimPolicy: ${sc.reclaimPolicy})`,
+      );
     }
     if (RESERVED_SC_PARAMETERS.includes(key)) {
-      throw new Error(`${scPath(config, sc, key)}: "${key}" is set from the storage class's ${key === "numberOfReplicas" ? "numberOfReplicas" : "recurringJobs/recurringJobGroups"}; remove it from parameters`);
+      throw new Error(
+        `${scPath(config, sc, key)}: "${key}" is set from the storage class's ${key === "numberOfReplicas" ? "numberOfReplicas" : "recurringJobs/recurringJobGroups"}; remove it from parameters`,
+      );
     }
   }
-  return { numberOfReplicas: String(sc.numberOfReplicas), recurringJobSelector: storageClassSelector(sc), ...sc.parameters };
+  return {
+    numberOfReplicas: String(sc.numberOfReplicas),
+    recurringJobSelector: storageClassSelector(sc),
+    ...sc.parameters,
+  };
 }
 
 /** The StorageClass object (cluster-scoped). */
@@ -284,12 +350,29 @@ export function pvcCoverage(config: LonghornConfig): JobCoverage[] {
   return config.recurringJobs.map((job) => {
     const direct = patches.filter((p) => p.jobs.includes(job.name)).map((p) => `${p.namespace}/${p.name}`);
     const viaGroups = patches
-      .filter((p) => !p.jobs.includes(job.name) && job.groups.some((g) => p.labels[`${GROUP_LABEL_PREFIX}${g}`] === ENABLED))
+      .filter(
+        (p) => !p.jobs.includes(job.name) && job.groups.some((g) => p.labels[`${GROUP_LABEL_PREFIX}${g}`] === ENABLED),
+      )
       .map((p) => `${p.namespace}/${p.name}`);
     const classes = config.storageClasses
-      .filter((sc) => storageClassSelectorEntries(sc).some((e) => (e.isGroup ? job.groups.includes(e.name) : e.name === job.name)))
+      .filter((sc) =>
+        storageClassSelectorEntries(sc).some((e) => (e.isGroup ? job.groups.includes(e.name) : e.name === job.name)),
+      )
       .map((sc) => sc.name);
-    const reachesNothing = direct.length === 0 && viaGroups.length === 0 && classes.length === 0 && !job.groups.includes("default") && job.task !== "system-backup";
-    return { job: job.name, task: job.task, groups: [...job.groups], pvcs: direct, pvcsViaGroups: viaGroups, storageClasses: classes, reachesNothing };
+    const reachesNothing =
+      direct.length === 0 &&
+      viaGroups.length === 0 &&
+      classes.length === 0 &&
+      !job.groups.includes("default") &&
+      job.task !== "system-backup";
+    return {
+      job: job.name,
+      task: job.task,
+      groups: [...job.groups],
+      pvcs: direct,
+      pvcsViaGroups: viaGroups,
+      storageClasses: classes,
+      reachesNothing,
+    };
   });
 }

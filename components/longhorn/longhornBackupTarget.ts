@@ -88,11 +88,17 @@ export class LonghornBackupTarget extends pulumi.ComponentResource {
         type: "Opaque",
         // stringData, never data: no base64 step that could smuggle in a trailing newline.
         stringData: pulumi.secret(
-          pulumi.all([checked("AWS_ACCESS_KEY_ID", target.accessKeyId), checked("AWS_SECRET_ACCESS_KEY", target.secretAccessKey), endpointKeys]).apply(([id, key, extra]) => ({
-            AWS_ACCESS_KEY_ID: id,
-            AWS_SECRET_ACCESS_KEY: key,
-            ...extra,
-          })),
+          pulumi
+            .all([
+              checked("AWS_ACCESS_KEY_ID", target.accessKeyId),
+              checked("AWS_SECRET_ACCESS_KEY", target.secretAccessKey),
+              endpointKeys,
+            ])
+            .apply(([id, key, extra]) => ({
+              AWS_ACCESS_KEY_ID: id,
+              AWS_SECRET_ACCESS_KEY: key,
+              ...extra,
+            })),
         ),
       },
       child,
@@ -105,11 +111,19 @@ export class LonghornBackupTarget extends pulumi.ComponentResource {
     );
 
     const setting = settingManifest(ns, DETACHED_SETTING, String(config.allowRecurringJobWhileVolumeDetached));
-    new k8s.apiextensions.CustomResourcePatch(`${name}-detached-volumes`, { ...setting, metadata: { ...setting.metadata, annotations: PATCH_FORCE } }, child);
+    new k8s.apiextensions.CustomResourcePatch(
+      `${name}-detached-volumes`,
+      { ...setting, metadata: { ...setting.metadata, annotations: PATCH_FORCE } },
+      child,
+    );
 
     const jobs = config.recurringJobs.map((job) => {
       const body = recurringJobManifest(ns, job);
-      return new k8s.apiextensions.CustomResource(`${name}-job-${job.name}`, { ...body, metadata: { ...body.metadata, labels } }, child);
+      return new k8s.apiextensions.CustomResource(
+        `${name}-job-${job.name}`,
+        { ...body, metadata: { ...body.metadata, labels } },
+        child,
+      );
     });
 
     for (const p of pvcLabelPatches(config)) {
@@ -122,12 +136,20 @@ export class LonghornBackupTarget extends pulumi.ComponentResource {
     }
 
     for (const sc of storageClasses) {
-      new k8s.storage.v1.StorageClass(`${name}-sc-${sc.metadata.name}`, { ...sc, metadata: { ...sc.metadata, labels } }, { parent: this, dependsOn: jobs });
+      new k8s.storage.v1.StorageClass(
+        `${name}-sc-${sc.metadata.name}`,
+        { ...sc, metadata: { ...sc.metadata, labels } },
+        { parent: this, dependsOn: jobs },
+      );
     }
 
     this.backupTargetUrl = backupTarget.urn.apply(() => url);
     this.recurringJobNames = pulumi.output(config.recurringJobs.map((j) => j.name));
     this.credentialSecretName = secret.metadata.name;
-    this.registerOutputs({ backupTargetUrl: this.backupTargetUrl, recurringJobNames: this.recurringJobNames, credentialSecretName: this.credentialSecretName });
+    this.registerOutputs({
+      backupTargetUrl: this.backupTargetUrl,
+      recurringJobNames: this.recurringJobNames,
+      credentialSecretName: this.credentialSecretName,
+    });
   }
 }

@@ -17,23 +17,34 @@ import {
   type JobCoverage,
 } from "./logic.js";
 
-
 function targetOf(stack: StackConfig): { url: string; where: string; via: string } {
   const lh = stack.longhorn!;
   if (lh.target === "ftpBridge" && stack.ftpBridge) {
     const b = stack.ftpBridge;
     const url = backupTargetUrl(b.bucket, b.region, PREFIXES.longhorn);
-    return { url, where: `s3://${b.bucket}/${PREFIXES.longhorn} on the s3-to-ftp bridge → ftp://${b.ftp.host}:${b.ftp.port}${b.ftp.path}${b.encryption ? " (encrypted by the bridge)" : ""}`, via: "the in-cluster s3-to-ftp bridge" };
+    return {
+      url,
+      where: `s3://${b.bucket}/${PREFIXES.longhorn} on the s3-to-ftp bridge → ftp://${b.ftp.host}:${b.ftp.port}${b.ftp.path}${b.encryption ? " (encrypted by the bridge)" : ""}`,
+      via: "the in-cluster s3-to-ftp bridge",
+    };
   }
   const hub = hubConnection(stack.hub);
-  return { url: backupTargetUrl(hub.bucket, hub.region, PREFIXES.longhorn), where: s3Url(hub, PREFIXES.longhorn), via: hub.kind === "aws" ? "Amazon S3" : `${hub.server} at ${hub.endpoint}` };
+  return {
+    url: backupTargetUrl(hub.bucket, hub.region, PREFIXES.longhorn),
+    where: s3Url(hub, PREFIXES.longhorn),
+    via: hub.kind === "aws" ? "Amazon S3" : `${hub.server} at ${hub.endpoint}`,
+  };
 }
 
 function members(c: JobCoverage): string {
   const parts: string[] = [];
-  if (c.groups.length) parts.push(`groups ${c.groups.map((g) => `\`${g}\``).join(", ")}${c.groups.includes("default") ? " (default = every volume with no job label)" : ""}`);
+  if (c.groups.length)
+    parts.push(
+      `groups ${c.groups.map((g) => `\`${g}\``).join(", ")}${c.groups.includes("default") ? " (default = every volume with no job label)" : ""}`,
+    );
   if (c.pvcs.length) parts.push(`PVCs ${c.pvcs.join(", ")}`);
-  if (c.storageClasses.length) parts.push(`new volumes of StorageClass ${c.storageClasses.map((s) => `\`${s}\``).join(", ")}`);
+  if (c.storageClasses.length)
+    parts.push(`new volumes of StorageClass ${c.storageClasses.map((s) => `\`${s}\``).join(", ")}`);
   return parts.length ? parts.join("; ") : "no volume (no group, PVC or StorageClass)";
 }
 
@@ -49,7 +60,8 @@ function howText(job: RecurringJobConfig): string {
   const base = `Longhorn RecurringJob \`${job.name}\` (${job.task}, up to ${job.concurrency} volume${job.concurrency === 1 ? "" : "s"} at once)`;
   if (!LONGHORN_BACKUP_TASKS.includes(job.task)) return `${base}; stays in the cluster`;
   const n = job.fullBackupInterval ?? 0;
-  const mode = n === 0 ? "incremental (changed blocks only)" : n === 1 ? "full every run" : `incremental, full every ${n} runs`;
+  const mode =
+    n === 0 ? "incremental (changed blocks only)" : n === 1 ? "full every run" : `incremental, full every ${n} runs`;
   return `${base}, ${mode}`;
 }
 
@@ -64,7 +76,11 @@ export function longhornPlan(stack: StackConfig): PlanSection {
     how: howText(job),
     when: describeCron(job.cron),
     retention: retentionText(job),
-    where: LONGHORN_BACKUP_TASKS.includes(job.task) ? target.where : job.task === "system-backup" ? target.where : "in the cluster (Longhorn snapshots on the replicas' disks)",
+    where: LONGHORN_BACKUP_TASKS.includes(job.task)
+      ? target.where
+      : job.task === "system-backup"
+        ? target.where
+        : "in the cluster (Longhorn snapshots on the replicas' disks)",
   }));
   const d: string[] = [];
   d.push(
@@ -73,28 +89,61 @@ export function longhornPlan(stack: StackConfig): PlanSection {
     `Setting \`${DETACHED_SETTING}\` = \`${lh.allowRecurringJobWhileVolumeDetached}\`${lh.allowRecurringJobWhileVolumeDetached ? "" : " — **detached volumes are skipped by every recurring job** (only a warning in Longhorn's log)"}.`,
   );
   if (lh.recurringJobs.length) {
-    d.push("", "| Job | Task | Schedule | Keeps | Full backups kept (worst–best) | Volumes |", "| --- | --- | --- | --- | --- | --- |");
+    d.push(
+      "",
+      "| Job | Task | Schedule | Keeps | Full backups kept (worst–best) | Volumes |",
+      "| --- | --- | --- | --- | --- | --- |",
+    );
     lh.recurringJobs.forEach((job, i) => {
       const rp = worstCaseRestorePoints(job);
-      const full = rp.fullBackupsAtWorst === undefined ? "n/a" : job.fullBackupInterval ? `${rp.fullBackupsAtWorst}–${rp.fullBackupsAtBest}` : "0 (incremental only after the first)";
+      const full =
+        rp.fullBackupsAtWorst === undefined
+          ? "n/a"
+          : job.fullBackupInterval
+            ? `${rp.fullBackupsAtWorst}–${rp.fullBackupsAtBest}`
+            : "0 (incremental only after the first)";
       const c = coverage[i];
-      const vols = [...c.pvcs, ...c.pvcsViaGroups.map((p) => `${p} (via group)`), ...c.storageClasses.map((s) => `class ${s}`), ...(c.groups.includes("default") ? ["default group"] : [])];
-      d.push(`| \`${job.name}\` | ${job.task} | \`${job.cron}\` | ${rp.restorePoints} | ${full} | ${(vols.join(", ") || "—").replace(/\|/g, "\\|")} |`);
+      const vols = [
+        ...c.pvcs,
+        ...c.pvcsViaGroups.map((p) => `${p} (via group)`),
+        ...c.storageClasses.map((s) => `class ${s}`),
+        ...(c.groups.includes("default") ? ["default group"] : []),
+      ];
+      d.push(
+        `| \`${job.name}\` | ${job.task} | \`${job.cron}\` | ${rp.restorePoints} | ${full} | ${(vols.join(", ") || "—").replace(/\|/g, "\\|")} |`,
+      );
     });
   } else {
     d.push("", "No recurring jobs: Longhorn takes no backup on its own.");
   }
   const patches = pvcLabelPatches(lh);
   if (patches.length) {
-    d.push("", "PVC labels (each with `recurring-job.longhorn.io/source: enabled`, without which Longhorn ignores them):", "");
-    for (const p of patches) d.push(`- \`${p.namespace}/${p.name}\`: ${Object.keys(p.labels).filter((k) => k !== SOURCE_LABEL).map((k) => `\`${k}\``).join(", ")}`);
+    d.push(
+      "",
+      "PVC labels (each with `recurring-job.longhorn.io/source: enabled`, without which Longhorn ignores them):",
+      "",
+    );
+    for (const p of patches)
+      d.push(
+        `- \`${p.namespace}/${p.name}\`: ${Object.keys(p.labels)
+          .filter((k) => k !== SOURCE_LABEL)
+          .map((k) => `\`${k}\``)
+          .join(", ")}`,
+      );
   }
   if (lh.storageClasses.length) {
     d.push("", "StorageClasses (new volumes join their jobs when created; existing volumes are not relabelled):", "");
-    for (const sc of lh.storageClasses) d.push(`- \`${sc.name}\`: ${sc.numberOfReplicas} replicas, reclaimPolicy ${sc.reclaimPolicy}, recurringJobSelector \`${storageClassSelector(sc)}\``);
+    for (const sc of lh.storageClasses)
+      d.push(
+        `- \`${sc.name}\`: ${sc.numberOfReplicas} replicas, reclaimPolicy ${sc.reclaimPolicy}, recurringJobSelector \`${storageClassSelector(sc)}\``,
+      );
   }
   const idle = coverage.filter((c) => c.reachesNothing);
-  if (idle.length) d.push("", `**Warning:** ${idle.map((c) => `\`${c.job}\``).join(", ")} reach${idle.length === 1 ? "es" : ""} no volume through this stack (no PVC, StorageClass or \`default\` group); volumes must be labelled by hand.`);
+  if (idle.length)
+    d.push(
+      "",
+      `**Warning:** ${idle.map((c) => `\`${c.job}\``).join(", ")} reach${idle.length === 1 ? "es" : ""} no volume through this stack (no PVC, StorageClass or \`default\` group); volumes must be labelled by hand.`,
+    );
   const restore = [
     `Backups are listed per volume in the Longhorn UI (Backup tab) and as CRs: \`kubectl -n ${lh.namespace} get backupvolumes.longhorn.io\`, then \`kubectl -n ${lh.namespace} get backups.longhorn.io -l backup-volume=<volume>\`.`,
     "",

@@ -2,7 +2,16 @@
 import { z } from "zod";
 import { cron, dnsLabel, dnsSubdomain, goDuration, posInt, stringMap, suggest, uniqueBy } from "../core/schema.js";
 
-export const LONGHORN_TASKS = ["backup", "backup-force-create", "snapshot", "snapshot-force-create", "snapshot-cleanup", "snapshot-delete", "filesystem-trim", "system-backup"] as const;
+export const LONGHORN_TASKS = [
+  "backup",
+  "backup-force-create",
+  "snapshot",
+  "snapshot-force-create",
+  "snapshot-cleanup",
+  "snapshot-delete",
+  "filesystem-trim",
+  "system-backup",
+] as const;
 /** Tasks whose `retain` Longhorn's mutator forces to 0. */
 export const LONGHORN_NO_RETAIN_TASKS: readonly string[] = ["snapshot-cleanup", "filesystem-trim"];
 export const LONGHORN_BACKUP_TASKS: readonly string[] = ["backup", "backup-force-create"];
@@ -12,10 +21,19 @@ export const recurringJobSchema = z.strictObject({
   name: dnsLabel(40),
   cron,
   task: z.enum(LONGHORN_TASKS),
-  retain: z.number().int("must be an integer").min(1, "must be an integer >= 1").max(100, "must be at most 100 (Longhorn's recurring-job-max-retention)").optional(),
+  retain: z
+    .number()
+    .int("must be an integer")
+    .min(1, "must be an integer >= 1")
+    .max(100, "must be at most 100 (Longhorn's recurring-job-max-retention)")
+    .optional(),
   concurrency: posInt(1).default(1),
   fullBackupInterval: posInt(0).optional(),
-  groups: z.array(z.string().regex(LONGHORN_GROUP, "must be a Longhorn group name: letters, digits, '_', '.', '-' (2+ characters)")).default([]),
+  groups: z
+    .array(
+      z.string().regex(LONGHORN_GROUP, "must be a Longhorn group name: letters, digits, '_', '.', '-' (2+ characters)"),
+    )
+    .default([]),
   labels: stringMap.default({}),
   pvcs: z.array(z.strictObject({ namespace: dnsLabel(), name: dnsSubdomain })).default([]),
 });
@@ -25,7 +43,12 @@ export const storageClassSchema = z.strictObject({
   recurringJobs: z.array(z.string()).default([]),
   recurringJobGroups: z.array(z.string()).default([]),
   reclaimPolicy: z.enum(["Retain", "Delete"]).default("Retain"),
-  numberOfReplicas: z.number().int("must be an integer").min(1, "must be between 1 and 20").max(20, "must be between 1 and 20").default(2),
+  numberOfReplicas: z
+    .number()
+    .int("must be an integer")
+    .min(1, "must be between 1 and 20")
+    .max(20, "must be between 1 and 20")
+    .default(2),
   parameters: stringMap.default({}),
 });
 
@@ -44,11 +67,19 @@ export const longhornSchema = z
     lh.recurringJobs.forEach((j, i) => {
       const at = (f: string) => ["recurringJobs", i, f];
       if (j.retain === undefined && !LONGHORN_NO_RETAIN_TASKS.includes(j.task)) {
-        ctx.addIssue({ code: "custom", path: at("retain"), message: `is required for task "${j.task}" (an integer >= 1: how many ${j.task.startsWith("backup") ? "backups" : "snapshots"} to keep)` });
+        ctx.addIssue({
+          code: "custom",
+          path: at("retain"),
+          message: `is required for task "${j.task}" (an integer >= 1: how many ${j.task.startsWith("backup") ? "backups" : "snapshots"} to keep)`,
+        });
       }
       if (j.fullBackupInterval !== undefined) {
         if (!LONGHORN_BACKUP_TASKS.includes(j.task)) {
-          ctx.addIssue({ code: "custom", path: at("fullBackupInterval"), message: `applies only to backup tasks (backup, backup-force-create), not "${j.task}"` });
+          ctx.addIssue({
+            code: "custom",
+            path: at("fullBackupInterval"),
+            message: `applies only to backup tasks (backup, backup-force-create), not "${j.task}"`,
+          });
         } else if (j.retain !== undefined && j.retain <= j.fullBackupInterval) {
           ctx.addIssue({
             code: "custom",
@@ -63,16 +94,28 @@ export const longhornSchema = z
     lh.storageClasses.forEach((sc, i) => {
       sc.recurringJobs.forEach((name, k) => {
         if (!jobNames.has(name)) {
-          ctx.addIssue({ code: "custom", path: ["storageClasses", i, "recurringJobs", k], message: `names recurring job "${name}", which is not defined in longhorn.recurringJobs${suggest(name, [...jobNames])}` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["storageClasses", i, "recurringJobs", k],
+            message: `names recurring job "${name}", which is not defined in longhorn.recurringJobs${suggest(name, [...jobNames])}`,
+          });
         }
       });
       sc.recurringJobGroups.forEach((g, k) => {
         if (g !== "default" && !groups.has(g)) {
-          ctx.addIssue({ code: "custom", path: ["storageClasses", i, "recurringJobGroups", k], message: `names group "${g}", which no recurring job is in, so new volumes of this class would never be backed up${suggest(g, [...groups])}` });
+          ctx.addIssue({
+            code: "custom",
+            path: ["storageClasses", i, "recurringJobGroups", k],
+            message: `names group "${g}", which no recurring job is in, so new volumes of this class would never be backed up${suggest(g, [...groups])}`,
+          });
         }
       });
       if (sc.recurringJobs.length === 0 && sc.recurringJobGroups.length === 0) {
-        ctx.addIssue({ code: "custom", path: ["storageClasses", i], message: "names no recurringJobs and no recurringJobGroups; volumes of this class would join no job" });
+        ctx.addIssue({
+          code: "custom",
+          path: ["storageClasses", i],
+          message: "names no recurringJobs and no recurringJobGroups; volumes of this class would join no job",
+        });
       }
     });
   });

@@ -2,7 +2,14 @@
 import type { StackConfig } from "../config.js";
 import { DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { names } from "../core/names.js";
-import { cronJobRules, cronJobStaleSeconds, cronWhy, JOB_ACTIVE_DEADLINES, jobAllowanceText, type Built } from "../alerts/ruleHelpers.js";
+import {
+  cronJobRules,
+  cronJobStaleSeconds,
+  cronWhy,
+  JOB_ACTIVE_DEADLINES,
+  jobAllowanceText,
+  type Built,
+} from "../alerts/ruleHelpers.js";
 
 /** Failure and staleness of every mirror CronJob. */
 export function mirrorAlertRules(stack: StackConfig): Built[] {
@@ -22,7 +29,11 @@ export function mirrorAlertRules(stack: StackConfig): Built[] {
         cronJob: names.mirrorCronJob(m.name),
         cron: m.schedule,
         threshold: cronJobStaleSeconds(m.schedule, JOB_ACTIVE_DEADLINES.mirror),
-        why: cronWhy(m.schedule, DEFAULT_STARTING_DEADLINE_SECONDS + JOB_ACTIVE_DEADLINES.mirror, jobAllowanceText(JOB_ACTIVE_DEADLINES.mirror)),
+        why: cronWhy(
+          m.schedule,
+          DEFAULT_STARTING_DEADLINE_SECONDS + JOB_ACTIVE_DEADLINES.mirror,
+          jobAllowanceText(JOB_ACTIVE_DEADLINES.mirror),
+        ),
       }),
     );
   }

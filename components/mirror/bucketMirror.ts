@@ -6,7 +6,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MirrorConfig } from "../config.js";
-import { backupCronJobSpec, rcloneInitContainer, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT, TOOLS_MOUNT, TOOLS_VOLUME } from "../core/cronJob.js";
+import {
+  backupCronJobSpec,
+  rcloneInitContainer,
+  SCRIPTS_MOUNT,
+  scriptsVolume,
+  TMP_MOUNT,
+  TOOLS_MOUNT,
+  TOOLS_VOLUME,
+} from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
@@ -39,17 +47,32 @@ export class BucketMirror extends pulumi.ComponentResource {
       {
         metadata: { name: `${jobName}-hub`, namespace: ns, labels },
         type: "Opaque",
-        stringData: { HUB_ACCESS_KEY_ID: pulumi.secret(args.credentials.accessKeyId), HUB_SECRET_ACCESS_KEY: args.credentials.secretAccessKey },
+        stringData: {
+          HUB_ACCESS_KEY_ID: pulumi.secret(args.credentials.accessKeyId),
+          HUB_SECRET_ACCESS_KEY: args.credentials.secretAccessKey,
+        },
       },
       { parent: this },
     );
-    const scripts = new k8s.core.v1.ConfigMap(`${name}-scripts`, { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: { "mirror.sh": script } }, { parent: this });
+    const scripts = new k8s.core.v1.ConfigMap(
+      `${name}-scripts`,
+      { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: { "mirror.sh": script } },
+      { parent: this },
+    );
 
-    const ref = (secret: pulumi.Input<string>, key: string, as = key) => ({ name: as, valueFrom: { secretKeyRef: { name: secret, key } } });
+    const ref = (secret: pulumi.Input<string>, key: string, as = key) => ({
+      name: as,
+      valueFrom: { secretKeyRef: { name: secret, key } },
+    });
     new k8s.batch.v1.CronJob(
       `${name}-cronjob`,
       {
-        metadata: { name: jobName, namespace: ns, labels, annotations: { "homelab-backup/scripts-hash": contentHash(script) } },
+        metadata: {
+          name: jobName,
+          namespace: ns,
+          labels,
+          annotations: { "homelab-backup/scripts-hash": contentHash(script) },
+        },
         spec: backupCronJobSpec({
           schedule: mirror.schedule,
           podLabels: labels,
@@ -61,7 +84,9 @@ export class BucketMirror extends pulumi.ComponentResource {
               image: VERSIONS.alpineImage,
               command: ["sh", `${SCRIPTS_MOUNT.mountPath}/mirror.sh`],
               env: [
-                ...Object.entries({ ...mirrorEnv(mirror, hub), RCLONE: "/opt/tools/rclone", HOME: "/tmp" }).map(([k, v]) => ({ name: k, value: v })),
+                ...Object.entries({ ...mirrorEnv(mirror, hub), RCLONE: "/opt/tools/rclone", HOME: "/tmp" }).map(
+                  ([k, v]) => ({ name: k, value: v }),
+                ),
                 // The keys Rook's ObjectBucketClaim Secrets have.
                 ref(mirror.source.credentialsSecret.name, "AWS_ACCESS_KEY_ID"),
                 ref(mirror.source.credentialsSecret.name, "AWS_SECRET_ACCESS_KEY"),

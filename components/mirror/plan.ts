@@ -16,10 +16,14 @@ export function mirrorsPlan(stack: StackConfig): PlanSection {
       what: `bucket \`${m.source.bucket}\` at ${m.source.endpoint}`,
       how: `rclone sync S3→S3, then \`rclone check --one-way\` and an object-count comparison (the run fails on any mismatch); CronJob ${m.source.credentialsSecret.namespace}/${names.mirrorCronJob(m.name)}, source credentials from Secret ${m.source.credentialsSecret.namespace}/${m.source.credentialsSecret.name}`,
       when: describeCron(m.schedule),
-      retention: "a mirror: deletions at the source are mirrored at the next run; older versions per the hub's lifecycle",
+      retention:
+        "a mirror: deletions at the source are mirrored at the next run; older versions per the hub's lifecycle",
       where: s3Url(hub, mirrorPrefix(m)),
     })),
-    details: mirrors.length === 0 ? "Not configured." : "The source Secret must have the keys `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, as Rook's ObjectBucketClaim Secrets do.",
+    details:
+      mirrors.length === 0
+        ? "Not configured."
+        : "The source Secret must have the keys `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`, as Rook's ObjectBucketClaim Secrets do.",
     restore: mirrors
       .map((m) =>
         [

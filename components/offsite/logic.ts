@@ -57,7 +57,11 @@ export function offsiteConfigEnv(config: OffsiteConfig, hub: HubConnection): Rec
 }
 
 /** The settings of offsite-sync.sh. `textfile` only on the hub (in the cluster the Job status is the record). */
-export function offsiteSyncEnv(config: OffsiteConfig, hub: HubConnection, where: { rcloneConfig?: string; textfile?: string; rclone: string }): Record<string, string> {
+export function offsiteSyncEnv(
+  config: OffsiteConfig,
+  hub: HubConnection,
+  where: { rcloneConfig?: string; textfile?: string; rclone: string },
+): Record<string, string> {
   return {
     ...(where.rcloneConfig ? { OFFSITE_RCLONE_CONFIG: where.rcloneConfig } : {}),
     OFFSITE_BUCKET: hub.bucket,
@@ -73,7 +77,12 @@ export function offsiteSyncEnv(config: OffsiteConfig, hub: HubConnection, where:
  * encryption is off), hub S3 access key id, hub S3 secret. Rejects values with line breaks, which
  * would shift every later secret by one line.
  */
-export function offsiteSecretsStdin(ftpPassword: string, encryptionKey: string | undefined, accessKeyId: string, secretAccessKey: string): string {
+export function offsiteSecretsStdin(
+  ftpPassword: string,
+  encryptionKey: string | undefined,
+  accessKeyId: string,
+  secretAccessKey: string,
+): string {
   const lines = [ftpPassword, encryptionKey ?? "", accessKeyId, secretAccessKey];
   if (lines.some((l) => /[\r\n]/.test(l))) throw new Error("an off-site secret contains a line break");
   return `${lines.join("\n")}\n`;
@@ -112,11 +121,19 @@ export function renderOffsiteUnits(
   });
   const service = fillTemplate(templates.service, {
     LIB_DIR: libDir,
-    ENVIRONMENT: Object.entries(env).map(([k, v]) => systemdEnvironmentLine(k, v)).join("\n"),
+    ENVIRONMENT: Object.entries(env)
+      .map(([k, v]) => systemdEnvironmentLine(k, v))
+      .join("\n"),
     TEXTFILE_DIR: hubConfig.textfileCollectorDir,
   });
   const timer = renderTimerUnit(templates.timer, config.schedule, { CRON: config.schedule, UNIT: names.offsiteUnit });
-  return { serviceName: `${names.offsiteUnit}.service`, timerName: `${names.offsiteUnit}.timer`, service, timer, onCalendar: toSystemdCalendar(config.schedule) };
+  return {
+    serviceName: `${names.offsiteUnit}.service`,
+    timerName: `${names.offsiteUnit}.timer`,
+    service,
+    timer,
+    onCalendar: toSystemdCalendar(config.schedule),
+  };
 }
 
 /** `cmd` run as root on the hub: directly when the SSH user is root, else through non-interactive sudo. */
@@ -138,6 +155,8 @@ export function envAssignments(env: Record<string, string>): string {
  */
 export function offsiteRestoreCommand(config: OffsiteConfig): string {
   const env = offsiteFtpEnv(config);
-  const key = config.encryption.enabled ? `OFFSITE_ENCRYPTION_KEY="$(pulumi stack output offsiteEncryptionKey --show-secrets)" ` : "";
+  const key = config.encryption.enabled
+    ? `OFFSITE_ENCRYPTION_KEY="$(pulumi stack output offsiteEncryptionKey --show-secrets)" `
+    : "";
   return `${envAssignments(env)} ${key}OFFSITE_FTP_PASSWORD="$(pulumi config get homelab-backup:offsiteFtpPassword)" sh components/offsite/restore-offsite.sh ./offsite-restore`;
 }

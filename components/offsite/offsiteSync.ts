@@ -8,7 +8,15 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type { HubConfig, OffsiteConfig } from "../config.js";
-import { backupCronJobSpec, rcloneInitContainer, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT, TOOLS_MOUNT, TOOLS_VOLUME } from "../core/cronJob.js";
+import {
+  backupCronJobSpec,
+  rcloneInitContainer,
+  SCRIPTS_MOUNT,
+  scriptsVolume,
+  TMP_MOUNT,
+  TOOLS_MOUNT,
+  TOOLS_VOLUME,
+} from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
@@ -66,19 +74,45 @@ export class OffsiteSync extends pulumi.ComponentResource {
     if (config.encryption.enabled) {
       key = args.encryptionKey
         ? pulumi.secret(pulumi.output(args.encryptionKey))
-        : pulumi.secret(new random.RandomBytes(`${name}-key`, { length: 32 }, { parent: this, additionalSecretOutputs: ["hex", "base64"] }).hex);
+        : pulumi.secret(
+            new random.RandomBytes(
+              `${name}-key`,
+              { length: 32 },
+              { parent: this, additionalSecretOutputs: ["hex", "base64"] },
+            ).hex,
+          );
     }
     const stdin = pulumi.secret(
-      pulumi.all([args.ftpPassword, key ?? "", args.reader.accessKeyId, args.reader.secretAccessKey]).apply(([ftp, k, id, secret]) => offsiteSecretsStdin(ftp, k || undefined, id, secret)),
+      pulumi
+        .all([args.ftpPassword, key ?? "", args.reader.accessKeyId, args.reader.secretAccessKey])
+        .apply(([ftp, k, id, secret]) => offsiteSecretsStdin(ftp, k || undefined, id, secret)),
     );
 
     if (config.runOn === "hub") {
-      if (!args.sshPrivateKey) throw new Error("OffsiteSync: runOn hub needs the hub's SSH private key (homelab-backup:hubSshPrivateKey)");
-      const units = renderOffsiteUnits({ service: readScript("offsite/homelab-backup-offsite.service"), timer: readScript("offsite/homelab-backup-offsite.timer") }, config, hub, args.hubConfig);
+      if (!args.sshPrivateKey)
+        throw new Error("OffsiteSync: runOn hub needs the hub's SSH private key (homelab-backup:hubSshPrivateKey)");
+      const units = renderOffsiteUnits(
+        {
+          service: readScript("offsite/homelab-backup-offsite.service"),
+          timer: readScript("offsite/homelab-backup-offsite.timer"),
+        },
+        config,
+        hub,
+        args.hubConfig,
+      );
       const sshUser = args.hubConfig.ssh?.user;
-      const connection = { host: args.hubConfig.host!, port: args.hubConfig.ssh?.port ?? 22, user: sshUser, privateKey: args.sshPrivateKey };
+      const connection = {
+        host: args.hubConfig.host!,
+        port: args.hubConfig.ssh?.port ?? 22,
+        user: sshUser,
+        privateKey: args.sshPrivateKey,
+      };
 
-      const stage = new command.remote.Command(`${name}-stage`, { connection, create: `mkdir -p ${STAGE} && chmod 0700 .homelab-backup ${STAGE}` }, { parent: this });
+      const stage = new command.remote.Command(
+        `${name}-stage`,
+        { connection, create: `mkdir -p ${STAGE} && chmod 0700 .homelab-backup ${STAGE}` },
+        { parent: this },
+      );
       const files: Record<string, string> = {
         "install-rclone.sh": readScript("offsite/install-rclone.sh"),
         ...Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])),
@@ -89,14 +123,26 @@ export class OffsiteSync extends pulumi.ComponentResource {
         ([file, text]) =>
           new command.remote.CopyToRemote(
             `${name}-copy-${file.replace(/\./g, "-")}`,
-            { connection, source: new pulumi.asset.StringAsset(text), remotePath: `${STAGE}/${file}`, triggers: [contentHash(text)] },
+            {
+              connection,
+              source: new pulumi.asset.StringAsset(text),
+              remotePath: `${STAGE}/${file}`,
+              triggers: [contentHash(text)],
+            },
             { parent: this, dependsOn: [stage] },
           ),
       );
 
       const installRclone = new command.remote.Command(
         `${name}-rclone`,
-        { connection, create: asRoot(sshUser, `RCLONE_INSTALL_DIR=/usr/local/bin bash ${STAGE}/install-rclone.sh ${VERSIONS.rclone}`), triggers: [VERSIONS.rclone, contentHash(files["install-rclone.sh"])] },
+        {
+          connection,
+          create: asRoot(
+            sshUser,
+            `RCLONE_INSTALL_DIR=/usr/local/bin bash ${STAGE}/install-rclone.sh ${VERSIONS.rclone}`,
+          ),
+          triggers: [VERSIONS.rclone, contentHash(files["install-rclone.sh"])],
+        },
         { parent: this, dependsOn: copies },
       );
 
@@ -106,7 +152,10 @@ export class OffsiteSync extends pulumi.ComponentResource {
         {
           connection,
           // Secrets go on stdin only; write-config.sh obscures the passwords on the hub and writes the file 0600.
-          create: asRoot(sshUser, `${envAssignments(configEnv)} sh ${STAGE}/write-config.sh ${OFFSITE_HUB_PATHS.rcloneConfig}`),
+          create: asRoot(
+            sshUser,
+            `${envAssignments(configEnv)} sh ${STAGE}/write-config.sh ${OFFSITE_HUB_PATHS.rcloneConfig}`,
+          ),
           delete: asRoot(sshUser, `rm -f ${OFFSITE_HUB_PATHS.rcloneConfig}`),
           stdin,
           triggers: [contentHash(files["write-config.sh"], JSON.stringify(configEnv))],
@@ -136,7 +185,12 @@ export class OffsiteSync extends pulumi.ComponentResource {
       ].join("; ");
       new command.remote.Command(
         `${name}-units`,
-        { connection, create: asRoot(sshUser, install), delete: asRoot(sshUser, remove), triggers: [contentHash(...Object.values(files))] },
+        {
+          connection,
+          create: asRoot(sshUser, install),
+          delete: asRoot(sshUser, remove),
+          triggers: [contentHash(...Object.values(files))],
+        },
         { parent: this, dependsOn: [...copies, rcloneConfig] },
       );
       this.timerName = units.timerName;
@@ -145,7 +199,11 @@ export class OffsiteSync extends pulumi.ComponentResource {
       const labels = commonLabels("offsite");
       // The job's own namespace (backup-system by default) exists nowhere else: create it. Server-side
       // apply adopts it when it already exists, and it is kept on destroy because it may hold more.
-      const namespace = new k8s.core.v1.Namespace(`${name}-namespace`, { metadata: { name: config.namespace, labels } }, { parent: this, retainOnDelete: true });
+      const namespace = new k8s.core.v1.Namespace(
+        `${name}-namespace`,
+        { metadata: { name: config.namespace, labels } },
+        { parent: this, retainOnDelete: true },
+      );
       const ns = namespace.metadata.name;
       const secret = new k8s.core.v1.Secret(
         `${name}-secret`,
@@ -163,16 +221,39 @@ export class OffsiteSync extends pulumi.ComponentResource {
       );
       const scripts = new k8s.core.v1.ConfigMap(
         `${name}-scripts`,
-        { metadata: { name: `${names.offsiteCronJob}-scripts`, namespace: ns, labels }, data: Object.fromEntries(OFFSITE_JOB_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])) },
+        {
+          metadata: { name: `${names.offsiteCronJob}-scripts`, namespace: ns, labels },
+          data: Object.fromEntries(OFFSITE_JOB_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])),
+        },
         { parent: this },
       );
-      const plainEnv = { ...offsiteConfigEnv(config, hub), ...offsiteSyncEnv(config, hub, { rclone: "/opt/tools/rclone" }), TMPDIR: "/tmp", HOME: "/tmp" };
-      const fromSecret = (k: string) => ({ name: k, valueFrom: { secretKeyRef: { name: secret.metadata.name, key: k } } });
-      const secretEnv = ["OFFSITE_FTP_PASSWORD", "OFFSITE_S3_ACCESS_KEY_ID", "OFFSITE_S3_SECRET_ACCESS_KEY", ...(key ? ["OFFSITE_ENCRYPTION_KEY"] : [])].map(fromSecret);
+      const plainEnv = {
+        ...offsiteConfigEnv(config, hub),
+        ...offsiteSyncEnv(config, hub, { rclone: "/opt/tools/rclone" }),
+        TMPDIR: "/tmp",
+        HOME: "/tmp",
+      };
+      const fromSecret = (k: string) => ({
+        name: k,
+        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: k } },
+      });
+      const secretEnv = [
+        "OFFSITE_FTP_PASSWORD",
+        "OFFSITE_S3_ACCESS_KEY_ID",
+        "OFFSITE_S3_SECRET_ACCESS_KEY",
+        ...(key ? ["OFFSITE_ENCRYPTION_KEY"] : []),
+      ].map(fromSecret);
       new k8s.batch.v1.CronJob(
         `${name}-cronjob`,
         {
-          metadata: { name: names.offsiteCronJob, namespace: ns, labels, annotations: { "homelab-backup/scripts-hash": contentHash(...OFFSITE_JOB_SCRIPTS.map((s) => readScript(`offsite/${s}`))) } },
+          metadata: {
+            name: names.offsiteCronJob,
+            namespace: ns,
+            labels,
+            annotations: {
+              "homelab-backup/scripts-hash": contentHash(...OFFSITE_JOB_SCRIPTS.map((s) => readScript(`offsite/${s}`))),
+            },
+          },
           spec: backupCronJobSpec({
             schedule: config.schedule,
             podLabels: labels,
@@ -200,6 +281,12 @@ export class OffsiteSync extends pulumi.ComponentResource {
 
     this.encryptionKey = key;
     this.restoreCommand = pulumi.output(offsiteRestoreCommand(config));
-    this.registerOutputs({ encryptionKey: this.encryptionKey, restoreCommand: this.restoreCommand, timerName: this.timerName, onCalendar: this.onCalendar, cronJobName: this.cronJobName });
+    this.registerOutputs({
+      encryptionKey: this.encryptionKey,
+      restoreCommand: this.restoreCommand,
+      timerName: this.timerName,
+      onCalendar: this.onCalendar,
+      cronJobName: this.cronJobName,
+    });
   }
 }

@@ -22,10 +22,14 @@ export function offsitePlan(stack: StackConfig): PlanSection {
   if (!config) return { title: "Off-site encrypted copy", rows: [], details: "Not configured.", restore: "" };
   const hub = hubConnection(stack.hub);
   const prefixes = config.prefixes ?? Object.values(PREFIXES);
-  const enc = config.encryption.enabled ? `rclone crypt (file names: ${config.encryption.filenameEncryption})` : "NOT encrypted (encryption.enabled: false)";
+  const enc = config.encryption.enabled
+    ? `rclone crypt (file names: ${config.encryption.filenameEncryption})`
+    : "NOT encrypted (encryption.enabled: false)";
   const runner =
     config.runOn === "hub"
-      ? `systemd timer \`${names.offsiteUnit}.timer\` on the hub (${toSystemdCalendar(config.schedule).map((c) => `OnCalendar=${c}`).join(", ")}, Persistent=true)`
+      ? `systemd timer \`${names.offsiteUnit}.timer\` on the hub (${toSystemdCalendar(config.schedule)
+          .map((c) => `OnCalendar=${c}`)
+          .join(", ")}, Persistent=true)`
       : `CronJob ${config.namespace}/${names.offsiteCronJob}`;
   const rows = [
     {

@@ -13,9 +13,15 @@ export const offsiteSchema = z.strictObject({
     explicitTls: z.boolean().default(true),
   }),
   encryption: z
-    .strictObject({ enabled: z.boolean().default(true), filenameEncryption: z.enum(["standard", "obfuscate", "off"]).default("standard") })
+    .strictObject({
+      enabled: z.boolean().default(true),
+      filenameEncryption: z.enum(["standard", "obfuscate", "off"]).default("standard"),
+    })
     .default({ enabled: true, filenameEncryption: "standard" }),
-  prefixes: z.array(z.enum(Object.values(PREFIXES) as [string, ...string[]])).min(1).optional(),
+  prefixes: z
+    .array(z.enum(Object.values(PREFIXES) as [string, ...string[]]))
+    .min(1)
+    .optional(),
   /** Extension: namespace of the CronJob when runOn is cluster. */
   namespace: dnsLabel().default("backup-system"),
 });

@@ -3,7 +3,14 @@ import type { StackConfig } from "../config.js";
 import { formatSeconds } from "../core/cron.js";
 import { DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { names } from "../core/names.js";
-import { cronJobRules, cronJobStaleSeconds, cronWhy, JOB_ACTIVE_DEADLINES, jobAllowanceText, type Built } from "../alerts/ruleHelpers.js";
+import {
+  cronJobRules,
+  cronJobStaleSeconds,
+  cronWhy,
+  JOB_ACTIVE_DEADLINES,
+  jobAllowanceText,
+  type Built,
+} from "../alerts/ruleHelpers.js";
 
 /** The schedule of a database's dump: its own, or a daily time inside the window (same longest gap: 24 h). */
 function dumpCron(stack: StackConfig, db: { schedule?: string }): string {
@@ -33,7 +40,8 @@ export function postgresAlertRules(stack: StackConfig, alerts: { restoreTestMaxA
           cronJob: names.postgresDumpCronJob(db.name),
           cron,
           threshold: cronJobStaleSeconds(cron, JOB_ACTIVE_DEADLINES.postgresDump),
-          why: cronWhy(cron) + (db.schedule ? "" : ` (spread in the ${pg.window.start}–${pg.window.end} window: daily)`),
+          why:
+            cronWhy(cron) + (db.schedule ? "" : ` (spread in the ${pg.window.start}–${pg.window.end} window: daily)`),
         }),
       );
     }

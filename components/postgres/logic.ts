@@ -104,8 +104,14 @@ export function rcloneHubEnv(hub: HubConnection, secretName: string): EnvVar[] {
     { name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint },
     { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
     { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
-    { name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secretName, key: S3_SECRET_KEYS.accessKeyId } } },
-    { name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secretName, key: S3_SECRET_KEYS.secretAccessKey } } },
+    {
+      name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID",
+      valueFrom: { secretKeyRef: { name: secretName, key: S3_SECRET_KEYS.accessKeyId } },
+    },
+    {
+      name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY",
+      valueFrom: { secretKeyRef: { name: secretName, key: S3_SECRET_KEYS.secretAccessKey } },
+    },
     { name: "RCLONE_S3_NO_CHECK_BUCKET", value: "true" },
     { name: "RCLONE_S3_CHUNK_SIZE", value: RCLONE_CHUNK_SIZE },
     { name: "RCLONE_S3_UPLOAD_CONCURRENCY", value: String(RCLONE_UPLOAD_CONCURRENCY) },
@@ -114,7 +120,12 @@ export function rcloneHubEnv(hub: HubConnection, secretName: string): EnvVar[] {
 }
 
 /** Environment of the dump container (ACTION=dump; a restore Job created from it sets ACTION=restore). */
-export function dumpEnv(db: DatabaseConfig, hub: HubConnection, s3SecretName: string, zstdLevel = DEFAULT_ZSTD_LEVEL): EnvVar[] {
+export function dumpEnv(
+  db: DatabaseConfig,
+  hub: HubConnection,
+  s3SecretName: string,
+  zstdLevel = DEFAULT_ZSTD_LEVEL,
+): EnvVar[] {
   return [
     { name: "ACTION", value: "dump" },
     { name: "DUMP_NAME", value: db.name },
@@ -155,7 +166,9 @@ export function drillEnv(db: DatabaseConfig, hub: HubConnection, s3SecretName: s
 
 /** ConfigMap keys of the drill's checks: check-001.sql, check-002.sql, ... (run in that order). */
 export function drillCheckFiles(checks: readonly string[]): Record<string, string> {
-  return Object.fromEntries(checks.map((sql, i) => [`check-${String(i + 1).padStart(3, "0")}.sql`, `${sql.trim().replace(/;?$/, ";")}\n`]));
+  return Object.fromEntries(
+    checks.map((sql, i) => [`check-${String(i + 1).padStart(3, "0")}.sql`, `${sql.trim().replace(/;?$/, ";")}\n`]),
+  );
 }
 
 /** Default name of the database a restore creates: never the live one. */
@@ -169,7 +182,11 @@ export function defaultRestoreTarget(db: DatabaseConfig): string {
  * credentials. database mode: into a new database `target` on the same server (refused if it holds
  * tables); cluster mode: `target` is the host of a fresh server to restore roles and databases into.
  */
-export function restoreRunbook(db: DatabaseConfig, hub: HubConnection, target: string = db.mode === "cluster" ? "<fresh-server-host>" : defaultRestoreTarget(db)): string {
+export function restoreRunbook(
+  db: DatabaseConfig,
+  hub: HubConnection,
+  target: string = db.mode === "cluster" ? "<fresh-server-host>" : defaultRestoreTarget(db),
+): string {
   void hub;
   const cj = names.postgresDumpCronJob(db.name);
   const targetEnv = db.mode === "cluster" ? `PGHOST=${target}` : `TARGET_DATABASE=${target}`;

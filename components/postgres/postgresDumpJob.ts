@@ -1,11 +1,26 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseConfig } from "../config.js";
-import { backupCronJobSpec, rcloneInitContainer, scriptsVolume, SCRIPTS_MOUNT, TMP_MOUNT, TOOLS_MOUNT, TOOLS_VOLUME } from "../core/cronJob.js";
+import {
+  backupCronJobSpec,
+  rcloneInitContainer,
+  scriptsVolume,
+  SCRIPTS_MOUNT,
+  TMP_MOUNT,
+  TOOLS_MOUNT,
+  TOOLS_VOLUME,
+} from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
-import { DEFAULT_ZSTD_LEVEL, DUMP_CPU_LIMIT, dumpEnv, POSTGRES_ALPINE_UID, restoreRunbook, S3_SECRET_KEYS } from "./logic.js";
+import {
+  DEFAULT_ZSTD_LEVEL,
+  DUMP_CPU_LIMIT,
+  dumpEnv,
+  POSTGRES_ALPINE_UID,
+  restoreRunbook,
+  S3_SECRET_KEYS,
+} from "./logic.js";
 
 export interface PostgresDumpJobArgs {
   /** The database to dump (image and database already defaulted by the config schema). */
@@ -21,7 +36,11 @@ export interface PostgresDumpJobArgs {
 }
 
 /** The container command: ACTION=dump (the CronJob) or ACTION=restore (a Job made from it by the runbook). */
-export const DUMP_COMMAND = ["/bin/bash", "-c", 'case "$ACTION" in dump) exec /scripts/dump.sh ;; restore) exec /scripts/restore.sh ;; *) echo "ACTION must be dump or restore" >&2; exit 64 ;; esac'];
+export const DUMP_COMMAND = [
+  "/bin/bash",
+  "-c",
+  'case "$ACTION" in dump) exec /scripts/dump.sh ;; restore) exec /scripts/restore.sh ;; *) echo "ACTION must be dump or restore" >&2; exit 64 ;; esac',
+];
 
 /**
  * A CronJob in the database's namespace that streams pg_dump (or pg_dumpall) | zstd to the hub with
@@ -56,7 +75,10 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
       {
         metadata: { name: `${jobName}-s3`, namespace: ns, labels },
         type: "Opaque",
-        stringData: { [S3_SECRET_KEYS.accessKeyId]: pulumi.secret(args.credentials.accessKeyId), [S3_SECRET_KEYS.secretAccessKey]: args.credentials.secretAccessKey },
+        stringData: {
+          [S3_SECRET_KEYS.accessKeyId]: pulumi.secret(args.credentials.accessKeyId),
+          [S3_SECRET_KEYS.secretAccessKey]: args.credentials.secretAccessKey,
+        },
       },
       { parent: this },
     );
@@ -75,7 +97,10 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
               image: db.image,
               command: DUMP_COMMAND,
               env: dumpEnv(db, args.hub, `${jobName}-s3`, args.zstdLevel ?? DEFAULT_ZSTD_LEVEL),
-              resources: { requests: { cpu: "250m", memory: "128Mi" }, limits: { cpu: String(DUMP_CPU_LIMIT), memory: "256Mi" } },
+              resources: {
+                requests: { cpu: "250m", memory: "128Mi" },
+                limits: { cpu: String(DUMP_CPU_LIMIT), memory: "256Mi" },
+              },
               volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
             },
           ],
@@ -89,6 +114,11 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
     this.namespace = cronJob.metadata.namespace.apply((n) => n ?? ns);
     this.databaseName = pulumi.output(db.name);
     this.restoreCommand = pulumi.output(restoreRunbook(db, args.hub));
-    this.registerOutputs({ cronJobName: this.cronJobName, namespace: this.namespace, databaseName: this.databaseName, restoreCommand: this.restoreCommand });
+    this.registerOutputs({
+      cronJobName: this.cronJobName,
+      namespace: this.namespace,
+      databaseName: this.databaseName,
+      restoreCommand: this.restoreCommand,
+    });
   }
 }

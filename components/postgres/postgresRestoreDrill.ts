@@ -1,7 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { DatabaseConfig, RestoreDrillConfig } from "../config.js";
-import { backupCronJobSpec, rcloneInitContainer, scriptsVolume, SCRIPTS_MOUNT, TMP_MOUNT, TOOLS_MOUNT, TOOLS_VOLUME } from "../core/cronJob.js";
+import {
+  backupCronJobSpec,
+  rcloneInitContainer,
+  scriptsVolume,
+  SCRIPTS_MOUNT,
+  TMP_MOUNT,
+  TOOLS_MOUNT,
+  TOOLS_VOLUME,
+} from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
@@ -34,7 +42,11 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
       if (!db) throw new Error(`postgres.restoreDrill.databases names "${n}", which is not in postgres.databases`);
       return db;
     });
-    const files = { "restore.sh": readScript("postgres/restore.sh"), "restore-drill.sh": readScript("postgres/restore-drill.sh"), ...drillCheckFiles(args.drill.checks) };
+    const files = {
+      "restore.sh": readScript("postgres/restore.sh"),
+      "restore-drill.sh": readScript("postgres/restore-drill.sh"),
+      ...drillCheckFiles(args.drill.checks),
+    };
     const hash = contentHash(...Object.entries(files).flat());
     const out: Record<string, pulumi.Output<string>> = {};
 
@@ -42,13 +54,20 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
       const ns = db.namespace;
       const jobName = names.postgresRestoreDrillCronJob(db.name);
       const labels = { ...commonLabels("postgres-restore-drill"), "homelab-backup/database": db.name };
-      const configMap = new k8s.core.v1.ConfigMap(`${name}-${db.name}-scripts`, { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: files }, { parent: this });
+      const configMap = new k8s.core.v1.ConfigMap(
+        `${name}-${db.name}-scripts`,
+        { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: files },
+        { parent: this },
+      );
       const secret = new k8s.core.v1.Secret(
         `${name}-${db.name}-s3`,
         {
           metadata: { name: `${jobName}-s3`, namespace: ns, labels },
           type: "Opaque",
-          stringData: { [S3_SECRET_KEYS.accessKeyId]: pulumi.secret(args.credentials.accessKeyId), [S3_SECRET_KEYS.secretAccessKey]: args.credentials.secretAccessKey },
+          stringData: {
+            [S3_SECRET_KEYS.accessKeyId]: pulumi.secret(args.credentials.accessKeyId),
+            [S3_SECRET_KEYS.secretAccessKey]: args.credentials.secretAccessKey,
+          },
         },
         { parent: this },
       );

@@ -16,7 +16,8 @@ export const databaseSchema = z.strictObject({
   image: pinnedImage.optional(),
 });
 
-const DEFAULT_CHECK = "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
+const DEFAULT_CHECK =
+  "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
 
 export const postgresSchema = z
   .strictObject({
@@ -35,17 +36,29 @@ export const postgresSchema = z
   .superRefine((pg, ctx) => {
     uniqueBy(pg.databases, (d) => d.name, "database", ctx, ["databases"]);
     if (pg.window.start >= pg.window.end) {
-      ctx.addIssue({ code: "custom", path: ["window", "start"], message: `must be earlier than window.end (${pg.window.start} >= ${pg.window.end}); a window that crosses midnight is not supported` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["window", "start"],
+        message: `must be earlier than window.end (${pg.window.start} >= ${pg.window.end}); a window that crosses midnight is not supported`,
+      });
     }
     const names = pg.databases.map((d) => d.name);
     pg.restoreDrill?.databases?.forEach((n, i) => {
-      if (!names.includes(n)) ctx.addIssue({ code: "custom", path: ["restoreDrill", "databases", i], message: `names database "${n}", which is not in postgres.databases${suggest(n, names)}` });
+      if (!names.includes(n))
+        ctx.addIssue({
+          code: "custom",
+          path: ["restoreDrill", "databases", i],
+          message: `names database "${n}", which is not in postgres.databases${suggest(n, names)}`,
+        });
     });
   })
   .transform((pg) => ({
     ...pg,
     databases: pg.databases.map((d) => ({ ...d, database: d.database ?? d.name, image: d.image ?? pg.image })),
-    restoreDrill: pg.restoreDrill && { ...pg.restoreDrill, databases: pg.restoreDrill.databases ?? pg.databases.map((d) => d.name) },
+    restoreDrill: pg.restoreDrill && {
+      ...pg.restoreDrill,
+      databases: pg.restoreDrill.databases ?? pg.databases.map((d) => d.name),
+    },
   }));
 
 /** The postgres section, parsed and defaulted. */

@@ -2,7 +2,15 @@
 import type { StackConfig } from "../config.js";
 import { cronGaps, formatSeconds } from "../core/cron.js";
 import { names } from "../core/names.js";
-import { cronWhy, MAX_FAILURE_WINDOW_SECONDS, q, rule, VELERO_FS_BACKUP_ALLOWANCE_SECONDS, VELERO_OBJECTS_ALLOWANCE_SECONDS, type Built } from "../alerts/ruleHelpers.js";
+import {
+  cronWhy,
+  MAX_FAILURE_WINDOW_SECONDS,
+  q,
+  rule,
+  VELERO_FS_BACKUP_ALLOWANCE_SECONDS,
+  VELERO_OBJECTS_ALLOWANCE_SECONDS,
+  type Built,
+} from "../alerts/ruleHelpers.js";
 
 /** Failed, partially failed and stale backups of every schedule; an unavailable storage location. */
 export function veleroAlertRules(stack: StackConfig): Built[] {
@@ -11,7 +19,9 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
   if (velero) {
     const g = "homelab-backup.velero";
     const allowance = velero.fsBackup ? VELERO_FS_BACKUP_ALLOWANCE_SECONDS : VELERO_OBJECTS_ALLOWANCE_SECONDS;
-    const allowanceText = velero.fsBackup ? `${formatSeconds(allowance)} (Velero's fs-backup timeout)` : `${formatSeconds(allowance)} for an objects-only backup`;
+    const allowanceText = velero.fsBackup
+      ? `${formatSeconds(allowance)} (Velero's fs-backup timeout)`
+      : `${formatSeconds(allowance)} for an objects-only backup`;
     for (const s of velero.schedules) {
       const schedule = names.veleroSchedule(s.name);
       const gap = cronGaps(s.cron).maxGapSeconds;
@@ -25,8 +35,15 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
           "warning",
           "velero",
           `sum by (schedule) (increase({__name__=~"velero_backup_failure_total|velero_backup_validation_failure_total", schedule=${q(schedule)}}[${formatSeconds(window)}])) > 0`,
-          { summary: "Velero backup failed", description: `A backup of Velero schedule {{ $labels.schedule }} failed (or failed validation) in the last ${formatSeconds(window)}. See \`velero backup describe\` and \`velero backup logs\` of the latest backup.` },
-          { watches: `Velero schedule \`${schedule}\``, firesWhen: `failure or validation-failure counter increased within ${formatSeconds(window)}`, why: `one schedule interval (at most 1 day): the alert lasts until the next run is due` },
+          {
+            summary: "Velero backup failed",
+            description: `A backup of Velero schedule {{ $labels.schedule }} failed (or failed validation) in the last ${formatSeconds(window)}. See \`velero backup describe\` and \`velero backup logs\` of the latest backup.`,
+          },
+          {
+            watches: `Velero schedule \`${schedule}\``,
+            firesWhen: `failure or validation-failure counter increased within ${formatSeconds(window)}`,
+            why: `one schedule interval (at most 1 day): the alert lasts until the next run is due`,
+          },
           undefined,
           { schedule },
         ),
@@ -36,8 +53,15 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
           "warning",
           "velero",
           `sum by (schedule) (increase(velero_backup_partial_failure_total${sel}[${formatSeconds(window)}])) > 0`,
-          { summary: "Velero backup partially failed", description: `A backup of Velero schedule {{ $labels.schedule }} ended PartiallyFailed in the last ${formatSeconds(window)}: some items or pod volumes are missing from it. See \`velero backup describe --details\`.` },
-          { watches: `Velero schedule \`${schedule}\``, firesWhen: `partial-failure counter increased within ${formatSeconds(window)}`, why: "PartiallyFailed backups do not count as successful, but are easy to miss" },
+          {
+            summary: "Velero backup partially failed",
+            description: `A backup of Velero schedule {{ $labels.schedule }} ended PartiallyFailed in the last ${formatSeconds(window)}: some items or pod volumes are missing from it. See \`velero backup describe --details\`.`,
+          },
+          {
+            watches: `Velero schedule \`${schedule}\``,
+            firesWhen: `partial-failure counter increased within ${formatSeconds(window)}`,
+            why: "PartiallyFailed backups do not count as successful, but are easy to miss",
+          },
           undefined,
           { schedule },
         ),
@@ -46,10 +70,39 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
         summary: "Velero backup is stale",
         description: `Velero schedule {{ $labels.schedule }} (\`${s.cron}\` UTC) has had no completed backup for more than ${formatSeconds(threshold)}, or none at all for that long.`,
       };
-      const info = { watches: `Velero schedule \`${schedule}\``, firesWhen: `last completed backup older than ${formatSeconds(threshold)}, or none for ${formatSeconds(threshold)}`, thresholdSeconds: threshold, why: cronWhy(s.cron, allowance, allowanceText) };
-      out.push(rule(g, "VeleroBackupStale", "critical", "velero", `time() - max by (schedule) (velero_backup_last_successful_timestamp${sel}) > ${threshold}`, text, info, undefined, { schedule }));
+      const info = {
+        watches: `Velero schedule \`${schedule}\``,
+        firesWhen: `last completed backup older than ${formatSeconds(threshold)}, or none for ${formatSeconds(threshold)}`,
+        thresholdSeconds: threshold,
+        why: cronWhy(s.cron, allowance, allowanceText),
+      };
+      out.push(
+        rule(
+          g,
+          "VeleroBackupStale",
+          "critical",
+          "velero",
+          `time() - max by (schedule) (velero_backup_last_successful_timestamp${sel}) > ${threshold}`,
+          text,
+          info,
+          undefined,
+          { schedule },
+        ),
+      );
       // The timestamp is absent until the first success (and last_status reads 1 for a schedule that never ran).
-      out.push(rule(g, "VeleroBackupStale", "critical", "velero", `absent(velero_backup_last_successful_timestamp${sel})`, text, info, formatSeconds(threshold), { schedule, ...{ stale: "never_succeeded" } }));
+      out.push(
+        rule(
+          g,
+          "VeleroBackupStale",
+          "critical",
+          "velero",
+          `absent(velero_backup_last_successful_timestamp${sel})`,
+          text,
+          info,
+          formatSeconds(threshold),
+          { schedule, ...{ stale: "never_succeeded" } },
+        ),
+      );
     }
     out.push(
       rule(
@@ -58,8 +111,16 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
         "critical",
         "velero",
         `min by (backup_location_name) (velero_backup_location_status_gauge) == 0`,
-        { summary: "Velero backup storage location unavailable", description: "Velero BackupStorageLocation {{ $labels.backup_location_name }} has been unavailable for 15 minutes: no backup can be written. Check `velero backup-location get` (credentials, plugin, checksumAlgorithm)." },
-        { watches: "Velero BackupStorageLocations", firesWhen: "velero_backup_location_status_gauge == 0 for 15m", why: "Velero re-validates every minute; 15 minutes rides out a hub restart" },
+        {
+          summary: "Velero backup storage location unavailable",
+          description:
+            "Velero BackupStorageLocation {{ $labels.backup_location_name }} has been unavailable for 15 minutes: no backup can be written. Check `velero backup-location get` (credentials, plugin, checksumAlgorithm).",
+        },
+        {
+          watches: "Velero BackupStorageLocations",
+          firesWhen: "velero_backup_location_status_gauge == 0 for 15m",
+          why: "Velero re-validates every minute; 15 minutes rides out a hub restart",
+        },
         "15m",
       ),
     );

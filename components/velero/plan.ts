@@ -35,11 +35,16 @@ export function veleroPlan(stack: StackConfig): PlanSection {
   ].join("\n");
   const warnings = velero.schedules
     .filter((s) => ttlShorterThanInterval(s.cron, s.ttl))
-    .map((s) => `\n\n**Warning:** schedule \`${s.name}\` keeps backups ${formatSeconds(effectiveTtlSeconds(s.ttl))} but runs up to ${formatSeconds(cronGaps(s.cron).maxGapSeconds)} apart: there are times with no backup of it.`);
+    .map(
+      (s) =>
+        `\n\n**Warning:** schedule \`${s.name}\` keeps backups ${formatSeconds(effectiveTtlSeconds(s.ttl))} but runs up to ${formatSeconds(cronGaps(s.cron).maxGapSeconds)} apart: there are times with no backup of it.`,
+    );
   const details = [
     table,
     `\n\nVelero deletes expired backups hourly, so one more backup than the maximum may exist for up to an hour.`,
-    velero.install ? ` Velero is installed by this stack (Helm, with the AWS plugin${velero.fsBackup ? " and the node agent" : ""}).` : " Velero must already be installed with the AWS object-store plugin (`install: false`).",
+    velero.install
+      ? ` Velero is installed by this stack (Helm, with the AWS plugin${velero.fsBackup ? " and the node agent" : ""}).`
+      : " Velero must already be installed with the AWS object-store plugin (`install: false`).",
     ...warnings,
   ].join("");
   const first = velero.schedules[0]?.name ?? "<schedule>";
@@ -51,7 +56,9 @@ export function veleroPlan(stack: StackConfig): PlanSection {
     "velero restore create --from-backup <backup-name> --wait   # a specific backup",
     "velero restore describe <restore-name> --details",
     "```",
-    velero.excludedResources.length ? `\nNot in these backups: ${velero.excludedResources.join(", ")} (restore them from their source, e.g. GitOps).` : "",
+    velero.excludedResources.length
+      ? `\nNot in these backups: ${velero.excludedResources.join(", ")} (restore them from their source, e.g. GitOps).`
+      : "",
   ].join("\n");
   return { title: "Kubernetes objects (Velero)", rows, details, restore };
 }

@@ -29,7 +29,10 @@ export const VELERO_CHART_REPO = "https://vmware-tanzu.github.io/helm-charts";
 export const SCHEDULE_IGNORE_CHANGES = ["spec.skipImmediately"];
 
 /** Chart values for the pinned Velero release (chart 12.x keys). */
-export function veleroHelmValues(config: VeleroConfig, serviceMonitorLabels?: Record<string, string>): Record<string, unknown> {
+export function veleroHelmValues(
+  config: VeleroConfig,
+  serviceMonitorLabels?: Record<string, string>,
+): Record<string, unknown> {
   const [repository, tag] = VERSIONS.veleroImage.split(":");
   return {
     image: { repository, tag },

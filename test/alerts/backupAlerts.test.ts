@@ -9,18 +9,51 @@ import { alertNames, alertRuleGroups } from "../../components/alerts/rules.js";
 import { offsiteOf, parseStackConfig } from "../../components/config.js";
 import { cronGaps } from "../../components/core/cron.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
-import { installMocks, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+import {
+  installMocks,
+  recordingMocks,
+  settle,
+  unwrapSecrets,
+  valueOf,
+  type RecordingMocks,
+} from "../../tools/mocks.js";
 import { validateCustomResource } from "../support/crds.js";
 
 const stack = parseStackConfig({
-  hub: { kind: "pi", bucket: "homelab-backups", host: "hub.lan", ssh: { user: "pi" }, dataDir: "/mnt/backup-hdd/minio" },
+  hub: {
+    kind: "pi",
+    bucket: "homelab-backups",
+    host: "hub.lan",
+    ssh: { user: "pi" },
+    dataDir: "/mnt/backup-hdd/minio",
+  },
   hubSshPrivateKey: "key",
   offsiteFtpPassword: "pw",
   longhorn: { recurringJobs: [{ name: "nightly-backup", cron: "0 5 * * *", task: "backup", retain: 14 }] },
-  postgres: { databases: [{ name: "wiki", namespace: "wiki", host: "wiki-pg", passwordSecret: { name: "pg", key: "password" } }], restoreDrill: {} },
+  postgres: {
+    databases: [{ name: "wiki", namespace: "wiki", host: "wiki-pg", passwordSecret: { name: "pg", key: "password" } }],
+    restoreDrill: {},
+  },
   etcd: {},
-  velero: { schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }, { name: "weekly", cron: "0 3 * * 0", ttl: "8640h" }] },
-  buckets: { mirrors: [{ name: "photos", schedule: "0 4 * * 1-5", source: { endpoint: "http://rgw:80", bucket: "photos", credentialsSecret: { namespace: "media", name: "photos-bucket" } } }] },
+  velero: {
+    schedules: [
+      { name: "daily", cron: "0 2 * * *", ttl: "720h" },
+      { name: "weekly", cron: "0 3 * * 0", ttl: "8640h" },
+    ],
+  },
+  buckets: {
+    mirrors: [
+      {
+        name: "photos",
+        schedule: "0 4 * * 1-5",
+        source: {
+          endpoint: "http://rgw:80",
+          bucket: "photos",
+          credentialsSecret: { namespace: "media", name: "photos-bucket" },
+        },
+      },
+    ],
+  },
   offsite: { ftp: { host: "ftp.example.org", user: "u" } },
   alerts: { namespace: "observability", ruleLabels: { release: "kps", team: "home" }, bucketQuotaGiB: 200 },
 });
@@ -43,9 +76,21 @@ beforeAll(async () => {
   const { PostgresRestoreDrill } = await import("../../components/postgres/postgresRestoreDrill.js");
   const { OffsiteSync } = await import("../../components/offsite/offsiteSync.js");
   for (const m of stack.buckets!.mirrors) new BucketMirror(`mirror-${m.name}`, { mirror: m, hub, credentials });
-  for (const db of stack.postgres!.databases) new PostgresDumpJob(`pg-${db.name}`, { database: db, schedule: "0 3 * * *", hub, credentials });
-  new PostgresRestoreDrill("drill", { drill: stack.postgres!.restoreDrill!, databases: stack.postgres!.databases, hub, credentials });
-  new OffsiteSync("offsite", { config: { ...offsiteOf(stack)!, runOn: "cluster" }, hub, hubConfig: stack.hub, ftpPassword: pulumi.secret("pw"), reader: credentials });
+  for (const db of stack.postgres!.databases)
+    new PostgresDumpJob(`pg-${db.name}`, { database: db, schedule: "0 3 * * *", hub, credentials });
+  new PostgresRestoreDrill("drill", {
+    drill: stack.postgres!.restoreDrill!,
+    databases: stack.postgres!.databases,
+    hub,
+    credentials,
+  });
+  new OffsiteSync("offsite", {
+    config: { ...offsiteOf(stack)!, runOn: "cluster" },
+    hub,
+    hubConfig: stack.hub,
+    ftpPassword: pulumi.secret("pw"),
+    reader: credentials,
+  });
   await settle();
 });
 
@@ -54,7 +99,11 @@ describe("BackupAlerts", () => {
     const r = rec.one("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "alerts-rules");
     const obj = unwrapSecrets(r.inputs);
     expect(obj.metadata).toMatchObject({ name: "homelab-backup-alerts", namespace: "observability" });
-    expect(obj.metadata.labels).toMatchObject({ release: "kps", team: "home", "app.kubernetes.io/part-of": "homelab-backup" });
+    expect(obj.metadata.labels).toMatchObject({
+      release: "kps",
+      team: "home",
+      "app.kubernetes.io/part-of": "homelab-backup",
+    });
     expect(obj.spec.groups).toEqual(JSON.parse(JSON.stringify(alertRuleGroups(stack))));
     expect(validateCustomResource(obj)).toEqual([]);
     expect(r.parent).toBe("alerts");
@@ -71,7 +120,14 @@ describe("BackupAlerts", () => {
 
   it("exports every alert name of the stack", () => {
     expect(component.alertNames).toEqual(alertNames(stack));
-    expect(component.alertNames).toEqual(expect.arrayContaining(["VeleroBackupStale", "PostgresRestoreDrillStale", "OffsiteBackupStale", "BackupBucketQuotaExceeded"]));
+    expect(component.alertNames).toEqual(
+      expect.arrayContaining([
+        "VeleroBackupStale",
+        "PostgresRestoreDrillStale",
+        "OffsiteBackupStale",
+        "BackupBucketQuotaExceeded",
+      ]),
+    );
   });
 
   it("creates the Grafana dashboard ConfigMap for the sidecar, only when asked", async () => {
@@ -90,7 +146,9 @@ describe("BackupAlerts", () => {
 
   it("allows each real CronJob its longest gap + startingDeadlineSeconds + activeDeadlineSeconds", () => {
     const clusterOffsite = { ...stack, offsite: { ...stack.offsite!, runOn: "cluster" as const } };
-    const staleRules = alertRuleGroups(clusterOffsite).flatMap((g) => g.rules).filter((r) => r.alert.endsWith("Stale") && r.labels.cronjob);
+    const staleRules = alertRuleGroups(clusterOffsite)
+      .flatMap((g) => g.rules)
+      .filter((r) => r.alert.endsWith("Stale") && r.labels.cronjob);
     const cronJobs = rec.byType("kubernetes:batch/v1:CronJob").map((r) => unwrapSecrets(r.inputs));
     expect(cronJobs.length).toBeGreaterThanOrEqual(4);
     for (const cj of cronJobs) {
@@ -100,8 +158,12 @@ describe("BackupAlerts", () => {
       const threshold = Number(/> (\d+)\)/.exec(rule!.expr)![1]);
       // Dumps get their schedule from the window spreading, not this test's "0 3 * * *": both daily.
       const schedule = name.startsWith("pg-dump-") ? "0 3 * * *" : cj.spec.schedule;
-      const run = cronGaps(schedule).maxGapSeconds + cj.spec.startingDeadlineSeconds + cj.spec.jobTemplate.spec.activeDeadlineSeconds;
-      if (name.startsWith("pg-restore-drill-")) expect(threshold, name).toBe(Math.max(run, stack.alerts!.restoreTestMaxAgeDays * 86_400));
+      const run =
+        cronGaps(schedule).maxGapSeconds +
+        cj.spec.startingDeadlineSeconds +
+        cj.spec.jobTemplate.spec.activeDeadlineSeconds;
+      if (name.startsWith("pg-restore-drill-"))
+        expect(threshold, name).toBe(Math.max(run, stack.alerts!.restoreTestMaxAgeDays * 86_400));
       else expect(threshold, `${namespace}/${name}`).toBe(run);
     }
   });

@@ -33,11 +33,24 @@ const CRONJOB = H + 600; // active deadline + starting deadline
 /** promtool evaluation interval, seconds; every threshold below is a multiple of it. */
 const EVAL_STEP = 600;
 
-const DB = (name: string, namespace: string, extra: object = {}) => ({ name, namespace, host: `${name}-postgresql`, passwordSecret: { name: `${name}-pg`, key: "password" }, ...extra });
+const DB = (name: string, namespace: string, extra: object = {}) => ({
+  name,
+  namespace,
+  host: `${name}-postgresql`,
+  passwordSecret: { name: `${name}-pg`, key: "password" },
+  ...extra,
+});
 
 /** Every class: pi hub (MinIO, quota), Longhorn, three databases with a drill, etcd, Velero d/w/m, a mirror, off-site on the hub. */
 const FULL_RAW = {
-  "homelab-backup:hub": JSON.stringify({ kind: "pi", bucket: "homelab-backups", region: "fr-home-1", host: "hub.lan", ssh: { user: "pi" }, dataDir: "/mnt/backup-hdd/minio" }),
+  "homelab-backup:hub": JSON.stringify({
+    kind: "pi",
+    bucket: "homelab-backups",
+    region: "fr-home-1",
+    host: "hub.lan",
+    ssh: { user: "pi" },
+    dataDir: "/mnt/backup-hdd/minio",
+  }),
   "homelab-backup:hubSshPrivateKey": "key",
   "homelab-backup:offsiteFtpPassword": "pw",
   "homelab-backup:longhorn": JSON.stringify({
@@ -47,7 +60,11 @@ const FULL_RAW = {
     ],
   }),
   "homelab-backup:postgres": JSON.stringify({
-    databases: [DB("wiki", "wiki"), DB("immich", "immich"), DB("shared", "databases", { schedule: "30 2 * * *", mode: "cluster" })],
+    databases: [
+      DB("wiki", "wiki"),
+      DB("immich", "immich"),
+      DB("shared", "databases", { schedule: "30 2 * * *", mode: "cluster" }),
+    ],
     restoreDrill: { schedule: "0 6 * * *", databases: ["wiki", "immich"] },
   }),
   "homelab-backup:etcd": "{}",
@@ -59,8 +76,23 @@ const FULL_RAW = {
       { name: "monthly", cron: "0 4 1 * *", ttl: "8760h" },
     ],
   }),
-  "homelab-backup:buckets": JSON.stringify({ mirrors: [{ name: "photos", schedule: "0 4 * * *", source: { endpoint: "http://rgw.rook-ceph.svc:80", bucket: "photos", credentialsSecret: { namespace: "media", name: "photos-bucket" } } }] }),
-  "homelab-backup:offsite": JSON.stringify({ schedule: "0 6 * * *", ftp: { host: "ftp.example.org", user: "homelab" } }),
+  "homelab-backup:buckets": JSON.stringify({
+    mirrors: [
+      {
+        name: "photos",
+        schedule: "0 4 * * *",
+        source: {
+          endpoint: "http://rgw.rook-ceph.svc:80",
+          bucket: "photos",
+          credentialsSecret: { namespace: "media", name: "photos-bucket" },
+        },
+      },
+    ],
+  }),
+  "homelab-backup:offsite": JSON.stringify({
+    schedule: "0 6 * * *",
+    ftp: { host: "ftp.example.org", user: "homelab" },
+  }),
   "homelab-backup:alerts": JSON.stringify({ bucketQuotaGiB: 500, hubDiskUsagePercent: 85, restoreTestMaxAgeDays: 2 }),
 };
 
@@ -69,7 +101,10 @@ const CLUSTER_OFFSITE_RAW = {
   "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "homelab-backups" }),
   "homelab-backup:offsiteFtpPassword": "pw",
   "homelab-backup:etcd": JSON.stringify({ schedule: "0 */6 * * *" }),
-  "homelab-backup:offsite": JSON.stringify({ schedule: "0 6 * * *", ftp: { host: "ftp.example.org", user: "homelab" } }),
+  "homelab-backup:offsite": JSON.stringify({
+    schedule: "0 6 * * *",
+    ftp: { host: "ftp.example.org", user: "homelab" },
+  }),
   "homelab-backup:alerts": "{}",
 };
 
@@ -124,7 +159,12 @@ interface UnitTest {
 }
 
 function series(metric: string, labels: Labels, values: string): Series {
-  return { series: `${metric}{${Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(", ")}}`, values };
+  return {
+    series: `${metric}{${Object.entries(labels)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(", ")}}`,
+    values,
+  };
 }
 
 const min = (seconds: number) => {
@@ -145,18 +185,32 @@ class Suite {
   annotations(alert: string, labels: Labels): Labels {
     const rules = this.groups.flatMap((g) => g.rules).filter((r) => r.alert === alert);
     if (rules.length === 0) throw new Error(`no rule ${alert}`);
-    const seriesLabels = Object.fromEntries(Object.entries(labels).filter(([k]) => !["severity", "class", "stale"].includes(k)));
+    const seriesLabels = Object.fromEntries(
+      Object.entries(labels).filter(([k]) => !["severity", "class", "stale"].includes(k)),
+    );
     const texts = new Set(rules.map((r) => JSON.stringify(r.annotations)));
     // Rules of one name differ in description only by target-specific text; pick the one whose
     // static labels match the expected labels.
-    const rule = rules.find((r) => Object.entries(r.labels).every(([k, v]) => labels[k] === v)) ?? (texts.size === 1 ? rules[0] : undefined);
+    const rule =
+      rules.find((r) => Object.entries(r.labels).every(([k, v]) => labels[k] === v)) ??
+      (texts.size === 1 ? rules[0] : undefined);
     if (!rule) throw new Error(`${alert}: no rule has the labels ${JSON.stringify(labels)}`);
     const expand = (t: string) =>
       t.replace(/\{\{\s*\$labels\.(\w+)\s*\}\}/g, (_, name: string) => {
-        if (!(name in seriesLabels)) throw new Error(`${alert}: annotation uses $labels.${name}, which the alert does not carry (${JSON.stringify(labels)})`);
+        if (!(name in seriesLabels))
+          throw new Error(
+            `${alert}: annotation uses $labels.${name}, which the alert does not carry (${JSON.stringify(labels)})`,
+          );
         return seriesLabels[name];
       });
-    if (/\{\{/.test(Object.values(rule.annotations).join(" ").replace(/\{\{\s*\$labels\.\w+\s*\}\}/g, ""))) throw new Error(`${alert}: unexpected template in annotations`);
+    if (
+      /\{\{/.test(
+        Object.values(rule.annotations)
+          .join(" ")
+          .replace(/\{\{\s*\$labels\.\w+\s*\}\}/g, ""),
+      )
+    )
+      throw new Error(`${alert}: unexpected template in annotations`);
     return Object.fromEntries(Object.entries(rule.annotations).map(([k, v]) => [k, expand(v)]));
   }
 
@@ -179,7 +233,9 @@ class Suite {
   readonly groupOf = new Map<UnitTest, string>();
 
   add(name: string, input: Series[], checks: AlertCheck[]): void {
-    const groups = new Set(checks.map((c) => this.groups.find((g) => g.rules.some((r) => r.alert === c.alertname))!.name));
+    const groups = new Set(
+      checks.map((c) => this.groups.find((g) => g.rules.some((r) => r.alert === c.alertname))!.name),
+    );
     if (groups.size !== 1) throw new Error(`${name}: checks span rule groups ${[...groups].join(", ")}`);
     const test = { name, interval: "1m", input_series: input, alert_rule_test: checks };
     this.tests.push(test);
@@ -204,24 +260,50 @@ function cronJobScenarios(s: Suite, all: CronTarget[]): void {
     // Last success at t=0 for the target, a success every minute for the others.
     s.add(
       `${stale}: last success older than ${T}s`,
-      [...created, series("kube_cronjob_status_last_successful_time", id(target), hold(0, end)), ...others.map((o) => series("kube_cronjob_status_last_successful_time", id(o), fresh(end)))],
+      [
+        ...created,
+        series("kube_cronjob_status_last_successful_time", id(target), hold(0, end)),
+        ...others.map((o) => series("kube_cronjob_status_last_successful_time", id(o), fresh(end))),
+      ],
       [s.check(stale, T, []), s.check(stale, T + EVAL_STEP, [id(target)])],
     );
     // Never succeeded: fires once the CronJob is older than the threshold, not before.
-    s.add(`${stale}: never succeeded`, [series("kube_cronjob_created", id(target), hold(0, end))], [s.check(stale, T, []), s.check(stale, T + EVAL_STEP, [id(target)])]);
-    s.add(`${stale}: brand-new CronJob`, [series("kube_cronjob_created", id(target), hold(H, end + H))], [s.check(stale, T + EVAL_STEP, []), s.check(stale, H + T + EVAL_STEP, [id(target)])]);
+    s.add(
+      `${stale}: never succeeded`,
+      [series("kube_cronjob_created", id(target), hold(0, end))],
+      [s.check(stale, T, []), s.check(stale, T + EVAL_STEP, [id(target)])],
+    );
+    s.add(
+      `${stale}: brand-new CronJob`,
+      [series("kube_cronjob_created", id(target), hold(H, end + H))],
+      [s.check(stale, T + EVAL_STEP, []), s.check(stale, H + T + EVAL_STEP, [id(target)])],
+    );
 
     const failed = target.failed;
     const job = `${target.cronjob}-29384100`;
     const jobLabels = { namespace: target.namespace, job_name: job };
     const failedJob = (startSeconds: number) => [
-      series("kube_job_owner", { ...jobLabels, owner_kind: "CronJob", owner_name: target.cronjob, owner_is_controller: "true" }, "_x59 1x200"),
+      series(
+        "kube_job_owner",
+        { ...jobLabels, owner_kind: "CronJob", owner_name: target.cronjob, owner_is_controller: "true" },
+        "_x59 1x200",
+      ),
       series("kube_job_failed", { ...jobLabels, condition: "true" }, "_x59 1x200"),
       series("kube_job_status_start_time", jobLabels, `_x59 ${startSeconds}x200`),
     ];
     // Someone else's CronJob in the same namespace fails too: never ours to report.
     const foreign = [
-      series("kube_job_owner", { namespace: target.namespace, job_name: "other-1", owner_kind: "CronJob", owner_name: "other", owner_is_controller: "true" }, "1x200"),
+      series(
+        "kube_job_owner",
+        {
+          namespace: target.namespace,
+          job_name: "other-1",
+          owner_kind: "CronJob",
+          owner_name: "other",
+          owner_is_controller: "true",
+        },
+        "1x200",
+      ),
       series("kube_job_failed", { namespace: target.namespace, job_name: "other-1", condition: "true" }, "1x200"),
       series("kube_job_status_start_time", { namespace: target.namespace, job_name: "other-1" }, "60x200"),
     ];
@@ -232,10 +314,18 @@ function cronJobScenarios(s: Suite, all: CronTarget[]): void {
     );
     s.add(
       `${failed}: a later run succeeds`,
-      [...failedJob(3600), ...foreign, series("kube_cronjob_status_last_successful_time", id(target), "0x119 7200x100")],
+      [
+        ...failedJob(3600),
+        ...foreign,
+        series("kube_cronjob_status_last_successful_time", id(target), "0x119 7200x100"),
+      ],
       [s.check(failed, 100 * 60, [{ ...id(target), job_name: job }]), s.check(failed, 130 * 60, [])],
     );
-    s.add(`${failed}: first run fails`, [...failedJob(3600)], [s.check(failed, 70 * 60, [{ ...id(target), job_name: job }])]);
+    s.add(
+      `${failed}: first run fails`,
+      [...failedJob(3600)],
+      [s.check(failed, 70 * 60, [{ ...id(target), job_name: job }])],
+    );
     void others;
   }
 }
@@ -246,21 +336,46 @@ function fullScenarios(s: Suite): void {
   s.add(
     "LonghornBackupError",
     [
-      series("longhorn_backup_state", { volume: "pvc-a", backup: "backup-1", recurring_job: "nightly-backup", node: "n1" }, "2x4 4x60"),
-      series("longhorn_backup_state", { volume: "pvc-b", backup: "backup-2", recurring_job: "nightly-backup", node: "n2" }, "3x60"),
+      series(
+        "longhorn_backup_state",
+        { volume: "pvc-a", backup: "backup-1", recurring_job: "nightly-backup", node: "n1" },
+        "2x4 4x60",
+      ),
+      series(
+        "longhorn_backup_state",
+        { volume: "pvc-b", backup: "backup-2", recurring_job: "nightly-backup", node: "n2" },
+        "3x60",
+      ),
     ],
-    [s.check("LonghornBackupError", 0, []), s.check("LonghornBackupError", 10 * 60, [{ volume: "pvc-a", backup: "backup-1", recurring_job: "nightly-backup" }])],
+    [
+      s.check("LonghornBackupError", 0, []),
+      s.check("LonghornBackupError", 10 * 60, [
+        { volume: "pvc-a", backup: "backup-1", recurring_job: "nightly-backup" },
+      ]),
+    ],
   );
   const vol = (v: string) => ({ volume: v, pvc: `data-${v}`, pvc_namespace: "apps" });
   s.add(
     "LonghornVolumeBackupStale: old backup",
-    [series("longhorn_volume_last_backup_at", { ...vol("pvc-a"), node: "n1" }, hold(1, LH + H)), series("longhorn_volume_last_backup_at", { ...vol("pvc-b"), node: "n2" }, fresh(LH + H))],
-    [s.check("LonghornVolumeBackupStale", LH, []), s.check("LonghornVolumeBackupStale", LH + EVAL_STEP, [vol("pvc-a")])],
+    [
+      series("longhorn_volume_last_backup_at", { ...vol("pvc-a"), node: "n1" }, hold(1, LH + H)),
+      series("longhorn_volume_last_backup_at", { ...vol("pvc-b"), node: "n2" }, fresh(LH + H)),
+    ],
+    [
+      s.check("LonghornVolumeBackupStale", LH, []),
+      s.check("LonghornVolumeBackupStale", LH + EVAL_STEP, [vol("pvc-a")]),
+    ],
   );
   s.add(
     "LonghornVolumeBackupStale: never backed up",
-    [series("longhorn_volume_last_backup_at", { ...vol("pvc-a"), node: "n1" }, hold(0, LH + H)), series("longhorn_volume_last_backup_at", { ...vol("pvc-new"), node: "n1" }, `0x599 36000x${Math.ceil(LH / 60)}`)],
-    [s.check("LonghornVolumeBackupStale", LH - EVAL_STEP, []), s.check("LonghornVolumeBackupStale", LH, [{ ...vol("pvc-a"), stale: "never_succeeded" }])],
+    [
+      series("longhorn_volume_last_backup_at", { ...vol("pvc-a"), node: "n1" }, hold(0, LH + H)),
+      series("longhorn_volume_last_backup_at", { ...vol("pvc-new"), node: "n1" }, `0x599 36000x${Math.ceil(LH / 60)}`),
+    ],
+    [
+      s.check("LonghornVolumeBackupStale", LH - EVAL_STEP, []),
+      s.check("LonghornVolumeBackupStale", LH, [{ ...vol("pvc-a"), stale: "never_succeeded" }]),
+    ],
   );
 
   // Velero: thresholds 1d+4h (daily), 7d+4h (weekly), 31d+4h (monthly), fs-backup on.
@@ -268,13 +383,21 @@ function fullScenarios(s: Suite): void {
   const sched = (name: string) => ({ schedule: name });
   s.add(
     "VeleroBackupStale: daily too old, weekly and monthly within their intervals",
-    ["daily", "weekly", "monthly"].map((n) => series("velero_backup_last_successful_timestamp", sched(n), hold(0, VD + H))),
+    ["daily", "weekly", "monthly"].map((n) =>
+      series("velero_backup_last_successful_timestamp", sched(n), hold(0, VD + H)),
+    ),
     [s.check("VeleroBackupStale", VD, []), s.check("VeleroBackupStale", VD + EVAL_STEP, [sched("daily")])],
   );
   s.add(
     "VeleroBackupStale: never succeeded (series absent), healthy ad-hoc backups ignored",
-    [series("velero_backup_attempt_total", sched("daily"), hold(3, VD + H)), series("velero_backup_last_successful_timestamp", sched(""), fresh(VD + H))],
-    [s.check("VeleroBackupStale", VD - EVAL_STEP, []), s.check("VeleroBackupStale", VD, [{ ...sched("daily"), stale: "never_succeeded" }])],
+    [
+      series("velero_backup_attempt_total", sched("daily"), hold(3, VD + H)),
+      series("velero_backup_last_successful_timestamp", sched(""), fresh(VD + H)),
+    ],
+    [
+      s.check("VeleroBackupStale", VD - EVAL_STEP, []),
+      s.check("VeleroBackupStale", VD, [{ ...sched("daily"), stale: "never_succeeded" }]),
+    ],
   );
   s.add(
     "VeleroBackupFailed / PartiallyFailed",
@@ -295,8 +418,14 @@ function fullScenarios(s: Suite): void {
   );
   s.add(
     "VeleroBackupStorageLocationUnavailable",
-    [series("velero_backup_location_status_gauge", { backup_location_name: "default" }, "1x9 0x60"), series("velero_backup_location_status_gauge", { backup_location_name: "secondary" }, "1x70")],
-    [s.check("VeleroBackupStorageLocationUnavailable", 20 * 60, []), s.check("VeleroBackupStorageLocationUnavailable", 30 * 60, [{ backup_location_name: "default" }])],
+    [
+      series("velero_backup_location_status_gauge", { backup_location_name: "default" }, "1x9 0x60"),
+      series("velero_backup_location_status_gauge", { backup_location_name: "secondary" }, "1x70"),
+    ],
+    [
+      s.check("VeleroBackupStorageLocationUnavailable", 20 * 60, []),
+      s.check("VeleroBackupStorageLocationUnavailable", 30 * 60, [{ backup_location_name: "default" }]),
+    ],
   );
 
   // Off-site copy on the hub (node-exporter textfile): 1d + 4h.
@@ -305,32 +434,65 @@ function fullScenarios(s: Suite): void {
   s.add(
     "OffsiteBackupFailed",
     [series(metrics.offsiteLastRunSuccess, { ...hub, job: "hub-node" }, "1x59 0x30 1x30")],
-    [s.check("OffsiteBackupFailed", 30 * 60, []), s.check("OffsiteBackupFailed", 70 * 60, [hub]), s.check("OffsiteBackupFailed", 100 * 60, [])],
+    [
+      s.check("OffsiteBackupFailed", 30 * 60, []),
+      s.check("OffsiteBackupFailed", 70 * 60, [hub]),
+      s.check("OffsiteBackupFailed", 100 * 60, []),
+    ],
   );
   s.add(
     "OffsiteBackupStale: old success",
     [series(metrics.offsiteLastSuccess, { ...hub, job: "hub-node" }, hold(1, OT + H))],
     [s.check("OffsiteBackupStale", OT, []), s.check("OffsiteBackupStale", OT + EVAL_STEP, [hub])],
   );
-  s.add("OffsiteBackupStale: no textfile metric at all", [], [s.check("OffsiteBackupStale", OT - EVAL_STEP, []), s.check("OffsiteBackupStale", OT, [{ stale: "never_succeeded" }])]);
+  s.add(
+    "OffsiteBackupStale: no textfile metric at all",
+    [],
+    [
+      s.check("OffsiteBackupStale", OT - EVAL_STEP, []),
+      s.check("OffsiteBackupStale", OT, [{ stale: "never_succeeded" }]),
+    ],
+  );
   s.add(
     "OffsiteBackupStale: never succeeded (0)",
     [series(metrics.offsiteLastSuccess, { ...hub, job: "hub-node" }, hold(0, OT + H))],
-    [s.check("OffsiteBackupStale", OT - EVAL_STEP, []), s.check("OffsiteBackupStale", OT, [{ ...hub, stale: "never_succeeded" }])],
+    [
+      s.check("OffsiteBackupStale", OT - EVAL_STEP, []),
+      s.check("OffsiteBackupStale", OT, [{ ...hub, stale: "never_succeeded" }]),
+    ],
   );
 
   // Containers killed for memory and Jobs killed at their deadline, ours only.
   const pod = (ns: string, name: string, job: string, container: string, reason: string) => [
-    series("kube_pod_container_status_terminated_reason", { namespace: ns, pod: name, container, reason, uid: `u-${name}` }, "1x30"),
-    series("kube_pod_owner", { namespace: ns, pod: name, owner_kind: "Job", owner_name: job, owner_is_controller: "true", uid: `u-${name}` }, "1x30"),
+    series(
+      "kube_pod_container_status_terminated_reason",
+      { namespace: ns, pod: name, container, reason, uid: `u-${name}` },
+      "1x30",
+    ),
+    series(
+      "kube_pod_owner",
+      { namespace: ns, pod: name, owner_kind: "Job", owner_name: job, owner_is_controller: "true", uid: `u-${name}` },
+      "1x30",
+    ),
   ];
-  const owner = (ns: string, job: string, cj: string) => series("kube_job_owner", { namespace: ns, job_name: job, owner_kind: "CronJob", owner_name: cj, owner_is_controller: "true" }, "1x30");
+  const owner = (ns: string, job: string, cj: string) =>
+    series(
+      "kube_job_owner",
+      { namespace: ns, job_name: job, owner_kind: "CronJob", owner_name: cj, owner_is_controller: "true" },
+      "1x30",
+    );
   s.add(
     "BackupJobOOMKilled",
     [
       ...pod("wiki", "pg-dump-wiki-1-x", "pg-dump-wiki-1", "dump", "OOMKilled"),
       owner("wiki", "pg-dump-wiki-1", names.postgresDumpCronJob("wiki")),
-      ...pod("velero", "repo-maintain-job-1-y", "repo-maintain-job-1", "velero-repo-maintenance-container", "OOMKilled"),
+      ...pod(
+        "velero",
+        "repo-maintain-job-1-y",
+        "repo-maintain-job-1",
+        "velero-repo-maintenance-container",
+        "OOMKilled",
+      ),
       ...pod("apps", "migrate-1-z", "migrate-1", "migrate", "OOMKilled"),
       owner("apps", "migrate-1", "migrate"),
     ],
@@ -343,43 +505,98 @@ function fullScenarios(s: Suite): void {
   );
   s.add(
     "BackupJobOOMKilled: completed pods",
-    [...pod("wiki", "pg-dump-wiki-2-x", "pg-dump-wiki-2", "dump", "Completed"), owner("wiki", "pg-dump-wiki-2", names.postgresDumpCronJob("wiki"))],
+    [
+      ...pod("wiki", "pg-dump-wiki-2-x", "pg-dump-wiki-2", "dump", "Completed"),
+      owner("wiki", "pg-dump-wiki-2", names.postgresDumpCronJob("wiki")),
+    ],
     [s.check("BackupJobOOMKilled", 10 * 60, [])],
   );
   s.add(
     "BackupJobDeadlineExceeded",
     [
       owner("kube-system", "etcd-offload-1", names.etcdCronJob),
-      series("kube_job_status_failed", { namespace: "kube-system", job_name: "etcd-offload-1", reason: "DeadlineExceeded" }, "1x30"),
-      series("kube_job_status_failed", { namespace: "kube-system", job_name: "etcd-offload-1", reason: "BackoffLimitExceeded" }, "0x30"),
+      series(
+        "kube_job_status_failed",
+        { namespace: "kube-system", job_name: "etcd-offload-1", reason: "DeadlineExceeded" },
+        "1x30",
+      ),
+      series(
+        "kube_job_status_failed",
+        { namespace: "kube-system", job_name: "etcd-offload-1", reason: "BackoffLimitExceeded" },
+        "0x30",
+      ),
       owner("media", "bucket-mirror-photos-1", names.mirrorCronJob("photos")),
-      series("kube_job_status_failed", { namespace: "media", job_name: "bucket-mirror-photos-1", reason: "DeadlineExceeded" }, "0x30"),
-      series("kube_job_status_failed", { namespace: "media", job_name: "bucket-mirror-photos-1", reason: "BackoffLimitExceeded" }, "1x30"),
+      series(
+        "kube_job_status_failed",
+        { namespace: "media", job_name: "bucket-mirror-photos-1", reason: "DeadlineExceeded" },
+        "0x30",
+      ),
+      series(
+        "kube_job_status_failed",
+        { namespace: "media", job_name: "bucket-mirror-photos-1", reason: "BackoffLimitExceeded" },
+        "1x30",
+      ),
     ],
-    [s.check("BackupJobDeadlineExceeded", 10 * 60, [{ namespace: "kube-system", cronjob: "etcd-offload", job_name: "etcd-offload-1" }])],
+    [
+      s.check("BackupJobDeadlineExceeded", 10 * 60, [
+        { namespace: "kube-system", cronjob: "etcd-offload", job_name: "etcd-offload-1" },
+      ]),
+    ],
   );
   s.add(
     "BackupJobDeadlineExceeded: none",
-    [owner("kube-system", "etcd-offload-2", names.etcdCronJob), series("kube_job_status_failed", { namespace: "kube-system", job_name: "etcd-offload-2" }, "0x30")],
+    [
+      owner("kube-system", "etcd-offload-2", names.etcdCronJob),
+      series("kube_job_status_failed", { namespace: "kube-system", job_name: "etcd-offload-2" }, "0x30"),
+    ],
     [s.check("BackupJobDeadlineExceeded", 10 * 60, [])],
   );
 
   // The hub: data disk above 85 % (not the SD card), bucket above 500 GiB.
   const fs = (mountpoint: string, device: string, avail: number, size: number) => [
-    series("node_filesystem_avail_bytes", { instance: "hub.lan:9100", job: "hub-node", mountpoint, device, fstype: "ext4" }, `${avail}x40`),
-    series("node_filesystem_size_bytes", { instance: "hub.lan:9100", job: "hub-node", mountpoint, device, fstype: "ext4" }, `${size}x40`),
+    series(
+      "node_filesystem_avail_bytes",
+      { instance: "hub.lan:9100", job: "hub-node", mountpoint, device, fstype: "ext4" },
+      `${avail}x40`,
+    ),
+    series(
+      "node_filesystem_size_bytes",
+      { instance: "hub.lan:9100", job: "hub-node", mountpoint, device, fstype: "ext4" },
+      `${size}x40`,
+    ),
   ];
   s.add(
     "BackupHubDiskUsageHigh",
-    [...fs("/mnt/backup-hdd", "/dev/sda1", 10e9, 100e9), ...fs("/", "/dev/mmcblk0p2", 1e9, 30e9), ...fs("/mnt/backup-hdd-old", "/dev/sdb1", 1e9, 100e9)],
-    [s.check("BackupHubDiskUsageHigh", 10 * 60, []), s.check("BackupHubDiskUsageHigh", 20 * 60, [{ instance: "hub.lan:9100", mountpoint: "/mnt/backup-hdd" }])],
+    [
+      ...fs("/mnt/backup-hdd", "/dev/sda1", 10e9, 100e9),
+      ...fs("/", "/dev/mmcblk0p2", 1e9, 30e9),
+      ...fs("/mnt/backup-hdd-old", "/dev/sdb1", 1e9, 100e9),
+    ],
+    [
+      s.check("BackupHubDiskUsageHigh", 10 * 60, []),
+      s.check("BackupHubDiskUsageHigh", 20 * 60, [{ instance: "hub.lan:9100", mountpoint: "/mnt/backup-hdd" }]),
+    ],
   );
-  s.add("BackupHubDiskUsageHigh: 80 % used", [...fs("/mnt/backup-hdd", "/dev/sda1", 20e9, 100e9)], [s.check("BackupHubDiskUsageHigh", 20 * 60, [])]);
+  s.add(
+    "BackupHubDiskUsageHigh: 80 % used",
+    [...fs("/mnt/backup-hdd", "/dev/sda1", 20e9, 100e9)],
+    [s.check("BackupHubDiskUsageHigh", 20 * 60, [])],
+  );
   const GiB = 1024 ** 3;
   s.add(
     "BackupBucketQuotaExceeded",
-    [series("minio_bucket_usage_total_bytes", { bucket: "homelab-backups", server: "127.0.0.1:9000" }, `${499 * GiB}x9 ${501 * GiB}x40`), series("minio_bucket_usage_total_bytes", { bucket: "other", server: "127.0.0.1:9000" }, `${900 * GiB}x50`)],
-    [s.check("BackupBucketQuotaExceeded", 20 * 60, []), s.check("BackupBucketQuotaExceeded", 30 * 60, [{ bucket: "homelab-backups" }])],
+    [
+      series(
+        "minio_bucket_usage_total_bytes",
+        { bucket: "homelab-backups", server: "127.0.0.1:9000" },
+        `${499 * GiB}x9 ${501 * GiB}x40`,
+      ),
+      series("minio_bucket_usage_total_bytes", { bucket: "other", server: "127.0.0.1:9000" }, `${900 * GiB}x50`),
+    ],
+    [
+      s.check("BackupBucketQuotaExceeded", 20 * 60, []),
+      s.check("BackupBucketQuotaExceeded", 30 * 60, [{ bucket: "homelab-backups" }]),
+    ],
   );
 }
 
@@ -388,16 +605,58 @@ const FULL_CRONJOBS: CronTarget[] = [
     ["wiki", "wiki"],
     ["immich", "immich"],
     ["shared", "databases"],
-  ].map(([db, ns]) => ({ failed: "PostgresBackupFailed", stale: "PostgresBackupStale", cls: "postgres", namespace: ns, cronjob: names.postgresDumpCronJob(db), threshold: D + CRONJOB })),
+  ].map(([db, ns]) => ({
+    failed: "PostgresBackupFailed",
+    stale: "PostgresBackupStale",
+    cls: "postgres",
+    namespace: ns,
+    cronjob: names.postgresDumpCronJob(db),
+    threshold: D + CRONJOB,
+  })),
   // restoreTestMaxAgeDays 2 is longer than the daily drill's own 1d + 4h10m (4 h deadline), so it wins.
-  ...["wiki", "immich"].map((db) => ({ failed: "PostgresRestoreDrillFailed", stale: "PostgresRestoreDrillStale", cls: "postgres", namespace: db, cronjob: names.postgresRestoreDrillCronJob(db), threshold: 2 * D })),
-  { failed: "EtcdBackupFailed", stale: "EtcdBackupStale", cls: "etcd", namespace: "kube-system", cronjob: names.etcdCronJob, threshold: D + CRONJOB },
-  { failed: "BucketMirrorFailed", stale: "BucketMirrorStale", cls: "buckets", namespace: "media", cronjob: names.mirrorCronJob("photos"), threshold: D + 6 * H + 600 },
+  ...["wiki", "immich"].map((db) => ({
+    failed: "PostgresRestoreDrillFailed",
+    stale: "PostgresRestoreDrillStale",
+    cls: "postgres",
+    namespace: db,
+    cronjob: names.postgresRestoreDrillCronJob(db),
+    threshold: 2 * D,
+  })),
+  {
+    failed: "EtcdBackupFailed",
+    stale: "EtcdBackupStale",
+    cls: "etcd",
+    namespace: "kube-system",
+    cronjob: names.etcdCronJob,
+    threshold: D + CRONJOB,
+  },
+  {
+    failed: "BucketMirrorFailed",
+    stale: "BucketMirrorStale",
+    cls: "buckets",
+    namespace: "media",
+    cronjob: names.mirrorCronJob("photos"),
+    threshold: D + 6 * H + 600,
+  },
 ];
 
 const VARIANT_CRONJOBS: CronTarget[] = [
-  { failed: "EtcdBackupFailed", stale: "EtcdBackupStale", cls: "etcd", namespace: "kube-system", cronjob: names.etcdCronJob, threshold: 6 * H + CRONJOB },
-  { failed: "OffsiteBackupFailed", stale: "OffsiteBackupStale", cls: "offsite", namespace: "backup-system", cronjob: names.offsiteCronJob, threshold: D + 23 * H + 600 },
+  {
+    failed: "EtcdBackupFailed",
+    stale: "EtcdBackupStale",
+    cls: "etcd",
+    namespace: "kube-system",
+    cronjob: names.etcdCronJob,
+    threshold: 6 * H + CRONJOB,
+  },
+  {
+    failed: "OffsiteBackupFailed",
+    stale: "OffsiteBackupStale",
+    cls: "offsite",
+    namespace: "backup-system",
+    cronjob: names.offsiteCronJob,
+    threshold: D + 23 * H + 600,
+  },
 ];
 
 let dir: string;
@@ -437,7 +696,14 @@ async function checkAndTest(label: string, stack: StackConfig, scenarios: (s: Su
       const base = `${label}-${g.name}`;
       await writeFile(path.join(dir, `${base}.rules.json`), JSON.stringify({ groups: [g] }, null, 1));
       const tests = s.tests.filter((t) => s.groupOf.get(t) === g.name);
-      await writeFile(path.join(dir, `${base}.tests.json`), JSON.stringify({ rule_files: [`${base}.rules.json`], evaluation_interval: `${EVAL_STEP / 60}m`, tests }, null, 1));
+      await writeFile(
+        path.join(dir, `${base}.tests.json`),
+        JSON.stringify(
+          { rule_files: [`${base}.rules.json`], evaluation_interval: `${EVAL_STEP / 60}m`, tests },
+          null,
+          1,
+        ),
+      );
       return { group: g.name, ...(await promtool("test", "rules", `${base}.tests.json`)) };
     });
   for (const r of await Promise.all(runs)) {
@@ -456,8 +722,14 @@ describe("alert rules under promtool", { timeout: 60_000 }, () => {
     });
     const all = alertNames(stack);
     expect(all.length).toBe(20);
-    expect(all.filter((a) => !s.fired.has(a)), "alerts without a firing case").toEqual([]);
-    expect(all.filter((a) => !s.silent.has(a)), "alerts without a silent case").toEqual([]);
+    expect(
+      all.filter((a) => !s.fired.has(a)),
+      "alerts without a firing case",
+    ).toEqual([]);
+    expect(
+      all.filter((a) => !s.silent.has(a)),
+      "alerts without a silent case",
+    ).toEqual([]);
   });
 
   it("example stack (Pulumi.homelab.yaml): its rules pass promtool check rules, and each of its alerts is one the full-stack suite fires and silences", async () => {
@@ -484,44 +756,111 @@ describe("alert rules under promtool", { timeout: 60_000 }, () => {
       suite.add(
         "BackupJobDeadlineExceeded (variant)",
         [
-          series("kube_job_owner", { namespace: "backup-system", job_name: "offsite-sync-1", owner_kind: "CronJob", owner_name: names.offsiteCronJob }, "1x10"),
-          series("kube_job_status_failed", { namespace: "backup-system", job_name: "offsite-sync-1", reason: "DeadlineExceeded" }, "1x10"),
+          series(
+            "kube_job_owner",
+            {
+              namespace: "backup-system",
+              job_name: "offsite-sync-1",
+              owner_kind: "CronJob",
+              owner_name: names.offsiteCronJob,
+            },
+            "1x10",
+          ),
+          series(
+            "kube_job_status_failed",
+            { namespace: "backup-system", job_name: "offsite-sync-1", reason: "DeadlineExceeded" },
+            "1x10",
+          ),
         ],
-        [suite.check("BackupJobDeadlineExceeded", 10 * 60, [{ namespace: "backup-system", cronjob: "offsite-sync", job_name: "offsite-sync-1" }])],
+        [
+          suite.check("BackupJobDeadlineExceeded", 10 * 60, [
+            { namespace: "backup-system", cronjob: "offsite-sync", job_name: "offsite-sync-1" },
+          ]),
+        ],
       );
       suite.add(
         "BackupJobOOMKilled (variant)",
         [
-          series("kube_pod_container_status_terminated_reason", { namespace: "backup-system", pod: "offsite-sync-1-a", container: "sync", reason: "OOMKilled" }, "1x10"),
-          series("kube_pod_owner", { namespace: "backup-system", pod: "offsite-sync-1-a", owner_kind: "Job", owner_name: "offsite-sync-1" }, "1x10"),
-          series("kube_job_owner", { namespace: "backup-system", job_name: "offsite-sync-1", owner_kind: "CronJob", owner_name: names.offsiteCronJob }, "1x10"),
+          series(
+            "kube_pod_container_status_terminated_reason",
+            { namespace: "backup-system", pod: "offsite-sync-1-a", container: "sync", reason: "OOMKilled" },
+            "1x10",
+          ),
+          series(
+            "kube_pod_owner",
+            { namespace: "backup-system", pod: "offsite-sync-1-a", owner_kind: "Job", owner_name: "offsite-sync-1" },
+            "1x10",
+          ),
+          series(
+            "kube_job_owner",
+            {
+              namespace: "backup-system",
+              job_name: "offsite-sync-1",
+              owner_kind: "CronJob",
+              owner_name: names.offsiteCronJob,
+            },
+            "1x10",
+          ),
         ],
-        [suite.check("BackupJobOOMKilled", 10 * 60, [{ namespace: "backup-system", cronjob: "offsite-sync", job_name: "offsite-sync-1", container: "sync" }]), suite.check("BackupJobDeadlineExceeded", 10 * 60, [])],
+        [
+          suite.check("BackupJobOOMKilled", 10 * 60, [
+            { namespace: "backup-system", cronjob: "offsite-sync", job_name: "offsite-sync-1", container: "sync" },
+          ]),
+          suite.check("BackupJobDeadlineExceeded", 10 * 60, []),
+        ],
       );
       // Without Velero in the stack, an OOM in the velero namespace is not a backup job's.
       suite.add(
         "BackupJobOOMKilled (variant, foreign pods)",
         [
-          series("kube_pod_container_status_terminated_reason", { namespace: "velero", pod: "repo-maintain-job-1-a", container: "velero", reason: "OOMKilled" }, "1x10"),
-          series("kube_pod_owner", { namespace: "velero", pod: "repo-maintain-job-1-a", owner_kind: "Job", owner_name: "repo-maintain-job-1" }, "1x10"),
+          series(
+            "kube_pod_container_status_terminated_reason",
+            { namespace: "velero", pod: "repo-maintain-job-1-a", container: "velero", reason: "OOMKilled" },
+            "1x10",
+          ),
+          series(
+            "kube_pod_owner",
+            { namespace: "velero", pod: "repo-maintain-job-1-a", owner_kind: "Job", owner_name: "repo-maintain-job-1" },
+            "1x10",
+          ),
         ],
         [suite.check("BackupJobOOMKilled", 10 * 60, [])],
       );
     });
     const all = alertNames(stack);
-    expect(all.sort()).toEqual(["BackupJobDeadlineExceeded", "BackupJobOOMKilled", "EtcdBackupFailed", "EtcdBackupStale", "OffsiteBackupFailed", "OffsiteBackupStale"]);
+    expect(all.sort()).toEqual([
+      "BackupJobDeadlineExceeded",
+      "BackupJobOOMKilled",
+      "EtcdBackupFailed",
+      "EtcdBackupStale",
+      "OffsiteBackupFailed",
+      "OffsiteBackupStale",
+    ]);
     expect(all.filter((a) => !s.fired.has(a) || !s.silent.has(a))).toEqual([]);
   });
 
   it("fails when a staleness alert is expected a little before its threshold (the harness can fail)", async () => {
     const stack = parseStackConfig(FULL_RAW);
     const groups = alertRuleGroups(stack);
-    await writeFile(path.join(dir, "wrong-rules.json"), JSON.stringify({ groups: groups.filter((g) => g.name === "homelab-backup.etcd") }));
+    await writeFile(
+      path.join(dir, "wrong-rules.json"),
+      JSON.stringify({ groups: groups.filter((g) => g.name === "homelab-backup.etcd") }),
+    );
     const s = new Suite(groups);
     const T = D + CRONJOB;
     const id = { namespace: "kube-system", cronjob: "etcd-offload" };
-    s.add("etcd stale 10 minutes early", [series("kube_cronjob_created", id, hold(0, T)), series("kube_cronjob_status_last_successful_time", id, hold(0, T))], [s.check("EtcdBackupStale", T - EVAL_STEP, [id])]);
-    await writeFile(path.join(dir, "wrong-tests.json"), JSON.stringify({ rule_files: ["wrong-rules.json"], evaluation_interval: `${EVAL_STEP / 60}m`, tests: s.tests }));
+    s.add(
+      "etcd stale 10 minutes early",
+      [
+        series("kube_cronjob_created", id, hold(0, T)),
+        series("kube_cronjob_status_last_successful_time", id, hold(0, T)),
+      ],
+      [s.check("EtcdBackupStale", T - EVAL_STEP, [id])],
+    );
+    await writeFile(
+      path.join(dir, "wrong-tests.json"),
+      JSON.stringify({ rule_files: ["wrong-rules.json"], evaluation_interval: `${EVAL_STEP / 60}m`, tests: s.tests }),
+    );
     const r = await promtool("test", "rules", "wrong-tests.json");
     expect(r.code).not.toBe(0);
     expect(r.out).toContain("EtcdBackupStale");
@@ -531,7 +870,9 @@ describe("alert rules under promtool", { timeout: 60_000 }, () => {
     for (const raw of [FULL_RAW, CLUSTER_OFFSITE_RAW]) {
       const panels = dashboardQueries(parseStackConfig(raw));
       expect(panels.length).toBeGreaterThan(0);
-      const rules = panels.flatMap((p, i) => p.targets.map((t, k) => ({ record: `homelab_backup_dashboard:panel${i}_${k}`, expr: t.expr })));
+      const rules = panels.flatMap((p, i) =>
+        p.targets.map((t, k) => ({ record: `homelab_backup_dashboard:panel${i}_${k}`, expr: t.expr })),
+      );
       await writeFile(path.join(dir, "dashboard.json"), JSON.stringify({ groups: [{ name: "dashboard", rules }] }));
       const r = await promtool("check", "rules", "dashboard.json");
       expect(r.code, r.out).toBe(0);

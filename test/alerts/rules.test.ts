@@ -14,11 +14,23 @@ import { metrics, names } from "../../components/core/names.js";
 const H = 3600;
 const D = 86_400;
 
-const pgDb = (name: string, namespace: string, extra: object = {}) => ({ name, namespace, host: `${name}-pg`, passwordSecret: { name: "pg", key: "password" }, ...extra });
+const pgDb = (name: string, namespace: string, extra: object = {}) => ({
+  name,
+  namespace,
+  host: `${name}-pg`,
+  passwordSecret: { name: "pg", key: "password" },
+  ...extra,
+});
 
 function fullStack(overrides: Record<string, unknown> = {}) {
   return parseStackConfig({
-    hub: { kind: "pi", bucket: "homelab-backups", host: "hub.lan", ssh: { user: "pi" }, dataDir: "/mnt/backup-hdd/minio" },
+    hub: {
+      kind: "pi",
+      bucket: "homelab-backups",
+      host: "hub.lan",
+      ssh: { user: "pi" },
+      dataDir: "/mnt/backup-hdd/minio",
+    },
     hubSshPrivateKey: "key",
     offsiteFtpPassword: "pw",
     longhorn: {
@@ -28,10 +40,26 @@ function fullStack(overrides: Record<string, unknown> = {}) {
         { name: "hourly-snapshot", cron: "15 * * * *", task: "snapshot", retain: 24 },
       ],
     },
-    postgres: { databases: [pgDb("wiki", "wiki"), pgDb("shared", "databases", { schedule: "0 */6 * * *" })], restoreDrill: { schedule: "0 6 * * 0" } },
+    postgres: {
+      databases: [pgDb("wiki", "wiki"), pgDb("shared", "databases", { schedule: "0 */6 * * *" })],
+      restoreDrill: { schedule: "0 6 * * 0" },
+    },
     etcd: { schedule: "0 2 * * *" },
-    velero: { schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }, { name: "monthly", cron: "0 4 1 * *", ttl: "8760h" }] },
-    buckets: { mirrors: [{ name: "photos", schedule: "0 4 * * 1-5", source: { endpoint: "http://rgw:80", bucket: "photos", credentialsSecret: { namespace: "media", name: "s" } } }] },
+    velero: {
+      schedules: [
+        { name: "daily", cron: "0 2 * * *", ttl: "720h" },
+        { name: "monthly", cron: "0 4 1 * *", ttl: "8760h" },
+      ],
+    },
+    buckets: {
+      mirrors: [
+        {
+          name: "photos",
+          schedule: "0 4 * * 1-5",
+          source: { endpoint: "http://rgw:80", bucket: "photos", credentialsSecret: { namespace: "media", name: "s" } },
+        },
+      ],
+    },
     offsite: { schedule: "0 6 * * *", ftp: { host: "ftp.example.org", user: "u" } },
     alerts: { bucketQuotaGiB: 500 },
     ...overrides,
@@ -40,7 +68,9 @@ function fullStack(overrides: Record<string, unknown> = {}) {
 
 const rules = (stack: ReturnType<typeof fullStack>): AlertRule[] => alertRuleGroups(stack).flatMap((g) => g.rules);
 const ruleFor = (stack: ReturnType<typeof fullStack>, alert: string, label: Record<string, string> = {}) => {
-  const found = rules(stack).filter((r) => r.alert === alert && Object.entries(label).every(([k, v]) => r.labels[k] === v));
+  const found = rules(stack).filter(
+    (r) => r.alert === alert && Object.entries(label).every(([k, v]) => r.labels[k] === v),
+  );
   expect(found.length, `${alert} ${JSON.stringify(label)}`).toBeGreaterThan(0);
   return found;
 };
@@ -61,7 +91,8 @@ describe("staleness thresholds follow each schedule", () => {
     expect(thresholdsOf(mirror.expr)[0]).toBe(3 * D + 6 * H + 600); // mirrors may run 6 h
     expect(mirror.expr).toContain(`namespace="media"`);
     expect(mirror.expr).toContain(`cronjob="${names.mirrorCronJob("photos")}"`);
-    for (const r of rules(stack).filter((r) => r.expr.includes("kube_cronjob_status_last_successful_time"))) expect(r.expr, r.alert).not.toMatch(/\b90000\b/);
+    for (const r of rules(stack).filter((r) => r.expr.includes("kube_cronjob_status_last_successful_time")))
+      expect(r.expr, r.alert).not.toMatch(/\b90000\b/);
   });
 
   it("a CronJob that never succeeded is judged by its creation time", () => {
@@ -72,12 +103,20 @@ describe("staleness thresholds follow each schedule", () => {
 
   it("restore drill: restoreTestMaxAgeDays, unless the drill's own cadence is longer", () => {
     expect(thresholdsOf(ruleFor(stack, "PostgresRestoreDrillStale")[0].expr)[0]).toBe(30 * D);
-    const rare = fullStack({ postgres: { databases: [pgDb("wiki", "wiki")], restoreDrill: { schedule: "0 6 1 */3 *" } }, alerts: { restoreTestMaxAgeDays: 30 } });
+    const rare = fullStack({
+      postgres: { databases: [pgDb("wiki", "wiki")], restoreDrill: { schedule: "0 6 1 */3 *" } },
+      alerts: { restoreTestMaxAgeDays: 30 },
+    });
     const t = thresholdsOf(ruleFor(rare, "PostgresRestoreDrillStale")[0].expr)[0];
     expect(t).toBeGreaterThan(90 * D); // quarterly: the longest quarter is 92 days
     expect(t).toBe(92 * D + 4 * H + 600); // the drill may run 4 h
     // One drill CronJob per drilled database, in that database's namespace.
-    expect(ruleFor(stack, "PostgresRestoreDrillFailed", { namespace: "databases", cronjob: names.postgresRestoreDrillCronJob("shared") })).toHaveLength(1);
+    expect(
+      ruleFor(stack, "PostgresRestoreDrillFailed", {
+        namespace: "databases",
+        cronjob: names.postgresRestoreDrillCronJob("shared"),
+      }),
+    ).toHaveLength(1);
   });
 
   it("Longhorn: longest gap of the backup jobs (not the snapshot jobs) + 2 h", () => {
@@ -85,7 +124,9 @@ describe("staleness thresholds follow each schedule", () => {
     expect(thresholdsOf(age.expr)[0]).toBe(7 * D + 2 * H);
     expect(never.expr).toContain("longhorn_volume_last_backup_at) == 0");
     expect(never.for).toBe("7d2h");
-    const snapshotsOnly = fullStack({ longhorn: { recurringJobs: [{ name: "snap", cron: "0 * * * *", task: "snapshot", retain: 3 }] } });
+    const snapshotsOnly = fullStack({
+      longhorn: { recurringJobs: [{ name: "snap", cron: "0 * * * *", task: "snapshot", retain: 3 }] },
+    });
     expect(alertNames(snapshotsOnly)).not.toContain("LonghornVolumeBackupStale");
     expect(alertNames(snapshotsOnly)).toContain("LonghornBackupError");
   });
@@ -96,11 +137,15 @@ describe("staleness thresholds follow each schedule", () => {
     expect(daily[1].expr).toBe('absent(velero_backup_last_successful_timestamp{schedule="daily"})');
     expect(daily[1].for).toBe("1d1h");
     expect(thresholdsOf(ruleFor(stack, "VeleroBackupStale", { schedule: "monthly" })[0].expr)[0]).toBe(31 * D + H);
-    const fs = fullStack({ velero: { fsBackup: true, schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }] } });
+    const fs = fullStack({
+      velero: { fsBackup: true, schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }] },
+    });
     expect(thresholdsOf(ruleFor(fs, "VeleroBackupStale", { schedule: "daily" })[0].expr)[0]).toBe(D + 4 * H);
     // Failure counters are looked at over one interval, at most a day.
     expect(ruleFor(stack, "VeleroBackupFailed", { schedule: "monthly" })[0].expr).toContain("[1d]");
-    expect(ruleFor(stack, "VeleroBackupPartiallyFailed", { schedule: "daily" })[0].expr).toContain("velero_backup_partial_failure_total");
+    expect(ruleFor(stack, "VeleroBackupPartiallyFailed", { schedule: "daily" })[0].expr).toContain(
+      "velero_backup_partial_failure_total",
+    );
   });
 
   it("off-site copy: textfile metrics on the hub, a CronJob in the cluster", () => {
@@ -108,7 +153,9 @@ describe("staleness thresholds follow each schedule", () => {
     expect(hub[0].expr).toContain(metrics.offsiteLastSuccess);
     expect(thresholdsOf(hub[0].expr)[0]).toBe(D + 4 * H);
     expect(ruleFor(stack, "OffsiteBackupFailed")[0].expr).toContain(`${metrics.offsiteLastRunSuccess}) == 0`);
-    const cluster = fullStack({ offsite: { runOn: "cluster", schedule: "0 6 * * *", ftp: { host: "ftp.example.org", user: "u" } } });
+    const cluster = fullStack({
+      offsite: { runOn: "cluster", schedule: "0 6 * * *", ftp: { host: "ftp.example.org", user: "u" } },
+    });
     const stale = ruleFor(cluster, "OffsiteBackupStale");
     expect(stale).toHaveLength(1);
     expect(stale[0].expr).toContain(`cronjob="${names.offsiteCronJob}"`);
@@ -147,10 +194,28 @@ describe("which alerts a stack gets", () => {
   });
 
   it("no hub disk or quota alert on AWS, no quota alert without bucketQuotaGiB or on RustFS", () => {
-    const aws = parseStackConfig({ hub: { kind: "aws", bucket: "homelab-backups" }, etcd: {}, alerts: { bucketQuotaGiB: 100 } });
-    expect(alertNames(aws).sort()).toEqual(["BackupJobDeadlineExceeded", "BackupJobOOMKilled", "EtcdBackupFailed", "EtcdBackupStale"]);
+    const aws = parseStackConfig({
+      hub: { kind: "aws", bucket: "homelab-backups" },
+      etcd: {},
+      alerts: { bucketQuotaGiB: 100 },
+    });
+    expect(alertNames(aws).sort()).toEqual([
+      "BackupJobDeadlineExceeded",
+      "BackupJobOOMKilled",
+      "EtcdBackupFailed",
+      "EtcdBackupStale",
+    ]);
     expect(alertNames(fullStack({ alerts: {} }))).not.toContain("BackupBucketQuotaExceeded");
-    const rustfs = fullStack({ hub: { kind: "pi", server: "rustfs", bucket: "homelab-backups", host: "hub.lan", ssh: { user: "pi" }, dataDir: "/srv/rustfs" } });
+    const rustfs = fullStack({
+      hub: {
+        kind: "pi",
+        server: "rustfs",
+        bucket: "homelab-backups",
+        host: "hub.lan",
+        ssh: { user: "pi" },
+        dataDir: "/srv/rustfs",
+      },
+    });
     expect(alertNames(rustfs)).not.toContain("BackupBucketQuotaExceeded");
     expect(alertNames(rustfs)).toContain("BackupHubDiskUsageHigh");
   });
@@ -161,13 +226,17 @@ describe("which alerts a stack gets", () => {
     const disk = ruleFor(stack, "BackupHubDiskUsageHigh")[0];
     expect(disk.expr).toContain('mountpoint=~"/mnt/backup-hdd/minio|/mnt/backup-hdd|/mnt"');
     expect(disk.expr).toMatch(/> 90$/);
-    expect(ruleFor(stack, "BackupBucketQuotaExceeded")[0].expr).toBe(`max by (bucket) (minio_bucket_usage_total_bytes{bucket="homelab-backups"}) > ${1.5 * 1024 ** 3}`);
+    expect(ruleFor(stack, "BackupBucketQuotaExceeded")[0].expr).toBe(
+      `max by (bucket) (minio_bucket_usage_total_bytes{bucket="homelab-backups"}) > ${1.5 * 1024 ** 3}`,
+    );
   });
 
   it("OOM and deadline alerts watch exactly the stack's backup CronJobs", () => {
     const oom = ruleFor(fullStack(), "BackupJobOOMKilled")[0].expr;
     expect(oom).toContain(`namespace="wiki", owner_kind="CronJob", owner_name=~"pg-dump-wiki|pg-restore-drill-wiki"`);
-    expect(oom).toContain(`namespace="longhorn-system", owner_kind="CronJob", owner_name=~"hourly-snapshot|nightly-backup|weekly-backup"`);
+    expect(oom).toContain(
+      `namespace="longhorn-system", owner_kind="CronJob", owner_name=~"hourly-snapshot|nightly-backup|weekly-backup"`,
+    );
     expect(oom).toContain(`namespace="velero", reason="OOMKilled"`);
   });
 });
@@ -179,7 +248,9 @@ describe("every rule", () => {
       expect(["critical", "warning"], r.alert).toContain(r.labels.severity);
       expect(r.annotations.summary.length, r.alert).toBeGreaterThan(5);
       expect(r.annotations.description.length, r.alert).toBeGreaterThan(20);
-      expect(r.annotations.runbook_url).toBe(`https://github.com/homelab-backup/homelab-backup#runbook-${r.alert.toLowerCase()}`);
+      expect(r.annotations.runbook_url).toBe(
+        `https://github.com/homelab-backup/homelab-backup#runbook-${r.alert.toLowerCase()}`,
+      );
       expect(runbookAnchor(r.alert)).toMatch(/^runbook-[a-z]+$/);
     }
   });
@@ -188,7 +259,10 @@ describe("every rule", () => {
     expect(new Set(keys).size).toBe(keys.length);
   });
   it("stays out of PromQL promtool 2.42 does not know", () => {
-    for (const r of rules(stack)) expect(r.expr, r.alert).not.toMatch(/\b(limitk|limit_ratio|double_exponential_smoothing|info|ts_of_\w+|first_over_time)\(/);
+    for (const r of rules(stack))
+      expect(r.expr, r.alert).not.toMatch(
+        /\b(limitk|limit_ratio|double_exponential_smoothing|info|ts_of_\w+|first_over_time)\(/,
+      );
   });
 });
 
@@ -210,10 +284,17 @@ describe("plan section and dashboard", () => {
     expect(d.schemaVersion).toBeGreaterThanOrEqual(36);
     const ids = d.panels.map((p: any) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(d.panels.map((p: any) => p.title)).toEqual(expect.arrayContaining(["Last successful backup", "Age of last successful backup", "Backup sizes", "Failures"]));
+    expect(d.panels.map((p: any) => p.title)).toEqual(
+      expect.arrayContaining(["Last successful backup", "Age of last successful backup", "Backup sizes", "Failures"]),
+    );
     for (const p of d.panels) {
       expect(["table", "timeseries"]).toContain(p.type);
-      expect(p.gridPos).toMatchObject({ h: expect.any(Number), w: expect.any(Number), x: expect.any(Number), y: expect.any(Number) });
+      expect(p.gridPos).toMatchObject({
+        h: expect.any(Number),
+        w: expect.any(Number),
+        x: expect.any(Number),
+        y: expect.any(Number),
+      });
       for (const t of p.targets) {
         expect(t.expr.length).toBeGreaterThan(5);
         expect(t.datasource.uid).toBe("${datasource}");

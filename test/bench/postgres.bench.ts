@@ -69,7 +69,11 @@ async function groupRssKiB(pgid: number): Promise<number> {
 async function measure(name: string, command: string, env: NodeJS.ProcessEnv, scratch: string): Promise<Measure> {
   const started = process.hrtime.bigint();
   // bash's `time` reports user/sys of every waited descendant (getrusage RUSAGE_CHILDREN).
-  const child = spawn("bash", ["-c", `TIMEFORMAT='CPU %U %S'; time { ${command} ; }`], { env, detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("bash", ["-c", `TIMEFORMAT='CPU %U %S'; time { ${command} ; }`], {
+    env,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   let peakRss = 0;
@@ -88,11 +92,21 @@ async function measure(name: string, command: string, env: NodeJS.ProcessEnv, sc
   const wallS = Number(process.hrtime.bigint() - started) / 1e9;
   const m = /CPU ([\d.]+) ([\d.]+)/.exec(stderr);
   if (code !== 0) process.stderr.write(stderr);
-  return { name, wallS, cpuS: m ? Number(m[1]) + Number(m[2]) : NaN, peakRssMiB: peakRss / 1024, peakScratchMiB: peakScratch / 2 ** 20, ok: code === 0 };
+  return {
+    name,
+    wallS,
+    cpuS: m ? Number(m[1]) + Number(m[2]) : NaN,
+    peakRssMiB: peakRss / 1024,
+    peakScratchMiB: peakScratch / 2 ** 20,
+    ok: code === 0,
+  };
 }
 
 async function main() {
-  const [pg, s3] = await Promise.all([startPostgres({ settings: ["-c shared_buffers=256MB", "-c maintenance_work_mem=256MB"] }), startS3Peer(["backups"])]);
+  const [pg, s3] = await Promise.all([
+    startPostgres({ settings: ["-c shared_buffers=256MB", "-c maintenance_work_mem=256MB"] }),
+    startS3Peer(["backups"]),
+  ]);
   const work = mkdtempSync(path.join(tmpdir(), "pg-bench-"));
   chmodSync(work, 0o777);
   try {
@@ -114,15 +128,25 @@ async function main() {
     await pg.psql("VACUUM (FREEZE, ANALYZE)", "bench");
     await pg.psql("CHECKPOINT", "bench");
     const dbBytes = Number(await pg.psql("SELECT pg_database_size('bench')"));
-    console.log(`${DATA} data, scale ${SCALE}: ${(dbBytes / 2 ** 30).toFixed(2)} GiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(
+      `${DATA} data, scale ${SCALE}: ${(dbBytes / 2 ** 30).toFixed(2)} GiB in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
 
     const results: (Measure & { compressedMiB: number })[] = [];
-    const size = async (key: string) => Number((await run("rclone", ["lsf", "--format", "s", `hub:backups/${key}`], { env })).stdout.trim()) / 2 ** 20;
+    const size = async (key: string) =>
+      Number((await run("rclone", ["lsf", "--format", "s", `hub:backups/${key}`], { env })).stdout.trim()) / 2 ** 20;
 
     const projTmp = path.join(work, "project-tmp");
     await run("mkdir", ["-p", projTmp]);
-    const proj = await measure(`project dump (pg_dump | zstd -T${THREADS} -${ZSTD} | rclone rcat, staged + copied)`, `bash ${SCRIPTS}/dump.sh`, { ...env, TMPDIR: projTmp, DUMP_NAME: "bench", PGDATABASE: "bench", ZSTD_LEVEL: ZSTD, ZSTD_THREADS: THREADS }, projTmp);
-    const latest = JSON.parse((await run("rclone", ["cat", "hub:backups/postgres-backups/bench/latest.json"], { env })).stdout);
+    const proj = await measure(
+      `project dump (pg_dump | zstd -T${THREADS} -${ZSTD} | rclone rcat, staged + copied)`,
+      `bash ${SCRIPTS}/dump.sh`,
+      { ...env, TMPDIR: projTmp, DUMP_NAME: "bench", PGDATABASE: "bench", ZSTD_LEVEL: ZSTD, ZSTD_THREADS: THREADS },
+      projTmp,
+    );
+    const latest = JSON.parse(
+      (await run("rclone", ["cat", "hub:backups/postgres-backups/bench/latest.json"], { env })).stdout,
+    );
     results.push({ ...proj, compressedMiB: latest.size / 2 ** 20 });
 
     const naiveDir = path.join(work, "naive");
@@ -137,7 +161,12 @@ async function main() {
 
     const restoreTmp = path.join(work, "restore-tmp");
     await run("mkdir", ["-p", restoreTmp]);
-    const restore = await measure("project restore (verify sha256, then rclone cat | zstd -d | psql)", `bash ${SCRIPTS}/restore.sh`, { ...env, TMPDIR: restoreTmp, DUMP_NAME: "bench", TARGET_DATABASE: "bench_restored" }, restoreTmp);
+    const restore = await measure(
+      "project restore (verify sha256, then rclone cat | zstd -d | psql)",
+      `bash ${SCRIPTS}/restore.sh`,
+      { ...env, TMPDIR: restoreTmp, DUMP_NAME: "bench", TARGET_DATABASE: "bench_restored" },
+      restoreTmp,
+    );
     results.push({ ...restore, compressedMiB: latest.size / 2 ** 20 });
     const rows = await pg.psql("SELECT count(*) FROM pgbench_accounts", "bench_restored");
 
@@ -145,11 +174,15 @@ async function main() {
     console.log("| run | ok | wall s | MiB/s of DB | CPU s | peak RSS MiB | peak scratch MiB | compressed MiB |");
     console.log("|---|---|---|---|---|---|---|---|");
     for (const r of results) {
-      console.log(`| ${r.name} | ${r.ok} | ${r.wallS.toFixed(1)} | ${(dbBytes / 2 ** 20 / r.wallS).toFixed(0)} | ${r.cpuS.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.peakScratchMiB.toFixed(1)} | ${r.compressedMiB.toFixed(0)} |`);
+      console.log(
+        `| ${r.name} | ${r.ok} | ${r.wallS.toFixed(1)} | ${(dbBytes / 2 ** 20 / r.wallS).toFixed(0)} | ${r.cpuS.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.peakScratchMiB.toFixed(1)} | ${r.compressedMiB.toFixed(0)} |`,
+      );
     }
     console.log("");
     console.log(`speed-up of the project dump over naive: ${(naive.wallS / proj.wallS).toFixed(2)}x (target >= 2x)`);
-    console.log(`restored pgbench_accounts rows: ${rows} (expected ${SCALE * 100000}); restore ${restore.wallS.toFixed(0)} s (target < 120 s)`);
+    console.log(
+      `restored pgbench_accounts rows: ${rows} (expected ${SCALE * 100000}); restore ${restore.wallS.toFixed(0)} s (target < 120 s)`,
+    );
     console.log(`targets: scratch < 64 MiB: ${proj.peakScratchMiB < 64}; memory < 256 MiB: ${proj.peakRssMiB < 256}`);
   } finally {
     await Promise.all([pg.stop(), s3.stop()]);

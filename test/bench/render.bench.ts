@@ -20,7 +20,11 @@ async function main(): Promise<void> {
       const file = path.join(dir, `Pulumi.bench-${dbs}.yaml`);
       writeFileSync(file, largeStackYaml(dbs, dbs * 2, 20));
       const start = process.hrtime.bigint();
-      const { stdout } = await run(path.join(REPO, "node_modules/.bin/tsx"), [path.join(REPO, "tools/render.ts"), "--stack-file", file, "--out", path.join(dir, `out-${dbs}`)], { cwd: REPO, maxBuffer: 256 << 20 });
+      const { stdout } = await run(
+        path.join(REPO, "node_modules/.bin/tsx"),
+        [path.join(REPO, "tools/render.ts"), "--stack-file", file, "--out", path.join(dir, `out-${dbs}`)],
+        { cwd: REPO, maxBuffer: 256 << 20 },
+      );
       const seconds = Number(process.hrtime.bigint() - start) / 1e9;
       const resources = /rendered (\d+) resources/.exec(stdout)?.[1] ?? "?";
       rows.push(`| ${dbs} | ${dbs * 2} | 20 | ${resources} | ${seconds.toFixed(2)} s |`);
@@ -29,7 +33,15 @@ async function main(): Promise<void> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  process.stdout.write(["", "| databases | Longhorn PVCs | Velero schedules | resources | render wall time |", "|---|---|---|---|---|", ...rows, ""].join("\n"));
+  process.stdout.write(
+    [
+      "",
+      "| databases | Longhorn PVCs | Velero schedules | resources | render wall time |",
+      "|---|---|---|---|---|",
+      ...rows,
+      "",
+    ].join("\n"),
+  );
 }
 
 void main();

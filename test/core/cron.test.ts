@@ -1,10 +1,19 @@
 import { describe, expect, it } from "vitest";
-import { cronError, cronGaps, describeCron, fixedMinuteOfDay, formatSeconds, nextRuns, runsBetween } from "../../components/core/cron.js";
+import {
+  cronError,
+  cronGaps,
+  describeCron,
+  fixedMinuteOfDay,
+  formatSeconds,
+  nextRuns,
+  runsBetween,
+} from "../../components/core/cron.js";
 import { formatGoDuration, parseGoDuration } from "../../components/core/duration.js";
 
 describe("cron", () => {
   it("accepts the standard 5-field dialect and refuses the rest", () => {
-    for (const ok of ["0 6 * * *", "*/15 2-4 * * 1-5", "0 4 1 * *", "30 3 * * SUN", "0 0 1 JAN,JUL *", "0 0 ? * MON"]) expect(cronError(ok), ok).toBeUndefined();
+    for (const ok of ["0 6 * * *", "*/15 2-4 * * 1-5", "0 4 1 * *", "30 3 * * SUN", "0 0 1 JAN,JUL *", "0 0 ? * MON"])
+      expect(cronError(ok), ok).toBeUndefined();
     expect(cronError("0 6 * *")).toMatch(/4 fields/);
     expect(cronError("0 0 6 * * *")).toMatch(/6 fields/);
     expect(cronError("@daily")).toMatch(/1 field/);
@@ -18,7 +27,9 @@ describe("cron", () => {
     const runs = nextRuns("0 6 * * *", new Date("2026-03-28T12:00:00Z"), 3).map((d) => d.toISOString());
     // 2026-03-29 is the European DST switch: UTC schedules do not move.
     expect(runs).toEqual(["2026-03-29T06:00:00.000Z", "2026-03-30T06:00:00.000Z", "2026-03-31T06:00:00.000Z"]);
-    expect(runsBetween("0 */6 * * *", new Date("2026-01-01T00:00:00Z"), new Date("2026-01-02T00:00:00Z"))).toHaveLength(4);
+    expect(runsBetween("0 */6 * * *", new Date("2026-01-01T00:00:00Z"), new Date("2026-01-02T00:00:00Z"))).toHaveLength(
+      4,
+    );
   });
 
   it("derives the longest and shortest gap from the schedule", () => {
@@ -27,7 +38,10 @@ describe("cron", () => {
     expect(cronGaps("0 4 1 * *")).toMatchObject({ minGapSeconds: 28 * 86_400, maxGapSeconds: 31 * 86_400 });
     // Weekdays only: the weekend gap is the one a staleness alert must tolerate.
     expect(cronGaps("0 3 * * 1-5")).toMatchObject({ minGapSeconds: 86_400, maxGapSeconds: 3 * 86_400 });
-    expect(cronGaps("*/15 2-4 * * *")).toMatchObject({ minGapSeconds: 900, maxGapSeconds: 86_400 - 2 * 3600 - 45 * 60 + 0 });
+    expect(cronGaps("*/15 2-4 * * *")).toMatchObject({
+      minGapSeconds: 900,
+      maxGapSeconds: 86_400 - 2 * 3600 - 45 * 60 + 0,
+    });
     expect(cronGaps("0 0 29 2 *").maxGapSeconds).toBeGreaterThanOrEqual(4 * 365 * 86_400);
   });
 

@@ -7,7 +7,13 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { nextRuns } from "../../components/core/cron.js";
-import { expandCronField, fillTemplate, renderTimerUnit, systemdEnvironmentLine, toSystemdCalendar } from "../../components/core/systemd.js";
+import {
+  expandCronField,
+  fillTemplate,
+  renderTimerUnit,
+  systemdEnvironmentLine,
+  toSystemdCalendar,
+} from "../../components/core/systemd.js";
 
 const run = promisify(execFile);
 const ITERATIONS = 40;
@@ -18,8 +24,14 @@ async function systemdNext(calendars: string[], base: Date, n: number): Promise<
   // One expression at a time: systemd-analyze prints each expression's own iterations; a timer with
   // several OnCalendar= lines fires at the union of them, which is what the sort below builds.
   for (const cal of calendars) {
-    const { stdout } = await run("systemd-analyze", ["calendar", `--iterations=${n}`, `--base-time=@${Math.floor(base.getTime() / 1000)}`, cal], { env: { ...process.env, TZ: "UTC", LC_ALL: "C" } });
-    const found = [...stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/g)].map((m) => Date.parse(`${m[1].replace(" ", "T")}Z`));
+    const { stdout } = await run(
+      "systemd-analyze",
+      ["calendar", `--iterations=${n}`, `--base-time=@${Math.floor(base.getTime() / 1000)}`, cal],
+      { env: { ...process.env, TZ: "UTC", LC_ALL: "C" } },
+    );
+    const found = [...stdout.matchAll(/(?:Next elapse|Iter\. #\d+): \w{3} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC/g)].map(
+      (m) => Date.parse(`${m[1].replace(" ", "T")}Z`),
+    );
     expect(found.length, `systemd-analyze output for ${cal}:\n${stdout}`).toBe(n);
     for (const t of found) times.add(t);
   }
@@ -66,7 +78,9 @@ describe("toSystemdCalendar", () => {
   });
 
   it("a cron string passed to systemd unconverted is rejected by systemd (the seed's bug)", async () => {
-    await expect(run("systemd-analyze", ["calendar", "0 6 * * *"], { env: { ...process.env, TZ: "UTC" } })).rejects.toThrow();
+    await expect(
+      run("systemd-analyze", ["calendar", "0 6 * * *"], { env: { ...process.env, TZ: "UTC" } }),
+    ).rejects.toThrow();
   });
 
   it("rejects invalid cron", () => {

@@ -27,16 +27,31 @@ function stackOf(sections: Record<string, unknown>): StackConfig {
 describe("etcdRestoreRunbook / etcdPlan", () => {
   it("downloads from the hub, checks sha256 before the k3s cluster reset, then resets the other servers", () => {
     const book = etcdRestoreRunbook(hubConnection(stackOf({ hub: piHub }).hub));
-    const order = ["aws s3 cp s3://homelab-backups/etcd-snapshots/$NODE/$SNAP /tmp/$SNAP --endpoint-url http://hub.lan:9000", "sha256sum -c", "systemctl stop k3s", "--cluster-reset --cluster-reset-restore-path=/var/lib/rancher/k3s/server/db/snapshots/$SNAP", "rm -rf /var/lib/rancher/k3s/server/db"];
+    const order = [
+      "aws s3 cp s3://homelab-backups/etcd-snapshots/$NODE/$SNAP /tmp/$SNAP --endpoint-url http://hub.lan:9000",
+      "sha256sum -c",
+      "systemctl stop k3s",
+      "--cluster-reset --cluster-reset-restore-path=/var/lib/rancher/k3s/server/db/snapshots/$SNAP",
+      "rm -rf /var/lib/rancher/k3s/server/db",
+    ];
     const at = order.map((s) => book.indexOf(s));
-    expect(at.every((i) => i >= 0), JSON.stringify(at)).toBe(true);
+    expect(
+      at.every((i) => i >= 0),
+      JSON.stringify(at),
+    ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
     const aws = etcdRestoreRunbook(hubConnection(stackOf({ hub: { kind: "aws", bucket: "my-backups" } }).hub));
     expect(aws).not.toContain("--endpoint-url");
   });
   it("plans the offload with the schedule, retention and the node-scoped destination", () => {
     const plan = etcdPlan(stackOf({ hub: piHub, etcd: { schedule: "30 2 * * *", retentionDays: 14 } }));
-    expect(plan.rows).toEqual([expect.objectContaining({ when: "daily 02:30 UTC (`30 2 * * *`)", retention: "14 days (hub lifecycle on etcd-snapshots/)", where: "s3://homelab-backups/etcd-snapshots/<node>/" })]);
+    expect(plan.rows).toEqual([
+      expect.objectContaining({
+        when: "daily 02:30 UTC (`30 2 * * *`)",
+        retention: "14 days (hub lifecycle on etcd-snapshots/)",
+        where: "s3://homelab-backups/etcd-snapshots/<node>/",
+      }),
+    ]);
     expect(plan.restore).toContain("--cluster-reset-restore-path");
   });
 });
@@ -48,7 +63,11 @@ describe("EtcdOffload component (mock runtime)", () => {
     await installMocks(rec);
     const { EtcdOffload } = await import("../../components/etcd/etcdOffload.js");
     const stack = stackOf({ hub: piHub, etcd: {} });
-    new EtcdOffload("etcd", { config: stack.etcd!, hub: hubConnection(stack.hub), credentials: { accessKeyId: pulumi.secret("AKETCD"), secretAccessKey: pulumi.secret("etcd-secret-key") } });
+    new EtcdOffload("etcd", {
+      config: stack.etcd!,
+      hub: hubConnection(stack.hub),
+      credentials: { accessKeyId: pulumi.secret("AKETCD"), secretAccessKey: pulumi.secret("etcd-secret-key") },
+    });
     await settle();
   });
   const cron = () => unwrapSecrets(rec.one("kubernetes:batch/v1:CronJob", "etcd-cronjob").inputs);
@@ -57,7 +76,15 @@ describe("EtcdOffload component (mock runtime)", () => {
   it("runs in kube-system on control-plane nodes, tolerating their taints", () => {
     expect(cron().metadata).toMatchObject({ name: "etcd-offload", namespace: "kube-system" });
     expect(pod().nodeSelector).toEqual({ "node-role.kubernetes.io/control-plane": "true" });
-    expect(pod().tolerations).toEqual(expect.arrayContaining([expect.objectContaining({ key: "node-role.kubernetes.io/control-plane", operator: "Exists", effect: "NoSchedule" })]));
+    expect(pod().tolerations).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          key: "node-role.kubernetes.io/control-plane",
+          operator: "Exists",
+          effect: "NoSchedule",
+        }),
+      ]),
+    );
     expect(cron().spec).toMatchObject({ schedule: "0 2 * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid" });
   });
 
@@ -74,7 +101,14 @@ describe("EtcdOffload component (mock runtime)", () => {
     const [c] = pod().containers;
     expect(pod().containers).toHaveLength(1);
     expect(c.image).toBe(VERSIONS.rcloneImage);
-    expect(c.securityContext).toMatchObject({ runAsUser: 0, runAsNonRoot: false, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } });
+    expect(c.securityContext).toMatchObject({
+      runAsUser: 0,
+      runAsNonRoot: false,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+    });
     expect(c.securityContext.capabilities.add ?? []).toEqual([]);
     expect(pod().hostUsers).toBeUndefined();
   });
@@ -85,12 +119,20 @@ describe("EtcdOffload component (mock runtime)", () => {
     expect(json).not.toContain("etcd-secret-key");
     expect(json).not.toContain("AKETCD");
     for (const e of c.env) if (/KEY|SECRET/.test(e.name)) expect(e.value, e.name).toBeUndefined();
-    const secretRefs = c.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name).sort();
+    const secretRefs = c.env
+      .filter((e: any) => e.valueFrom?.secretKeyRef)
+      .map((e: any) => e.name)
+      .sort();
     expect(secretRefs).toEqual(["RCLONE_CONFIG_HUB_ACCESS_KEY_ID", "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY"]);
     const secret = rec.one("kubernetes:core/v1:Secret", "etcd-credentials");
     expect(pulumi.runtime.isRpcSecret(secret.inputs.stringData)).toBe(true);
-    expect(unwrapSecrets(secret.inputs).stringData).toEqual({ accessKeyId: "AKETCD", secretAccessKey: "etcd-secret-key" });
-    expect(c.env.find((e: any) => e.name === "NODE_NAME").valueFrom).toEqual({ fieldRef: { fieldPath: "spec.nodeName" } });
+    expect(unwrapSecrets(secret.inputs).stringData).toEqual({
+      accessKeyId: "AKETCD",
+      secretAccessKey: "etcd-secret-key",
+    });
+    expect(c.env.find((e: any) => e.name === "NODE_NAME").valueFrom).toEqual({
+      fieldRef: { fieldPath: "spec.nodeName" },
+    });
   });
 
   it("ships the offload script in a ConfigMap, run with sh", () => {
@@ -103,7 +145,9 @@ describe("EtcdOffload component (mock runtime)", () => {
 describe("scripts/etcd", () => {
   it("is shellcheck-clean", async () => {
     const dir = path.join(COMPONENTS_DIR, "etcd");
-    const files = readdirSync(dir).filter((f) => f.endsWith(".sh")).map((f) => path.join(dir, f));
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith(".sh"))
+      .map((f) => path.join(dir, f));
     expect(files.length).toBeGreaterThan(0);
     await run("shellcheck", ["--severity=style", ...files]);
   });

@@ -6,7 +6,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { VERSIONS } from "../../components/core/versions.js";
-import { installMocks, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+import {
+  installMocks,
+  recordingMocks,
+  settle,
+  unwrapSecrets,
+  valueOf,
+  type RecordingMocks,
+} from "../../tools/mocks.js";
 
 const SECRET = "kubernetes:core/v1:Secret";
 const DEPLOYMENT = "kubernetes:apps/v1:Deployment";
@@ -17,8 +24,16 @@ const GIVEN_KEY = "ab".repeat(32);
 function stack(ftpBridge: Record<string, unknown>): StackConfig {
   return parseStackConfig({
     "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "homelab-backups" }),
-    "homelab-backup:longhorn": JSON.stringify({ target: "ftpBridge", recurringJobs: [{ name: "daily", cron: "0 2 * * *", task: "backup", retain: 7, groups: ["default"] }] }),
-    "homelab-backup:ftpBridge": JSON.stringify({ bucket: "longhorn", region: "box", ftp: { host: "ftp.box.com", user: "box-user", path: "/Homelab" }, ...ftpBridge }),
+    "homelab-backup:longhorn": JSON.stringify({
+      target: "ftpBridge",
+      recurringJobs: [{ name: "daily", cron: "0 2 * * *", task: "backup", retain: 7, groups: ["default"] }],
+    }),
+    "homelab-backup:ftpBridge": JSON.stringify({
+      bucket: "longhorn",
+      region: "box",
+      ftp: { host: "ftp.box.com", user: "box-user", path: "/Homelab" },
+      ...ftpBridge,
+    }),
     "homelab-backup:ftpBridgePassword": "ftp-pass",
   });
 }
@@ -43,10 +58,26 @@ beforeAll(async () => {
   // index.ts wiring for longhorn.target: ftpBridge.
   new LonghornBackupTarget("longhorn", {
     config: s.longhorn!,
-    target: { endpoint: generated.endpoint, bucket: s.ftpBridge!.bucket, region: s.ftpBridge!.region, prefix: "longhorn/", pathStyle: true, accessKeyId: generated.accessKeyId, secretAccessKey: generated.secretAccessKey },
+    target: {
+      endpoint: generated.endpoint,
+      bucket: s.ftpBridge!.bucket,
+      region: s.ftpBridge!.region,
+      prefix: "longhorn/",
+      pathStyle: true,
+      accessKeyId: generated.accessKeyId,
+      secretAccessKey: generated.secretAccessKey,
+    },
   });
-  given = new S3FtpBridge("bridge-given", { config: stack({ namespace: "ftp", port: 9100 }).ftpBridge!, ftpPassword: pulumi.secret("ftp-pass"), encryptionKey: pulumi.secret(GIVEN_KEY) });
-  plain = new S3FtpBridge("bridge-plain", { config: stack({ encryption: false }).ftpBridge!, ftpPassword: pulumi.secret("ftp-pass"), encryptionKey: pulumi.secret(GIVEN_KEY) });
+  given = new S3FtpBridge("bridge-given", {
+    config: stack({ namespace: "ftp", port: 9100 }).ftpBridge!,
+    ftpPassword: pulumi.secret("ftp-pass"),
+    encryptionKey: pulumi.secret(GIVEN_KEY),
+  });
+  plain = new S3FtpBridge("bridge-plain", {
+    config: stack({ encryption: false }).ftpBridge!,
+    ftpPassword: pulumi.secret("ftp-pass"),
+    encryptionKey: pulumi.secret(GIVEN_KEY),
+  });
   await settle();
 });
 
@@ -55,7 +86,13 @@ describe("secrets", () => {
     const s = child(SECRET, "bridge");
     expect(pulumi.runtime.isRpcSecret(s.inputs.stringData)).toBe(true);
     const data = unwrapSecrets(s.inputs.stringData);
-    expect(Object.keys(data).sort()).toEqual(["encryption_key", "ftp_password", "ftp_user", "s3_access_key", "s3_secret_key"]);
+    expect(Object.keys(data).sort()).toEqual([
+      "encryption_key",
+      "ftp_password",
+      "ftp_user",
+      "s3_access_key",
+      "s3_secret_key",
+    ]);
     expect(data.ftp_password).toBe("ftp-pass");
     expect(data.ftp_user).toBe("box-user");
     expect(data.encryption_key).toMatch(/^[0-9a-f]{64}$/);
@@ -69,7 +106,9 @@ describe("secrets", () => {
   });
 
   it("uses a given key instead of generating one, and drops the key when encryption is off", () => {
-    expect(rec.byType(RANDOM_BYTES).filter((r) => r.parent === "bridge-given" || r.parent === "bridge-plain")).toEqual([]);
+    expect(rec.byType(RANDOM_BYTES).filter((r) => r.parent === "bridge-given" || r.parent === "bridge-plain")).toEqual(
+      [],
+    );
     expect(unwrapSecrets(child(SECRET, "bridge-given").inputs.stringData).encryption_key).toBe(GIVEN_KEY);
     expect(unwrapSecrets(child(SECRET, "bridge-plain").inputs.stringData)).not.toHaveProperty("encryption_key");
     expect(plain.encryptionKey).toBeUndefined();
@@ -87,11 +126,23 @@ describe("deployment and service", () => {
     const [c] = pod.containers;
     expect(c.image).toBe(VERSIONS.s3ToFtpImage);
     expect(c.image).toMatch(/:v\d+\.\d+\.\d+$/);
-    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
     expect(c.livenessProbe.httpGet.path).toBe("/health");
     expect(c.readinessProbe.httpGet.path).toBe("/health");
-    expect(c.resources).toEqual({ requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "500m", memory: "512Mi" } });
-    expect(d.spec.selector.matchLabels).toEqual(Object.fromEntries(Object.entries(d.spec.template.metadata.labels).filter(([k]) => k in d.spec.selector.matchLabels)));
+    expect(c.resources).toEqual({
+      requests: { cpu: "100m", memory: "128Mi" },
+      limits: { cpu: "500m", memory: "512Mi" },
+    });
+    expect(d.spec.selector.matchLabels).toEqual(
+      Object.fromEntries(
+        Object.entries(d.spec.template.metadata.labels).filter(([k]) => k in d.spec.selector.matchLabels),
+      ),
+    );
   });
 
   it("never puts a secret in an env value: credentials come from the Secret by secretKeyRef", () => {
@@ -104,10 +155,26 @@ describe("deployment and service", () => {
         if (e.value !== undefined) expect(Object.values(data), `${parent} ${e.name}`).not.toContain(e.value);
         else expect(e.valueFrom.secretKeyRef.name).toBe(secretName);
       }
-      const refs = env.filter((e) => e.valueFrom).map((e) => e.valueFrom.secretKeyRef.key).sort();
+      const refs = env
+        .filter((e) => e.valueFrom)
+        .map((e) => e.valueFrom.secretKeyRef.key)
+        .sort();
       expect(refs, parent).toEqual(Object.keys(data).sort());
-      expect(env.map((e) => e.name)).toEqual(expect.arrayContaining(["FTP_HOST", "FTP_PORT", "FTP_USER", "FTP_PASSWORD", "FTP_ROOT_PATH", "S3_ACCESS_KEY", "S3_SECRET_KEY"]));
-      expect(env.some((e) => e.name === "ENCRYPTION_KEY"), parent).toBe(parent !== "bridge-plain");
+      expect(env.map((e) => e.name)).toEqual(
+        expect.arrayContaining([
+          "FTP_HOST",
+          "FTP_PORT",
+          "FTP_USER",
+          "FTP_PASSWORD",
+          "FTP_ROOT_PATH",
+          "S3_ACCESS_KEY",
+          "S3_SECRET_KEY",
+        ]),
+      );
+      expect(
+        env.some((e) => e.name === "ENCRYPTION_KEY"),
+        parent,
+      ).toBe(parent !== "bridge-plain");
     }
   });
 

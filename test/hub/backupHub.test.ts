@@ -14,24 +14,57 @@ import { accessKeyUrn, hubPlan, piRotationUrns } from "../../components/hub/plan
 import { writerPolicies, writerPolicy, writerUserName } from "../../components/hub/iam.js";
 import { ADMIN_USER, writerAccessKey } from "../../components/hub/piHubSteps.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
-import { installMocks, isSecretOutput, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+import {
+  installMocks,
+  isSecretOutput,
+  recordingMocks,
+  settle,
+  unwrapSecrets,
+  valueOf,
+  type RecordingMocks,
+} from "../../tools/mocks.js";
 
 const db = { name: "wiki", namespace: "wiki", host: "postgres", passwordSecret: { name: "pg", key: "password" } };
-const mirror = { name: "photos", schedule: "0 1 * * *", source: { endpoint: "http://rgw.ceph.svc:80", bucket: "photos", credentialsSecret: { namespace: "ceph", name: "photos-s3" } } };
+const mirror = {
+  name: "photos",
+  schedule: "0 1 * * *",
+  source: {
+    endpoint: "http://rgw.ceph.svc:80",
+    bucket: "photos",
+    credentialsSecret: { namespace: "ceph", name: "photos-s3" },
+  },
+};
 
 const full: StackConfig = parseStackConfig({
-  "homelab-backup:hub": { kind: "aws", bucket: "homelab-backups", region: "eu-central-1", objectLock: { mode: "GOVERNANCE", days: 30 }, archive: { afterDays: 2, storageClass: "GLACIER_IR" } },
+  "homelab-backup:hub": {
+    kind: "aws",
+    bucket: "homelab-backups",
+    region: "eu-central-1",
+    objectLock: { mode: "GOVERNANCE", days: 30 },
+    archive: { afterDays: 2, storageClass: "GLACIER_IR" },
+  },
   "homelab-backup:longhorn": {},
   "homelab-backup:postgres": { retentionDays: 14, databases: [db] },
   "homelab-backup:etcd": {},
   "homelab-backup:velero": {},
   "homelab-backup:buckets": { mirrors: [mirror] },
-  "homelab-backup:offsite": { ftp: { host: "ftp.example.net", user: "u" }, prefixes: ["postgres-backups/", "etcd-snapshots/"] },
+  "homelab-backup:offsite": {
+    ftp: { host: "ftp.example.net", user: "u" },
+    prefixes: ["postgres-backups/", "etcd-snapshots/"],
+  },
   "homelab-backup:offsiteFtpPassword": "x",
 });
 const run = promisify(execFile);
 const piStack: StackConfig = parseStackConfig({
-  "homelab-backup:hub": { kind: "pi", bucket: "pi-backups", region: "fr-home-1", host: "backup1.lan", ssh: { user: "pi" }, dataDir: "/srv/minio", objectLock: { mode: "GOVERNANCE", days: 7 } },
+  "homelab-backup:hub": {
+    kind: "pi",
+    bucket: "pi-backups",
+    region: "fr-home-1",
+    host: "backup1.lan",
+    ssh: { user: "pi" },
+    dataDir: "/srv/minio",
+    objectLock: { mode: "GOVERNANCE", days: 7 },
+  },
   "homelab-backup:postgres": { databases: [db] },
   "homelab-backup:longhorn": {},
   "homelab-backup:offsite": { ftp: { host: "ftp.example.net", user: "u" }, prefixes: ["postgres-backups/"] },
@@ -63,9 +96,18 @@ beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
   const { BackupHub } = await import("../../components/hub/backupHub.js");
-  hub = new BackupHub("hub", { hub: full.hub, lifecycles: prefixLifecycles(full), offsitePrefixes: full.offsite?.prefixes });
+  hub = new BackupHub("hub", {
+    hub: full.hub,
+    lifecycles: prefixLifecycles(full),
+    offsitePrefixes: full.offsite?.prefixes,
+  });
   plain = new BackupHub("plain", { hub: bare.hub, lifecycles: prefixLifecycles(bare) });
-  pi = new BackupHub("hub", { hub: piStack.hub, lifecycles: prefixLifecycles(piStack), sshPrivateKey: pulumi.secret("ssh-key"), offsitePrefixes: piStack.offsite?.prefixes });
+  pi = new BackupHub("hub", {
+    hub: piStack.hub,
+    lifecycles: prefixLifecycles(piStack),
+    sshPrivateKey: pulumi.secret("ssh-key"),
+    offsitePrefixes: piStack.offsite?.prefixes,
+  });
   BackupHubClass = BackupHub;
   await settle();
 });
@@ -86,14 +128,29 @@ const mine = (type: string, owner: string) => rec.byType(type).filter((r) => r.p
 
 describe("BackupHub on AWS: the bucket", () => {
   it("creates the named bucket in the hub's region, with object lock enabled at creation", () => {
-    expect(inputs(T.bucket, "hub-bucket")).toMatchObject({ bucket: "homelab-backups", region: "eu-central-1", objectLockEnabled: true });
+    expect(inputs(T.bucket, "hub-bucket")).toMatchObject({
+      bucket: "homelab-backups",
+      region: "eu-central-1",
+      objectLockEnabled: true,
+    });
     expect(inputs(T.bucket, "plain-bucket").objectLockEnabled).toBeUndefined();
   });
 
   it("enables versioning, default encryption, all four public-access blocks", () => {
-    expect(inputs(T.versioning, "hub-versioning")).toMatchObject({ bucket: "homelab-backups", versioningConfiguration: { status: "Enabled" } });
-    expect(inputs(T.sse, "hub-sse").rules).toEqual([{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }]);
-    expect(inputs(T.pab, "hub-public-access")).toMatchObject({ bucket: "homelab-backups", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(inputs(T.versioning, "hub-versioning")).toMatchObject({
+      bucket: "homelab-backups",
+      versioningConfiguration: { status: "Enabled" },
+    });
+    expect(inputs(T.sse, "hub-sse").rules).toEqual([
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+    ]);
+    expect(inputs(T.pab, "hub-public-access")).toMatchObject({
+      bucket: "homelab-backups",
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
   });
 
   it("attaches a bucket policy that denies every non-TLS request on the bucket and its objects", () => {
@@ -108,7 +165,15 @@ describe("BackupHub on AWS: the bucket", () => {
   it("sets one lifecycle rule per configured prefix, with expiry only where the writer cannot prune", () => {
     const rules = inputs(T.lifecycle, "hub-lifecycle").rules as any[];
     const by = new Map(rules.map((r) => [r.filter.prefix, r]));
-    expect([...by.keys()].sort()).toEqual(["buckets/", "etcd-snapshots/", "etcd-snapshots/.partial/", "longhorn/", "postgres-backups/", "postgres-backups/.partial/", "velero/"]);
+    expect([...by.keys()].sort()).toEqual([
+      "buckets/",
+      "etcd-snapshots/",
+      "etcd-snapshots/.partial/",
+      "longhorn/",
+      "postgres-backups/",
+      "postgres-backups/.partial/",
+      "velero/",
+    ]);
     expect(new Set(rules.map((r) => r.id)).size).toBe(rules.length);
     for (const r of rules) {
       expect(r.status, r.id).toBe("Enabled");
@@ -133,7 +198,11 @@ describe("BackupHub on AWS: the bucket", () => {
   });
 
   it("configures the object-lock default retention only when hub.objectLock is set", () => {
-    expect(inputs(T.lock, "hub-object-lock")).toMatchObject({ bucket: "homelab-backups", objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } } });
+    expect(inputs(T.lock, "hub-object-lock")).toMatchObject({
+      bucket: "homelab-backups",
+      objectLockEnabled: "Enabled",
+      rule: { defaultRetention: { mode: "GOVERNANCE", days: 30 } },
+    });
     expect(rec.byType(T.lock).map((r) => r.name)).toEqual(["hub-object-lock"]);
   });
 
@@ -161,7 +230,9 @@ describe("BackupHub on AWS: writers", () => {
   it("attaches each writer its own least-privilege document (offsite limited to offsite.prefixes)", () => {
     for (const w of WRITERS) {
       const doc = JSON.parse(inputs(T.userPolicy, `hub-${w}-policy`).policy);
-      expect(doc, w).toEqual(writerPolicy(w, "homelab-backups", { offsitePrefixes: ["postgres-backups/", "etcd-snapshots/"] }));
+      expect(doc, w).toEqual(
+        writerPolicy(w, "homelab-backups", { offsitePrefixes: ["postgres-backups/", "etcd-snapshots/"] }),
+      );
     }
     const offsite = JSON.parse(inputs(T.userPolicy, "hub-offsite-policy").policy);
     expect(JSON.stringify(offsite)).not.toContain("longhorn/");
@@ -182,7 +253,14 @@ describe("BackupHub on AWS: writers", () => {
 
 describe("BackupHub on AWS: outputs and plan", () => {
   it("exposes the connection and the bucket's endpoint, name and region", async () => {
-    expect(hub.connection).toEqual({ kind: "aws", endpoint: "https://s3.eu-central-1.amazonaws.com", bucket: "homelab-backups", region: "eu-central-1", pathStyle: false, server: "aws" });
+    expect(hub.connection).toEqual({
+      kind: "aws",
+      endpoint: "https://s3.eu-central-1.amazonaws.com",
+      bucket: "homelab-backups",
+      region: "eu-central-1",
+      pathStyle: false,
+      server: "aws",
+    });
     expect(await valueOf(hub.endpoint)).toBe("https://s3.eu-central-1.amazonaws.com");
     expect(await valueOf(hub.bucket)).toBe("homelab-backups");
     expect(await valueOf(hub.region)).toBe("eu-central-1");
@@ -210,12 +288,17 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
     const args = unwrapSecrets(rec.one("homelab-backup:index:PiHub", "hub-pi").inputs);
     expect(args.hub.bucket).toBe("pi-backups");
     expect(args.lifecycles).toEqual(prefixLifecycles(piStack));
-    expect(args.writerPolicies).toEqual(JSON.parse(JSON.stringify(writerPolicies("pi-backups", { offsitePrefixes: ["postgres-backups/"] }))));
+    expect(args.writerPolicies).toEqual(
+      JSON.parse(JSON.stringify(writerPolicies("pi-backups", { offsitePrefixes: ["postgres-backups/"] }))),
+    );
     expect(rec.one("homelab-backup:index:PiHub", "hub-pi").parentType).toBe("homelab-backup:index:BackupHub");
   });
 
   it("creates no AWS resource for a pi hub", () => {
-    const awsUnderPi = rec.resources.filter((r) => r.type.startsWith("aws:") && (r.name.startsWith("hub-pi") || r.parentType === "homelab-backup:index:PiHub"));
+    const awsUnderPi = rec.resources.filter(
+      (r) =>
+        r.type.startsWith("aws:") && (r.name.startsWith("hub-pi") || r.parentType === "homelab-backup:index:PiHub"),
+    );
     expect(awsUnderPi).toEqual([]);
   });
 
@@ -247,7 +330,10 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
     // ...and the engine names a grandchild with its ancestors' whole type chain. The mock monitor keeps
     // only the parent's last type (runtime/mocks.js), so derive the engine's URN with the SDK's createUrn.
     const piUrn = rec.one("homelab-backup:index:PiHub", "hub-pi").urn!;
-    const expected = await Promise.all([valueOf(pulumi.createUrn(secret.name, secret.type, piUrn)), valueOf(pulumi.createUrn(configure.name, configure.type, piUrn))]);
+    const expected = await Promise.all([
+      valueOf(pulumi.createUrn(secret.name, secret.type, piUrn)),
+      valueOf(pulumi.createUrn(configure.name, configure.type, piUrn)),
+    ]);
     expect(expected[0]).toContain("homelab-backup:index:BackupHub$homelab-backup:index:PiHub$random:");
     expect(piRotationUrns("postgres", pulumi.getStack(), "hub")).toEqual(expected);
     expect(await replacedUrns(hubPlan(piStack).restore)).toEqual(expected);

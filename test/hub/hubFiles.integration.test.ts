@@ -12,7 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HubConfig } from "../../components/config.js";
 import { COMPONENTS_DIR } from "../../components/core/files.js";
 import { WRITERS, type WriterName } from "../../components/core/hubConnection.js";
-import { configureStdin, piHubFiles, piHubSettings, serverUnit, STAGING_DIR, stepEnvironment } from "../../components/hub/piHubSteps.js";
+import {
+  configureStdin,
+  piHubFiles,
+  piHubSettings,
+  serverUnit,
+  STAGING_DIR,
+  stepEnvironment,
+} from "../../components/hub/piHubSteps.js";
 import type { PrefixLifecycle } from "../../components/hub/retention.js";
 import { VERSIONS } from "../../components/core/versions.js";
 
@@ -20,7 +27,11 @@ const run = promisify(execFile);
 const HUB_DIR = path.join(COMPONENTS_DIR, "hub");
 
 /** Resolves with exit code and output; never rejects on a non-zero exit (a missing tool still rejects). */
-async function tool(cmd: string, args: string[], cwd?: string): Promise<{ code: number; stdout: string; stderr: string }> {
+async function tool(
+  cmd: string,
+  args: string[],
+  cwd?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(cmd, args, { cwd, timeout: 30_000 });
     return { code: 0, stdout, stderr };
@@ -39,7 +50,20 @@ afterAll(() => {
 });
 
 const baseHub = (over: Partial<HubConfig> = {}): HubConfig =>
-  ({ kind: "pi", bucket: "homelab-backups", region: "fr-home-1", host: "backup1.lab.home.arpa", ssh: { user: "pi", port: 22 }, server: "minio", dataDir: "/mnt/backup-hdd/minio", port: 9000, consolePort: 9001, tls: false, textfileCollectorDir: "/var/lib/prometheus/node-exporter", ...over }) as HubConfig;
+  ({
+    kind: "pi",
+    bucket: "homelab-backups",
+    region: "fr-home-1",
+    host: "backup1.lab.home.arpa",
+    ssh: { user: "pi", port: 22 },
+    server: "minio",
+    dataDir: "/mnt/backup-hdd/minio",
+    port: 9000,
+    consolePort: 9001,
+    tls: false,
+    textfileCollectorDir: "/var/lib/prometheus/node-exporter",
+    ...over,
+  }) as HubConfig;
 
 describe("shellcheck", () => {
   const scripts = readdirSync(HUB_DIR).filter((f) => f.endsWith(".sh"));
@@ -130,7 +154,11 @@ describe("the files the hub gets", () => {
       `${STAGING_DIR}/configure-bucket.sh`,
       `${STAGING_DIR}/minio.service`,
     ]);
-    expect(piHubFiles(baseHub({ server: "rustfs" })).map((f) => f.path).pop()).toBe(`${STAGING_DIR}/rustfs.service`);
+    expect(
+      piHubFiles(baseHub({ server: "rustfs" }))
+        .map((f) => f.path)
+        .pop(),
+    ).toBe(`${STAGING_DIR}/rustfs.service`);
   });
 
   it("carry no credentials: the unit only names the root-only EnvironmentFile", () => {
@@ -143,7 +171,15 @@ describe("the files the hub gets", () => {
 describe("install-server.sh release artefacts", () => {
   /** The script's own URL builder, sourced (its main only runs when executed). */
   async function artefact(what: string, version: string, arch: string): Promise<string[]> {
-    const r = await tool("bash", ["-c", 'source "$1"; release_artifact "$2" "$3" "$4"', "x", path.join(HUB_DIR, "install-server.sh"), what, version, arch]);
+    const r = await tool("bash", [
+      "-c",
+      'source "$1"; release_artifact "$2" "$3" "$4"',
+      "x",
+      path.join(HUB_DIR, "install-server.sh"),
+      what,
+      version,
+      arch,
+    ]);
     expect(r.stderr).toBe("");
     return r.stdout.trim().split(" ");
   }
@@ -181,7 +217,10 @@ describe("configure-bucket.sh, fed by lib/piHub.ts, against a recording MinIO cl
     { prefix: "longhorn/", noncurrentDays: 7 },
     { prefix: "postgres-backups/", expireDays: 14, noncurrentDays: 7 },
   ];
-  const policyOf = (w: WriterName) => ({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::homelab-backups/${w}/*`] }] });
+  const policyOf = (w: WriterName) => ({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::homelab-backups/${w}/*`] }],
+  });
   const writers = WRITERS.map((w) => ({ writer: w, secretKey: `secret-of-${w}-0123456789`, policy: policyOf(w) }));
 
   const STUB = [
@@ -202,10 +241,23 @@ describe("configure-bucket.sh, fed by lib/piHub.ts, against a recording MinIO cl
     const log = path.join(root, "calls.log");
     writeFileSync(log, "");
     chmodSync(log, 0o666);
-    const env = { ...stepEnvironment("configure", piHubSettings(baseHub(hubOver)), lifecycles), ...stubEnv, STUB_LOG: log, PATH: `${path.join(root, "bin")}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin` };
-    const argv = [...SUDO, "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "bash", path.join(HUB_DIR, "configure-bucket.sh")];
+    const env = {
+      ...stepEnvironment("configure", piHubSettings(baseHub(hubOver)), lifecycles),
+      ...stubEnv,
+      STUB_LOG: log,
+      PATH: `${path.join(root, "bin")}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+    };
+    const argv = [
+      ...SUDO,
+      "env",
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      "bash",
+      path.join(HUB_DIR, "configure-bucket.sh"),
+    ];
     const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(argv[0], argv.slice(1), { timeout: 30_000 }, (err: any, stdout, stderr) => resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }));
+      const child = execFile(argv[0], argv.slice(1), { timeout: 30_000 }, (err: any, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
+      );
       child.stdin!.end(configureStdin(ADMIN, writers));
     });
     const lines = readFileSync(log, "utf8").trim().split("\n");
@@ -225,20 +277,26 @@ describe("configure-bucket.sh, fed by lib/piHub.ts, against a recording MinIO cl
       "ilm rule rm --all --force hub/homelab-backups",
       "ilm rule add --prefix longhorn/ --noncurrent-expire-days 7 hub/homelab-backups",
     ]);
-    expect(calls[6]).toBe("ilm rule add --prefix postgres-backups/ --noncurrent-expire-days 7 --expire-days 14 hub/homelab-backups");
+    expect(calls[6]).toBe(
+      "ilm rule add --prefix postgres-backups/ --noncurrent-expire-days 7 --expire-days 14 hub/homelab-backups",
+    );
     for (const w of WRITERS) {
       expect(calls).toContain(`admin policy create hub homelab-backup-${w} /dev/stdin`);
       expect(calls).toContain(`admin user add hub ${w}-backup`);
       expect(calls).toContain(`admin policy attach hub homelab-backup-${w} --user ${w}-backup`);
     }
     // What mcli read on stdin: each policy document, then each secret key (one line).
-    const stdins = r.lines.filter((l) => l.startsWith("STDIN ")).map((l) => Buffer.from(l.slice(6), "base64").toString());
+    const stdins = r.lines
+      .filter((l) => l.startsWith("STDIN "))
+      .map((l) => Buffer.from(l.slice(6), "base64").toString());
     for (const w of writers) {
       expect(stdins).toContain(JSON.stringify(w.policy));
       expect(stdins).toContain(`${w.secretKey}\n`);
     }
     // The admin credentials reach mcli only through its environment, percent-encoded.
-    expect(new Set(r.lines.filter((l) => l.startsWith("HOST ")))).toEqual(new Set([`HOST http://homelab-admin:${encodeURIComponent(ADMIN)}@127.0.0.1:9000`]));
+    expect(new Set(r.lines.filter((l) => l.startsWith("HOST ")))).toEqual(
+      new Set([`HOST http://homelab-admin:${encodeURIComponent(ADMIN)}@127.0.0.1:9000`]),
+    );
     for (const c of r.calls) {
       expect(c).not.toContain(ADMIN);
       for (const w of writers) expect(c).not.toContain(w.secretKey);

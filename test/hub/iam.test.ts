@@ -8,7 +8,15 @@ import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { describe, expect, it } from "vitest";
 import { PREFIXES } from "../../components/config.js";
 import { WRITERS, type WriterName } from "../../components/core/hubConnection.js";
-import { APPEND_ONLY_WRITERS, PRUNING_WRITERS, tlsOnlyBucketPolicy, writerPolicies, writerPolicy, writerUserName, type PolicyDocument } from "../../components/hub/iam.js";
+import {
+  APPEND_ONLY_WRITERS,
+  PRUNING_WRITERS,
+  tlsOnlyBucketPolicy,
+  writerPolicies,
+  writerPolicy,
+  writerUserName,
+  type PolicyDocument,
+} from "../../components/hub/iam.js";
 
 const ACCOUNT = "123456789012";
 const BUCKET = "homelab-backups";
@@ -18,10 +26,21 @@ const obj = (key: string) => `${BUCKET_ARN}/${key}`;
 type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 
 /** The evaluator's decision; an invalid policy, action or context key fails the test instead of denying. */
-async function decide(identity: object | undefined, action: string, resource: string, ctx: Record<string, string> = {}, resourcePolicy?: object): Promise<Decision> {
+async function decide(
+  identity: object | undefined,
+  action: string,
+  resource: string,
+  ctx: Record<string, string> = {},
+  resourcePolicy?: object,
+): Promise<Decision> {
   const res = await runSimulation(
     {
-      request: { principal: `arn:aws:iam::${ACCOUNT}:user/writer`, action, resource: { resource, accountId: ACCOUNT }, contextVariables: ctx },
+      request: {
+        principal: `arn:aws:iam::${ACCOUNT}:user/writer`,
+        action,
+        resource: { resource, accountId: ACCOUNT },
+        contextVariables: ctx,
+      },
       identityPolicies: identity ? [{ name: "writer", policy: JSON.parse(JSON.stringify(identity)) }] : [],
       serviceControlPolicies: [],
       resourceControlPolicies: [],
@@ -29,7 +48,8 @@ async function decide(identity: object | undefined, action: string, resource: st
     },
     {},
   );
-  if (res.resultType === "error") throw new Error(`simulation refused: ${res.errors.message} ${JSON.stringify(res.errors)}`);
+  if (res.resultType === "error")
+    throw new Error(`simulation refused: ${res.errors.message} ${JSON.stringify(res.errors)}`);
   if (res.resultType !== "single") throw new Error(`unexpected result type ${res.resultType}`);
   return res.overallResult as Decision;
 }
@@ -55,7 +75,13 @@ describe.each(PRUNING_WRITERS.map((w) => [w]))("pruning writer %s", (writer) => 
   const key = `${prefixOf(writer)}some/deep/object.blk`;
 
   it("may read, write, delete and manage multipart uploads under its own prefix", async () => {
-    for (const action of ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]) {
+    for (const action of [
+      "s3:GetObject",
+      "s3:PutObject",
+      "s3:DeleteObject",
+      "s3:AbortMultipartUpload",
+      "s3:ListMultipartUploadParts",
+    ]) {
       expect(await decide(policy, action, obj(key)), action).toBe("Allowed");
     }
     expect(await decide(policy, "s3:ListBucket", BUCKET_ARN, list(prefixOf(writer)))).toBe("Allowed");
@@ -85,7 +111,10 @@ describe.each(APPEND_ONLY_WRITERS.map((w) => [w]))("append-only writer %s", (wri
   const prefix = prefixOf(writer);
 
   it("may upload to its staging prefix and final keys, read them back and abort multipart uploads", async () => {
-    for (const key of [`${prefix}.partial/wiki/wiki-20260101T030000Z.sql.gz`, `${prefix}wiki/wiki-20260101T030000Z.sql.gz`]) {
+    for (const key of [
+      `${prefix}.partial/wiki/wiki-20260101T030000Z.sql.gz`,
+      `${prefix}wiki/wiki-20260101T030000Z.sql.gz`,
+    ]) {
       for (const action of ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]) {
         expect(await decide(policy, action, obj(key)), `${action} ${key}`).toBe("Allowed");
       }
@@ -99,7 +128,13 @@ describe.each(APPEND_ONLY_WRITERS.map((w) => [w]))("append-only writer %s", (wri
       expect(await decide(policy, "s3:DeleteObjectVersion", obj(key)), key).toBe("ExplicitlyDenied");
     }
     // Even beside a policy that allows everything in the bucket, the deny wins.
-    const both = { Version: "2012-10-17", Statement: [...policy.Statement, { Sid: "Broad", Effect: "Allow", Action: ["s3:*"], Resource: [`${BUCKET_ARN}/*`] }] };
+    const both = {
+      Version: "2012-10-17",
+      Statement: [
+        ...policy.Statement,
+        { Sid: "Broad", Effect: "Allow", Action: ["s3:*"], Resource: [`${BUCKET_ARN}/*`] },
+      ],
+    };
     expect(await decide(both, "s3:DeleteObject", obj(`${prefix}a`))).toBe("ExplicitlyDenied");
   });
 
@@ -142,7 +177,13 @@ describe("negative control: the evaluator bites", () => {
   // The bucket-wide policy commonly given to a backup user (seed 003).
   const broad = {
     Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:DeleteObject", "s3:GetBucketLocation"], Resource: [BUCKET_ARN, `${BUCKET_ARN}/*`] }],
+    Statement: [
+      {
+        Effect: "Allow",
+        Action: ["s3:PutObject", "s3:GetObject", "s3:ListBucket", "s3:DeleteObject", "s3:GetBucketLocation"],
+        Resource: [BUCKET_ARN, `${BUCKET_ARN}/*`],
+      },
+    ],
   };
   const cases: [WriterName, string, string, Record<string, string>][] = [
     ["postgres", "s3:DeleteObject", obj("postgres-backups/wiki/a.sql.gz"), {}],
@@ -152,14 +193,19 @@ describe("negative control: the evaluator bites", () => {
     ["buckets", "s3:ListBucket", BUCKET_ARN, {}],
     ["offsite", "s3:PutObject", obj("velero/backups/x"), {}],
   ];
-  it.each(cases)("%s: %s on %s is allowed by the broad policy and denied by ours", async (writer, action, resource, ctx) => {
-    expect(await decide(broad, action, resource, ctx)).toBe("Allowed");
-    expect(await decide(writerPolicy(writer, BUCKET), action, resource, ctx)).not.toBe("Allowed");
-  });
+  it.each(cases)(
+    "%s: %s on %s is allowed by the broad policy and denied by ours",
+    async (writer, action, resource, ctx) => {
+      expect(await decide(broad, action, resource, ctx)).toBe("Allowed");
+      expect(await decide(writerPolicy(writer, BUCKET), action, resource, ctx)).not.toBe("Allowed");
+    },
+  );
 
   it("an empty policy set allows nothing, and a misspelt action is an error, not a denial", async () => {
     expect(await decide(undefined, "s3:GetObject", obj("longhorn/x"))).toBe("ImplicitlyDenied");
-    await expect(decide(writerPolicy("longhorn", BUCKET), "s3:DeleteObjekt", obj("longhorn/x"))).rejects.toThrow(/refused/);
+    await expect(decide(writerPolicy("longhorn", BUCKET), "s3:DeleteObjekt", obj("longhorn/x"))).rejects.toThrow(
+      /refused/,
+    );
   });
 });
 
@@ -168,12 +214,24 @@ describe("tlsOnlyBucketPolicy", () => {
   const writer = writerPolicy("longhorn", BUCKET);
 
   it("denies a permitted request made without TLS, on objects and on the bucket", async () => {
-    expect(await decide(writer, "s3:PutObject", obj("longhorn/x"), { "aws:SecureTransport": "false" }, bucketPolicy)).toBe("ExplicitlyDenied");
-    expect(await decide(writer, "s3:ListBucket", BUCKET_ARN, { ...list("longhorn/"), "aws:SecureTransport": "false" }, bucketPolicy)).toBe("ExplicitlyDenied");
+    expect(
+      await decide(writer, "s3:PutObject", obj("longhorn/x"), { "aws:SecureTransport": "false" }, bucketPolicy),
+    ).toBe("ExplicitlyDenied");
+    expect(
+      await decide(
+        writer,
+        "s3:ListBucket",
+        BUCKET_ARN,
+        { ...list("longhorn/"), "aws:SecureTransport": "false" },
+        bucketPolicy,
+      ),
+    ).toBe("ExplicitlyDenied");
   });
 
   it("lets the same request through over TLS, and without the bucket policy plain HTTP would pass", async () => {
-    expect(await decide(writer, "s3:PutObject", obj("longhorn/x"), { "aws:SecureTransport": "true" }, bucketPolicy)).toBe("Allowed");
+    expect(
+      await decide(writer, "s3:PutObject", obj("longhorn/x"), { "aws:SecureTransport": "true" }, bucketPolicy),
+    ).toBe("Allowed");
     expect(await decide(writer, "s3:PutObject", obj("longhorn/x"), { "aws:SecureTransport": "false" })).toBe("Allowed");
   });
 });

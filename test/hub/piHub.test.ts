@@ -19,26 +19,63 @@ import {
   stepTriggers,
 } from "../../components/hub/piHubSteps.js";
 import type { PrefixLifecycle } from "../../components/hub/retention.js";
-import { installMocks, isSecretOutput, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+import {
+  installMocks,
+  isSecretOutput,
+  recordingMocks,
+  settle,
+  unwrapSecrets,
+  valueOf,
+  type RecordingMocks,
+} from "../../tools/mocks.js";
 
 const hub = (over: Partial<HubConfig> = {}): HubConfig =>
-  ({ kind: "pi", bucket: "homelab-backups", region: "fr-home-1", host: "backup1.lab.home.arpa", ssh: { user: "pi", port: 2222 }, server: "minio", dataDir: "/mnt/backup-hdd/minio", port: 9000, consolePort: 9001, tls: false, textfileCollectorDir: "/var/lib/prometheus/node-exporter", ...over }) as HubConfig;
+  ({
+    kind: "pi",
+    bucket: "homelab-backups",
+    region: "fr-home-1",
+    host: "backup1.lab.home.arpa",
+    ssh: { user: "pi", port: 2222 },
+    server: "minio",
+    dataDir: "/mnt/backup-hdd/minio",
+    port: 9000,
+    consolePort: 9001,
+    tls: false,
+    textfileCollectorDir: "/var/lib/prometheus/node-exporter",
+    ...over,
+  }) as HubConfig;
 
 const lifecycles: PrefixLifecycle[] = [
   { prefix: "longhorn/", noncurrentDays: 7 },
   { prefix: "postgres-backups/", expireDays: 14, noncurrentDays: 7 },
   { prefix: "postgres-backups/.partial/", expireDays: 1, noncurrentDays: 1 },
 ];
-const policies = Object.fromEntries(WRITERS.map((w) => [w, { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::homelab-backups/${w}/*`] }] }])) as Record<WriterName, object>;
+const policies = Object.fromEntries(
+  WRITERS.map((w) => [
+    w,
+    {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::homelab-backups/${w}/*`] }],
+    },
+  ]),
+) as Record<WriterName, object>;
 
 describe("piHubErrors", () => {
   it("accepts the example hub", () => {
     expect(piHubErrors(hub())).toEqual([]);
   });
   it.each([
-    ["a data directory with a space", { dataDir: "/mnt/backup hdd" }, /hub.dataDir "\/mnt\/backup hdd" must be an absolute path of letters/],
+    [
+      "a data directory with a space",
+      { dataDir: "/mnt/backup hdd" },
+      /hub.dataDir "\/mnt\/backup hdd" must be an absolute path of letters/,
+    ],
     ["a data directory with a systemd specifier", { dataDir: "/mnt/%h" }, /unquoted into the systemd unit/],
-    ["object lock on RustFS", { server: "rustfs", objectLock: { mode: "GOVERNANCE", days: 7 } }, /objectLock needs server "minio"/],
+    [
+      "object lock on RustFS",
+      { server: "rustfs", objectLock: { mode: "GOVERNANCE", days: 7 } },
+      /objectLock needs server "minio"/,
+    ],
     ["an AWS hub", { kind: "aws" }, /not "pi"/],
     ["no SSH user", { ssh: undefined }, /hub.ssh.user is required/],
   ] as [string, Partial<HubConfig>, RegExp][])("refuses %s", (_, over, message) => {
@@ -50,40 +87,77 @@ describe("piHubErrors", () => {
 describe("stepCommand", () => {
   it("runs install and configure through sudo -n for a non-root user, the read-only preflight without", () => {
     const s = piHubSettings(hub());
-    expect(stepCommand("preflight", s)).toBe("env HUB_DATA_DIR='/mnt/backup-hdd/minio' HUB_SERVER='minio' bash homelab-backup/preflight.sh");
-    expect(stepCommand("install", s)).toMatch(/^sudo -n env HUB_SERVER='minio' HUB_VERSION='RELEASE\.[^']+' .* bash homelab-backup\/install-server\.sh$/);
-    expect(stepCommand("configure", s, lifecycles)).toContain("HUB_LIFECYCLE='longhorn/:-:7 postgres-backups/:14:7 postgres-backups/.partial/:1:1'");
-    expect(stepCommand("configure", piHubSettings(hub({ ssh: { user: "root", port: 22 } })), lifecycles)).toMatch(/^env /);
+    expect(stepCommand("preflight", s)).toBe(
+      "env HUB_DATA_DIR='/mnt/backup-hdd/minio' HUB_SERVER='minio' bash homelab-backup/preflight.sh",
+    );
+    expect(stepCommand("install", s)).toMatch(
+      /^sudo -n env HUB_SERVER='minio' HUB_VERSION='RELEASE\.[^']+' .* bash homelab-backup\/install-server\.sh$/,
+    );
+    expect(stepCommand("configure", s, lifecycles)).toContain(
+      "HUB_LIFECYCLE='longhorn/:-:7 postgres-backups/:14:7 postgres-backups/.partial/:1:1'",
+    );
+    expect(stepCommand("configure", piHubSettings(hub({ ssh: { user: "root", port: 22 } })), lifecycles)).toMatch(
+      /^env /,
+    );
   });
 
   it("passes object lock and TLS settings to the configure step", () => {
-    const cmd = stepCommand("configure", piHubSettings(hub({ tls: true, objectLock: { mode: "COMPLIANCE", days: 30 } })), lifecycles);
+    const cmd = stepCommand(
+      "configure",
+      piHubSettings(hub({ tls: true, objectLock: { mode: "COMPLIANCE", days: 30 } })),
+      lifecycles,
+    );
     expect(cmd).toContain("HUB_OBJECT_LOCK='COMPLIANCE 30'");
     expect(cmd).toContain("HUB_TLS='true'");
   });
 });
 
 describe("stepTriggers", () => {
-  const changed = (step: "preflight" | "install" | "configure", a: HubConfig, b: HubConfig, la = lifecycles, lb = lifecycles, pa = policies, pb = policies) =>
-    JSON.stringify(stepTriggers(step, a, la, pa)) !== JSON.stringify(stepTriggers(step, b, lb, pb));
+  const changed = (
+    step: "preflight" | "install" | "configure",
+    a: HubConfig,
+    b: HubConfig,
+    la = lifecycles,
+    lb = lifecycles,
+    pa = policies,
+    pb = policies,
+  ) => JSON.stringify(stepTriggers(step, a, la, pa)) !== JSON.stringify(stepTriggers(step, b, lb, pb));
 
   it("start with the content hash of the step's script; the install step also hashes the unit", () => {
     expect(stepTriggers("preflight", hub())[0]).toBe(contentHash(readScript("hub/preflight.sh")));
     const install = stepTriggers("install", hub());
     expect(install[0]).toBe(contentHash(readScript("hub/install-server.sh")));
     expect(install[1]).toBe(contentHash(serverUnit(piHubSettings(hub())).content));
-    expect(stepTriggers("configure", hub(), lifecycles, policies)[0]).toBe(contentHash(readScript("hub/configure-bucket.sh")));
+    expect(stepTriggers("configure", hub(), lifecycles, policies)[0]).toBe(
+      contentHash(readScript("hub/configure-bucket.sh")),
+    );
   });
 
   it("re-run exactly the steps that read a changed value", () => {
     const moved = hub({ dataDir: "/mnt/other" });
-    expect([changed("preflight", hub(), moved), changed("install", hub(), moved), changed("configure", hub(), moved)]).toEqual([true, true, false]);
+    expect([
+      changed("preflight", hub(), moved),
+      changed("install", hub(), moved),
+      changed("configure", hub(), moved),
+    ]).toEqual([true, true, false]);
     const port = hub({ port: 9100, consolePort: 9101 });
-    expect([changed("preflight", hub(), port), changed("install", hub(), port), changed("configure", hub(), port)]).toEqual([false, true, true]);
+    expect([
+      changed("preflight", hub(), port),
+      changed("install", hub(), port),
+      changed("configure", hub(), port),
+    ]).toEqual([false, true, true]);
     const version = hub({ version: "RELEASE.2025-10-01T00-00-00Z" });
-    expect([changed("preflight", hub(), version), changed("install", hub(), version), changed("configure", hub(), version)]).toEqual([false, true, false]);
+    expect([
+      changed("preflight", hub(), version),
+      changed("install", hub(), version),
+      changed("configure", hub(), version),
+    ]).toEqual([false, true, false]);
     const lock = hub({ objectLock: { mode: "GOVERNANCE", days: 14 } });
-    expect([changed("preflight", hub(), lock), changed("install", hub(), lock), changed("configure", hub(), lock)]).toEqual([false, false, true]);
+    expect([
+      changed("preflight", hub(), lock),
+      changed("install", hub(), lock),
+      changed("configure", hub(), lock),
+    ]).toEqual([false, false, true]);
     const shorter = lifecycles.map((l) => (l.expireDays === 14 ? { ...l, expireDays: 7 } : l));
     expect(changed("configure", hub(), hub(), lifecycles, shorter)).toBe(true);
     const widened = { ...policies, etcd: { Version: "2012-10-17", Statement: [] } };
@@ -92,14 +166,18 @@ describe("stepTriggers", () => {
 
   it("are identical for an identical stack (an unchanged hub re-runs nothing)", () => {
     for (const step of ["preflight", "install", "configure"] as const) {
-      expect(stepTriggers(step, hub(), lifecycles, policies)).toEqual(stepTriggers(step, hub(), [...lifecycles], { ...policies }));
+      expect(stepTriggers(step, hub(), lifecycles, policies)).toEqual(
+        stepTriggers(step, hub(), [...lifecycles], { ...policies }),
+      );
     }
   });
 });
 
 describe("credentials formats", () => {
   it("writes the EnvironmentFile with single-quoted literal values", () => {
-    expect(serverEnvFile("minio", "homelab-admin", "s3cr3t-p4ss")).toContain("MINIO_ROOT_USER='homelab-admin'\nMINIO_ROOT_PASSWORD='s3cr3t-p4ss'\n");
+    expect(serverEnvFile("minio", "homelab-admin", "s3cr3t-p4ss")).toContain(
+      "MINIO_ROOT_USER='homelab-admin'\nMINIO_ROOT_PASSWORD='s3cr3t-p4ss'\n",
+    );
     expect(serverEnvFile("rustfs", "homelab-admin", "s3cr3t-p4ss")).toContain("RUSTFS_SECRET_KEY='s3cr3t-p4ss'");
   });
   it("refuses admin passwords the file cannot hold or MinIO refuses", () => {
@@ -111,13 +189,30 @@ describe("credentials formats", () => {
   });
   it("encodes every stdin field in base64, one record per line", () => {
     const text = configureStdin("admin-pass", [{ writer: "etcd", secretKey: "k e y", policy: { a: 1 } }]);
-    const [admin, writer] = text.trim().split("\n").map((l) => l.split(" "));
+    const [admin, writer] = text
+      .trim()
+      .split("\n")
+      .map((l) => l.split(" "));
     expect(admin[0]).toBe("admin");
     expect(Buffer.from(admin[1], "base64").toString()).toBe("admin-pass");
-    expect(writer.slice(1).map((f) => Buffer.from(f, "base64").toString())).toEqual(["etcd", "etcd-backup", "k e y", '{"a":1}']);
+    expect(writer.slice(1).map((f) => Buffer.from(f, "base64").toString())).toEqual([
+      "etcd",
+      "etcd-backup",
+      "k e y",
+      '{"a":1}',
+    ]);
   });
   it("refuses an archive transition on a pi hub's lifecycle", () => {
-    expect(() => lifecycleArg([{ prefix: "etcd-snapshots/", expireDays: 30, noncurrentDays: 7, archive: { afterDays: 10, storageClass: "GLACIER" } }])).toThrow(/only on AWS/);
+    expect(() =>
+      lifecycleArg([
+        {
+          prefix: "etcd-snapshots/",
+          expireDays: 30,
+          noncurrentDays: 7,
+          archive: { afterDays: 10, storageClass: "GLACIER" },
+        },
+      ]),
+    ).toThrow(/only on AWS/);
   });
 });
 
@@ -136,12 +231,26 @@ describe("PiHub under the mock runtime", () => {
     const monitor: any = (pulumi.runtime as any).getMonitor();
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, cb: any) => {
-      deps.set(req.getName(), (req.getDependenciesList() as string[]).map((u) => u.split("::").pop()!));
+      deps.set(
+        req.getName(),
+        (req.getDependenciesList() as string[]).map((u) => u.split("::").pop()!),
+      );
       register(req, cb);
     };
     const { PiHub } = await import("../../components/hub/piHub.js");
-    generated = new PiHub("hub", { hub: hub(), sshPrivateKey: pulumi.secret(SSH_KEY), lifecycles, writerPolicies: policies });
-    given = new PiHub("hub2", { hub: hub({ ssh: { user: "root", port: 22 } }), sshPrivateKey: SSH_KEY, adminPassword: GIVEN_PASSWORD, lifecycles, writerPolicies: policies });
+    generated = new PiHub("hub", {
+      hub: hub(),
+      sshPrivateKey: pulumi.secret(SSH_KEY),
+      lifecycles,
+      writerPolicies: policies,
+    });
+    given = new PiHub("hub2", {
+      hub: hub({ ssh: { user: "root", port: 22 } }),
+      sshPrivateKey: SSH_KEY,
+      adminPassword: GIVEN_PASSWORD,
+      lifecycles,
+      writerPolicies: policies,
+    });
     await valueOf(generated.writers.offsite.secretAccessKey);
     await valueOf(given.writers.offsite.secretAccessKey);
     await settle();
@@ -151,21 +260,39 @@ describe("PiHub under the mock runtime", () => {
 
   it("registers the staging command, one upload per file and the three steps, all children of the component", async () => {
     expect(rec.one("homelab-backup:index:PiHub", "hub")).toBeDefined();
-    expect(commands().map((r) => r.name).sort()).toEqual(["hub-configure", "hub-install", "hub-preflight", "hub-staging"]);
+    expect(
+      commands()
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["hub-configure", "hub-install", "hub-preflight", "hub-staging"]);
     const uploads = rec.byType("command:remote:CopyToRemote").filter((r) => r.parent === "hub");
-    expect(uploads.map((r) => unwrapSecrets(r.inputs.remotePath)).sort()).toEqual(["homelab-backup/configure-bucket.sh", "homelab-backup/install-server.sh", "homelab-backup/minio.service", "homelab-backup/preflight.sh"]);
+    expect(uploads.map((r) => unwrapSecrets(r.inputs.remotePath)).sort()).toEqual([
+      "homelab-backup/configure-bucket.sh",
+      "homelab-backup/install-server.sh",
+      "homelab-backup/minio.service",
+      "homelab-backup/preflight.sh",
+    ]);
     for (const u of uploads) {
       // Under the mock runtime the deserialized StringAsset holds its text as a Promise.
       const text = (await u.inputs.source.text) as string;
       expect(u.inputs.triggers, u.name).toEqual([contentHash(text)]);
     }
-    expect(await rec.one("command:remote:CopyToRemote", "hub-file-preflight").inputs.source.text).toBe(readScript("hub/preflight.sh"));
-    expect(await rec.one("command:remote:CopyToRemote", "hub-file-minio").inputs.source.text).toBe(serverUnit(piHubSettings(hub())).content);
+    expect(await rec.one("command:remote:CopyToRemote", "hub-file-preflight").inputs.source.text).toBe(
+      readScript("hub/preflight.sh"),
+    );
+    expect(await rec.one("command:remote:CopyToRemote", "hub-file-minio").inputs.source.text).toBe(
+      serverUnit(piHubSettings(hub())).content,
+    );
   });
 
   it("generates the admin password and one secret key per writer, unless the admin password is given", () => {
     const passwords = rec.byType("random:index/randomPassword:RandomPassword");
-    expect(passwords.filter((r) => r.parent === "hub").map((r) => r.name).sort()).toEqual(["hub-admin-password", ...WRITERS.map((w) => `hub-${w}-secret-key`)].sort());
+    expect(
+      passwords
+        .filter((r) => r.parent === "hub")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["hub-admin-password", ...WRITERS.map((w) => `hub-${w}-secret-key`)].sort());
     expect(passwords.filter((r) => r.parent === "hub2").map((r) => r.name)).not.toContain("hub2-admin-password");
   });
 
@@ -178,16 +305,24 @@ describe("PiHub under the mock runtime", () => {
 
   it("runs preflight, then install, then configure", () => {
     expect(deps.get("hub-preflight")).toContain("hub-file-preflight");
-    expect(deps.get("hub-install")).toEqual(expect.arrayContaining(["hub-preflight", "hub-file-install-server", "hub-file-minio"]));
+    expect(deps.get("hub-install")).toEqual(
+      expect.arrayContaining(["hub-preflight", "hub-file-install-server", "hub-file-minio"]),
+    );
     expect(deps.get("hub-configure")).toEqual(expect.arrayContaining(["hub-install", "hub-file-configure-bucket"]));
     expect(deps.get("hub-preflight")).not.toContain("hub-install");
-    for (const u of ["hub-file-preflight", "hub-file-install-server", "hub-file-configure-bucket", "hub-file-minio"]) expect(deps.get(u), u).toContain("hub-staging");
+    for (const u of ["hub-file-preflight", "hub-file-install-server", "hub-file-configure-bucket", "hub-file-minio"])
+      expect(deps.get(u), u).toContain("hub-staging");
   });
 
   it("sends the SSH key only secret-wrapped (it hides the whole connection)", () => {
     for (const r of [...commands(), ...rec.byType("command:remote:CopyToRemote").filter((x) => x.parent === "hub")]) {
       expect(pulumi.runtime.isRpcSecret(r.inputs.connection), r.name).toBe(true);
-      expect(unwrapSecrets(r.inputs.connection)).toMatchObject({ host: "backup1.lab.home.arpa", port: 2222, user: "pi", privateKey: SSH_KEY });
+      expect(unwrapSecrets(r.inputs.connection)).toMatchObject({
+        host: "backup1.lab.home.arpa",
+        port: 2222,
+        user: "pi",
+        privateKey: SSH_KEY,
+      });
     }
   });
 
@@ -210,7 +345,9 @@ describe("PiHub under the mock runtime", () => {
       const visible = JSON.stringify([r.inputs.create, r.inputs.triggers, r.inputs.environment ?? null]);
       for (const s of secrets) expect(visible, r.name).not.toContain(s);
     }
-    expect(unwrapSecrets(rec.one("command:remote:Command", "hub2-install").inputs.stdin)).toContain(`MINIO_ROOT_PASSWORD='${GIVEN_PASSWORD}'`);
+    expect(unwrapSecrets(rec.one("command:remote:Command", "hub2-install").inputs.stdin)).toContain(
+      `MINIO_ROOT_PASSWORD='${GIVEN_PASSWORD}'`,
+    );
   });
 
   it("exposes the admin password and every writer credential as secrets", async () => {

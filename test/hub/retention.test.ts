@@ -1,13 +1,32 @@
 /** Per-prefix lifecycle rules and the object-lock floor, from parsed stack files. */
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, PREFIXES } from "../../components/config.js";
-import { archiveFor, awsLifecycleRule, NONCURRENT_GRACE_DAYS, objectLockMinimumDays, prefixLifecycles, type PrefixLifecycle } from "../../components/hub/retention.js";
+import {
+  archiveFor,
+  awsLifecycleRule,
+  NONCURRENT_GRACE_DAYS,
+  objectLockMinimumDays,
+  prefixLifecycles,
+  type PrefixLifecycle,
+} from "../../components/hub/retention.js";
 
 const awsHub = { kind: "aws", bucket: "homelab-backups", region: "eu-central-1" };
 const db = { name: "wiki", namespace: "wiki", host: "postgres", passwordSecret: { name: "pg", key: "password" } };
-const mirror = { name: "photos", schedule: "0 1 * * *", source: { endpoint: "http://rgw.ceph.svc:80", bucket: "photos", credentialsSecret: { namespace: "ceph", name: "photos-s3" } } };
+const mirror = {
+  name: "photos",
+  schedule: "0 1 * * *",
+  source: {
+    endpoint: "http://rgw.ceph.svc:80",
+    bucket: "photos",
+    credentialsSecret: { namespace: "ceph", name: "photos-s3" },
+  },
+};
 
-const stackOf = (sections: Record<string, unknown>) => parseStackConfig({ "homelab-backup:hub": awsHub, ...Object.fromEntries(Object.entries(sections).map(([k, v]) => [`homelab-backup:${k}`, v])) });
+const stackOf = (sections: Record<string, unknown>) =>
+  parseStackConfig({
+    "homelab-backup:hub": awsHub,
+    ...Object.fromEntries(Object.entries(sections).map(([k, v]) => [`homelab-backup:${k}`, v])),
+  });
 const byPrefix = (ls: PrefixLifecycle[]) => new Map(ls.map((l) => [l.prefix, l]));
 
 describe("prefixLifecycles", () => {
@@ -16,23 +35,33 @@ describe("prefixLifecycles", () => {
   });
 
   it("gives each configured class exactly its own rules and nothing for the others", () => {
-    expect(prefixLifecycles(stackOf({ postgres: { databases: [db] } })).map((l) => l.prefix)).toEqual(["postgres-backups/", "postgres-backups/.partial/"]);
+    expect(prefixLifecycles(stackOf({ postgres: { databases: [db] } })).map((l) => l.prefix)).toEqual([
+      "postgres-backups/",
+      "postgres-backups/.partial/",
+    ]);
     expect(prefixLifecycles(stackOf({ longhorn: {} })).map((l) => l.prefix)).toEqual(["longhorn/"]);
     expect(prefixLifecycles(stackOf({ velero: {} })).map((l) => l.prefix)).toEqual(["velero/"]);
-    expect(prefixLifecycles(stackOf({ etcd: {} })).map((l) => l.prefix)).toEqual(["etcd-snapshots/", "etcd-snapshots/.partial/"]);
+    expect(prefixLifecycles(stackOf({ etcd: {} })).map((l) => l.prefix)).toEqual([
+      "etcd-snapshots/",
+      "etcd-snapshots/.partial/",
+    ]);
     // A buckets section with no mirror writes nothing, so it needs no rule.
     expect(prefixLifecycles(stackOf({ buckets: {} }))).toEqual([]);
     expect(prefixLifecycles(stackOf({ buckets: { mirrors: [mirror] } })).map((l) => l.prefix)).toEqual(["buckets/"]);
   });
 
   it("expires dumps and snapshots after their own retentionDays, and their staging objects after one day", () => {
-    const rules = byPrefix(prefixLifecycles(stackOf({ postgres: { retentionDays: 14, databases: [db] }, etcd: { retentionDays: 5 } })));
+    const rules = byPrefix(
+      prefixLifecycles(stackOf({ postgres: { retentionDays: 14, databases: [db] }, etcd: { retentionDays: 5 } })),
+    );
     expect(rules.get("postgres-backups/")?.expireDays).toBe(14);
     expect(rules.get("etcd-snapshots/")?.expireDays).toBe(5);
     expect(rules.get("postgres-backups/.partial/")?.expireDays).toBe(1);
     expect(rules.get("etcd-snapshots/.partial/")?.expireDays).toBe(1);
     // Defaults from the contract: 7 days.
-    expect(byPrefix(prefixLifecycles(stackOf({ postgres: { databases: [db] } }))).get("postgres-backups/")?.expireDays).toBe(7);
+    expect(
+      byPrefix(prefixLifecycles(stackOf({ postgres: { databases: [db] } }))).get("postgres-backups/")?.expireDays,
+    ).toBe(7);
   });
 
   it("never expires what Longhorn, Velero or a mirror prune themselves, but cleans their old versions", () => {
@@ -46,22 +75,40 @@ describe("prefixLifecycles", () => {
   });
 
   it("every rule stays inside one class's prefix", () => {
-    const all = prefixLifecycles(stackOf({ longhorn: {}, postgres: { databases: [db] }, etcd: {}, velero: {}, buckets: { mirrors: [mirror] } }));
-    for (const l of all) expect(Object.values(PREFIXES).some((p) => l.prefix.startsWith(p)), l.prefix).toBe(true);
+    const all = prefixLifecycles(
+      stackOf({ longhorn: {}, postgres: { databases: [db] }, etcd: {}, velero: {}, buckets: { mirrors: [mirror] } }),
+    );
+    for (const l of all)
+      expect(
+        Object.values(PREFIXES).some((p) => l.prefix.startsWith(p)),
+        l.prefix,
+      ).toBe(true);
   });
 
   it("archives only expiring classes, and only when the transition comes strictly before expiry", () => {
     const parse = (archive: object, retentionDays: number) =>
-      parseStackConfig({ "homelab-backup:hub": { ...awsHub, archive }, "homelab-backup:postgres": { retentionDays, databases: [db] }, "homelab-backup:velero": {} });
+      parseStackConfig({
+        "homelab-backup:hub": { ...awsHub, archive },
+        "homelab-backup:postgres": { retentionDays, databases: [db] },
+        "homelab-backup:velero": {},
+      });
     const early = byPrefix(prefixLifecycles(parse({ afterDays: 3, storageClass: "GLACIER_IR" }, 30)));
     expect(early.get("postgres-backups/")?.archive).toEqual({ afterDays: 3, storageClass: "GLACIER_IR" });
     expect(early.get("postgres-backups/.partial/")?.archive).toBeUndefined();
     expect(early.get("velero/")?.archive).toBeUndefined();
     // Transition on the expiry day or later: S3 would refuse the rule.
-    expect(byPrefix(prefixLifecycles(parse({ afterDays: 7, storageClass: "GLACIER" }, 7))).get("postgres-backups/")?.archive).toBeUndefined();
+    expect(
+      byPrefix(prefixLifecycles(parse({ afterDays: 7, storageClass: "GLACIER" }, 7))).get("postgres-backups/")?.archive,
+    ).toBeUndefined();
     // STANDARD_IA needs 30 days.
-    expect(byPrefix(prefixLifecycles(parse({ afterDays: 10, storageClass: "STANDARD_IA" }, 60))).get("postgres-backups/")?.archive).toBeUndefined();
-    expect(byPrefix(prefixLifecycles(parse({ afterDays: 30, storageClass: "STANDARD_IA" }, 60))).get("postgres-backups/")?.archive).toEqual({ afterDays: 30, storageClass: "STANDARD_IA" });
+    expect(
+      byPrefix(prefixLifecycles(parse({ afterDays: 10, storageClass: "STANDARD_IA" }, 60))).get("postgres-backups/")
+        ?.archive,
+    ).toBeUndefined();
+    expect(
+      byPrefix(prefixLifecycles(parse({ afterDays: 30, storageClass: "STANDARD_IA" }, 60))).get("postgres-backups/")
+        ?.archive,
+    ).toEqual({ afterDays: 30, storageClass: "STANDARD_IA" });
   });
 
   it("ignores archive on a pi hub", () => {
@@ -75,7 +122,12 @@ describe("prefixLifecycles", () => {
 
 describe("awsLifecycleRule", () => {
   it("maps an expiring class to a days expiry, noncurrent expiry, multipart abort and transition", () => {
-    const rule = awsLifecycleRule({ prefix: "postgres-backups/", expireDays: 30, noncurrentDays: 7, archive: { afterDays: 3, storageClass: "GLACIER" } });
+    const rule = awsLifecycleRule({
+      prefix: "postgres-backups/",
+      expireDays: 30,
+      noncurrentDays: 7,
+      archive: { afterDays: 3, storageClass: "GLACIER" },
+    });
     expect(rule).toMatchObject({
       status: "Enabled",
       filter: { prefix: "postgres-backups/" },
@@ -93,7 +145,9 @@ describe("awsLifecycleRule", () => {
   });
 
   it("gives distinct ids to a prefix and its staging prefix", () => {
-    expect(awsLifecycleRule({ prefix: "etcd-snapshots/", noncurrentDays: 1 }).id).not.toBe(awsLifecycleRule({ prefix: "etcd-snapshots/.partial/", noncurrentDays: 1 }).id);
+    expect(awsLifecycleRule({ prefix: "etcd-snapshots/", noncurrentDays: 1 }).id).not.toBe(
+      awsLifecycleRule({ prefix: "etcd-snapshots/.partial/", noncurrentDays: 1 }).id,
+    );
   });
 });
 
@@ -102,10 +156,17 @@ describe("objectLockMinimumDays", () => {
     const stack = stackOf({
       postgres: { retentionDays: 14, databases: [db] },
       etcd: { retentionDays: 10 },
-      velero: { schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }, { name: "monthly", cron: "0 4 1 * *", ttl: "8761h" }] },
+      velero: {
+        schedules: [
+          { name: "daily", cron: "0 2 * * *", ttl: "720h" },
+          { name: "monthly", cron: "0 4 1 * *", ttl: "8761h" },
+        ],
+      },
     });
     expect(objectLockMinimumDays(stack)).toBe(366);
-    expect(objectLockMinimumDays(stackOf({ postgres: { retentionDays: 14, databases: [db] }, etcd: { retentionDays: 21 } }))).toBe(21);
+    expect(
+      objectLockMinimumDays(stackOf({ postgres: { retentionDays: 14, databases: [db] }, etcd: { retentionDays: 21 } })),
+    ).toBe(21);
   });
 
   it("leaves Longhorn out and is undefined when nothing has a retention in days", () => {

@@ -3,17 +3,54 @@
  * have fallen into it, and every Longhorn object built is checked against the upstream CRDs.
  */
 import { describe, expect, it } from "vitest";
-import { LONGHORN_TASKS, parseStackConfig, StackConfigError, type LonghornConfig, type StackConfig } from "../../components/config.js";
-import { BRIDGE_SECRET, bridgeDeploymentSpec, bridgeEndpoint, bridgeEnv, bridgeServiceSpec } from "../../components/ftpBridge/logic.js";
-import { DETACHED_SETTING, GROUP_LABEL_PREFIX, SOURCE_LABEL, backupTargetManifest, backupTargetUrl, credentialEndpointKeys, credentialValueError, isAwsEndpoint, pvcCoverage, pvcLabelPatches, recurringJobManifest, recurringJobSpec, settingManifest, storageClassManifest, storageClassParameters, storageClassSelector, worstCaseRestorePoints } from "../../components/longhorn/logic.js";
+import {
+  LONGHORN_TASKS,
+  parseStackConfig,
+  StackConfigError,
+  type LonghornConfig,
+  type StackConfig,
+} from "../../components/config.js";
+import {
+  BRIDGE_SECRET,
+  bridgeDeploymentSpec,
+  bridgeEndpoint,
+  bridgeEnv,
+  bridgeServiceSpec,
+} from "../../components/ftpBridge/logic.js";
+import {
+  DETACHED_SETTING,
+  GROUP_LABEL_PREFIX,
+  SOURCE_LABEL,
+  backupTargetManifest,
+  backupTargetUrl,
+  credentialEndpointKeys,
+  credentialValueError,
+  isAwsEndpoint,
+  pvcCoverage,
+  pvcLabelPatches,
+  recurringJobManifest,
+  recurringJobSpec,
+  settingManifest,
+  storageClassManifest,
+  storageClassParameters,
+  storageClassSelector,
+  worstCaseRestorePoints,
+} from "../../components/longhorn/logic.js";
 import { longhornPlan } from "../../components/longhorn/plan.js";
 import { validateCustomResource } from "../support/crds.js";
 import { exampleStack } from "../support/stackFiles.js";
 
 const awsHub = { kind: "aws", bucket: "homelab-backups", region: "eu-central-1" };
 
-function stack(longhorn: unknown, extra: Record<string, unknown> = {}, secrets: Record<string, string> = {}): StackConfig {
-  const raw: Record<string, string> = { "homelab-backup:hub": JSON.stringify(awsHub), "homelab-backup:longhorn": JSON.stringify(longhorn) };
+function stack(
+  longhorn: unknown,
+  extra: Record<string, unknown> = {},
+  secrets: Record<string, string> = {},
+): StackConfig {
+  const raw: Record<string, string> = {
+    "homelab-backup:hub": JSON.stringify(awsHub),
+    "homelab-backup:longhorn": JSON.stringify(longhorn),
+  };
   for (const [k, v] of Object.entries(extra)) raw[`homelab-backup:${k}`] = JSON.stringify(v);
   for (const [k, v] of Object.entries(secrets)) raw[`homelab-backup:${k}`] = v;
   return parseStackConfig(raw);
@@ -35,7 +72,9 @@ const exampleLonghorn = JSON.parse(exampleStack().config["homelab-backup:longhor
 
 describe("backup target URL and credentials", () => {
   it("puts the bucket in the userinfo, the region as host and a non-empty path", () => {
-    expect(backupTargetUrl("homelab-backups", "fr-home-1", "longhorn/")).toBe("s3://homelab-backups@fr-home-1/longhorn/");
+    expect(backupTargetUrl("homelab-backups", "fr-home-1", "longhorn/")).toBe(
+      "s3://homelab-backups@fr-home-1/longhorn/",
+    );
     expect(backupTargetUrl("b1", "us-east-1", "/longhorn")).toBe("s3://b1@us-east-1/longhorn/");
   });
   it("refuses an empty path (s3://bucket@region fails in Longhorn) and an endpoint in the region slot (#8954)", () => {
@@ -50,8 +89,14 @@ describe("backup target URL and credentials", () => {
     expect(isAwsEndpoint("http://backup1.lab.home.arpa:9000")).toBe(false);
     expect(isAwsEndpoint("http://s3-to-ftp.longhorn-system.svc.cluster.local:9000")).toBe(false);
     expect(credentialEndpointKeys("https://s3.eu-central-1.amazonaws.com", false, true)).toEqual({});
-    expect(credentialEndpointKeys("http://hub.lan:9000", true, false)).toEqual({ AWS_ENDPOINTS: "http://hub.lan:9000", VIRTUAL_HOSTED_STYLE: "false" });
-    expect(credentialEndpointKeys("https://objects.example.net/", false, false)).toEqual({ AWS_ENDPOINTS: "https://objects.example.net", VIRTUAL_HOSTED_STYLE: "true" });
+    expect(credentialEndpointKeys("http://hub.lan:9000", true, false)).toEqual({
+      AWS_ENDPOINTS: "http://hub.lan:9000",
+      VIRTUAL_HOSTED_STYLE: "false",
+    });
+    expect(credentialEndpointKeys("https://objects.example.net/", false, false)).toEqual({
+      AWS_ENDPOINTS: "https://objects.example.net",
+      VIRTUAL_HOSTED_STYLE: "true",
+    });
   });
   it("refuses credential values Longhorn's webhook refuses (trailing newline, #811/#7159)", () => {
     expect(() => credentialEndpointKeys("http://hub.lan:9000\n", true, false)).toThrow(/newline/);
@@ -63,7 +108,11 @@ describe("backup target URL and credentials", () => {
   it("builds a BackupTarget patch body that the CRD accepts, with a canonical Go duration", () => {
     const bt = backupTargetManifest("longhorn-system", "s3://b1@us-east-1/longhorn/", "300s");
     expect(bt.metadata.name).toBe("default");
-    expect(bt.spec).toEqual({ backupTargetURL: "s3://b1@us-east-1/longhorn/", credentialSecret: "longhorn-backup-s3-credentials", pollInterval: "5m0s" });
+    expect(bt.spec).toEqual({
+      backupTargetURL: "s3://b1@us-east-1/longhorn/",
+      credentialSecret: "longhorn-backup-s3-credentials",
+      pollInterval: "5m0s",
+    });
     expect(validateCustomResource(bt)).toEqual([]);
     expect(() => backupTargetManifest("longhorn-system", "s3://b1@us-east-1/longhorn/", "300")).toThrow(/Go duration/);
   });
@@ -72,7 +121,12 @@ describe("backup target URL and credentials", () => {
       expect(() => settingManifest("longhorn-system", removed, "s3://b@r/")).toThrow(/removed in v1.8.0/);
     }
     const s = settingManifest("longhorn-system", DETACHED_SETTING, "true");
-    expect(s).toEqual({ apiVersion: "longhorn.io/v1beta2", kind: "Setting", metadata: { name: DETACHED_SETTING, namespace: "longhorn-system" }, value: "true" });
+    expect(s).toEqual({
+      apiVersion: "longhorn.io/v1beta2",
+      kind: "Setting",
+      metadata: { name: DETACHED_SETTING, namespace: "longhorn-system" },
+      value: "true",
+    });
     expect(validateCustomResource(s)).toEqual([]);
   });
 });
@@ -94,13 +148,31 @@ describe("recurring jobs", () => {
   it("fills the fields Longhorn's mutator would default (retain 0 for maintenance tasks, empty maps)", () => {
     const lh = lhOf(exampleLonghorn);
     const trim = recurringJobSpec(lh.recurringJobs[2]);
-    expect(trim).toEqual({ name: "weekly-trim", task: "filesystem-trim", cron: "30 1 * * 0", retain: 0, concurrency: 1, groups: ["default"], labels: {}, parameters: {} });
-    const cleanup = recurringJobSpec(lhOf({ recurringJobs: [{ name: "cleanup", cron: "0 0 * * *", task: "snapshot-cleanup", retain: 5 }] }).recurringJobs[0]);
+    expect(trim).toEqual({
+      name: "weekly-trim",
+      task: "filesystem-trim",
+      cron: "30 1 * * 0",
+      retain: 0,
+      concurrency: 1,
+      groups: ["default"],
+      labels: {},
+      parameters: {},
+    });
+    const cleanup = recurringJobSpec(
+      lhOf({ recurringJobs: [{ name: "cleanup", cron: "0 0 * * *", task: "snapshot-cleanup", retain: 5 }] })
+        .recurringJobs[0],
+    );
     expect(cleanup.retain).toBe(0);
     expect(recurringJobSpec(lh.recurringJobs[3]).parameters).toEqual({});
   });
   it("builds a RecurringJob the CRD accepts for every Longhorn task", () => {
-    const jobs = LONGHORN_TASKS.map((task, i) => ({ name: `job-${i}`, cron: "0 3 * * *", task, retain: 3, ...(task.startsWith("backup") ? { fullBackupInterval: 2 } : {}) }));
+    const jobs = LONGHORN_TASKS.map((task, i) => ({
+      name: `job-${i}`,
+      cron: "0 3 * * *",
+      task,
+      retain: 3,
+      ...(task.startsWith("backup") ? { fullBackupInterval: 2 } : {}),
+    }));
     const lh = lhOf({ recurringJobs: jobs });
     for (const job of lh.recurringJobs) {
       const manifest = recurringJobManifest("longhorn-system", job);
@@ -109,7 +181,12 @@ describe("recurring jobs", () => {
     }
   });
   it("refuses retain <= fullBackupInterval at parse time, naming the key", () => {
-    const p = problems({ recurringJobs: [{ name: "ok", cron: "0 1 * * *", task: "backup", retain: 7, fullBackupInterval: 5 }, { name: "bad", cron: "0 2 * * *", task: "backup", retain: 3, fullBackupInterval: 3 }] });
+    const p = problems({
+      recurringJobs: [
+        { name: "ok", cron: "0 1 * * *", task: "backup", retain: 7, fullBackupInterval: 5 },
+        { name: "bad", cron: "0 2 * * *", task: "backup", retain: 3, fullBackupInterval: 3 },
+      ],
+    });
     expect(p.map((x) => x.path)).toEqual(["longhorn.recurringJobs[1].retain"]);
     expect(p[0].message).toMatch(/greater than fullBackupInterval \(3\)/);
   });
@@ -125,7 +202,12 @@ describe("recurring jobs", () => {
       ],
     });
     const [a, b, c, d, e, f] = lh.recurringJobs.map(worstCaseRestorePoints);
-    expect(a).toMatchObject({ restorePoints: 14, fullBackupsAtWorst: 2, fullBackupsAtBest: 2, spanSeconds: 13 * 86_400 });
+    expect(a).toMatchObject({
+      restorePoints: 14,
+      fullBackupsAtWorst: 2,
+      fullBackupsAtBest: 2,
+      spanSeconds: 13 * 86_400,
+    });
     expect(b).toMatchObject({ restorePoints: 8, fullBackupsAtWorst: 2, fullBackupsAtBest: 3 });
     expect(c).toMatchObject({ restorePoints: 7, fullBackupsAtWorst: 0 });
     expect(d).toMatchObject({ restorePoints: 4, fullBackupsAtWorst: 4 });
@@ -138,14 +220,33 @@ describe("volume membership", () => {
   it("labels each named PVC with its job AND the source label, one patch per PVC for all its jobs", () => {
     const lh = lhOf({
       recurringJobs: [
-        { name: "daily", cron: "0 2 * * *", task: "backup", retain: 7, pvcs: [{ namespace: "gaming", name: "gaming-data" }, { namespace: "gaming", name: "gaming-system" }] },
-        { name: "weekly", cron: "0 2 * * 0", task: "backup", retain: 4, pvcs: [{ namespace: "gaming", name: "gaming-system" }] },
+        {
+          name: "daily",
+          cron: "0 2 * * *",
+          task: "backup",
+          retain: 7,
+          pvcs: [
+            { namespace: "gaming", name: "gaming-data" },
+            { namespace: "gaming", name: "gaming-system" },
+          ],
+        },
+        {
+          name: "weekly",
+          cron: "0 2 * * 0",
+          task: "backup",
+          retain: 4,
+          pvcs: [{ namespace: "gaming", name: "gaming-system" }],
+        },
       ],
     });
     const patches = pvcLabelPatches(lh);
     expect(patches.map((p) => `${p.namespace}/${p.name}`)).toEqual(["gaming/gaming-data", "gaming/gaming-system"]);
     expect(patches[0].labels).toEqual({ [SOURCE_LABEL]: "enabled", "recurring-job.longhorn.io/daily": "enabled" });
-    expect(patches[1].labels).toEqual({ [SOURCE_LABEL]: "enabled", "recurring-job.longhorn.io/daily": "enabled", "recurring-job.longhorn.io/weekly": "enabled" });
+    expect(patches[1].labels).toEqual({
+      [SOURCE_LABEL]: "enabled",
+      "recurring-job.longhorn.io/daily": "enabled",
+      "recurring-job.longhorn.io/weekly": "enabled",
+    });
     for (const p of patches) {
       expect(p.labels[SOURCE_LABEL], "a PVC job label without the source label is ignored by Longhorn").toBe("enabled");
       for (const v of Object.values(p.labels)) expect(v).toBe("enabled");
@@ -154,16 +255,34 @@ describe("volume membership", () => {
   it("keeps a labelled PVC in the default group when a job serves it (a job label otherwise drops it from default)", () => {
     const lh = lhOf(exampleLonghorn);
     const [acme] = pvcLabelPatches(lh);
-    expect(acme.labels).toEqual({ [SOURCE_LABEL]: "enabled", "recurring-job.longhorn.io/traefik-certs": "enabled", [`${GROUP_LABEL_PREFIX}default`]: "enabled" });
+    expect(acme.labels).toEqual({
+      [SOURCE_LABEL]: "enabled",
+      "recurring-job.longhorn.io/traefik-certs": "enabled",
+      [`${GROUP_LABEL_PREFIX}default`]: "enabled",
+    });
     const cov = pvcCoverage(lh);
-    expect(cov.find((c) => c.job === "nightly-backup")).toMatchObject({ pvcs: [], pvcsViaGroups: ["traefik/traefik-acme"], storageClasses: ["longhorn-backed-up"], reachesNothing: false });
-    expect(cov.find((c) => c.job === "traefik-certs")).toMatchObject({ pvcs: ["traefik/traefik-acme"], storageClasses: [] });
+    expect(cov.find((c) => c.job === "nightly-backup")).toMatchObject({
+      pvcs: [],
+      pvcsViaGroups: ["traefik/traefik-acme"],
+      storageClasses: ["longhorn-backed-up"],
+      reachesNothing: false,
+    });
+    expect(cov.find((c) => c.job === "traefik-certs")).toMatchObject({
+      pvcs: ["traefik/traefik-acme"],
+      storageClasses: [],
+    });
     expect(cov.find((c) => c.job === "hourly-snapshot")).toMatchObject({ storageClasses: ["longhorn-backed-up"] });
-    const noDefault = lhOf({ recurringJobs: [{ name: "solo", cron: "0 1 * * *", task: "backup", retain: 3, pvcs: [{ namespace: "a", name: "b" }] }] });
+    const noDefault = lhOf({
+      recurringJobs: [
+        { name: "solo", cron: "0 1 * * *", task: "backup", retain: 3, pvcs: [{ namespace: "a", name: "b" }] },
+      ],
+    });
     expect(pvcLabelPatches(noDefault)[0].labels).not.toHaveProperty(`${GROUP_LABEL_PREFIX}default`);
   });
   it("reports a job that reaches no volume", () => {
-    const lh = lhOf({ recurringJobs: [{ name: "orphan", cron: "0 1 * * *", task: "backup", retain: 3, groups: ["nobody"] }] });
+    const lh = lhOf({
+      recurringJobs: [{ name: "orphan", cron: "0 1 * * *", task: "backup", retain: 3, groups: ["nobody"] }],
+    });
     expect(pvcCoverage(lh)[0].reachesNothing).toBe(true);
   });
 });
@@ -171,8 +290,14 @@ describe("volume membership", () => {
 describe("storage classes", () => {
   it("marks groups isGroup true and jobs isGroup false in recurringJobSelector", () => {
     const lh = lhOf({
-      recurringJobs: [{ name: "nightly-s3-backup", cron: "0 3 * * *", task: "backup", retain: 7, groups: ["traefik-only"] }],
-      storageClasses: [{ name: "by-job", recurringJobs: ["nightly-s3-backup"] }, { name: "by-group", recurringJobGroups: ["traefik-only"] }, { name: "both", recurringJobs: ["nightly-s3-backup"], recurringJobGroups: ["traefik-only"] }],
+      recurringJobs: [
+        { name: "nightly-s3-backup", cron: "0 3 * * *", task: "backup", retain: 7, groups: ["traefik-only"] },
+      ],
+      storageClasses: [
+        { name: "by-job", recurringJobs: ["nightly-s3-backup"] },
+        { name: "by-group", recurringJobGroups: ["traefik-only"] },
+        { name: "both", recurringJobs: ["nightly-s3-backup"], recurringJobGroups: ["traefik-only"] },
+      ],
     });
     const [byJob, byGroup, both] = lh.storageClasses;
     // Seed 003 wrote {"name":"nightly-s3-backup","isGroup":true}: a job name marked as a group matches nothing.
@@ -186,20 +311,43 @@ describe("storage classes", () => {
   it("puts reclaimPolicy on the StorageClass itself and refuses it as a parameter", () => {
     const lh = lhOf(exampleLonghorn);
     const sc = storageClassManifest(lh.storageClasses[0], lh);
-    expect(sc).toMatchObject({ provisioner: "driver.longhorn.io", reclaimPolicy: "Retain", allowVolumeExpansion: true, metadata: { name: "longhorn-backed-up" } });
-    expect(sc.parameters).toEqual({ numberOfReplicas: "2", recurringJobSelector: '[{"name":"critical","isGroup":true}]', dataLocality: "best-effort" });
+    expect(sc).toMatchObject({
+      provisioner: "driver.longhorn.io",
+      reclaimPolicy: "Retain",
+      allowVolumeExpansion: true,
+      metadata: { name: "longhorn-backed-up" },
+    });
+    expect(sc.parameters).toEqual({
+      numberOfReplicas: "2",
+      recurringJobSelector: '[{"name":"critical","isGroup":true}]',
+      dataLocality: "best-effort",
+    });
     expect(sc.parameters).not.toHaveProperty("reclaimPolicy");
-    const bad = lhOf({ ...exampleLonghorn, storageClasses: [{ name: "x", recurringJobGroups: ["critical"], parameters: { reclaimPolicy: "Retain" } }] });
-    expect(() => storageClassParameters(bad.storageClasses[0], bad)).toThrow(/longhorn.storageClasses\[0\].parameters.reclaimPolicy: "reclaimPolicy" is a StorageClass field/);
-    const clash = lhOf({ ...exampleLonghorn, storageClasses: [{ name: "x", recurringJobGroups: ["critical"], parameters: { recurringJobSelector: "[]" } }] });
+    const bad = lhOf({
+      ...exampleLonghorn,
+      storageClasses: [{ name: "x", recurringJobGroups: ["critical"], parameters: { reclaimPolicy: "Retain" } }],
+    });
+    expect(() => storageClassParameters(bad.storageClasses[0], bad)).toThrow(
+      /longhorn.storageClasses\[0\].parameters.reclaimPolicy: "reclaimPolicy" is a StorageClass field/,
+    );
+    const clash = lhOf({
+      ...exampleLonghorn,
+      storageClasses: [{ name: "x", recurringJobGroups: ["critical"], parameters: { recurringJobSelector: "[]" } }],
+    });
     expect(() => storageClassParameters(clash.storageClasses[0], clash)).toThrow(/recurringJobSelector/);
   });
   it("refuses at parse time a selector naming a job or group that does not exist", () => {
     const p = problems({
       recurringJobs: [{ name: "nightly", cron: "0 3 * * *", task: "backup", retain: 7, groups: ["critical"] }],
-      storageClasses: [{ name: "a", recurringJobs: ["nigthly"] }, { name: "b", recurringJobGroups: ["critcal"] }],
+      storageClasses: [
+        { name: "a", recurringJobs: ["nigthly"] },
+        { name: "b", recurringJobGroups: ["critcal"] },
+      ],
     });
-    expect(p.map((x) => x.path)).toEqual(["longhorn.storageClasses[0].recurringJobs[0]", "longhorn.storageClasses[1].recurringJobGroups[0]"]);
+    expect(p.map((x) => x.path)).toEqual([
+      "longhorn.storageClasses[0].recurringJobs[0]",
+      "longhorn.storageClasses[1].recurringJobGroups[0]",
+    ]);
     expect(p[0].message).toMatch(/did you mean "nightly"/);
     expect(p[1].message).toMatch(/never be backed up; did you mean "critical"/);
   });
@@ -207,11 +355,21 @@ describe("storage classes", () => {
 
 describe("s3-to-ftp bridge shapes", () => {
   const bridge = (encryption: boolean, port = 9000) =>
-    stack({ target: "ftpBridge" }, { ftpBridge: { port, encryption, ftp: { host: "ftp.box.com", user: "me", path: "/Homelab" } } }, { ftpBridgePassword: "pw" }).ftpBridge!;
+    stack(
+      { target: "ftpBridge" },
+      { ftpBridge: { port, encryption, ftp: { host: "ftp.box.com", user: "me", path: "/Homelab" } } },
+      { ftpBridgePassword: "pw" },
+    ).ftpBridge!;
   it("reads every credential from the Secret and never puts one in a value", () => {
     const env = bridgeEnv(bridge(true), BRIDGE_SECRET);
     const byName = new Map(env.map((e) => [e.name, e]));
-    for (const [name, key] of [["FTP_USER", "ftp_user"], ["FTP_PASSWORD", "ftp_password"], ["S3_ACCESS_KEY", "s3_access_key"], ["S3_SECRET_KEY", "s3_secret_key"], ["ENCRYPTION_KEY", "encryption_key"]]) {
+    for (const [name, key] of [
+      ["FTP_USER", "ftp_user"],
+      ["FTP_PASSWORD", "ftp_password"],
+      ["S3_ACCESS_KEY", "s3_access_key"],
+      ["S3_SECRET_KEY", "s3_secret_key"],
+      ["ENCRYPTION_KEY", "encryption_key"],
+    ]) {
       expect(byName.get(name), name).toEqual({ name, valueFrom: { secretKeyRef: { name: BRIDGE_SECRET, key } } });
     }
     expect(byName.get("FTP_HOST")).toEqual({ name: "FTP_HOST", value: "ftp.box.com" });
@@ -237,7 +395,10 @@ describe("plan section", () => {
     const s = stack(exampleLonghorn);
     const plan = longhornPlan(s);
     expect(plan.rows).toHaveLength(4);
-    expect(plan.rows[0]).toMatchObject({ when: "daily 05:00 UTC (`0 5 * * *`)", where: "s3://homelab-backups/longhorn/" });
+    expect(plan.rows[0]).toMatchObject({
+      when: "daily 05:00 UTC (`0 5 * * *`)",
+      where: "s3://homelab-backups/longhorn/",
+    });
     expect(plan.rows[0].how).toMatch(/incremental, full every 7 runs/);
     expect(plan.rows[0].retention).toMatch(/last 14 backups per volume \(≈ 13d back at worst\)/);
     expect(plan.rows[1].where).toMatch(/in the cluster/);
@@ -246,12 +407,24 @@ describe("plan section", () => {
     expect(plan.restore).toContain("backups.longhorn.io");
   });
   it("warns when detached volumes are skipped and when a job reaches nothing", () => {
-    const plan = longhornPlan(stack({ allowRecurringJobWhileVolumeDetached: false, recurringJobs: [{ name: "orphan", cron: "0 1 * * *", task: "backup", retain: 3, groups: ["nobody"] }] }));
+    const plan = longhornPlan(
+      stack({
+        allowRecurringJobWhileVolumeDetached: false,
+        recurringJobs: [{ name: "orphan", cron: "0 1 * * *", task: "backup", retain: 3, groups: ["nobody"] }],
+      }),
+    );
     expect(plan.details).toMatch(/detached volumes are skipped/);
     expect(plan.details).toMatch(/`orphan` reaches no volume/);
   });
   it("points at the bridge when longhorn.target is ftpBridge", () => {
-    const s = stack({ target: "ftpBridge", recurringJobs: [{ name: "d", cron: "0 1 * * *", task: "backup", retain: 3, groups: ["default"] }] }, { ftpBridge: { bucket: "longhorn", region: "box", ftp: { host: "ftp.box.com", user: "me", path: "/Homelab" } } }, { ftpBridgePassword: "pw" });
+    const s = stack(
+      {
+        target: "ftpBridge",
+        recurringJobs: [{ name: "d", cron: "0 1 * * *", task: "backup", retain: 3, groups: ["default"] }],
+      },
+      { ftpBridge: { bucket: "longhorn", region: "box", ftp: { host: "ftp.box.com", user: "me", path: "/Homelab" } } },
+      { ftpBridgePassword: "pw" },
+    );
     const plan = longhornPlan(s);
     expect(plan.details).toContain("s3://longhorn@box/longhorn/");
     expect(plan.rows[0].where).toMatch(/ftp:\/\/ftp.box.com:21\/Homelab \(encrypted by the bridge\)/);

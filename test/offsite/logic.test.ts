@@ -14,7 +14,15 @@ import { hubConnection } from "../../components/core/hubConnection.js";
 import { metrics, names } from "../../components/core/names.js";
 import { mirrorEnv, mirrorPrefix } from "../../components/mirror/logic.js";
 import { mirrorsPlan } from "../../components/mirror/plan.js";
-import { asRoot, OFFSITE_HUB_PATHS, offsiteConfigEnv, offsiteRestoreCommand, offsiteSecretsStdin, offsiteTextfilePath, renderOffsiteUnits } from "../../components/offsite/logic.js";
+import {
+  asRoot,
+  OFFSITE_HUB_PATHS,
+  offsiteConfigEnv,
+  offsiteRestoreCommand,
+  offsiteSecretsStdin,
+  offsiteTextfilePath,
+  renderOffsiteUnits,
+} from "../../components/offsite/logic.js";
 import { offsitePlan } from "../../components/offsite/plan.js";
 import { toSystemdCalendar } from "../../components/core/systemd.js";
 
@@ -22,15 +30,29 @@ const run = promisify(execFile);
 
 function stack(offsite: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   return parseStackConfig({
-    "homelab-backup:hub": JSON.stringify({ kind: "pi", bucket: "backups", host: "backup1.lan", ssh: { user: "pi" }, dataDir: "/mnt/backup-hdd", server: "rustfs", region: "fr-home-1" }),
+    "homelab-backup:hub": JSON.stringify({
+      kind: "pi",
+      bucket: "backups",
+      host: "backup1.lan",
+      ssh: { user: "pi" },
+      dataDir: "/mnt/backup-hdd",
+      server: "rustfs",
+      region: "fr-home-1",
+    }),
     "homelab-backup:hubSshPrivateKey": "key",
     "homelab-backup:offsiteFtpPassword": "pw",
-    "homelab-backup:offsite": JSON.stringify({ ftp: { host: "ftp.box.com", user: "me@example.com", path: "/Homelab" }, ...offsite }),
+    "homelab-backup:offsite": JSON.stringify({
+      ftp: { host: "ftp.box.com", user: "me@example.com", path: "/Homelab" },
+      ...offsite,
+    }),
     ...extra,
   });
 }
 
-const templates = () => ({ service: readScript("offsite/homelab-backup-offsite.service"), timer: readScript("offsite/homelab-backup-offsite.timer") });
+const templates = () => ({
+  service: readScript("offsite/homelab-backup-offsite.service"),
+  timer: readScript("offsite/homelab-backup-offsite.timer"),
+});
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
@@ -41,7 +63,11 @@ async function verify(service: string, timer: string): Promise<{ code: number; o
   writeFileSync(path.join(dir, `${names.offsiteUnit}.service`), service);
   writeFileSync(path.join(dir, `${names.offsiteUnit}.timer`), timer);
   try {
-    const { stdout, stderr } = await run("systemd-analyze", ["verify", path.join(dir, `${names.offsiteUnit}.timer`), path.join(dir, `${names.offsiteUnit}.service`)]);
+    const { stdout, stderr } = await run("systemd-analyze", [
+      "verify",
+      path.join(dir, `${names.offsiteUnit}.timer`),
+      path.join(dir, `${names.offsiteUnit}.service`),
+    ]);
     return { code: 0, out: stdout + stderr };
   } catch (e: any) {
     return { code: e.code ?? 1, out: `${e.stdout}${e.stderr}` };
@@ -63,7 +89,10 @@ describe("hub units", () => {
     const s = stack({ schedule });
     const cfg = offsiteOf(s)!;
     // ExecStart must exist and be executable for verify: the real scripts, copied to a temp lib dir.
-    const units = renderOffsiteUnits(templates(), cfg, hubConnection(s.hub), s.hub, { libDir: libDirWithScripts(), rclone: "/usr/bin/rclone" });
+    const units = renderOffsiteUnits(templates(), cfg, hubConnection(s.hub), s.hub, {
+      libDir: libDirWithScripts(),
+      rclone: "/usr/bin/rclone",
+    });
     const r = await verify(units.service, units.timer);
     expect(r.out).toBe("");
     expect(r.code).toBe(0);
@@ -75,7 +104,9 @@ describe("hub units", () => {
 
   it("verify rejects the seed's unit (a cron string in OnCalendar=), so the check bites", async () => {
     const s = stack();
-    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub, { libDir: libDirWithScripts() });
+    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub, {
+      libDir: libDirWithScripts(),
+    });
     const broken = units.timer.replace(/^OnCalendar=.*$/m, "OnCalendar=0 6 * * *");
     const r = await verify(units.service, broken);
     expect(r.code).not.toBe(0);
@@ -84,7 +115,9 @@ describe("hub units", () => {
 
   it("verify rejects an ExecStart that is not there", async () => {
     const s = stack();
-    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub, { libDir: "/nonexistent/homelab-backup" });
+    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub, {
+      libDir: "/nonexistent/homelab-backup",
+    });
     expect((await verify(units.service, units.timer)).code).not.toBe(0);
   });
 
@@ -93,19 +126,32 @@ describe("hub units", () => {
     const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub);
     expect(units.service).toContain(`ExecStart=${OFFSITE_HUB_PATHS.libDir}/offsite-sync.sh`);
     expect(units.service).toContain('Environment="OFFSITE_PREFIXES=longhorn/ postgres-backups/"');
-    expect(units.service).toContain(`Environment="OFFSITE_TEXTFILE=/var/lib/prometheus/node-exporter/${names.offsiteTextfile}"`);
+    expect(units.service).toContain(
+      `Environment="OFFSITE_TEXTFILE=/var/lib/prometheus/node-exporter/${names.offsiteTextfile}"`,
+    );
     expect(units.service).toContain(`Environment="OFFSITE_RCLONE_CONFIG=${OFFSITE_HUB_PATHS.rcloneConfig}"`);
     expect(units.service).toContain("ReadWritePaths=-/var/lib/prometheus/node-exporter");
   });
 });
 
 describe("settings and secrets", () => {
-  const s = stack({ encryption: { filenameEncryption: "obfuscate" }, ftp: { host: "ftp.box.com", user: "me@example.com", path: "/Homelab", explicitTls: false, port: 2121 } });
+  const s = stack({
+    encryption: { filenameEncryption: "obfuscate" },
+    ftp: { host: "ftp.box.com", user: "me@example.com", path: "/Homelab", explicitTls: false, port: 2121 },
+  });
   const cfg = offsiteOf(s)!;
 
   it("gives write-config.sh every non-secret setting, no secret", () => {
     const env = offsiteConfigEnv(cfg, hubConnection(s.hub));
-    expect(env).toMatchObject({ OFFSITE_FTP_HOST: "ftp.box.com", OFFSITE_FTP_PORT: "2121", OFFSITE_FTP_EXPLICIT_TLS: "false", OFFSITE_FILENAME_ENCRYPTION: "obfuscate", OFFSITE_S3_ENDPOINT: "http://backup1.lan:9000", OFFSITE_S3_PROVIDER: "Other", OFFSITE_S3_REGION: "fr-home-1" });
+    expect(env).toMatchObject({
+      OFFSITE_FTP_HOST: "ftp.box.com",
+      OFFSITE_FTP_PORT: "2121",
+      OFFSITE_FTP_EXPLICIT_TLS: "false",
+      OFFSITE_FILENAME_ENCRYPTION: "obfuscate",
+      OFFSITE_S3_ENDPOINT: "http://backup1.lan:9000",
+      OFFSITE_S3_PROVIDER: "Other",
+      OFFSITE_S3_REGION: "fr-home-1",
+    });
     expect(Object.keys(env).some((k) => /PASSWORD|KEY|SECRET/.test(k))).toBe(false);
   });
 
@@ -148,7 +194,10 @@ describe("plan sections", () => {
     const s = parseStackConfig({
       "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "backups" }),
       "homelab-backup:offsiteFtpPassword": "pw",
-      "homelab-backup:offsite": JSON.stringify({ ftp: { host: "ftp.example", user: "u" }, encryption: { enabled: false } }),
+      "homelab-backup:offsite": JSON.stringify({
+        ftp: { host: "ftp.example", user: "u" },
+        encryption: { enabled: false },
+      }),
     });
     const p = offsitePlan(s);
     expect(p.rows[0].how).toContain(`backup-system/${names.offsiteCronJob}`);
@@ -157,23 +206,44 @@ describe("plan sections", () => {
   });
 
   it("mirrors: one row per mirror, landing in buckets/<name>/", () => {
-    const s = stack({}, {
-      "homelab-backup:buckets": JSON.stringify({
-        mirrors: [{ name: "photos", schedule: "0 4 * * *", source: { endpoint: "http://rook-ceph-rgw.rook-ceph.svc:80", bucket: "photos", credentialsSecret: { namespace: "apps", name: "photos-obc" } } }],
-      }),
-    });
+    const s = stack(
+      {},
+      {
+        "homelab-backup:buckets": JSON.stringify({
+          mirrors: [
+            {
+              name: "photos",
+              schedule: "0 4 * * *",
+              source: {
+                endpoint: "http://rook-ceph-rgw.rook-ceph.svc:80",
+                bucket: "photos",
+                credentialsSecret: { namespace: "apps", name: "photos-obc" },
+              },
+            },
+          ],
+        }),
+      },
+    );
     const p = mirrorsPlan(s);
     expect(p.rows).toHaveLength(1);
     expect(p.rows[0].where).toBe("s3://backups/buckets/photos/");
     expect(p.rows[0].how).toContain(`apps/${names.mirrorCronJob("photos")}`);
     const m = s.buckets!.mirrors[0];
     expect(mirrorPrefix(m)).toBe("buckets/photos/");
-    expect(mirrorEnv(m, hubConnection(s.hub))).toMatchObject({ MIRROR_SOURCE_BUCKET: "photos", MIRROR_HUB_PREFIX: "buckets/photos/", MIRROR_HUB_PROVIDER: "Other", MIRROR_SOURCE_REGION: "us-east-1" });
+    expect(mirrorEnv(m, hubConnection(s.hub))).toMatchObject({
+      MIRROR_SOURCE_BUCKET: "photos",
+      MIRROR_HUB_PREFIX: "buckets/photos/",
+      MIRROR_HUB_PROVIDER: "Other",
+      MIRROR_SOURCE_REGION: "us-east-1",
+    });
   });
 });
 
 describe("scripts", () => {
-  const all = [...readdirSync(path.join(COMPONENTS_DIR, "offsite")).map((f) => `offsite/${f}`), ...readdirSync(path.join(COMPONENTS_DIR, "mirror")).map((f) => `mirror/${f}`)].filter((f) => f.endsWith(".sh"));
+  const all = [
+    ...readdirSync(path.join(COMPONENTS_DIR, "offsite")).map((f) => `offsite/${f}`),
+    ...readdirSync(path.join(COMPONENTS_DIR, "mirror")).map((f) => `mirror/${f}`),
+  ].filter((f) => f.endsWith(".sh"));
 
   it.each(all)("%s passes shellcheck (POSIX sh unless it is a bash script)", async (file) => {
     // Scripts that run in the stock alpine/rclone image must be POSIX sh (busybox has no bash).

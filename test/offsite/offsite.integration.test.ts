@@ -5,7 +5,17 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  chmodSync,
+} from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -28,9 +38,13 @@ const FTP_PASSWORD = "ftp-Pa55-word%with'quote";
 const KEY = randomBytes(32).toString("hex");
 const MARKER = "PLAINTEXT-MARKER-homelab-backup";
 
-
 /** Runs a command with stdin; resolves with code/stdout/stderr, never throws. */
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<{ code: number; stdout: string; stderr: string }> {
+function sh(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin = "",
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
@@ -82,7 +96,10 @@ let textfile: string;
 const source: Record<string, Buffer> = {};
 
 async function startFtp(): Promise<void> {
-  vsftpd = spawn("vsftpd", [path.join(dir, "vsftpd.conf")], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+  vsftpd = spawn("vsftpd", [path.join(dir, "vsftpd.conf")], {
+    stdio: ["ignore", "inherit", "inherit"],
+    detached: true,
+  });
   for (let i = 0; i < 50; i++) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(ftpPort, "127.0.0.1");
@@ -120,7 +137,23 @@ beforeAll(async () => {
   const chp = await sh("chpasswd", [], process.env, `${FTP_USER}:${FTP_PASSWORD}\n`);
   expect(chp.code, chp.stderr).toBe(0);
   await run("chown", [FTP_USER, ftpHome]);
-  await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem"), "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    path.join(dir, "key.pem"),
+    "-out",
+    path.join(dir, "cert.pem"),
+    "-days",
+    "2",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+  ]);
   ftpPort = await freePort();
   const pasv = 20_000 + Math.floor(Math.random() * 20_000);
   writeFileSync(
@@ -179,7 +212,14 @@ beforeAll(async () => {
   const up = await run("rclone", ["copy", local, "hub:backups"], { env: childEnv(peer.rcloneEnv) });
   expect(up.stderr).not.toMatch(/ERROR/);
 
-  hub = { kind: "pi", endpoint: peer.endpoint, bucket: "backups", region: "us-east-1", pathStyle: true, server: "rustfs" };
+  hub = {
+    kind: "pi",
+    endpoint: peer.endpoint,
+    bucket: "backups",
+    region: "us-east-1",
+    pathStyle: true,
+    server: "rustfs",
+  };
   config = {
     runOn: "hub",
     schedule: "0 6 * * *",
@@ -189,10 +229,19 @@ beforeAll(async () => {
     namespace: "backup-system",
   } as OffsiteConfig;
   // rclone 1.60 and vsftpd 3.0.3 fail TLS 1.3 on the data connection; the certificate is verified.
-  baseEnv = childEnv({ SSL_CERT_FILE: path.join(dir, "cert.pem"), OFFSITE_FTP_DISABLE_TLS13: "true", OFFSITE_RCLONE_FLAGS: "--retries 1 --low-level-retries 1 --contimeout 5s --timeout 20s" });
+  baseEnv = childEnv({
+    SSL_CERT_FILE: path.join(dir, "cert.pem"),
+    OFFSITE_FTP_DISABLE_TLS13: "true",
+    OFFSITE_RCLONE_FLAGS: "--retries 1 --low-level-retries 1 --contimeout 5s --timeout 20s",
+  });
   conf = path.join(dir, "etc", "rclone.conf");
   textfile = path.join(dir, "textfile", "homelab_backup_offsite.prom");
-  const wc = await sh("sh", [script("offsite/write-config.sh"), conf], { ...baseEnv, ...offsiteConfigEnv(config, hub) }, offsiteSecretsStdin(FTP_PASSWORD, KEY, peer.accessKeyId, peer.secretAccessKey));
+  const wc = await sh(
+    "sh",
+    [script("offsite/write-config.sh"), conf],
+    { ...baseEnv, ...offsiteConfigEnv(config, hub) },
+    offsiteSecretsStdin(FTP_PASSWORD, KEY, peer.accessKeyId, peer.secretAccessKey),
+  );
   expect(wc.code, wc.stderr).toBe(0);
 }, 60_000);
 
@@ -203,7 +252,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const syncEnv = (extra: Record<string, string> = {}) => ({ ...baseEnv, ...offsiteSyncEnv(config, hub, { rcloneConfig: conf, textfile, rclone: "rclone" }), ...extra });
+const syncEnv = (extra: Record<string, string> = {}) => ({
+  ...baseEnv,
+  ...offsiteSyncEnv(config, hub, { rcloneConfig: conf, textfile, rclone: "rclone" }),
+  ...extra,
+});
 const restoreEnv = (key: string) => ({
   ...baseEnv,
   OFFSITE_FTP_HOST: "127.0.0.1",
@@ -234,7 +287,8 @@ describe("off-site copy over FTPS (vsftpd)", () => {
     // The key-check file's name is plain on purpose (its content is encrypted); every other name is not.
     expect(stored).toContain("homelab-backup-keycheck.bin");
     for (const f of stored) {
-      if (f !== "homelab-backup-keycheck.bin") expect(f).not.toMatch(/longhorn|postgres|backup|wiki|block|etcd|cfg|sql/);
+      if (f !== "homelab-backup-keycheck.bin")
+        expect(f).not.toMatch(/longhorn|postgres|backup|wiki|block|etcd|cfg|sql/);
       const content = readFileSync(path.join(ftpHome, "offsite/homelab", f));
       expect(content.includes(Buffer.from(MARKER))).toBe(false);
       expect(content.includes(Buffer.from("CREATE TABLE"))).toBe(false);
@@ -283,9 +337,12 @@ describe("off-site copy over FTPS (vsftpd)", () => {
     const dest = path.join(dir, "restore");
     const r = await sh("sh", [script("offsite/restore-offsite.sh"), dest], restoreEnv(KEY));
     expect(r.code, r.stderr).toBe(0);
-    const expected = Object.keys(source).filter((k) => !k.startsWith("etcd-snapshots/")).sort();
+    const expected = Object.keys(source)
+      .filter((k) => !k.startsWith("etcd-snapshots/"))
+      .sort();
     expect(filesUnder(dest)).toEqual(expected);
-    for (const k of expected) expect(sha(path.join(dest, k))).toBe(createHash("sha256").update(source[k]).digest("hex"));
+    for (const k of expected)
+      expect(sha(path.join(dest, k))).toBe(createHash("sha256").update(source[k]).digest("hex"));
     // Nothing of the run is left on disk but the restored files.
     expect(r.stdout + r.stderr).not.toContain(KEY);
   });
@@ -299,10 +356,19 @@ describe("off-site copy over FTPS (vsftpd)", () => {
     expect(filesUnder(dest)).toEqual([]);
 
     const wrongConf = path.join(dir, "etc-wrong", "rclone.conf");
-    const wc = await sh("sh", [script("offsite/write-config.sh"), wrongConf], { ...baseEnv, ...offsiteConfigEnv(config, hub) }, offsiteSecretsStdin(FTP_PASSWORD, wrong, peer.accessKeyId, peer.secretAccessKey));
+    const wc = await sh(
+      "sh",
+      [script("offsite/write-config.sh"), wrongConf],
+      { ...baseEnv, ...offsiteConfigEnv(config, hub) },
+      offsiteSecretsStdin(FTP_PASSWORD, wrong, peer.accessKeyId, peer.secretAccessKey),
+    );
     expect(wc.code, wc.stderr).toBe(0);
     const before = filesUnder(path.join(ftpHome, "offsite/homelab"));
-    const s = await sh("sh", [script("offsite/offsite-sync.sh")], syncEnv({ OFFSITE_RCLONE_CONFIG: wrongConf, OFFSITE_TEXTFILE: path.join(dir, "wrong.prom") }));
+    const s = await sh(
+      "sh",
+      [script("offsite/offsite-sync.sh")],
+      syncEnv({ OFFSITE_RCLONE_CONFIG: wrongConf, OFFSITE_TEXTFILE: path.join(dir, "wrong.prom") }),
+    );
     expect(s.code).not.toBe(0);
     expect(s.stderr).toMatch(/WRONG ENCRYPTION KEY/);
     expect(filesUnder(path.join(ftpHome, "offsite/homelab"))).toEqual(before);
@@ -324,7 +390,11 @@ describe("off-site copy over FTPS (vsftpd)", () => {
 });
 
 describe("bucket mirror (S3 peer to S3 peer)", () => {
-  const mirror = { name: "photos", schedule: "0 4 * * *", source: { endpoint: "", bucket: "rgw-src", credentialsSecret: { namespace: "apps", name: "photos-bucket" } } };
+  const mirror = {
+    name: "photos",
+    schedule: "0 4 * * *",
+    source: { endpoint: "", bucket: "rgw-src", credentialsSecret: { namespace: "apps", name: "photos-bucket" } },
+  };
   const env = () => ({
     ...childEnv(),
     ...mirrorEnv({ ...mirror, source: { ...mirror.source, endpoint: peer.endpoint } }, hub),
@@ -333,7 +403,11 @@ describe("bucket mirror (S3 peer to S3 peer)", () => {
     HUB_ACCESS_KEY_ID: peer.accessKeyId,
     HUB_SECRET_ACCESS_KEY: peer.secretAccessKey,
   });
-  const list = async (remote: string) => (await run("rclone", ["lsf", "-R", "--files-only", remote], { env: childEnv(peer.rcloneEnv) })).stdout.split("\n").filter(Boolean).sort();
+  const list = async (remote: string) =>
+    (await run("rclone", ["lsf", "-R", "--files-only", remote], { env: childEnv(peer.rcloneEnv) })).stdout
+      .split("\n")
+      .filter(Boolean)
+      .sort();
 
   it("mirrors into buckets/<name>/, verifies, and follows deletions", async () => {
     const local = path.join(dir, "rgw");
@@ -364,7 +438,11 @@ describe("bucket mirror (S3 peer to S3 peer)", () => {
 
   it("fails when the source bucket cannot be read", async () => {
     // (The S3 peer does not check signatures, so a missing bucket stands in for an unreadable source.)
-    const r = await sh("sh", [script("mirror/mirror.sh")], { ...env(), MIRROR_SOURCE_BUCKET: "no-such-bucket", MIRROR_RCLONE_FLAGS: "--retries 1 --low-level-retries 1" });
+    const r = await sh("sh", [script("mirror/mirror.sh")], {
+      ...env(),
+      MIRROR_SOURCE_BUCKET: "no-such-bucket",
+      MIRROR_RCLONE_FLAGS: "--retries 1 --low-level-retries 1",
+    });
     expect(r.code).not.toBe(0);
     expect(await list("hub:backups/buckets/photos")).toContain("three.txt");
   });
@@ -396,7 +474,8 @@ describe("install-rclone.sh (a fake release on a loopback HTTP server)", () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const install = (dest: string) => sh("bash", [script("offsite/install-rclone.sh"), version, base], childEnv({ RCLONE_INSTALL_DIR: dest }));
+  const install = (dest: string) =>
+    sh("bash", [script("offsite/install-rclone.sh"), version, base], childEnv({ RCLONE_INSTALL_DIR: dest }));
 
   it("refuses a download whose checksum does not match, and installs nothing", async () => {
     sums = `${"0".repeat(64)}  rclone-${version}-linux-${arch}.zip\n`;

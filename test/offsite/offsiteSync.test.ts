@@ -9,26 +9,57 @@ import { offsiteOf, parseStackConfig } from "../../components/config.js";
 import { hubConnection, type WriterCredentials } from "../../components/core/hubConnection.js";
 import { names } from "../../components/core/names.js";
 import { VERSIONS } from "../../components/core/versions.js";
-import { installMocks, isSecretOutput, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+import {
+  installMocks,
+  isSecretOutput,
+  recordingMocks,
+  settle,
+  unwrapSecrets,
+  valueOf,
+  type RecordingMocks,
+} from "../../tools/mocks.js";
 
 let rec: RecordingMocks;
 const FTP_PASSWORD = "ftp-secret-value";
 const KEY_ID = "reader-key-id";
 const SECRET = "reader-secret-value";
-const reader = (): WriterCredentials => ({ accessKeyId: pulumi.secret(KEY_ID), secretAccessKey: pulumi.secret(SECRET) });
+const reader = (): WriterCredentials => ({
+  accessKeyId: pulumi.secret(KEY_ID),
+  secretAccessKey: pulumi.secret(SECRET),
+});
 
 const piStack = parseStackConfig({
-  "homelab-backup:hub": JSON.stringify({ kind: "pi", bucket: "backups", host: "backup1.lan", ssh: { user: "pi", port: 2222 }, dataDir: "/mnt/backup-hdd" }),
+  "homelab-backup:hub": JSON.stringify({
+    kind: "pi",
+    bucket: "backups",
+    host: "backup1.lan",
+    ssh: { user: "pi", port: 2222 },
+    dataDir: "/mnt/backup-hdd",
+  }),
   "homelab-backup:hubSshPrivateKey": "k",
   "homelab-backup:offsiteFtpPassword": "pw",
-  "homelab-backup:offsite": JSON.stringify({ schedule: "0 0 1,15 * 1", ftp: { host: "ftp.box.com", user: "me@example.com", path: "/Homelab" }, prefixes: ["longhorn/"] }),
+  "homelab-backup:offsite": JSON.stringify({
+    schedule: "0 0 1,15 * 1",
+    ftp: { host: "ftp.box.com", user: "me@example.com", path: "/Homelab" },
+    prefixes: ["longhorn/"],
+  }),
 });
 const awsStack = parseStackConfig({
   "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "backups-aws", region: "eu-central-1" }),
   "homelab-backup:offsiteFtpPassword": "pw",
   "homelab-backup:offsite": JSON.stringify({ ftp: { host: "ftp.example", user: "u" } }),
   "homelab-backup:buckets": JSON.stringify({
-    mirrors: [{ name: "photos", schedule: "0 4 * * *", source: { endpoint: "http://rook-ceph-rgw.rook-ceph.svc:80", bucket: "photos", credentialsSecret: { namespace: "apps", name: "photos-obc" } } }],
+    mirrors: [
+      {
+        name: "photos",
+        schedule: "0 4 * * *",
+        source: {
+          endpoint: "http://rook-ceph-rgw.rook-ceph.svc:80",
+          bucket: "photos",
+          credentialsSecret: { namespace: "apps", name: "photos-obc" },
+        },
+      },
+    ],
   }),
 });
 
@@ -40,9 +71,27 @@ beforeAll(async () => {
   await installMocks(rec);
   const { OffsiteSync } = await import("../../components/offsite/offsiteSync.js");
   const { BucketMirror } = await import("../../components/mirror/bucketMirror.js");
-  hubSync = new OffsiteSync("offsite-hub", { config: offsiteOf(piStack)!, hub: hubConnection(piStack.hub), hubConfig: piStack.hub, ftpPassword: pulumi.secret(FTP_PASSWORD), reader: reader(), sshPrivateKey: pulumi.secret("PRIVATE KEY") });
-  clusterSync = new OffsiteSync("offsite-cl", { config: offsiteOf(awsStack)!, hub: hubConnection(awsStack.hub), hubConfig: awsStack.hub, ftpPassword: pulumi.secret(FTP_PASSWORD), encryptionKey: pulumi.secret("user-chosen-key"), reader: reader() });
-  new BucketMirror("mirror-photos", { mirror: awsStack.buckets!.mirrors[0], hub: hubConnection(awsStack.hub), credentials: reader() });
+  hubSync = new OffsiteSync("offsite-hub", {
+    config: offsiteOf(piStack)!,
+    hub: hubConnection(piStack.hub),
+    hubConfig: piStack.hub,
+    ftpPassword: pulumi.secret(FTP_PASSWORD),
+    reader: reader(),
+    sshPrivateKey: pulumi.secret("PRIVATE KEY"),
+  });
+  clusterSync = new OffsiteSync("offsite-cl", {
+    config: offsiteOf(awsStack)!,
+    hub: hubConnection(awsStack.hub),
+    hubConfig: awsStack.hub,
+    ftpPassword: pulumi.secret(FTP_PASSWORD),
+    encryptionKey: pulumi.secret("user-chosen-key"),
+    reader: reader(),
+  });
+  new BucketMirror("mirror-photos", {
+    mirror: awsStack.buckets!.mirrors[0],
+    hub: hubConnection(awsStack.hub),
+    credentials: reader(),
+  });
   await settle();
 });
 
@@ -59,9 +108,13 @@ describe("OffsiteSync on the hub", () => {
   it("copies the scripts and the rendered units, with the converted OnCalendar lines", () => {
     const copies = rec.byType("command:remote:CopyToRemote").filter((r) => r.parent === "offsite-hub");
     const paths = copies.map((c) => unwrapSecrets(c.inputs).remotePath).sort();
-    expect(paths).toEqual(
-      [".homelab-backup/offsite/homelab-backup-offsite.service", ".homelab-backup/offsite/homelab-backup-offsite.timer", ".homelab-backup/offsite/install-rclone.sh", ".homelab-backup/offsite/offsite-sync.sh", ".homelab-backup/offsite/write-config.sh"],
-    );
+    expect(paths).toEqual([
+      ".homelab-backup/offsite/homelab-backup-offsite.service",
+      ".homelab-backup/offsite/homelab-backup-offsite.timer",
+      ".homelab-backup/offsite/install-rclone.sh",
+      ".homelab-backup/offsite/offsite-sync.sh",
+      ".homelab-backup/offsite/write-config.sh",
+    ]);
     expect(hubSync.onCalendar).toEqual(["Mon *-*-* 00:00:00 UTC", "*-*-01,15 00:00:00 UTC"]);
     const conn = unwrapSecrets(copies[0].inputs.connection);
     expect(conn).toMatchObject({ host: "backup1.lan", port: 2222, user: "pi" });
@@ -75,7 +128,9 @@ describe("OffsiteSync on the hub", () => {
 
     const config = rec.one("command:remote:Command", "offsite-hub-config");
     expect(pulumi.runtime.isRpcSecret(config.inputs.stdin)).toBe(true);
-    expect(unwrapSecrets(config.inputs.stdin)).toBe(`${FTP_PASSWORD}\n${unwrapSecrets(config.inputs.stdin).split("\n")[1]}\n${KEY_ID}\n${SECRET}\n`);
+    expect(unwrapSecrets(config.inputs.stdin)).toBe(
+      `${FTP_PASSWORD}\n${unwrapSecrets(config.inputs.stdin).split("\n")[1]}\n${KEY_ID}\n${SECRET}\n`,
+    );
     const create = unwrapSecrets(config.inputs.create) as string;
     for (const secret of [FTP_PASSWORD, KEY_ID, SECRET]) expect(create).not.toContain(secret);
     expect(create).toContain("write-config.sh /etc/homelab-backup/offsite/rclone.conf");
@@ -104,7 +159,12 @@ describe("OffsiteSync in the cluster", () => {
   it("keeps every secret in a Secret and references it by secretKeyRef", () => {
     const secret = rec.one("kubernetes:core/v1:Secret", "offsite-cl-secret");
     expect(pulumi.runtime.isRpcSecret(secret.inputs.stringData)).toBe(true);
-    expect(unwrapSecrets(secret.inputs.stringData)).toEqual({ OFFSITE_FTP_PASSWORD: FTP_PASSWORD, OFFSITE_S3_ACCESS_KEY_ID: KEY_ID, OFFSITE_S3_SECRET_ACCESS_KEY: SECRET, OFFSITE_ENCRYPTION_KEY: "user-chosen-key" });
+    expect(unwrapSecrets(secret.inputs.stringData)).toEqual({
+      OFFSITE_FTP_PASSWORD: FTP_PASSWORD,
+      OFFSITE_S3_ACCESS_KEY_ID: KEY_ID,
+      OFFSITE_S3_SECRET_ACCESS_KEY: SECRET,
+      OFFSITE_ENCRYPTION_KEY: "user-chosen-key",
+    });
 
     const cj = unwrapSecrets(rec.one("kubernetes:batch/v1:CronJob", "offsite-cl-cronjob").inputs);
     expect(cj.metadata).toMatchObject({ name: names.offsiteCronJob, namespace: "backup-system" });
@@ -116,7 +176,12 @@ describe("OffsiteSync in the cluster", () => {
     expect(c.command).toEqual(["sh", "/scripts/offsite-job.sh"]);
     expect(pod.initContainers[0].image).toBe(VERSIONS.rcloneImage);
     const byName = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
-    for (const k of ["OFFSITE_FTP_PASSWORD", "OFFSITE_S3_ACCESS_KEY_ID", "OFFSITE_S3_SECRET_ACCESS_KEY", "OFFSITE_ENCRYPTION_KEY"]) {
+    for (const k of [
+      "OFFSITE_FTP_PASSWORD",
+      "OFFSITE_S3_ACCESS_KEY_ID",
+      "OFFSITE_S3_SECRET_ACCESS_KEY",
+      "OFFSITE_ENCRYPTION_KEY",
+    ]) {
       expect(byName[k].value, k).toBeUndefined();
       expect(byName[k].valueFrom.secretKeyRef).toEqual({ name: `${names.offsiteCronJob}-credentials`, key: k });
     }
@@ -145,8 +210,14 @@ describe("BucketMirror", () => {
     const c = cj.spec.jobTemplate.spec.template.spec.containers[0];
     const byName = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
     expect(byName.AWS_ACCESS_KEY_ID.valueFrom.secretKeyRef).toEqual({ name: "photos-obc", key: "AWS_ACCESS_KEY_ID" });
-    expect(byName.AWS_SECRET_ACCESS_KEY.valueFrom.secretKeyRef).toEqual({ name: "photos-obc", key: "AWS_SECRET_ACCESS_KEY" });
-    expect(byName.HUB_SECRET_ACCESS_KEY.valueFrom.secretKeyRef).toEqual({ name: `${names.mirrorCronJob("photos")}-hub`, key: "HUB_SECRET_ACCESS_KEY" });
+    expect(byName.AWS_SECRET_ACCESS_KEY.valueFrom.secretKeyRef).toEqual({
+      name: "photos-obc",
+      key: "AWS_SECRET_ACCESS_KEY",
+    });
+    expect(byName.HUB_SECRET_ACCESS_KEY.valueFrom.secretKeyRef).toEqual({
+      name: `${names.mirrorCronJob("photos")}-hub`,
+      key: "HUB_SECRET_ACCESS_KEY",
+    });
     expect(byName.MIRROR_HUB_PREFIX.value).toBe("buckets/photos/");
     const hubSecret = rec.one("kubernetes:core/v1:Secret", "mirror-photos-hub");
     expect(pulumi.runtime.isRpcSecret(hubSecret.inputs.stringData)).toBe(true);

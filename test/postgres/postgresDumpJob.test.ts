@@ -7,7 +7,14 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { readScript } from "../../components/core/files.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
-import { installMocks, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+import {
+  installMocks,
+  recordingMocks,
+  settle,
+  unwrapSecrets,
+  valueOf,
+  type RecordingMocks,
+} from "../../tools/mocks.js";
 
 let rec: RecordingMocks;
 let stack: StackConfig;
@@ -18,12 +25,30 @@ beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
   stack = parseStackConfig({
-    "homelab-backup:hub": { kind: "pi", bucket: "backups", host: "hub.lan", dataDir: "/mnt/backups", ssh: { user: "pi" } },
+    "homelab-backup:hub": {
+      kind: "pi",
+      bucket: "backups",
+      host: "hub.lan",
+      dataDir: "/mnt/backups",
+      ssh: { user: "pi" },
+    },
     "homelab-backup:hubSshPrivateKey": "key",
     "homelab-backup:postgres": {
       databases: [
-        { name: "wiki", namespace: "wiki", host: "wiki-pg", user: "wiki", passwordSecret: { name: "wiki-pg", key: "pw" } },
-        { name: "all", namespace: "db", host: "shared-pg", mode: "cluster", passwordSecret: { name: "shared-pg", key: "postgres-password" } },
+        {
+          name: "wiki",
+          namespace: "wiki",
+          host: "wiki-pg",
+          user: "wiki",
+          passwordSecret: { name: "wiki-pg", key: "pw" },
+        },
+        {
+          name: "all",
+          namespace: "db",
+          host: "shared-pg",
+          mode: "cluster",
+          passwordSecret: { name: "shared-pg", key: "postgres-password" },
+        },
       ],
       restoreDrill: { databases: ["wiki"], checks: ["SELECT count(*) FROM pages", "SELECT 1"] },
     },
@@ -32,10 +57,25 @@ beforeAll(async () => {
   const { PostgresRestoreDrill } = await import("../../components/postgres/postgresRestoreDrill.js");
   const credentials = { accessKeyId: pulumi.output("AKIDPOSTGRES"), secretAccessKey: pulumi.secret("very-secret-key") };
   const hub = hubConnection(stack.hub);
-  const job = new PostgresDumpJob("pg-wiki", { database: stack.postgres!.databases[0], schedule: "0 3 * * *", hub, credentials });
-  const drill = new PostgresRestoreDrill("pg-restore-drill", { drill: stack.postgres!.restoreDrill!, databases: stack.postgres!.databases, hub, credentials });
+  const job = new PostgresDumpJob("pg-wiki", {
+    database: stack.postgres!.databases[0],
+    schedule: "0 3 * * *",
+    hub,
+    credentials,
+  });
+  const drill = new PostgresRestoreDrill("pg-restore-drill", {
+    drill: stack.postgres!.restoreDrill!,
+    databases: stack.postgres!.databases,
+    hub,
+    credentials,
+  });
   await settle();
-  dumpOut = { cronJobName: await valueOf(job.cronJobName), namespace: await valueOf(job.namespace), restoreCommand: await valueOf(job.restoreCommand), databaseName: await valueOf(job.databaseName) };
+  dumpOut = {
+    cronJobName: await valueOf(job.cronJobName),
+    namespace: await valueOf(job.namespace),
+    restoreCommand: await valueOf(job.restoreCommand),
+    databaseName: await valueOf(job.databaseName),
+  };
   drillOut = await valueOf(drill.cronJobNames);
 });
 
@@ -63,7 +103,10 @@ describe("PostgresDumpJob", () => {
   it("keeps the S3 secret key a Pulumi secret in the Secret and out of the CronJob", () => {
     const secret = rec.one("kubernetes:core/v1:Secret", "pg-wiki-s3");
     expect(pulumi.runtime.isRpcSecret(secret.inputs.stringData)).toBe(true);
-    expect(unwrapSecrets(secret.inputs).stringData).toEqual({ "access-key-id": "AKIDPOSTGRES", "secret-access-key": "very-secret-key" });
+    expect(unwrapSecrets(secret.inputs).stringData).toEqual({
+      "access-key-id": "AKIDPOSTGRES",
+      "secret-access-key": "very-secret-key",
+    });
     const cronJob = JSON.stringify(unwrapSecrets(rec.one("kubernetes:batch/v1:CronJob", "pg-wiki-cronjob").inputs));
     expect(cronJob).not.toContain("very-secret-key");
     expect(cronJob).not.toContain("AKIDPOSTGRES");
@@ -78,7 +121,11 @@ describe("PostgresDumpJob", () => {
     const [c] = pod.containers;
     expect(c.image).toBe(stack.postgres!.image);
     expect(c.image).toMatch(/^postgres:\d+\.\d+-alpine/);
-    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+    });
     expect(c.resources.limits.memory).toBe("256Mi");
     expect(c.resources.limits.cpu).toBe("2");
     const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
@@ -86,7 +133,10 @@ describe("PostgresDumpJob", () => {
     expect(env.ACTION.value).toBe("dump");
     expect(env.ZSTD_LEVEL.value).toBe("1");
     expect(env.ZSTD_THREADS.value).toBe(c.resources.limits.cpu);
-    expect(env.RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY.valueFrom.secretKeyRef).toEqual({ name: "pg-dump-wiki-s3", key: "secret-access-key" });
+    expect(env.RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY.valueFrom.secretKeyRef).toEqual({
+      name: "pg-dump-wiki-s3",
+      key: "secret-access-key",
+    });
     expect(c.volumeMounts.map((m: any) => m.mountPath).sort()).toEqual(["/opt/tools", "/scripts", "/tmp"]);
     expect(pod.volumes.find((v: any) => v.name === "scripts").configMap.name).toBe("pg-dump-wiki-scripts");
   });
@@ -95,7 +145,9 @@ describe("PostgresDumpJob", () => {
 describe("PostgresRestoreDrill", () => {
   it("creates a CronJob only for the chosen databases, with the checks as files", () => {
     expect(drillOut).toEqual({ wiki: "wiki/pg-restore-drill-wiki" });
-    const cronJobs = rec.byType("kubernetes:batch/v1:CronJob").filter((r) => r.parentType === "homelab-backup:index:PostgresRestoreDrill");
+    const cronJobs = rec
+      .byType("kubernetes:batch/v1:CronJob")
+      .filter((r) => r.parentType === "homelab-backup:index:PostgresRestoreDrill");
     expect(cronJobs).toHaveLength(1);
     const cj = unwrapSecrets(cronJobs[0].inputs);
     expect(cj.metadata).toMatchObject({ name: "pg-restore-drill-wiki", namespace: "wiki" });

@@ -20,13 +20,27 @@ beforeAll(async () => {
 describe("the example stack", () => {
   it("registers every component, each under its type token", () => {
     const types = new Set(run.rec.resources.map((r) => r.type));
-    for (const c of ["BackupHub", "PiHub", "LonghornBackupTarget", "S3FtpBridge", "PostgresDumpJob", "PostgresRestoreDrill", "EtcdOffload", "Velero", "BucketMirror", "OffsiteSync", "BackupAlerts"]) {
+    for (const c of [
+      "BackupHub",
+      "PiHub",
+      "LonghornBackupTarget",
+      "S3FtpBridge",
+      "PostgresDumpJob",
+      "PostgresRestoreDrill",
+      "EtcdOffload",
+      "Velero",
+      "BucketMirror",
+      "OffsiteSync",
+      "BackupAlerts",
+    ]) {
       expect(types, c).toContain(`homelab-backup:index:${c}`);
     }
   });
 
   it("gives every child resource a parent component", () => {
-    const orphans = run.rec.resources.filter((r) => r.custom && r.parent === null && r.type !== "pulumi:providers:kubernetes");
+    const orphans = run.rec.resources.filter(
+      (r) => r.custom && r.parent === null && r.type !== "pulumi:providers:kubernetes",
+    );
     expect(orphans.map((r) => `${r.type}::${r.name}`)).toEqual([]);
   });
 
@@ -34,7 +48,13 @@ describe("the example stack", () => {
     const cronJobs = run.rec.byType("kubernetes:batch/v1:CronJob").map((r) => unwrapSecrets(r.inputs));
     const dumps = cronJobs.filter((c) => c.metadata.name.startsWith("pg-dump-"));
     expect(dumps.map((c) => `${c.metadata.namespace}/${c.metadata.name}`).sort()).toEqual(
-      ["authentik/pg-dump-authentik", "databases/pg-dump-shared-cluster", "gitea/pg-dump-gitea", "immich/pg-dump-immich", "wiki/pg-dump-wiki"].sort(),
+      [
+        "authentik/pg-dump-authentik",
+        "databases/pg-dump-shared-cluster",
+        "gitea/pg-dump-gitea",
+        "immich/pg-dump-immich",
+        "wiki/pg-dump-wiki",
+      ].sort(),
     );
     const schedules = new Map(dumps.map((c) => [c.metadata.name, c.spec.schedule as string]));
     expect(schedules.get(names.postgresDumpCronJob("shared-cluster"))).toBe("30 2 * * *");

@@ -8,7 +8,21 @@ import { crdKinds, hasCrd, validateCustomResource } from "./crds.js";
 const lh = "longhorn.io/v1beta2";
 const meta = { name: "x", namespace: "longhorn-system" };
 
-const goodJob = { apiVersion: lh, kind: "RecurringJob", metadata: meta, spec: { name: "x", task: "backup", cron: "0 5 * * *", retain: 7, concurrency: 1, groups: [], labels: {}, parameters: {} } };
+const goodJob = {
+  apiVersion: lh,
+  kind: "RecurringJob",
+  metadata: meta,
+  spec: {
+    name: "x",
+    task: "backup",
+    cron: "0 5 * * *",
+    retain: 7,
+    concurrency: 1,
+    groups: [],
+    labels: {},
+    parameters: {},
+  },
+};
 const goodSchedule = {
   apiVersion: "velero.io/v1",
   kind: "Schedule",
@@ -19,7 +33,15 @@ const goodRule = {
   apiVersion: "monitoring.coreos.com/v1",
   kind: "PrometheusRule",
   metadata: { name: "backups", namespace: "monitoring" },
-  spec: { groups: [{ name: "backups", interval: "1m", rules: [{ alert: "BackupStale", expr: "time() - x > 3600", for: "15m", labels: { severity: "warning" } }] }] },
+  spec: {
+    groups: [
+      {
+        name: "backups",
+        interval: "1m",
+        rules: [{ alert: "BackupStale", expr: "time() - x > 3600", for: "15m", labels: { severity: "warning" } }],
+      },
+    ],
+  },
 };
 const withSpec = <T extends { spec: object }>(o: T, spec: object): T => ({ ...o, spec: { ...o.spec, ...spec } });
 const errorsMention = (obj: unknown, text: string | RegExp) => {
@@ -50,7 +72,10 @@ describe("CRD registry", () => {
   });
 
   it("refuses an object no CRD defines instead of passing it", () => {
-    errorsMention({ ...goodJob, apiVersion: "longhorn.io/v1beta1" }, /no CRD .* defines RecurringJob at longhorn.io\/v1beta1/);
+    errorsMention(
+      { ...goodJob, apiVersion: "longhorn.io/v1beta1" },
+      /no CRD .* defines RecurringJob at longhorn.io\/v1beta1/,
+    );
     errorsMention({ apiVersion: lh, kind: "BackupTargett", metadata: meta }, /no CRD/);
     expect(validateCustomResource("not an object").length).toBe(1);
   });
@@ -60,9 +85,15 @@ describe("Longhorn objects", () => {
   it("accepts a complete RecurringJob and refuses retain as a string, an unknown task, an unknown field", () => {
     expect(validateCustomResource(goodJob)).toEqual([]);
     errorsMention(withSpec(goodJob, { retain: "7" }), /\/spec\/retain must be integer/);
-    errorsMention(withSpec(goodJob, { task: "nightly-backup" }), /\/spec\/task must be equal to one of the allowed values/);
+    errorsMention(
+      withSpec(goodJob, { task: "nightly-backup" }),
+      /\/spec\/task must be equal to one of the allowed values/,
+    );
     errorsMention(withSpec(goodJob, { fullBackupInterval: 7 }), /additional properties \(fullBackupInterval\)/);
-    errorsMention(withSpec(goodJob, { parameters: { "full-backup-interval": 7 } }), /parameters\/full-backup-interval must be string/);
+    errorsMention(
+      withSpec(goodJob, { parameters: { "full-backup-interval": 7 } }),
+      /parameters\/full-backup-interval must be string/,
+    );
   });
 
   it("reads a Setting's value at the top level, required, and refuses a spec", () => {
@@ -70,11 +101,19 @@ describe("Longhorn objects", () => {
     expect(validateCustomResource(setting)).toEqual([]);
     errorsMention({ apiVersion: lh, kind: "Setting", metadata: meta }, /required property 'value'/);
     errorsMention({ ...setting, value: true }, /\/value must be string/);
-    errorsMention({ apiVersion: lh, kind: "Setting", metadata: meta, spec: { value: "true" } }, /additional properties \(spec\)|required property 'value'/);
+    errorsMention(
+      { apiVersion: lh, kind: "Setting", metadata: meta, spec: { value: "true" } },
+      /additional properties \(spec\)|required property 'value'/,
+    );
   });
 
   it("accepts a BackupTarget spec and refuses a wrongly typed pollInterval and the pre-1.8 field names", () => {
-    const bt = { apiVersion: lh, kind: "BackupTarget", metadata: { name: "default", namespace: "longhorn-system" }, spec: { backupTargetURL: "s3://b@us-east-1/longhorn/", credentialSecret: "c", pollInterval: "5m0s" } };
+    const bt = {
+      apiVersion: lh,
+      kind: "BackupTarget",
+      metadata: { name: "default", namespace: "longhorn-system" },
+      spec: { backupTargetURL: "s3://b@us-east-1/longhorn/", credentialSecret: "c", pollInterval: "5m0s" },
+    };
     expect(validateCustomResource(bt)).toEqual([]);
     errorsMention(withSpec(bt, { pollInterval: 300 }), /pollInterval must be string/);
     errorsMention(withSpec(bt, { backupTarget: "s3://b@us-east-1/" }), /additional properties \(backupTarget\)/);
@@ -103,9 +142,18 @@ describe("PrometheusRule", () => {
     expect(validateCustomResource(upper)).toEqual([]);
   });
   it("refuses a bad `for`, a non-scalar expr, an unknown strategy and a group without name", () => {
-    errorsMention({ ...goodRule, spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: "up == 0", for: "5 minutes" }] }] } }, /rules\/0\/for must match pattern/);
-    errorsMention({ ...goodRule, spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: { q: "up" } }] }] } }, /rules\/0\/expr must match a schema in anyOf/);
-    errorsMention({ ...goodRule, spec: { groups: [{ name: "g", partial_response_strategy: "ignore", rules: [] }] } }, /partial_response_strategy must match pattern/);
+    errorsMention(
+      { ...goodRule, spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: "up == 0", for: "5 minutes" }] }] } },
+      /rules\/0\/for must match pattern/,
+    );
+    errorsMention(
+      { ...goodRule, spec: { groups: [{ name: "g", rules: [{ alert: "A", expr: { q: "up" } }] }] } },
+      /rules\/0\/expr must match a schema in anyOf/,
+    );
+    errorsMention(
+      { ...goodRule, spec: { groups: [{ name: "g", partial_response_strategy: "ignore", rules: [] }] } },
+      /partial_response_strategy must match pattern/,
+    );
     errorsMention({ ...goodRule, spec: { groups: [{ rules: [] }] } }, /required property 'name'/);
   });
 });

@@ -128,7 +128,8 @@ export function validateCustomResource(obj: unknown): string[] {
   if (!isObject(obj)) return ["custom resource must be an object"];
   const apiVersion = obj.apiVersion;
   const kind = obj.kind;
-  if (typeof apiVersion !== "string" || typeof kind !== "string") return ["custom resource needs string apiVersion and kind"];
+  if (typeof apiVersion !== "string" || typeof kind !== "string")
+    return ["custom resource needs string apiVersion and kind"];
   const entry = load().get(keyOf(apiVersion, kind));
   const meta = isObject(obj.metadata) ? obj.metadata : {};
   const label = `${kind} ${typeof meta.namespace === "string" ? `${meta.namespace}/` : ""}${typeof meta.name === "string" ? meta.name : "<unnamed>"}`;
@@ -136,7 +137,10 @@ export function validateCustomResource(obj: unknown): string[] {
   const validate = validatorFor(entry);
   if (validate(obj)) return [];
   return (validate.errors ?? []).map((e) => {
-    const extra = e.keyword === "additionalProperties" ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : "";
+    const extra =
+      e.keyword === "additionalProperties"
+        ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+        : "";
     return `${label}: ${e.instancePath || "/"} ${e.message ?? e.keyword}${extra}`;
   });
 }

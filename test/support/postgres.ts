@@ -27,7 +27,6 @@ export interface PgServer {
   stop(): Promise<void>;
 }
 
-
 function asPostgres(cmd: string, args: string[]) {
   return run("runuser", ["-u", "postgres", "--", cmd, ...args], { env: childEnv(), maxBuffer: 64 << 20 });
 }
@@ -40,10 +39,39 @@ export async function startPostgres(opts: { password?: string; settings?: string
   writeFileSync(pwfile, password);
   await run("chown", ["-R", "postgres:postgres", dir]);
   const data = path.join(dir, "data");
-  await asPostgres(`${PG_BIN}/initdb`, ["--no-sync", "-U", "postgres", `--pwfile=${pwfile}`, "--auth-host=scram-sha-256", "--auth-local=trust", "--encoding=UTF8", "--locale=C", "-D", data]);
+  await asPostgres(`${PG_BIN}/initdb`, [
+    "--no-sync",
+    "-U",
+    "postgres",
+    `--pwfile=${pwfile}`,
+    "--auth-host=scram-sha-256",
+    "--auth-local=trust",
+    "--encoding=UTF8",
+    "--locale=C",
+    "-D",
+    data,
+  ]);
   const port = await freePort();
-  const settings = ["-c listen_addresses=127.0.0.1", `-p ${port}`, `-c unix_socket_directories=${dir}`, "-c fsync=off", "-c max_wal_size=4GB", ...(opts.settings ?? [])];
-  await asPostgres(`${PG_BIN}/pg_ctl`, ["-D", data, "-w", "-t", "60", "-l", path.join(dir, "server.log"), "-o", settings.join(" "), "start"]);
+  const settings = [
+    "-c listen_addresses=127.0.0.1",
+    `-p ${port}`,
+    `-c unix_socket_directories=${dir}`,
+    "-c fsync=off",
+    "-c max_wal_size=4GB",
+    ...(opts.settings ?? []),
+  ];
+  await asPostgres(`${PG_BIN}/pg_ctl`, [
+    "-D",
+    data,
+    "-w",
+    "-t",
+    "60",
+    "-l",
+    path.join(dir, "server.log"),
+    "-o",
+    settings.join(" "),
+    "start",
+  ]);
   const env = { PGHOST: "127.0.0.1", PGPORT: String(port), PGUSER: "postgres", PGPASSWORD: password };
   let stopped = false;
   return {
@@ -55,12 +83,17 @@ export async function startPostgres(opts: { password?: string; settings?: string
     env,
     async psql(sql: string, database = "postgres") {
       return new Promise<string>((resolve, reject) => {
-        const child = spawn("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database], { env: childEnv(env), stdio: ["pipe", "pipe", "pipe"] });
+        const child = spawn("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-d", database], {
+          env: childEnv(env),
+          stdio: ["pipe", "pipe", "pipe"],
+        });
         let out = "";
         let err = "";
         child.stdout.on("data", (d) => (out += d));
         child.stderr.on("data", (d) => (err += d));
-        child.on("exit", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`psql exited ${code}: ${err}`))));
+        child.on("exit", (code) =>
+          code === 0 ? resolve(out.trim()) : reject(new Error(`psql exited ${code}: ${err}`)),
+        );
         child.stdin.end(sql);
       });
     },

@@ -37,7 +37,11 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 
 export async function startS3Peer(buckets: string[] = ["backups"]): Promise<S3Peer> {
   const dir = mkdtempSync(path.join(tmpdir(), "s3peer-"));
-  const child: ChildProcess = spawn(process.execPath, [path.join(__dirname, "s3peer-server.cjs"), path.join(dir, "data"), ...buckets], { stdio: ["ignore", "pipe", "inherit"] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [path.join(__dirname, "s3peer-server.cjs"), path.join(dir, "data"), ...buckets],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d) => {
@@ -65,7 +69,10 @@ export async function startS3Peer(buckets: string[] = ["backups"]): Promise<S3Pe
     rcloneEnv,
     rcloneConfig() {
       const file = path.join(dir, "rclone.conf");
-      writeFileSync(file, `[hub]\ntype = s3\nprovider = Other\nendpoint = ${endpoint}\naccess_key_id = ${KEY_ID}\nsecret_access_key = ${SECRET}\nregion = us-east-1\nforce_path_style = true\n`);
+      writeFileSync(
+        file,
+        `[hub]\ntype = s3\nprovider = Other\nendpoint = ${endpoint}\naccess_key_id = ${KEY_ID}\nsecret_access_key = ${SECRET}\nregion = us-east-1\nforce_path_style = true\n`,
+      );
       return file;
     },
     async createBucket(name: string) {

@@ -20,9 +20,16 @@ export function exampleStackText(): string {
  * database on the Longhorn jobs, and `schedules` Velero schedules, on an AWS hub with alerts.
  */
 export function largeStackYaml(databases: number, pvcs: number, schedules: number): string {
-  const dbs = Array.from({ length: databases }, (_, i) => `      - { name: db-${i}, namespace: ns-${i % 50}, host: pg-${i % 25}, passwordSecret: { name: pg-${i}, key: password } }`);
+  const dbs = Array.from(
+    { length: databases },
+    (_, i) =>
+      `      - { name: db-${i}, namespace: ns-${i % 50}, host: pg-${i % 25}, passwordSecret: { name: pg-${i}, key: password } }`,
+  );
   const claims = Array.from({ length: pvcs }, (_, i) => `          - { namespace: ns-${i % 50}, name: data-${i} }`);
-  const velero = Array.from({ length: schedules }, (_, i) => `      - { name: s-${i}, cron: "${i % 60} ${i % 24} * * *", ttl: 720h }`);
+  const velero = Array.from(
+    { length: schedules },
+    (_, i) => `      - { name: s-${i}, cron: "${i % 60} ${i % 24} * * *", ttl: 720h }`,
+  );
   return [
     "config:",
     "  homelab-backup:hub:",
@@ -39,7 +46,7 @@ export function largeStackYaml(databases: number, pvcs: number, schedules: numbe
     "        pvcs:",
     ...claims,
     "  homelab-backup:postgres:",
-    "    window: { start: \"01:00\", end: \"05:00\" }",
+    '    window: { start: "01:00", end: "05:00" }',
     "    databases:",
     ...dbs,
     "  homelab-backup:velero:",

@@ -6,7 +6,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
-import { bslConfig, scheduleTemplate, steadyStateBackups, ttlShorterThanInterval } from "../../components/velero/logic.js";
+import {
+  bslConfig,
+  scheduleTemplate,
+  steadyStateBackups,
+  ttlShorterThanInterval,
+} from "../../components/velero/logic.js";
 import { veleroPlan } from "../../components/velero/plan.js";
 import { VERSIONS } from "../../components/core/versions.js";
 import { installMocks, recordingMocks, settle, unwrapSecrets, type RecordingMocks } from "../../tools/mocks.js";
@@ -20,7 +25,11 @@ function stackOf(sections: Record<string, unknown>): StackConfig {
 }
 
 /** Keys velero-plugin-for-aws accepts in BSL config (shared/notes/velero-prometheus.md §2). */
-const PLUGIN_KEYS = new Set("region s3Url publicUrl kmsKeyId customerKeyEncryptionFile customerKeyEncryptionSecret s3ForcePathStyle bucket signatureVersion credentialsFile profile serverSideEncryption insecureSkipTLSVerify caCert enableSharedConfig tagging checksumAlgorithm".split(" "));
+const PLUGIN_KEYS = new Set(
+  "region s3Url publicUrl kmsKeyId customerKeyEncryptionFile customerKeyEncryptionSecret s3ForcePathStyle bucket signatureVersion credentialsFile profile serverSideEncryption insecureSkipTLSVerify caCert enableSharedConfig tagging checksumAlgorithm".split(
+    " ",
+  ),
+);
 
 describe("steadyStateBackups / ttlShorterThanInterval", () => {
   it("counts the seed-004 schedules", () => {
@@ -44,24 +53,52 @@ describe("steadyStateBackups / ttlShorterThanInterval", () => {
 describe("BSL config and Schedule template", () => {
   it("uses only plugin keys, path style and no CRC32 checksum on a pi hub; plain region on AWS", () => {
     const pi = bslConfig(hubConnection(stackOf({ hub: piHub }).hub));
-    expect(pi).toEqual({ region: "us-east-1", s3Url: "http://hub.lan:9000", s3ForcePathStyle: "true", checksumAlgorithm: "" });
-    const aws = bslConfig(hubConnection(stackOf({ hub: { kind: "aws", bucket: "my-backups", region: "eu-west-1" } }).hub));
+    expect(pi).toEqual({
+      region: "us-east-1",
+      s3Url: "http://hub.lan:9000",
+      s3ForcePathStyle: "true",
+      checksumAlgorithm: "",
+    });
+    const aws = bslConfig(
+      hubConnection(stackOf({ hub: { kind: "aws", bucket: "my-backups", region: "eu-west-1" } }).hub),
+    );
     expect(aws).toEqual({ region: "eu-west-1" });
     for (const k of [...Object.keys(pi), ...Object.keys(aws)]) expect(PLUGIN_KEYS.has(k), k).toBe(true);
     for (const v of Object.values(pi)) expect(typeof v).toBe("string");
   });
   it("never excludes a namespace the schedule includes (Velero would refuse the backup)", () => {
-    const v = stackOf({ hub: piHub, velero: { fsBackup: true, excludedResources: ["secrets"], schedules: [{ name: "sys", cron: "0 1 * * *", ttl: "168h", includedNamespaces: ["kube-system", "apps"] }] } }).velero!;
+    const v = stackOf({
+      hub: piHub,
+      velero: {
+        fsBackup: true,
+        excludedResources: ["secrets"],
+        schedules: [{ name: "sys", cron: "0 1 * * *", ttl: "168h", includedNamespaces: ["kube-system", "apps"] }],
+      },
+    }).velero!;
     const t = scheduleTemplate(v, v.schedules[0]);
     expect(t.includedNamespaces).toEqual(["kube-system", "apps"]);
     expect(t.excludedNamespaces).toEqual(["kube-node-lease", "kube-public", "velero"]);
-    expect(t).toMatchObject({ excludedResources: ["secrets"], ttl: "168h0m0s", snapshotVolumes: false, defaultVolumesToFsBackup: true, storageLocation: "default" });
+    expect(t).toMatchObject({
+      excludedResources: ["secrets"],
+      ttl: "168h0m0s",
+      snapshotVolumes: false,
+      defaultVolumesToFsBackup: true,
+      storageLocation: "default",
+    });
   });
 });
 
 describe("veleroPlan", () => {
   it("lists each schedule with its steady-state count and restore commands, and warns on holes", () => {
-    const stack = stackOf({ hub: piHub, velero: { schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }, { name: "short", cron: "0 2 * * *", ttl: "12h" }] } });
+    const stack = stackOf({
+      hub: piHub,
+      velero: {
+        schedules: [
+          { name: "daily", cron: "0 2 * * *", ttl: "720h" },
+          { name: "short", cron: "0 2 * * *", ttl: "12h" },
+        ],
+      },
+    });
     const plan = veleroPlan(stack);
     expect(plan.rows).toHaveLength(2);
     expect(plan.rows[0].retention).toContain("30 backups at steady state");
@@ -69,7 +106,9 @@ describe("veleroPlan", () => {
     expect(plan.details).toContain("| daily | `0 2 * * *` | 720h0m0s | 30–30 |");
     expect(plan.details).toMatch(/Warning:\*\* schedule `short`/);
     expect(plan.details).not.toMatch(/schedule `daily` keeps/);
-    expect(plan.restore).toContain("velero restore create --from-schedule daily --include-namespaces <namespace> --wait");
+    expect(plan.restore).toContain(
+      "velero restore create --from-schedule daily --include-namespaces <namespace> --wait",
+    );
     expect(plan.restore).toContain("velero restore create --from-schedule short --wait");
   });
 });
@@ -84,13 +123,23 @@ describe("Velero component (mock runtime)", () => {
     const monitor: any = (pulumi.runtime as any).getMonitor();
     const inner = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, cb: any) => {
-      options.set(req.getName(), { ignoreChanges: req.getIgnorechangesList(), dependencies: req.getDependenciesList() });
+      options.set(req.getName(), {
+        ignoreChanges: req.getIgnorechangesList(),
+        dependencies: req.getDependenciesList(),
+      });
       return inner(req, cb);
     };
     const { Velero } = await import("../../components/velero/velero.js");
     const stack = stackOf({
       hub: piHub,
-      velero: { fsBackup: true, excludedResources: ["secrets"], schedules: [{ name: "daily", cron: "0 2 * * *", ttl: "720h" }, { name: "weekly", cron: "0 3 * * 0", ttl: "8640h", includedNamespaces: ["apps"] }] },
+      velero: {
+        fsBackup: true,
+        excludedResources: ["secrets"],
+        schedules: [
+          { name: "daily", cron: "0 2 * * *", ttl: "720h" },
+          { name: "weekly", cron: "0 3 * * 0", ttl: "8640h", includedNamespaces: ["apps"] },
+        ],
+      },
     });
     new Velero("velero", {
       config: stack.velero!,
@@ -115,18 +164,42 @@ describe("Velero component (mock runtime)", () => {
   it("points the BSL at the hub with the velero writer's credentials file", () => {
     const b = bsl();
     expect(b.metadata).toMatchObject({ name: "default", namespace: "velero" });
-    expect(b.spec).toMatchObject({ provider: "aws", default: true, objectStorage: { bucket: "homelab-backups", prefix: "velero" }, credential: { name: "velero-hub-credentials", key: "cloud" } });
+    expect(b.spec).toMatchObject({
+      provider: "aws",
+      default: true,
+      objectStorage: { bucket: "homelab-backups", prefix: "velero" },
+      credential: { name: "velero-hub-credentials", key: "cloud" },
+    });
     expect(Object.keys(b.spec.config).every((k) => PLUGIN_KEYS.has(k))).toBe(true);
-    expect(b.spec.config).toMatchObject({ s3ForcePathStyle: "true", checksumAlgorithm: "", s3Url: "http://hub.lan:9000" });
+    expect(b.spec.config).toMatchObject({
+      s3ForcePathStyle: "true",
+      checksumAlgorithm: "",
+      s3Url: "http://hub.lan:9000",
+    });
     const secret = unwrapSecrets(rec.one("kubernetes:core/v1:Secret", "velero-credentials").inputs);
-    expect(secret.stringData.cloud).toBe("[default]\naws_access_key_id=AKVELERO\naws_secret_access_key=velero-secret-key\n");
-    expect(pulumi.runtime.isRpcSecret(rec.one("kubernetes:core/v1:Secret", "velero-credentials").inputs.stringData)).toBe(true);
+    expect(secret.stringData.cloud).toBe(
+      "[default]\naws_access_key_id=AKVELERO\naws_secret_access_key=velero-secret-key\n",
+    );
+    expect(
+      pulumi.runtime.isRpcSecret(rec.one("kubernetes:core/v1:Secret", "velero-credentials").inputs.stringData),
+    ).toBe(true);
   });
 
   it("builds one Schedule per configured schedule that ignores Velero's write-backs and depends on the release", () => {
     const byName = new Map(schedules().map((s) => [s.metadata.name, s]));
     expect([...byName.keys()].sort()).toEqual(["daily", "weekly"]);
-    expect(byName.get("weekly").spec).toMatchObject({ schedule: "0 3 * * 0", useOwnerReferencesInBackup: false, template: { ttl: "8640h0m0s", includedNamespaces: ["apps"], excludedResources: ["secrets"], snapshotVolumes: false, defaultVolumesToFsBackup: true, storageLocation: "default" } });
+    expect(byName.get("weekly").spec).toMatchObject({
+      schedule: "0 3 * * 0",
+      useOwnerReferencesInBackup: false,
+      template: {
+        ttl: "8640h0m0s",
+        includedNamespaces: ["apps"],
+        excludedResources: ["secrets"],
+        snapshotVolumes: false,
+        defaultVolumesToFsBackup: true,
+        storageLocation: "default",
+      },
+    });
     for (const n of ["velero-schedule-daily", "velero-schedule-weekly"]) {
       expect(options.get(n)!.ignoreChanges).toEqual(["spec.skipImmediately"]);
       expect(options.get(n)!.dependencies.some((u) => u.endsWith("::velero-release"))).toBe(true);
@@ -136,11 +209,28 @@ describe("Velero component (mock runtime)", () => {
 
   it("installs the pinned chart with the AWS plugin, kopia node agent, no chart BSL, and a labelled ServiceMonitor", () => {
     const r = unwrapSecrets(rec.one("kubernetes:helm.sh/v3:Release", "velero-release").inputs);
-    expect(r).toMatchObject({ chart: "velero", version: VERSIONS.veleroChart, namespace: "velero", repositoryOpts: { repo: "https://vmware-tanzu.github.io/helm-charts" } });
+    expect(r).toMatchObject({
+      chart: "velero",
+      version: VERSIONS.veleroChart,
+      namespace: "velero",
+      repositoryOpts: { repo: "https://vmware-tanzu.github.io/helm-charts" },
+    });
     const v = r.values;
-    expect(v.initContainers).toEqual([expect.objectContaining({ image: VERSIONS.veleroAwsPluginImage, volumeMounts: [{ mountPath: "/target", name: "plugins" }] })]);
+    expect(v.initContainers).toEqual([
+      expect.objectContaining({
+        image: VERSIONS.veleroAwsPluginImage,
+        volumeMounts: [{ mountPath: "/target", name: "plugins" }],
+      }),
+    ]);
     expect(v.initContainers[0].image).not.toMatch(/v1\.14\.2$|latest/);
-    expect(v).toMatchObject({ deployNodeAgent: true, snapshotsEnabled: false, backupsEnabled: false, upgradeCRDs: true, configuration: { uploaderType: "kopia" }, credentials: { useSecret: true, existingSecret: "velero-hub-credentials" } });
+    expect(v).toMatchObject({
+      deployNodeAgent: true,
+      snapshotsEnabled: false,
+      backupsEnabled: false,
+      upgradeCRDs: true,
+      configuration: { uploaderType: "kopia" },
+      credentials: { useSecret: true, existingSecret: "velero-hub-credentials" },
+    });
     expect(v.metrics.serviceMonitor).toEqual({ enabled: true, additionalLabels: { release: "kube-prometheus-stack" } });
     expect(JSON.stringify(v)).not.toContain("velero-secret-key");
     const ns = unwrapSecrets(rec.one("kubernetes:core/v1:Namespace", "velero-namespace").inputs);

@@ -1,0 +1,35 @@
+/**
+ * The homelab-backup components as a library: every component and its Args, and the types a caller
+ * needs to build their inputs. Importing this module registers nothing; the stack program is
+ * `index.ts` at the repository root.
+ */
+export { BackupAlerts, type BackupAlertsArgs } from "./alerts/backupAlerts.js";
+export { EtcdOffload, type EtcdOffloadArgs } from "./etcd/etcdOffload.js";
+export { S3FtpBridge, type S3FtpBridgeArgs } from "./ftpBridge/s3FtpBridge.js";
+export { BackupHub, type BackupHubArgs } from "./hub/backupHub.js";
+export { PiHub, type PiHubArgs } from "./hub/piHub.js";
+export { LonghornBackupTarget, type LonghornBackupTargetArgs } from "./longhorn/longhornBackupTarget.js";
+export { BucketMirror, type BucketMirrorArgs } from "./mirror/bucketMirror.js";
+export { OffsiteSync, type OffsiteSyncArgs } from "./offsite/offsiteSync.js";
+export { PostgresDumpJob, type PostgresDumpJobArgs } from "./postgres/postgresDumpJob.js";
+export { PostgresRestoreDrill, type PostgresRestoreDrillArgs } from "./postgres/postgresRestoreDrill.js";
+export { Velero, type VeleroArgs } from "./velero/velero.js";
+
+export { backupStack, type SecretLookup } from "./stack.js";
+export {
+  parseStackConfig,
+  StackConfigError,
+  type AlertsConfig,
+  type DatabaseConfig,
+  type EtcdConfig,
+  type FtpBridgeConfig,
+  type HubConfig,
+  type LonghornConfig,
+  type MirrorConfig,
+  type OffsiteConfig,
+  type PostgresConfig,
+  type RestoreDrillConfig,
+  type StackConfig,
+  type VeleroConfig,
+} from "./config.js";
+export { hubConnection, type HubConnection, type WriterCredentials, type WriterName } from "./core/hubConnection.js";
