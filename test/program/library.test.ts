@@ -1,0 +1,74 @@
+/**
+ * The components as a library: another Pulumi program imports them from `components/` (the index),
+ * builds a hub and one dump job, and gets exactly those resources. Importing the index registers
+ * nothing, and nothing of the stack program (index.ts) runs.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, recordingMocks, settle, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+
+let rec: RecordingMocks;
+let registeredByImport: number;
+let restoreCommand: string;
+
+beforeAll(async () => {
+  rec = recordingMocks();
+  await installMocks(rec);
+  // As another program would write it: `import { BackupHub, PostgresDumpJob } from "homelab-backup/components"`.
+  const { BackupHub, PostgresDumpJob } = await import("../../components");
+  await settle();
+  registeredByImport = rec.resources.length;
+
+  const hub = new BackupHub("backups", {
+    hub: {
+      kind: "aws",
+      bucket: "my-backups",
+      region: "eu-west-1",
+      server: "minio",
+      port: 9000,
+      consolePort: 9001,
+      tls: false,
+      textfileCollectorDir: "/var/lib/prometheus/node-exporter",
+    },
+    lifecycles: [],
+  });
+  const job = new PostgresDumpJob("pg-app", {
+    database: {
+      name: "app",
+      namespace: "apps",
+      host: "app-postgresql",
+      port: 5432,
+      database: "app",
+      user: "postgres",
+      passwordSecret: { name: "app-postgresql", key: "postgres-password" },
+      mode: "database",
+      image: "postgres:17.6-alpine3.22",
+    },
+    schedule: "15 3 * * *",
+    hub: hub.connection,
+    credentials: hub.writers.postgres,
+  });
+  restoreCommand = await valueOf(job.restoreCommand);
+  await settle();
+});
+
+describe("components/index.ts as a library", () => {
+  it("registers nothing on import", () => {
+    expect(registeredByImport).toBe(0);
+  });
+
+  it("builds only what the caller asked for: one hub, one dump job, no stack program", () => {
+    const components = rec.resources.filter((r) => !r.custom).map((r) => `${r.type} ${r.name}`);
+    expect(components).toContain("homelab-backup:index:BackupHub backups");
+    expect(components).toContain("homelab-backup:index:PostgresDumpJob pg-app");
+    expect(rec.resources.some((r) => r.type === "homelab-backup:index:Velero")).toBe(false);
+    expect(rec.resources.some((r) => r.type === "homelab-backup:index:BackupAlerts")).toBe(false);
+  });
+
+  it("gives the dump job the caller's schedule, namespace and the hub's bucket", () => {
+    const cj = rec.one("kubernetes:batch/v1:CronJob", "pg-app-cronjob");
+    expect(cj.inputs.metadata.namespace).toBe("apps");
+    expect(cj.inputs.spec.schedule).toBe("15 3 * * *");
+    expect(rec.one("aws:s3/bucket:Bucket", "backups-bucket").inputs.bucket).toBe("my-backups");
+    expect(restoreCommand).toContain("apps");
+  });
+});
