@@ -4,6 +4,7 @@
  * nothing, and nothing of the stack program (index.ts) runs.
  */
 import { beforeAll, describe, expect, it } from "vitest";
+import type { PostgresDumpJobArgs } from "../../components";
 import { installMocks, recordingMocks, settle, valueOf, type RecordingMocks } from "../../tools/mocks.js";
 
 let rec: RecordingMocks;
@@ -14,7 +15,7 @@ beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
   // As another program would write it: `import { BackupHub, PostgresDumpJob } from "homelab-backup/components"`.
-  const { BackupHub, PostgresDumpJob } = await import("../../components");
+  const { BackupHub, PostgresDumpJob } = await import("../../components/index.js");
   await settle();
   registeredByImport = rec.resources.length;
 
@@ -31,7 +32,7 @@ beforeAll(async () => {
     },
     lifecycles: [],
   });
-  const job = new PostgresDumpJob("pg-app", {
+  const args: PostgresDumpJobArgs = {
     database: {
       name: "app",
       namespace: "apps",
@@ -46,7 +47,8 @@ beforeAll(async () => {
     schedule: "15 3 * * *",
     hub: hub.connection,
     credentials: hub.writers.postgres,
-  });
+  };
+  const job = new PostgresDumpJob("pg-app", args);
   restoreCommand = await valueOf(job.restoreCommand);
   await settle();
 });
