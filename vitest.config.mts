@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     pool: "forks",
     isolate: true,
-    testTimeout: 20_000,
+    // Sized for a loaded 2-core machine: CRD schema compilation and real servers slow down under load.
+    testTimeout: 60_000,
     hookTimeout: 120_000,
     // Integration tests start real servers on loopback; two cores, so keep the fan-out small.
     maxWorkers: 2,
