@@ -713,7 +713,7 @@ async function checkAndTest(label: string, stack: StackConfig, scenarios: (s: Su
   return { s, groups, rulesFile };
 }
 
-describe("alert rules under promtool", { timeout: 60_000 }, () => {
+describe("alert rules under promtool", { timeout: 300_000 }, () => {
   it("full stack (pi hub, every class, off-site on the hub): every alert fires and stays silent as specified", async () => {
     const stack = parseStackConfig(FULL_RAW);
     const { s } = await checkAndTest("full", stack, (suite) => {
