@@ -1,6 +1,6 @@
 /**
  * `plan.md`: the backup plan for a person, generated from the stack so that it is always true.
- * Each data class contributes a PlanSection (lib/<area>.ts); this module puts them in one document:
+ * Each data class contributes a PlanSection (components/<area>/plan.ts); this module puts them in one document:
  * what / how / when (UTC) / how long / where, the backup window, the details, the alerts and the
  * restore procedures.
  */

@@ -15,7 +15,7 @@ export const UTC_ZONES = new Set(["Etc/UTC", "UTC", "Etc/UCT", "Etc/Universal", 
 export const ETCD_ROOT_CAPABILITY = "DAC_READ_SEARCH";
 export const normCap = (c: unknown) => String(c).toUpperCase().replace(/^CAP_/, "");
 
-/** Every way a CronJob departs from the mandatory backup CronJob shape (lib/cronJob.ts). */
+/** Every way a CronJob departs from the mandatory backup CronJob shape (components/core/cronJob.ts). */
 export function cronJobProblems(props: Obj): string[] {
   const out: string[] = [];
   const spec = isObj(props?.spec) ? props.spec : {};

@@ -1,7 +1,7 @@
 /**
  * The Pulumi SDK mock runtime, set up the way the offline render and the tests need it: every
  * registered resource is recorded with its parent and its inputs, provider-computed values get
- * realistic stand-ins in the provider's own form (`shared/spec/render.md`), and every secret value
+ * realistic stand-ins in the provider's own form (as the render's output contract in README.md "Offline render" describes), and every secret value
  * the mocks invent is remembered so the render can prove none of them leaks.
  */
 import { createHash } from "node:crypto";

@@ -1,5 +1,5 @@
 /**
- * Offline render (`shared/spec/render.md`): runs the very same program (`index.ts`) under the Pulumi
+ * Offline render (README.md, "Offline render"): runs the very same program (`index.ts`) under the Pulumi
  * SDK's mock runtime and writes what it would create, with every secret masked:
  *
  *   npm run render -- --stack-file Pulumi.homelab.yaml --out out/

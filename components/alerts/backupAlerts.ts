@@ -1,6 +1,6 @@
 /**
  * BackupAlerts: the PrometheusRule that watches every configured data class (thresholds from
- * lib/alerts.ts) and, optionally, a Grafana dashboard ConfigMap for the kube-prometheus-stack sidecar.
+ * components/alerts/rules.ts) and, optionally, a Grafana dashboard ConfigMap for the kube-prometheus-stack sidecar.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

@@ -73,7 +73,7 @@ export const OFFSITE_HUB_RUN_ALLOWANCE_SECONDS = 4 * 3600;
 export const MAX_FAILURE_WINDOW_SECONDS = 86_400;
 
 /**
- * activeDeadlineSeconds each component gives its CronJob (components/*.ts; test/unit/backupAlerts.test.ts
+ * activeDeadlineSeconds each component gives its CronJob (components/<area>/*.ts; test/alerts/backupAlerts.test.ts
  * builds those components and checks these figures against the CronJobs they create).
  */
 export const JOB_ACTIVE_DEADLINES = {

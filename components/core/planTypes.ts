@@ -1,4 +1,4 @@
-/** The pieces each data class contributes to `plan.md` (assembled by lib/plan.ts). */
+/** The pieces each data class contributes to `plan.md` (assembled by components/plan.ts). */
 export interface PlanRow {
   /** What is backed up, e.g. "PostgreSQL `wiki` (wiki/postgres:5432)". */
   readonly what: string;

@@ -1,7 +1,7 @@
 /**
  * systemd units for jobs that run on the hub. The stack file speaks 5-field cron (the dialect of
  * every other schedule in the stack); systemd timers speak their own calendar syntax and silently
- * ignore a cron string (seed 000's `OnCalendar=0 6 * * *` never fired). This module converts one
+ * ignore a cron string (a unit written as `OnCalendar=0 6 * * *` never fires). This module converts one
  * into the other exactly, and renders the unit templates kept under scripts/.
  */
 import { assertCron } from "./cron.js";

@@ -12,7 +12,7 @@ export const VERSIONS = {
   veleroImage: "velero/velero:v1.18.1",
   /** velero-plugin-for-aws: not v1.14.2 against S3-compatible stores (velero #9951). */
   veleroAwsPluginImage: "velero/velero-plugin-for-aws:v1.14.1",
-  /** s3-to-ftp bridge: the release seed 001 deploys (listens on 9000, serves /health). */
+  /** s3-to-ftp bridge: the pinned release (listens on 9000, serves /health). */
   s3ToFtpImage: "ghcr.io/lerenn/s3-to-ftp:v1.2.1",
   /** Busybox-free shell tools for the etcd offload job. */
   alpineImage: "alpine:3.22.2",

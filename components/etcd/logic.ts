@@ -14,7 +14,7 @@ function endpointFlag(hub: HubConnection): string {
 }
 
 /**
- * The k3s disaster-recovery procedure (seed 004) with the snapshot fetched from the hub and checked
+ * The k3s disaster-recovery procedure (cluster reset from a snapshot) with the snapshot fetched from the hub and checked
  * against its record before anything is reset.
  */
 export function etcdRestoreRunbook(hub: HubConnection, snapshotDir: string = DEFAULT_SNAPSHOT_DIR): string {

@@ -7,7 +7,7 @@ import type { FtpBridgeConfig } from "./schema.js";
 
 /** Name of the bridge's Deployment, Service and Secret prefix (one bridge per stack). */
 export const BRIDGE_NAME = "s3-to-ftp";
-/** The port the bridge image listens on (seed 001); the Service maps `ftpBridge.port` onto it. */
+/** The port the bridge image listens on; the Service maps `ftpBridge.port` onto it. */
 export const BRIDGE_CONTAINER_PORT = 9000;
 /** The bridge runs as this unprivileged user (the image's own user is not relied upon). */
 export const BRIDGE_UID = 65532;
@@ -24,7 +24,7 @@ export function bridgeEndpoint(cfg: FtpBridgeConfig): string {
   return `http://${BRIDGE_NAME}.${cfg.namespace}.svc.cluster.local:${cfg.port}`;
 }
 
-/** The bridge's environment (names read by the bridge, seed 001): plain settings as values, every credential from the Secret. */
+/** The bridge's environment (the names the bridge image reads): plain settings as values, every credential from the Secret. */
 export function bridgeEnv(cfg: FtpBridgeConfig, secretName: string) {
   const fromSecret = (name: string, key: string) => ({ name, valueFrom: { secretKeyRef: { name: secretName, key } } });
   return [

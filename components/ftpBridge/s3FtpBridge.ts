@@ -1,5 +1,5 @@
 /**
- * The s3-to-ftp bridge (seed 001): an S3 API in the cluster that stores objects on an FTP server, so
+ * The s3-to-ftp bridge: an S3 API in the cluster that stores objects on an FTP server, so
  * that Longhorn can back up to FTP-only storage. Secrets for the FTP login, the S3 key pair the
  * bridge accepts (generated here; Longhorn signs with the same pair) and the encryption key
  * (generated when not given), a hardened Deployment and a ClusterIP Service.

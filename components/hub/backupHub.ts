@@ -1,7 +1,7 @@
 /**
  * The hub every data class writes to: an AWS S3 bucket (built here), or a Pi running MinIO/RustFS
  * (built by PiHub). Either way the result is the same: one bucket, a lifecycle rule per prefix and
- * one credential per writer that can touch only its own prefix (lib/iam.ts).
+ * one credential per writer that can touch only its own prefix (components/hub/iam.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,7 +20,7 @@ import { PiHub } from "./piHub.js";
 export interface BackupHubArgs {
   /** The hub section of the stack file. */
   readonly hub: HubConfig;
-  /** One lifecycle rule per prefix (lib/retention.ts `prefixLifecycles`). */
+  /** One lifecycle rule per prefix (components/hub/retention.ts `prefixLifecycles`). */
   readonly lifecycles: PrefixLifecycle[];
   /** SSH private key for the Pi hub; required when `hub.kind` is `pi`, unused on AWS. */
   readonly sshPrivateKey?: pulumi.Input<string>;

@@ -6,7 +6,7 @@
  * - longhorn, velero, buckets prune their own data, so they may delete, but only under their prefix.
  * - postgres and etcd are append-only: they can add and read objects under their prefix and nothing
  *   can make them delete one (an explicit Deny backs the missing Allow). A leaked key cannot erase
- *   the dumps; the hub's lifecycle (lib/retention.ts) is what removes old ones.
+ *   the dumps; the hub's lifecycle (components/hub/retention.ts) is what removes old ones.
  * - offsite only reads.
  * No statement grants `*` as an action or `*` as a resource.
  */

@@ -1,7 +1,7 @@
 /**
  * A Raspberry Pi (or any 64-bit Linux box with systemd) as the backup hub, provisioned over SSH:
  * preflight → install the pinned S3 server as a systemd service → configure the bucket and one
- * user + policy per writer. Every step is a repository script (scripts/hub/) uploaded with
+ * user + policy per writer. Every step is a repository script (components/hub/) uploaded with
  * CopyToRemote and run by a remote Command whose triggers are the script's content hash and the
  * stack values it reads, so an unchanged hub changes nothing. Secrets travel on stdin only.
  * Destroying the component removes nothing from the hub: a backup server is not torn down by a
@@ -34,7 +34,7 @@ export interface PiHubArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /** The server's admin password (homelab-backup:hubAdminPassword). @default generated, 40 characters */
   readonly adminPassword?: pulumi.Input<string>;
-  /** One lifecycle rule per bucket prefix (lib/retention.ts prefixLifecycles). */
+  /** One lifecycle rule per bucket prefix (components/hub/retention.ts prefixLifecycles). */
   readonly lifecycles: PrefixLifecycle[];
   /** IAM-grammar policy document per writer, created as a MinIO policy and attached to that writer's user. */
   readonly writerPolicies: Record<WriterName, object>;

@@ -1,9 +1,9 @@
 /**
  * The Raspberry Pi hub, as data: which files it gets, the commands that run the provisioning
  * scripts over SSH, what each step's triggers are, and what travels on standard input. The
- * component (components/piHub.ts) only turns these into resources.
+ * component (components/hub/piHub.ts) only turns these into resources.
  *
- * Three idempotent steps run in order, each a script from scripts/hub/ uploaded into the SSH user's
+ * Three idempotent steps run in order, each a script from components/hub/ uploaded into the SSH user's
  * home directory: preflight.sh (checks, changes nothing), install-server.sh (server + systemd unit
  * + root-only credentials file), configure-bucket.sh (bucket, versioning, object lock, lifecycle,
  * one user and policy per writer). Non-secret settings go on the command line as environment
@@ -99,7 +99,7 @@ export function piHubSettings(hub: HubConfig): PiHubSettings {
   };
 }
 
-/** The server's systemd unit, rendered from scripts/hub/<server>.service. */
+/** The server's systemd unit, rendered from components/hub/<server>.service. */
 export function serverUnit(s: PiHubSettings): { name: string; content: string } {
   // ProtectHome would hide a data directory under /home or /root from the service.
   const underHome = /^\/(home|root|run\/user)(\/|$)/.test(s.dataDir);

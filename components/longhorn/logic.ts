@@ -2,9 +2,9 @@
  * Longhorn backups as plain data: the BackupTarget patch, the Setting patch, one RecurringJob per job,
  * the PVC label patches that put volumes into jobs, the StorageClasses that put new volumes into
  * jobs at birth, and the plan section. Everything here is computed from the stack file alone; the
- * component (components/longhornBackupTarget.ts) only turns these objects into resources.
+ * component (components/longhorn/longhornBackupTarget.ts) only turns these objects into resources.
  *
- * Longhorn facts relied on (Longhorn v1.12.1, /work/shared/notes/longhorn.md):
+ * Longhorn facts relied on (Longhorn v1.12.1; the CRDs in test/fixtures/crds/longhorn and its README):
  * - the backup target is the `default` BackupTarget CR (the `backup-target` Setting was removed in
  *   v1.8.0 and the webhook refuses it); the CR always exists, so it is patched, never created;
  * - a PVC's job labels count only with `recurring-job.longhorn.io/source: enabled` beside them;
@@ -43,7 +43,7 @@ export const SOURCE_LABEL = `${JOB_LABEL_PREFIX}source`;
 export const ENABLED = "enabled";
 /** StorageClass parameters this module owns; a user's `parameters` may not set them. */
 const RESERVED_SC_PARAMETERS = ["numberOfReplicas", "recurringJobSelector"];
-/** Fields of a StorageClass object that users put under `parameters` by mistake (seed 003). */
+/** Fields of a StorageClass object that users put under `parameters` by mistake. */
 const SC_FIELDS_NOT_PARAMETERS = [
   "reclaimPolicy",
   "allowVolumeExpansion",

@@ -2,7 +2,7 @@
  * Longhorn backups: the credential Secret, the `default` BackupTarget and the detached-volume Setting
  * (both patched by server-side apply: Longhorn pre-creates them and refuses their deletion), one
  * RecurringJob per job, label patches that put the named PVCs into their jobs, and StorageClasses
- * whose new volumes join jobs at birth. All shapes come from lib/longhorn.ts.
+ * whose new volumes join jobs at birth. All shapes come from components/longhorn/logic.ts.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";

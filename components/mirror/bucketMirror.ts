@@ -1,5 +1,5 @@
 /**
- * One object-store bucket (e.g. a Rook/Ceph RGW bucket, seed 002) mirrored into `buckets/<name>/` of
+ * One object-store bucket (e.g. a Rook/Ceph RGW bucket) mirrored into `buckets/<name>/` of
  * the hub by a CronJob in the namespace of the bucket's credentials Secret: `rclone sync`, then a
  * verification that fails the run when the mirror and the source differ.
  */

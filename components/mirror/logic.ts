@@ -9,7 +9,7 @@ export function mirrorPrefix(mirror: MirrorConfig): string {
   return `${PREFIXES.buckets}${mirror.name}/`;
 }
 
-/** The non-secret settings of scripts/mirror/mirror.sh. */
+/** The non-secret settings of components/mirror/mirror.sh. */
 export function mirrorEnv(mirror: MirrorConfig, hub: HubConnection): Record<string, string> {
   return {
     MIRROR_SOURCE_ENDPOINT: mirror.source.endpoint,

@@ -1,6 +1,6 @@
 /**
- * The encrypted off-site copy (rclone crypt over FTP(S), seed 000) and the bucket mirrors (rclone
- * S3→S3, seed 002): every value their scripts, units and plan sections need, computed from the stack
+ * The encrypted off-site copy (rclone crypt over FTP(S)) and the bucket mirrors (rclone
+ * S3→S3): every value their scripts, units and plan sections need, computed from the stack
  * file alone. The components only put these values into resources.
  */
 import { type HubConfig, type OffsiteConfig } from "../config.js";
@@ -103,7 +103,7 @@ export interface OffsiteUnits {
 }
 
 /**
- * The hub's systemd service and timer from the templates in scripts/offsite. `libDir` and `rclone`
+ * The hub's systemd service and timer from the templates in components/offsite. `libDir` and `rclone`
  * default to the hub's paths (a test renders them against a temp dir for systemd-analyze verify).
  */
 export function renderOffsiteUnits(

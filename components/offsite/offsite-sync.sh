@@ -53,7 +53,7 @@ check_key() {
     return 1
   fi
   if [ -n "$raw" ]; then
-    # A copy made before key-check files (seed 000's): every top-level name must decrypt.
+    # A copy made before key-check files existed: every top-level name must decrypt.
     n_raw=$(printf '%s\n' "$raw" | grep -c .)
     n_dec=$(rc lsf --max-depth 1 offsite: 2>/dev/null | grep -c . || true)
     if [ "$n_raw" != "$n_dec" ]; then

@@ -1,5 +1,5 @@
 /**
- * The encrypted second copy of the hub bucket on an FTP(S) server (seed 000, fixed): rclone crypt
+ * The encrypted second copy of the hub bucket on an FTP(S) server: rclone crypt
  * over FTP, run by a systemd timer on the hub (runOn: hub) or by a CronJob (runOn: cluster). The
  * timer's OnCalendar= lines are converted from the cron schedule, so the copy actually runs.
  */

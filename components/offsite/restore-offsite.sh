@@ -1,6 +1,6 @@
 #!/bin/sh
 # Downloads and decrypts the off-site copy with nothing but the encryption key and the FTP login
-# (seed 000's download-and-decrypt helper). The rclone config lives in environment variables only:
+# (download and decrypt with only the key and the FTP login). The rclone config lives in environment variables only:
 # no file, nothing left behind.
 #
 # Usage:  restore-offsite.sh <destination directory> [path inside the copy, e.g. postgres-backups/wiki]

@@ -54,7 +54,7 @@ trap 'rm -f "$tmp"' EXIT
   printf '[offsite_raw]\ntype = alias\nremote = ftp:%s\n\n' "$OFFSITE_FTP_PATH"
   if [ "$OFFSITE_ENCRYPTION" = true ]; then
     key=$(obscure "$crypt_key")
-    # One key for data and salt (as seed 000): restoring needs that key and the FTP login, nothing else.
+    # One key for data and salt: restoring needs that key and the FTP login, nothing else.
     printf '[offsite]\ntype = crypt\nremote = offsite_raw:\nfilename_encryption = %s\ndirectory_name_encryption = true\npassword = %s\npassword2 = %s\n' \
       "$OFFSITE_FILENAME_ENCRYPTION" "$key" "$key"
   else

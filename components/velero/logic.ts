@@ -59,7 +59,7 @@ function computeSteadyState(cron: string, ttl: string): SteadyState {
   const ttlMs = effectiveTtlSeconds(ttl) * 1000;
   const spanMs = observationDays(cron) * 86_400_000;
   const start = EPOCH + ttlMs;
-  const runs = runsBetween(cron, new Date(EPOCH), new Date(start + spanMs), 5_000_000).map((d) => d.getTime());
+  const runs = runsBetween(cron, new Date(EPOCH), new Date(start + spanMs), 5e6).map((d) => d.getTime());
   let max = 0;
   let min = Infinity;
   let lo = 0; // first run still alive just after run i: s > r - ttl

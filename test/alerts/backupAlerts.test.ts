@@ -1,7 +1,7 @@
 /**
  * BackupAlerts under the mock runtime: the PrometheusRule is a valid prometheus-operator object
  * (upstream CRD schema), carries the kube-prometheus-stack discovery labels and exactly the groups of
- * lib/alerts.ts; the dashboard ConfigMap is labelled for the Grafana sidecar and holds valid JSON.
+ * components/alerts/rules.ts; the dashboard ConfigMap is labelled for the Grafana sidecar and holds valid JSON.
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";

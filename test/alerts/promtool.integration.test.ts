@@ -5,7 +5,7 @@
  * (healthy series, the moment just before its threshold, a brand-new job that never ran yet).
  *
  * The scenarios are written from the contract, not from the rules: which CronJob each class runs
- * (lib/names.ts), and the thresholds worked out by hand below (longest gap of the cron + 10 min
+ * (components/core/names.ts), and the thresholds worked out by hand below (longest gap of the cron + 10 min
  * starting deadline + the job's active deadline: 1 h for dumps and etcd, 4 h for the restore drill,
  * 6 h for a mirror, 23 h for the off-site CronJob; + 2 h for Longhorn, + 4 h for Velero with
  * fs-backup and for the hub's off-site timer). Expected annotations are the rule's own templates with

@@ -1,5 +1,5 @@
 /**
- * lib/alerts.ts without promtool: which alerts a stack gets, their thresholds (worked out by hand
+ * components/alerts/rules.ts without promtool: which alerts a stack gets, their thresholds (worked out by hand
  * from each schedule), labels and annotations, the plan section and the dashboard model.
  */
 import { describe, expect, it } from "vitest";

@@ -39,7 +39,7 @@ async function systemdNext(calendars: string[], base: Date, n: number): Promise<
 }
 
 const SCHEDULES = [
-  "0 6 * * *", // seed 000: the daily off-site copy
+  "0 6 * * *", // the daily off-site copy
   "*/15 2-4 * * 1-5",
   "0 4 1 * *",
   "30 3 * * 0",
@@ -67,7 +67,7 @@ describe("toSystemdCalendar", () => {
     }
   });
 
-  it("gives seed 000's schedule as a daily 06:00 UTC calendar, not the cron string", () => {
+  it("gives the off-site default schedule as a daily 06:00 UTC calendar, not the cron string", () => {
     expect(toSystemdCalendar("0 6 * * *")).toEqual(["*-*-* 06:00:00 UTC"]);
   });
 
@@ -77,7 +77,7 @@ describe("toSystemdCalendar", () => {
     expect(toSystemdCalendar("0 0 * * 1")).toHaveLength(1);
   });
 
-  it("a cron string passed to systemd unconverted is rejected by systemd (the seed's bug)", async () => {
+  it("a cron string passed to systemd unconverted is rejected by systemd (the bug this conversion prevents)", async () => {
     await expect(
       run("systemd-analyze", ["calendar", "0 6 * * *"], { env: { ...process.env, TZ: "UTC" } }),
     ).rejects.toThrow();

@@ -142,7 +142,7 @@ describe("EtcdOffload component (mock runtime)", () => {
   });
 });
 
-describe("scripts/etcd", () => {
+describe("components/etcd", () => {
   it("is shellcheck-clean", async () => {
     const dir = path.join(COMPONENTS_DIR, "etcd");
     const files = readdirSync(dir)

@@ -1,6 +1,6 @@
 /**
  * Every file the Pi hub gets, checked by the real tools: shellcheck on each script under
- * scripts/hub/, `systemd-analyze verify` on each unit rendered from its template with sample stack
+ * components/hub/, `systemd-analyze verify` on each unit rendered from its template with sample stack
  * values. Each tool is also shown a deliberately broken file, so a check that cannot fail would fail.
  */
 import { execFile } from "node:child_process";
@@ -204,7 +204,7 @@ describe("install-server.sh release artefacts", () => {
   });
 });
 
-describe("configure-bucket.sh, fed by lib/piHub.ts, against a recording MinIO client", () => {
+describe("configure-bucket.sh, fed by components/hub/piHubSteps.ts, against a recording MinIO client", () => {
   /**
    * The real script with the real stdin and environment that PiHub sends, and a stub `mcli` first on
    * PATH that records each call (arguments, MC_HOST_hub, and stdin where mcli reads a secret or a

@@ -1,6 +1,6 @@
 /**
  * The hub's preflight, run the way PiHub runs it: uploaded over SFTP and executed over SSH with the
- * exact command string of lib/piHub.ts, against a real OpenSSH server on 127.0.0.1.
+ * exact command string of components/hub/piHubSteps.ts, against a real OpenSSH server on 127.0.0.1.
  *
  * The server runs in its own mount namespace (unshare --mount): there the test mounts a tmpfs as
  * the hub's data disk (a real, separate mount that vanishes with the namespace) and a fresh /run

@@ -174,7 +174,7 @@ describe("offsite reader", () => {
 });
 
 describe("negative control: the evaluator bites", () => {
-  // The bucket-wide policy commonly given to a backup user (seed 003).
+  // The bucket-wide policy commonly given to a backup user.
   const broad = {
     Version: "2012-10-17",
     Statement: [

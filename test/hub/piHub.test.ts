@@ -1,5 +1,5 @@
 /**
- * The Pi hub: the pure helpers of lib/piHub.ts, then the PiHub component under the mock runtime
+ * The Pi hub: the pure helpers of components/hub/piHubSteps.ts, then the PiHub component under the mock runtime
  * (resources, triggers, secrets on stdin only, and the preflight → install → configure order).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -296,7 +296,7 @@ describe("PiHub under the mock runtime", () => {
     expect(passwords.filter((r) => r.parent === "hub2").map((r) => r.name)).not.toContain("hub2-admin-password");
   });
 
-  it("gives each step the triggers of lib/piHub.ts, which start with the script's content hash", () => {
+  it("gives each step the triggers of components/hub/piHubSteps.ts, which start with the script's content hash", () => {
     for (const step of ["preflight", "install", "configure"] as const) {
       const r = rec.one("command:remote:Command", `hub-${step}`);
       expect(r.inputs.triggers, step).toEqual(stepTriggers(step, hub(), lifecycles, policies));

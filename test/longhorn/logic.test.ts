@@ -1,5 +1,5 @@
 /**
- * lib/longhorn.ts without the mock runtime: each Longhorn trap is fed the configuration that would
+ * components/longhorn/logic.ts without the mock runtime: each Longhorn trap is fed the configuration that would
  * have fallen into it, and every Longhorn object built is checked against the upstream CRDs.
  */
 import { describe, expect, it } from "vitest";
@@ -300,7 +300,7 @@ describe("storage classes", () => {
       ],
     });
     const [byJob, byGroup, both] = lh.storageClasses;
-    // Seed 003 wrote {"name":"nightly-s3-backup","isGroup":true}: a job name marked as a group matches nothing.
+    // A hand-made setup wrote {"name":"nightly-s3-backup","isGroup":true}: a job name marked as a group matches nothing.
     expect(JSON.parse(storageClassSelector(byJob))).toEqual([{ name: "nightly-s3-backup", isGroup: false }]);
     expect(JSON.parse(storageClassSelector(byGroup))).toEqual([{ name: "traefik-only", isGroup: true }]);
     expect(JSON.parse(storageClassSelector(both))).toEqual([

@@ -1,5 +1,5 @@
 /**
- * lib/offsite.ts without resources: the hub's units (checked by systemd-analyze verify), the settings
+ * components/offsite/logic.ts without resources: the hub's units (checked by systemd-analyze verify), the settings
  * the scripts get, the restore command and the plan sections; and shellcheck over every script.
  */
 import { execFile } from "node:child_process";
@@ -102,7 +102,7 @@ describe("hub units", () => {
     expect(units.timer).toMatch(new RegExp(`^Unit=${names.offsiteUnit}\\.service$`, "m"));
   });
 
-  it("verify rejects the seed's unit (a cron string in OnCalendar=), so the check bites", async () => {
+  it("verify rejects a unit with a cron string in OnCalendar=, so the check bites", async () => {
     const s = stack();
     const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub, {
       libDir: libDirWithScripts(),

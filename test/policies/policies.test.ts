@@ -106,7 +106,7 @@ async function checkStack(
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 
-/** A backup CronJob built by the shared secure shape (lib/cronJob.ts), as the mocks record it. */
+/** A backup CronJob built by the shared secure shape (components/core/cronJob.ts), as the mocks record it. */
 function backupCronJob(name = "pg-dump-wiki"): any {
   return {
     apiVersion: "batch/v1",

@@ -1,4 +1,4 @@
-/** Pure functions of lib/postgres.ts: schedules, container environment, runbook, plan. */
+/** Pure functions of components/postgres/logic.ts: schedules, container environment, runbook, plan. */
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, type PostgresConfig, type StackConfig } from "../../components/config.js";
 import { fixedMinuteOfDay } from "../../components/core/cron.js";

@@ -1,6 +1,6 @@
 /**
  * PostgresDumpJob and PostgresRestoreDrill under the mock runtime: the recorded inputs are the secure
- * CronJob shape, the scripts are the files in scripts/postgres, credentials are only in Secrets.
+ * CronJob shape, the scripts are the files in components/postgres, credentials are only in Secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";

@@ -160,7 +160,7 @@ describe("render of the example stack", () => {
   });
 });
 
-describe("render of a seed-004-like stack on AWS", () => {
+describe("render of a k3s stack on AWS (test/fixtures/Pulumi.aws-k3s.yaml)", () => {
   it("renders the bucket, six least-privilege writers, 15 dump jobs and the Velero schedules, and passes the pack", async () => {
     const awsOut = path.join(tmp, "aws-out");
     const r = await render(path.join(REPO, "test/fixtures/Pulumi.aws-k3s.yaml"), awsOut);

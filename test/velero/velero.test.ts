@@ -24,7 +24,7 @@ function stackOf(sections: Record<string, unknown>): StackConfig {
   return parseStackConfig(raw);
 }
 
-/** Keys velero-plugin-for-aws accepts in BSL config (shared/notes/velero-prometheus.md §2). */
+/** Keys velero-plugin-for-aws accepts in BSL config (its `velero-plugin-for-aws/object_store.go` and `backupstoragelocation.md`). */
 const PLUGIN_KEYS = new Set(
   "region s3Url publicUrl kmsKeyId customerKeyEncryptionFile customerKeyEncryptionSecret s3ForcePathStyle bucket signatureVersion credentialsFile profile serverSideEncryption insecureSkipTLSVerify caCert enableSharedConfig tagging checksumAlgorithm".split(
     " ",
@@ -32,7 +32,7 @@ const PLUGIN_KEYS = new Set(
 );
 
 describe("steadyStateBackups / ttlShorterThanInterval", () => {
-  it("counts the seed-004 schedules", () => {
+  it("counts the AWS k3s fixture schedules", () => {
     expect(steadyStateBackups("0 2 * * *", "720h")).toEqual({ max: 30, min: 30 });
     // 360 days of weekly runs: 51.4 on average, so 51 just before a run and 52 just after.
     expect(steadyStateBackups("0 3 * * 0", "8640h")).toEqual({ max: 52, min: 51 });
