@@ -33,7 +33,7 @@ async function tool(
   cwd?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(cmd, args, { cwd, timeout: 30_000 });
+    const { stdout, stderr } = await run(cmd, args, { cwd, timeout: 120_000 });
     return { code: 0, stdout, stderr };
   } catch (e: any) {
     if (e.code === "ENOENT") throw new Error(`${cmd} is not installed (CI installs it: see .ci/run)`);
@@ -255,7 +255,7 @@ describe("configure-bucket.sh, fed by components/hub/piHubSteps.ts, against a re
       path.join(HUB_DIR, "configure-bucket.sh"),
     ];
     const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(argv[0], argv.slice(1), { timeout: 30_000 }, (err: any, stdout, stderr) =>
+      const child = execFile(argv[0], argv.slice(1), { timeout: 120_000 }, (err: any, stdout, stderr) =>
         resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
       );
       child.stdin!.end(configureStdin(ADMIN, writers));
