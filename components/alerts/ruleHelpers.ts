@@ -10,6 +10,7 @@
  */
 import { cronGaps, formatSeconds } from "../core/cron.js";
 import { DEFAULT_ACTIVE_DEADLINE_SECONDS, DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
+import type { CronJobWatch } from "../core/watch.js";
 
 export const RUNBOOK_BASE = "https://github.com/homelab-backup/homelab-backup";
 
@@ -72,24 +73,18 @@ export const OFFSITE_HUB_RUN_ALLOWANCE_SECONDS = 4 * 3600;
 /** Failure counters are looked at over the schedule's interval, at most one day. */
 export const MAX_FAILURE_WINDOW_SECONDS = 86_400;
 
-/**
- * activeDeadlineSeconds each component gives its CronJob (components/<area>/*.ts; test/alerts/backupAlerts.test.ts
- * builds those components and checks these figures against the CronJobs they create).
- */
-export const JOB_ACTIVE_DEADLINES = {
-  postgresDump: DEFAULT_ACTIVE_DEADLINE_SECONDS,
-  restoreDrill: 4 * 3600,
-  etcd: DEFAULT_ACTIVE_DEADLINE_SECONDS,
-  mirror: 6 * 3600,
-  offsite: 23 * 3600,
-} as const;
+/** Staleness threshold of a watched CronJob: longest gap of its schedule + starting deadline + active deadline. */
+export function cronJobStaleSeconds(w: CronJobWatch): number {
+  return cronGaps(w.schedule).maxGapSeconds + w.startingDeadlineSeconds + w.activeDeadlineSeconds;
+}
 
-/** Staleness threshold of a CronJob-based backup: longest gap + starting deadline + active deadline. */
-export function cronJobStaleSeconds(
-  cron: string,
-  activeDeadlineSeconds: number = DEFAULT_ACTIVE_DEADLINE_SECONDS,
-): number {
-  return cronGaps(cron).maxGapSeconds + DEFAULT_STARTING_DEADLINE_SECONDS + activeDeadlineSeconds;
+/** Why a watched CronJob's staleness threshold is what it is, in the plan's words. */
+export function watchWhy(w: CronJobWatch): string {
+  return cronWhy(
+    w.schedule,
+    w.startingDeadlineSeconds + w.activeDeadlineSeconds,
+    jobAllowanceText(w.activeDeadlineSeconds),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,14 +184,23 @@ export interface CronJobTarget {
   staleSeverity: Severity;
   /** "PostgreSQL dump of `wiki`". */
   what: string;
-  namespace: string;
-  cronJob: string;
-  cron: string;
-  threshold: number;
-  why: string;
+  /** The CronJob as its component built it: namespace, name, schedule, deadlines. */
+  watch: CronJobWatch;
+  /** Staleness threshold. @default cronJobStaleSeconds(watch) */
+  threshold?: number;
+  /** Why that threshold. @default watchWhy(watch) */
+  why?: string;
 }
 
-export function cronJobRules(t: CronJobTarget): Built[] {
+export function cronJobRules(target: CronJobTarget): Built[] {
+  const t = {
+    ...target,
+    namespace: target.watch.namespace,
+    cronJob: target.watch.cronJob,
+    cron: target.watch.schedule,
+    threshold: target.threshold ?? cronJobStaleSeconds(target.watch),
+    why: target.why ?? watchWhy(target.watch),
+  };
   const at = `${t.namespace}/${t.cronJob}`;
   return [
     rule(

@@ -1,7 +1,7 @@
 /** Alert rules of the etcd snapshot offload (composed by components/alerts/rules.ts). */
 import type { StackConfig } from "../config.js";
-import { names } from "../core/names.js";
-import { cronJobRules, cronJobStaleSeconds, cronWhy, JOB_ACTIVE_DEADLINES, type Built } from "../alerts/ruleHelpers.js";
+import { cronJobRules, type Built } from "../alerts/ruleHelpers.js";
+import { etcdWatch } from "./logic.js";
 
 /** Failure and staleness of the offload CronJob. */
 export function etcdAlertRules(stack: StackConfig): Built[] {
@@ -16,11 +16,7 @@ export function etcdAlertRules(stack: StackConfig): Built[] {
         failedSeverity: "warning",
         staleSeverity: "critical",
         what: "etcd snapshot offload",
-        namespace: stack.etcd.namespace,
-        cronJob: names.etcdCronJob,
-        cron: stack.etcd.schedule,
-        threshold: cronJobStaleSeconds(stack.etcd.schedule, JOB_ACTIVE_DEADLINES.etcd),
-        why: cronWhy(stack.etcd.schedule),
+        watch: etcdWatch(stack.etcd.namespace, stack.etcd.schedule),
       }),
     );
   }

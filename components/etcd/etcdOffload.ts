@@ -8,6 +8,8 @@ import type { HubConnection, WriterCredentials } from "../core/hubConnection.js"
 import { commonLabels, names } from "../core/names.js";
 import { rcloneS3Provider } from "../core/rclone.js";
 import { VERSIONS } from "../core/versions.js";
+import { CronJobWatch } from "../core/watch.js";
+import { etcdWatch } from "./logic.js";
 
 export interface EtcdOffloadArgs {
   /** The etcd section of the stack file. */
@@ -22,6 +24,8 @@ export interface EtcdOffloadArgs {
 export class EtcdOffload extends pulumi.ComponentResource {
   public readonly cronJobName: pulumi.Output<string>;
   public readonly restoreRunbook: pulumi.Output<string>;
+  /** What watches the CronJob (namespace, name, its real schedule, deadlines, metric): read by alerts and plan. */
+  public readonly watches: pulumi.Output<CronJobWatch[]>;
 
   constructor(name: string, args: EtcdOffloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:EtcdOffload", name, {}, opts);
@@ -73,6 +77,7 @@ export class EtcdOffload extends pulumi.ComponentResource {
       },
     ];
 
+    const watch = etcdWatch(config.namespace, config.schedule);
     const cronJob = new k8s.batch.v1.CronJob(
       `${name}-cronjob`,
       {
@@ -83,7 +88,8 @@ export class EtcdOffload extends pulumi.ComponentResource {
           annotations: { "homelab-backup/script-hash": contentHash(script) },
         },
         spec: backupCronJobSpec({
-          schedule: config.schedule,
+          schedule: watch.schedule,
+          activeDeadlineSeconds: watch.activeDeadlineSeconds,
           nodeSelector: config.nodeSelector,
           tolerations: config.tolerations.map((t) => ({ ...t })),
           podLabels: labels,
@@ -124,6 +130,7 @@ export class EtcdOffload extends pulumi.ComponentResource {
 
     this.cronJobName = cronJob.metadata.name;
     this.restoreRunbook = pulumi.output(etcdRestoreRunbook(hub, config.snapshotDir));
-    this.registerOutputs({ cronJobName: this.cronJobName, restoreRunbook: this.restoreRunbook });
+    this.watches = pulumi.output([watch]);
+    this.registerOutputs({ cronJobName: this.cronJobName, restoreRunbook: this.restoreRunbook, watches: this.watches });
   }
 }

@@ -4,9 +4,20 @@
  * the finished ones to `etcd-snapshots/<node>/` with a `<file>.json` record (size, sha256, check).
  */
 import { PREFIXES } from "../config.js";
+import { DEFAULT_ACTIVE_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { type HubConnection } from "../core/hubConnection.js";
+import { names } from "../core/names.js";
+import { cronJobWatch, type CronJobWatch } from "../core/watch.js";
 
 export const DEFAULT_SNAPSHOT_DIR = "/var/lib/rancher/k3s/server/db/snapshots";
+
+/** activeDeadlineSeconds of the offload Job: it uploads a few snapshots of tens of MiB. */
+export const ETCD_ACTIVE_DEADLINE_SECONDS = DEFAULT_ACTIVE_DEADLINE_SECONDS;
+
+/** What watches the offload CronJob (built by EtcdOffload, read by the alert rules). */
+export function etcdWatch(namespace: string, schedule: string): CronJobWatch {
+  return cronJobWatch(namespace, names.etcdCronJob, schedule, ETCD_ACTIVE_DEADLINE_SECONDS);
+}
 
 /** `aws s3` endpoint flag for a non-AWS hub (empty on AWS). */
 function endpointFlag(hub: HubConnection): string {

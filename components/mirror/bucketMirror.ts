@@ -17,9 +17,11 @@ import {
 } from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
-import { commonLabels, names } from "../core/names.js";
+import { commonLabels } from "../core/names.js";
 import { mirrorEnv } from "./logic.js";
 import { VERSIONS } from "../core/versions.js";
+import { CronJobWatch } from "../core/watch.js";
+import { mirrorWatch } from "./logic.js";
 
 export interface BucketMirrorArgs {
   /** One entry of `buckets.mirrors`. */
@@ -33,12 +35,15 @@ export interface BucketMirrorArgs {
 export class BucketMirror extends pulumi.ComponentResource {
   /** `<namespace>/bucket-mirror-<name>`. */
   public readonly cronJobName: string;
+  /** What watches the CronJob (namespace, name, its real schedule, deadlines, metric): read by alerts and plan. */
+  public readonly watches: pulumi.Output<CronJobWatch[]>;
 
   constructor(name: string, args: BucketMirrorArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:BucketMirror", name, {}, opts);
     const { mirror, hub } = args;
     const ns = mirror.source.credentialsSecret.namespace;
-    const jobName = names.mirrorCronJob(mirror.name);
+    const watch = mirrorWatch(mirror);
+    const jobName = watch.cronJob;
     const labels = { ...commonLabels("bucket-mirror"), "homelab-backup/mirror": mirror.name };
     const script = readScript("mirror/mirror.sh");
 
@@ -74,9 +79,9 @@ export class BucketMirror extends pulumi.ComponentResource {
           annotations: { "homelab-backup/scripts-hash": contentHash(script) },
         },
         spec: backupCronJobSpec({
-          schedule: mirror.schedule,
+          schedule: watch.schedule,
           podLabels: labels,
-          activeDeadlineSeconds: 6 * 3600,
+          activeDeadlineSeconds: watch.activeDeadlineSeconds,
           initContainers: [rcloneInitContainer()],
           containers: [
             {
@@ -103,6 +108,7 @@ export class BucketMirror extends pulumi.ComponentResource {
       { parent: this, dependsOn: [scripts, hubSecret] },
     );
     this.cronJobName = `${ns}/${jobName}`;
-    this.registerOutputs({ cronJobName: this.cronJobName });
+    this.watches = pulumi.output([watch]);
+    this.registerOutputs({ cronJobName: this.cronJobName, watches: this.watches });
   }
 }

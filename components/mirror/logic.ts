@@ -1,8 +1,23 @@
 /** Bucket mirrors (rclone S3→S3 onto the hub) as plain data: where each lands and its script's settings. */
 import { PREFIXES } from "../core/schema.js";
 import type { HubConnection } from "../core/hubConnection.js";
+import { names } from "../core/names.js";
 import { rcloneS3Provider } from "../core/rclone.js";
+import { cronJobWatch, type CronJobWatch } from "../core/watch.js";
 import type { MirrorConfig } from "../config.js";
+
+/** activeDeadlineSeconds of a mirror Job: the first copy of a large bucket takes hours. */
+export const MIRROR_ACTIVE_DEADLINE_SECONDS = 6 * 3600;
+
+/** What watches a mirror's CronJob (built by BucketMirror, read by the alert rules). */
+export function mirrorWatch(mirror: MirrorConfig): CronJobWatch {
+  return cronJobWatch(
+    mirror.source.credentialsSecret.namespace,
+    names.mirrorCronJob(mirror.name),
+    mirror.schedule,
+    MIRROR_ACTIVE_DEADLINE_SECONDS,
+  );
+}
 
 /** Where a mirror lands on the hub: `buckets/<name>/`. */
 export function mirrorPrefix(mirror: MirrorConfig): string {

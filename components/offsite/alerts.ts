@@ -1,18 +1,9 @@
 /** Alert rules of the off-site copy, on the hub or in the cluster (composed by components/alerts/rules.ts). */
 import { offsiteOf, type StackConfig } from "../config.js";
 import { cronGaps, formatSeconds } from "../core/cron.js";
-import { DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { metrics, names } from "../core/names.js";
-import {
-  cronJobRules,
-  cronJobStaleSeconds,
-  cronWhy,
-  JOB_ACTIVE_DEADLINES,
-  jobAllowanceText,
-  OFFSITE_HUB_RUN_ALLOWANCE_SECONDS,
-  rule,
-  type Built,
-} from "../alerts/ruleHelpers.js";
+import { cronJobRules, cronWhy, OFFSITE_HUB_RUN_ALLOWANCE_SECONDS, rule, type Built } from "../alerts/ruleHelpers.js";
+import { offsiteJobWatch } from "./logic.js";
 
 /** Failure and staleness of the off-site copy: CronJob status in the cluster, textfile metrics on the hub. */
 export function offsiteAlertRules(stack: StackConfig): Built[] {
@@ -28,15 +19,7 @@ export function offsiteAlertRules(stack: StackConfig): Built[] {
         failedSeverity: "warning",
         staleSeverity: "critical",
         what: "Off-site encrypted copy",
-        namespace: offsite.namespace,
-        cronJob: names.offsiteCronJob,
-        cron: offsite.schedule,
-        threshold: cronJobStaleSeconds(offsite.schedule, JOB_ACTIVE_DEADLINES.offsite),
-        why: cronWhy(
-          offsite.schedule,
-          DEFAULT_STARTING_DEADLINE_SECONDS + JOB_ACTIVE_DEADLINES.offsite,
-          jobAllowanceText(JOB_ACTIVE_DEADLINES.offsite),
-        ),
+        watch: offsiteJobWatch(offsite),
       }),
     );
   } else if (offsite) {

@@ -9,6 +9,7 @@ import { type HubConnection } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
 import { fillTemplate, renderTimerUnit, systemdEnvironmentLine, toSystemdCalendar } from "../core/systemd.js";
 import { rcloneS3Provider } from "../core/rclone.js";
+import { cronJobWatch, type CronJobWatch } from "../core/watch.js";
 
 /** Where the off-site copy lives on the hub. */
 export const OFFSITE_HUB_PATHS = {
@@ -21,6 +22,17 @@ export const OFFSITE_HUB_PATHS = {
   /** The pinned rclone (VERSIONS.rclone), installed by install-rclone.sh. */
   rclone: "/usr/local/bin/rclone",
 } as const;
+
+/**
+ * activeDeadlineSeconds of the in-cluster copy: the first copy of a full bucket over FTP is long; a
+ * killed run resumes where it stopped (sync is incremental), and Forbid keeps runs from overlapping.
+ */
+export const OFFSITE_JOB_ACTIVE_DEADLINE_SECONDS = 23 * 3600;
+
+/** What watches the in-cluster copy's CronJob (built by OffsiteSync, read by the alert rules). */
+export function offsiteJobWatch(config: Pick<OffsiteConfig, "namespace" | "schedule">): CronJobWatch {
+  return cronJobWatch(config.namespace, names.offsiteCronJob, config.schedule, OFFSITE_JOB_ACTIVE_DEADLINE_SECONDS);
+}
 
 /** Scripts the off-site copy installs on the hub or mounts into its job. */
 export const OFFSITE_SCRIPTS = ["offsite-sync.sh", "write-config.sh"] as const;

@@ -33,6 +33,8 @@ import {
   renderOffsiteUnits,
 } from "./logic.js";
 import { VERSIONS } from "../core/versions.js";
+import { CronJobWatch } from "../core/watch.js";
+import { offsiteJobWatch } from "./logic.js";
 
 export interface OffsiteSyncArgs {
   /** The offsite section of the stack file, runOn resolved (`offsiteOf`). */
@@ -65,6 +67,8 @@ export class OffsiteSync extends pulumi.ComponentResource {
   public readonly onCalendar: string[] | undefined;
   /** `<namespace>/offsite-sync` in the cluster, or undefined on the hub. */
   public readonly cronJobName: string | undefined;
+  /** What watches the in-cluster CronJob (none on the hub, whose timer reports through textfile metrics). */
+  public readonly watches: pulumi.Output<CronJobWatch[]>;
 
   constructor(name: string, args: OffsiteSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:OffsiteSync", name, {}, opts);
@@ -88,6 +92,7 @@ export class OffsiteSync extends pulumi.ComponentResource {
         .apply(([ftp, k, id, secret]) => offsiteSecretsStdin(ftp, k || undefined, id, secret)),
     );
 
+    const watches: CronJobWatch[] = [];
     if (config.runOn === "hub") {
       if (!args.sshPrivateKey)
         throw new Error("OffsiteSync: runOn hub needs the hub's SSH private key (homelab-backup:hubSshPrivateKey)");
@@ -243,6 +248,8 @@ export class OffsiteSync extends pulumi.ComponentResource {
         "OFFSITE_S3_SECRET_ACCESS_KEY",
         ...(key ? ["OFFSITE_ENCRYPTION_KEY"] : []),
       ].map(fromSecret);
+      const watch = offsiteJobWatch(config);
+      watches.push(watch);
       new k8s.batch.v1.CronJob(
         `${name}-cronjob`,
         {
@@ -255,11 +262,9 @@ export class OffsiteSync extends pulumi.ComponentResource {
             },
           },
           spec: backupCronJobSpec({
-            schedule: config.schedule,
+            schedule: watch.schedule,
             podLabels: labels,
-            // The first copy of a full bucket over FTP is long; a killed run resumes where it stopped
-            // (sync is incremental), and Forbid keeps runs from overlapping.
-            activeDeadlineSeconds: 23 * 3600,
+            activeDeadlineSeconds: watch.activeDeadlineSeconds,
             initContainers: [rcloneInitContainer()],
             containers: [
               {
@@ -281,7 +286,9 @@ export class OffsiteSync extends pulumi.ComponentResource {
 
     this.encryptionKey = key;
     this.restoreCommand = pulumi.output(offsiteRestoreCommand(config));
+    this.watches = pulumi.output(watches);
     this.registerOutputs({
+      watches: this.watches,
       encryptionKey: this.encryptionKey,
       restoreCommand: this.restoreCommand,
       timerName: this.timerName,

@@ -1,23 +1,11 @@
 /** Alert rules of PostgreSQL dumps and restore drills (composed by components/alerts/rules.ts). */
 import type { StackConfig } from "../config.js";
 import { formatSeconds } from "../core/cron.js";
-import { DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
-import { names } from "../core/names.js";
-import {
-  cronJobRules,
-  cronJobStaleSeconds,
-  cronWhy,
-  JOB_ACTIVE_DEADLINES,
-  jobAllowanceText,
-  type Built,
-} from "../alerts/ruleHelpers.js";
-
-/** The schedule of a database's dump: its own, or a daily time inside the window (same longest gap: 24 h). */
-function dumpCron(stack: StackConfig, db: { schedule?: string }): string {
-  if (db.schedule) return db.schedule;
-  const [h, m] = stack.postgres!.window.start.split(":").map(Number);
-  return `${m} ${h} * * *`;
-}
+import { cronJobRules, cronJobStaleSeconds, type Built } from "../alerts/ruleHelpers.js";
+import { dumpSchedules } from "./logic.js";
+import { dumpWatch } from "./logic.js";
+import { watchWhy } from "../alerts/ruleHelpers.js";
+import { drillWatch } from "./logic.js";
 
 /** Failure and staleness of every dump and every restore drill. */
 export function postgresAlertRules(stack: StackConfig, alerts: { restoreTestMaxAgeDays: number }): Built[] {
@@ -25,8 +13,10 @@ export function postgresAlertRules(stack: StackConfig, alerts: { restoreTestMaxA
   const pg = stack.postgres;
   if (pg) {
     const g = "homelab-backup.postgres";
+    // The schedules the dump CronJobs get (spread over the window when a database has none of its own).
+    const schedules = dumpSchedules(pg);
     for (const db of pg.databases) {
-      const cron = dumpCron(stack, db);
+      const watch = dumpWatch(db, schedules.get(db.name)!);
       out.push(
         ...cronJobRules({
           group: g,
@@ -36,26 +26,31 @@ export function postgresAlertRules(stack: StackConfig, alerts: { restoreTestMaxA
           failedSeverity: "warning",
           staleSeverity: "critical",
           what: `PostgreSQL dump of \`${db.name}\``,
-          namespace: db.namespace,
-          cronJob: names.postgresDumpCronJob(db.name),
-          cron,
-          threshold: cronJobStaleSeconds(cron, JOB_ACTIVE_DEADLINES.postgresDump),
+          watch,
           why:
-            cronWhy(cron) + (db.schedule ? "" : ` (spread in the ${pg.window.start}–${pg.window.end} window: daily)`),
+            watchWhy(watch) + (db.schedule ? "" : ` (spread in the ${pg.window.start}–${pg.window.end} window: daily)`),
         }),
       );
     }
     const drill = pg.restoreDrill;
     if (drill) {
       const maxAge = alerts.restoreTestMaxAgeDays * 86_400;
-      const fromCron = cronJobStaleSeconds(drill.schedule, JOB_ACTIVE_DEADLINES.restoreDrill);
+      const drillWatches = new Map(
+        drill.databases.map((name) => [
+          name,
+          drillWatch(
+            pg.databases.find((d) => d.name === name)!,
+            drill.schedule,
+          ),
+        ]),
+      );
+      const fromCron = cronJobStaleSeconds([...drillWatches.values()][0]);
       const threshold = Math.max(maxAge, fromCron);
       const why =
         threshold === maxAge
           ? `alerts.restoreTestMaxAgeDays (${alerts.restoreTestMaxAgeDays} d); the drill's own cadence would allow ${formatSeconds(fromCron)}`
-          : `${cronWhy(drill.schedule, DEFAULT_STARTING_DEADLINE_SECONDS + JOB_ACTIVE_DEADLINES.restoreDrill, jobAllowanceText(JOB_ACTIVE_DEADLINES.restoreDrill))}: longer than restoreTestMaxAgeDays (${alerts.restoreTestMaxAgeDays} d), which the schedule could never meet`;
+          : `${watchWhy([...drillWatches.values()][0])}: longer than restoreTestMaxAgeDays (${alerts.restoreTestMaxAgeDays} d), which the schedule could never meet`;
       for (const name of drill.databases) {
-        const db = pg.databases.find((d) => d.name === name)!;
         out.push(
           ...cronJobRules({
             group: g,
@@ -65,9 +60,7 @@ export function postgresAlertRules(stack: StackConfig, alerts: { restoreTestMaxA
             failedSeverity: "critical",
             staleSeverity: "warning",
             what: `PostgreSQL restore drill of \`${name}\``,
-            namespace: db.namespace,
-            cronJob: names.postgresRestoreDrillCronJob(name),
-            cron: drill.schedule,
+            watch: drillWatches.get(name)!,
             threshold,
             why,
           }),

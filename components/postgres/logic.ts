@@ -6,7 +6,9 @@ import type * as k8s from "@pulumi/kubernetes";
 import { PREFIXES, type DatabaseConfig, type PostgresConfig } from "../config.js";
 import { fixedMinuteOfDay } from "../core/cron.js";
 import { type HubConnection } from "../core/hubConnection.js";
+import { DEFAULT_ACTIVE_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { names } from "../core/names.js";
+import { cronJobWatch, type CronJobWatch } from "../core/watch.js";
 import { rcloneS3Provider } from "../core/rclone.js";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -16,6 +18,26 @@ type EnvVar = k8s.types.input.core.v1.EnvVar;
  * pg_dump and the pipeline runs at pg_dump's speed (figures: test/bench/postgres.bench.ts).
  */
 export const DEFAULT_ZSTD_LEVEL = 1;
+
+/** activeDeadlineSeconds of a dump Job: a homelab database dumps in minutes. */
+export const DUMP_ACTIVE_DEADLINE_SECONDS = DEFAULT_ACTIVE_DEADLINE_SECONDS;
+/** activeDeadlineSeconds of a restore drill Job: it restores a whole dump into a scratch server. */
+export const RESTORE_DRILL_ACTIVE_DEADLINE_SECONDS = 4 * 3600;
+
+/** What watches a database's dump CronJob (built by PostgresDumpJob, read by the alert rules). */
+export function dumpWatch(db: Pick<DatabaseConfig, "name" | "namespace">, schedule: string): CronJobWatch {
+  return cronJobWatch(db.namespace, names.postgresDumpCronJob(db.name), schedule, DUMP_ACTIVE_DEADLINE_SECONDS);
+}
+
+/** What watches a database's restore drill CronJob (built by PostgresRestoreDrill). */
+export function drillWatch(db: Pick<DatabaseConfig, "name" | "namespace">, schedule: string): CronJobWatch {
+  return cronJobWatch(
+    db.namespace,
+    names.postgresRestoreDrillCronJob(db.name),
+    schedule,
+    RESTORE_DRILL_ACTIVE_DEADLINE_SECONDS,
+  );
+}
 /**
  * CPU limit of the dump container. zstd gets as many threads: `-T0` would count the node's cores, not
  * the container's limit, and start more workers (and buffers) than the limit lets run.

@@ -12,7 +12,7 @@ import {
 } from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
-import { commonLabels, names } from "../core/names.js";
+import { commonLabels } from "../core/names.js";
 import {
   DEFAULT_ZSTD_LEVEL,
   DUMP_CPU_LIMIT,
@@ -21,6 +21,8 @@ import {
   restoreRunbook,
   S3_SECRET_KEYS,
 } from "./logic.js";
+import { CronJobWatch } from "../core/watch.js";
+import { dumpWatch } from "./logic.js";
 
 export interface PostgresDumpJobArgs {
   /** The database to dump (image and database already defaulted by the config schema). */
@@ -56,12 +58,15 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
   public readonly databaseName: pulumi.Output<string>;
   /** One command that restores the newest dump into a new database. */
   public readonly restoreCommand: pulumi.Output<string>;
+  /** What watches the CronJob (namespace, name, its real schedule, deadlines, metric): read by alerts and plan. */
+  public readonly watches: pulumi.Output<CronJobWatch[]>;
 
   constructor(name: string, args: PostgresDumpJobArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:PostgresDumpJob", name, {}, opts);
     const db = args.database;
     const ns = db.namespace;
-    const jobName = names.postgresDumpCronJob(db.name);
+    const watch = dumpWatch(db, args.schedule);
+    const jobName = watch.cronJob;
     const labels = { ...commonLabels("postgres-dump"), "homelab-backup/database": db.name };
     const scripts = { "dump.sh": readScript("postgres/dump.sh"), "restore.sh": readScript("postgres/restore.sh") };
 
@@ -87,7 +92,8 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
       {
         metadata: { name: jobName, namespace: ns, labels },
         spec: backupCronJobSpec({
-          schedule: args.schedule,
+          schedule: watch.schedule,
+          activeDeadlineSeconds: watch.activeDeadlineSeconds,
           podLabels: { ...labels, "homelab-backup/scripts-hash": contentHash(...Object.values(scripts)) },
           runAsUser: POSTGRES_ALPINE_UID,
           initContainers: [rcloneInitContainer()],
@@ -114,7 +120,9 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
     this.namespace = cronJob.metadata.namespace.apply((n) => n ?? ns);
     this.databaseName = pulumi.output(db.name);
     this.restoreCommand = pulumi.output(restoreRunbook(db, args.hub));
+    this.watches = pulumi.output([watch]);
     this.registerOutputs({
+      watches: this.watches,
       cronJobName: this.cronJobName,
       namespace: this.namespace,
       databaseName: this.databaseName,

@@ -12,8 +12,10 @@ import {
 } from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
-import { commonLabels, names } from "../core/names.js";
+import { commonLabels } from "../core/names.js";
 import { drillCheckFiles, drillEnv, POSTGRES_ALPINE_UID, S3_SECRET_KEYS } from "./logic.js";
+import { CronJobWatch } from "../core/watch.js";
+import { drillWatch } from "./logic.js";
 
 export interface PostgresRestoreDrillArgs {
   /** The drill section of the stack (databases already defaulted to all). */
@@ -34,6 +36,8 @@ export interface PostgresRestoreDrillArgs {
 export class PostgresRestoreDrill extends pulumi.ComponentResource {
   /** `<namespace>/<cronjob>` of every drill CronJob, by database name. */
   public readonly cronJobNames: pulumi.Output<Record<string, string>>;
+  /** What watches the CronJob (namespace, name, its real schedule, deadlines, metric): read by alerts and plan. */
+  public readonly watches: pulumi.Output<CronJobWatch[]>;
 
   constructor(name: string, args: PostgresRestoreDrillArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:PostgresRestoreDrill", name, {}, opts);
@@ -49,10 +53,13 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
     };
     const hash = contentHash(...Object.entries(files).flat());
     const out: Record<string, pulumi.Output<string>> = {};
+    const watches: CronJobWatch[] = [];
 
     for (const db of chosen) {
       const ns = db.namespace;
-      const jobName = names.postgresRestoreDrillCronJob(db.name);
+      const watch = drillWatch(db, args.drill.schedule);
+      watches.push(watch);
+      const jobName = watch.cronJob;
       const labels = { ...commonLabels("postgres-restore-drill"), "homelab-backup/database": db.name };
       const configMap = new k8s.core.v1.ConfigMap(
         `${name}-${db.name}-scripts`,
@@ -76,10 +83,10 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
         {
           metadata: { name: jobName, namespace: ns, labels },
           spec: backupCronJobSpec({
-            schedule: args.drill.schedule,
+            schedule: watch.schedule,
             podLabels: { ...labels, "homelab-backup/scripts-hash": hash },
             runAsUser: POSTGRES_ALPINE_UID,
-            activeDeadlineSeconds: 4 * 3600,
+            activeDeadlineSeconds: watch.activeDeadlineSeconds,
             backoffLimit: 0,
             initContainers: [rcloneInitContainer()],
             containers: [
@@ -102,6 +109,7 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
     }
 
     this.cronJobNames = pulumi.output(out);
-    this.registerOutputs({ cronJobNames: this.cronJobNames });
+    this.watches = pulumi.output(watches);
+    this.registerOutputs({ cronJobNames: this.cronJobNames, watches: this.watches });
   }
 }
