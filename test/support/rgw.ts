@@ -64,15 +64,40 @@ rgw data = ${dir}/rgw
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, logs: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check().catch(() => false)) return;
+    if (
+      await check().catch((err) => {
+        if (err instanceof OsdQuit) throw err;
+        return false;
+      })
+    )
+      return;
     if (Date.now() > deadline) throw new Error(`RGW: ${what} did not come up within ${timeoutMs / 1000} s\n${logs()}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-/** Starts monitor, OSD and gateway; rejects (after stopping whatever started) if any of them fails. */
+/**
+ * Starts monitor, OSD and gateway; rejects (after stopping whatever started) if any of them fails.
+ * A fresh OSD sometimes quits at its first boot with `mon_cmd_maybe_osd_create fail: 'wrong fsid'`
+ * (seen about one start in three here, with the same fsid in its config and the monitor's map): the
+ * whole cluster is then started again in a new directory, up to three times.
+ */
 export async function startRgw(opts: { timeoutMs?: number } = {}): Promise<RgwServer> {
-  const timeoutMs = opts.timeoutMs ?? 180_000;
+  let last: unknown;
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    try {
+      return await startOnce(opts.timeoutMs ?? 180_000);
+    } catch (err) {
+      last = err;
+      if (!(err instanceof OsdQuit)) throw err;
+    }
+  }
+  throw last;
+}
+
+class OsdQuit extends Error {}
+
+async function startOnce(timeoutMs: number): Promise<RgwServer> {
   const dir = mkdtempSync(path.join(tmpdir(), "rgw-"));
   for (const sub of ["run", "log", "rgw", "osd.0"]) mkdirSync(path.join(dir, sub));
   const [monPort, rgwPort] = [await freePort(), await freePort()];
@@ -120,8 +145,11 @@ export async function startRgw(opts: { timeoutMs?: number } = {}): Promise<RgwSe
     await ceph("ceph-osd", ["-i", "0", "--mkfs", "--osd-uuid", osdUuid]);
     await ceph("ceph", ["--connect-timeout", "60", "osd", "create", osdUuid]);
     await ceph("ceph", ["osd", "crush", "add", "osd.0", "1", "root=default"]);
-    daemon("ceph-osd", ["-i", "0"]);
-    await waitFor("the OSD", timeoutMs, async () => /1 up/.test((await ceph("ceph", ["osd", "stat"])).stdout), logs);
+    const osd = daemon("ceph-osd", ["-i", "0"]);
+    await waitFor("the OSD", timeoutMs, async () => {
+      if (osd.exitCode !== null) throw new OsdQuit(`RGW: the OSD quit at its first boot\n${logs()}`);
+      return /1 up/.test((await ceph("ceph", ["osd", "stat"])).stdout);
+    }, logs);
     daemon("radosgw", ["-n", "client.rgw.a"]);
     const endpoint = `http://127.0.0.1:${rgwPort}`;
     await waitFor("the gateway", timeoutMs, async () => (await fetch(endpoint)).status > 0, logs);

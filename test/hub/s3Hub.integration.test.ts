@@ -1,0 +1,193 @@
+/**
+ * The s3 hub's configuration and its conformance check against a real Ceph RGW on loopback
+ * (test/support/rgw.ts). The settings are the program's own: the example stack's lifecycle rules
+ * (retention.ts), its object lock, the writers' policies (iam.ts), turned into S3 terms by
+ * s3Settings.ts and applied by the same code `pulumi up` runs (s3Api.ts). Each guarantee is checked by
+ * the conformance check once as configured (it must pass) and once deliberately broken on the server
+ * (it must fail), so no check can pass by construction.
+ *
+ * Where RGW (Ceph 16) differs from AWS, the test says which behaviour it checks:
+ * - no default bucket encryption (it needs a Vault backend): not part of an s3 hub's settings;
+ * - the TLS-only bucket policy is not evaluated over plain HTTP: an http endpoint gets no bucket policy;
+ * - Ceph 16 answers MissingContentLength to an aws-chunked upload with a trailing checksum (what the
+ *   aws-sdk and Velero's AWS plugin send by default); AWS takes it. The stack's Velero sends no
+ *   checksum on a non-AWS hub, and the check proves that upload works and reports the refusal;
+ * - writers are RGW users in the admin's tenant whose rights come from IAM user policies (PutUserPolicy
+ *   at the S3 endpoint), where AWS would use IAM users of the account.
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand, PutObjectLockConfigurationCommand, type LifecycleRule } from "@aws-sdk/client-s3";
+import { parseStackConfig, type StackConfig } from "../../components/config.js";
+import { WRITERS } from "../../components/core/hubConnection.js";
+import { checkHubConformance, type CheckResult, type ConformanceInput } from "../../components/hub/conformance.js";
+import { writerPolicy } from "../../components/hub/iam.js";
+import { prefixLifecycles } from "../../components/hub/retention.js";
+import { applyBucketSettings, ensureRgwWriter, readBucketState, readRgwWriterPolicy, s3Client, type S3Credentials } from "../../components/hub/s3Api.js";
+import { hubBucketSettings, hubWriterSpecs, lifecycleDifferences, type HubBucketSettings, type HubWriterSpec } from "../../components/hub/s3Settings.js";
+import { startRgw, type RgwServer } from "../support/rgw.js";
+import { exampleStack } from "../support/stackFiles.js";
+
+const REGION = "us-east-1";
+let rgw: RgwServer;
+let stack: StackConfig;
+let admin: S3Credentials;
+const writerKeys: Record<string, S3Credentials> = {};
+
+const key = (): S3Credentials => ({ accessKeyId: randomBytes(10).toString("hex").toUpperCase(), secretAccessKey: randomBytes(20).toString("base64url") });
+const target = () => ({ endpoint: rgw.endpoint, region: REGION });
+const result = (results: CheckResult[], check: CheckResult["check"]) => {
+  const r = results.find((x) => x.check === check);
+  if (!r) throw new Error(`no ${check} result in ${JSON.stringify(results)}`);
+  return r;
+};
+
+/** Settings and writers of one bucket, from the example stack through the program's own functions. */
+function hubFor(bucket: string, opts: { objectLock?: boolean } = {}): { settings: HubBucketSettings; writers: HubWriterSpec[] } {
+  const settings = hubBucketSettings({
+    bucket,
+    endpoint: rgw.endpoint,
+    objectLock: opts.objectLock === false ? undefined : stack.hub.objectLock,
+    lifecycles: prefixLifecycles(stack),
+  });
+  return { settings, writers: hubWriterSpecs(bucket, WRITERS) };
+}
+
+async function configure(bucket: string, opts: { objectLock?: boolean } = {}): Promise<ConformanceInput> {
+  const { settings, writers } = hubFor(bucket, opts);
+  const client = s3Client(target(), admin);
+  await applyBucketSettings(client, settings);
+  client.destroy();
+  for (const w of writers) {
+    const userName = `${w.userName}`;
+    writerKeys[`${bucket}/${w.writer}`] ??= key();
+    await ensureRgwWriter(target(), admin, { userName, key: writerKeys[`${bucket}/${w.writer}`], policy: w.policy });
+  }
+  return {
+    target: target(),
+    settings,
+    writers,
+    admin,
+    // As velero/logic.ts bslConfig configures Velero on every non-AWS hub.
+    veleroChecksums: false,
+    writerKeys: Object.fromEntries(writers.map((w) => [w.writer, writerKeys[`${bucket}/${w.writer}`]])),
+  };
+}
+
+beforeAll(async () => {
+  stack = parseStackConfig(exampleStack().config);
+  expect(stack.hub.objectLock, "the example stack locks its backups").toBeDefined();
+  rgw = await startRgw({ timeoutMs: 240_000 });
+  admin = { accessKeyId: rgw.adminAccessKeyId, secretAccessKey: rgw.adminSecretAccessKey };
+}, 300_000);
+
+afterAll(async () => {
+  await rgw?.stop();
+}, 60_000);
+
+describe("an s3 hub on a real Ceph RGW", () => {
+  let locked: ConformanceInput;
+
+  beforeAll(async () => {
+    locked = await configure("homelab-locked");
+  }, 180_000);
+
+  it("holds every guarantee of the example stack as configured", { timeout: 120_000 }, async () => {
+    const results = await checkHubConformance(locked);
+    for (const r of results) expect(r, r.detail).toMatchObject({ ok: true });
+    expect(results.map((r) => r.check).sort()).toEqual(["lifecycle", "objectLock", "trailingChecksum", "versioning", "writers"]);
+  });
+
+  it("reads the lifecycle rules back as written", { timeout: 60_000 }, async () => {
+    const client = s3Client(target(), admin);
+    const state = await readBucketState(client, locked.settings.bucket);
+    client.destroy();
+    expect(locked.settings.lifecycleRules.length).toBe(prefixLifecycles(stack).length);
+    expect(lifecycleDifferences(locked.settings.lifecycleRules, state.lifecycleRules)).toEqual([]);
+  });
+
+  it("keeps each writer's policy as the program wrote it", { timeout: 60_000 }, async () => {
+    for (const w of locked.writers) expect(await readRgwWriterPolicy(target(), admin, w.userName)).toEqual(w.policy);
+  });
+
+  it("re-applying the settings and writers changes nothing (idempotent)", { timeout: 120_000 }, async () => {
+    const again = await configure("homelab-locked");
+    expect(again.settings).toEqual(locked.settings);
+    const results = await checkHubConformance(again);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+  });
+});
+
+describe("the conformance check fails when a guarantee is broken on the server", () => {
+  it("lifecycle: a rule changed behind the program's back", { timeout: 120_000 }, async () => {
+    const hub = await configure("homelab-broken-lifecycle", { objectLock: false });
+    const client = s3Client(target(), admin);
+    const rules = hub.settings.lifecycleRules.map((r) => (r.Expiration?.Days ? { ...r, Expiration: { Days: r.Expiration.Days + 30 } } : r));
+    expect(rules).not.toEqual(hub.settings.lifecycleRules);
+    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: hub.settings.bucket, LifecycleConfiguration: { Rules: rules as LifecycleRule[] } }));
+    client.destroy();
+    const r = result(await checkHubConformance(hub), "lifecycle");
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/postgres-backups/);
+  });
+
+  it("versioning: suspended", { timeout: 120_000 }, async () => {
+    const hub = await configure("homelab-broken-versioning", { objectLock: false });
+    const client = s3Client(target(), admin);
+    await client.send(new PutBucketVersioningCommand({ Bucket: hub.settings.bucket, VersioningConfiguration: { Status: "Suspended" } }));
+    client.destroy();
+    const r = result(await checkHubConformance(hub), "versioning");
+    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/Suspended/) });
+  });
+
+  it("objectLock: no default retention, so a fresh version can be deleted", { timeout: 120_000 }, async () => {
+    const hub = await configure("homelab-broken-lock");
+    const client = s3Client(target(), admin);
+    await client.send(new PutObjectLockConfigurationCommand({ Bucket: hub.settings.bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled" } }));
+    client.destroy();
+    const r = result(await checkHubConformance(hub), "objectLock");
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/default retention is not set/);
+    expect(r.detail).toMatch(/deleting the locked version .* succeeded/);
+  });
+
+  it("writers: an append-only writer that can delete, and a writer that can write another's prefix", { timeout: 120_000 }, async () => {
+    const hub = await configure("homelab-broken-writers", { objectLock: false });
+    const bucket = hub.settings.bucket;
+    const postgres = hub.writers.find((w) => w.writer === "postgres")!;
+    const longhorn = hub.writers.find((w) => w.writer === "longhorn")!;
+    // postgres gets a pruning writer's rights (delete allowed); longhorn gets velero's prefix too.
+    const pruning = writerPolicy("velero", bucket);
+    const postgresBroken = JSON.parse(JSON.stringify(pruning).replaceAll("velero/", postgres.prefix));
+    const longhornBroken = { ...longhorn.policy, Statement: [...longhorn.policy.Statement, { Sid: "AlsoVelero", Effect: "Allow" as const, Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::${bucket}/velero/*`] }] };
+    await ensureRgwWriter(target(), admin, { userName: postgres.userName, key: hub.writerKeys.postgres, policy: postgresBroken });
+    await ensureRgwWriter(target(), admin, { userName: longhorn.userName, key: hub.writerKeys.longhorn, policy: longhornBroken });
+    const r = result(await checkHubConformance(hub), "writers");
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(/postgres is append-only but could delete/);
+    expect(r.detail).toMatch(/longhorn could write under velero's prefix velero\//);
+  });
+
+  it("writers: a writer whose key cannot put under its own prefix", { timeout: 120_000 }, async () => {
+    const hub = await configure("homelab-broken-own-prefix", { objectLock: false });
+    const etcd = hub.writers.find((w) => w.writer === "etcd")!;
+    const elsewhere = JSON.parse(JSON.stringify(etcd.policy).replaceAll(etcd.prefix, "somewhere-else/"));
+    await ensureRgwWriter(target(), admin, { userName: etcd.userName, key: hub.writerKeys.etcd, policy: elsewhere });
+    const r = result(await checkHubConformance(hub), "writers");
+    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/etcd cannot put under its own prefix etcd-snapshots\/: AccessDenied/) });
+  });
+
+  it("trailingChecksum: RGW 16, unlike AWS, refuses the aws-sdk default trailing CRC32; a stack whose Velero sent it would fail", { timeout: 120_000 }, async () => {
+    const hub = await configure("homelab-trailing-checksum", { objectLock: false });
+    const withoutChecksums = result(await checkHubConformance(hub), "trailingChecksum");
+    expect(withoutChecksums).toMatchObject({ ok: true, detail: expect.stringMatching(/refuses trailing CRC32 checksums \(MissingContentLength\)/) });
+    const withChecksums = result(await checkHubConformance({ ...hub, veleroChecksums: true }), "trailingChecksum");
+    expect(withChecksums).toMatchObject({ ok: false, detail: expect.stringMatching(/trailing CRC32 checksum as velero failed: MissingContentLength/) });
+  });
+
+  it("trailingChecksum: fails when the velero writer cannot upload", { timeout: 120_000 }, async () => {
+    const hub = await configure("homelab-broken-checksum", { objectLock: false });
+    const r = result(await checkHubConformance({ ...hub, writerKeys: { ...hub.writerKeys, velero: key() } }), "trailingChecksum");
+    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/upload without a request checksum as velero failed: InvalidAccessKeyId/) });
+  });
+});
