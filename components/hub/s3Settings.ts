@@ -117,6 +117,11 @@ function normalizeRule(r: Record<string, any>): S3LifecycleRule {
   return out;
 }
 
+/** Rules in the shape this program sets, sorted by ID: what a read returns and what a diff compares. */
+export function normalizeLifecycle(rules: readonly Record<string, any>[]): S3LifecycleRule[] {
+  return rules.map(normalizeRule).sort((a, b) => a.ID.localeCompare(b.ID));
+}
+
 /**
  * How the rules a server holds differ from the rules wanted, one line per difference (empty when
  * they match). Rules are matched by ID; order does not matter.

@@ -25,7 +25,9 @@ import { writerPolicy } from "../../components/hub/iam.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
 import { applyBucketSettings, ensureRgwWriter, readBucketState, readRgwWriterPolicy, s3Client, type S3Credentials } from "../../components/hub/s3Api.js";
 import { hubBucketSettings, hubWriterSpecs, lifecycleDifferences, type HubBucketSettings, type HubWriterSpec } from "../../components/hub/s3Settings.js";
+import { bucketProvider, bucketWant, s3HubCommand, writerProvider } from "../../components/hub/s3HubResources.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
+import { spawnSync } from "node:child_process";
 import { exampleStack } from "../support/stackFiles.js";
 
 const REGION = "us-east-1";
@@ -189,5 +191,53 @@ describe("the conformance check fails when a guarantee is broken on the server",
     const hub = await configure("homelab-broken-checksum", { objectLock: false });
     const r = result(await checkHubConformance({ ...hub, writerKeys: { ...hub.writerKeys, velero: key() } }), "trailingChecksum");
     expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/upload without a request checksum as velero failed: InvalidAccessKeyId/) });
+  });
+});
+
+describe("the Pulumi side: resources that a refresh reads back, and the conformance step", () => {
+  it("S3HubBucket: create applies the settings; a refresh after a change on the server makes the diff ask for an update, which restores them", { timeout: 180_000 }, async () => {
+    const { settings } = hubFor("homelab-resource", { objectLock: false });
+    const inputs = { request: { target: target(), flavor: "ceph-rgw", admin, settings }, want: bucketWant(settings), resourceId: "r" };
+    const created = await bucketProvider.create(inputs);
+    expect(created.outs.state).toEqual(bucketWant(settings));
+    expect((await bucketProvider.diff!("r", created.outs, inputs)).changes).toBe(false);
+    const client = s3Client(target(), admin);
+    await client.send(new PutBucketVersioningCommand({ Bucket: settings.bucket, VersioningConfiguration: { Status: "Suspended" } }));
+    const rules = settings.lifecycleRules.slice(1) as LifecycleRule[];
+    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: settings.bucket, LifecycleConfiguration: { Rules: rules } }));
+    client.destroy();
+    const refreshed = await bucketProvider.read!("r", created.outs);
+    expect(refreshed.props.state.versioning).toBe("Suspended");
+    expect(refreshed.props.state.lifecycleRules).toHaveLength(settings.lifecycleRules.length - 1);
+    expect((await bucketProvider.diff!("r", refreshed.props, inputs)).changes).toBe(true);
+    const updated = await bucketProvider.update!("r", refreshed.props, inputs);
+    expect(updated.outs!.state).toEqual(bucketWant(settings));
+  });
+
+  it("S3HubWriter: a policy changed on the server shows as drift after a refresh", { timeout: 180_000 }, async () => {
+    const [writer] = hubWriterSpecs("homelab-resource", ["postgres"]);
+    const request = { target: target(), flavor: "ceph-rgw", admin, userName: writer.userName, key: key(), policy: writer.policy };
+    const inputs = { request, want: { userName: writer.userName, policy: writer.policy }, resourceId: "w" };
+    const created = await writerProvider.create(inputs);
+    expect(created.outs.state).toEqual(inputs.want);
+    await ensureRgwWriter(target(), admin, { userName: writer.userName, key: request.key, policy: writerPolicy("velero", "homelab-resource") });
+    const refreshed = await writerProvider.read!("w", created.outs);
+    expect((await writerProvider.diff!("w", refreshed.props, inputs)).changes).toBe(true);
+    expect((await writerProvider.diff!("w", created.outs, inputs)).changes).toBe(false);
+  });
+
+  it("the conformance step's command exits 0 on a conforming hub and 1, naming the check, on a broken one", { timeout: 180_000 }, async () => {
+    const hub = await configure("homelab-cli", { objectLock: false });
+    const run = (input: unknown) => spawnSync(s3HubCommand("check")[0], s3HubCommand("check").slice(1), { input: JSON.stringify(input), encoding: "utf8", timeout: 120_000 });
+    const good = run(hub);
+    expect(good.status, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(/^ok {2}versioning: versioning is Enabled$/m);
+    const client = s3Client(target(), admin);
+    await client.send(new PutBucketVersioningCommand({ Bucket: hub.settings.bucket, VersioningConfiguration: { Status: "Suspended" } }));
+    client.destroy();
+    const bad = run(hub);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/does not hold what the stack promises/);
+    expect(bad.stderr).toMatch(/^FAIL versioning: versioning is Suspended, want Enabled$/m);
   });
 });

@@ -1,0 +1,121 @@
+/**
+ * Command-line entry of the s3 hub's configurator and conformance check, run on the machine that
+ * runs Pulumi: by the resources of s3HubResources.ts (configure and read, for create/update/refresh)
+ * and by the conformance step after `pulumi up`. Input is one JSON document on standard input (it
+ * holds keys, so never on a command line); output is JSON on standard output; a failure exits 1 with
+ * the reason on standard error.
+ *
+ *   node --import tsx components/hub/s3-hub.ts configure-bucket | read-bucket | configure-writer | read-writer | check
+ */
+import { checkHubConformance, formatResults, type ConformanceInput } from "./conformance.js";
+import { applyBucketSettings, ensureRgwWriter, readBucketState, readRgwWriterPolicy, s3Client, type S3Credentials, type S3Target } from "./s3Api.js";
+import type { S3Flavor } from "./s3Flavors.js";
+import type { PolicyDocument } from "./iam.js";
+import { normalizeLifecycle, type HubBucketSettings } from "./s3Settings.js";
+
+export interface BucketRequest {
+  readonly target: S3Target;
+  readonly flavor: S3Flavor;
+  readonly admin: S3Credentials;
+  readonly settings: HubBucketSettings;
+}
+
+export interface WriterRequest {
+  readonly target: S3Target;
+  readonly flavor: S3Flavor;
+  readonly admin: S3Credentials;
+  readonly userName: string;
+  readonly key: S3Credentials;
+  readonly policy: PolicyDocument;
+}
+
+/** The bucket settings as the server holds them, in the shape of `HubBucketSettings` (so a diff is a plain comparison). */
+export async function readBucket(req: BucketRequest): Promise<Record<string, unknown>> {
+  const client = s3Client(req.target, req.admin);
+  try {
+    const s = await readBucketState(client, req.settings.bucket);
+    return {
+      bucket: req.settings.bucket,
+      versioning: s.versioning,
+      ...(s.objectLock ? { objectLock: s.objectLock } : {}),
+      lifecycleRules: normalizeLifecycle(s.lifecycleRules),
+      ...(s.bucketPolicy ? { bucketPolicy: s.bucketPolicy } : {}),
+    };
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function configureBucket(req: BucketRequest): Promise<void> {
+  const client = s3Client(req.target, req.admin);
+  try {
+    await applyBucketSettings(client, req.settings);
+  } finally {
+    client.destroy();
+  }
+}
+
+function requireRgw(flavor: S3Flavor): void {
+  // s3Flavors.ts refuses manage: admin for the flavors whose admin API is not implemented; this is the backstop.
+  if (flavor !== "ceph-rgw") throw new Error(`hub.manage: writer identities can be created only on ceph-rgw, not "${flavor}"`);
+}
+
+export async function configureWriter(req: WriterRequest): Promise<void> {
+  requireRgw(req.flavor);
+  await ensureRgwWriter(req.target, req.admin, { userName: req.userName, key: req.key, policy: req.policy });
+}
+
+export async function readWriter(req: WriterRequest): Promise<{ userName: string; policy?: PolicyDocument }> {
+  requireRgw(req.flavor);
+  const policy = await readRgwWriterPolicy(req.target, req.admin, req.userName);
+  return { userName: req.userName, ...(policy ? { policy } : {}) };
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function main(cmd: string | undefined): Promise<number> {
+  const input = JSON.parse(await readStdin());
+  switch (cmd) {
+    case "configure-bucket":
+      await configureBucket(input);
+      process.stdout.write(JSON.stringify(await readBucket(input)));
+      return 0;
+    case "read-bucket":
+      process.stdout.write(JSON.stringify(await readBucket(input)));
+      return 0;
+    case "configure-writer":
+      await configureWriter(input);
+      process.stdout.write(JSON.stringify(await readWriter(input)));
+      return 0;
+    case "read-writer":
+      process.stdout.write(JSON.stringify(await readWriter(input)));
+      return 0;
+    case "check": {
+      const results = await checkHubConformance(input as ConformanceInput);
+      const text = formatResults(results);
+      if (results.some((r) => !r.ok)) {
+        process.stderr.write(`the hub does not hold what the stack promises:\n${text}\n`);
+        return 1;
+      }
+      process.stdout.write(`${text}\n`);
+      return 0;
+    }
+    default:
+      process.stderr.write(`usage: s3-hub.ts configure-bucket|read-bucket|configure-writer|read-writer|check < input.json\n`);
+      return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv[2]).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
