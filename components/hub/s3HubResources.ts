@@ -12,7 +12,6 @@
  *
  * Destroy never deletes the bucket or an identity: a backup target is not torn down with its configuration.
  */
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { BucketRequest, WriterRequest } from "./s3-hub.js";
 import { normalizeLifecycle, type HubBucketSettings } from "./s3Settings.js";
@@ -22,20 +21,20 @@ export function bucketWant(s: HubBucketSettings): Record<string, unknown> {
   return { ...s, lifecycleRules: normalizeLifecycle(s.lifecycleRules) };
 }
 
-/** The repository root: the configurator runs from there, so `tsx` resolves from its node_modules. */
-const REPO_ROOT = path.resolve(__dirname, "../..");
-const CLI = path.join(REPO_ROOT, "components", "hub", "s3-hub.ts");
-
-/** The command line of the configurator (also used by the conformance step). */
+/**
+ * The command line of the configurator (also used by the conformance step), relative to the project
+ * directory, where Pulumi runs the program, its dynamic providers and local commands: no machine's
+ * absolute path ends up in the state, so the same stack on another machine shows no diff.
+ */
 export function s3HubCommand(sub: string): string[] {
-  return [process.execPath, "--import", "tsx", CLI, sub];
+  return ["node", "--import", "tsx", "components/hub/s3-hub.ts", sub];
 }
 
 /** Runs the configurator with `input` on stdin and returns its JSON output. Self-contained: it runs in the dynamic provider's process. */
-function runConfigurator(argv: string[], cwd: string, input: unknown): any {
+function runConfigurator(argv: string[], input: unknown): any {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
-  const r = spawnSync(argv[0], argv.slice(1), { cwd, input: JSON.stringify(input), encoding: "utf8", maxBuffer: 16 << 20, timeout: 600_000 });
+  const r = spawnSync(argv[0], argv.slice(1), { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 16 << 20, timeout: 600_000 });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error((r.stderr || `exit ${r.status}`).trim());
   return JSON.parse(r.stdout);
@@ -54,18 +53,17 @@ export function driftedKeys(want: Record<string, unknown>, state: Record<string,
  * server changed makes the next preview show an update, which puts the wanted settings back.
  */
 function configuratorProvider(apply: string[], read: string[], keys: string[]): pulumi.dynamic.ResourceProvider {
-  const cwd = REPO_ROOT;
   return {
     async create(inputs: any) {
-      const state = runConfigurator(apply, cwd, inputs.request);
+      const state = runConfigurator(apply, inputs.request);
       return { id: inputs.resourceId, outs: { ...inputs, state } };
     },
     async update(_id: string, _olds: any, news: any) {
-      const state = runConfigurator(apply, cwd, news.request);
+      const state = runConfigurator(apply, news.request);
       return { outs: { ...news, state } };
     },
     async read(id: string, props: any) {
-      const state = runConfigurator(read, cwd, props.request);
+      const state = runConfigurator(read, props.request);
       return { id, props: { ...props, state } };
     },
     async diff(_id: string, olds: any, news: any) {

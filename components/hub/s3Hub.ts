@@ -1,0 +1,120 @@
+/**
+ * An S3 server that already exists as the backup hub (`hub.kind: s3`). Nothing runs over SSH.
+ *
+ * - `manage: admin`: the bucket's settings (S3HubBucket) and one identity per writer (S3HubWriter) are
+ *   configured through the server's own APIs with the admin key; the writers' keys are generated here
+ *   and are Pulumi secrets.
+ * - `manage: none`: nothing is configured; the writers use the keys of `homelab-backup:hubWriterKeys`.
+ *
+ * Either way, once the hub's resources exist, the conformance step (s3-hub.ts check, conformance.ts)
+ * proves against the real server what the stack promised, and fails `pulumi up` when it does not hold.
+ * With `manage: none` it can only check what the writers' keys can see (their rights, uploads).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { local } from "@pulumi/command";
+import YAML from "yaml";
+import type { WriterCredentials, WriterName } from "../core/hubConnection.js";
+import { contentHash } from "../core/files.js";
+import type { PrefixLifecycle } from "./retention.js";
+import { effectiveManage, parseWriterKeys, type S3Flavor } from "./s3Flavors.js";
+import { S3HubBucket, S3HubWriter, s3HubCommand } from "./s3HubResources.js";
+import { hubBucketSettings, hubWriterSpecs, type HubBucketSettings, type HubWriterSpec } from "./s3Settings.js";
+
+/** The hub section fields an s3 hub uses. */
+export interface S3HubSection {
+  readonly bucket: string;
+  readonly region: string;
+  readonly endpoint?: string;
+  readonly flavor: S3Flavor;
+  readonly manage?: "admin" | "none";
+  readonly adminAccessKeyId?: string;
+  readonly objectLock?: { readonly mode: "GOVERNANCE" | "COMPLIANCE"; readonly days: number };
+}
+
+export interface S3HubArgs {
+  /** The hub section of the stack file (kind s3). */
+  readonly hub: S3HubSection;
+  /** One lifecycle rule per bucket prefix (retention.ts prefixLifecycles). */
+  readonly lifecycles: readonly PrefixLifecycle[];
+  /** The writers the stack uses. */
+  readonly writers: readonly WriterName[];
+  /** Prefixes the offsite reader may read. @default the whole bucket */
+  readonly offsitePrefixes?: readonly string[];
+  /** The admin's secret key (homelab-backup:hubAdminPassword); required with manage: admin. */
+  readonly adminSecretAccessKey?: pulumi.Input<string>;
+  /** The writers' keys as YAML/JSON (homelab-backup:hubWriterKeys); required with manage: none. */
+  readonly writerKeys?: pulumi.Input<string>;
+  /** Whether the stack's Velero sends request checksums (velero/logic.ts bslConfig). @default false */
+  readonly veleroChecksums?: boolean;
+}
+
+export class S3Hub extends pulumi.ComponentResource {
+  /** Per-writer S3 credentials; secrets, usable once the writer's identity exists. */
+  public readonly writers: Record<WriterName, WriterCredentials>;
+  /** What the server must hold (the resources' inputs, in S3 terms). */
+  public readonly settings: pulumi.Output<HubBucketSettings>;
+  /** The conformance step's report, one line per check. */
+  public readonly conformance: pulumi.Output<string>;
+
+  constructor(name: string, args: S3HubArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab-backup:index:S3Hub", name, {}, opts);
+    const hub = args.hub;
+    if (!hub.endpoint) throw new Error("S3Hub: hub.endpoint is required");
+    const target = { endpoint: hub.endpoint, region: hub.region };
+    const manage = effectiveManage(hub.flavor, hub.manage);
+    const settings = hubBucketSettings({ bucket: hub.bucket, endpoint: hub.endpoint, objectLock: hub.objectLock, lifecycles: args.lifecycles });
+    const specs: HubWriterSpec[] = hubWriterSpecs(hub.bucket, args.writers, { offsitePrefixes: args.offsitePrefixes });
+    const child = { parent: this };
+
+    let keys: pulumi.Output<Record<string, { accessKeyId: string; secretAccessKey: string }>>;
+    let admin: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }> | undefined;
+    const dependsOn: pulumi.Resource[] = [];
+    if (manage === "admin") {
+      if (!hub.adminAccessKeyId || args.adminSecretAccessKey === undefined) throw new Error("S3Hub: manage admin needs hub.adminAccessKeyId and homelab-backup:hubAdminPassword");
+      admin = pulumi.secret(pulumi.output(args.adminSecretAccessKey).apply((secretAccessKey) => ({ accessKeyId: hub.adminAccessKeyId!, secretAccessKey })));
+      const bucket = new S3HubBucket(`${name}-bucket`, { request: admin.apply((a) => ({ target, flavor: hub.flavor, admin: a, settings })) }, child);
+      dependsOn.push(bucket);
+      const generated: Record<string, pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>> = {};
+      for (const spec of specs) {
+        const id = new random.RandomString(`${name}-${spec.writer}-access-key`, { length: 20, special: false, lower: false }, child).result;
+        const secret = new random.RandomPassword(`${name}-${spec.writer}-secret-key`, { length: 40, special: false }, child).result;
+        const key = pulumi.all([id, secret]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
+        const writer = new S3HubWriter(
+          `${name}-${spec.writer}`,
+          { request: pulumi.all([admin, key]).apply(([a, k]) => ({ target, flavor: hub.flavor, admin: a, userName: spec.userName, key: k, policy: spec.policy })) },
+          { parent: this, dependsOn: [bucket] },
+        );
+        dependsOn.push(writer);
+        // Tied to the writer resource, so whoever uses the key waits until the identity exists.
+        generated[spec.writer] = pulumi.all([writer.id, key]).apply(([, k]) => k);
+      }
+      keys = pulumi.secret(pulumi.all(generated));
+    } else {
+      if (args.writerKeys === undefined) throw new Error("S3Hub: manage none needs homelab-backup:hubWriterKeys");
+      keys = pulumi.secret(pulumi.output(args.writerKeys).apply((text) => parseWriterKeys(text, YAML.parse)));
+    }
+
+    const input = pulumi.all([keys, admin ?? pulumi.output(undefined)]).apply(([writerKeys, a]) =>
+      JSON.stringify({ target, settings, writers: specs, writerKeys, ...(a ? { admin: a } : {}), veleroChecksums: args.veleroChecksums ?? false }),
+    );
+    const check = new local.Command(
+      `${name}-conformance`,
+      {
+        create: s3HubCommand("check").join(" "),
+        stdin: pulumi.secret(input),
+        // Runs again whenever what the hub must hold changes, or a refresh found the server changed.
+        triggers: [contentHash(JSON.stringify({ target, settings, specs, manage })), ...dependsOn.map((r) => (r as S3HubBucket).state)],
+        logging: "stdoutAndStderr",
+      },
+      { parent: this, dependsOn },
+    );
+
+    this.settings = pulumi.output(settings);
+    this.conformance = check.stdout;
+    this.writers = Object.fromEntries(
+      specs.map((s) => [s.writer, { accessKeyId: pulumi.secret(keys.apply((k) => k[s.writer].accessKeyId)), secretAccessKey: pulumi.secret(keys.apply((k) => k[s.writer].secretAccessKey)) }]),
+    ) as Record<WriterName, WriterCredentials>;
+    this.registerOutputs({ writers: this.writers, settings: this.settings, conformance: this.conformance });
+  }
+}
