@@ -50,7 +50,9 @@ export const LOCK_PROBE_PREFIX = ".homelab-backup-conformance/";
 
 /** Where a writer puts its probe object: its own prefix, or the staging prefix that expires for append-only writers. */
 export function probeKey(w: HubWriterSpec, runId: string): string {
-  return w.access === "append" ? `${w.prefix}.partial/conformance-${runId}` : `${w.prefix}.homelab-backup-conformance-${runId}`;
+  return w.access === "append"
+    ? `${w.prefix}.partial/conformance-${runId}`
+    : `${w.prefix}.homelab-backup-conformance-${runId}`;
 }
 
 async function outcome(call: () => Promise<unknown>): Promise<{ ok: true } | { ok: false; code: string }> {
@@ -62,8 +64,10 @@ async function outcome(call: () => Promise<unknown>): Promise<{ ok: true } | { o
   }
 }
 
-const put = (c: S3Client, bucket: string, key: string) => c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: PROBE_BODY }));
-const del = (c: S3Client, bucket: string, key: string, versionId?: string) => c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
+const put = (c: S3Client, bucket: string, key: string) =>
+  c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: PROBE_BODY }));
+const del = (c: S3Client, bucket: string, key: string, versionId?: string) =>
+  c.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(versionId ? { VersionId: versionId } : {}) }));
 
 async function checkWriters(input: ConformanceInput, runId: string): Promise<CheckResult> {
   const bucket = input.settings.bucket;
@@ -89,36 +93,59 @@ async function checkWriters(input: ConformanceInput, runId: string): Promise<Che
       const own = probeKey(w, runId);
       const wrote = await outcome(() => put(client, bucket, own));
       if (!wrote.ok) failures.push(`${w.writer} cannot put under its own prefix ${w.prefix}: ${wrote.code}`);
-      for (const other of writing.filter((o) => o.writer !== w.writer && !w.prefix.startsWith(o.prefix) && !o.prefix.startsWith(w.prefix))) {
-        const r = await outcome(() => put(client, bucket, `${other.prefix}.homelab-backup-conformance-${w.writer}-${runId}`));
+      for (const other of writing.filter(
+        (o) => o.writer !== w.writer && !w.prefix.startsWith(o.prefix) && !o.prefix.startsWith(w.prefix),
+      )) {
+        const r = await outcome(() =>
+          put(client, bucket, `${other.prefix}.homelab-backup-conformance-${w.writer}-${runId}`),
+        );
         if (r.ok) failures.push(`${w.writer} could write under ${other.writer}'s prefix ${other.prefix}`);
       }
       if (wrote.ok) {
         const removed = await outcome(() => del(client, bucket, own));
         if (w.access === "append" && removed.ok) failures.push(`${w.writer} is append-only but could delete ${own}`);
-        if (w.access === "prune" && !removed.ok) failures.push(`${w.writer} cannot delete its own object ${own}: ${removed.code}`);
+        if (w.access === "prune" && !removed.ok)
+          failures.push(`${w.writer} cannot delete its own object ${own}: ${removed.code}`);
       }
       passed.push(`${w.writer} puts under ${w.prefix}${w.access === "append" ? " and cannot delete" : ""}`);
     } finally {
       client.destroy();
     }
   }
-  return { check: "writers", ok: failures.length === 0, detail: failures.length ? failures.join("; ") : passed.join("; ") };
+  return {
+    check: "writers",
+    ok: failures.length === 0,
+    detail: failures.length ? failures.join("; ") : passed.join("; "),
+  };
 }
 
 /** Puts 256 KiB and reads it back; `trailing`: as a stream, which the SDK sends aws-chunked with a trailing CRC32. */
-async function upload(input: ConformanceInput, key: S3Credentials, objectKey: string, trailing: boolean): Promise<{ ok: true } | { ok: false; code: string }> {
+async function upload(
+  input: ConformanceInput,
+  key: S3Credentials,
+  objectKey: string,
+  trailing: boolean,
+): Promise<{ ok: true } | { ok: false; code: string }> {
   const client = s3Client(input.target, key, { maxAttempts: 1, checksums: trailing });
   const body = Buffer.alloc(256 * 1024, "velero");
   try {
     const sent = await outcome(() =>
-      client.send(new PutObjectCommand({ Bucket: input.settings.bucket, Key: objectKey, Body: trailing ? Readable.from([body]) : body, ContentLength: body.length })),
+      client.send(
+        new PutObjectCommand({
+          Bucket: input.settings.bucket,
+          Key: objectKey,
+          Body: trailing ? Readable.from([body]) : body,
+          ContentLength: body.length,
+        }),
+      ),
     );
     if (!sent.ok) return sent;
     const back = await client.send(new GetObjectCommand({ Bucket: input.settings.bucket, Key: objectKey }));
     const bytes = Buffer.from(await back.Body!.transformToByteArray());
     await outcome(() => del(client, input.settings.bucket, objectKey));
-    return bytes.equals(body) ? { ok: true } : { ok: false, code: `read back ${bytes.length} bytes that differ from the ${body.length} uploaded` };
+    return bytes.equals(body)
+      ? { ok: true }
+      : { ok: false, code: `read back ${bytes.length} bytes that differ from the ${body.length} uploaded` };
   } finally {
     client.destroy();
   }
@@ -133,42 +160,93 @@ async function checkTrailingChecksum(input: ConformanceInput, runId: string): Pr
   const trailing = await upload(input, key, `${base}-crc32`, true);
   if (input.veleroChecksums) {
     return trailing.ok
-      ? { check: "trailingChecksum", ok: true, detail: "velero uploaded with a trailing CRC32 checksum and read it back" }
-      : { check: "trailingChecksum", ok: false, detail: `upload with a trailing CRC32 checksum as velero failed: ${trailing.code}` };
+      ? {
+          check: "trailingChecksum",
+          ok: true,
+          detail: "velero uploaded with a trailing CRC32 checksum and read it back",
+        }
+      : {
+          check: "trailingChecksum",
+          ok: false,
+          detail: `upload with a trailing CRC32 checksum as velero failed: ${trailing.code}`,
+        };
   }
   const plain = await upload(input, key, `${base}-plain`, false);
-  const server = trailing.ok ? "the server also takes trailing CRC32 checksums" : `the server refuses trailing CRC32 checksums (${trailing.code}), which is why Velero sends none here`;
+  const server = trailing.ok
+    ? "the server also takes trailing CRC32 checksums"
+    : `the server refuses trailing CRC32 checksums (${trailing.code}), which is why Velero sends none here`;
   return plain.ok
-    ? { check: "trailingChecksum", ok: true, detail: `velero uploaded without a request checksum, as Velero is configured; ${server}` }
-    : { check: "trailingChecksum", ok: false, detail: `upload without a request checksum as velero failed: ${plain.code}; ${server}` };
+    ? {
+        check: "trailingChecksum",
+        ok: true,
+        detail: `velero uploaded without a request checksum, as Velero is configured; ${server}`,
+      }
+    : {
+        check: "trailingChecksum",
+        ok: false,
+        detail: `upload without a request checksum as velero failed: ${plain.code}; ${server}`,
+      };
 }
 
 /** Runs every check that applies and returns one result per check. */
-export async function checkHubConformance(input: ConformanceInput, opts: { runId?: string } = {}): Promise<CheckResult[]> {
-  const runId = opts.runId ?? new Date().toISOString().replace(/[^0-9]/g, "").slice(0, 14);
+export async function checkHubConformance(
+  input: ConformanceInput,
+  opts: { runId?: string } = {},
+): Promise<CheckResult[]> {
+  const runId =
+    opts.runId ??
+    new Date()
+      .toISOString()
+      .replace(/[^0-9]/g, "")
+      .slice(0, 14);
   const s = input.settings;
   const results: CheckResult[] = [];
   if (input.admin) {
     const admin = s3Client(input.target, input.admin, { maxAttempts: 1 });
     try {
       const state = await readBucketState(admin, s.bucket);
-      results.push({ check: "versioning", ok: state.versioning === s.versioning, detail: `versioning is ${state.versioning}${state.versioning === s.versioning ? "" : `, want ${s.versioning}`}` });
+      results.push({
+        check: "versioning",
+        ok: state.versioning === s.versioning,
+        detail: `versioning is ${state.versioning}${state.versioning === s.versioning ? "" : `, want ${s.versioning}`}`,
+      });
       const diff = lifecycleDifferences(s.lifecycleRules, state.lifecycleRules);
-      results.push({ check: "lifecycle", ok: diff.length === 0, detail: diff.length ? diff.join("; ") : `${s.lifecycleRules.length} rules read back as written` });
+      results.push({
+        check: "lifecycle",
+        ok: diff.length === 0,
+        detail: diff.length ? diff.join("; ") : `${s.lifecycleRules.length} rules read back as written`,
+      });
       if (s.objectLock) {
         const want = s.objectLock;
         const problems: string[] = [];
         if (!state.objectLock || state.objectLock.mode !== want.mode || state.objectLock.days !== want.days) {
-          problems.push(`default retention is ${state.objectLock ? `${state.objectLock.mode} ${state.objectLock.days}d` : "not set"}, want ${want.mode} ${want.days}d`);
+          problems.push(
+            `default retention is ${state.objectLock ? `${state.objectLock.mode} ${state.objectLock.days}d` : "not set"}, want ${want.mode} ${want.days}d`,
+          );
         }
         const probe = `${LOCK_PROBE_PREFIX}lock-${runId}`;
         const put1 = await admin.send(new PutObjectCommand({ Bucket: s.bucket, Key: probe, Body: PROBE_BODY }));
         const removed = await outcome(() => del(admin, s.bucket, probe, put1.VersionId));
         if (removed.ok) problems.push(`deleting the locked version ${probe} (${put1.VersionId}) succeeded`);
         else if (want.mode === "GOVERNANCE") {
-          await outcome(() => admin.send(new DeleteObjectCommand({ Bucket: s.bucket, Key: probe, VersionId: put1.VersionId, BypassGovernanceRetention: true })));
+          await outcome(() =>
+            admin.send(
+              new DeleteObjectCommand({
+                Bucket: s.bucket,
+                Key: probe,
+                VersionId: put1.VersionId,
+                BypassGovernanceRetention: true,
+              }),
+            ),
+          );
         }
-        results.push({ check: "objectLock", ok: problems.length === 0, detail: problems.length ? problems.join("; ") : `deleting a locked version is refused (${want.mode} ${want.days}d)` });
+        results.push({
+          check: "objectLock",
+          ok: problems.length === 0,
+          detail: problems.length
+            ? problems.join("; ")
+            : `deleting a locked version is refused (${want.mode} ${want.days}d)`,
+        });
       }
     } catch (err) {
       results.push({ check: "versioning", ok: false, detail: (err as Error).message });

@@ -8,7 +8,15 @@
  *   node --import tsx components/hub/s3-hub.ts configure-bucket | read-bucket | configure-writer | read-writer | check
  */
 import { checkHubConformance, formatResults, type ConformanceInput } from "./conformance.js";
-import { applyBucketSettings, ensureRgwWriter, readBucketState, readRgwWriterPolicy, s3Client, type S3Credentials, type S3Target } from "./s3Api.js";
+import {
+  applyBucketSettings,
+  ensureRgwWriter,
+  readBucketState,
+  readRgwWriterPolicy,
+  s3Client,
+  type S3Credentials,
+  type S3Target,
+} from "./s3Api.js";
 import type { S3Flavor } from "./s3Flavors.js";
 import type { PolicyDocument } from "./iam.js";
 import { normalizeLifecycle, type HubBucketSettings } from "./s3Settings.js";
@@ -57,7 +65,8 @@ export async function configureBucket(req: BucketRequest): Promise<void> {
 
 function requireRgw(flavor: S3Flavor): void {
   // s3Flavors.ts refuses manage: admin for the flavors whose admin API is not implemented; this is the backstop.
-  if (flavor !== "ceph-rgw") throw new Error(`hub.manage: writer identities can be created only on ceph-rgw, not "${flavor}"`);
+  if (flavor !== "ceph-rgw")
+    throw new Error(`hub.manage: writer identities can be created only on ceph-rgw, not "${flavor}"`);
 }
 
 export async function configureWriter(req: WriterRequest): Promise<void> {
@@ -105,7 +114,9 @@ async function main(cmd: string | undefined): Promise<number> {
       return 0;
     }
     default:
-      process.stderr.write(`usage: s3-hub.ts configure-bucket|read-bucket|configure-writer|read-writer|check < input.json\n`);
+      process.stderr.write(
+        `usage: s3-hub.ts configure-bucket|read-bucket|configure-writer|read-writer|check < input.json\n`,
+      );
       return 2;
   }
 }

@@ -39,7 +39,11 @@ export interface S3Target {
 }
 
 /** A path-style S3 client for one hub and one credential. */
-export function s3Client(target: S3Target, creds: S3Credentials, opts: { maxAttempts?: number; checksums?: boolean } = {}): S3Client {
+export function s3Client(
+  target: S3Target,
+  creds: S3Credentials,
+  opts: { maxAttempts?: number; checksums?: boolean } = {},
+): S3Client {
   return new S3Client({
     endpoint: target.endpoint,
     region: target.region,
@@ -68,7 +72,8 @@ async function step<T>(what: string, key: string, call: () => Promise<T>): Promi
     return await call();
   } catch (err) {
     const { code, status } = s3ErrorCode(err);
-    if (isNotImplemented(err)) throw new Error(`${key}: the server answered NotImplemented to ${what}: it cannot provide this guarantee`);
+    if (isNotImplemented(err))
+      throw new Error(`${key}: the server answered NotImplemented to ${what}: it cannot provide this guarantee`);
     throw new Error(`${key}: ${what} failed: ${code}${status ? ` (HTTP ${status})` : ""}: ${(err as Error).message}`);
   }
 }
@@ -95,10 +100,13 @@ export interface BucketState {
   readonly bucketPolicy?: PolicyDocument;
 }
 
-const missing = (err: unknown, ...codes: string[]) => codes.includes(s3ErrorCode(err).code) || s3ErrorCode(err).status === 404;
+const missing = (err: unknown, ...codes: string[]) =>
+  codes.includes(s3ErrorCode(err).code) || s3ErrorCode(err).status === 404;
 
 export async function readBucketState(client: S3Client, bucket: string): Promise<BucketState> {
-  const v = await step("GetBucketVersioning", "hub.bucket", () => client.send(new GetBucketVersioningCommand({ Bucket: bucket })));
+  const v = await step("GetBucketVersioning", "hub.bucket", () =>
+    client.send(new GetBucketVersioningCommand({ Bucket: bucket })),
+  );
   let objectLock: BucketState["objectLock"];
   let objectLockEnabled = false;
   try {
@@ -107,14 +115,17 @@ export async function readBucketState(client: S3Client, bucket: string): Promise
     const r = l.ObjectLockConfiguration?.Rule?.DefaultRetention;
     if (r?.Mode && r.Days !== undefined) objectLock = { mode: r.Mode, days: r.Days };
   } catch (err) {
-    if (isNotImplemented(err)) throw new Error("hub.objectLock: the server answered NotImplemented to GetObjectLockConfiguration");
+    if (isNotImplemented(err))
+      throw new Error("hub.objectLock: the server answered NotImplemented to GetObjectLockConfiguration");
     if (!missing(err, "ObjectLockConfigurationNotFoundError", "InvalidRequest")) throw err;
   }
   let lifecycleRules: Record<string, any>[] = [];
   try {
-    lifecycleRules = ((await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ?? []) as Record<string, any>[];
+    lifecycleRules = ((await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }))).Rules ??
+      []) as Record<string, any>[];
   } catch (err) {
-    if (isNotImplemented(err)) throw new Error("hub lifecycle: the server answered NotImplemented to GetBucketLifecycleConfiguration");
+    if (isNotImplemented(err))
+      throw new Error("hub lifecycle: the server answered NotImplemented to GetBucketLifecycleConfiguration");
     if (!missing(err, "NoSuchLifecycleConfiguration", "NoSuchBucketLifecycle")) throw err;
   }
   let bucketPolicy: PolicyDocument | undefined;
@@ -122,7 +133,8 @@ export async function readBucketState(client: S3Client, bucket: string): Promise
     const p = await client.send(new GetBucketPolicyCommand({ Bucket: bucket }));
     if (p.Policy) bucketPolicy = JSON.parse(p.Policy) as PolicyDocument;
   } catch (err) {
-    if (isNotImplemented(err)) throw new Error("hub bucket policy: the server answered NotImplemented to GetBucketPolicy");
+    if (isNotImplemented(err))
+      throw new Error("hub bucket policy: the server answered NotImplemented to GetBucketPolicy");
     if (!missing(err, "NoSuchBucketPolicy")) throw err;
   }
   return { versioning: v.Status ?? "Off", objectLock, objectLockEnabled, lifecycleRules, bucketPolicy };
@@ -135,33 +147,60 @@ export async function readBucketState(client: S3Client, bucket: string): Promise
  */
 export async function applyBucketSettings(client: S3Client, s: HubBucketSettings): Promise<void> {
   if (!(await bucketExists(client, s.bucket))) {
-    await step("CreateBucket", "hub.bucket", () => client.send(new CreateBucketCommand({ Bucket: s.bucket, ...(s.objectLock ? { ObjectLockEnabledForBucket: true } : {}) })));
+    await step("CreateBucket", "hub.bucket", () =>
+      client.send(
+        new CreateBucketCommand({ Bucket: s.bucket, ...(s.objectLock ? { ObjectLockEnabledForBucket: true } : {}) }),
+      ),
+    );
   }
-  await step("PutBucketVersioning", "hub (versioning)", () => client.send(new PutBucketVersioningCommand({ Bucket: s.bucket, VersioningConfiguration: { Status: s.versioning } })));
+  await step("PutBucketVersioning", "hub (versioning)", () =>
+    client.send(
+      new PutBucketVersioningCommand({ Bucket: s.bucket, VersioningConfiguration: { Status: s.versioning } }),
+    ),
+  );
   if (s.objectLock) {
     const lock = s.objectLock;
     const state = await readBucketState(client, s.bucket);
     if (!state.objectLockEnabled) {
-      throw new Error(`hub.objectLock: bucket ${s.bucket} exists without object lock, which S3 can enable only when a bucket is created; use a new bucket or remove hub.objectLock`);
+      throw new Error(
+        `hub.objectLock: bucket ${s.bucket} exists without object lock, which S3 can enable only when a bucket is created; use a new bucket or remove hub.objectLock`,
+      );
     }
     await step("PutObjectLockConfiguration", "hub.objectLock", () =>
       client.send(
-        new PutObjectLockConfigurationCommand({ Bucket: s.bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: lock.mode, Days: lock.days } } } }),
+        new PutObjectLockConfigurationCommand({
+          Bucket: s.bucket,
+          ObjectLockConfiguration: {
+            ObjectLockEnabled: "Enabled",
+            Rule: { DefaultRetention: { Mode: lock.mode, Days: lock.days } },
+          },
+        }),
       ),
     );
   }
   if (s.lifecycleRules.length > 0) {
     await step("PutBucketLifecycleConfiguration", "hub (lifecycle)", () =>
-      client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: s.bucket, LifecycleConfiguration: { Rules: s.lifecycleRules as LifecycleRule[] } })),
+      client.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: s.bucket,
+          LifecycleConfiguration: { Rules: s.lifecycleRules as LifecycleRule[] },
+        }),
+      ),
     );
   } else {
-    await step("DeleteBucketLifecycle", "hub (lifecycle)", () => client.send(new DeleteBucketLifecycleCommand({ Bucket: s.bucket })));
+    await step("DeleteBucketLifecycle", "hub (lifecycle)", () =>
+      client.send(new DeleteBucketLifecycleCommand({ Bucket: s.bucket })),
+    );
   }
   if (s.bucketPolicy) {
     const policy = JSON.stringify(s.bucketPolicy);
-    await step("PutBucketPolicy", "hub (bucket policy)", () => client.send(new PutBucketPolicyCommand({ Bucket: s.bucket, Policy: policy })));
+    await step("PutBucketPolicy", "hub (bucket policy)", () =>
+      client.send(new PutBucketPolicyCommand({ Bucket: s.bucket, Policy: policy })),
+    );
   } else {
-    await step("DeleteBucketPolicy", "hub (bucket policy)", () => client.send(new DeleteBucketPolicyCommand({ Bucket: s.bucket })));
+    await step("DeleteBucketPolicy", "hub (bucket policy)", () =>
+      client.send(new DeleteBucketPolicyCommand({ Bucket: s.bucket })),
+    );
   }
 }
 
@@ -176,9 +215,21 @@ export type { S3LifecycleRule };
 export const RGW_POLICY_NAME = "homelab-backup";
 
 /** One signed request to RGW's admin ops API (`/admin/...`), JSON answer (docs.ceph.com radosgw/adminops). */
-async function rgwAdmin(target: S3Target, admin: S3Credentials, method: "GET" | "PUT" | "DELETE", path: string, query: Record<string, string>): Promise<{ status: number; body: any }> {
+async function rgwAdmin(
+  target: S3Target,
+  admin: S3Credentials,
+  method: "GET" | "PUT" | "DELETE",
+  path: string,
+  query: Record<string, string>,
+): Promise<{ status: number; body: any }> {
   const url = new URL(target.endpoint);
-  const signer = new SignatureV4({ credentials: admin, region: target.region, service: "s3", sha256: Hash.bind(null, "sha256"), uriEscapePath: true });
+  const signer = new SignatureV4({
+    credentials: admin,
+    region: target.region,
+    service: "s3",
+    sha256: Hash.bind(null, "sha256"),
+    uriEscapePath: true,
+  });
   const request = new HttpRequest({
     method,
     protocol: url.protocol,
@@ -190,7 +241,10 @@ async function rgwAdmin(target: S3Target, admin: S3Credentials, method: "GET" | 
   });
   const signed = await signer.sign(request);
   const qs = new URLSearchParams(signed.query as Record<string, string>).toString().replace(/\+/g, "%20");
-  const res = await fetch(`${url.protocol}//${url.host}${path}?${qs}`, { method, headers: signed.headers as Record<string, string> });
+  const res = await fetch(`${url.protocol}//${url.host}${path}?${qs}`, {
+    method,
+    headers: signed.headers as Record<string, string>,
+  });
   const text = await res.text();
   let body: any = text;
   try {
@@ -205,9 +259,15 @@ async function rgwAdmin(target: S3Target, admin: S3Credentials, method: "GET" | 
  * Makes sure the RGW user `userName` exists with exactly this S3 key and carries `policy` as its
  * user policy. Idempotent.
  */
-export async function ensureRgwWriter(target: S3Target, admin: S3Credentials, writer: { userName: string; key: S3Credentials; policy: PolicyDocument }): Promise<void> {
+export async function ensureRgwWriter(
+  target: S3Target,
+  admin: S3Credentials,
+  writer: { userName: string; key: S3Credentials; policy: PolicyDocument },
+): Promise<void> {
   const fail = (what: string, r: { status: number; body: any }) => {
-    throw new Error(`hub.manage (admin): RGW admin ops ${what} for ${writer.userName} failed: HTTP ${r.status} ${typeof r.body === "string" ? r.body.slice(0, 200) : JSON.stringify(r.body)}`);
+    throw new Error(
+      `hub.manage (admin): RGW admin ops ${what} for ${writer.userName} failed: HTTP ${r.status} ${typeof r.body === "string" ? r.body.slice(0, 200) : JSON.stringify(r.body)}`,
+    );
   };
   const get = await rgwAdmin(target, admin, "GET", "/admin/user", { uid: writer.userName });
   if (get.status === 501) fail("GET user (NotImplemented)", get);
@@ -234,23 +294,41 @@ export async function ensureRgwWriter(target: S3Target, admin: S3Credentials, wr
     }
     // Keys this program did not give (a rotated key) would keep the old rights: remove them.
     for (const k of keys.filter((k) => k.access_key !== writer.key.accessKeyId)) {
-      const removed = await rgwAdmin(target, admin, "DELETE", "/admin/user", { key: "", uid: writer.userName, "access-key": k.access_key, "key-type": "s3" });
+      const removed = await rgwAdmin(target, admin, "DELETE", "/admin/user", {
+        key: "",
+        uid: writer.userName,
+        "access-key": k.access_key,
+        "key-type": "s3",
+      });
       if (removed.status !== 200) fail("remove old key", removed);
     }
   } else fail("GET user", get);
   const iam = rgwIamClient(target, admin);
   await step(`PutUserPolicy ${writer.userName}`, "hub.manage (admin)", () =>
-    iam.send(new PutUserPolicyCommand({ UserName: writer.userName, PolicyName: RGW_POLICY_NAME, PolicyDocument: JSON.stringify(writer.policy) })),
+    iam.send(
+      new PutUserPolicyCommand({
+        UserName: writer.userName,
+        PolicyName: RGW_POLICY_NAME,
+        PolicyDocument: JSON.stringify(writer.policy),
+      }),
+    ),
   );
 }
 
 /** The user policy RGW holds for a writer (undefined when the user has none). */
-export async function readRgwWriterPolicy(target: S3Target, admin: S3Credentials, userName: string): Promise<PolicyDocument | undefined> {
+export async function readRgwWriterPolicy(
+  target: S3Target,
+  admin: S3Credentials,
+  userName: string,
+): Promise<PolicyDocument | undefined> {
   try {
-    const r = await rgwIamClient(target, admin).send(new GetUserPolicyCommand({ UserName: userName, PolicyName: RGW_POLICY_NAME }));
+    const r = await rgwIamClient(target, admin).send(
+      new GetUserPolicyCommand({ UserName: userName, PolicyName: RGW_POLICY_NAME }),
+    );
     return r.PolicyDocument ? (JSON.parse(decodeURIComponent(r.PolicyDocument)) as PolicyDocument) : undefined;
   } catch (err) {
-    if (isNotImplemented(err)) throw new Error("hub.manage (admin): the server answered NotImplemented to GetUserPolicy");
+    if (isNotImplemented(err))
+      throw new Error("hub.manage (admin): the server answered NotImplemented to GetUserPolicy");
     if (missing(err, "NoSuchEntity", "NoSuchEntityException")) return undefined;
     throw err;
   }

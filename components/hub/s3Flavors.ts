@@ -39,7 +39,12 @@ export interface FlavorCapabilities {
   /** A writer that can put but never delete (append-only postgres and etcd writers). */
   readonly appendOnlyWriters: boolean;
   /** Lifecycle actions the server accepts. */
-  readonly lifecycle: { readonly expiration: boolean; readonly noncurrentExpiration: boolean; readonly expiredDeleteMarker: boolean; readonly abortMultipart: boolean };
+  readonly lifecycle: {
+    readonly expiration: boolean;
+    readonly noncurrentExpiration: boolean;
+    readonly expiredDeleteMarker: boolean;
+    readonly abortMultipart: boolean;
+  };
   /** The admin API `manage: admin` uses, or undefined when the program cannot manage this server. */
   readonly adminApi?: AdminApi;
   /** The admin APIs this program implements today (the others are refused with `manage: admin`). */
@@ -48,12 +53,41 @@ export interface FlavorCapabilities {
   readonly defaultManage: "admin" | "none";
 }
 
-const FULL_LIFECYCLE = { expiration: true, noncurrentExpiration: true, expiredDeleteMarker: true, abortMultipart: true } as const;
+const FULL_LIFECYCLE = {
+  expiration: true,
+  noncurrentExpiration: true,
+  expiredDeleteMarker: true,
+  abortMultipart: true,
+} as const;
 
 export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
-  minio: { versioning: true, objectLock: true, appendOnlyWriters: true, lifecycle: FULL_LIFECYCLE, adminApi: "madmin", adminImplemented: false, defaultManage: "admin" },
-  silo: { versioning: true, objectLock: true, appendOnlyWriters: true, lifecycle: FULL_LIFECYCLE, adminApi: "madmin", adminImplemented: false, defaultManage: "admin" },
-  rustfs: { versioning: true, objectLock: true, appendOnlyWriters: true, lifecycle: FULL_LIFECYCLE, adminApi: "rustfs-admin", adminImplemented: false, defaultManage: "admin" },
+  minio: {
+    versioning: true,
+    objectLock: true,
+    appendOnlyWriters: true,
+    lifecycle: FULL_LIFECYCLE,
+    adminApi: "madmin",
+    adminImplemented: false,
+    defaultManage: "admin",
+  },
+  silo: {
+    versioning: true,
+    objectLock: true,
+    appendOnlyWriters: true,
+    lifecycle: FULL_LIFECYCLE,
+    adminApi: "madmin",
+    adminImplemented: false,
+    defaultManage: "admin",
+  },
+  rustfs: {
+    versioning: true,
+    objectLock: true,
+    appendOnlyWriters: true,
+    lifecycle: FULL_LIFECYCLE,
+    adminApi: "rustfs-admin",
+    adminImplemented: false,
+    defaultManage: "admin",
+  },
   garage: {
     versioning: false,
     objectLock: false,
@@ -63,8 +97,23 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     adminImplemented: false,
     defaultManage: "admin",
   },
-  "ceph-rgw": { versioning: true, objectLock: true, appendOnlyWriters: true, lifecycle: FULL_LIFECYCLE, adminApi: "rgw-admin-ops", adminImplemented: true, defaultManage: "none" },
-  generic: { versioning: true, objectLock: true, appendOnlyWriters: true, lifecycle: FULL_LIFECYCLE, adminImplemented: false, defaultManage: "none" },
+  "ceph-rgw": {
+    versioning: true,
+    objectLock: true,
+    appendOnlyWriters: true,
+    lifecycle: FULL_LIFECYCLE,
+    adminApi: "rgw-admin-ops",
+    adminImplemented: true,
+    defaultManage: "none",
+  },
+  generic: {
+    versioning: true,
+    objectLock: true,
+    appendOnlyWriters: true,
+    lifecycle: FULL_LIFECYCLE,
+    adminImplemented: false,
+    defaultManage: "none",
+  },
 };
 
 /** The part of the stack an s3 hub's refusals look at. */
@@ -96,9 +145,16 @@ export function s3HubProblems(req: S3HubRequest): S3HubProblem[] {
   const caps = FLAVOR_CAPABILITIES[req.flavor];
   const manage = effectiveManage(req.flavor, req.manage);
   const out: S3HubProblem[] = [];
-  if (!req.endpoint) out.push({ path: ["hub", "endpoint"], message: 'is required when hub.kind is "s3": the existing server\'s S3 endpoint, e.g. https://s3.lan:9000' });
+  if (!req.endpoint)
+    out.push({
+      path: ["hub", "endpoint"],
+      message: 'is required when hub.kind is "s3": the existing server\'s S3 endpoint, e.g. https://s3.lan:9000',
+    });
   if (req.objectLock && !caps.objectLock) {
-    out.push({ path: ["hub", "objectLock"], message: `cannot be enforced by flavor "${req.flavor}": it has no object lock (S3 answers NotImplemented); remove hub.objectLock or use a server that locks objects (silo, rustfs, ceph-rgw)` });
+    out.push({
+      path: ["hub", "objectLock"],
+      message: `cannot be enforced by flavor "${req.flavor}": it has no object lock (S3 answers NotImplemented); remove hub.objectLock or use a server that locks objects (silo, rustfs, ceph-rgw)`,
+    });
   }
   const appendOnly = req.writers.filter((w) => w.appendOnly);
   if (appendOnly.length > 0 && !caps.appendOnlyWriters) {
@@ -108,18 +164,41 @@ export function s3HubProblems(req: S3HubRequest): S3HubProblem[] {
     });
   }
   if (manage === "admin") {
-    if (!caps.adminApi) out.push({ path: ["hub", "manage"], message: `is "admin", but flavor "${req.flavor}" has no admin API the program knows; set manage: none and give the writers' keys in homelab-backup:hubWriterKeys` });
+    if (!caps.adminApi)
+      out.push({
+        path: ["hub", "manage"],
+        message: `is "admin", but flavor "${req.flavor}" has no admin API the program knows; set manage: none and give the writers' keys in homelab-backup:hubWriterKeys`,
+      });
     else if (!caps.adminImplemented) {
-      out.push({ path: ["hub", "manage"], message: `is "admin", but this version of the program cannot yet create identities through the ${caps.adminApi} API of "${req.flavor}"; set manage: none and give the writers' keys in homelab-backup:hubWriterKeys` });
+      out.push({
+        path: ["hub", "manage"],
+        message: `is "admin", but this version of the program cannot yet create identities through the ${caps.adminApi} API of "${req.flavor}"; set manage: none and give the writers' keys in homelab-backup:hubWriterKeys`,
+      });
     }
-    if (!req.adminAccessKeyId) out.push({ path: ["hub", "adminAccessKeyId"], message: 'is required with manage: admin: the access key id of an admin user of the server' });
+    if (!req.adminAccessKeyId)
+      out.push({
+        path: ["hub", "adminAccessKeyId"],
+        message: "is required with manage: admin: the access key id of an admin user of the server",
+      });
     if (!req.secrets.hubAdminPassword) {
-      out.push({ path: ["secrets", "hubAdminPassword"], message: "is required with hub.kind s3 and manage: admin: the admin user's secret key (pulumi config set --secret homelab-backup:hubAdminPassword)" });
+      out.push({
+        path: ["secrets", "hubAdminPassword"],
+        message:
+          "is required with hub.kind s3 and manage: admin: the admin user's secret key (pulumi config set --secret homelab-backup:hubAdminPassword)",
+      });
     }
   } else {
-    if (req.adminAccessKeyId) out.push({ path: ["hub", "adminAccessKeyId"], message: "applies only with manage: admin (with manage: none the program configures nothing on the server)" });
+    if (req.adminAccessKeyId)
+      out.push({
+        path: ["hub", "adminAccessKeyId"],
+        message: "applies only with manage: admin (with manage: none the program configures nothing on the server)",
+      });
     if (req.objectLock) {
-      out.push({ path: ["hub", "objectLock"], message: "needs manage: admin (the program sets the default retention); with manage: none, lock the bucket yourself and remove hub.objectLock" });
+      out.push({
+        path: ["hub", "objectLock"],
+        message:
+          "needs manage: admin (the program sets the default retention); with manage: none, lock the bucket yourself and remove hub.objectLock",
+      });
     }
     if (req.secrets.hubWriterKeys === undefined) {
       out.push({
@@ -128,7 +207,11 @@ export function s3HubProblems(req: S3HubRequest): S3HubProblem[] {
       });
     } else {
       for (const w of req.writers) {
-        if (!req.secrets.hubWriterKeys.includes(w.name)) out.push({ path: ["secrets", "hubWriterKeys"], message: `has no key for writer "${w.name}" (used by ${w.section})` });
+        if (!req.secrets.hubWriterKeys.includes(w.name))
+          out.push({
+            path: ["secrets", "hubWriterKeys"],
+            message: `has no key for writer "${w.name}" (used by ${w.section})`,
+          });
       }
     }
   }
@@ -151,12 +234,21 @@ export function parseWriterKeys(text: string, parseYaml: (s: string) => unknown)
   } catch {
     throw new Error("homelab-backup:hubWriterKeys: is not valid YAML or JSON");
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new Error("homelab-backup:hubWriterKeys: must be a map {writer: {accessKeyId, secretAccessKey}}");
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new Error("homelab-backup:hubWriterKeys: must be a map {writer: {accessKeyId, secretAccessKey}}");
   const out: Record<string, WriterKey> = {};
   for (const [writer, key] of Object.entries(value as Record<string, unknown>)) {
     const k = key as Record<string, unknown> | null;
-    if (!k || typeof k.accessKeyId !== "string" || !k.accessKeyId || typeof k.secretAccessKey !== "string" || !k.secretAccessKey) {
-      throw new Error(`homelab-backup:hubWriterKeys.${writer}: must have accessKeyId and secretAccessKey (non-empty strings)`);
+    if (
+      !k ||
+      typeof k.accessKeyId !== "string" ||
+      !k.accessKeyId ||
+      typeof k.secretAccessKey !== "string" ||
+      !k.secretAccessKey
+    ) {
+      throw new Error(
+        `homelab-backup:hubWriterKeys.${writer}: must have accessKeyId and secretAccessKey (non-empty strings)`,
+      );
     }
     out[writer] = { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey };
   }

@@ -63,7 +63,12 @@ export class S3Hub extends pulumi.ComponentResource {
     if (!hub.endpoint) throw new Error("S3Hub: hub.endpoint is required");
     const target = { endpoint: hub.endpoint, region: hub.region };
     const manage = effectiveManage(hub.flavor, hub.manage);
-    const settings = hubBucketSettings({ bucket: hub.bucket, endpoint: hub.endpoint, objectLock: hub.objectLock, lifecycles: args.lifecycles });
+    const settings = hubBucketSettings({
+      bucket: hub.bucket,
+      endpoint: hub.endpoint,
+      objectLock: hub.objectLock,
+      lifecycles: args.lifecycles,
+    });
     const specs: HubWriterSpec[] = hubWriterSpecs(hub.bucket, args.writers, { offsitePrefixes: args.offsitePrefixes });
     const child = { parent: this };
 
@@ -71,18 +76,48 @@ export class S3Hub extends pulumi.ComponentResource {
     let admin: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }> | undefined;
     const dependsOn: pulumi.Resource[] = [];
     if (manage === "admin") {
-      if (!hub.adminAccessKeyId || args.adminSecretAccessKey === undefined) throw new Error("S3Hub: manage admin needs hub.adminAccessKeyId and homelab-backup:hubAdminPassword");
-      admin = pulumi.secret(pulumi.output(args.adminSecretAccessKey).apply((secretAccessKey) => ({ accessKeyId: hub.adminAccessKeyId!, secretAccessKey })));
-      const bucket = new S3HubBucket(`${name}-bucket`, { request: admin.apply((a) => ({ target, flavor: hub.flavor, admin: a, settings })) }, child);
+      if (!hub.adminAccessKeyId || args.adminSecretAccessKey === undefined)
+        throw new Error("S3Hub: manage admin needs hub.adminAccessKeyId and homelab-backup:hubAdminPassword");
+      admin = pulumi.secret(
+        pulumi
+          .output(args.adminSecretAccessKey)
+          .apply((secretAccessKey) => ({ accessKeyId: hub.adminAccessKeyId!, secretAccessKey })),
+      );
+      const bucket = new S3HubBucket(
+        `${name}-bucket`,
+        { request: admin.apply((a) => ({ target, flavor: hub.flavor, admin: a, settings })) },
+        child,
+      );
       dependsOn.push(bucket);
       const generated: Record<string, pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>> = {};
       for (const spec of specs) {
-        const id = new random.RandomString(`${name}-${spec.writer}-access-key`, { length: 20, special: false, lower: false }, child).result;
-        const secret = new random.RandomPassword(`${name}-${spec.writer}-secret-key`, { length: 40, special: false }, child).result;
-        const key = pulumi.all([id, secret]).apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
+        const id = new random.RandomString(
+          `${name}-${spec.writer}-access-key`,
+          { length: 20, special: false, lower: false },
+          child,
+        ).result;
+        const secret = new random.RandomPassword(
+          `${name}-${spec.writer}-secret-key`,
+          { length: 40, special: false },
+          child,
+        ).result;
+        const key = pulumi
+          .all([id, secret])
+          .apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
         const writer = new S3HubWriter(
           `${name}-${spec.writer}`,
-          { request: pulumi.all([admin, key]).apply(([a, k]) => ({ target, flavor: hub.flavor, admin: a, userName: spec.userName, key: k, policy: spec.policy })) },
+          {
+            request: pulumi
+              .all([admin, key])
+              .apply(([a, k]) => ({
+                target,
+                flavor: hub.flavor,
+                admin: a,
+                userName: spec.userName,
+                key: k,
+                policy: spec.policy,
+              })),
+          },
           { parent: this, dependsOn: [bucket] },
         );
         dependsOn.push(writer);
@@ -95,16 +130,28 @@ export class S3Hub extends pulumi.ComponentResource {
       keys = pulumi.secret(pulumi.output(args.writerKeys).apply((text) => parseWriterKeys(text, YAML.parse)));
     }
 
-    const input = pulumi.all([keys, admin ?? pulumi.output(undefined)]).apply(([writerKeys, a]) =>
-      JSON.stringify({ target, settings, writers: specs, writerKeys, ...(a ? { admin: a } : {}), veleroChecksums: args.veleroChecksums ?? false }),
-    );
+    const input = pulumi
+      .all([keys, admin ?? pulumi.output(undefined)])
+      .apply(([writerKeys, a]) =>
+        JSON.stringify({
+          target,
+          settings,
+          writers: specs,
+          writerKeys,
+          ...(a ? { admin: a } : {}),
+          veleroChecksums: args.veleroChecksums ?? false,
+        }),
+      );
     const check = new local.Command(
       `${name}-conformance`,
       {
         create: s3HubCommand("check").join(" "),
         stdin: pulumi.secret(input),
         // Runs again whenever what the hub must hold changes, or a refresh found the server changed.
-        triggers: [contentHash(JSON.stringify({ target, settings, specs, manage })), ...dependsOn.map((r) => (r as S3HubBucket).state)],
+        triggers: [
+          contentHash(JSON.stringify({ target, settings, specs, manage })),
+          ...dependsOn.map((r) => (r as S3HubBucket).state),
+        ],
         logging: "stdoutAndStderr",
       },
       { parent: this, dependsOn },
@@ -113,7 +160,13 @@ export class S3Hub extends pulumi.ComponentResource {
     this.settings = pulumi.output(settings);
     this.conformance = check.stdout;
     this.writers = Object.fromEntries(
-      specs.map((s) => [s.writer, { accessKeyId: pulumi.secret(keys.apply((k) => k[s.writer].accessKeyId)), secretAccessKey: pulumi.secret(keys.apply((k) => k[s.writer].secretAccessKey)) }]),
+      specs.map((s) => [
+        s.writer,
+        {
+          accessKeyId: pulumi.secret(keys.apply((k) => k[s.writer].accessKeyId)),
+          secretAccessKey: pulumi.secret(keys.apply((k) => k[s.writer].secretAccessKey)),
+        },
+      ]),
     ) as Record<WriterName, WriterCredentials>;
     this.registerOutputs({ writers: this.writers, settings: this.settings, conformance: this.conformance });
   }

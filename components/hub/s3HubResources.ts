@@ -34,16 +34,30 @@ export function s3HubCommand(sub: string): string[] {
 function runConfigurator(argv: string[], input: unknown): any {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { spawnSync } = require("node:child_process") as typeof import("node:child_process");
-  const r = spawnSync(argv[0], argv.slice(1), { input: JSON.stringify(input), encoding: "utf8", maxBuffer: 16 << 20, timeout: 600_000 });
+  const r = spawnSync(argv[0], argv.slice(1), {
+    input: JSON.stringify(input),
+    encoding: "utf8",
+    maxBuffer: 16 << 20,
+    timeout: 600_000,
+  });
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error((r.stderr || `exit ${r.status}`).trim());
   return JSON.parse(r.stdout);
 }
 
-const stable = (v: unknown) => JSON.stringify(v, (_k, x) => (x && typeof x === "object" && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b))) : x));
+const stable = (v: unknown) =>
+  JSON.stringify(v, (_k, x) =>
+    x && typeof x === "object" && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
 
 /** The keys of `want` whose value differs from the server's `state` (both in the configurator's read shape). */
-export function driftedKeys(want: Record<string, unknown>, state: Record<string, unknown> | undefined, keys: readonly string[]): string[] {
+export function driftedKeys(
+  want: Record<string, unknown>,
+  state: Record<string, unknown> | undefined,
+  keys: readonly string[],
+): string[] {
   return keys.filter((k) => stable(want[k]) !== stable(state?.[k]));
 }
 
@@ -67,8 +81,16 @@ function configuratorProvider(apply: string[], read: string[], keys: string[]): 
       return { id, props: { ...props, state } };
     },
     async diff(_id: string, olds: any, news: any) {
-      const changed = new Set([...driftedKeys(olds.want ?? {}, olds.state, keys), ...driftedKeys(news.want ?? {}, olds.want, keys)]);
-      return { changes: changed.size > 0 || stable(olds.request?.target) !== stable(news.request?.target) || olds.request?.key?.accessKeyId !== news.request?.key?.accessKeyId };
+      const changed = new Set([
+        ...driftedKeys(olds.want ?? {}, olds.state, keys),
+        ...driftedKeys(news.want ?? {}, olds.want, keys),
+      ]);
+      return {
+        changes:
+          changed.size > 0 ||
+          stable(olds.request?.target) !== stable(news.request?.target) ||
+          olds.request?.key?.accessKeyId !== news.request?.key?.accessKeyId,
+      };
     },
     async delete() {
       // Never deletes a backup bucket or a writer: see the file comment.
@@ -77,8 +99,16 @@ function configuratorProvider(apply: string[], read: string[], keys: string[]): 
 }
 
 /** The providers of S3HubBucket and S3HubWriter (exported for the tests that run them against a real server). */
-export const bucketProvider = configuratorProvider(s3HubCommand("configure-bucket"), s3HubCommand("read-bucket"), ["versioning", "objectLock", "lifecycleRules", "bucketPolicy"]);
-export const writerProvider = configuratorProvider(s3HubCommand("configure-writer"), s3HubCommand("read-writer"), ["userName", "policy"]);
+export const bucketProvider = configuratorProvider(s3HubCommand("configure-bucket"), s3HubCommand("read-bucket"), [
+  "versioning",
+  "objectLock",
+  "lifecycleRules",
+  "bucketPolicy",
+]);
+export const writerProvider = configuratorProvider(s3HubCommand("configure-writer"), s3HubCommand("read-writer"), [
+  "userName",
+  "policy",
+]);
 
 export interface S3HubBucketArgs {
   /** What the configurator applies: endpoint, flavor, admin key and the bucket settings (s3Settings.ts). */

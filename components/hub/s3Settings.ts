@@ -62,10 +62,17 @@ export function s3LifecycleRule(l: PrefixLifecycle): S3LifecycleRule {
     ID: r.id,
     Status: r.status,
     Filter: { Prefix: r.filter.prefix },
-    Expiration: r.expiration.days !== undefined ? { Days: r.expiration.days } : { ExpiredObjectDeleteMarker: r.expiration.expiredObjectDeleteMarker },
+    Expiration:
+      r.expiration.days !== undefined
+        ? { Days: r.expiration.days }
+        : { ExpiredObjectDeleteMarker: r.expiration.expiredObjectDeleteMarker },
     NoncurrentVersionExpiration: { NoncurrentDays: r.noncurrentVersionExpiration.noncurrentDays },
-    AbortIncompleteMultipartUpload: { DaysAfterInitiation: r.abortIncompleteMultipartUpload.daysAfterInitiation ?? ABORT_MULTIPART_DAYS },
-    ...(r.transitions ? { Transitions: r.transitions.map((t) => ({ Days: t.days, StorageClass: t.storageClass })) } : {}),
+    AbortIncompleteMultipartUpload: {
+      DaysAfterInitiation: r.abortIncompleteMultipartUpload.daysAfterInitiation ?? ABORT_MULTIPART_DAYS,
+    },
+    ...(r.transitions
+      ? { Transitions: r.transitions.map((t) => ({ Days: t.days, StorageClass: t.storageClass })) }
+      : {}),
   };
 }
 
@@ -92,12 +99,17 @@ export function s3WriterUserName(bucket: string, writer: WriterName): string {
 }
 
 /** One writer spec per writer the stack uses, with the same policy documents as the AWS and pi hubs. */
-export function hubWriterSpecs(bucket: string, writers: readonly WriterName[], opts: { offsitePrefixes?: readonly string[] } = {}): HubWriterSpec[] {
+export function hubWriterSpecs(
+  bucket: string,
+  writers: readonly WriterName[],
+  opts: { offsitePrefixes?: readonly string[] } = {},
+): HubWriterSpec[] {
   return writers.map((writer) => ({
     writer,
     userName: s3WriterUserName(bucket, writer),
     prefix: writerPrefix(writer),
-    access: writer === "offsite" ? "read" : (APPEND_ONLY_WRITERS as readonly string[]).includes(writer) ? "append" : "prune",
+    access:
+      writer === "offsite" ? "read" : (APPEND_ONLY_WRITERS as readonly string[]).includes(writer) ? "append" : "prune",
     policy: writerPolicy(writer, bucket, opts),
   }));
 }
@@ -107,13 +119,23 @@ function normalizeRule(r: Record<string, any>): S3LifecycleRule {
   const prefix = r.Filter?.Prefix ?? r.Filter?.And?.Prefix ?? r.Prefix ?? "";
   const out: S3LifecycleRule = { ID: r.ID ?? "", Status: r.Status, Filter: { Prefix: prefix } };
   if (r.Expiration && (r.Expiration.Days !== undefined || r.Expiration.ExpiredObjectDeleteMarker !== undefined)) {
-    out.Expiration = r.Expiration.Days !== undefined ? { Days: Number(r.Expiration.Days) } : { ExpiredObjectDeleteMarker: r.Expiration.ExpiredObjectDeleteMarker === true || r.Expiration.ExpiredObjectDeleteMarker === "true" };
+    out.Expiration =
+      r.Expiration.Days !== undefined
+        ? { Days: Number(r.Expiration.Days) }
+        : {
+            ExpiredObjectDeleteMarker:
+              r.Expiration.ExpiredObjectDeleteMarker === true || r.Expiration.ExpiredObjectDeleteMarker === "true",
+          };
   }
-  if (r.NoncurrentVersionExpiration?.NoncurrentDays !== undefined) out.NoncurrentVersionExpiration = { NoncurrentDays: Number(r.NoncurrentVersionExpiration.NoncurrentDays) };
+  if (r.NoncurrentVersionExpiration?.NoncurrentDays !== undefined)
+    out.NoncurrentVersionExpiration = { NoncurrentDays: Number(r.NoncurrentVersionExpiration.NoncurrentDays) };
   if (r.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== undefined) {
-    out.AbortIncompleteMultipartUpload = { DaysAfterInitiation: Number(r.AbortIncompleteMultipartUpload.DaysAfterInitiation) };
+    out.AbortIncompleteMultipartUpload = {
+      DaysAfterInitiation: Number(r.AbortIncompleteMultipartUpload.DaysAfterInitiation),
+    };
   }
-  if (r.Transitions?.length) out.Transitions = r.Transitions.map((t: any) => ({ Days: Number(t.Days), StorageClass: String(t.StorageClass) }));
+  if (r.Transitions?.length)
+    out.Transitions = r.Transitions.map((t: any) => ({ Days: Number(t.Days), StorageClass: String(t.StorageClass) }));
   return out;
 }
 
@@ -126,7 +148,10 @@ export function normalizeLifecycle(rules: readonly Record<string, any>[]): S3Lif
  * How the rules a server holds differ from the rules wanted, one line per difference (empty when
  * they match). Rules are matched by ID; order does not matter.
  */
-export function lifecycleDifferences(wanted: readonly S3LifecycleRule[], actual: readonly Record<string, any>[]): string[] {
+export function lifecycleDifferences(
+  wanted: readonly S3LifecycleRule[],
+  actual: readonly Record<string, any>[],
+): string[] {
   const got = new Map(actual.map((r) => normalizeRule(r)).map((r) => [r.ID, r]));
   const out: string[] = [];
   for (const w of wanted) {

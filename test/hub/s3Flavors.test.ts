@@ -1,7 +1,20 @@
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { FLAVOR_CAPABILITIES, S3_FLAVORS, effectiveManage, parseWriterKeys, s3HubProblems, type S3HubRequest } from "../../components/hub/s3Flavors.js";
-import { hubBucketSettings, hubWriterSpecs, lifecycleDifferences, normalizeLifecycle, s3LifecycleRule } from "../../components/hub/s3Settings.js";
+import {
+  FLAVOR_CAPABILITIES,
+  S3_FLAVORS,
+  effectiveManage,
+  parseWriterKeys,
+  s3HubProblems,
+  type S3HubRequest,
+} from "../../components/hub/s3Flavors.js";
+import {
+  hubBucketSettings,
+  hubWriterSpecs,
+  lifecycleDifferences,
+  normalizeLifecycle,
+  s3LifecycleRule,
+} from "../../components/hub/s3Settings.js";
 import { awsLifecycleRule, type PrefixLifecycle } from "../../components/hub/retention.js";
 import { writerPolicy } from "../../components/hub/iam.js";
 
@@ -28,28 +41,81 @@ describe("s3 hub refusals", () => {
   });
 
   it("refuses object lock on Garage, naming hub.objectLock", () => {
-    const problems = s3HubProblems({ ...base, flavor: "garage", manage: "none", writers: [writers[0]], secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn"] }, objectLock: { mode: "GOVERNANCE", days: 14 } });
-    expect(problems.find((p) => p.path.join(".") === "hub.objectLock")?.message).toMatch(/cannot be enforced by flavor "garage": it has no object lock/);
+    const problems = s3HubProblems({
+      ...base,
+      flavor: "garage",
+      manage: "none",
+      writers: [writers[0]],
+      secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn"] },
+      objectLock: { mode: "GOVERNANCE", days: 14 },
+    });
+    expect(problems.find((p) => p.path.join(".") === "hub.objectLock")?.message).toMatch(
+      /cannot be enforced by flavor "garage": it has no object lock/,
+    );
   });
 
   it("refuses append-only writers on Garage (its write permission includes delete), naming hub.flavor and the sections", () => {
-    const problems = s3HubProblems({ ...base, flavor: "garage", manage: "none", adminAccessKeyId: undefined, secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "postgres", "etcd"] } });
-    expect(problems).toEqual([{ path: ["hub", "flavor"], message: expect.stringMatching(/"garage" cannot give a writer put without delete .* postgres and etcd need an append-only writer/) }]);
-    expect(s3HubProblems({ ...base, flavor: "garage", manage: "none", adminAccessKeyId: undefined, writers: [writers[0]], secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn"] } })).toEqual([]);
+    const problems = s3HubProblems({
+      ...base,
+      flavor: "garage",
+      manage: "none",
+      adminAccessKeyId: undefined,
+      secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "postgres", "etcd"] },
+    });
+    expect(problems).toEqual([
+      {
+        path: ["hub", "flavor"],
+        message: expect.stringMatching(
+          /"garage" cannot give a writer put without delete .* postgres and etcd need an append-only writer/,
+        ),
+      },
+    ]);
+    expect(
+      s3HubProblems({
+        ...base,
+        flavor: "garage",
+        manage: "none",
+        adminAccessKeyId: undefined,
+        writers: [writers[0]],
+        secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn"] },
+      }),
+    ).toEqual([]);
   });
 
   it("refuses manage: none without hubWriterKeys, naming the secret key and every writer", () => {
-    const problems = s3HubProblems({ ...base, manage: "none", adminAccessKeyId: undefined, secrets: { hubAdminPassword: false } });
-    expect(problems).toEqual([{ path: ["secrets", "hubWriterKeys"], message: expect.stringMatching(/is required with hub.kind s3 and manage: none: .* for longhorn, postgres, etcd/) }]);
+    const problems = s3HubProblems({
+      ...base,
+      manage: "none",
+      adminAccessKeyId: undefined,
+      secrets: { hubAdminPassword: false },
+    });
+    expect(problems).toEqual([
+      {
+        path: ["secrets", "hubWriterKeys"],
+        message: expect.stringMatching(
+          /is required with hub.kind s3 and manage: none: .* for longhorn, postgres, etcd/,
+        ),
+      },
+    ]);
   });
 
   it("refuses manage: none with a writer missing from hubWriterKeys", () => {
-    const problems = s3HubProblems({ ...base, manage: "none", adminAccessKeyId: undefined, secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "etcd"] } });
-    expect(problems).toEqual([{ path: ["secrets", "hubWriterKeys"], message: 'has no key for writer "postgres" (used by postgres)' }]);
+    const problems = s3HubProblems({
+      ...base,
+      manage: "none",
+      adminAccessKeyId: undefined,
+      secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "etcd"] },
+    });
+    expect(problems).toEqual([
+      { path: ["secrets", "hubWriterKeys"], message: 'has no key for writer "postgres" (used by postgres)' },
+    ]);
   });
 
   it("manage: admin needs the admin key id and the hubAdminPassword secret", () => {
-    expect(paths({ ...base, adminAccessKeyId: undefined, secrets: { hubAdminPassword: false } })).toEqual(["hub.adminAccessKeyId", "secrets.hubAdminPassword"]);
+    expect(paths({ ...base, adminAccessKeyId: undefined, secrets: { hubAdminPassword: false } })).toEqual([
+      "hub.adminAccessKeyId",
+      "secrets.hubAdminPassword",
+    ]);
   });
 
   it("refuses manage: admin where the program cannot create identities, rather than leaving writers without keys", () => {
@@ -63,9 +129,15 @@ describe("s3 hub refusals", () => {
   });
 
   it("object lock needs manage: admin (the program sets the default retention)", () => {
-    expect(paths({ ...base, manage: "none", adminAccessKeyId: undefined, secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "postgres", "etcd"] }, objectLock: { mode: "GOVERNANCE", days: 7 } })).toEqual([
-      "hub.objectLock",
-    ]);
+    expect(
+      paths({
+        ...base,
+        manage: "none",
+        adminAccessKeyId: undefined,
+        secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "postgres", "etcd"] },
+        objectLock: { mode: "GOVERNANCE", days: 7 },
+      }),
+    ).toEqual(["hub.objectLock"]);
   });
 
   it("every flavor has a capability row", () => {
@@ -75,13 +147,21 @@ describe("s3 hub refusals", () => {
 
 describe("hubWriterKeys", () => {
   it("parses YAML or JSON maps", () => {
-    expect(parseWriterKeys('{"etcd": {"accessKeyId": "A", "secretAccessKey": "S"}}', YAML.parse)).toEqual({ etcd: { accessKeyId: "A", secretAccessKey: "S" } });
-    expect(parseWriterKeys("etcd:\n  accessKeyId: A\n  secretAccessKey: S\n", YAML.parse)).toEqual({ etcd: { accessKeyId: "A", secretAccessKey: "S" } });
+    expect(parseWriterKeys('{"etcd": {"accessKeyId": "A", "secretAccessKey": "S"}}', YAML.parse)).toEqual({
+      etcd: { accessKeyId: "A", secretAccessKey: "S" },
+    });
+    expect(parseWriterKeys("etcd:\n  accessKeyId: A\n  secretAccessKey: S\n", YAML.parse)).toEqual({
+      etcd: { accessKeyId: "A", secretAccessKey: "S" },
+    });
   });
   it("names the key and never echoes a value", () => {
-    expect(() => parseWriterKeys("etcd: {accessKeyId: A, secretAccessKey: ''}", YAML.parse)).toThrow(/hubWriterKeys\.etcd: must have accessKeyId and secretAccessKey/);
+    expect(() => parseWriterKeys("etcd: {accessKeyId: A, secretAccessKey: ''}", YAML.parse)).toThrow(
+      /hubWriterKeys\.etcd: must have accessKeyId and secretAccessKey/,
+    );
     expect(() => parseWriterKeys("- s3cr3t", YAML.parse)).toThrow(/hubWriterKeys: must be a map/);
-    expect(() => parseWriterKeys("{s3cr3t", YAML.parse)).toThrow(/^homelab-backup:hubWriterKeys: is not valid YAML or JSON$/);
+    expect(() => parseWriterKeys("{s3cr3t", YAML.parse)).toThrow(
+      /^homelab-backup:hubWriterKeys: is not valid YAML or JSON$/,
+    );
   });
 });
 
@@ -97,14 +177,22 @@ describe("s3 hub settings come from the AWS hub's functions", () => {
     rules.forEach((r, i) => {
       expect(r.ID).toBe(aws[i].id);
       expect(r.Filter.Prefix).toBe(aws[i].filter.prefix);
-      expect(r.Expiration).toEqual(aws[i].expiration.days !== undefined ? { Days: aws[i].expiration.days } : { ExpiredObjectDeleteMarker: true });
-      expect(r.NoncurrentVersionExpiration).toEqual({ NoncurrentDays: aws[i].noncurrentVersionExpiration.noncurrentDays });
-      expect(r.AbortIncompleteMultipartUpload).toEqual({ DaysAfterInitiation: aws[i].abortIncompleteMultipartUpload.daysAfterInitiation });
+      expect(r.Expiration).toEqual(
+        aws[i].expiration.days !== undefined ? { Days: aws[i].expiration.days } : { ExpiredObjectDeleteMarker: true },
+      );
+      expect(r.NoncurrentVersionExpiration).toEqual({
+        NoncurrentDays: aws[i].noncurrentVersionExpiration.noncurrentDays,
+      });
+      expect(r.AbortIncompleteMultipartUpload).toEqual({
+        DaysAfterInitiation: aws[i].abortIncompleteMultipartUpload.daysAfterInitiation,
+      });
     });
   });
 
   it("a TLS-only bucket policy only on an https endpoint", () => {
-    expect(hubBucketSettings({ bucket: "b", endpoint: "https://s3.lan", lifecycles }).bucketPolicy?.Statement[0].Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
+    expect(
+      hubBucketSettings({ bucket: "b", endpoint: "https://s3.lan", lifecycles }).bucketPolicy?.Statement[0].Condition,
+    ).toEqual({ Bool: { "aws:SecureTransport": "false" } });
     expect(hubBucketSettings({ bucket: "b", endpoint: "http://s3.lan", lifecycles }).bucketPolicy).toBeUndefined();
   });
 
@@ -122,7 +210,10 @@ describe("s3 hub settings come from the AWS hub's functions", () => {
     const rules = lifecycles.map(s3LifecycleRule);
     expect(lifecycleDifferences(rules, rules)).toEqual([]);
     expect(lifecycleDifferences(rules, [...rules].reverse())).toEqual([]);
-    const changed = [{ ...rules[0], Expiration: { Days: 31 } }, { ...rules[1], ID: "other" }];
+    const changed = [
+      { ...rules[0], Expiration: { Days: 31 } },
+      { ...rules[1], ID: "other" },
+    ];
     expect(lifecycleDifferences(rules, changed)).toEqual([
       expect.stringMatching(/^rule postgres-backups is .*"Days":31.*want .*"Days":30/),
       "rule longhorn (longhorn/) is missing",

@@ -17,14 +17,32 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand, PutObjectLockConfigurationCommand, type LifecycleRule } from "@aws-sdk/client-s3";
+import {
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
+  PutObjectLockConfigurationCommand,
+  type LifecycleRule,
+} from "@aws-sdk/client-s3";
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { WRITERS } from "../../components/core/hubConnection.js";
 import { checkHubConformance, type CheckResult, type ConformanceInput } from "../../components/hub/conformance.js";
 import { writerPolicy } from "../../components/hub/iam.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
-import { applyBucketSettings, ensureRgwWriter, readBucketState, readRgwWriterPolicy, s3Client, type S3Credentials } from "../../components/hub/s3Api.js";
-import { hubBucketSettings, hubWriterSpecs, lifecycleDifferences, type HubBucketSettings, type HubWriterSpec } from "../../components/hub/s3Settings.js";
+import {
+  applyBucketSettings,
+  ensureRgwWriter,
+  readBucketState,
+  readRgwWriterPolicy,
+  s3Client,
+  type S3Credentials,
+} from "../../components/hub/s3Api.js";
+import {
+  hubBucketSettings,
+  hubWriterSpecs,
+  lifecycleDifferences,
+  type HubBucketSettings,
+  type HubWriterSpec,
+} from "../../components/hub/s3Settings.js";
 import { bucketProvider, bucketWant, s3HubCommand, writerProvider } from "../../components/hub/s3HubResources.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
 import { spawnSync } from "node:child_process";
@@ -36,7 +54,10 @@ let stack: StackConfig;
 let admin: S3Credentials;
 const writerKeys: Record<string, S3Credentials> = {};
 
-const key = (): S3Credentials => ({ accessKeyId: randomBytes(10).toString("hex").toUpperCase(), secretAccessKey: randomBytes(20).toString("base64url") });
+const key = (): S3Credentials => ({
+  accessKeyId: randomBytes(10).toString("hex").toUpperCase(),
+  secretAccessKey: randomBytes(20).toString("base64url"),
+});
 const target = () => ({ endpoint: rgw.endpoint, region: REGION });
 const result = (results: CheckResult[], check: CheckResult["check"]) => {
   const r = results.find((x) => x.check === check);
@@ -45,7 +66,10 @@ const result = (results: CheckResult[], check: CheckResult["check"]) => {
 };
 
 /** Settings and writers of one bucket, from the example stack through the program's own functions. */
-function hubFor(bucket: string, opts: { objectLock?: boolean } = {}): { settings: HubBucketSettings; writers: HubWriterSpec[] } {
+function hubFor(
+  bucket: string,
+  opts: { objectLock?: boolean } = {},
+): { settings: HubBucketSettings; writers: HubWriterSpec[] } {
   const settings = hubBucketSettings({
     bucket,
     endpoint: rgw.endpoint,
@@ -97,7 +121,13 @@ describe("an s3 hub on a real Ceph RGW", () => {
   it("holds every guarantee of the example stack as configured", { timeout: 120_000 }, async () => {
     const results = await checkHubConformance(locked);
     for (const r of results) expect(r, r.detail).toMatchObject({ ok: true });
-    expect(results.map((r) => r.check).sort()).toEqual(["lifecycle", "objectLock", "trailingChecksum", "versioning", "writers"]);
+    expect(results.map((r) => r.check).sort()).toEqual([
+      "lifecycle",
+      "objectLock",
+      "trailingChecksum",
+      "versioning",
+      "writers",
+    ]);
   });
 
   it("reads the lifecycle rules back as written", { timeout: 60_000 }, async () => {
@@ -124,9 +154,16 @@ describe("the conformance check fails when a guarantee is broken on the server",
   it("lifecycle: a rule changed behind the program's back", { timeout: 120_000 }, async () => {
     const hub = await configure("homelab-broken-lifecycle", { objectLock: false });
     const client = s3Client(target(), admin);
-    const rules = hub.settings.lifecycleRules.map((r) => (r.Expiration?.Days ? { ...r, Expiration: { Days: r.Expiration.Days + 30 } } : r));
+    const rules = hub.settings.lifecycleRules.map((r) =>
+      r.Expiration?.Days ? { ...r, Expiration: { Days: r.Expiration.Days + 30 } } : r,
+    );
     expect(rules).not.toEqual(hub.settings.lifecycleRules);
-    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: hub.settings.bucket, LifecycleConfiguration: { Rules: rules as LifecycleRule[] } }));
+    await client.send(
+      new PutBucketLifecycleConfigurationCommand({
+        Bucket: hub.settings.bucket,
+        LifecycleConfiguration: { Rules: rules as LifecycleRule[] },
+      }),
+    );
     client.destroy();
     const r = result(await checkHubConformance(hub), "lifecycle");
     expect(r.ok).toBe(false);
@@ -136,7 +173,9 @@ describe("the conformance check fails when a guarantee is broken on the server",
   it("versioning: suspended", { timeout: 120_000 }, async () => {
     const hub = await configure("homelab-broken-versioning", { objectLock: false });
     const client = s3Client(target(), admin);
-    await client.send(new PutBucketVersioningCommand({ Bucket: hub.settings.bucket, VersioningConfiguration: { Status: "Suspended" } }));
+    await client.send(
+      new PutBucketVersioningCommand({ Bucket: hub.settings.bucket, VersioningConfiguration: { Status: "Suspended" } }),
+    );
     client.destroy();
     const r = result(await checkHubConformance(hub), "versioning");
     expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/Suspended/) });
@@ -145,7 +184,12 @@ describe("the conformance check fails when a guarantee is broken on the server",
   it("objectLock: no default retention, so a fresh version can be deleted", { timeout: 120_000 }, async () => {
     const hub = await configure("homelab-broken-lock");
     const client = s3Client(target(), admin);
-    await client.send(new PutObjectLockConfigurationCommand({ Bucket: hub.settings.bucket, ObjectLockConfiguration: { ObjectLockEnabled: "Enabled" } }));
+    await client.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: hub.settings.bucket,
+        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled" },
+      }),
+    );
     client.destroy();
     const r = result(await checkHubConformance(hub), "objectLock");
     expect(r.ok).toBe(false);
@@ -153,22 +197,45 @@ describe("the conformance check fails when a guarantee is broken on the server",
     expect(r.detail).toMatch(/deleting the locked version .* succeeded/);
   });
 
-  it("writers: an append-only writer that can delete, and a writer that can write another's prefix", { timeout: 120_000 }, async () => {
-    const hub = await configure("homelab-broken-writers", { objectLock: false });
-    const bucket = hub.settings.bucket;
-    const postgres = hub.writers.find((w) => w.writer === "postgres")!;
-    const longhorn = hub.writers.find((w) => w.writer === "longhorn")!;
-    // postgres gets a pruning writer's rights (delete allowed); longhorn gets velero's prefix too.
-    const pruning = writerPolicy("velero", bucket);
-    const postgresBroken = JSON.parse(JSON.stringify(pruning).replaceAll("velero/", postgres.prefix));
-    const longhornBroken = { ...longhorn.policy, Statement: [...longhorn.policy.Statement, { Sid: "AlsoVelero", Effect: "Allow" as const, Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::${bucket}/velero/*`] }] };
-    await ensureRgwWriter(target(), admin, { userName: postgres.userName, key: hub.writerKeys.postgres, policy: postgresBroken });
-    await ensureRgwWriter(target(), admin, { userName: longhorn.userName, key: hub.writerKeys.longhorn, policy: longhornBroken });
-    const r = result(await checkHubConformance(hub), "writers");
-    expect(r.ok).toBe(false);
-    expect(r.detail).toMatch(/postgres is append-only but could delete/);
-    expect(r.detail).toMatch(/longhorn could write under velero's prefix velero\//);
-  });
+  it(
+    "writers: an append-only writer that can delete, and a writer that can write another's prefix",
+    { timeout: 120_000 },
+    async () => {
+      const hub = await configure("homelab-broken-writers", { objectLock: false });
+      const bucket = hub.settings.bucket;
+      const postgres = hub.writers.find((w) => w.writer === "postgres")!;
+      const longhorn = hub.writers.find((w) => w.writer === "longhorn")!;
+      // postgres gets a pruning writer's rights (delete allowed); longhorn gets velero's prefix too.
+      const pruning = writerPolicy("velero", bucket);
+      const postgresBroken = JSON.parse(JSON.stringify(pruning).replaceAll("velero/", postgres.prefix));
+      const longhornBroken = {
+        ...longhorn.policy,
+        Statement: [
+          ...longhorn.policy.Statement,
+          {
+            Sid: "AlsoVelero",
+            Effect: "Allow" as const,
+            Action: ["s3:PutObject"],
+            Resource: [`arn:aws:s3:::${bucket}/velero/*`],
+          },
+        ],
+      };
+      await ensureRgwWriter(target(), admin, {
+        userName: postgres.userName,
+        key: hub.writerKeys.postgres,
+        policy: postgresBroken,
+      });
+      await ensureRgwWriter(target(), admin, {
+        userName: longhorn.userName,
+        key: hub.writerKeys.longhorn,
+        policy: longhornBroken,
+      });
+      const r = result(await checkHubConformance(hub), "writers");
+      expect(r.ok).toBe(false);
+      expect(r.detail).toMatch(/postgres is append-only but could delete/);
+      expect(r.detail).toMatch(/longhorn could write under velero's prefix velero\//);
+    },
+  );
 
   it("writers: a writer whose key cannot put under its own prefix", { timeout: 120_000 }, async () => {
     const hub = await configure("homelab-broken-own-prefix", { objectLock: false });
@@ -176,68 +243,127 @@ describe("the conformance check fails when a guarantee is broken on the server",
     const elsewhere = JSON.parse(JSON.stringify(etcd.policy).replaceAll(etcd.prefix, "somewhere-else/"));
     await ensureRgwWriter(target(), admin, { userName: etcd.userName, key: hub.writerKeys.etcd, policy: elsewhere });
     const r = result(await checkHubConformance(hub), "writers");
-    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/etcd cannot put under its own prefix etcd-snapshots\/: AccessDenied/) });
+    expect(r).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/etcd cannot put under its own prefix etcd-snapshots\/: AccessDenied/),
+    });
   });
 
-  it("trailingChecksum: RGW 16, unlike AWS, refuses the aws-sdk default trailing CRC32; a stack whose Velero sent it would fail", { timeout: 120_000 }, async () => {
-    const hub = await configure("homelab-trailing-checksum", { objectLock: false });
-    const withoutChecksums = result(await checkHubConformance(hub), "trailingChecksum");
-    expect(withoutChecksums).toMatchObject({ ok: true, detail: expect.stringMatching(/refuses trailing CRC32 checksums \(MissingContentLength\)/) });
-    const withChecksums = result(await checkHubConformance({ ...hub, veleroChecksums: true }), "trailingChecksum");
-    expect(withChecksums).toMatchObject({ ok: false, detail: expect.stringMatching(/trailing CRC32 checksum as velero failed: MissingContentLength/) });
-  });
+  it(
+    "trailingChecksum: RGW 16, unlike AWS, refuses the aws-sdk default trailing CRC32; a stack whose Velero sent it would fail",
+    { timeout: 120_000 },
+    async () => {
+      const hub = await configure("homelab-trailing-checksum", { objectLock: false });
+      const withoutChecksums = result(await checkHubConformance(hub), "trailingChecksum");
+      expect(withoutChecksums).toMatchObject({
+        ok: true,
+        detail: expect.stringMatching(/refuses trailing CRC32 checksums \(MissingContentLength\)/),
+      });
+      const withChecksums = result(await checkHubConformance({ ...hub, veleroChecksums: true }), "trailingChecksum");
+      expect(withChecksums).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/trailing CRC32 checksum as velero failed: MissingContentLength/),
+      });
+    },
+  );
 
   it("trailingChecksum: fails when the velero writer cannot upload", { timeout: 120_000 }, async () => {
     const hub = await configure("homelab-broken-checksum", { objectLock: false });
-    const r = result(await checkHubConformance({ ...hub, writerKeys: { ...hub.writerKeys, velero: key() } }), "trailingChecksum");
-    expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/upload without a request checksum as velero failed: InvalidAccessKeyId/) });
+    const r = result(
+      await checkHubConformance({ ...hub, writerKeys: { ...hub.writerKeys, velero: key() } }),
+      "trailingChecksum",
+    );
+    expect(r).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/upload without a request checksum as velero failed: InvalidAccessKeyId/),
+    });
   });
 });
 
 describe("the Pulumi side: resources that a refresh reads back, and the conformance step", () => {
-  it("S3HubBucket: create applies the settings; a refresh after a change on the server makes the diff ask for an update, which restores them", { timeout: 180_000 }, async () => {
-    const { settings } = hubFor("homelab-resource", { objectLock: false });
-    const inputs = { request: { target: target(), flavor: "ceph-rgw", admin, settings }, want: bucketWant(settings), resourceId: "r" };
-    const created = await bucketProvider.create(inputs);
-    expect(created.outs.state).toEqual(bucketWant(settings));
-    expect((await bucketProvider.diff!("r", created.outs, inputs)).changes).toBe(false);
-    const client = s3Client(target(), admin);
-    await client.send(new PutBucketVersioningCommand({ Bucket: settings.bucket, VersioningConfiguration: { Status: "Suspended" } }));
-    const rules = settings.lifecycleRules.slice(1) as LifecycleRule[];
-    await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: settings.bucket, LifecycleConfiguration: { Rules: rules } }));
-    client.destroy();
-    const refreshed = await bucketProvider.read!("r", created.outs);
-    expect(refreshed.props.state.versioning).toBe("Suspended");
-    expect(refreshed.props.state.lifecycleRules).toHaveLength(settings.lifecycleRules.length - 1);
-    expect((await bucketProvider.diff!("r", refreshed.props, inputs)).changes).toBe(true);
-    const updated = await bucketProvider.update!("r", refreshed.props, inputs);
-    expect(updated.outs!.state).toEqual(bucketWant(settings));
-  });
+  it(
+    "S3HubBucket: create applies the settings; a refresh after a change on the server makes the diff ask for an update, which restores them",
+    { timeout: 180_000 },
+    async () => {
+      const { settings } = hubFor("homelab-resource", { objectLock: false });
+      const inputs = {
+        request: { target: target(), flavor: "ceph-rgw", admin, settings },
+        want: bucketWant(settings),
+        resourceId: "r",
+      };
+      const created = await bucketProvider.create(inputs);
+      expect(created.outs.state).toEqual(bucketWant(settings));
+      expect((await bucketProvider.diff!("r", created.outs, inputs)).changes).toBe(false);
+      const client = s3Client(target(), admin);
+      await client.send(
+        new PutBucketVersioningCommand({ Bucket: settings.bucket, VersioningConfiguration: { Status: "Suspended" } }),
+      );
+      const rules = settings.lifecycleRules.slice(1) as LifecycleRule[];
+      await client.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: settings.bucket,
+          LifecycleConfiguration: { Rules: rules },
+        }),
+      );
+      client.destroy();
+      const refreshed = await bucketProvider.read!("r", created.outs);
+      expect(refreshed.props.state.versioning).toBe("Suspended");
+      expect(refreshed.props.state.lifecycleRules).toHaveLength(settings.lifecycleRules.length - 1);
+      expect((await bucketProvider.diff!("r", refreshed.props, inputs)).changes).toBe(true);
+      const updated = await bucketProvider.update!("r", refreshed.props, inputs);
+      expect(updated.outs!.state).toEqual(bucketWant(settings));
+    },
+  );
 
   it("S3HubWriter: a policy changed on the server shows as drift after a refresh", { timeout: 180_000 }, async () => {
     const [writer] = hubWriterSpecs("homelab-resource", ["postgres"]);
-    const request = { target: target(), flavor: "ceph-rgw", admin, userName: writer.userName, key: key(), policy: writer.policy };
+    const request = {
+      target: target(),
+      flavor: "ceph-rgw",
+      admin,
+      userName: writer.userName,
+      key: key(),
+      policy: writer.policy,
+    };
     const inputs = { request, want: { userName: writer.userName, policy: writer.policy }, resourceId: "w" };
     const created = await writerProvider.create(inputs);
     expect(created.outs.state).toEqual(inputs.want);
-    await ensureRgwWriter(target(), admin, { userName: writer.userName, key: request.key, policy: writerPolicy("velero", "homelab-resource") });
+    await ensureRgwWriter(target(), admin, {
+      userName: writer.userName,
+      key: request.key,
+      policy: writerPolicy("velero", "homelab-resource"),
+    });
     const refreshed = await writerProvider.read!("w", created.outs);
     expect((await writerProvider.diff!("w", refreshed.props, inputs)).changes).toBe(true);
     expect((await writerProvider.diff!("w", created.outs, inputs)).changes).toBe(false);
   });
 
-  it("the conformance step's command exits 0 on a conforming hub and 1, naming the check, on a broken one", { timeout: 180_000 }, async () => {
-    const hub = await configure("homelab-cli", { objectLock: false });
-    const run = (input: unknown) => spawnSync(s3HubCommand("check")[0], s3HubCommand("check").slice(1), { input: JSON.stringify(input), encoding: "utf8", timeout: 120_000 });
-    const good = run(hub);
-    expect(good.status, good.stderr).toBe(0);
-    expect(good.stdout).toMatch(/^ok {2}versioning: versioning is Enabled$/m);
-    const client = s3Client(target(), admin);
-    await client.send(new PutBucketVersioningCommand({ Bucket: hub.settings.bucket, VersioningConfiguration: { Status: "Suspended" } }));
-    client.destroy();
-    const bad = run(hub);
-    expect(bad.status).toBe(1);
-    expect(bad.stderr).toMatch(/does not hold what the stack promises/);
-    expect(bad.stderr).toMatch(/^FAIL versioning: versioning is Suspended, want Enabled$/m);
-  });
+  it(
+    "the conformance step's command exits 0 on a conforming hub and 1, naming the check, on a broken one",
+    { timeout: 180_000 },
+    async () => {
+      const hub = await configure("homelab-cli", { objectLock: false });
+      const run = (input: unknown) =>
+        spawnSync(s3HubCommand("check")[0], s3HubCommand("check").slice(1), {
+          input: JSON.stringify(input),
+          encoding: "utf8",
+          timeout: 120_000,
+        });
+      const good = run(hub);
+      expect(good.status, good.stderr).toBe(0);
+      expect(good.stdout).toMatch(/^ok {2}versioning: versioning is Enabled$/m);
+      const client = s3Client(target(), admin);
+      await client.send(
+        new PutBucketVersioningCommand({
+          Bucket: hub.settings.bucket,
+          VersioningConfiguration: { Status: "Suspended" },
+        }),
+      );
+      client.destroy();
+      const bad = run(hub);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toMatch(/does not hold what the stack promises/);
+      expect(bad.stderr).toMatch(/^FAIL versioning: versioning is Suspended, want Enabled$/m);
+    },
+  );
 });

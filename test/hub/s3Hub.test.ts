@@ -11,16 +11,40 @@ import { WRITERS } from "../../components/core/hubConnection.js";
 import { writerPolicy } from "../../components/hub/iam.js";
 import { type PrefixLifecycle } from "../../components/hub/retention.js";
 import { hubBucketSettings, s3WriterUserName } from "../../components/hub/s3Settings.js";
-import { installMocks, isSecretOutput, recordingMocks, settle, unwrapSecrets, valueOf, type RecordingMocks } from "../../tools/mocks.js";
+import {
+  installMocks,
+  isSecretOutput,
+  recordingMocks,
+  settle,
+  unwrapSecrets,
+  valueOf,
+  type RecordingMocks,
+} from "../../tools/mocks.js";
 
 const lifecycles: PrefixLifecycle[] = [
   { prefix: "postgres-backups/", expireDays: 14, noncurrentDays: 7 },
   { prefix: "postgres-backups/.partial/", expireDays: 1, noncurrentDays: 1 },
   { prefix: "longhorn/", noncurrentDays: 7 },
 ];
-const adminHub = { bucket: "rgw-backups", region: "us-east-1", endpoint: "https://rgw.lan", flavor: "ceph-rgw" as const, manage: "admin" as const, adminAccessKeyId: "ADMINKEY", objectLock: { mode: "COMPLIANCE" as const, days: 30 } };
-const noneHub = { bucket: "nas-backups", region: "us-east-1", endpoint: "http://nas.lan:3900", flavor: "generic" as const };
-const writerKeys = { longhorn: { accessKeyId: "LH", secretAccessKey: "lh-secret-value" }, postgres: { accessKeyId: "PG", secretAccessKey: "pg-secret-value" } };
+const adminHub = {
+  bucket: "rgw-backups",
+  region: "us-east-1",
+  endpoint: "https://rgw.lan",
+  flavor: "ceph-rgw" as const,
+  manage: "admin" as const,
+  adminAccessKeyId: "ADMINKEY",
+  objectLock: { mode: "COMPLIANCE" as const, days: 30 },
+};
+const noneHub = {
+  bucket: "nas-backups",
+  region: "us-east-1",
+  endpoint: "http://nas.lan:3900",
+  flavor: "generic" as const,
+};
+const writerKeys = {
+  longhorn: { accessKeyId: "LH", secretAccessKey: "lh-secret-value" },
+  postgres: { accessKeyId: "PG", secretAccessKey: "pg-secret-value" },
+};
 
 let rec: RecordingMocks;
 let admin: any;
@@ -30,8 +54,18 @@ beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
   const { S3Hub } = await import("../../components/hub/s3Hub.js");
-  admin = new S3Hub("hub", { hub: adminHub, lifecycles, writers: WRITERS, adminSecretAccessKey: pulumi.secret("admin-secret-value") });
-  none = new S3Hub("nas", { hub: noneHub, lifecycles, writers: ["longhorn", "postgres"], writerKeys: pulumi.secret(JSON.stringify(writerKeys)) });
+  admin = new S3Hub("hub", {
+    hub: adminHub,
+    lifecycles,
+    writers: WRITERS,
+    adminSecretAccessKey: pulumi.secret("admin-secret-value"),
+  });
+  none = new S3Hub("nas", {
+    hub: noneHub,
+    lifecycles,
+    writers: ["longhorn", "postgres"],
+    writerKeys: pulumi.secret(JSON.stringify(writerKeys)),
+  });
   await settle();
 }, 120_000);
 
@@ -45,11 +79,19 @@ describe("S3Hub with manage: admin", () => {
     const types = rec.resources.map((r) => r.type);
     expect(types.filter((t) => t.startsWith("command:remote:"))).toEqual([]);
     expect(types.filter((t) => t.startsWith("aws:"))).toEqual([]);
-    expect(under("hub").map((r) => r.type).sort()).toEqual(
+    expect(
+      under("hub")
+        .map((r) => r.type)
+        .sort(),
+    ).toEqual(
       [
         "command:local:Command",
         BUCKET,
-        ...WRITERS.flatMap(() => [WRITER, "random:index/randomPassword:RandomPassword", "random:index/randomString:RandomString"]),
+        ...WRITERS.flatMap(() => [
+          WRITER,
+          "random:index/randomPassword:RandomPassword",
+          "random:index/randomString:RandomString",
+        ]),
       ].sort(),
     );
   });
@@ -57,22 +99,42 @@ describe("S3Hub with manage: admin", () => {
   it("declares the bucket settings from the program's own functions, as the resource's inputs", () => {
     const bucket = rec.one(BUCKET, "hub-bucket");
     const inputs = unwrapSecrets(bucket.inputs);
-    const want = hubBucketSettings({ bucket: "rgw-backups", endpoint: "https://rgw.lan", objectLock: adminHub.objectLock, lifecycles });
+    const want = hubBucketSettings({
+      bucket: "rgw-backups",
+      endpoint: "https://rgw.lan",
+      objectLock: adminHub.objectLock,
+      lifecycles,
+    });
     expect(inputs.request.settings).toEqual(want);
-    expect(inputs.request.settings.lifecycleRules.map((r: any) => r.ID)).toEqual(["postgres-backups", "postgres-backups-.partial", "longhorn"]);
+    expect(inputs.request.settings.lifecycleRules.map((r: any) => r.ID)).toEqual([
+      "postgres-backups",
+      "postgres-backups-.partial",
+      "longhorn",
+    ]);
     expect(inputs.request.settings.objectLock).toEqual({ mode: "COMPLIANCE", days: 30 });
     expect(inputs.request.settings.bucketPolicy.Statement[0].Sid).toBe("DenyInsecureTransport");
-    expect(inputs.request).toMatchObject({ target: { endpoint: "https://rgw.lan", region: "us-east-1" }, flavor: "ceph-rgw", admin: { accessKeyId: "ADMINKEY", secretAccessKey: "admin-secret-value" } });
+    expect(inputs.request).toMatchObject({
+      target: { endpoint: "https://rgw.lan", region: "us-east-1" },
+      flavor: "ceph-rgw",
+      admin: { accessKeyId: "ADMINKEY", secretAccessKey: "admin-secret-value" },
+    });
     expect(typeof inputs.__provider).toBe("string");
   });
 
   it("declares one identity per writer with iam.ts's policy", () => {
-    expect(dynamic("hub").map((r) => r.name).sort()).toEqual(["hub-bucket", ...WRITERS.map((w) => `hub-${w}`)].sort());
+    expect(
+      dynamic("hub")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["hub-bucket", ...WRITERS.map((w) => `hub-${w}`)].sort());
     for (const w of WRITERS) {
       const inputs = unwrapSecrets(rec.one(WRITER, `hub-${w}`).inputs);
       expect(inputs.request.userName).toBe(s3WriterUserName("rgw-backups", w));
       expect(inputs.request.policy).toEqual(writerPolicy(w, "rgw-backups"));
-      expect(inputs.want).toEqual({ userName: s3WriterUserName("rgw-backups", w), policy: writerPolicy(w, "rgw-backups") });
+      expect(inputs.want).toEqual({
+        userName: s3WriterUserName("rgw-backups", w),
+        policy: writerPolicy(w, "rgw-backups"),
+      });
     }
   });
 

@@ -61,7 +61,12 @@ rgw data = ${dir}/rgw
 `;
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>, logs: () => string): Promise<void> {
+async function waitFor(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<boolean>,
+  logs: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (
@@ -105,7 +110,8 @@ async function startOnce(timeoutMs: number): Promise<RgwServer> {
   const conf = path.join(dir, "ceph.conf");
   writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort));
   const env = { ...process.env, CEPH_CONF: conf };
-  const ceph = (cmd: string, args: string[]) => run(cmd, ["-c", conf, ...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 });
+  const ceph = (cmd: string, args: string[]) =>
+    run(cmd, ["-c", conf, ...args], { env, timeout: timeoutMs, maxBuffer: 16 << 20 });
   const children: ChildProcess[] = [];
   const daemon = (cmd: string, args: string[]) => {
     const out = openSync(path.join(dir, "log", `${path.basename(cmd)}.out`), "a");
@@ -118,7 +124,12 @@ async function startOnce(timeoutMs: number): Promise<RgwServer> {
     const parts: string[] = [];
     for (const f of ["ceph-mon.out", "ceph-osd.out", "radosgw.out", "client.rgw.a.log"]) {
       try {
-        parts.push(`--- ${f}\n${readFileSync(path.join(dir, "log", f), "utf8").split("\n").slice(-20).join("\n")}`);
+        parts.push(
+          `--- ${f}\n${readFileSync(path.join(dir, "log", f), "utf8")
+            .split("\n")
+            .slice(-20)
+            .join("\n")}`,
+        );
       } catch {
         // not started yet
       }
@@ -129,7 +140,11 @@ async function startOnce(timeoutMs: number): Promise<RgwServer> {
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    const exits = children.map((c) => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => c.once("exit", () => r()))));
+    const exits = children.map((c) =>
+      c.exitCode !== null || c.signalCode !== null
+        ? Promise.resolve()
+        : new Promise<void>((r) => c.once("exit", () => r())),
+    );
     for (const c of [...children].reverse()) c.kill("SIGTERM");
     const timer = setTimeout(() => children.forEach((c) => c.kill("SIGKILL")), 10_000);
     await Promise.all(exits);
@@ -146,10 +161,15 @@ async function startOnce(timeoutMs: number): Promise<RgwServer> {
     await ceph("ceph", ["--connect-timeout", "60", "osd", "create", osdUuid]);
     await ceph("ceph", ["osd", "crush", "add", "osd.0", "1", "root=default"]);
     const osd = daemon("ceph-osd", ["-i", "0"]);
-    await waitFor("the OSD", timeoutMs, async () => {
-      if (osd.exitCode !== null) throw new OsdQuit(`RGW: the OSD quit at its first boot\n${logs()}`);
-      return /1 up/.test((await ceph("ceph", ["osd", "stat"])).stdout);
-    }, logs);
+    await waitFor(
+      "the OSD",
+      timeoutMs,
+      async () => {
+        if (osd.exitCode !== null) throw new OsdQuit(`RGW: the OSD quit at its first boot\n${logs()}`);
+        return /1 up/.test((await ceph("ceph", ["osd", "stat"])).stdout);
+      },
+      logs,
+    );
     daemon("radosgw", ["-n", "client.rgw.a"]);
     const endpoint = `http://127.0.0.1:${rgwPort}`;
     await waitFor("the gateway", timeoutMs, async () => (await fetch(endpoint)).status > 0, logs);
