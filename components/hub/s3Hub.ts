@@ -107,16 +107,14 @@ export class S3Hub extends pulumi.ComponentResource {
         const writer = new S3HubWriter(
           `${name}-${spec.writer}`,
           {
-            request: pulumi
-              .all([admin, key])
-              .apply(([a, k]) => ({
-                target,
-                flavor: hub.flavor,
-                admin: a,
-                userName: spec.userName,
-                key: k,
-                policy: spec.policy,
-              })),
+            request: pulumi.all([admin, key]).apply(([a, k]) => ({
+              target,
+              flavor: hub.flavor,
+              admin: a,
+              userName: spec.userName,
+              key: k,
+              policy: spec.policy,
+            })),
           },
           { parent: this, dependsOn: [bucket] },
         );
@@ -130,18 +128,16 @@ export class S3Hub extends pulumi.ComponentResource {
       keys = pulumi.secret(pulumi.output(args.writerKeys).apply((text) => parseWriterKeys(text, YAML.parse)));
     }
 
-    const input = pulumi
-      .all([keys, admin ?? pulumi.output(undefined)])
-      .apply(([writerKeys, a]) =>
-        JSON.stringify({
-          target,
-          settings,
-          writers: specs,
-          writerKeys,
-          ...(a ? { admin: a } : {}),
-          veleroChecksums: args.veleroChecksums ?? false,
-        }),
-      );
+    const input = pulumi.all([keys, admin ?? pulumi.output(undefined)]).apply(([writerKeys, a]) =>
+      JSON.stringify({
+        target,
+        settings,
+        writers: specs,
+        writerKeys,
+        ...(a ? { admin: a } : {}),
+        veleroChecksums: args.veleroChecksums ?? false,
+      }),
+    );
     const check = new local.Command(
       `${name}-conformance`,
       {
