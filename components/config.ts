@@ -13,6 +13,7 @@ import { PROJECT, SECRET_KEYS, suggest, type SecretKey } from "./core/schema.js"
 import { etcdSchema } from "./etcd/schema.js";
 import { ftpBridgeSchema } from "./ftpBridge/schema.js";
 import { hubSchema } from "./hub/schema.js";
+import { s3StackIssues } from "./hub/s3Stack.js";
 import { longhornSchema } from "./longhorn/schema.js";
 import { bucketsSchema } from "./mirror/schema.js";
 import { offsiteSchema } from "./offsite/schema.js";
@@ -116,6 +117,7 @@ const stackSchema = z
           });
       }
     }
+    for (const p of s3StackIssues(c)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
     if (c.offsite) {
       const runOn = c.offsite.runOn ?? (hub.kind === "pi" ? "hub" : "cluster");
       if (runOn === "hub" && hub.kind !== "pi")

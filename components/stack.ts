@@ -11,6 +11,7 @@ import { EtcdOffload } from "./etcd/etcdOffload.js";
 import { S3FtpBridge } from "./ftpBridge/s3FtpBridge.js";
 import { BackupHub } from "./hub/backupHub.js";
 import { prefixLifecycles } from "./hub/retention.js";
+import { hubWritersInUse } from "./hub/s3Stack.js";
 import { LonghornBackupTarget } from "./longhorn/longhornBackupTarget.js";
 import { BucketMirror } from "./mirror/bucketMirror.js";
 import { OffsiteSync } from "./offsite/offsiteSync.js";
@@ -38,6 +39,8 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     sshPrivateKey: secret("hubSshPrivateKey"),
     adminPassword: secret("hubAdminPassword"),
     offsitePrefixes: offsite?.prefixes,
+    writersInUse: hubWritersInUse(stack).map((w) => w.name),
+    writerKeys: secret("hubWriterKeys"),
   });
   const s3 = hub.connection;
 

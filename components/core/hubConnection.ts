@@ -18,15 +18,15 @@ export interface WriterCredentials {
 }
 
 export interface HubConnection {
-  readonly kind: "aws" | "pi";
+  readonly kind: "aws" | "pi" | "s3";
   /** S3 endpoint URL as seen from the cluster, e.g. `https://s3.eu-central-1.amazonaws.com` or `http://hub.lan:9000`. */
   readonly endpoint: string;
   readonly bucket: string;
   readonly region: string;
   /** Path-style addressing (MinIO/RustFS): `http://host:9000/bucket/key`. */
   readonly pathStyle: boolean;
-  /** The server: `aws`, `minio` or `rustfs` (S3-compatible servers need some client quirks turned off). */
-  readonly server: "aws" | "minio" | "rustfs";
+  /** The server: `aws`, the pi hub's server, or an s3 hub's flavor (S3-compatible servers need some client quirks turned off). */
+  readonly server: "aws" | HubConfig["server"] | NonNullable<HubConfig["flavor"]>;
 }
 
 /** The hub's S3 endpoint and addressing, from the hub section of the stack file. */
@@ -39,6 +39,16 @@ export function hubConnection(hub: HubConfig): HubConnection {
       region: hub.region,
       pathStyle: false,
       server: "aws",
+    };
+  }
+  if (hub.kind === "s3") {
+    return {
+      kind: "s3",
+      endpoint: hub.endpoint!,
+      bucket: hub.bucket,
+      region: hub.region,
+      pathStyle: true,
+      server: hub.flavor ?? "generic",
     };
   }
   const host = hub.host!.includes(":") && !hub.host!.startsWith("[") ? `[${hub.host}]` : hub.host!;

@@ -2,9 +2,13 @@
 import type { HubConnection } from "./hubConnection.js";
 
 /**
- * rclone's S3 `provider` for the hub's server: `AWS`, `Minio`, or `Other` for RustFS. The provider
- * selects per-server quirks (e.g. MinIO's), so every rclone remote on the hub uses this one mapping.
+ * rclone's S3 `provider` for the hub's server: `AWS`, `Minio` (MinIO and its fork Silo), `Ceph` (RGW),
+ * or `Other` (RustFS, Garage, anything else). The provider selects per-server quirks (e.g. MinIO's), so
+ * every rclone remote on the hub uses this one mapping (providers: rclone docs/content/s3.md).
  */
 export function rcloneS3Provider(server: HubConnection["server"]): string {
-  return server === "aws" ? "AWS" : server === "minio" ? "Minio" : "Other";
+  if (server === "aws") return "AWS";
+  if (server === "minio" || server === "silo") return "Minio";
+  if (server === "ceph-rgw") return "Ceph";
+  return "Other";
 }

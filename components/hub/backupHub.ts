@@ -1,7 +1,8 @@
 /**
- * The hub every data class writes to: an AWS S3 bucket (built here), or a Pi running MinIO/RustFS
- * (built by PiHub). Either way the result is the same: one bucket, a lifecycle rule per prefix and
- * one credential per writer that can touch only its own prefix (components/hub/iam.ts).
+ * The hub every data class writes to: an AWS S3 bucket (built here), a Pi running MinIO/RustFS
+ * (built by PiHub), or an S3 server that already exists (S3Hub). Either way the result is the same:
+ * one bucket, a lifecycle rule per prefix and one credential per writer that can touch only its own
+ * prefix (components/hub/iam.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,6 +17,7 @@ import {
 import { tlsOnlyBucketPolicy, writerPolicies, writerUserName } from "./iam.js";
 import { awsLifecycleRule, type PrefixLifecycle } from "./retention.js";
 import { PiHub } from "./piHub.js";
+import { S3Hub } from "./s3Hub.js";
 
 export interface BackupHubArgs {
   /** The hub section of the stack file. */
@@ -28,6 +30,10 @@ export interface BackupHubArgs {
   readonly adminPassword?: pulumi.Input<string>;
   /** Prefixes the offsite reader may read. @default the whole bucket */
   readonly offsitePrefixes?: string[];
+  /** s3 hubs: the writers the stack uses (s3Stack.ts hubWritersInUse). @default every writer */
+  readonly writersInUse?: readonly WriterName[];
+  /** s3 hubs with manage none: the writers' keys as YAML/JSON (homelab-backup:hubWriterKeys). */
+  readonly writerKeys?: pulumi.Input<string>;
 }
 
 export class BackupHub extends pulumi.ComponentResource {
@@ -40,6 +46,8 @@ export class BackupHub extends pulumi.ComponentResource {
   public readonly writers: Record<WriterName, WriterCredentials>;
   /** The S3 server's admin login (pi hubs only). */
   public readonly adminCredentials?: { user: pulumi.Output<string>; password: pulumi.Output<string> };
+  /** s3 hubs: the conformance step's report (one line per check). */
+  public readonly conformance?: pulumi.Output<string>;
 
   constructor(name: string, args: BackupHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:BackupHub", name, {}, opts);
@@ -47,7 +55,27 @@ export class BackupHub extends pulumi.ComponentResource {
     this.connection = hubConnection(hub);
     const policies = writerPolicies(hub.bucket, { offsitePrefixes: args.offsitePrefixes });
 
-    if (hub.kind === "pi") {
+    if (hub.kind === "s3") {
+      const s3 = new S3Hub(
+        `${name}-s3`,
+        {
+          hub: { ...hub, flavor: hub.flavor ?? "generic" },
+          lifecycles: args.lifecycles,
+          writers: args.writersInUse ?? WRITERS,
+          offsitePrefixes: args.offsitePrefixes,
+          adminSecretAccessKey: args.adminPassword,
+          writerKeys: args.writerKeys,
+          // velero/logic.ts bslConfig: Velero sends no request checksum to a non-AWS hub.
+          veleroChecksums: false,
+        },
+        { parent: this },
+      );
+      this.endpoint = pulumi.output(this.connection.endpoint);
+      this.bucket = pulumi.output(hub.bucket);
+      this.region = pulumi.output(hub.region);
+      this.writers = s3.writers;
+      this.conformance = s3.conformance;
+    } else if (hub.kind === "pi") {
       if (args.sshPrivateKey === undefined)
         throw new Error('BackupHub: hub.kind "pi" needs sshPrivateKey (homelab-backup:hubSshPrivateKey)');
       const pi = new PiHub(
@@ -151,6 +179,7 @@ export class BackupHub extends pulumi.ComponentResource {
       region: this.region,
       writers: this.writers,
       adminCredentials: this.adminCredentials,
+      conformance: this.conformance,
     });
   }
 }

@@ -8,6 +8,7 @@ import { hubConnection, WRITERS, type WriterName } from "../core/hubConnection.j
 import { APPEND_ONLY_WRITERS, describePolicy, writerPolicy, writerUserName } from "./iam.js";
 import { ADMIN_USER, writerAccessKey } from "./piHubSteps.js";
 import type { PlanSection } from "../core/planTypes.js";
+import { s3HubGuarantees, s3HubRestore, s3HubSummary, s3WriterIdentity } from "./s3Plan.js";
 import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from "./retention.js";
 
 function mdTable(header: string[], rows: string[][]): string {
@@ -66,9 +67,11 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
   const d: string[] = [];
 
   d.push(
-    hub.kind === "aws"
-      ? `Bucket \`${hub.bucket}\` in AWS ${hub.region}, endpoint \`${conn.endpoint}\` (virtual-hosted addressing).`
-      : `Bucket \`${hub.bucket}\` on ${hub.server} at \`${conn.endpoint}\` (path-style addressing, region label \`${hub.region}\`), data in \`${hub.dataDir}\` on ${hub.host}.`,
+    hub.kind === "s3"
+      ? s3HubSummary(hub, conn)
+      : hub.kind === "aws"
+        ? `Bucket \`${hub.bucket}\` in AWS ${hub.region}, endpoint \`${conn.endpoint}\` (virtual-hosted addressing).`
+        : `Bucket \`${hub.bucket}\` on ${hub.server} at \`${conn.endpoint}\` (path-style addressing, region label \`${hub.region}\`), data in \`${hub.dataDir}\` on ${hub.host}.`,
   );
   if (hub.kind === "aws") {
     d.push(
@@ -76,6 +79,7 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
       "Protection: versioning enabled; default encryption SSE-S3 (AES256); all four public-access blocks on; the bucket policy refuses any request not made over TLS.",
     );
   }
+  if (hub.kind === "s3") d.push(...s3HubGuarantees(hub));
   const minLock = objectLockMinimumDays(stack);
   if (hub.objectLock) {
     d.push(
@@ -131,7 +135,11 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
         return [
           w,
           WRITER_USE[w],
-          hub.kind === "aws" ? `\`/homelab-backup/${writerUserName(hub.bucket, w)}\`` : `\`${writerAccessKey(w)}\``,
+          hub.kind === "aws"
+            ? `\`/homelab-backup/${writerUserName(hub.bucket, w)}\``
+            : hub.kind === "s3"
+              ? s3WriterIdentity(hub, w)
+              : `\`${writerAccessKey(w)}\``,
           desc.allow,
           desc.deny || "everything else",
         ];
@@ -144,7 +152,9 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
   );
 
   const r: string[] = [];
-  if (hub.kind === "aws") {
+  if (hub.kind === "s3") {
+    r.push(...s3HubRestore(hub, conn, componentName, (u) => shellUrn(u, STACK_MARK)));
+  } else if (hub.kind === "aws") {
     r.push(
       "**Rotate a writer's key** (here `postgres`; replace it with any of " +
         WRITERS.map((w) => `\`${w}\``).join(", ") +

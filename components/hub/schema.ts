@@ -1,11 +1,12 @@
-/** The hub section: an AWS bucket or a Pi running an S3 server. Part of the stack file schema (components/config.ts composes the sections). */
+/** The hub section: an AWS bucket, a Pi running an S3 server, or an S3 server that already exists. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
 import { absolutePath, bucketName, hostName, notLatest, port, posInt } from "../core/schema.js";
+import { S3_FLAVORS } from "./s3Flavors.js";
 
 export const ARCHIVE_CLASSES = ["GLACIER", "GLACIER_IR", "DEEP_ARCHIVE", "STANDARD_IA"] as const;
 
 export const hubSchema = z.strictObject({
-  kind: z.enum(["aws", "pi"]),
+  kind: z.enum(["aws", "pi", "s3"]),
   bucket: bucketName,
   region: z
     .string()
@@ -25,6 +26,21 @@ export const hubSchema = z.strictObject({
   tls: z.boolean().default(false),
   /** Extension: where node-exporter's textfile collector reads `*.prom` files on the hub. */
   textfileCollectorDir: absolutePath.default("/var/lib/prometheus/node-exporter"),
+  /** s3 only: the existing server's S3 endpoint. */
+  endpoint: z
+    .string()
+    .regex(
+      /^https?:\/\/[^\s/?#]+\/?$/,
+      "must be an http:// or https:// URL of the server, without a path (e.g. https://s3.lan:9000)",
+    )
+    .transform((u) => u.replace(/\/+$/, ""))
+    .optional(),
+  /** s3 only: what the server is (decides what the program can manage and check); `generic` when absent. */
+  flavor: z.enum(S3_FLAVORS).optional(),
+  /** s3 only: `admin` configures the server with the admin key; `none` uses hubWriterKeys. Default by flavor (s3Flavors.ts). */
+  manage: z.enum(["admin", "none"]).optional(),
+  /** s3 with manage admin: the access key id of the server's admin user (its secret is hubAdminPassword). */
+  adminAccessKeyId: z.string().min(1).optional(),
 });
 
 /** The hub section, parsed and defaulted. */

@@ -1,0 +1,101 @@
+/**
+ * The s3 hub's part of plan.md (plan.ts calls these): which server it is and who manages it, what the
+ * hub guarantees and what it cannot (from the flavor's capabilities, s3Flavors.ts), how the
+ * conformance step proves it after `pulumi up`, and how to rotate a writer's key or bring back a version.
+ */
+import { PROJECT, type HubConfig } from "../config.js";
+import type { HubConnection, WriterName } from "../core/hubConnection.js";
+import { effectiveManage, FLAVOR_CAPABILITIES } from "./s3Flavors.js";
+import { s3WriterUserName } from "./s3Settings.js";
+
+type S3Hub = HubConfig;
+
+/** One line: the bucket, the server, and who configures it. */
+export function s3HubSummary(hub: S3Hub, conn: HubConnection): string {
+  const flavor = hub.flavor ?? "generic";
+  const manage = effectiveManage(flavor, hub.manage);
+  return `Bucket \`${hub.bucket}\` on an existing ${flavor} server at \`${conn.endpoint}\` (path-style addressing, region label \`${hub.region}\`). ${
+    manage === "admin"
+      ? `Managed: \`pulumi up\` configures the bucket (versioning, object lock, lifecycle, bucket policy) and one user per writer through the server's own API with the admin key \`${hub.adminAccessKeyId}\`; nothing runs over SSH.`
+      : "Not managed (manage: none): the program changes nothing on the server; the writers use the keys in `homelab-backup:hubWriterKeys`, and the bucket's settings are yours to keep."
+  }`;
+}
+
+/** What the hub guarantees, what it cannot, and how that is proven. */
+export function s3HubGuarantees(hub: S3Hub): string[] {
+  const flavor = hub.flavor ?? "generic";
+  const caps = FLAVOR_CAPABILITIES[flavor];
+  const manage = effectiveManage(flavor, hub.manage);
+  const can: string[] = [];
+  const cannot: string[] = [];
+  (caps.versioning ? can : cannot).push(
+    "versioning (a deleted or overwritten backup stays recoverable for its noncurrent period)",
+  );
+  (caps.objectLock ? can : cannot).push("object lock");
+  (caps.appendOnlyWriters ? can : cannot).push("append-only writers (put without delete)");
+  if (!caps.lifecycle.noncurrentExpiration) cannot.push("expiry of noncurrent versions");
+  const out = [
+    "",
+    `Guarantees: ${can.length ? can.join("; ") : "none known for this flavor"}.${cannot.length ? ` Cannot: ${cannot.join("; ")}; a stack that asks for one of these is refused.` : ""}`,
+    "",
+    `After every \`pulumi up\` that changes the hub, the conformance step (\`node --import tsx components/hub/s3-hub.ts check\`) proves against the server, with each writer's own key, that ${
+      manage === "admin"
+        ? "versioning is on, the lifecycle rules read back as written, " +
+          (hub.objectLock ? "a locked version cannot be deleted, " : "")
+        : ""
+    }each writer can put under its own prefix and nowhere else, append-only writers cannot delete, the off-site reader cannot write, and an upload as Velero sends it succeeds; \`pulumi up\` fails if any of these does not hold.${
+      manage === "none"
+        ? " With manage: none it has no admin key, so versioning, object lock and lifecycle are not checked: keep them on the server yourself."
+        : ""
+    }`,
+  ];
+  if (manage === "admin")
+    out.push(
+      "",
+      "`pulumi refresh` reads the bucket's settings and each writer's policy back from the server; a change made there shows as an update in the next preview, which puts the stack's settings back.",
+    );
+  return out;
+}
+
+/** The S3 user name column of the writer table. */
+export function s3WriterIdentity(hub: S3Hub, writer: WriterName): string {
+  const flavor = hub.flavor ?? "generic";
+  return effectiveManage(flavor, hub.manage) === "admin"
+    ? `\`${s3WriterUserName(hub.bucket, writer)}\``
+    : `\`hubWriterKeys.${writer}\``;
+}
+
+/** Restore and rotation commands of an s3 hub. */
+export function s3HubRestore(
+  hub: S3Hub,
+  conn: HubConnection,
+  componentName: string,
+  shellUrn: (urn: string) => string,
+): string[] {
+  const flavor = hub.flavor ?? "generic";
+  const manage = effectiveManage(flavor, hub.manage);
+  const s3 = `urn:pulumi:STACK-NAME-MARK::${PROJECT}::${PROJECT}:index:BackupHub$${PROJECT}:index:S3Hub`;
+  const rotate =
+    manage === "admin"
+      ? [
+          "**Rotate a writer's key** (here `postgres`). Pulumi generates a new key, sets it on the server (the old key is removed) and rewrites every Kubernetes Secret that carries it:",
+          "",
+          "```sh",
+          "STACK=$(pulumi stack --show-name)",
+          `pulumi up --replace ${shellUrn(`${s3}$random:index/randomString:RandomString::${componentName}-s3-postgres-access-key`)} --replace ${shellUrn(`${s3}$random:index/randomPassword:RandomPassword::${componentName}-s3-postgres-secret-key`)}`,
+          "```",
+        ]
+      : [
+          "**Rotate a writer's key** (here `postgres`): create the new key on the server, put it in `homelab-backup:hubWriterKeys`, run `pulumi up` (it rewrites every Kubernetes Secret that carries it and runs the conformance step with it), then remove the old key from the server.",
+        ];
+  return [
+    ...rotate,
+    "",
+    "**Bring back a version that was deleted or overwritten** (within its noncurrent period), with an admin key of the server:",
+    "",
+    "```sh",
+    `aws --endpoint-url ${conn.endpoint} s3api list-object-versions --bucket ${hub.bucket} --prefix postgres-backups/<name>/`,
+    `aws --endpoint-url ${conn.endpoint} s3api copy-object --bucket ${hub.bucket} --key <key> --copy-source "${hub.bucket}/<key>?versionId=<version-id>"`,
+    "```",
+  ];
+}

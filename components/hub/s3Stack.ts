@@ -1,0 +1,82 @@
+/**
+ * The stack-level checks of an s3 hub (`hub.kind: s3`), called by the stack schema (components/config.ts):
+ * which writers the stack uses, the flavor's refusals (s3Flavors.ts), and the s3-only keys refused on
+ * the other hub kinds.
+ */
+import YAML from "yaml";
+import type { WriterName } from "../core/hubConnection.js";
+import { APPEND_ONLY_WRITERS } from "./iam.js";
+import { s3HubProblems, type S3Flavor, type S3HubProblem } from "./s3Flavors.js";
+
+/** The parts of the parsed stack these checks read. */
+export interface S3StackView {
+  readonly hub: {
+    readonly kind: string;
+    readonly endpoint?: string;
+    readonly flavor?: S3Flavor;
+    readonly manage?: "admin" | "none";
+    readonly adminAccessKeyId?: string;
+    readonly objectLock?: { readonly mode: string; readonly days: number };
+  };
+  readonly longhorn?: { readonly target?: string };
+  readonly postgres?: unknown;
+  readonly etcd?: unknown;
+  readonly velero?: unknown;
+  readonly buckets?: { readonly mirrors: readonly unknown[] };
+  readonly offsite?: unknown;
+  readonly secrets: Partial<Record<string, string>>;
+}
+
+/** The writers a stack uses (one per section that writes to or reads from the hub), in WRITERS order. */
+export function hubWritersInUse(c: Omit<S3StackView, "secrets" | "hub">): { name: WriterName; section: string }[] {
+  const out: { name: WriterName; section: string }[] = [];
+  if (c.longhorn && (c.longhorn.target ?? "hub") === "hub") out.push({ name: "longhorn", section: "longhorn" });
+  if (c.postgres) out.push({ name: "postgres", section: "postgres" });
+  if (c.etcd) out.push({ name: "etcd", section: "etcd" });
+  if (c.velero) out.push({ name: "velero", section: "velero" });
+  if (c.buckets && c.buckets.mirrors.length > 0) out.push({ name: "buckets", section: "buckets" });
+  if (c.offsite) out.push({ name: "offsite", section: "offsite" });
+  return out;
+}
+
+const S3_ONLY = ["endpoint", "flavor", "manage", "adminAccessKeyId"] as const;
+
+/** Every problem of the hub section that concerns an s3 hub (or s3-only keys on another kind). */
+export function s3StackIssues(c: S3StackView): S3HubProblem[] {
+  const hub = c.hub;
+  if (hub.kind !== "s3") {
+    return S3_ONLY.filter((k) => hub[k] !== undefined).map((k) => ({
+      path: ["hub", k],
+      message: 'applies only to hub.kind "s3" (an S3 server that already exists); remove it or set kind: s3',
+    }));
+  }
+  const present = (k: string) => c.secrets[k] !== undefined && c.secrets[k] !== "";
+  const writerKeys = c.secrets.hubWriterKeys;
+  return s3HubProblems({
+    flavor: hub.flavor ?? "generic",
+    manage: hub.manage,
+    endpoint: hub.endpoint,
+    adminAccessKeyId: hub.adminAccessKeyId,
+    objectLock: hub.objectLock,
+    writers: hubWritersInUse(c).map((w) => ({
+      ...w,
+      appendOnly: (APPEND_ONLY_WRITERS as readonly string[]).includes(w.name),
+    })),
+    secrets: {
+      hubAdminPassword: present("hubAdminPassword"),
+      // Which writers have keys is known only once the secret is read (S3Hub checks it then, naming the key).
+      ...(present("hubWriterKeys") ? { hubWriterKeys: writerKeyNames(writerKeys!) } : {}),
+    },
+  });
+}
+
+/** Writer names of a hubWriterKeys value, or every writer when the value is not readable here (a stand-in). */
+function writerKeyNames(text: string): string[] {
+  try {
+    const v = YAML.parse(text);
+    if (v && typeof v === "object" && !Array.isArray(v)) return Object.keys(v);
+  } catch {
+    // Not readable: S3Hub parses it when the program runs and fails naming the key.
+  }
+  return ["longhorn", "postgres", "etcd", "velero", "buckets", "offsite"];
+}
