@@ -8,6 +8,7 @@ export { EtcdOffload, type EtcdOffloadArgs } from "./etcd/etcdOffload.js";
 export { S3FtpBridge, type S3FtpBridgeArgs } from "./ftpBridge/s3FtpBridge.js";
 export { BackupHub, type BackupHubArgs } from "./hub/backupHub.js";
 export { PiHub, type PiHubArgs } from "./hub/piHub.js";
+export { S3Hub, type S3HubArgs } from "./hub/s3Hub.js";
 export { LonghornBackupTarget, type LonghornBackupTargetArgs } from "./longhorn/longhornBackupTarget.js";
 export { BucketMirror, type BucketMirrorArgs } from "./mirror/bucketMirror.js";
 export { OffsiteSync, type OffsiteSyncArgs } from "./offsite/offsiteSync.js";
