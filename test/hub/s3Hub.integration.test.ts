@@ -103,9 +103,9 @@ async function configure(bucket: string, opts: { objectLock?: boolean } = {}): P
 beforeAll(async () => {
   stack = parseStackConfig(exampleStack().config);
   expect(stack.hub.objectLock, "the example stack locks its backups").toBeDefined();
-  rgw = await startRgw({ timeoutMs: 240_000 });
+  rgw = await startRgw({ timeoutMs: 480_000 });
   admin = { accessKeyId: rgw.adminAccessKeyId, secretAccessKey: rgw.adminSecretAccessKey };
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await rgw?.stop();
@@ -116,9 +116,9 @@ describe("an s3 hub on a real Ceph RGW", () => {
 
   beforeAll(async () => {
     locked = await configure("homelab-locked");
-  }, 180_000);
+  }, 300_000);
 
-  it("holds every guarantee of the example stack as configured", { timeout: 120_000 }, async () => {
+  it("holds every guarantee of the example stack as configured", { timeout: 300_000 }, async () => {
     const results = await checkHubConformance(locked);
     for (const r of results) expect(r, r.detail).toMatchObject({ ok: true });
     expect(results.map((r) => r.check).sort()).toEqual([
@@ -130,7 +130,7 @@ describe("an s3 hub on a real Ceph RGW", () => {
     ]);
   });
 
-  it("reads the lifecycle rules back as written", { timeout: 60_000 }, async () => {
+  it("reads the lifecycle rules back as written", { timeout: 300_000 }, async () => {
     const client = s3Client(target(), admin);
     const state = await readBucketState(client, locked.settings.bucket);
     client.destroy();
@@ -138,11 +138,11 @@ describe("an s3 hub on a real Ceph RGW", () => {
     expect(lifecycleDifferences(locked.settings.lifecycleRules, state.lifecycleRules)).toEqual([]);
   });
 
-  it("keeps each writer's policy as the program wrote it", { timeout: 60_000 }, async () => {
+  it("keeps each writer's policy as the program wrote it", { timeout: 300_000 }, async () => {
     for (const w of locked.writers) expect(await readRgwWriterPolicy(target(), admin, w.userName)).toEqual(w.policy);
   });
 
-  it("re-applying the settings and writers changes nothing (idempotent)", { timeout: 120_000 }, async () => {
+  it("re-applying the settings and writers changes nothing (idempotent)", { timeout: 300_000 }, async () => {
     const again = await configure("homelab-locked");
     expect(again.settings).toEqual(locked.settings);
     const results = await checkHubConformance(again);
@@ -151,7 +151,7 @@ describe("an s3 hub on a real Ceph RGW", () => {
 });
 
 describe("the conformance check fails when a guarantee is broken on the server", () => {
-  it("lifecycle: a rule changed behind the program's back", { timeout: 120_000 }, async () => {
+  it("lifecycle: a rule changed behind the program's back", { timeout: 300_000 }, async () => {
     const hub = await configure("homelab-broken-lifecycle", { objectLock: false });
     const client = s3Client(target(), admin);
     const rules = hub.settings.lifecycleRules.map((r) =>
@@ -170,7 +170,7 @@ describe("the conformance check fails when a guarantee is broken on the server",
     expect(r.detail).toMatch(/postgres-backups/);
   });
 
-  it("versioning: suspended", { timeout: 120_000 }, async () => {
+  it("versioning: suspended", { timeout: 300_000 }, async () => {
     const hub = await configure("homelab-broken-versioning", { objectLock: false });
     const client = s3Client(target(), admin);
     await client.send(
@@ -181,7 +181,7 @@ describe("the conformance check fails when a guarantee is broken on the server",
     expect(r).toMatchObject({ ok: false, detail: expect.stringMatching(/Suspended/) });
   });
 
-  it("objectLock: no default retention, so a fresh version can be deleted", { timeout: 120_000 }, async () => {
+  it("objectLock: no default retention, so a fresh version can be deleted", { timeout: 300_000 }, async () => {
     const hub = await configure("homelab-broken-lock");
     const client = s3Client(target(), admin);
     await client.send(
@@ -199,7 +199,7 @@ describe("the conformance check fails when a guarantee is broken on the server",
 
   it(
     "writers: an append-only writer that can delete, and a writer that can write another's prefix",
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     async () => {
       const hub = await configure("homelab-broken-writers", { objectLock: false });
       const bucket = hub.settings.bucket;
@@ -237,7 +237,7 @@ describe("the conformance check fails when a guarantee is broken on the server",
     },
   );
 
-  it("writers: a writer whose key cannot put under its own prefix", { timeout: 120_000 }, async () => {
+  it("writers: a writer whose key cannot put under its own prefix", { timeout: 300_000 }, async () => {
     const hub = await configure("homelab-broken-own-prefix", { objectLock: false });
     const etcd = hub.writers.find((w) => w.writer === "etcd")!;
     const elsewhere = JSON.parse(JSON.stringify(etcd.policy).replaceAll(etcd.prefix, "somewhere-else/"));
@@ -251,7 +251,7 @@ describe("the conformance check fails when a guarantee is broken on the server",
 
   it(
     "trailingChecksum: RGW 16, unlike AWS, refuses the aws-sdk default trailing CRC32; a stack whose Velero sent it would fail",
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     async () => {
       const hub = await configure("homelab-trailing-checksum", { objectLock: false });
       const withoutChecksums = result(await checkHubConformance(hub), "trailingChecksum");
@@ -267,7 +267,7 @@ describe("the conformance check fails when a guarantee is broken on the server",
     },
   );
 
-  it("trailingChecksum: fails when the velero writer cannot upload", { timeout: 120_000 }, async () => {
+  it("trailingChecksum: fails when the velero writer cannot upload", { timeout: 300_000 }, async () => {
     const hub = await configure("homelab-broken-checksum", { objectLock: false });
     const r = result(
       await checkHubConformance({ ...hub, writerKeys: { ...hub.writerKeys, velero: key() } }),
@@ -283,7 +283,7 @@ describe("the conformance check fails when a guarantee is broken on the server",
 describe("the Pulumi side: resources that a refresh reads back, and the conformance step", () => {
   it(
     "S3HubBucket: create applies the settings; a refresh after a change on the server makes the diff ask for an update, which restores them",
-    { timeout: 180_000 },
+    { timeout: 300_000 },
     async () => {
       const { settings } = hubFor("homelab-resource", { objectLock: false });
       const inputs = {
@@ -315,7 +315,7 @@ describe("the Pulumi side: resources that a refresh reads back, and the conforma
     },
   );
 
-  it("S3HubWriter: a policy changed on the server shows as drift after a refresh", { timeout: 180_000 }, async () => {
+  it("S3HubWriter: a policy changed on the server shows as drift after a refresh", { timeout: 300_000 }, async () => {
     const [writer] = hubWriterSpecs("homelab-resource", ["postgres"]);
     const request = {
       target: target(),
@@ -340,14 +340,14 @@ describe("the Pulumi side: resources that a refresh reads back, and the conforma
 
   it(
     "the conformance step's command exits 0 on a conforming hub and 1, naming the check, on a broken one",
-    { timeout: 180_000 },
+    { timeout: 300_000 },
     async () => {
       const hub = await configure("homelab-cli", { objectLock: false });
       const run = (input: unknown) =>
         spawnSync(s3HubCommand("check")[0], s3HubCommand("check").slice(1), {
           input: JSON.stringify(input),
           encoding: "utf8",
-          timeout: 120_000,
+          timeout: 280_000,
         });
       const good = run(hub);
       expect(good.status, good.stderr).toBe(0);

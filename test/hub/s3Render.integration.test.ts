@@ -34,7 +34,7 @@ beforeAll(async () => {
   );
   resources = JSON.parse(readFileSync(path.join(out, "resources.json"), "utf8"));
   plan = readFileSync(path.join(out, "plan.md"), "utf8");
-}, 240_000);
+}, 600_000);
 
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
