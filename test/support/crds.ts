@@ -1,6 +1,6 @@
 /**
  * Validates Kubernetes custom resources against the upstream CRD schemas copied into
- * test/fixtures/crds (Longhorn, Velero, prometheus-operator; provenance in its README) with ajv:
+ * test/fixtures/crds (Longhorn, Velero, prometheus-operator, Talos; provenance in its README) with ajv:
  * strict false, formats not validated, `x-kubernetes-*` keywords dropped, `x-kubernetes-int-or-string`
  * read as "integer or string", Go `(?i)` patterns turned into the JavaScript `i` flag.
  *
