@@ -1,10 +1,10 @@
 /**
- * A real PostgreSQL 15 server (Debian packages) on 127.0.0.1 for integration tests and benchmarks.
+ * A real PostgreSQL server (the newest major the distribution's packages installed) on 127.0.0.1 for integration tests and benchmarks.
  * initdb refuses to run as root, so the server binaries run as the `postgres` user (runuser) in a
  * temp directory chowned to it. Clients (psql, the scripts) connect over TCP with a password.
  */
 import { execFile, spawn } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -12,7 +12,13 @@ import { childEnv } from "./s3peer.js";
 import { freePort } from "./net.js";
 
 const run = promisify(execFile);
-export const PG_BIN = "/usr/lib/postgresql/15/bin";
+/** The server binaries of the newest PostgreSQL major installed (Debian 12: 15, Ubuntu 24.04: 16). */
+export const PG_BIN = ((): string => {
+  const root = "/usr/lib/postgresql";
+  const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(path.join(root, v, "bin", "initdb"))) : [];
+  if (majors.length === 0) return path.join(root, "15", "bin"); // not installed: the tests that need it say so when they start
+  return path.join(root, String(Math.max(...majors.map(Number))), "bin");
+})();
 
 export interface PgServer {
   readonly host: string;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
+import { userlandPath } from "./userland.js";
 
 export interface S3Peer {
   readonly endpoint: string;
@@ -27,12 +28,13 @@ const SECRET = "S3RVER";
 
 /**
  * The environment for a child process that talks to loopback servers: the host's proxy and CA-bundle
- * variables removed (rclone refuses AWS_CA_BUNDLE with its own transport), `extra` added.
+ * variables removed (rclone refuses AWS_CA_BUNDLE with its own transport), `extra` added, and PATH
+ * set for the userland of this run (BusyBox applets first under TEST_USERLAND=busybox: userland.ts).
  */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (/^(AWS_|RCLONE_)|_PROXY$|^(http|https|no)_proxy$/i.test(k)) delete env[k];
-  return { ...env, ...extra };
+  return { ...env, PATH: userlandPath(env.PATH), ...extra };
 }
 
 export async function startS3Peer(buckets: string[] = ["backups"]): Promise<S3Peer> {
