@@ -13,7 +13,7 @@ import { fakeRclone } from "../support/fakeRclone.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 
 const run = promisify(execFile);
-const OFFLOAD = path.resolve(__dirname, "../../scripts/etcd/offload.sh");
+const OFFLOAD = path.resolve(__dirname, "../../components/etcd/offload.sh");
 
 let peer: S3Peer;
 let dir: string;

@@ -15,7 +15,7 @@ import { fakeRclone } from "../support/fakeRclone.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 
 const run = promisify(execFile);
-const MIRROR = path.resolve(__dirname, "../../scripts/mirror/mirror.sh");
+const MIRROR = path.resolve(__dirname, "../../components/mirror/mirror.sh");
 
 let peer: S3Peer;
 let dir: string;

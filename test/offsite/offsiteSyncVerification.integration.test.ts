@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeRclone } from "../support/fakeRclone.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 
-const SYNC = path.resolve(__dirname, "../../scripts/offsite/offsite-sync.sh");
+const SYNC = path.resolve(__dirname, "../../components/offsite/offsite-sync.sh");
 const PREFIXES = ["longhorn-backups", "postgres-backups", "velero"];
 
 let peer: S3Peer;

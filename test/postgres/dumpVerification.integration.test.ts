@@ -13,7 +13,7 @@ import { startPostgres, type PgServer } from "../support/postgres.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 
 const run = promisify(execFile);
-const DUMP = path.resolve(__dirname, "../../scripts/postgres/dump.sh");
+const DUMP = path.resolve(__dirname, "../../components/postgres/dump.sh");
 const BUCKET = "backups";
 
 let s3: S3Peer;

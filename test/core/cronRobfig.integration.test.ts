@@ -5,7 +5,7 @@
  * with the reason, and robfig must still accept them (so the list stays true).
  */
 import { describe, expect, it } from "vitest";
-import { cronError, nextRuns } from "../../lib/cron.js";
+import { cronError, nextRuns } from "../../components/core/cron.js";
 import { robfigParse } from "../support/robfigCron.js";
 
 const FROM = new Date(Date.UTC(2026, 0, 1, 0, 0, 0));
