@@ -1,8 +1,11 @@
 /**
- * Cron arithmetic for the 5-field UTC schedules every data class uses (Longhorn, Velero and
- * Kubernetes CronJobs all parse with robfig/cron `ParseStandard`). Parsing is delegated to
- * `cron-parser`; this module only narrows it to the standard dialect and derives the numbers the
- * plan, the alert thresholds and the schedule spreading need.
+ * Cron arithmetic for the 5-field UTC schedules every data class uses. Kubernetes CronJobs, Velero
+ * Schedules and Longhorn RecurringJobs all parse schedules with robfig/cron v3 `ParseStandard`
+ * (sources in test/fixtures/README.md), so a schedule is valid here only if that parser takes it and
+ * means the same by it: the project's validator is checked against robfig/cron itself in
+ * test/core/cronRobfig.integration.test.ts. Run times are computed with `cron-parser`; this module
+ * narrows it to what robfig accepts and derives the numbers the plan, the alert thresholds and the
+ * schedule spreading need.
  */
 import { CronExpressionParser } from "cron-parser";
 
@@ -17,19 +20,61 @@ const FIELD_SYNTAX: RegExp[] = [
   new RegExp(`^(?:[\\d*,/?-]|${DAYS})+$`, "i"),
 ];
 const FIELD_NAMES = ["minute", "hour", "day of month", "month", "day of week"];
+/** robfig/cron's descriptors and the 5-field schedule each stands for (its parser.go parseDescriptor). */
+const DESCRIPTORS: Record<string, string> = {
+  "@yearly": "0 0 1 1 *",
+  "@annually": "0 0 1 1 *",
+  "@monthly": "0 0 1 * *",
+  "@weekly": "0 0 * * 0",
+  "@daily": "0 0 * * *",
+  "@midnight": "0 0 * * *",
+  "@hourly": "0 * * * *",
+};
 
-/** Returns why `expr` is not a valid 5-field cron expression, or undefined when it is. */
+/**
+ * Why the day-of-week field breaks robfig/cron's rules (days 0–6, Sunday 0), or undefined. robfig
+ * refuses 7 anywhere in the field ("end of range (7) above maximum (6)"), which cron-parser would take
+ * as Sunday; and it reads a single start with a step (`1/2`) as running to 6, where cron-parser runs
+ * it to 7 (Sunday too), so that form is refused rather than computed differently.
+ */
+function dayOfWeekError(field: string): string | undefined {
+  for (const part of field.split(",")) {
+    const [range, step] = part.split("/");
+    for (const bound of range.split("-")) {
+      if (/^\d+$/.test(bound) && Number(bound) > 6) {
+        return `day of week ${Number(bound)} is not accepted by Kubernetes, Velero or Longhorn (robfig/cron allows 0–6): use 0 for Sunday`;
+      }
+    }
+    if (step !== undefined && /^(\d+|[a-z]{3})$/i.test(range)) {
+      return `day of week "${part}" (a start with a step) is read differently by cron implementations: write the range, e.g. "${range}-6/${step}"`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Returns why `expr` is not a valid 5-field cron expression that Kubernetes, Velero and Longhorn all
+ * accept and read the same way, or undefined when it is.
+ */
 export function cronError(expr: string): string | undefined {
-  if (typeof expr !== "string" || expr.trim() === "")
-    return 'is empty; expected a 5-field cron expression such as "0 3 * * *"';
-  const fields = expr.trim().split(/\s+/);
+  if (typeof expr !== "string" || expr.trim() === "") return "is empty; expected a 5-field cron expression such as \"0 3 * * *\"";
+  const trimmed = expr.trim();
+  if (trimmed.startsWith("@")) {
+    const standsFor = DESCRIPTORS[trimmed.toLowerCase()];
+    return standsFor
+      ? `"${expr}": write the 5-field form "${standsFor}" (the plan, the alerts and the schedule checks compute with 5 fields)`
+      : `"${expr}" is not a 5-field cron expression (minute hour day-of-month month day-of-week, UTC); @every and other descriptors have no fixed run times`;
+  }
+  if (/^(CRON_)?TZ=/.test(trimmed)) return `"${expr}": a TZ= or CRON_TZ= prefix is refused by Kubernetes CronJobs; schedules are in UTC, give the 5 fields only`;
+  const fields = trimmed.split(/\s+/);
   if (fields.length !== 5) {
     return `"${expr}" has ${fields.length} field${fields.length === 1 ? "" : "s"}; expected 5 (minute hour day-of-month month day-of-week, UTC)`;
   }
   for (let i = 0; i < 5; i++) {
-    if (!FIELD_SYNTAX[i].test(fields[i]))
-      return `"${expr}": the ${FIELD_NAMES[i]} field "${fields[i]}" is not standard cron syntax`;
+    if (!FIELD_SYNTAX[i].test(fields[i])) return `"${expr}": the ${FIELD_NAMES[i]} field "${fields[i]}" is not standard cron syntax`;
   }
+  const dow = dayOfWeekError(fields[4]);
+  if (dow) return `"${expr}": ${dow}`;
   try {
     CronExpressionParser.parse(expr, { tz: "UTC" });
   } catch (e) {
@@ -153,10 +198,8 @@ export function describeCron(expr: string): string {
     const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][Number(f[4])];
     return `weekly ${day}${time} (\`${expr}\`)`;
   }
-  if (/^\d+$/.test(f[2]) && f[3] === "*" && f[4] === "*" && at !== undefined)
-    return `monthly on day ${f[2]}${time} (\`${expr}\`)`;
-  if (runsPerDay >= 1)
-    return `${+runsPerDay.toFixed(2)}×/day, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
+  if (/^\d+$/.test(f[2]) && f[3] === "*" && f[4] === "*" && at !== undefined) return `monthly on day ${f[2]}${time} (\`${expr}\`)`;
+  if (runsPerDay >= 1) return `${+runsPerDay.toFixed(2)}×/day, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
   return `every ~${formatSeconds(86_400 / runsPerDay)}, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
 }
 

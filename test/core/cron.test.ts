@@ -16,7 +16,7 @@ describe("cron", () => {
       expect(cronError(ok), ok).toBeUndefined();
     expect(cronError("0 6 * *")).toMatch(/4 fields/);
     expect(cronError("0 0 6 * * *")).toMatch(/6 fields/);
-    expect(cronError("@daily")).toMatch(/1 field/);
+    expect(cronError("@daily")).toMatch(/write the 5-field form "0 0 \* \* \*"/);
     expect(cronError("0 2 L * *")).toMatch(/day of month/);
     expect(cronError("0 2 * * 1#2")).toMatch(/day of week/);
     expect(cronError("60 * * * *")).toMatch(/not a valid cron/);

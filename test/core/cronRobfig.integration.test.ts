@@ -19,7 +19,7 @@ const BOTH_ACCEPT = [
   "0 3 * * 1-5",
   "0 3 * * 1,3,5",
   "0 3 * * */2",
-  "0 3 * * 1/2",
+  "0 3 * * 1-6/2",
   "0 3 * * */7",
   "0 3 * * SUN",
   "0 3 * * sun",
@@ -84,7 +84,6 @@ const BOTH_REFUSE = [
   "*/0 * * * *",
   "5-1 * * * *",
   "a b c d e",
-  "0,,5 3 * * *",
   "0 3 * * 1-2-3",
   "@reboot",
   "@fortnightly",
@@ -96,20 +95,25 @@ const BOTH_REFUSE = [
  */
 const PROJECT_STRICTER: { schedule: string; why: RegExp }[] = [
   // Descriptors: the 5-field form says the same thing and is what the plan and alerts compute with.
-  { schedule: "@daily", why: /field/ },
-  { schedule: "@midnight", why: /field/ },
-  { schedule: "@hourly", why: /field/ },
-  { schedule: "@weekly", why: /field/ },
-  { schedule: "@monthly", why: /field/ },
-  { schedule: "@yearly", why: /field/ },
-  { schedule: "@annually", why: /field/ },
+  { schedule: "@daily", why: /write the 5-field form "0 0 \* \* \*"/ },
+  { schedule: "@midnight", why: /write the 5-field form "0 0 \* \* \*"/ },
+  { schedule: "@hourly", why: /write the 5-field form "0 \* \* \* \*"/ },
+  { schedule: "@weekly", why: /write the 5-field form "0 0 \* \* 0"/ },
+  { schedule: "@monthly", why: /write the 5-field form "0 0 1 \* \*"/ },
+  { schedule: "@yearly", why: /write the 5-field form "0 0 1 1 \*"/ },
+  { schedule: "@annually", why: /write the 5-field form "0 0 1 1 \*"/ },
   // Runs relative to whenever the controller started: no fixed times, no backup window.
-  { schedule: "@every 6h", why: /field/ },
+  { schedule: "@every 6h", why: /no fixed run times/ },
   // Kubernetes refuses a TZ/CRON_TZ prefix (validateScheduleFormat), robfig alone accepts it.
-  { schedule: "CRON_TZ=UTC 0 3 * * *", why: /field/ },
-  { schedule: "TZ=Europe/Berlin 0 3 * * *", why: /field/ },
+  { schedule: "CRON_TZ=UTC 0 3 * * *", why: /refused by Kubernetes/ },
+  { schedule: "TZ=Europe/Berlin 0 3 * * *", why: /refused by Kubernetes/ },
+  // A single start with a step: robfig runs it to Saturday (6), cron-parser to Sunday (7).
+  { schedule: "0 3 * * 1/2", why: /write the range, e.g. "1-6\/2"/ },
+  { schedule: "0 3 * * MON/2", why: /write the range/ },
   // `?` outside the day fields: robfig reads it as `*`; standard cron has no such thing.
   { schedule: "? 3 * * *", why: /minute/ },
+  // An empty list element: robfig skips it, cron-parser does not; nobody means it.
+  { schedule: "0,,5 3 * * *", why: /./ },
   // A day that never comes: robfig parses it and never fires.
   { schedule: "0 3 30 2 *", why: /./ },
   { schedule: "0 3 31 4 *", why: /./ },
@@ -136,7 +140,7 @@ describe("schedule validation agrees with robfig/cron v3 ParseStandard", () => {
   }, 300_000);
 
   it("refuses day-of-week 7 saying 0 is Sunday", () => {
-    for (const s of ["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7"]) expect(cronError(s)).toMatch(/day of week.*7.*0 for Sunday|7.*Sunday/i);
+    for (const s of ["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7"]) expect(cronError(s)).toMatch(/day of week 7 is not accepted by Kubernetes, Velero or Longhorn .*: use 0 for Sunday/);
   });
 
   it("is stricter than robfig only where listed, for the reason given", async () => {
