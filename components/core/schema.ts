@@ -48,6 +48,27 @@ export const dnsSubdomain = z
   .max(253, "must be at most 253 characters")
   .regex(DNS_SUBDOMAIN, "must be a DNS subdomain: lowercase letters, digits, '-' and '.'");
 
+/**
+ * Kubernetes refuses to create a CronJob whose name is longer than 52 characters: its controller
+ * names each Job `<cronjob>-<11-character timestamp suffix>` and a Job name is at most 63
+ * (pkg/apis/batch/validation ValidateCronJobCreate; sources in test/fixtures/README.md).
+ */
+export const CRONJOB_NAME_MAX = 52;
+
+/**
+ * Adds an issue at `path` (the configured name's key) when the CronJob name derived from it breaks
+ * Kubernetes' limit, saying how long the configured name may be.
+ */
+export function checkDerivedCronJobName(ctx: z.RefinementCtx, path: (string | number)[], configured: string, derived: string): void {
+  if (derived.length <= CRONJOB_NAME_MAX) return;
+  const allowed = CRONJOB_NAME_MAX - (derived.length - configured.length);
+  ctx.addIssue({
+    code: "custom",
+    path,
+    message: `"${configured}" makes the CronJob name "${derived}" (${derived.length} characters), and Kubernetes refuses CronJob names over ${CRONJOB_NAME_MAX}; use at most ${allowed} characters`,
+  });
+}
+
 export const cron = z.string().superRefine((v, ctx) => {
   const err = cronError(v);
   if (err) ctx.addIssue({ code: "custom", message: `must be a 5-field cron expression in UTC: ${err}` });

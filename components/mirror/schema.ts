@@ -1,6 +1,7 @@
 /** The buckets section: S3 buckets mirrored onto the hub. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
-import { bucketName, cron, dnsLabel, dnsSubdomain, uniqueBy } from "../core/schema.js";
+import { names } from "../core/names.js";
+import { bucketName, checkDerivedCronJobName, cron, dnsLabel, dnsSubdomain, uniqueBy } from "../core/schema.js";
 
 export const mirrorSchema = z.strictObject({
   name: dnsLabel(40),
@@ -15,7 +16,10 @@ export const mirrorSchema = z.strictObject({
 
 export const bucketsSchema = z
   .strictObject({ mirrors: z.array(mirrorSchema).default([]) })
-  .superRefine((b, ctx) => uniqueBy(b.mirrors, (m) => m.name, "mirror", ctx, ["mirrors"]));
+  .superRefine((b, ctx) => {
+    uniqueBy(b.mirrors, (m) => m.name, "mirror", ctx, ["mirrors"]);
+    b.mirrors.forEach((m, i) => checkDerivedCronJobName(ctx, ["mirrors", i, "name"], m.name, names.mirrorCronJob(m.name)));
+  });
 
 /** The mirror section, parsed and defaulted. */
 export type BucketsConfig = z.output<typeof bucketsSchema>;
