@@ -1,5 +1,13 @@
 import { defineConfig } from "vitest/config";
 
+/** Integration tests of the scripts that run in the Alpine job images: run again under BusyBox (test/support/userland.ts). */
+const JOB_SCRIPT_TESTS = [
+  "test/postgres/*.integration.test.ts",
+  "test/etcd/*.integration.test.ts",
+  "test/offsite/*.integration.test.ts",
+  "test/mirror/*.integration.test.ts",
+];
+
 export default defineConfig({
   test: {
     pool: "forks",
@@ -16,7 +24,19 @@ export default defineConfig({
         extends: true,
         test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/**/*.integration.test.ts"] },
       },
-      { extends: true, test: { name: "integration", include: ["test/**/*.integration.test.ts"] } },
+      {
+        extends: true,
+        test: { name: "integration", include: ["test/**/*.integration.test.ts"], hookTimeout: 600_000 },
+      },
+      {
+        extends: true,
+        test: {
+          name: "integration-busybox",
+          include: JOB_SCRIPT_TESTS,
+          hookTimeout: 600_000,
+          env: { TEST_USERLAND: "busybox" },
+        },
+      },
     ],
   },
 });

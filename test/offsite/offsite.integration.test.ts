@@ -243,7 +243,7 @@ beforeAll(async () => {
     offsiteSecretsStdin(FTP_PASSWORD, KEY, peer.accessKeyId, peer.secretAccessKey),
   );
   expect(wc.code, wc.stderr).toBe(0);
-}, 60_000);
+}, 300_000);
 
 afterAll(async () => {
   await stopFtp();

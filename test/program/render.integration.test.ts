@@ -22,6 +22,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { hasCrd, validateCustomResource } from "../support/crds.js";
+import { renderProblems } from "../support/renderChecks.js";
 import { EXAMPLE_STACK, REPO } from "../support/stackFiles.js";
 
 const run = promisify(execFile);
@@ -55,7 +56,7 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), "render-"));
   out = path.join(tmp, "out");
   result = await render(EXAMPLE_STACK, out);
-}, 120_000);
+}, 480_000);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -83,6 +84,11 @@ describe("render of the example stack", () => {
       expect(text).not.toContain(v);
     expect(text).toContain("[secret]");
   });
+
+  it("emits only objects that pass the upstream rules: Kubernetes schema (strict), CRDs, robfig/cron, name limits, Velero chart values", async () => {
+    const resources = JSON.parse(readFileSync(path.join(out, "resources.json"), "utf8"));
+    expect(await renderProblems(resources)).toEqual([]);
+  }, 120_000);
 
   it("emits custom resources that validate against the upstream CRDs", () => {
     const docs = walk(path.join(out, "manifests")).flatMap((f) =>
@@ -196,13 +202,14 @@ describe("render of a k3s stack on AWS (test/fixtures/Pulumi.aws-k3s.yaml)", () 
     const plan = readFileSync(path.join(awsOut, "plan.md"), "utf8");
     expect(plan).toMatch(/k3s-weekly-backup.*51–52/);
     expect(plan).toMatch(/03:00–04:10 UTC/);
+    expect(await renderProblems(resources)).toEqual([]);
     for (const f of walk(path.join(awsOut, "manifests"))) {
       for (const d of YAML.parseAllDocuments(readFileSync(f, "utf8"))) {
         const obj = d.toJS();
         if (hasCrd(obj.apiVersion, obj.kind)) expect(validateCustomResource(obj), f).toEqual([]);
       }
     }
-  }, 60_000);
+  }, 300_000);
 });
 
 describe("render of a bad stack file", () => {
@@ -218,11 +225,11 @@ describe("render of a bad stack file", () => {
     writeFileSync(bad, text);
     const badOut = path.join(tmp, "bad-out");
     const r = await render(bad, badOut);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain("homelab-backup:alrets");
     expect(r.stderr).toContain('did you mean "alerts"');
     expect(r.stderr).toContain("longhorn.recurringJobs[0].retain");
     expect(r.stderr).toContain("velero.schedules[0].ttl");
     expect(existsSync(path.join(badOut, "plan.md"))).toBe(false);
-  }, 60_000);
+  }, 300_000);
 });

@@ -13,6 +13,8 @@ import { promisify } from "node:util";
 
 const run = promisify(execFile);
 const SOURCE_DIR = path.join(__dirname, "robfig-cron");
+/** Debian's golang-1.19-go installs `go` there only; golang-go (any release) adds it to PATH. */
+const GO = existsSync("/usr/lib/go-1.19/bin/go") ? "/usr/lib/go-1.19/bin/go" : "go";
 /** Where Debian's golang-github-robfig-cron-dev installs the library (GOPATH layout). */
 export const DEBIAN_GOPATH = "/usr/share/gocode";
 
@@ -35,7 +37,7 @@ export function robfigBinary(): Promise<string> {
     mkdirSync(dir, { recursive: true });
     // Several test workers may build at once: each builds to its own name, then renames atomically.
     const partial = `${bin}.${process.pid}.partial`;
-    await run("go", ["build", "-o", partial, "."], {
+    await run(GO, ["build", "-o", partial, "."], {
       cwd: SOURCE_DIR,
       env: { ...process.env, GOPATH: DEBIAN_GOPATH, GO111MODULE: "off", GOFLAGS: "", GOCACHE: path.join(dir, "gocache"), CGO_ENABLED: "0", GOTOOLCHAIN: "local" },
       timeout: 300_000,
