@@ -48,7 +48,7 @@ const SCHEDULES = [
   "0 0 */2 * 1",
   "5,35 */6 * JAN-MAR/2 *",
   "0 12 * * MON-FRI",
-  "0 1 * * 5-7", // 7 is Sunday
+  "0 1 * * 0,5,6", // Friday to Sunday (7 for Sunday is refused: robfig/cron allows 0-6)
   "0 2 1-7 * SUN",
   "0 3 ? * 6",
   "10 4 29 2 *", // leap days only
