@@ -56,7 +56,14 @@ export function readStackFile(file: string, project: string = PROJECT): StackFil
     text = readFileSync(file, "utf8");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, not a stack file" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    const why =
+      code === "ENOENT"
+        ? "file not found"
+        : code === "EISDIR"
+          ? "is a directory, not a stack file"
+          : code === "EACCES"
+            ? "permission denied"
+            : (e as Error).message;
     throw new StackConfigError([{ path: file, message: why }]);
   }
   let doc: any;
@@ -66,14 +73,24 @@ export function readStackFile(file: string, project: string = PROJECT): StackFil
     throw new StackConfigError([{ path: path.basename(file), message: `is not valid YAML: ${(e as Error).message}` }]);
   }
   const raw = doc.config ?? {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw new StackConfigError([{ path: "config", message: "must be a mapping of config keys" }]);
+  if (typeof raw !== "object" || Array.isArray(raw))
+    throw new StackConfigError([{ path: "config", message: "must be a mapping of config keys" }]);
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [key, value] of Object.entries<any>(raw)) {
     const full = key.includes(":") ? key : `${project}:${key}`;
     const bare = full.startsWith(`${project}:`) ? full.slice(project.length + 1) : undefined;
-    if (value && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length === 1 && "secure" in value) {
-      config[full] = bare === "ftpBridgeEncryptionKey" || bare === "offsiteEncryptionKey" ? "0".repeat(64) : `secure-value-of-${bare ?? full}`;
+    if (
+      value &&
+      typeof value === "object" &&
+      !Array.isArray(value) &&
+      Object.keys(value).length === 1 &&
+      "secure" in value
+    ) {
+      config[full] =
+        bare === "ftpBridgeEncryptionKey" || bare === "offsiteEncryptionKey"
+          ? "0".repeat(64)
+          : `secure-value-of-${bare ?? full}`;
       secretKeys.push(full);
       continue;
     }
@@ -100,7 +117,8 @@ export interface RenderResult {
  * `hubSshPrivateKey`, `client_secret`… A camel-case `…Secret` (`existingSecret`, `credentialSecret`)
  * is Kubernetes' convention for the name of a Secret object, not a secret, and is not one of them.
  */
-const SECRET_NAMED = /(password|passwd|passphrase|token|secretaccesskey|secret_access_key|privatekey|private_key|encryptionkey|encryption_key|apikey|api_key|^secret|_secret)$/i;
+const SECRET_NAMED =
+  /(password|passwd|passphrase|token|secretaccesskey|secret_access_key|privatekey|private_key|encryptionkey|encryption_key|apikey|api_key|^secret|_secret)$/i;
 
 /**
  * Where secrets reach a resource input without Pulumi's secret wrapper: a known secret value inside
@@ -114,14 +132,24 @@ export function findLeaks(resource: string, inputs: unknown, secretValues: Reado
     if (pulumi.runtime.isRpcSecret(v)) return;
     if (typeof v === "string") {
       const hit = known.find((secret) => v.includes(secret));
-      if (hit) leaks.push(`${resource}: ${at || "/"} holds a secret value (${hit.length} characters) that is not a Pulumi secret`);
-      else if (SECRET_NAMED.test(key) && v !== "") leaks.push(`${resource}: ${at} is named like a secret but its value is not a Pulumi secret`);
+      if (hit)
+        leaks.push(
+          `${resource}: ${at || "/"} holds a secret value (${hit.length} characters) that is not a Pulumi secret`,
+        );
+      else if (SECRET_NAMED.test(key) && v !== "")
+        leaks.push(`${resource}: ${at} is named like a secret but its value is not a Pulumi secret`);
       return;
     }
     if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${at}[${i}]`, key));
     if (v && typeof v === "object") {
       const o = v as Record<string, unknown>;
-      if (typeof o.name === "string" && "value" in o && SECRET_NAMED.test(o.name.replace(/_FILE$/, "")) && typeof o.value === "string" && o.value !== "") {
+      if (
+        typeof o.name === "string" &&
+        "value" in o &&
+        SECRET_NAMED.test(o.name.replace(/_FILE$/, "")) &&
+        typeof o.value === "string" &&
+        o.value !== ""
+      ) {
         leaks.push(`${resource}: ${at} sets ${o.name} to a value that is not a Pulumi secret`);
       }
       for (const [k, x] of Object.entries(o)) walk(x, at ? `${at}.${k}` : k, k);
@@ -131,7 +159,12 @@ export function findLeaks(resource: string, inputs: unknown, secretValues: Reado
   return leaks;
 }
 
-const K8S_NON_OBJECTS = new Set(["pulumi:providers:kubernetes", "kubernetes:helm.sh/v3:Release", "kubernetes:yaml/v2:ConfigGroup", "kubernetes:yaml/v2:ConfigFile"]);
+const K8S_NON_OBJECTS = new Set([
+  "pulumi:providers:kubernetes",
+  "kubernetes:helm.sh/v3:Release",
+  "kubernetes:yaml/v2:ConfigGroup",
+  "kubernetes:yaml/v2:ConfigFile",
+]);
 
 /** A Kubernetes object as the API server would receive it. */
 function manifestOf(r: RecordedResource, inputs: any): any {
@@ -150,13 +183,21 @@ async function assetText(a: any): Promise<string | undefined> {
 }
 
 /** Runs the program under mocks and builds every output of the render in memory. */
-export async function render(stackFile: StackFile, importProgram: () => Promise<Record<string, unknown>>): Promise<RenderResult> {
+export async function render(
+  stackFile: StackFile,
+  importProgram: () => Promise<Record<string, unknown>>,
+): Promise<RenderResult> {
   // Validate first: a bad stack file must produce its messages, not a half-run program.
   const stack = parseStackConfig(stackFile.config);
   const { rec } = await runProgram(stackFile.config, stackFile.secretKeys, importProgram);
   for (const k of stackFile.secretKeys) rec.secretValues.add(stackFile.config[k]);
 
-  const resources = rec.resources.map((r) => ({ type: r.type, name: r.name, parent: r.parent, inputs: maskSecrets(r.inputs) }));
+  const resources = rec.resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    parent: r.parent,
+    inputs: maskSecrets(r.inputs),
+  }));
   const manifests = new Map<string, string>();
   const files = new Map<string, string>();
   for (const r of rec.resources) {
@@ -164,10 +205,15 @@ export async function render(stackFile: StackFile, importProgram: () => Promise<
     if (r.type.startsWith("kubernetes:") && !K8S_NON_OBJECTS.has(r.type) && masked.kind) {
       const md = masked.metadata ?? {};
       const file = `${md.namespace ?? "cluster"}/${String(masked.kind).toLowerCase()}-${md.name ?? r.name}${r.type.endsWith("Patch") ? "-patch" : ""}.yaml`;
-      manifests.set(file, (manifests.get(file) ? `${manifests.get(file)}---\n` : "") + YAML.stringify(manifestOf(r, masked), { lineWidth: 0 }));
+      manifests.set(
+        file,
+        (manifests.get(file) ? `${manifests.get(file)}---\n` : "") +
+          YAML.stringify(manifestOf(r, masked), { lineWidth: 0 }),
+      );
       if (masked.kind === "ConfigMap" && masked.data && typeof masked.data === "object") {
         for (const [key, text] of Object.entries<any>(masked.data)) {
-          if (/\.(sh|py)$/.test(key) && typeof text === "string") files.set(`jobs/${md.namespace ?? "default"}/${md.name}/${key}`, text);
+          if (/\.(sh|py)$/.test(key) && typeof text === "string")
+            files.set(`jobs/${md.namespace ?? "default"}/${md.name}/${key}`, text);
         }
       }
     }
@@ -175,7 +221,8 @@ export async function render(stackFile: StackFile, importProgram: () => Promise<
       const remotePath = unwrapSecrets(r.inputs.remotePath);
       const source = r.inputs.source;
       const text = pulumi.runtime.isRpcSecret(source) ? SECRET_MASK : await assetText(source);
-      if (typeof remotePath === "string" && text !== undefined) files.set(`hub${remotePath.startsWith("/") ? "" : "/"}${remotePath}`, text);
+      if (typeof remotePath === "string" && text !== undefined)
+        files.set(`hub${remotePath.startsWith("/") ? "" : "/"}${remotePath}`, text);
     }
   }
 
@@ -190,7 +237,12 @@ export async function render(stackFile: StackFile, importProgram: () => Promise<
   const leaks = rec.resources.flatMap((r) => findLeaks(`${r.type}::${r.name}`, r.inputs, rec.secretValues));
   const verdicts: PolicyVerdict[] = [
     ...evaluatePolicies(policyInputs),
-    ...leaks.map((message) => ({ policy: "secrets-stay-secret", resource: message.slice(0, message.indexOf(": ")), level: "mandatory" as const, message: message.slice(message.indexOf(": ") + 2) })),
+    ...leaks.map((message) => ({
+      policy: "secrets-stay-secret",
+      resource: message.slice(0, message.indexOf(": ")),
+      level: "mandatory" as const,
+      message: message.slice(message.indexOf(": ") + 2),
+    })),
   ];
   const plan = renderPlan(stack, verdicts);
   return { resources, manifests, files, plan, verdicts, secretValues: rec.secretValues, leaks };
@@ -245,9 +297,12 @@ async function main(): Promise<void> {
     const result = await render(file, () => import(pathToFileURL(path.join(root, "index.ts")).href));
     writeRender(result, out);
     const mandatory = result.verdicts.filter((v) => v.level === "mandatory");
-    process.stdout.write(`rendered ${result.resources.length} resources, ${result.manifests.size} manifest files, ${result.files.size} files into ${out}\n`);
+    process.stdout.write(
+      `rendered ${result.resources.length} resources, ${result.manifests.size} manifest files, ${result.files.size} files into ${out}\n`,
+    );
     if (mandatory.length > 0) {
-      for (const v of mandatory) process.stderr.write(`policy ${v.policy} (mandatory) violated by ${v.resource}: ${v.message}\n`);
+      for (const v of mandatory)
+        process.stderr.write(`policy ${v.policy} (mandatory) violated by ${v.resource}: ${v.message}\n`);
       process.exit(EXIT.policyViolation);
     }
   } catch (e) {
@@ -257,7 +312,10 @@ async function main(): Promise<void> {
     if (err instanceof StackConfigError || runError) {
       // An earlier render's plan would read as this stack file's: remove it.
       removeRender(out);
-      const problems = err instanceof StackConfigError && err.problems.length === 1 && err.problems[0].path === stackFile ? err.problems[0].message : err.message;
+      const problems =
+        err instanceof StackConfigError && err.problems.length === 1 && err.problems[0].path === stackFile
+          ? err.problems[0].message
+          : err.message;
       process.stderr.write(`${stackFile}: ${problems}\n`);
       process.exit(EXIT.stackFileError);
     }

@@ -15,20 +15,36 @@ interface Target {
 }
 
 /** The PromQL of every dashboard panel, so tests can check it with promtool. */
-export function dashboardQueries(stack: StackConfig): { title: string; unit: string; type: "table" | "timeseries"; targets: { expr: string; legend: string }[] }[] {
+export function dashboardQueries(
+  stack: StackConfig,
+): { title: string; unit: string; type: "table" | "timeseries"; targets: { expr: string; legend: string }[] }[] {
   const cronJobs = backupCronJobs(stack);
-  const cjSel = [...cronJobs.entries()].map(([ns, cjs]) => `{namespace=${q(ns)}, cronjob=~${q(regexAlternatives(cjs))}}`);
+  const cjSel = [...cronJobs.entries()].map(
+    ([ns, cjs]) => `{namespace=${q(ns)}, cronjob=~${q(regexAlternatives(cjs))}}`,
+  );
   const cronMetric = (m: string) => cjSel.map((s) => `${m}${s}`).join(" or ");
   const panels: ReturnType<typeof dashboardQueries> = [];
   const last: { expr: string; legend: string }[] = [];
   const age: { expr: string; legend: string }[] = [];
   if (cjSel.length) {
-    last.push({ expr: `max by (namespace, cronjob) (${cronMetric("kube_cronjob_status_last_successful_time")}) * 1000`, legend: "{{namespace}}/{{cronjob}}" });
-    age.push({ expr: `time() - max by (namespace, cronjob) (${cronMetric("kube_cronjob_status_last_successful_time")})`, legend: "{{namespace}}/{{cronjob}}" });
+    last.push({
+      expr: `max by (namespace, cronjob) (${cronMetric("kube_cronjob_status_last_successful_time")}) * 1000`,
+      legend: "{{namespace}}/{{cronjob}}",
+    });
+    age.push({
+      expr: `time() - max by (namespace, cronjob) (${cronMetric("kube_cronjob_status_last_successful_time")})`,
+      legend: "{{namespace}}/{{cronjob}}",
+    });
   }
   if (stack.velero) {
-    last.push({ expr: `max by (schedule) (velero_backup_last_successful_timestamp{schedule!=""}) * 1000`, legend: "velero {{schedule}}" });
-    age.push({ expr: `time() - max by (schedule) (velero_backup_last_successful_timestamp{schedule!=""})`, legend: "velero {{schedule}}" });
+    last.push({
+      expr: `max by (schedule) (velero_backup_last_successful_timestamp{schedule!=""}) * 1000`,
+      legend: "velero {{schedule}}",
+    });
+    age.push({
+      expr: `time() - max by (schedule) (velero_backup_last_successful_timestamp{schedule!=""})`,
+      legend: "velero {{schedule}}",
+    });
   }
   if (stack.longhorn) {
     last.push({ expr: `max by (volume) (longhorn_volume_last_backup_at > 0) * 1000`, legend: "longhorn {{volume}}" });
@@ -44,10 +60,22 @@ export function dashboardQueries(stack: StackConfig): { title: string; unit: str
     panels.push({ title: "Age of last successful backup", unit: "s", type: "timeseries", targets: age });
   }
   const sizes: { expr: string; legend: string }[] = [];
-  if (stack.velero) sizes.push({ expr: `max by (schedule) (velero_backup_tarball_size_bytes{schedule!=""})`, legend: "velero {{schedule}}" });
-  if (stack.longhorn) sizes.push({ expr: `sum by (volume) (longhorn_backup_actual_size_bytes)`, legend: "longhorn {{volume}} (all backups)" });
+  if (stack.velero)
+    sizes.push({
+      expr: `max by (schedule) (velero_backup_tarball_size_bytes{schedule!=""})`,
+      legend: "velero {{schedule}}",
+    });
+  if (stack.longhorn)
+    sizes.push({
+      expr: `sum by (volume) (longhorn_backup_actual_size_bytes)`,
+      legend: "longhorn {{volume}} (all backups)",
+    });
   if (offsite?.runOn === "hub") sizes.push({ expr: `max(${metrics.offsiteBytes})`, legend: "offsite last run" });
-  if (stack.hub.kind === "pi" && stack.hub.server === "minio") sizes.push({ expr: `max by (bucket) (minio_bucket_usage_total_bytes{bucket=${q(stack.hub.bucket)}})`, legend: "bucket {{bucket}}" });
+  if (stack.hub.kind === "pi" && stack.hub.server === "minio")
+    sizes.push({
+      expr: `max by (bucket) (minio_bucket_usage_total_bytes{bucket=${q(stack.hub.bucket)}})`,
+      legend: "bucket {{bucket}}",
+    });
   if (sizes.length) panels.push({ title: "Backup sizes", unit: "bytes", type: "timeseries", targets: sizes });
   const failures: { expr: string; legend: string }[] = [];
   if (cjSel.length) {
@@ -57,15 +85,33 @@ export function dashboardQueries(stack: StackConfig): { title: string; unit: str
     });
   }
   if (stack.velero) {
-    failures.push({ expr: `sum by (schedule) (increase(velero_backup_failure_total{schedule!=""}[1d]))`, legend: "velero failed {{schedule}}" });
-    failures.push({ expr: `sum by (schedule) (increase(velero_backup_partial_failure_total{schedule!=""}[1d]))`, legend: "velero partially failed {{schedule}}" });
+    failures.push({
+      expr: `sum by (schedule) (increase(velero_backup_failure_total{schedule!=""}[1d]))`,
+      legend: "velero failed {{schedule}}",
+    });
+    failures.push({
+      expr: `sum by (schedule) (increase(velero_backup_partial_failure_total{schedule!=""}[1d]))`,
+      legend: "velero partially failed {{schedule}}",
+    });
   }
-  if (stack.longhorn) failures.push({ expr: `count by (volume) (longhorn_backup_state == 4)`, legend: "longhorn error {{volume}}" });
-  if (offsite?.runOn === "hub") failures.push({ expr: `1 - min(${metrics.offsiteLastRunSuccess})`, legend: "offsite last run failed" });
+  if (stack.longhorn)
+    failures.push({ expr: `count by (volume) (longhorn_backup_state == 4)`, legend: "longhorn error {{volume}}" });
+  if (offsite?.runOn === "hub")
+    failures.push({ expr: `1 - min(${metrics.offsiteLastRunSuccess})`, legend: "offsite last run failed" });
   if (failures.length) panels.push({ title: "Failures", unit: "short", type: "timeseries", targets: failures });
   if (stack.hub.kind === "pi" && stack.hub.dataDir) {
     const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(stack.hub.dataDir)))}`;
-    panels.push({ title: "Hub disk usage", unit: "percent", type: "timeseries", targets: [{ expr: `max by (instance, mountpoint) (100 * (1 - node_filesystem_avail_bytes{${mp}} / node_filesystem_size_bytes{${mp}}))`, legend: "{{instance}} {{mountpoint}}" }] });
+    panels.push({
+      title: "Hub disk usage",
+      unit: "percent",
+      type: "timeseries",
+      targets: [
+        {
+          expr: `max by (instance, mountpoint) (100 * (1 - node_filesystem_avail_bytes{${mp}} / node_filesystem_size_bytes{${mp}}))`,
+          legend: "{{instance}} {{mountpoint}}",
+        },
+      ],
+    });
   }
   return panels;
 }
@@ -74,7 +120,12 @@ export function dashboardQueries(stack: StackConfig): { title: string; unit: str
 export function alertsDashboard(stack: StackConfig): Record<string, unknown> {
   const ds = { type: "prometheus", uid: "${datasource}" };
   const panels = dashboardQueries(stack).map((p, i) => {
-    const targets: Target[] = p.targets.map((t, k) => ({ expr: t.expr, legendFormat: t.legend, refId: String.fromCharCode(65 + k), ...(p.type === "table" ? { instant: true } : {}) }));
+    const targets: Target[] = p.targets.map((t, k) => ({
+      expr: t.expr,
+      legendFormat: t.legend,
+      refId: String.fromCharCode(65 + k),
+      ...(p.type === "table" ? { instant: true } : {}),
+    }));
     return {
       id: i + 1,
       title: p.title,
@@ -82,7 +133,10 @@ export function alertsDashboard(stack: StackConfig): Record<string, unknown> {
       datasource: ds,
       gridPos: { h: 8, w: 12, x: (i % 2) * 12, y: Math.floor(i / 2) * 8 },
       fieldConfig: { defaults: { unit: p.unit }, overrides: [] },
-      options: p.type === "table" ? { showHeader: true } : { legend: { displayMode: "table", placement: "bottom" }, tooltip: { mode: "multi" } },
+      options:
+        p.type === "table"
+          ? { showHeader: true }
+          : { legend: { displayMode: "table", placement: "bottom" }, tooltip: { mode: "multi" } },
       targets: targets.map((t) => ({ ...t, datasource: ds })),
       ...(p.type === "table" ? { transformations: [{ id: "reduce", options: { reducers: ["lastNotNull"] } }] } : {}),
     };
@@ -98,7 +152,9 @@ export function alertsDashboard(stack: StackConfig): Record<string, unknown> {
     time: { from: "now-7d", to: "now" },
     refresh: "5m",
     // No `current`: Grafana then selects the default Prometheus data source (its schema has no empty current value).
-    templating: { list: [{ name: "datasource", type: "datasource", query: "prometheus", label: "Data source", hide: 0 }] },
+    templating: {
+      list: [{ name: "datasource", type: "datasource", query: "prometheus", label: "Data source", hide: 0 }],
+    },
     annotations: { list: [] },
     panels,
   };

@@ -57,7 +57,8 @@ function dayOfWeekError(field: string): string | undefined {
  * accept and read the same way, or undefined when it is.
  */
 export function cronError(expr: string): string | undefined {
-  if (typeof expr !== "string" || expr.trim() === "") return "is empty; expected a 5-field cron expression such as \"0 3 * * *\"";
+  if (typeof expr !== "string" || expr.trim() === "")
+    return 'is empty; expected a 5-field cron expression such as "0 3 * * *"';
   const trimmed = expr.trim();
   if (trimmed.startsWith("@")) {
     const standsFor = DESCRIPTORS[trimmed.toLowerCase()];
@@ -65,13 +66,15 @@ export function cronError(expr: string): string | undefined {
       ? `"${expr}": write the 5-field form "${standsFor}" (the plan, the alerts and the schedule checks compute with 5 fields)`
       : `"${expr}" is not a 5-field cron expression (minute hour day-of-month month day-of-week, UTC); @every and other descriptors have no fixed run times`;
   }
-  if (/^(CRON_)?TZ=/.test(trimmed)) return `"${expr}": a TZ= or CRON_TZ= prefix is refused by Kubernetes CronJobs; schedules are in UTC, give the 5 fields only`;
+  if (/^(CRON_)?TZ=/.test(trimmed))
+    return `"${expr}": a TZ= or CRON_TZ= prefix is refused by Kubernetes CronJobs; schedules are in UTC, give the 5 fields only`;
   const fields = trimmed.split(/\s+/);
   if (fields.length !== 5) {
     return `"${expr}" has ${fields.length} field${fields.length === 1 ? "" : "s"}; expected 5 (minute hour day-of-month month day-of-week, UTC)`;
   }
   for (let i = 0; i < 5; i++) {
-    if (!FIELD_SYNTAX[i].test(fields[i])) return `"${expr}": the ${FIELD_NAMES[i]} field "${fields[i]}" is not standard cron syntax`;
+    if (!FIELD_SYNTAX[i].test(fields[i]))
+      return `"${expr}": the ${FIELD_NAMES[i]} field "${fields[i]}" is not standard cron syntax`;
   }
   const dow = dayOfWeekError(fields[4]);
   if (dow) return `"${expr}": ${dow}`;
@@ -198,8 +201,10 @@ export function describeCron(expr: string): string {
     const day = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][Number(f[4])];
     return `weekly ${day}${time} (\`${expr}\`)`;
   }
-  if (/^\d+$/.test(f[2]) && f[3] === "*" && f[4] === "*" && at !== undefined) return `monthly on day ${f[2]}${time} (\`${expr}\`)`;
-  if (runsPerDay >= 1) return `${+runsPerDay.toFixed(2)}×/day, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
+  if (/^\d+$/.test(f[2]) && f[3] === "*" && f[4] === "*" && at !== undefined)
+    return `monthly on day ${f[2]}${time} (\`${expr}\`)`;
+  if (runsPerDay >= 1)
+    return `${+runsPerDay.toFixed(2)}×/day, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
   return `every ~${formatSeconds(86_400 / runsPerDay)}, longest gap ${formatSeconds(maxGapSeconds)} (\`${expr}\`)`;
 }
 

@@ -59,7 +59,12 @@ export const CRONJOB_NAME_MAX = 52;
  * Adds an issue at `path` (the configured name's key) when the CronJob name derived from it breaks
  * Kubernetes' limit, saying how long the configured name may be.
  */
-export function checkDerivedCronJobName(ctx: z.RefinementCtx, path: (string | number)[], configured: string, derived: string): void {
+export function checkDerivedCronJobName(
+  ctx: z.RefinementCtx,
+  path: (string | number)[],
+  configured: string,
+  derived: string,
+): void {
   if (derived.length <= CRONJOB_NAME_MAX) return;
   const allowed = CRONJOB_NAME_MAX - (derived.length - configured.length);
   ctx.addIssue({

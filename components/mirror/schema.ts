@@ -14,12 +14,12 @@ export const mirrorSchema = z.strictObject({
   }),
 });
 
-export const bucketsSchema = z
-  .strictObject({ mirrors: z.array(mirrorSchema).default([]) })
-  .superRefine((b, ctx) => {
-    uniqueBy(b.mirrors, (m) => m.name, "mirror", ctx, ["mirrors"]);
-    b.mirrors.forEach((m, i) => checkDerivedCronJobName(ctx, ["mirrors", i, "name"], m.name, names.mirrorCronJob(m.name)));
-  });
+export const bucketsSchema = z.strictObject({ mirrors: z.array(mirrorSchema).default([]) }).superRefine((b, ctx) => {
+  uniqueBy(b.mirrors, (m) => m.name, "mirror", ctx, ["mirrors"]);
+  b.mirrors.forEach((m, i) =>
+    checkDerivedCronJobName(ctx, ["mirrors", i, "name"], m.name, names.mirrorCronJob(m.name)),
+  );
+});
 
 /** The mirror section, parsed and defaulted. */
 export type BucketsConfig = z.output<typeof bucketsSchema>;

@@ -1,7 +1,18 @@
 /** The postgres section: databases, dump window and restore drill. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
 import { names } from "../core/names.js";
-import { checkDerivedCronJobName, cron, dnsLabel, hhmm, pinnedImage, port, posInt, secretRef, suggest, uniqueBy } from "../core/schema.js";
+import {
+  checkDerivedCronJobName,
+  cron,
+  dnsLabel,
+  hhmm,
+  pinnedImage,
+  port,
+  posInt,
+  secretRef,
+  suggest,
+  uniqueBy,
+} from "../core/schema.js";
 import { VERSIONS } from "../core/versions.js";
 
 export const databaseSchema = z.strictObject({
@@ -17,7 +28,8 @@ export const databaseSchema = z.strictObject({
   image: pinnedImage.optional(),
 });
 
-const DEFAULT_CHECK = "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
+const DEFAULT_CHECK =
+  "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
 
 export const postgresSchema = z
   .strictObject({
@@ -36,23 +48,36 @@ export const postgresSchema = z
   .superRefine((pg, ctx) => {
     uniqueBy(pg.databases, (d) => d.name, "database", ctx, ["databases"]);
     if (pg.window.start >= pg.window.end) {
-      ctx.addIssue({ code: "custom", path: ["window", "start"], message: `must be earlier than window.end (${pg.window.start} >= ${pg.window.end}); a window that crosses midnight is not supported` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["window", "start"],
+        message: `must be earlier than window.end (${pg.window.start} >= ${pg.window.end}); a window that crosses midnight is not supported`,
+      });
     }
     const dbNames = pg.databases.map((d) => d.name);
     pg.restoreDrill?.databases?.forEach((n, i) => {
-      if (!dbNames.includes(n)) ctx.addIssue({ code: "custom", path: ["restoreDrill", "databases", i], message: `names database "${n}", which is not in postgres.databases${suggest(n, dbNames)}` });
+      if (!dbNames.includes(n))
+        ctx.addIssue({
+          code: "custom",
+          path: ["restoreDrill", "databases", i],
+          message: `names database "${n}", which is not in postgres.databases${suggest(n, dbNames)}`,
+        });
     });
     // Every CronJob named after a database must fit Kubernetes' limit: the dump's always, the drill's when the drill covers it.
     const drilled = new Set(pg.restoreDrill ? (pg.restoreDrill.databases ?? dbNames) : []);
     pg.databases.forEach((d, i) => {
       checkDerivedCronJobName(ctx, ["databases", i, "name"], d.name, names.postgresDumpCronJob(d.name));
-      if (drilled.has(d.name)) checkDerivedCronJobName(ctx, ["databases", i, "name"], d.name, names.postgresRestoreDrillCronJob(d.name));
+      if (drilled.has(d.name))
+        checkDerivedCronJobName(ctx, ["databases", i, "name"], d.name, names.postgresRestoreDrillCronJob(d.name));
     });
   })
   .transform((pg) => ({
     ...pg,
     databases: pg.databases.map((d) => ({ ...d, database: d.database ?? d.name, image: d.image ?? pg.image })),
-    restoreDrill: pg.restoreDrill && { ...pg.restoreDrill, databases: pg.restoreDrill.databases ?? pg.databases.map((d) => d.name) },
+    restoreDrill: pg.restoreDrill && {
+      ...pg.restoreDrill,
+      databases: pg.restoreDrill.databases ?? pg.databases.map((d) => d.name),
+    },
   }));
 
 /** The postgres section, parsed and defaulted. */

@@ -27,11 +27,29 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** Compile errors of `dashboard` typed as Grafana's `Dashboard`; [] when it type-checks. */
 async function typeErrors(name: string, dashboard: unknown): Promise<string[]> {
   const file = path.join(dir, `${name}.ts`);
-  writeFileSync(file, `import type { Dashboard } from "@grafana/schema";\nexport const dashboard: Dashboard = ${JSON.stringify(dashboard, null, 2)};\n`);
-  const args = ["--ignoreConfig", "--noEmit", "--strict", "--skipLibCheck", "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext", file];
+  writeFileSync(
+    file,
+    `import type { Dashboard } from "@grafana/schema";\nexport const dashboard: Dashboard = ${JSON.stringify(dashboard, null, 2)};\n`,
+  );
+  const args = [
+    "--ignoreConfig",
+    "--noEmit",
+    "--strict",
+    "--skipLibCheck",
+    "--target",
+    "es2022",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    file,
+  ];
   return run(path.join(REPO, "node_modules/.bin/tsc"), args, { cwd: dir, timeout: 170_000 }).then(
     () => [],
-    (e) => String(e.stdout ?? e.message).split("\n").filter((l: string) => l.includes("error TS")),
+    (e) =>
+      String(e.stdout ?? e.message)
+        .split("\n")
+        .filter((l: string) => l.includes("error TS")),
   );
 }
 
@@ -45,7 +63,9 @@ describe("the alerts dashboard against @grafana/schema", () => {
   it("the check rejects an empty current value and a misspelt field", async () => {
     const emptyCurrent = dashboard();
     emptyCurrent.templating.list[0].current = {};
-    expect((await typeErrors("empty-current", emptyCurrent)).join("\n")).toMatch(/Type '\{\}' is missing the following properties from type 'VariableOption': text, value/);
+    expect((await typeErrors("empty-current", emptyCurrent)).join("\n")).toMatch(
+      /Type '\{\}' is missing the following properties from type 'VariableOption': text, value/,
+    );
     const misspelt = dashboard();
     misspelt.panels[0].gridPoss = misspelt.panels[0].gridPos;
     expect((await typeErrors("misspelt", misspelt)).join("\n")).toMatch(/gridPoss/);

@@ -126,7 +126,10 @@ describe("schedule validation agrees with robfig/cron v3 ParseStandard", () => {
       const r = robfig.get(s)!;
       expect(r.error, `robfig refuses ${JSON.stringify(s)}`).toBe("");
       expect(cronError(s), `project refuses ${JSON.stringify(s)}`).toBeUndefined();
-      expect(nextRuns(s, FROM, 5).map((d) => d.toISOString()), s).toEqual(r.next.map((d) => d.toISOString()));
+      expect(
+        nextRuns(s, FROM, 5).map((d) => d.toISOString()),
+        s,
+      ).toEqual(r.next.map((d) => d.toISOString()));
     }
   }, 300_000);
 
@@ -140,11 +143,17 @@ describe("schedule validation agrees with robfig/cron v3 ParseStandard", () => {
   }, 300_000);
 
   it("refuses day-of-week 7 saying 0 is Sunday", () => {
-    for (const s of ["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7"]) expect(cronError(s)).toMatch(/day of week 7 is not accepted by Kubernetes, Velero or Longhorn .*: use 0 for Sunday/);
+    for (const s of ["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7"])
+      expect(cronError(s)).toMatch(
+        /day of week 7 is not accepted by Kubernetes, Velero or Longhorn .*: use 0 for Sunday/,
+      );
   });
 
   it("is stricter than robfig only where listed, for the reason given", async () => {
-    const robfig = await robfigParse(PROJECT_STRICTER.map((c) => c.schedule), FROM);
+    const robfig = await robfigParse(
+      PROJECT_STRICTER.map((c) => c.schedule),
+      FROM,
+    );
     for (const { schedule, why } of PROJECT_STRICTER) {
       expect(robfig.get(schedule)!.error, `robfig now refuses ${schedule}: move it to BOTH_REFUSE`).toBe("");
       expect(cronError(schedule), schedule).toMatch(why);

@@ -5,7 +5,17 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -18,7 +28,6 @@ const run = promisify(execFile);
 const SCRIPT = path.join(COMPONENTS_DIR, "etcd", "offload.sh");
 const NODE = "cp-1";
 
-
 interface Etcd {
   readonly client: string;
   readonly child: ChildProcess;
@@ -29,7 +38,22 @@ async function startEtcd(name: string, dataDir: string, clientPort: number, peer
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     "etcd",
-    ["--name", name, "--data-dir", dataDir, "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `${name}=${peer}`],
+    [
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      client,
+      "--advertise-client-urls",
+      client,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      `${name}=${peer}`,
+    ],
     { stdio: "ignore", env: childEnv({ ETCD_UNSUPPORTED_ARCH: process.arch === "x64" ? "" : process.arch }) },
   );
   for (let i = 0; i < 100; i++) {
@@ -63,7 +87,16 @@ let first: { code: number; stderr: string };
 async function offload(extra: Record<string, string> = {}): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn("sh", [SCRIPT], {
-      env: childEnv({ ...peer.rcloneEnv, SNAPSHOT_DIR: snapDir, NODE_NAME: NODE, HUB_BUCKET: "backups", MIN_AGE_SECONDS: "3", STABLE_SECONDS: "2", RCLONE_CONFIG: path.join(dir, "none.conf"), ...extra }),
+      env: childEnv({
+        ...peer.rcloneEnv,
+        SNAPSHOT_DIR: snapDir,
+        NODE_NAME: NODE,
+        HUB_BUCKET: "backups",
+        MIN_AGE_SECONDS: "3",
+        STABLE_SECONDS: "2",
+        RCLONE_CONFIG: path.join(dir, "none.conf"),
+        ...extra,
+      }),
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -73,7 +106,9 @@ async function offload(extra: Record<string, string> = {}): Promise<{ code: numb
 }
 
 async function hubList(): Promise<string[]> {
-  const { stdout } = await run("rclone", ["lsf", "-R", "--files-only", "hub:backups/etcd-snapshots/"], { env: childEnv(peer.rcloneEnv) });
+  const { stdout } = await run("rclone", ["lsf", "-R", "--files-only", "hub:backups/etcd-snapshots/"], {
+    env: childEnv(peer.rcloneEnv),
+  });
   return stdout.split("\n").filter(Boolean).sort();
 }
 
@@ -91,13 +126,17 @@ beforeAll(async () => {
   mkdirSync(snapDir, { mode: 0o700 });
   etcd1 = await startEtcd("e1", path.join(dir, "data1"), await freePort(), await freePort());
   const env = childEnv();
-  for (let i = 0; i < 50; i++) await run("etcdctl", ["--endpoints", etcd1.client, "put", `/registry/test/key-${i}`, `value-${i}`], { env });
+  for (let i = 0; i < 50; i++)
+    await run("etcdctl", ["--endpoints", etcd1.client, "put", `/registry/test/key-${i}`, `value-${i}`], { env });
   const snap = path.join(snapDir, "etcd-snapshot-cp-1-1700000000");
   await run("etcdctl", ["--endpoints", etcd1.client, "snapshot", "save", snap], { env });
   old(snap, 600);
   // A truncated copy that was just written: recent mtime.
   const size = statSync(snap).size;
-  writeFileSync(path.join(snapDir, "etcd-snapshot-cp-1-1700043200"), readFileSync(snap).subarray(0, Math.floor(size / 2)));
+  writeFileSync(
+    path.join(snapDir, "etcd-snapshot-cp-1-1700043200"),
+    readFileSync(snap).subarray(0, Math.floor(size / 2)),
+  );
   // A snapshot still growing whose mtime is (made to look) old: only size stability catches it.
   const growing = path.join(snapDir, "etcd-snapshot-cp-1-1700086400");
   writeFileSync(growing, readFileSync(snap).subarray(0, 4096));
@@ -124,7 +163,11 @@ describe("offload.sh with a real etcd and a real S3 peer", () => {
   it("uploads the finished snapshot and its record, nothing else", async () => {
     expect(first.code, first.stderr).toBe(0);
     const listed = await hubList();
-    expect(listed).toEqual([".partial/cp-1/etcd-snapshot-cp-1-1700000000", "cp-1/etcd-snapshot-cp-1-1700000000", "cp-1/etcd-snapshot-cp-1-1700000000.json"]);
+    expect(listed).toEqual([
+      ".partial/cp-1/etcd-snapshot-cp-1-1700000000",
+      "cp-1/etcd-snapshot-cp-1-1700000000",
+      "cp-1/etcd-snapshot-cp-1-1700000000.json",
+    ]);
     expect(first.stderr).toMatch(/skip etcd-snapshot-cp-1-1700043200: modified \d+s ago/);
     expect(first.stderr).toContain("skip etcd-snapshot-cp-1-1700086400: still changing");
     expect(first.stderr).toContain("skip etcd-snapshot-cp-1-1700100000.part: temporary name");
@@ -145,12 +188,36 @@ describe("offload.sh with a real etcd and a real S3 peer", () => {
 
     const peerPort = await freePort();
     const data2 = path.join(dir, "data2");
-    await run("etcdctl", ["snapshot", "restore", file, "--data-dir", data2, "--name", "e2", "--initial-cluster", `e2=http://127.0.0.1:${peerPort}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peerPort}`], { env: childEnv() });
+    await run(
+      "etcdctl",
+      [
+        "snapshot",
+        "restore",
+        file,
+        "--data-dir",
+        data2,
+        "--name",
+        "e2",
+        "--initial-cluster",
+        `e2=http://127.0.0.1:${peerPort}`,
+        "--initial-advertise-peer-urls",
+        `http://127.0.0.1:${peerPort}`,
+      ],
+      { env: childEnv() },
+    );
     await stopEtcd(etcd1);
     etcd2 = await startEtcd("e2", data2, await freePort(), peerPort);
-    const { stdout } = await run("etcdctl", ["--endpoints", etcd2.client, "get", "--prefix", "/registry/test/", "--keys-only"], { env: childEnv() });
+    const { stdout } = await run(
+      "etcdctl",
+      ["--endpoints", etcd2.client, "get", "--prefix", "/registry/test/", "--keys-only"],
+      { env: childEnv() },
+    );
     expect(stdout.split("\n").filter(Boolean)).toHaveLength(50);
-    const { stdout: v } = await run("etcdctl", ["--endpoints", etcd2.client, "get", "/registry/test/key-42", "--print-value-only"], { env: childEnv() });
+    const { stdout: v } = await run(
+      "etcdctl",
+      ["--endpoints", etcd2.client, "get", "/registry/test/key-42", "--print-value-only"],
+      { env: childEnv() },
+    );
     expect(v.trim()).toBe("value-42");
   }, 180_000);
 
@@ -186,10 +253,28 @@ describe("offload.sh with a real etcd and a real S3 peer", () => {
     writeFileSync(f, "x", { mode: 0o600 });
     expect(process.getuid?.()).toBe(0);
     // util-linux's setpriv (BusyBox's lacks --bounding-set): this checks the kernel's rule, not a userland.
-    const { stdout } = await run("/usr/bin/setpriv", ["--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--", "sh", "-c", `grep -c CapEff /proc/self/status >/dev/null; grep CapEff /proc/self/status; cat ${f}`], { env: childEnv() });
+    const { stdout } = await run(
+      "/usr/bin/setpriv",
+      [
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+        "--no-new-privs",
+        "--",
+        "sh",
+        "-c",
+        `grep -c CapEff /proc/self/status >/dev/null; grep CapEff /proc/self/status; cat ${f}`,
+      ],
+      { env: childEnv() },
+    );
     expect(stdout).toMatch(/CapEff:\s+0+\n/);
     expect(stdout.trim().endsWith("x")).toBe(true);
     // ...whereas a non-root UID without capabilities is refused: owner permission is what grants it.
-    await expect(run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", "cat", f], { env: childEnv() })).rejects.toThrow();
+    await expect(
+      run(
+        "/usr/bin/setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--", "cat", f],
+        { env: childEnv() },
+      ),
+    ).rejects.toThrow();
   });
 });

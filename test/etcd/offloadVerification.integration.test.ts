@@ -28,10 +28,23 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function offload(snapshotDir: string, extra: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
+function offload(
+  snapshotDir: string,
+  extra: Record<string, string> = {},
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn("sh", [OFFLOAD], {
-      env: childEnv({ ...peer.rcloneEnv, SNAPSHOT_DIR: snapshotDir, NODE_NAME: "cp-1", HUB_BUCKET: "backups", MIN_AGE_SECONDS: "1", STABLE_SECONDS: "1", ETCD_CHECK: "none", RCLONE_CONFIG: path.join(dir, "none.conf"), ...extra }),
+      env: childEnv({
+        ...peer.rcloneEnv,
+        SNAPSHOT_DIR: snapshotDir,
+        NODE_NAME: "cp-1",
+        HUB_BUCKET: "backups",
+        MIN_AGE_SECONDS: "1",
+        STABLE_SECONDS: "1",
+        ETCD_CHECK: "none",
+        RCLONE_CONFIG: path.join(dir, "none.conf"),
+        ...extra,
+      }),
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -41,7 +54,13 @@ function offload(snapshotDir: string, extra: Record<string, string> = {}): Promi
 }
 
 const published = async () =>
-  (await run("rclone", ["lsf", "-R", "--files-only", "hub:backups/etcd-snapshots/cp-1/"], { env: childEnv(peer.rcloneEnv) }).catch(() => ({ stdout: "" }))).stdout.split("\n").filter(Boolean);
+  (
+    await run("rclone", ["lsf", "-R", "--files-only", "hub:backups/etcd-snapshots/cp-1/"], {
+      env: childEnv(peer.rcloneEnv),
+    }).catch(() => ({ stdout: "" }))
+  ).stdout
+    .split("\n")
+    .filter(Boolean);
 
 describe("offload.sh", () => {
   it("fails on an empty snapshot directory, saying no snapshot was found", async () => {

@@ -39,26 +39,39 @@ let onRoot: string;
 /** The hub's "home": where the staging directory is created and the commands start. */
 let home: string;
 
-
 /** ssh/scp options: this server only, its pinned host key, the given client key, no agent, no user config. */
 function sshOptions(key: string): string[] {
   return [
-    "-F", "/dev/null",
-    "-i", key,
-    "-o", "IdentitiesOnly=yes",
-    "-o", "IdentityAgent=none",
-    "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
-    "-o", "GlobalKnownHostsFile=/dev/null",
-    "-o", "ConnectTimeout=5",
+    "-F",
+    "/dev/null",
+    "-i",
+    key,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    "IdentityAgent=none",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "ConnectTimeout=5",
   ];
 }
 
 /** Runs a command on the hub over SSH; resolves with exit code and output (never rejects on a non-zero exit). */
-async function ssh(command: string, key = path.join(dir, "client")): Promise<{ code: number; stdout: string; stderr: string }> {
+async function ssh(
+  command: string,
+  key = path.join(dir, "client"),
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run("ssh", [...sshOptions(key), "-p", String(port), "root@127.0.0.1", command], { timeout: 120_000 });
+    const { stdout, stderr } = await run("ssh", [...sshOptions(key), "-p", String(port), "root@127.0.0.1", command], {
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e: any) {
     return { code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? String(e) };
@@ -67,7 +80,14 @@ async function ssh(command: string, key = path.join(dir, "client")): Promise<{ c
 
 function settingsFor(dataDir: string): PiHubSettings {
   const stack = parseStackConfig({
-    "homelab-backup:hub": JSON.stringify({ kind: "pi", bucket: "homelab-backups", region: "fr-home-1", host: "127.0.0.1", ssh: { user: "root", port }, dataDir }),
+    "homelab-backup:hub": JSON.stringify({
+      kind: "pi",
+      bucket: "homelab-backups",
+      region: "fr-home-1",
+      host: "127.0.0.1",
+      ssh: { user: "root", port },
+      dataDir,
+    }),
     "homelab-backup:hubSshPrivateKey": "unused",
   });
   return piHubSettings(stack.hub);
@@ -86,11 +106,18 @@ beforeAll(async () => {
   for (const d of [dataDisk, onRoot, home]) mkdirSync(d);
 
   const { stdout: rootMount } = await run("findmnt", ["--noheadings", "--output", "TARGET", "--target", onRoot]);
-  if (rootMount.trim().split("\n").pop() !== "/") throw new Error(`${onRoot} is on ${rootMount.trim()}, not on /: the "directory on /" case needs a temp dir on the root filesystem`);
+  if (rootMount.trim().split("\n").pop() !== "/")
+    throw new Error(
+      `${onRoot} is on ${rootMount.trim()}, not on /: the "directory on /" case needs a temp dir on the root filesystem`,
+    );
 
-  for (const k of ["host", "client", "wrong"]) await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `hub-test-${k}`, "-f", path.join(dir, k)]);
+  for (const k of ["host", "client", "wrong"])
+    await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `hub-test-${k}`, "-f", path.join(dir, k)]);
   writeFileSync(path.join(dir, "authorized_keys"), readFileSync(path.join(dir, "client.pub")));
-  writeFileSync(path.join(dir, "known_hosts"), `[127.0.0.1]:${port} ${readFileSync(path.join(dir, "host.pub"), "utf8")}`);
+  writeFileSync(
+    path.join(dir, "known_hosts"),
+    `[127.0.0.1]:${port} ${readFileSync(path.join(dir, "host.pub"), "utf8")}`,
+  );
   const config = path.join(dir, "sshd_config");
   writeFileSync(
     config,
@@ -115,14 +142,30 @@ beforeAll(async () => {
 
   const namespaceSetup = [
     "set -euo pipefail",
-    'mount -t tmpfs -o size=4m,mode=0755 tmpfs /run',
+    "mount -t tmpfs -o size=4m,mode=0755 tmpfs /run",
     "mkdir -p /run/sshd /run/systemd/system",
     'mount -t tmpfs -o size=64m tmpfs "$1"',
     'exec /usr/sbin/sshd -D -e -f "$2"',
   ].join("\n");
-  sshd = spawn(SUDO[0] ?? "unshare", [...SUDO.slice(1), ...(SUDO.length ? ["unshare"] : []), "--mount", "--propagation", "private", "bash", "-c", namespaceSetup, "hub-ns", dataDisk, config], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  sshd = spawn(
+    SUDO[0] ?? "unshare",
+    [
+      ...SUDO.slice(1),
+      ...(SUDO.length ? ["unshare"] : []),
+      "--mount",
+      "--propagation",
+      "private",
+      "bash",
+      "-c",
+      namespaceSetup,
+      "hub-ns",
+      dataDisk,
+      config,
+    ],
+    {
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sshd did not start within 60 s:\n${sshdLog}`)), 60_000);
     sshd.stderr!.on("data", (chunk: Buffer) => {
@@ -134,14 +177,26 @@ beforeAll(async () => {
     });
     sshd.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`sshd exited with ${code} before listening (mount namespace or sshd config failed):\n${sshdLog}`));
+      reject(
+        new Error(`sshd exited with ${code} before listening (mount namespace or sshd config failed):\n${sshdLog}`),
+      );
     });
   });
 
   // What PiHub's staging Command and CopyToRemote do: an owner-only directory, the script uploaded over SFTP.
   const staging = await ssh(`cd ${home} && mkdir -p ${STAGING_DIR} && chmod 0700 ${STAGING_DIR}`);
   expect(staging.code, staging.stderr).toBe(0);
-  await run("scp", [...sshOptions(path.join(dir, "client")), "-P", String(port), PREFLIGHT, `root@127.0.0.1:${home}/${STAGING_DIR}/preflight.sh`], { timeout: 120_000 });
+  await run(
+    "scp",
+    [
+      ...sshOptions(path.join(dir, "client")),
+      "-P",
+      String(port),
+      PREFLIGHT,
+      `root@127.0.0.1:${home}/${STAGING_DIR}/preflight.sh`,
+    ],
+    { timeout: 120_000 },
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -213,9 +268,29 @@ describe("preflight checks beyond the disk (same script, run locally)", () => {
   it("refuses a host where systemd is not the running init", async () => {
     // A namespace with a fresh /run (no /run/systemd/system) and its own tmpfs data disk, so only the init check can fail.
     const disk = mkdtempSync(path.join(dir, "nosystemd-"));
-    const script = ['set -euo pipefail', 'mount -t tmpfs -o size=8m tmpfs /run', 'mount -t tmpfs -o size=8m tmpfs "$1"', 'HUB_DATA_DIR="$1" exec bash "$2"'].join("\n");
-    const cmd = [...SUDO, "unshare", "--mount", "--propagation", "private", "bash", "-c", script, "no-systemd", disk, PREFLIGHT];
-    const err: any = await run(cmd[0], cmd.slice(1)).then(() => undefined, (e) => e);
+    const script = [
+      "set -euo pipefail",
+      "mount -t tmpfs -o size=8m tmpfs /run",
+      'mount -t tmpfs -o size=8m tmpfs "$1"',
+      'HUB_DATA_DIR="$1" exec bash "$2"',
+    ].join("\n");
+    const cmd = [
+      ...SUDO,
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "bash",
+      "-c",
+      script,
+      "no-systemd",
+      disk,
+      PREFLIGHT,
+    ];
+    const err: any = await run(cmd[0], cmd.slice(1)).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(err, "preflight passed without systemd").toBeDefined();
     expect(err.code).toBe(1);
     expect(err.stdout).toContain(`mount_point=${disk}`);
@@ -225,19 +300,52 @@ describe("preflight checks beyond the disk (same script, run locally)", () => {
   it("refuses a full data disk, saying it is full", async () => {
     // A namespace with systemd's marker and a tmpfs data disk filled to the last byte.
     const disk = mkdtempSync(path.join(dir, "full-"));
-    const script = ["set -euo pipefail", "mount -t tmpfs -o size=4m tmpfs /run", "mkdir -p /run/systemd/system", 'mount -t tmpfs -o size=8m tmpfs "$1"', 'head -c 9000000 /dev/zero > "$1/fill" 2>/dev/null || true', 'HUB_DATA_DIR="$1" exec bash "$2"'].join("\n");
-    const cmd = [...SUDO, "unshare", "--mount", "--propagation", "private", "bash", "-c", script, "full-disk", disk, PREFLIGHT];
-    const err: any = await run(cmd[0], cmd.slice(1)).then(() => undefined, (e) => e);
+    const script = [
+      "set -euo pipefail",
+      "mount -t tmpfs -o size=4m tmpfs /run",
+      "mkdir -p /run/systemd/system",
+      'mount -t tmpfs -o size=8m tmpfs "$1"',
+      'head -c 9000000 /dev/zero > "$1/fill" 2>/dev/null || true',
+      'HUB_DATA_DIR="$1" exec bash "$2"',
+    ].join("\n");
+    const cmd = [
+      ...SUDO,
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "bash",
+      "-c",
+      script,
+      "full-disk",
+      disk,
+      PREFLIGHT,
+    ];
+    const err: any = await run(cmd[0], cmd.slice(1)).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(err, "preflight passed on a full disk").toBeDefined();
     expect(err.code).toBe(1);
-    expect(err.stderr).toMatch(new RegExp(`preflight failed: dataDir: '${disk}' \\(${disk}\\) is full: 0 of \\d+ bytes free`));
+    expect(err.stderr).toMatch(
+      new RegExp(`preflight failed: dataDir: '${disk}' \\(${disk}\\) is full: 0 of \\d+ bytes free`),
+    );
   });
 
   it("refuses a 32-bit ARM host", async () => {
     // A `uname` stub first on PATH reports the machine type of 32-bit Raspberry Pi OS.
     const stubs = mkdtempSync(path.join(dir, "stubs-"));
-    writeFileSync(path.join(stubs, "uname"), '#!/bin/sh\n[ "$1" = "-m" ] && echo armv7l && exit 0\nexec /bin/uname "$@"\n', { mode: 0o755 });
-    const err: any = await run("bash", [PREFLIGHT], { env: { ...process.env, PATH: `${stubs}:${process.env.PATH}`, HUB_DATA_DIR: "/dev/shm" } }).then(() => undefined, (e) => e);
+    writeFileSync(
+      path.join(stubs, "uname"),
+      '#!/bin/sh\n[ "$1" = "-m" ] && echo armv7l && exit 0\nexec /bin/uname "$@"\n',
+      { mode: 0o755 },
+    );
+    const err: any = await run("bash", [PREFLIGHT], {
+      env: { ...process.env, PATH: `${stubs}:${process.env.PATH}`, HUB_DATA_DIR: "/dev/shm" },
+    }).then(
+      () => undefined,
+      (e) => e,
+    );
     expect(err, "preflight accepted armv7l").toBeDefined();
     expect(err.code).toBe(1);
     expect(err.stderr).toContain("preflight failed: architecture: unsupported machine type 'armv7l'");

@@ -24,7 +24,9 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Runs the preflight on a tmpfs data disk with `freePercent` of it left free. */
-async function preflightWithFree(freePercent: number): Promise<{ code: number; stdout: string; stderr: string; disk: string }> {
+async function preflightWithFree(
+  freePercent: number,
+): Promise<{ code: number; stdout: string; stderr: string; disk: string }> {
   const disk = mkdtempSync(path.join(dir, `free-${freePercent}-`));
   const fillKiB = Math.round((DISK * (100 - freePercent)) / 100 / 4096) * 4;
   const script = [
@@ -35,7 +37,19 @@ async function preflightWithFree(freePercent: number): Promise<{ code: number; s
     `dd if=/dev/zero of="$1/fill" bs=1024 count=${fillKiB} status=none`,
     'HUB_DATA_DIR="$1" exec bash "$2"',
   ].join("\n");
-  const cmd = [...SUDO, "unshare", "--mount", "--propagation", "private", "bash", "-c", script, "preflight", disk, PREFLIGHT];
+  const cmd = [
+    ...SUDO,
+    "unshare",
+    "--mount",
+    "--propagation",
+    "private",
+    "bash",
+    "-c",
+    script,
+    "preflight",
+    disk,
+    PREFLIGHT,
+  ];
   return run(cmd[0], cmd.slice(1), { timeout: 60_000 }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr, disk }),
     (e) => ({ code: typeof e.code === "number" ? e.code : -1, stdout: e.stdout ?? "", stderr: e.stderr ?? "", disk }),
@@ -46,7 +60,9 @@ describe("preflight free-space rule (5%)", () => {
   it("refuses a data disk with 4% free, saying it is full", async () => {
     const r = await preflightWithFree(4);
     expect(r.code, r.stderr).toBe(1);
-    const m = new RegExp(`preflight failed: dataDir: '${r.disk}' \\(${r.disk}\\) is full: (\\d+) of (\\d+) bytes free \\(less than 5%\\)`).exec(r.stderr);
+    const m = new RegExp(
+      `preflight failed: dataDir: '${r.disk}' \\(${r.disk}\\) is full: (\\d+) of (\\d+) bytes free \\(less than 5%\\)`,
+    ).exec(r.stderr);
     expect(m, r.stderr).not.toBeNull();
     const [free, size] = [Number(m![1]), Number(m![2])];
     expect(size).toBe(DISK);

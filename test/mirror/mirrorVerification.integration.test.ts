@@ -23,7 +23,10 @@ let dir: string;
 beforeAll(async () => {
   peer = await startS3Peer(["backups", "rgw-src"]);
   dir = mkdtempSync(path.join(tmpdir(), "mirror-verify-"));
-  for (const [name, text] of [["a.txt", "a"], ["b/c.txt", "cc"]]) {
+  for (const [name, text] of [
+    ["a.txt", "a"],
+    ["b/c.txt", "cc"],
+  ]) {
     const f = path.join(dir, "src-file");
     writeFileSync(f, text);
     await run("rclone", ["copyto", f, `hub:rgw-src/${name}`], { env: childEnv(peer.rcloneEnv) });
@@ -63,7 +66,9 @@ describe("mirror.sh compares object counts", () => {
   it("fails when the hub holds an object the source does not, although sync and check passed", async () => {
     const r = await mirror({ RCLONE: fakeRclone("stray-after-sync:hub:backups/buckets/photos") });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("mirror: object count mismatch: source src:rgw-src has 2, hub hub:backups/buckets/photos has 3");
+    expect(r.stderr).toContain(
+      "mirror: object count mismatch: source src:rgw-src has 2, hub hub:backups/buckets/photos has 3",
+    );
   }, 60_000);
 
   it("passes with the real rclone, which removes the stray object again", async () => {

@@ -58,7 +58,15 @@ afterAll(async () => {
 });
 
 function sync(textfile: string, extra: Record<string, string> = {}): Promise<{ code: number | null; stderr: string }> {
-  const env = childEnv({ OFFSITE_RCLONE_CONFIG: conf, OFFSITE_BUCKET: "backups", OFFSITE_PREFIXES: PREFIXES.join(" "), OFFSITE_ENCRYPTION: "true", OFFSITE_TEXTFILE: textfile, TMPDIR: dir, ...extra });
+  const env = childEnv({
+    OFFSITE_RCLONE_CONFIG: conf,
+    OFFSITE_BUCKET: "backups",
+    OFFSITE_PREFIXES: PREFIXES.join(" "),
+    OFFSITE_ENCRYPTION: "true",
+    OFFSITE_TEXTFILE: textfile,
+    TMPDIR: dir,
+    ...extra,
+  });
   return new Promise((resolve) => {
     const child = spawn("sh", [SYNC], { env, stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
@@ -67,25 +75,36 @@ function sync(textfile: string, extra: Record<string, string> = {}): Promise<{ c
   });
 }
 
-const success = (textfile: string) => /^homelab_backup_offsite_last_run_success (\d)$/m.exec(readFileSync(textfile, "utf8"))?.[1];
+const success = (textfile: string) =>
+  /^homelab_backup_offsite_last_run_success (\d)$/m.exec(readFileSync(textfile, "utf8"))?.[1];
 
 describe("offsite-sync.sh with one prefix failing after the key check", () => {
-  it.each([PREFIXES[0], PREFIXES[PREFIXES.length - 1]])("fails the run and records success 0 when the sync of %s fails", async (prefix) => {
-    const textfile = path.join(dir, `record-${prefix}.prom`);
-    const r = await sync(textfile, { RCLONE: fakeRclone(`fail-sync:hub:backups/${prefix}`) });
-    expect(r.stderr).toContain(`fake rclone: injected failure of sync hub:backups/${prefix}`);
-    expect(r.stderr).not.toMatch(/WRONG ENCRYPTION KEY/);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("offsite-sync: FAILED");
-    expect(success(textfile)).toBe("0");
-  }, 60_000);
+  it.each([PREFIXES[0], PREFIXES[PREFIXES.length - 1]])(
+    "fails the run and records success 0 when the sync of %s fails",
+    async (prefix) => {
+      const textfile = path.join(dir, `record-${prefix}.prom`);
+      const r = await sync(textfile, { RCLONE: fakeRclone(`fail-sync:hub:backups/${prefix}`) });
+      expect(r.stderr).toContain(`fake rclone: injected failure of sync hub:backups/${prefix}`);
+      expect(r.stderr).not.toMatch(/WRONG ENCRYPTION KEY/);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain("offsite-sync: FAILED");
+      expect(success(textfile)).toBe("0");
+    },
+    60_000,
+  );
 
   it("succeeds with the real rclone, every prefix copied", async () => {
     const textfile = path.join(dir, "record-ok.prom");
     const r = await sync(textfile);
     expect(r.code, r.stderr).toBe(0);
     expect(success(textfile)).toBe("1");
-    const listed = execFileSync("rclone", ["--config", conf, "lsf", "-R", "--files-only", "offsite:"], { encoding: "utf8", env: childEnv() }).split("\n").filter(Boolean).sort();
+    const listed = execFileSync("rclone", ["--config", conf, "lsf", "-R", "--files-only", "offsite:"], {
+      encoding: "utf8",
+      env: childEnv(),
+    })
+      .split("\n")
+      .filter(Boolean)
+      .sort();
     expect(listed).toEqual(PREFIXES.map((p) => `${p}/one`));
     // The key-check file is stored with plain names (encrypted content), so it is no entry of the crypt listing.
     expect(execFileSync("ls", [path.join(dir, "raw")], { encoding: "utf8" })).toContain("homelab-backup-keycheck.bin");

@@ -22,7 +22,10 @@ let pg: PgServer;
 beforeAll(async () => {
   [s3, pg] = await Promise.all([startS3Peer([BUCKET]), startPostgres()]);
   await pg.psql("CREATE DATABASE shop");
-  await pg.psql("CREATE TABLE t (id int, v text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 2000) i;", "shop");
+  await pg.psql(
+    "CREATE TABLE t (id int, v text); INSERT INTO t SELECT i, md5(i::text) FROM generate_series(1, 2000) i;",
+    "shop",
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -32,7 +35,15 @@ afterAll(async () => {
 function dump(extra: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn("bash", [DUMP], {
-      env: childEnv({ ...s3.rcloneEnv, ...pg.env, HUB_BUCKET: BUCKET, DUMP_NAME: "shop", PGDATABASE: "shop", DUMP_MODE: "database", ...extra }),
+      env: childEnv({
+        ...s3.rcloneEnv,
+        ...pg.env,
+        HUB_BUCKET: BUCKET,
+        DUMP_NAME: "shop",
+        PGDATABASE: "shop",
+        DUMP_MODE: "database",
+        ...extra,
+      }),
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
@@ -42,7 +53,13 @@ function dump(extra: Record<string, string>): Promise<{ code: number | null; std
 }
 
 const listFinal = async () =>
-  (await run("rclone", ["lsf", "-R", "--files-only", `hub:${BUCKET}/postgres-backups/shop/`], { env: childEnv(s3.rcloneEnv) }).catch(() => ({ stdout: "" }))).stdout.split("\n").filter(Boolean);
+  (
+    await run("rclone", ["lsf", "-R", "--files-only", `hub:${BUCKET}/postgres-backups/shop/`], {
+      env: childEnv(s3.rcloneEnv),
+    }).catch(() => ({ stdout: "" }))
+  ).stdout
+    .split("\n")
+    .filter(Boolean);
 
 describe("dump.sh compares the staged size with the streamed size", () => {
   it("fails when the staged object's size differs, and publishes nothing", async () => {

@@ -31,8 +31,18 @@ interface Result {
   stderr: string;
 }
 
-function startScript(script: string, env: Record<string, string>, asPostgres = false): { child: ChildProcess; done: Promise<Result> } {
-  const fullEnv = childEnv({ ...s3.rcloneEnv, HUB_BUCKET: BUCKET, RCLONE_LOW_LEVEL_RETRIES: "2", RCLONE_CONTIMEOUT: "5s", ...env });
+function startScript(
+  script: string,
+  env: Record<string, string>,
+  asPostgres = false,
+): { child: ChildProcess; done: Promise<Result> } {
+  const fullEnv = childEnv({
+    ...s3.rcloneEnv,
+    HUB_BUCKET: BUCKET,
+    RCLONE_LOW_LEVEL_RETRIES: "2",
+    RCLONE_CONTIMEOUT: "5s",
+    ...env,
+  });
   const cmd = asPostgres ? "runuser" : "bash";
   const args = asPostgres ? ["-u", "postgres", "--", "bash", path.join(SCRIPTS, script)] : [path.join(SCRIPTS, script)];
   const child = spawn(cmd, args, { env: fullEnv, stdio: ["ignore", "ignore", "pipe"] });
@@ -42,20 +52,34 @@ function startScript(script: string, env: Record<string, string>, asPostgres = f
   return { child, done };
 }
 
-const runScript = (script: string, env: Record<string, string>, asPostgres = false) => startScript(script, env, asPostgres).done;
+const runScript = (script: string, env: Record<string, string>, asPostgres = false) =>
+  startScript(script, env, asPostgres).done;
 
 function dumpEnv(server: PgServer, name: string, extra: Record<string, string> = {}): Record<string, string> {
   return { ...server.env, DUMP_NAME: name, PGDATABASE: name, DUMP_MODE: "database", ...extra };
 }
 
 async function rclone(args: string[], peer: S3Peer = s3): Promise<string> {
-  const { stdout } = await run("rclone", args, { env: childEnv(peer.rcloneEnv), maxBuffer: 256 << 20, encoding: "buffer" } as any);
+  const { stdout } = await run("rclone", args, {
+    env: childEnv(peer.rcloneEnv),
+    maxBuffer: 256 << 20,
+    encoding: "buffer",
+  } as any);
   return (stdout as unknown as Buffer).toString("latin1");
 }
 
 /** Every object under postgres-backups/<name>/ (the final keys), with its content hash. */
 async function finalObjects(name: string): Promise<Map<string, string>> {
-  const listing = await rclone(["lsf", "-R", "--files-only", "--format", "ph", "--hash", "MD5", `hub:${BUCKET}/postgres-backups/${name}/`]).catch(() => "");
+  const listing = await rclone([
+    "lsf",
+    "-R",
+    "--files-only",
+    "--format",
+    "ph",
+    "--hash",
+    "MD5",
+    `hub:${BUCKET}/postgres-backups/${name}/`,
+  ]).catch(() => "");
   const out = new Map<string, string>();
   for (const line of listing.split("\n").filter(Boolean)) {
     const [p, h] = line.split(";");
@@ -65,10 +89,19 @@ async function finalObjects(name: string): Promise<Map<string, string>> {
 }
 
 async function tableFingerprint(server: PgServer, db: string): Promise<string> {
-  const tables = (await server.psql("SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1", db)).split("\n").filter(Boolean);
+  const tables = (
+    await server.psql(
+      "SELECT format('%I.%I', schemaname, tablename) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema') ORDER BY 1",
+      db,
+    )
+  )
+    .split("\n")
+    .filter(Boolean);
   const parts: string[] = [];
   for (const t of tables) {
-    parts.push(`${t}:${await server.psql(`SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '-') FROM ${t} x`, db)}`);
+    parts.push(
+      `${t}:${await server.psql(`SELECT count(*) || ':' || coalesce(md5(string_agg(x::text, E'\\n' ORDER BY x::text)), '-') FROM ${t} x`, db)}`,
+    );
   }
   return parts.join("\n");
 }
@@ -116,7 +149,10 @@ beforeAll(async () => {
   await pg.psql(APP_DATA, "app");
   await big.psql("CREATE DATABASE bigdb");
   // ~1.5 M rows (~150 MB of SQL): a dump long enough to be killed half-way.
-  await big.psql("CREATE TABLE filler (id int, a text, b text); INSERT INTO filler SELECT i, md5(i::text), md5((i * 7)::text) || md5(i::text) FROM generate_series(1, 1500000) i;", "bigdb");
+  await big.psql(
+    "CREATE TABLE filler (id int, a text, b text); INSERT INTO filler SELECT i, md5(i::text), md5((i * 7)::text) || md5(i::text) FROM generate_series(1, 1500000) i;",
+    "bigdb",
+  );
 }, 600_000);
 
 afterAll(async () => {
@@ -126,7 +162,10 @@ afterAll(async () => {
 
 describe("scripts", () => {
   it("are shellcheck-clean", async () => {
-    const { stdout } = await run("shellcheck", ["--severity=style", ...["dump.sh", "restore.sh", "restore-drill.sh"].map((f) => path.join(SCRIPTS, f))]).catch((e) => e);
+    const { stdout } = await run("shellcheck", [
+      "--severity=style",
+      ...["dump.sh", "restore.sh", "restore-drill.sh"].map((f) => path.join(SCRIPTS, f)),
+    ]).catch((e) => e);
     expect(stdout ?? "").toBe("");
   });
 });
@@ -142,7 +181,13 @@ describe("dump and restore", () => {
     expect(objects.has(`${dumps[0]}.json`)).toBe(true);
     const record = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${dumps[0]}.json`]));
     const body = Buffer.from(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${dumps[0]}`]), "latin1");
-    expect(record).toMatchObject({ name: "app", mode: "database", key: `postgres-backups/app/${dumps[0]}`, complete: true, size: body.length });
+    expect(record).toMatchObject({
+      name: "app",
+      mode: "database",
+      key: `postgres-backups/app/${dumps[0]}`,
+      complete: true,
+      size: body.length,
+    });
     expect(record.sha256).toBe(createHash("sha256").update(body).digest("hex"));
     expect(record.compression).toBe("zstd -1");
     // A zstd frame (magic 28 b5 2f fd) that zstd itself can test, content checksum included.
@@ -160,8 +205,12 @@ describe("dump and restore", () => {
     const original = await tableFingerprint(pg, "app");
     expect(original).toContain("public.items:5000:");
     expect(await tableFingerprint(pg, "app_restored")).toBe(original);
-    expect(await pg.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'items'", "app_restored")).toBe("app_owner");
-    expect(await pg.psql("SELECT has_table_privilege('app_reader', 'public.orders', 'SELECT')", "app_restored")).toBe("t");
+    expect(await pg.psql("SELECT tableowner FROM pg_tables WHERE tablename = 'items'", "app_restored")).toBe(
+      "app_owner",
+    );
+    expect(await pg.psql("SELECT has_table_privilege('app_reader', 'public.orders', 'SELECT')", "app_restored")).toBe(
+      "t",
+    );
   });
 
   it("refuses to restore over a database that holds tables", async () => {
@@ -172,7 +221,12 @@ describe("dump and restore", () => {
 
   it("a dump named by DUMP_KEY restores too", async () => {
     const [key] = [...(await finalObjects("app")).keys()].filter((k) => k.endsWith(".sql.zst"));
-    const ok = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: key, TARGET_DATABASE: "app_named" });
+    const ok = await runScript("restore.sh", {
+      ...pg.env,
+      DUMP_NAME: "app",
+      DUMP_KEY: key,
+      TARGET_DATABASE: "app_named",
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await pg.psql("SELECT count(*) FROM orders", "app_named")).toBe("20000");
   });
@@ -184,18 +238,42 @@ describe("dump and restore", () => {
     await run("bash", ["-c", 'zstd -q -d -c "$1" | gzip -1 > "$2"', "_", zst, gz]);
     const body = readFileSync(gz);
     const legacyKey = "postgres-backups/app/app-20250101T030000Z.sql.gz";
-    const record = { format: "homelab-backup/postgres-dump/v1", name: "app", mode: "database", key: legacyKey, size: body.length, sha256: createHash("sha256").update(body).digest("hex"), compression: "gzip -1", complete: true };
+    const record = {
+      format: "homelab-backup/postgres-dump/v1",
+      name: "app",
+      mode: "database",
+      key: legacyKey,
+      size: body.length,
+      sha256: createHash("sha256").update(body).digest("hex"),
+      compression: "gzip -1",
+      complete: true,
+    };
     const recordFile = path.join(tmp, "legacy.json");
-    writeFileSync(recordFile, `{\n${Object.entries(record).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`).join(",\n")}\n}\n`);
+    writeFileSync(
+      recordFile,
+      `{\n${Object.entries(record)
+        .map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`)
+        .join(",\n")}\n}\n`,
+    );
     await rclone(["copyto", gz, `hub:${BUCKET}/${legacyKey}`]);
     await rclone(["copyto", recordFile, `hub:${BUCKET}/${legacyKey}.json`]);
-    const ok = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250101T030000Z.sql.gz", TARGET_DATABASE: "app_legacy" });
+    const ok = await runScript("restore.sh", {
+      ...pg.env,
+      DUMP_NAME: "app",
+      DUMP_KEY: "app-20250101T030000Z.sql.gz",
+      TARGET_DATABASE: "app_legacy",
+    });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await tableFingerprint(pg, "app_legacy")).toBe(await tableFingerprint(pg, "app"));
     // The same object under a record with another checksum is refused before anything is restored.
     writeFileSync(recordFile, readFileSync(recordFile, "utf8").replace(record.sha256, "0".repeat(64)));
     await rclone(["copyto", recordFile, `hub:${BUCKET}/${legacyKey}.json`]);
-    const bad = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250101T030000Z.sql.gz", TARGET_DATABASE: "app_legacy_bad" });
+    const bad = await runScript("restore.sh", {
+      ...pg.env,
+      DUMP_NAME: "app",
+      DUMP_KEY: "app-20250101T030000Z.sql.gz",
+      TARGET_DATABASE: "app_legacy_bad",
+    });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/corrupt/);
     expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app_legacy_bad'")).toBe("0");
@@ -220,69 +298,127 @@ describe("failures leave no dump at a final key and latest.json unchanged", () =
 
   it("server down", async () => {
     const port = String(await freePort());
-    await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { PGPORT: port })), /cannot connect/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      () => runScript("dump.sh", dumpEnv(big, "bigdb", { PGPORT: port })),
+      /cannot connect/,
+    );
   });
 
   it("wrong password", async () => {
-    await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { PGPASSWORD: "wrong" })), /cannot connect/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      () => runScript("dump.sh", dumpEnv(big, "bigdb", { PGPASSWORD: "wrong" })),
+      /cannot connect/,
+    );
   });
 
   it("a pg_dump that stops early but exits 0 (truncated output) is caught by the trailer check", async () => {
     const bin = path.join(tmp, "fakebin");
     mkdirSync(bin, { recursive: true });
-    writeFileSync(path.join(bin, "pg_dump"), `#!/bin/bash\n${PG_BIN}/pg_dump "$@" | head -c 2000000\nexit 0\n`, { mode: 0o755 });
-    await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { PATH: `${bin}:${process.env.PATH}` })), /truncated/);
+    writeFileSync(path.join(bin, "pg_dump"), `#!/bin/bash\n${PG_BIN}/pg_dump "$@" | head -c 2000000\nexit 0\n`, {
+      mode: 0o755,
+    });
+    await expectFailureLeavesNothing(
+      "bigdb",
+      () => runScript("dump.sh", dumpEnv(big, "bigdb", { PATH: `${bin}:${process.env.PATH}` })),
+      /truncated/,
+    );
   });
 
   it("the server backend is terminated mid-dump", async () => {
-    await expectFailureLeavesNothing("bigdb", async () => {
-      const { done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
-      const pid = await waitFor(async () => (await big.psql("SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'")) || undefined);
-      await big.psql(`SELECT pg_terminate_backend(${pid})`);
-      return done;
-    }, /dump stage exited/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      async () => {
+        const { done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
+        const pid = await waitFor(
+          async () =>
+            (await big.psql(
+              "SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'",
+            )) || undefined,
+        );
+        await big.psql(`SELECT pg_terminate_backend(${pid})`);
+        return done;
+      },
+      /dump stage exited/,
+    );
   });
 
   it("pg_dump is killed mid-dump", async () => {
-    await expectFailureLeavesNothing("bigdb", async () => {
-      const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
-      await waitFor(async () => (await big.psql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'")) || undefined);
-      const pid = await waitFor(() => childPid(child.pid!, "pg_dump"));
-      process.kill(pid, "SIGKILL");
-      return done;
-    }, /dump stage exited/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      async () => {
+        const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
+        await waitFor(
+          async () =>
+            (await big.psql(
+              "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'",
+            )) || undefined,
+        );
+        const pid = await waitFor(() => childPid(child.pid!, "pg_dump"));
+        process.kill(pid, "SIGKILL");
+        return done;
+      },
+      /dump stage exited/,
+    );
   });
 
   it("zstd is killed mid-dump", async () => {
-    await expectFailureLeavesNothing("bigdb", async () => {
-      const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
-      await waitFor(async () => (await big.psql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'")) || undefined);
-      const pid = await waitFor(() => childPid(child.pid!, "zstd"));
-      process.kill(pid, "SIGKILL");
-      return done;
-    }, /zstd stage exited/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      async () => {
+        const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
+        await waitFor(
+          async () =>
+            (await big.psql(
+              "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'",
+            )) || undefined,
+        );
+        const pid = await waitFor(() => childPid(child.pid!, "zstd"));
+        process.kill(pid, "SIGKILL");
+        return done;
+      },
+      /zstd stage exited/,
+    );
   });
 
   it("a level zstd does not take is refused before anything is uploaded", async () => {
-    await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { ZSTD_LEVEL: "22" })), /ZSTD_LEVEL must be 1\.\.19/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      () => runScript("dump.sh", dumpEnv(big, "bigdb", { ZSTD_LEVEL: "22" })),
+      /ZSTD_LEVEL must be 1\.\.19/,
+    );
   });
 
   it("the upload is interrupted (rclone killed)", async () => {
-    await expectFailureLeavesNothing("bigdb", async () => {
-      const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
-      await waitFor(async () => (await big.psql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'")) || undefined);
-      const pid = await waitFor(() => childPid(child.pid!, "rclone"));
-      await new Promise((r) => setTimeout(r, 300));
-      process.kill(pid, "SIGKILL");
-      return done;
-    }, /upload stage exited/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      async () => {
+        const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb"));
+        await waitFor(
+          async () =>
+            (await big.psql(
+              "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'",
+            )) || undefined,
+        );
+        const pid = await waitFor(() => childPid(child.pid!, "rclone"));
+        await new Promise((r) => setTimeout(r, 300));
+        process.kill(pid, "SIGKILL");
+        return done;
+      },
+      /upload stage exited/,
+    );
   });
 
   it("S3 is down", async () => {
     const gone = await startS3Peer([BUCKET]);
     const env = gone.rcloneEnv;
     await gone.stop();
-    await expectFailureLeavesNothing("app", () => runScript("dump.sh", { ...dumpEnv(pg, "app"), ...env }), /upload stage exited/);
+    await expectFailureLeavesNothing(
+      "app",
+      () => runScript("dump.sh", { ...dumpEnv(pg, "app"), ...env }),
+      /upload stage exited/,
+    );
   });
 
   it("the good dump is still the one latest.json names and it still restores", async () => {
@@ -301,7 +437,9 @@ describe("cluster mode (pg_dumpall)", () => {
 
     const restored = await runScript("restore.sh", { ...fresh.env, DUMP_NAME: "cluster" });
     expect(restored.code, restored.stderr).toBe(0);
-    expect(await fresh.psql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'app_%'")).toBe("app_owner,app_reader");
+    expect(
+      await fresh.psql("SELECT string_agg(rolname, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'app_%'"),
+    ).toBe("app_owner,app_reader");
     expect(await fresh.psql("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'app'")).toBe("app_owner");
     expect(await tableFingerprint(fresh, "app")).toBe(await tableFingerprint(pg, "app"));
   });
@@ -315,11 +453,25 @@ describe("restore drill", () => {
     checks.forEach((sql, i) => writeFileSync(path.join(checksDir, `check-${String(i + 1).padStart(3, "0")}.sql`), sql));
     chmodSync(dir, 0o777);
     chmodSync(checksDir, 0o755);
-    return { DUMP_NAME: name, CHECK_DATABASE: db, DRILL_DIR: path.join(dir, "scratch"), CHECKS_DIR: checksDir, PG_BINDIR: PG_BIN };
+    return {
+      DUMP_NAME: name,
+      CHECK_DATABASE: db,
+      DRILL_DIR: path.join(dir, "scratch"),
+      CHECKS_DIR: checksDir,
+      PG_BINDIR: PG_BIN,
+    };
   }
 
   it("passes on a good dump, with roles the dump names, and records the success", async () => {
-    const res = await runScript("restore-drill.sh", drillEnv("app", ["SELECT count(*) FROM items", "SELECT 1 FROM items HAVING count(*) = 5000", "SELECT 1 FROM pg_tables WHERE tablename = 'orders' AND tableowner = 'app_owner'"]), true);
+    const res = await runScript(
+      "restore-drill.sh",
+      drillEnv("app", [
+        "SELECT count(*) FROM items",
+        "SELECT 1 FROM items HAVING count(*) = 5000",
+        "SELECT 1 FROM pg_tables WHERE tablename = 'orders' AND tableowner = 'app_owner'",
+      ]),
+      true,
+    );
     expect(res.code, res.stderr).toBe(0);
     const success = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/drill/last-success.json`]));
     expect(success.key).toMatch(/^postgres-backups\/app\/app-/);
@@ -327,7 +479,11 @@ describe("restore drill", () => {
   });
 
   it("fails when a check returns no row or errors", async () => {
-    const empty = await runScript("restore-drill.sh", drillEnv("app", ["SELECT count(*) FROM items", "SELECT 1 FROM items WHERE id < 0"]), true);
+    const empty = await runScript(
+      "restore-drill.sh",
+      drillEnv("app", ["SELECT count(*) FROM items", "SELECT 1 FROM items WHERE id < 0"]),
+      true,
+    );
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toMatch(/check-002\.sql returned no row/);
     const broken = await runScript("restore-drill.sh", drillEnv("app", ["SELECT * FROM no_such_table"]), true);
@@ -336,7 +492,15 @@ describe("restore drill", () => {
   });
 
   it("cluster dump: roles and databases come back in the scratch server", async () => {
-    const res = await runScript("restore-drill.sh", drillEnv("cluster", ["SELECT 1 FROM pg_roles WHERE rolname = 'app_reader'", "SELECT 1 FROM pg_database WHERE datname = 'app'"], "postgres"), true);
+    const res = await runScript(
+      "restore-drill.sh",
+      drillEnv(
+        "cluster",
+        ["SELECT 1 FROM pg_roles WHERE rolname = 'app_reader'", "SELECT 1 FROM pg_database WHERE datname = 'app'"],
+        "postgres",
+      ),
+      true,
+    );
     expect(res.code, res.stderr).toBe(0);
   });
 

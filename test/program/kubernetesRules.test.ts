@@ -44,7 +44,9 @@ describe("schedules Kubernetes, Velero and Longhorn accept", () => {
   describe.each(SCHEDULE_KEYS)("%s: %s", (section, keyPath, set) => {
     it.each(["0 3 * * 7", "0 3 * * 5-7", "0 3 * * 1,7"])("refuses %s naming the key", (schedule) => {
       const msg = problems(withSection(section, (s) => set(s, schedule)));
-      expect(msg).toContain(`${keyPath}: must be a 5-field cron expression in UTC: "${schedule}": day of week 7 is not accepted by Kubernetes, Velero or Longhorn`);
+      expect(msg).toContain(
+        `${keyPath}: must be a 5-field cron expression in UTC: "${schedule}": day of week 7 is not accepted by Kubernetes, Velero or Longhorn`,
+      );
     });
 
     it("accepts 0 for Sunday", () => {
@@ -57,14 +59,17 @@ describe("schedules Kubernetes, Velero and Longhorn accept", () => {
 const renameFirstDatabase = (s: any, name: string) => {
   const old = s.databases[0].name;
   s.databases[0].name = name;
-  if (s.restoreDrill?.databases) s.restoreDrill.databases = s.restoreDrill.databases.map((n: string) => (n === old ? name : n));
+  if (s.restoreDrill?.databases)
+    s.restoreDrill.databases = s.restoreDrill.databases.map((n: string) => (n === old ? name : n));
 };
 
 describe("CronJob names within Kubernetes' 52 characters", () => {
   it("refuses a drilled database name that makes pg-restore-drill-<name> longer than 52, naming the key", () => {
     const name = "d".repeat(36);
     const msg = problems(withSection("postgres", (s) => renameFirstDatabase(s, name)));
-    expect(msg).toContain(`postgres.databases[0].name: "${name}" makes the CronJob name "pg-restore-drill-${name}" (53 characters), and Kubernetes refuses CronJob names over 52; use at most 35 characters`);
+    expect(msg).toContain(
+      `postgres.databases[0].name: "${name}" makes the CronJob name "pg-restore-drill-${name}" (53 characters), and Kubernetes refuses CronJob names over 52; use at most 35 characters`,
+    );
   });
 
   it("accepts 35 characters, and a longer name for a database the drill does not cover", () => {
@@ -81,7 +86,9 @@ describe("CronJob names within Kubernetes' 52 characters", () => {
   it("refuses a mirror name that makes bucket-mirror-<name> longer than 52, naming the key", () => {
     const name = "m".repeat(39);
     const msg = problems(withSection("buckets", (s) => (s.mirrors[0].name = name)));
-    expect(msg).toContain(`buckets.mirrors[0].name: "${name}" makes the CronJob name "bucket-mirror-${name}" (53 characters), and Kubernetes refuses CronJob names over 52; use at most 38 characters`);
+    expect(msg).toContain(
+      `buckets.mirrors[0].name: "${name}" makes the CronJob name "bucket-mirror-${name}" (53 characters), and Kubernetes refuses CronJob names over 52; use at most 38 characters`,
+    );
     expect(problems(withSection("buckets", (s) => (s.mirrors[0].name = "m".repeat(38))))).toBe("");
   });
 });

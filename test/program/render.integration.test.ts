@@ -4,7 +4,18 @@
  * secret leaks, and a bad stack file fails naming every bad key path and writes no plan.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -20,7 +31,10 @@ const RENDER = path.join(REPO, "tools/render.ts");
 
 async function render(stackFile: string, out: string): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(TSX, [RENDER, "--stack-file", stackFile, "--out", out], { cwd: REPO, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run(TSX, [RENDER, "--stack-file", stackFile, "--out", out], {
+      cwd: REPO,
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (e: any) {
     return { code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" };
@@ -50,15 +64,24 @@ describe("render of the example stack", () => {
   it("exits 0 and writes the five outputs", () => {
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
-    for (const f of ["resources.json", "manifests", "files", "plan.md", "policy.json"]) expect(existsSync(path.join(out, f)), f).toBe(true);
+    for (const f of ["resources.json", "manifests", "files", "plan.md", "policy.json"])
+      expect(existsSync(path.join(out, f)), f).toBe(true);
     const resources = JSON.parse(readFileSync(path.join(out, "resources.json"), "utf8"));
     expect(resources.length).toBeGreaterThan(50);
     for (const r of resources) expect(Object.keys(r).sort()).toEqual(["inputs", "name", "parent", "type"]);
   });
 
   it("never writes a secret value, only the mask", () => {
-    const text = walk(out).map((f) => readFileSync(f, "utf8")).join("\n");
-    for (const v of ["secure-value-of-hubSshPrivateKey", "secure-value-of-offsiteFtpPassword", "secure-value-of-ftpBridgePassword", "v1:bvE/ZyxIfUwb5o3j"]) expect(text).not.toContain(v);
+    const text = walk(out)
+      .map((f) => readFileSync(f, "utf8"))
+      .join("\n");
+    for (const v of [
+      "secure-value-of-hubSshPrivateKey",
+      "secure-value-of-offsiteFtpPassword",
+      "secure-value-of-ftpBridgePassword",
+      "v1:bvE/ZyxIfUwb5o3j",
+    ])
+      expect(text).not.toContain(v);
     expect(text).toContain("[secret]");
   });
 
@@ -68,10 +91,13 @@ describe("render of the example stack", () => {
   }, 120_000);
 
   it("emits custom resources that validate against the upstream CRDs", () => {
-    const docs = walk(path.join(out, "manifests")).flatMap((f) => YAML.parseAllDocuments(readFileSync(f, "utf8")).map((d) => ({ f, obj: d.toJS() })));
+    const docs = walk(path.join(out, "manifests")).flatMap((f) =>
+      YAML.parseAllDocuments(readFileSync(f, "utf8")).map((d) => ({ f, obj: d.toJS() })),
+    );
     const custom = docs.filter(({ obj }) => hasCrd(obj.apiVersion, obj.kind));
     const kinds = new Set(custom.map(({ obj }) => obj.kind));
-    for (const k of ["BackupTarget", "RecurringJob", "Setting", "BackupStorageLocation", "Schedule", "PrometheusRule"]) expect(kinds, k).toContain(k);
+    for (const k of ["BackupTarget", "RecurringJob", "Setting", "BackupStorageLocation", "Schedule", "PrometheusRule"])
+      expect(kinds, k).toContain(k);
     for (const { f, obj } of custom) expect(validateCustomResource(obj), path.relative(out, f)).toEqual([]);
   });
 
@@ -100,7 +126,11 @@ describe("render of the example stack", () => {
     // server binary (the real one is downloaded on the hub).
     const root = path.join(tmp, "verify");
     const units = walk(path.join(out, "files/hub")).filter((f) => /\.(service|timer)$/.test(f));
-    expect(units.map((u) => path.basename(u)).sort()).toEqual(["homelab-backup-offsite.service", "homelab-backup-offsite.timer", "minio.service"]);
+    expect(units.map((u) => path.basename(u)).sort()).toEqual([
+      "homelab-backup-offsite.service",
+      "homelab-backup-offsite.timer",
+      "minio.service",
+    ]);
     mkdirSync(path.join(root, "units"), { recursive: true });
     for (const u of units) {
       const text = readFileSync(u, "utf8").split("/usr/local/").join(`${root}/usr/local/`);
@@ -114,7 +144,10 @@ describe("render of the example stack", () => {
         chmodSync(bin, 0o755);
       }
     }
-    const r = await run("systemd-analyze", ["verify", ...readdirSync(path.join(root, "units")).map((u) => path.join(root, "units", u))]).catch((e) => e);
+    const r = await run("systemd-analyze", [
+      "verify",
+      ...readdirSync(path.join(root, "units")).map((u) => path.join(root, "units", u)),
+    ]).catch((e) => e);
     expect(`${r.stdout ?? ""}${r.stderr ?? ""}`.split("\n").filter((l: string) => l.trim())).toEqual([]);
     expect(r.code ?? 0).toBe(0);
   });
@@ -139,20 +172,31 @@ describe("render of a k3s stack on AWS (test/fixtures/Pulumi.aws-k3s.yaml)", () 
     const r = await render(path.join(REPO, "test/fixtures/Pulumi.aws-k3s.yaml"), awsOut);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
-    const resources: { type: string; name: string; inputs: any }[] = JSON.parse(readFileSync(path.join(awsOut, "resources.json"), "utf8"));
+    const resources: { type: string; name: string; inputs: any }[] = JSON.parse(
+      readFileSync(path.join(awsOut, "resources.json"), "utf8"),
+    );
     const count = (t: string) => resources.filter((x) => x.type === t).length;
     expect(count("aws:s3/bucket:Bucket")).toBe(1);
     expect(count("aws:iam/user:User")).toBe(6);
     expect(count("aws:iam/accessKey:AccessKey")).toBe(6);
-    const cronJobs = resources.filter((x) => x.type === "kubernetes:batch/v1:CronJob").map((x) => x.inputs.metadata.name);
+    const cronJobs = resources
+      .filter((x) => x.type === "kubernetes:batch/v1:CronJob")
+      .map((x) => x.inputs.metadata.name);
     expect(cronJobs.filter((n: string) => n.startsWith("pg-dump-"))).toHaveLength(15);
     expect(cronJobs).toContain("etcd-offload");
     expect(cronJobs).toContain("offsite-sync");
-    const schedules = resources.filter((x) => x.type === "kubernetes:velero.io/v1:Schedule").map((x) => x.inputs.metadata.name).sort();
+    const schedules = resources
+      .filter((x) => x.type === "kubernetes:velero.io/v1:Schedule")
+      .map((x) => x.inputs.metadata.name)
+      .sort();
     expect(schedules).toEqual(["k3s-daily-backup", "k3s-monthly-backup", "k3s-weekly-backup"]);
-    const lifecycle = resources.find((x) => x.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")!;
+    const lifecycle = resources.find(
+      (x) => x.type === "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    )!;
     expect(JSON.stringify(lifecycle.inputs)).toContain("GLACIER_IR");
-    expect(JSON.parse(readFileSync(path.join(awsOut, "policy.json"), "utf8")).filter((v: any) => v.level === "mandatory")).toEqual([]);
+    expect(
+      JSON.parse(readFileSync(path.join(awsOut, "policy.json"), "utf8")).filter((v: any) => v.level === "mandatory"),
+    ).toEqual([]);
     // A secret key given as a plain value in the stack file is still a secret: it appears nowhere.
     expect(walk(awsOut).some((f) => readFileSync(f, "utf8").includes("sample-ftp-password"))).toBe(false);
     const plan = readFileSync(path.join(awsOut, "plan.md"), "utf8");
@@ -173,7 +217,10 @@ describe("render of a bad stack file", () => {
     const bad = path.join(tmp, "Pulumi.bad.yaml");
     const text = readFileSync(EXAMPLE_STACK, "utf8")
       .replace("homelab-backup:alerts:", "homelab-backup:alrets:")
-      .replace("retain: 14\n        concurrency: 2\n        fullBackupInterval: 7", "retain: 7\n        concurrency: 2\n        fullBackupInterval: 7")
+      .replace(
+        "retain: 14\n        concurrency: 2\n        fullBackupInterval: 7",
+        "retain: 7\n        concurrency: 2\n        fullBackupInterval: 7",
+      )
       .replace("ttl: 720h", "ttl: 720");
     writeFileSync(bad, text);
     const badOut = path.join(tmp, "bad-out");

@@ -15,14 +15,36 @@ describe("findLeaks", () => {
   const known = new Set(["s3cr3t-generated-password", "ftp-Pa55"]);
 
   it("reports a known secret value in a plain input, wherever it is embedded", () => {
-    const leaks = findLeaks("command:remote:Command::setup", { create: "FTP_PASSWORD=ftp-Pa55 sh write-config.sh" }, known);
-    expect(leaks).toEqual(["command:remote:Command::setup: create holds a secret value (8 characters) that is not a Pulumi secret"]);
+    const leaks = findLeaks(
+      "command:remote:Command::setup",
+      { create: "FTP_PASSWORD=ftp-Pa55 sh write-config.sh" },
+      known,
+    );
+    expect(leaks).toEqual([
+      "command:remote:Command::setup: create holds a secret value (8 characters) that is not a Pulumi secret",
+    ]);
   });
 
   it("reports a plain value under a secret-named key and a clear-text password env entry", () => {
     const leaks = findLeaks(
       "kubernetes:apps/v1:Deployment::bridge",
-      { spec: { template: { spec: { containers: [{ env: [{ name: "FTP_PASSWORD", value: "hunter2" }, { name: "FTP_USER", value: "backup" }] }] } } }, values: { adminPassword: "x", secretAccessKey: "y" } },
+      {
+        spec: {
+          template: {
+            spec: {
+              containers: [
+                {
+                  env: [
+                    { name: "FTP_PASSWORD", value: "hunter2" },
+                    { name: "FTP_USER", value: "backup" },
+                  ],
+                },
+              ],
+            },
+          },
+        },
+        values: { adminPassword: "x", secretAccessKey: "y" },
+      },
       known,
     );
     expect(leaks).toEqual([

@@ -23,7 +23,11 @@ const renders = new Map<string, RenderedResource[]>();
 
 async function renderResources(label: string, stackFile: string): Promise<void> {
   const out = path.join(tmp, label);
-  await run(TSX, [RENDER, "--stack-file", stackFile, "--out", out], { cwd: REPO, maxBuffer: 64 << 20, timeout: 240_000 });
+  await run(TSX, [RENDER, "--stack-file", stackFile, "--out", out], {
+    cwd: REPO,
+    maxBuffer: 64 << 20,
+    timeout: 240_000,
+  });
   renders.set(label, JSON.parse(readFileSync(path.join(out, "resources.json"), "utf8")));
 }
 
@@ -31,7 +35,11 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), "rendered-objects-"));
   const large = path.join(tmp, "Pulumi.large.yaml");
   writeFileSync(large, largeStackYaml(4, 6, 3));
-  await Promise.all([renderResources("example", EXAMPLE_STACK), renderResources("aws", path.join(REPO, "test/fixtures/Pulumi.aws-k3s.yaml")), renderResources("large", large)]);
+  await Promise.all([
+    renderResources("example", EXAMPLE_STACK),
+    renderResources("aws", path.join(REPO, "test/fixtures/Pulumi.aws-k3s.yaml")),
+    renderResources("large", large),
+  ]);
 }, 480_000);
 
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -48,13 +56,21 @@ describe.each(["example", "aws", "large"])("the %s render", (label) => {
 
   it("sends remote commands that pass shellcheck as POSIX sh", async () => {
     const commands = byType(renders.get(label)!, "command:remote:Command").flatMap((r) =>
-      (["create", "update", "delete"] as const).filter((k) => typeof r.inputs[k] === "string").map((k) => ({ where: `${r.name}.${k}`, text: r.inputs[k] as string })),
+      (["create", "update", "delete"] as const)
+        .filter((k) => typeof r.inputs[k] === "string")
+        .map((k) => ({ where: `${r.name}.${k}`, text: r.inputs[k] as string })),
     );
-    if (label === "example") expect(commands.length, "the example stack's Pi hub is set up over SSH").toBeGreaterThan(3);
+    if (label === "example")
+      expect(commands.length, "the example stack's Pi hub is set up over SSH").toBeGreaterThan(3);
     const problems: string[] = [];
     for (const { where, text } of commands) {
       const checked = await new Promise<string>((resolve) => {
-        const child = execFile("shellcheck", ["--shell=sh", "--severity=warning", "--format=gcc", "-"], { timeout: 60_000 }, (_err, stdout) => resolve(stdout));
+        const child = execFile(
+          "shellcheck",
+          ["--shell=sh", "--severity=warning", "--format=gcc", "-"],
+          { timeout: 60_000 },
+          (_err, stdout) => resolve(stdout),
+        );
         child.stdin!.end(`${text}\n`);
       });
       if (checked.trim()) problems.push(`${where}: ${text}\n${checked}`);
@@ -77,16 +93,23 @@ describe("the checkers catch what they are for", () => {
     firstOf(resources, "kubernetes:velero.io/v1:Schedule").inputs.spec.schedule = "0 3 * * 5-7";
     const problems = (await renderProblems(resources)).join("\n");
     expect(problems).toMatch(/CronJob .*: \/spec must NOT have additional properties \(scheduel\)/);
-    expect(problems).toMatch(/CronJob .*containers\/0\/securityContext must NOT have additional properties \(runAsNonroot\)/);
+    expect(problems).toMatch(
+      /CronJob .*containers\/0\/securityContext must NOT have additional properties \(runAsNonroot\)/,
+    );
     expect(problems).toMatch(/Deployment .*\/spec\/strategy\/type must be equal to one of the allowed values/);
-    expect(problems).toMatch(/schedule "0 3 \* \* 5-7" is refused by robfig\/cron: end of range \(7\) above maximum \(6\)/);
+    expect(problems).toMatch(
+      /schedule "0 3 \* \* 5-7" is refused by robfig\/cron: end of range \(7\) above maximum \(6\)/,
+    );
   }, 120_000);
 
   it("a CronJob name over 52 characters and a label value over 63", async () => {
     const resources = example();
     const cronJob = firstOf(resources, "kubernetes:batch/v1:CronJob");
     cronJob.inputs.metadata.name = `pg-restore-drill-${"x".repeat(36)}`;
-    cronJob.inputs.metadata.labels = { ...cronJob.inputs.metadata.labels, "app.kubernetes.io/instance": "y".repeat(64) };
+    cronJob.inputs.metadata.labels = {
+      ...cronJob.inputs.metadata.labels,
+      "app.kubernetes.io/instance": "y".repeat(64),
+    };
     const problems = (await renderProblems(resources)).join("\n");
     expect(problems).toMatch(/CronJob name has 53 characters, Kubernetes allows 52/);
     expect(problems).toMatch(/app\.kubernetes\.io\/instance.*not a valid label value/);
@@ -94,7 +117,9 @@ describe("the checkers catch what they are for", () => {
 
   it("Velero chart values the chart's schema refuses", async () => {
     const resources = example();
-    const release = resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && /velero/.test(String(r.inputs.chart)))!;
+    const release = resources.find(
+      (r) => r.type === "kubernetes:helm.sh/v3:Release" && /velero/.test(String(r.inputs.chart)),
+    )!;
     expect(release, "the example stack installs Velero with Helm").toBeDefined();
     release.inputs.values.configuration.backupStorageLocation = [{ provider: "aws" }];
     release.inputs.values.terminationGracePeriodSeconds = "3600";

@@ -44,7 +44,12 @@ function strict(node: Json, dropRequired: boolean): Json {
     // The upstream file lists some enum values twice (ServiceSpec.externalTrafficPolicy), which JSON Schema forbids.
     out[key] = key === "enum" && Array.isArray(value) ? [...new Set(value)] : strict(value, dropRequired);
   }
-  if (isObject(out.properties) && out.additionalProperties === undefined && node["x-kubernetes-preserve-unknown-fields"] !== true) out.additionalProperties = false;
+  if (
+    isObject(out.properties) &&
+    out.additionalProperties === undefined &&
+    node["x-kubernetes-preserve-unknown-fields"] !== true
+  )
+    out.additionalProperties = false;
   return out;
 }
 
@@ -102,7 +107,10 @@ export function validateAgainstOpenApi(obj: unknown, { patch = false } = {}): st
   if (!isObject(obj)) return ["object expected"];
   const r = load();
   const name = r.kinds.get(`${String(obj.apiVersion)}|${String(obj.kind)}`);
-  if (!name) return [`${labelOf(obj)}: ${String(obj.apiVersion)} ${String(obj.kind)} is not a built-in kind of Kubernetes ${r.version}`];
+  if (!name)
+    return [
+      `${labelOf(obj)}: ${String(obj.apiVersion)} ${String(obj.kind)} is not a built-in kind of Kubernetes ${r.version}`,
+    ];
   const ref = `k8s#/definitions/${name}${patch ? "-patch" : ""}`;
   let validate = validators.get(ref);
   if (!validate) {
@@ -112,14 +120,20 @@ export function validateAgainstOpenApi(obj: unknown, { patch = false } = {}): st
   }
   if (validate(obj)) return [];
   return (validate.errors ?? []).map((e) => {
-    const extra = e.keyword === "additionalProperties" ? ` (${(e.params as { additionalProperty: string }).additionalProperty})` : e.keyword === "enum" ? ` (${JSON.stringify((e.params as { allowedValues: unknown }).allowedValues)})` : "";
+    const extra =
+      e.keyword === "additionalProperties"
+        ? ` (${(e.params as { additionalProperty: string }).additionalProperty})`
+        : e.keyword === "enum"
+          ? ` (${JSON.stringify((e.params as { allowedValues: unknown }).allowedValues)})`
+          : "";
     return `${labelOf(obj)}: ${e.instancePath || "/"} ${e.message ?? e.keyword}${extra}`;
   });
 }
 
 /** Errors of `obj` from the kubernetes-models class of its kind (Kubernetes 1.36 rules); [] when valid. */
 export async function validateWithKubernetesModels(obj: unknown, { patch = false } = {}): Promise<string[]> {
-  if (!isObject(obj) || typeof obj.apiVersion !== "string" || typeof obj.kind !== "string") return ["object with apiVersion and kind expected"];
+  if (!isObject(obj) || typeof obj.apiVersion !== "string" || typeof obj.kind !== "string")
+    return ["object with apiVersion and kind expected"];
   const [group, version] = obj.apiVersion.includes("/") ? obj.apiVersion.split("/") : ["", obj.apiVersion];
   const specifier = `kubernetes-models/${group ? `${group}/` : ""}${version}`;
   const mod: Record<string, any> = await import(/* @vite-ignore */ specifier);
@@ -130,7 +144,9 @@ export async function validateWithKubernetesModels(obj: unknown, { patch = false
     return [];
   } catch (e) {
     const details: any[] = (e as any).details ?? [];
-    const errors = details.length ? details.map((d) => `${labelOf(obj)}: ${d.instancePath || "/"} ${d.message ?? d.keyword}`) : [`${labelOf(obj)}: ${(e as Error).message}`];
+    const errors = details.length
+      ? details.map((d) => `${labelOf(obj)}: ${d.instancePath || "/"} ${d.message ?? d.keyword}`)
+      : [`${labelOf(obj)}: ${(e as Error).message}`];
     return patch ? errors.filter((m) => !/must have required property/.test(m)) : errors;
   }
 }

@@ -15,7 +15,9 @@ const run = promisify(execFile);
 /** The server binaries of the newest PostgreSQL major installed (Debian 12: 15, Ubuntu 24.04: 16). */
 export const PG_BIN = ((): string => {
   const root = "/usr/lib/postgresql";
-  const majors = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(path.join(root, v, "bin", "initdb"))) : [];
+  const majors = existsSync(root)
+    ? readdirSync(root).filter((v) => /^\d+$/.test(v) && existsSync(path.join(root, v, "bin", "initdb")))
+    : [];
   if (majors.length === 0) return path.join(root, "15", "bin"); // not installed: the tests that need it say so when they start
   return path.join(root, String(Math.max(...majors.map(Number))), "bin");
 })();

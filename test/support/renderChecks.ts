@@ -17,10 +17,13 @@ export interface RenderedResource {
 }
 
 /** Pulumi Kubernetes resource types that are not one object of the API. */
-const NOT_OBJECTS = /^(pulumi:providers:kubernetes|kubernetes:helm\.sh\/.*|kubernetes:yaml\/.*|kubernetes:kustomize\/.*)$/;
+const NOT_OBJECTS =
+  /^(pulumi:providers:kubernetes|kubernetes:helm\.sh\/.*|kubernetes:yaml\/.*|kubernetes:kustomize\/.*)$/;
 
 /** The Kubernetes objects of a render, each with whether it is a patch (server-side apply of a partial object). */
-export function kubernetesObjects(resources: readonly RenderedResource[]): { obj: any; patch: boolean; resource: string }[] {
+export function kubernetesObjects(
+  resources: readonly RenderedResource[],
+): { obj: any; patch: boolean; resource: string }[] {
   return resources
     .filter((r) => r.type.startsWith("kubernetes:") && !NOT_OBJECTS.test(r.type) && r.inputs?.kind)
     .map((r) => ({ obj: r.inputs, patch: r.type.endsWith("Patch"), resource: `${r.type}::${r.name}` }));
@@ -41,11 +44,14 @@ export function nameErrors(obj: any): string[] {
   const errors: string[] = [];
   const name: unknown = md.name;
   if (typeof name === "string") {
-    if (obj.kind === "CronJob" && name.length > 52) errors.push(`${label}: CronJob name has ${name.length} characters, Kubernetes allows 52`);
-    if (["Service", "Namespace"].includes(obj.kind) && (name.length > 63 || !DNS1123_LABEL.test(name))) errors.push(`${label}: name must be a DNS-1123 label of at most 63 characters`);
+    if (obj.kind === "CronJob" && name.length > 52)
+      errors.push(`${label}: CronJob name has ${name.length} characters, Kubernetes allows 52`);
+    if (["Service", "Namespace"].includes(obj.kind) && (name.length > 63 || !DNS1123_LABEL.test(name)))
+      errors.push(`${label}: name must be a DNS-1123 label of at most 63 characters`);
     if (name.length > 253) errors.push(`${label}: name longer than 253 characters`);
   }
-  if (typeof md.namespace === "string" && (md.namespace.length > 63 || !DNS1123_LABEL.test(md.namespace))) errors.push(`${label}: namespace must be a DNS-1123 label of at most 63 characters`);
+  if (typeof md.namespace === "string" && (md.namespace.length > 63 || !DNS1123_LABEL.test(md.namespace)))
+    errors.push(`${label}: namespace must be a DNS-1123 label of at most 63 characters`);
   const labelMaps: [string, unknown][] = [
     ["metadata.labels", md.labels],
     ["spec.template.metadata.labels", obj?.spec?.template?.metadata?.labels],
@@ -56,7 +62,10 @@ export function nameErrors(obj: any): string[] {
   for (const [where, labels] of labelMaps) {
     if (!labels || typeof labels !== "object") continue;
     for (const [k, v] of Object.entries(labels)) {
-      if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE.test(v)) errors.push(`${label}: ${where}[${k}] = ${JSON.stringify(v)} is not a valid label value (at most 63 characters)`);
+      if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE.test(v))
+        errors.push(
+          `${label}: ${where}[${k}] = ${JSON.stringify(v)} is not a valid label value (at most 63 characters)`,
+        );
     }
   }
   return errors;
@@ -69,7 +78,10 @@ export async function renderProblems(resources: readonly RenderedResource[]): Pr
   for (const { obj, patch, resource } of objects) {
     if (isBuiltIn(obj.apiVersion, obj.kind)) problems.push(...(await validateBuiltIn(obj, { patch })));
     else if (hasCrd(obj.apiVersion, obj.kind)) problems.push(...validateCustomResource(obj));
-    else problems.push(`${resource}: ${obj.apiVersion} ${obj.kind} is neither a built-in kind nor defined by a CRD in test/fixtures/crds`);
+    else
+      problems.push(
+        `${resource}: ${obj.apiVersion} ${obj.kind} is neither a built-in kind nor defined by a CRD in test/fixtures/crds`,
+      );
     problems.push(...nameErrors(obj));
   }
   const schedules = schedulesOf(objects.map((o) => o.obj));
@@ -79,7 +91,9 @@ export async function renderProblems(resources: readonly RenderedResource[]): Pr
     if (r.error) problems.push(`${where}: schedule ${JSON.stringify(schedule)} is refused by robfig/cron: ${r.error}`);
     else if (r.next.length === 0) problems.push(`${where}: schedule ${JSON.stringify(schedule)} never runs`);
   }
-  for (const r of resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release" && /velero/.test(String(x.inputs?.chart)))) {
+  for (const r of resources.filter(
+    (x) => x.type === "kubernetes:helm.sh/v3:Release" && /velero/.test(String(x.inputs?.chart)),
+  )) {
     problems.push(...validateHelmValues(r.inputs.values ?? {}).map((e) => `${r.name} (Velero chart values): ${e}`));
   }
   return problems;

@@ -30,7 +30,10 @@ let built: Promise<string> | undefined;
 /** Builds the checker once (per source content) and returns the binary's path. */
 export function robfigBinary(): Promise<string> {
   built ??= (async () => {
-    const hash = createHash("sha256").update(readFileSync(path.join(SOURCE_DIR, "main.go"))).digest("hex").slice(0, 16);
+    const hash = createHash("sha256")
+      .update(readFileSync(path.join(SOURCE_DIR, "main.go")))
+      .digest("hex")
+      .slice(0, 16);
     const dir = path.join(tmpdir(), `homelab-backup-robfig-cron-${hash}`);
     const bin = path.join(dir, "robfig-cron");
     if (existsSync(bin)) return bin;
@@ -39,7 +42,15 @@ export function robfigBinary(): Promise<string> {
     const partial = `${bin}.${process.pid}.partial`;
     await run(GO, ["build", "-o", partial, "."], {
       cwd: SOURCE_DIR,
-      env: { ...process.env, GOPATH: DEBIAN_GOPATH, GO111MODULE: "off", GOFLAGS: "", GOCACHE: path.join(dir, "gocache"), CGO_ENABLED: "0", GOTOOLCHAIN: "local" },
+      env: {
+        ...process.env,
+        GOPATH: DEBIAN_GOPATH,
+        GO111MODULE: "off",
+        GOFLAGS: "",
+        GOCACHE: path.join(dir, "gocache"),
+        CGO_ENABLED: "0",
+        GOTOOLCHAIN: "local",
+      },
       timeout: 300_000,
     });
     renameSync(partial, bin);
@@ -50,17 +61,25 @@ export function robfigBinary(): Promise<string> {
 }
 
 /** Parses every schedule with robfig/cron's ParseStandard and returns, per schedule, its verdict and next `count` runs. */
-export async function robfigParse(schedules: readonly string[], from: Date, count = 5): Promise<Map<string, RobfigResult>> {
+export async function robfigParse(
+  schedules: readonly string[],
+  from: Date,
+  count = 5,
+): Promise<Map<string, RobfigResult>> {
   for (const s of schedules) if (s.includes("\n")) throw new Error(`schedule ${JSON.stringify(s)} spans lines`);
   const bin = await robfigBinary();
   const stdout = await new Promise<string>((resolve, reject) => {
-    const child = spawn(bin, [from.toISOString().replace(/\.\d{3}Z$/, "Z"), String(count)], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(bin, [from.toISOString().replace(/\.\d{3}Z$/, "Z"), String(count)], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     child.on("error", reject);
-    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`robfig-cron exited with ${code}: ${err}`))));
+    child.on("exit", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`robfig-cron exited with ${code}: ${err}`)),
+    );
     child.stdin.end(schedules.map((s) => `${s}\n`).join(""));
   });
   const results = new Map<string, RobfigResult>();
@@ -77,7 +96,11 @@ export function schedulesOf(objects: readonly any[]): { where: string; schedule:
   const out: { where: string; schedule: string }[] = [];
   for (const o of objects) {
     const where = `${o?.kind} ${o?.metadata?.namespace ? `${o.metadata.namespace}/` : ""}${o?.metadata?.name}`;
-    if ((o?.kind === "CronJob" || (o?.kind === "Schedule" && String(o?.apiVersion).startsWith("velero.io/"))) && typeof o.spec?.schedule === "string") out.push({ where, schedule: o.spec.schedule });
+    if (
+      (o?.kind === "CronJob" || (o?.kind === "Schedule" && String(o?.apiVersion).startsWith("velero.io/"))) &&
+      typeof o.spec?.schedule === "string"
+    )
+      out.push({ where, schedule: o.spec.schedule });
     if (o?.kind === "RecurringJob" && typeof o.spec?.cron === "string") out.push({ where, schedule: o.spec.cron });
   }
   return out;

@@ -42,6 +42,9 @@ export function busyboxAppletDir(): string {
 }
 
 /** PATH for child processes under `userland`: the applet directory first for BusyBox, unchanged for GNU. */
-export function userlandPath(basePath = process.env.PATH ?? "/usr/bin:/bin", userland: Userland = currentUserland()): string {
+export function userlandPath(
+  basePath = process.env.PATH ?? "/usr/bin:/bin",
+  userland: Userland = currentUserland(),
+): string {
   return userland === "busybox" ? `${busyboxAppletDir()}:${basePath}` : basePath;
 }
