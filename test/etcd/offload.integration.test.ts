@@ -92,7 +92,8 @@ async function offload(extra: Record<string, string> = {}): Promise<{ code: numb
         SNAPSHOT_DIR: snapDir,
         NODE_NAME: NODE,
         HUB_BUCKET: "backups",
-        MIN_AGE_SECONDS: "3",
+        // Well above what setting up the snapshots takes on a loaded machine: the truncated copy must still be "recent".
+        MIN_AGE_SECONDS: "60",
         STABLE_SECONDS: "2",
         RCLONE_CONFIG: path.join(dir, "none.conf"),
         ...extra,

@@ -287,8 +287,10 @@ describe("off-site copy over FTPS (vsftpd)", () => {
     // The key-check file's name is plain on purpose (its content is encrypted); every other name is not.
     expect(stored).toContain("homelab-backup-keycheck.bin");
     for (const f of stored) {
+      // No stored path segment is a plaintext one (a substring test would trip over random base32 such as "lncfg6…").
+      const plainSegments = new Set(Object.keys(source).flatMap((k) => k.split("/")));
       if (f !== "homelab-backup-keycheck.bin")
-        expect(f).not.toMatch(/longhorn|postgres|backup|wiki|block|etcd|cfg|sql/);
+        for (const seg of f.split("/")) expect(plainSegments.has(seg), f).toBe(false);
       const content = readFileSync(path.join(ftpHome, "offsite/homelab", f));
       expect(content.includes(Buffer.from(MARKER))).toBe(false);
       expect(content.includes(Buffer.from("CREATE TABLE"))).toBe(false);
