@@ -16,7 +16,7 @@ import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
 const DRILL = path.join(ROOT, "components", "drills", "buckets-drill.sh");
-const MIRROR = path.join(ROOT, "scripts", "mirror", "mirror.sh");
+const MIRROR = path.join(ROOT, "components", "mirror", "mirror.sh");
 
 let peer: S3Peer;
 let dir: string;

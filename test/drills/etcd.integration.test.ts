@@ -18,7 +18,7 @@ import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
 const DRILL = path.join(ROOT, "components", "drills", "etcd-drill.sh");
-const OFFLOAD = path.join(ROOT, "scripts", "etcd", "offload.sh");
+const OFFLOAD = path.join(ROOT, "components", "etcd", "offload.sh");
 
 let peer: S3Peer;
 let dir: string;
