@@ -1,0 +1,194 @@
+/**
+ * The restore drills as plain data: CronJob names, deadlines, environments, RBAC rules, and what the
+ * Velero drill leaves out of a restore so it stays harmless. No resources here (components/drills/
+ * restoreDrills.ts builds them; alerts.ts and plan.ts read the same names and deadlines).
+ */
+import type * as k8s from "@pulumi/kubernetes";
+import { parseGoDuration } from "../core/duration.js";
+import type { HubConnection } from "../core/hubConnection.js";
+import { rcloneS3Provider } from "../core/rclone.js";
+import type { DrillClass, DrillsConfig } from "./schema.js";
+
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+
+/** Images the drills run (pinned; never `latest`). */
+export const DRILL_IMAGES = {
+  /** kubectl + jq + a shell (Alpine): the Velero and Longhorn drills talk to the API server. */
+  kubectl: "alpine/k8s:1.33.4",
+  /** The etcd release image: etcd, etcdctl, etcdutl (distroless: the shell comes from busybox). */
+  etcd: "gcr.io/etcd-development/etcd:v3.5.21",
+  /** A statically linked busybox: the etcd drill's shell and tools, and the Longhorn drill's reader. */
+  busybox: "busybox:1.37.0",
+} as const;
+
+/** Secret keys of the hub reader credentials every drill Secret carries. */
+export const READER_KEYS = { accessKeyId: "HUB_ACCESS_KEY_ID", secretAccessKey: "HUB_SECRET_ACCESS_KEY" } as const;
+
+/** CronJob name of a drill (the buckets drill has one per mirror, in the mirror's namespace). */
+export function drillCronJobName(cls: Exclude<DrillClass, "postgres">, mirror?: string): string {
+  return cls === "buckets" ? `drill-buckets-${mirror}` : `drill-${cls}`;
+}
+
+/** Seconds each drill's Job may run: its own restore timeout plus the checks and the cleanup. */
+export function drillActiveDeadlineSeconds(cls: Exclude<DrillClass, "postgres">, drills: DrillsConfig): number {
+  switch (cls) {
+    case "velero":
+      return parseGoDuration(drills.velero!.timeout)! * drills.velero!.namespaces.length + 1800;
+    case "longhorn":
+      // Each PVC: the volume restore and the reader pod share the timeout; plus deletions.
+      return 2 * parseGoDuration(drills.longhorn!.timeout)! * drills.longhorn!.pvcs.length + 1800;
+    case "etcd":
+      return 3600;
+    case "offsite":
+    case "buckets":
+      return 2 * 3600;
+  }
+}
+
+/** A signal (activeDeadlineSeconds, node drain) gives the drill this long to delete what it made. */
+export const DRILL_TERMINATION_GRACE_SECONDS = 600;
+
+/** rclone's `hub` remote from the environment, reader credentials by reference to `secretName`. */
+export function readerHubEnv(hub: HubConnection, secretName: string): EnvVar[] {
+  return [
+    { name: "HUB_BUCKET", value: hub.bucket },
+    { name: "RCLONE_CONFIG_HUB_TYPE", value: "s3" },
+    { name: "RCLONE_CONFIG_HUB_PROVIDER", value: rcloneS3Provider(hub.server) },
+    { name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint },
+    { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
+    { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
+    // A reader may not create buckets: never let rclone try.
+    { name: "RCLONE_CONFIG_HUB_NO_CHECK_BUCKET", value: "true" },
+    { name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secretName, key: READER_KEYS.accessKeyId } } },
+    { name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secretName, key: READER_KEYS.secretAccessKey } } },
+  ];
+}
+
+/**
+ * What the Velero drill does not restore, as Velero resource names, with their Kinds (which the
+ * comparison then does not expect): anything that would run a second copy of an application, take a
+ * volume, or route traffic to the scratch namespace. Deployments, StatefulSets and CronJobs are
+ * restored, scaled to zero / suspended by VELERO_RESOURCE_MODIFIERS.
+ */
+export const VELERO_EXCLUDED: ReadonlyArray<{ resource: string; kind: string }> = [
+  { resource: "pods", kind: "Pod" },
+  { resource: "replicasets.apps", kind: "ReplicaSet" },
+  { resource: "daemonsets.apps", kind: "DaemonSet" },
+  { resource: "jobs.batch", kind: "Job" },
+  { resource: "persistentvolumeclaims", kind: "PersistentVolumeClaim" },
+  { resource: "persistentvolumes", kind: "PersistentVolume" },
+  { resource: "ingresses.networking.k8s.io", kind: "Ingress" },
+  { resource: "httproutes.gateway.networking.k8s.io", kind: "HTTPRoute" },
+  { resource: "services", kind: "Service" },
+  { resource: "endpoints", kind: "Endpoints" },
+  { resource: "endpointslices.discovery.k8s.io", kind: "EndpointSlice" },
+  { resource: "events", kind: "Event" },
+  { resource: "events.events.k8s.io", kind: "Event" },
+];
+
+/**
+ * Velero resource modifiers (velero docs "Restore Resource Modifiers", version v1, merge patches
+ * since v1.13): restored controllers start nothing.
+ */
+export const VELERO_RESOURCE_MODIFIERS = [
+  "version: v1",
+  "resourceModifierRules:",
+  ...[
+    ["deployments.apps", '{"spec":{"replicas":0}}'],
+    ["statefulsets.apps", '{"spec":{"replicas":0}}'],
+    ["cronjobs.batch", '{"spec":{"suspend":true}}'],
+  ].flatMap(([gr, patch]) => ["  - conditions:", `      groupResource: ${gr}`, "    mergePatches:", `      - patchData: '${patch}'`]),
+  "",
+].join("\n");
+
+/** Environment of velero-drill.sh (the hub remote comes from readerHubEnv). */
+export function veleroDrillEnv(drills: DrillsConfig, veleroNamespace: string, veleroPrefix: string, modifierConfigMap: string): Record<string, string> {
+  const v = drills.velero!;
+  return {
+    DRILL_NAMESPACES: v.namespaces.join(" "),
+    VELERO_NAMESPACE: veleroNamespace,
+    VELERO_PREFIX: veleroPrefix,
+    DRILL_SCRATCH_PREFIX: "drill-",
+    DRILL_EXCLUDED_RESOURCES: VELERO_EXCLUDED.map((e) => e.resource).join(" "),
+    DRILL_SKIP_KINDS: [...new Set(VELERO_EXCLUDED.map((e) => e.kind))].join(" "),
+    DRILL_RESOURCE_MODIFIER: modifierConfigMap,
+    DRILL_TIMEOUT_SECONDS: String(parseGoDuration(v.timeout)),
+    DRILL_POLL_SECONDS: "10",
+    RCLONE: "/opt/tools/rclone",
+  };
+}
+
+/** The scratch namespace the Velero drill restores `ns` into (velero-drill.sh computes the same). */
+export function veleroScratchNamespace(ns: string): string {
+  return `drill-${ns}`.slice(0, 63).replace(/-+$/, "");
+}
+
+/** Environment of longhorn-drill.sh. */
+export function longhornDrillEnv(drills: DrillsConfig, longhornNamespace: string): Record<string, string> {
+  const l = drills.longhorn!;
+  return {
+    DRILL_PVCS: l.pvcs.join(" "),
+    DRILL_NAMESPACE: drills.namespace,
+    DRILL_READER_IMAGE: l.readerImage,
+    LONGHORN_NAMESPACE: longhornNamespace,
+    DRILL_TIMEOUT_SECONDS: String(parseGoDuration(l.timeout)),
+    DRILL_POLL_SECONDS: "10",
+  };
+}
+
+type PolicyRule = k8s.types.input.rbac.v1.PolicyRule;
+
+/**
+ * The Velero drill's rights: Restores in Velero's namespace (create, watch, delete its own), Backups
+ * read-only, the scratch namespaces by name only (read, delete), and read access to the restored
+ * objects for the comparison (namespaced kinds, get/list; the scratch namespaces do not exist before
+ * the restore, so this cannot be a RoleBinding there).
+ */
+export function veleroDrillRules(drills: DrillsConfig): { velero: PolicyRule[]; cluster: PolicyRule[] } {
+  const scratch = drills.velero!.namespaces.map(veleroScratchNamespace);
+  return {
+    velero: [
+      { apiGroups: ["velero.io"], resources: ["backups"], verbs: ["get", "list"] },
+      { apiGroups: ["velero.io"], resources: ["restores"], verbs: ["create", "get", "list", "delete"] },
+    ],
+    cluster: [
+      { apiGroups: [""], resources: ["namespaces"], resourceNames: scratch, verbs: ["get", "delete"] },
+      { apiGroups: ["*"], resources: ["*"], verbs: ["get", "list"] },
+    ],
+  };
+}
+
+/**
+ * The Longhorn drill's rights: Longhorn Backups read-only and Volumes (create, read, delete) in
+ * Longhorn's namespace; PersistentVolumes (create; read and delete — names are per run); the chosen
+ * PVCs read-only in their namespaces; pods, their logs and claims in the drill namespace.
+ */
+export function longhornDrillRules(drills: DrillsConfig): { longhorn: PolicyRule[]; cluster: PolicyRule[]; drill: PolicyRule[]; sources: Map<string, PolicyRule[]> } {
+  const sources = new Map<string, string[]>();
+  for (const ref of drills.longhorn!.pvcs) {
+    const [ns, name] = ref.split("/");
+    sources.set(ns, [...(sources.get(ns) ?? []), name]);
+  }
+  return {
+    longhorn: [
+      { apiGroups: ["longhorn.io"], resources: ["backups"], verbs: ["get", "list"] },
+      { apiGroups: ["longhorn.io"], resources: ["volumes"], verbs: ["create", "get", "list", "delete"] },
+    ],
+    cluster: [{ apiGroups: [""], resources: ["persistentvolumes"], verbs: ["create", "get", "delete"] }],
+    drill: [
+      { apiGroups: [""], resources: ["pods", "persistentvolumeclaims"], verbs: ["create", "get", "delete"] },
+      { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+    ],
+    sources: new Map([...sources].map(([ns, claims]) => [ns, [{ apiGroups: [""], resources: ["persistentvolumeclaims"], resourceNames: claims, verbs: ["get"] }]])),
+  };
+}
+
+/** The hub prefixes each drill reads (the reader credentials need no more). */
+export function drillReadPrefixes(drills: DrillsConfig, offsitePrefixes: readonly string[] | undefined): string[] {
+  const out: string[] = [];
+  if (drills.velero) out.push("velero/");
+  if (drills.etcd) out.push("etcd-snapshots/");
+  if (drills.buckets) out.push("buckets/");
+  if (drills.offsite) out.push(...(offsitePrefixes && offsitePrefixes.length > 0 ? offsitePrefixes : [""]));
+  return [...new Set(out)];
+}
