@@ -48,6 +48,11 @@ export function drillRtoExpr(targets: readonly DrillTarget[]): string {
 export function drillAlertRules(targets: readonly DrillTarget[], alerts: { restoreTestMaxAgeDays: number }): Built[] {
   const out: Built[] = [];
   for (const t of targets) {
+    if (t.cls === "postgres") {
+      // Failure and staleness of the PostgreSQL drill are components/postgres/alerts.ts's; only the RTO is added here.
+      out.push(...rtoRule(t));
+      continue;
+    }
     const maxAge = alerts.restoreTestMaxAgeDays * 86_400;
     const fromCron = cronJobStaleSeconds(t.schedule, t.activeDeadlineSeconds);
     const threshold = Math.max(maxAge, fromCron);
@@ -71,8 +76,14 @@ export function drillAlertRules(targets: readonly DrillTarget[], alerts: { resto
         why,
       }),
     );
-    if (t.rtoTargetSeconds !== undefined) {
-      out.push(
+    out.push(...rtoRule(t));
+  }
+  return out;
+}
+
+function rtoRule(t: DrillTarget): Built[] {
+  if (t.rtoTargetSeconds === undefined) return [];
+  return [
         rule(
           "homelab-backup.drills",
           "RestoreTimeAboveTarget",
@@ -87,10 +98,7 @@ export function drillAlertRules(targets: readonly DrillTarget[], alerts: { resto
           undefined,
           { namespace: t.namespace, cronjob: t.cronJob },
         ),
-      );
-    }
-  }
-  return out;
+  ];
 }
 
 /** Dashboard queries: measured RTO per class, over time (legend: class). */

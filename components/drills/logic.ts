@@ -7,6 +7,7 @@ import type * as k8s from "@pulumi/kubernetes";
 import { parseGoDuration } from "../core/duration.js";
 import type { HubConnection } from "../core/hubConnection.js";
 import { rcloneS3Provider } from "../core/rclone.js";
+import type { DrillTarget } from "./alerts.js";
 import type { DrillClass, DrillsConfig } from "./schema.js";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -191,4 +192,48 @@ export function drillReadPrefixes(drills: DrillsConfig, offsitePrefixes: readonl
   if (drills.buckets) out.push("buckets/");
   if (drills.offsite) out.push(...(offsitePrefixes && offsitePrefixes.length > 0 ? offsitePrefixes : [""]));
   return [...new Set(out)];
+}
+
+/** The stack as the drills read it (the drills section, and the sections of the classes they prove). */
+export interface DrillStack {
+  readonly drills?: DrillsConfig;
+  readonly postgres?: { readonly databases: ReadonlyArray<{ readonly name: string; readonly namespace: string }>; readonly restoreDrill?: { readonly schedule: string; readonly databases: readonly string[] } };
+  readonly buckets?: { readonly mirrors: ReadonlyArray<{ readonly name: string; readonly source: { readonly credentialsSecret: { readonly namespace: string } } }> };
+}
+
+/** The PostgreSQL drill's CronJob deadline (components/postgres/postgresRestoreDrill.ts sets the same). */
+export const POSTGRES_DRILL_ACTIVE_DEADLINE_SECONDS = 4 * 3600;
+
+/**
+ * Every drill CronJob the stack runs: what RestoreDrills (and PostgresRestoreDrill) build, and what
+ * the alerts, the dashboard and the plan's readiness table read.
+ */
+export function drillTargets(stack: DrillStack): DrillTarget[] {
+  const d = stack.drills;
+  const out: DrillTarget[] = [];
+  const pgDrill = stack.postgres?.restoreDrill;
+  if (pgDrill && stack.postgres) {
+    for (const name of pgDrill.databases) {
+      const db = stack.postgres.databases.find((x) => x.name === name)!;
+      out.push({ cls: "postgres", namespace: db.namespace, cronJob: `pg-restore-drill-${name}`, schedule: pgDrill.schedule, activeDeadlineSeconds: POSTGRES_DRILL_ACTIVE_DEADLINE_SECONDS, what: `PostgreSQL restore drill of \`${name}\``, rtoTargetSeconds: rtoSeconds(d?.postgres?.rtoTarget) });
+    }
+  }
+  if (!d) return out;
+  const ns = d.namespace;
+  const add = (cls: Exclude<DrillClass, "postgres">, what: string, entry: { schedule: string; rtoTarget?: string }) =>
+    out.push({ cls, namespace: ns, cronJob: drillCronJobName(cls), schedule: entry.schedule, activeDeadlineSeconds: drillActiveDeadlineSeconds(cls, d), what, rtoTargetSeconds: rtoSeconds(entry.rtoTarget) });
+  if (d.velero) add("velero", "Velero restore drill", d.velero);
+  if (d.longhorn) add("longhorn", "Longhorn restore drill", d.longhorn);
+  if (d.etcd) add("etcd", "etcd restore drill", d.etcd);
+  if (d.offsite) add("offsite", "off-site restore drill", d.offsite);
+  if (d.buckets) {
+    for (const m of stack.buckets?.mirrors ?? []) {
+      out.push({ cls: "buckets", namespace: m.source.credentialsSecret.namespace, cronJob: drillCronJobName("buckets", m.name), schedule: d.buckets.schedule, activeDeadlineSeconds: drillActiveDeadlineSeconds("buckets", d), what: `bucket mirror drill of \`${m.name}\``, rtoTargetSeconds: rtoSeconds(d.buckets.rtoTarget) });
+    }
+  }
+  return out;
+}
+
+function rtoSeconds(text: string | undefined): number | undefined {
+  return text === undefined ? undefined : parseGoDuration(text);
 }
