@@ -13,7 +13,15 @@
 import { formatSeconds } from "../core/cron.js";
 import { DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { parseGoDuration } from "../core/duration.js";
-import { cronJobRules, cronJobStaleSeconds, cronWhy, jobAllowanceText, jobsOf, rule, type Built } from "../alerts/ruleHelpers.js";
+import {
+  cronJobRules,
+  cronJobStaleSeconds,
+  cronWhy,
+  jobAllowanceText,
+  jobsOf,
+  rule,
+  type Built,
+} from "../alerts/ruleHelpers.js";
 import type { DrillClass } from "./schema.js";
 
 /** One drill CronJob as the alerts, dashboard and plan see it (RestoreDrills exposes these). */
@@ -29,7 +37,14 @@ export interface DrillTarget {
   readonly rtoTargetSeconds?: number;
 }
 
-const TITLES: Record<DrillClass, string> = { postgres: "Postgres", velero: "Velero", longhorn: "Longhorn", etcd: "Etcd", offsite: "Offsite", buckets: "Bucket" };
+const TITLES: Record<DrillClass, string> = {
+  postgres: "Postgres",
+  velero: "Velero",
+  longhorn: "Longhorn",
+  etcd: "Etcd",
+  offsite: "Offsite",
+  buckets: "Bucket",
+};
 
 /**
  * The measured RTO of each drill CronJob in `targets` (seconds; labels namespace, cronjob): the
@@ -84,20 +99,25 @@ export function drillAlertRules(targets: readonly DrillTarget[], alerts: { resto
 function rtoRule(t: DrillTarget): Built[] {
   if (t.rtoTargetSeconds === undefined) return [];
   return [
-        rule(
-          "homelab-backup.drills",
-          "RestoreTimeAboveTarget",
-          "warning",
-          t.cls,
-          `${drillRtoExpr([t])} > ${t.rtoTargetSeconds}`,
-          {
-            summary: `${t.what} took longer than its RTO target`,
-            description: `The newest successful run of CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} took longer to restore and check than the target of ${formatSeconds(t.rtoTargetSeconds)}.`,
-          },
-          { watches: `CronJob ${t.namespace}/${t.cronJob}`, firesWhen: `the newest successful drill took > ${formatSeconds(t.rtoTargetSeconds)}`, thresholdSeconds: t.rtoTargetSeconds, why: "the stack's RTO target for this class" },
-          undefined,
-          { namespace: t.namespace, cronjob: t.cronJob },
-        ),
+    rule(
+      "homelab-backup.drills",
+      "RestoreTimeAboveTarget",
+      "warning",
+      t.cls,
+      `${drillRtoExpr([t])} > ${t.rtoTargetSeconds}`,
+      {
+        summary: `${t.what} took longer than its RTO target`,
+        description: `The newest successful run of CronJob {{ $labels.namespace }}/{{ $labels.cronjob }} took longer to restore and check than the target of ${formatSeconds(t.rtoTargetSeconds)}.`,
+      },
+      {
+        watches: `CronJob ${t.namespace}/${t.cronJob}`,
+        firesWhen: `the newest successful drill took > ${formatSeconds(t.rtoTargetSeconds)}`,
+        thresholdSeconds: t.rtoTargetSeconds,
+        why: "the stack's RTO target for this class",
+      },
+      undefined,
+      { namespace: t.namespace, cronjob: t.cronJob },
+    ),
   ];
 }
 
@@ -114,4 +134,3 @@ export function drillRtoQueries(targets: readonly DrillTarget[]): { expr: string
 export function rtoTargetSeconds(entry: { rtoTarget?: string } | undefined): number | undefined {
   return entry?.rtoTarget === undefined ? undefined : parseGoDuration(entry.rtoTarget);
 }
-

@@ -60,8 +60,14 @@ export function readerHubEnv(hub: HubConnection, secretName: string): EnvVar[] {
     { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
     // A reader may not create buckets: never let rclone try.
     { name: "RCLONE_CONFIG_HUB_NO_CHECK_BUCKET", value: "true" },
-    { name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secretName, key: READER_KEYS.accessKeyId } } },
-    { name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secretName, key: READER_KEYS.secretAccessKey } } },
+    {
+      name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID",
+      valueFrom: { secretKeyRef: { name: secretName, key: READER_KEYS.accessKeyId } },
+    },
+    {
+      name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY",
+      valueFrom: { secretKeyRef: { name: secretName, key: READER_KEYS.secretAccessKey } },
+    },
   ];
 }
 
@@ -98,12 +104,22 @@ export const VELERO_RESOURCE_MODIFIERS = [
     ["deployments.apps", '{"spec":{"replicas":0}}'],
     ["statefulsets.apps", '{"spec":{"replicas":0}}'],
     ["cronjobs.batch", '{"spec":{"suspend":true}}'],
-  ].flatMap(([gr, patch]) => ["  - conditions:", `      groupResource: ${gr}`, "    mergePatches:", `      - patchData: '${patch}'`]),
+  ].flatMap(([gr, patch]) => [
+    "  - conditions:",
+    `      groupResource: ${gr}`,
+    "    mergePatches:",
+    `      - patchData: '${patch}'`,
+  ]),
   "",
 ].join("\n");
 
 /** Environment of velero-drill.sh (the hub remote comes from readerHubEnv). */
-export function veleroDrillEnv(drills: DrillsConfig, veleroNamespace: string, veleroPrefix: string, modifierConfigMap: string): Record<string, string> {
+export function veleroDrillEnv(
+  drills: DrillsConfig,
+  veleroNamespace: string,
+  veleroPrefix: string,
+  modifierConfigMap: string,
+): Record<string, string> {
   const v = drills.velero!;
   return {
     DRILL_NAMESPACES: v.namespaces.join(" "),
@@ -164,7 +180,12 @@ export function veleroDrillRules(drills: DrillsConfig): { velero: PolicyRule[]; 
  * Longhorn's namespace; PersistentVolumes (create; read and delete — names are per run); the chosen
  * PVCs read-only in their namespaces; pods, their logs and claims in the drill namespace.
  */
-export function longhornDrillRules(drills: DrillsConfig): { longhorn: PolicyRule[]; cluster: PolicyRule[]; drill: PolicyRule[]; sources: Map<string, PolicyRule[]> } {
+export function longhornDrillRules(drills: DrillsConfig): {
+  longhorn: PolicyRule[];
+  cluster: PolicyRule[];
+  drill: PolicyRule[];
+  sources: Map<string, PolicyRule[]>;
+} {
   const sources = new Map<string, string[]>();
   for (const ref of drills.longhorn!.pvcs) {
     const [ns, name] = ref.split("/");
@@ -180,7 +201,12 @@ export function longhornDrillRules(drills: DrillsConfig): { longhorn: PolicyRule
       { apiGroups: [""], resources: ["pods", "persistentvolumeclaims"], verbs: ["create", "get", "delete"] },
       { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
     ],
-    sources: new Map([...sources].map(([ns, claims]) => [ns, [{ apiGroups: [""], resources: ["persistentvolumeclaims"], resourceNames: claims, verbs: ["get"] }]])),
+    sources: new Map(
+      [...sources].map(([ns, claims]) => [
+        ns,
+        [{ apiGroups: [""], resources: ["persistentvolumeclaims"], resourceNames: claims, verbs: ["get"] }],
+      ]),
+    ),
   };
 }
 
@@ -197,8 +223,16 @@ export function drillReadPrefixes(drills: DrillsConfig, offsitePrefixes: readonl
 /** The stack as the drills read it (the drills section, and the sections of the classes they prove). */
 export interface DrillStack {
   readonly drills?: DrillsConfig;
-  readonly postgres?: { readonly databases: ReadonlyArray<{ readonly name: string; readonly namespace: string }>; readonly restoreDrill?: { readonly schedule: string; readonly databases: readonly string[] } };
-  readonly buckets?: { readonly mirrors: ReadonlyArray<{ readonly name: string; readonly source: { readonly credentialsSecret: { readonly namespace: string } } }> };
+  readonly postgres?: {
+    readonly databases: ReadonlyArray<{ readonly name: string; readonly namespace: string }>;
+    readonly restoreDrill?: { readonly schedule: string; readonly databases: readonly string[] };
+  };
+  readonly buckets?: {
+    readonly mirrors: ReadonlyArray<{
+      readonly name: string;
+      readonly source: { readonly credentialsSecret: { readonly namespace: string } };
+    }>;
+  };
 }
 
 /** The PostgreSQL drill's CronJob deadline (components/postgres/postgresRestoreDrill.ts sets the same). */
@@ -215,20 +249,44 @@ export function drillTargets(stack: DrillStack): DrillTarget[] {
   if (pgDrill && stack.postgres) {
     for (const name of pgDrill.databases) {
       const db = stack.postgres.databases.find((x) => x.name === name)!;
-      out.push({ cls: "postgres", namespace: db.namespace, cronJob: `pg-restore-drill-${name}`, schedule: pgDrill.schedule, activeDeadlineSeconds: POSTGRES_DRILL_ACTIVE_DEADLINE_SECONDS, what: `PostgreSQL restore drill of \`${name}\``, rtoTargetSeconds: rtoSeconds(d?.postgres?.rtoTarget) });
+      out.push({
+        cls: "postgres",
+        namespace: db.namespace,
+        cronJob: `pg-restore-drill-${name}`,
+        schedule: pgDrill.schedule,
+        activeDeadlineSeconds: POSTGRES_DRILL_ACTIVE_DEADLINE_SECONDS,
+        what: `PostgreSQL restore drill of \`${name}\``,
+        rtoTargetSeconds: rtoSeconds(d?.postgres?.rtoTarget),
+      });
     }
   }
   if (!d) return out;
   const ns = d.namespace;
   const add = (cls: Exclude<DrillClass, "postgres">, what: string, entry: { schedule: string; rtoTarget?: string }) =>
-    out.push({ cls, namespace: ns, cronJob: drillCronJobName(cls), schedule: entry.schedule, activeDeadlineSeconds: drillActiveDeadlineSeconds(cls, d), what, rtoTargetSeconds: rtoSeconds(entry.rtoTarget) });
+    out.push({
+      cls,
+      namespace: ns,
+      cronJob: drillCronJobName(cls),
+      schedule: entry.schedule,
+      activeDeadlineSeconds: drillActiveDeadlineSeconds(cls, d),
+      what,
+      rtoTargetSeconds: rtoSeconds(entry.rtoTarget),
+    });
   if (d.velero) add("velero", "Velero restore drill", d.velero);
   if (d.longhorn) add("longhorn", "Longhorn restore drill", d.longhorn);
   if (d.etcd) add("etcd", "etcd restore drill", d.etcd);
   if (d.offsite) add("offsite", "off-site restore drill", d.offsite);
   if (d.buckets) {
     for (const m of stack.buckets?.mirrors ?? []) {
-      out.push({ cls: "buckets", namespace: m.source.credentialsSecret.namespace, cronJob: drillCronJobName("buckets", m.name), schedule: d.buckets.schedule, activeDeadlineSeconds: drillActiveDeadlineSeconds("buckets", d), what: `bucket mirror drill of \`${m.name}\``, rtoTargetSeconds: rtoSeconds(d.buckets.rtoTarget) });
+      out.push({
+        cls: "buckets",
+        namespace: m.source.credentialsSecret.namespace,
+        cronJob: drillCronJobName("buckets", m.name),
+        schedule: d.buckets.schedule,
+        activeDeadlineSeconds: drillActiveDeadlineSeconds("buckets", d),
+        what: `bucket mirror drill of \`${m.name}\``,
+        rtoTargetSeconds: rtoSeconds(d.buckets.rtoTarget),
+      });
     }
   }
   return out;

@@ -37,8 +37,13 @@ function restoresInto(t: DrillTarget, drills: DrillsConfig | undefined): string 
 }
 
 /** The readiness table (markdown) for the drill targets, with a row per undrilled configured class. */
-export function restoreReadiness(targets: readonly DrillTarget[], drills: DrillsConfig | undefined, configured: readonly DrillClass[]): string {
-  const header = "| Class | Drill | Last drill | Measured RTO | RTO target | Restores into |\n| --- | --- | --- | --- | --- | --- |";
+export function restoreReadiness(
+  targets: readonly DrillTarget[],
+  drills: DrillsConfig | undefined,
+  configured: readonly DrillClass[],
+): string {
+  const header =
+    "| Class | Drill | Last drill | Measured RTO | RTO target | Restores into |\n| --- | --- | --- | --- | --- | --- |";
   const rows = targets.map((t) => {
     const at = `${t.namespace}/${t.cronJob}`;
     return [
@@ -46,13 +51,26 @@ export function restoreReadiness(targets: readonly DrillTarget[], drills: Drills
       `${t.what}: CronJob \`${at}\`, ${describeCron(t.schedule)}`,
       `\`kube_cronjob_status_last_successful_time{namespace="${t.namespace}", cronjob="${t.cronJob}"}\`; an alert fires when it is missing or old`,
       `duration of the newest successful Job of \`${at}\` (kube-state-metrics), dashboard panel "Restore time (RTO) per class"`,
-      t.rtoTargetSeconds === undefined ? "none set (`rtoTarget`)" : `${formatSeconds(t.rtoTargetSeconds)} (alert RestoreTimeAboveTarget)`,
+      t.rtoTargetSeconds === undefined
+        ? "none set (`rtoTarget`)"
+        : `${formatSeconds(t.rtoTargetSeconds)} (alert RestoreTimeAboveTarget)`,
       restoresInto(t, drills),
     ];
   });
   const drilled = new Set(targets.map((t) => t.cls));
   for (const cls of configured) {
-    if (!drilled.has(cls)) rows.push([CLASS_NAMES[cls], "**no drill**: nothing proves this class restores (add `drills." + cls + "`)", "never", "unknown", "none", "—"]);
+    if (!drilled.has(cls))
+      rows.push([
+        CLASS_NAMES[cls],
+        "**no drill**: nothing proves this class restores (add `drills." + cls + "`)",
+        "never",
+        "unknown",
+        "none",
+        "—",
+      ]);
   }
-  return [header, ...rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|").replace(/\n/g, " ")).join(" | ")} |`)].join("\n");
+  return [
+    header,
+    ...rows.map((r) => `| ${r.map((c) => c.replace(/\|/g, "\\|").replace(/\n/g, " ")).join(" | ")} |`),
+  ].join("\n");
 }

@@ -11,7 +11,9 @@ import { DRILL_IMAGES } from "./logic.js";
 const rtoTarget = goDuration.optional();
 
 /** A PVC as `namespace/name`. */
-const pvcRef = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a PVC as "namespace/name"');
+const pvcRef = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a PVC as "namespace/name"');
 
 export const drillsSchema = z.strictObject({
   /** Extension: the namespace of the drill CronJobs (and of the Longhorn drill's reader pods). */
@@ -45,8 +47,12 @@ export const drillsSchema = z.strictObject({
     })
     .optional(),
   etcd: z.strictObject({ schedule: cron.default("30 7 * * 0"), rtoTarget, minKeys: posInt(1).default(1) }).optional(),
-  offsite: z.strictObject({ schedule: cron.default("0 8 * * 0"), sampleFiles: posInt(1).default(5), rtoTarget }).optional(),
-  buckets: z.strictObject({ schedule: cron.default("30 8 * * 0"), sampleObjects: posInt(1).default(20), rtoTarget }).optional(),
+  offsite: z
+    .strictObject({ schedule: cron.default("0 8 * * 0"), sampleFiles: posInt(1).default(5), rtoTarget })
+    .optional(),
+  buckets: z
+    .strictObject({ schedule: cron.default("30 8 * * 0"), sampleObjects: posInt(1).default(20), rtoTarget })
+    .optional(),
 });
 
 /** The drills section, parsed and defaulted. */

@@ -107,14 +107,19 @@ describe("bucket mirror drill", () => {
     const r = await sh(DRILL, env());
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("skip readme.txt: changed on the source after the last mirror run");
-    await run("rclone", ["--config", "", "deletefile", "hub:backups/buckets/photos/2026/11/a.jpg"], { env: childEnv(peer.rcloneEnv) });
+    await run("rclone", ["--config", "", "deletefile", "hub:backups/buckets/photos/2026/11/a.jpg"], {
+      env: childEnv(peer.rcloneEnv),
+    });
     const missing = await sh(DRILL, env());
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("MISSING: 2026/11/a.jpg is on the source but not in the mirror");
   }, 90_000);
 
   it("fails when the source cannot be listed", async () => {
-    const r = await sh(DRILL, env({ MIRROR_SOURCE_BUCKET: "no-such-bucket", DRILL_RCLONE_FLAGS: "--retries 1 --low-level-retries 1" }));
+    const r = await sh(
+      DRILL,
+      env({ MIRROR_SOURCE_BUCKET: "no-such-bucket", DRILL_RCLONE_FLAGS: "--retries 1 --low-level-retries 1" }),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("FAILED: cannot list the source");
   }, 60_000);

@@ -37,7 +37,20 @@ function sh(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; std
 
 async function drill(extra: Record<string, string> = {}) {
   const drillDir = mkdtempSync(path.join(dir, "drill-"));
-  const res = await sh(DRILL, childEnv({ ...peer.rcloneEnv, PATH: bb.path, HUB_BUCKET: "backups", DRILL_DIR: drillDir, DRILL_CLIENT_PORT: String(await freePort()), DRILL_PEER_PORT: String(await freePort()), DRILL_KEY_PREFIX: "/registry/", DRILL_MIN_KEYS: "40", ...extra }));
+  const res = await sh(
+    DRILL,
+    childEnv({
+      ...peer.rcloneEnv,
+      PATH: bb.path,
+      HUB_BUCKET: "backups",
+      DRILL_DIR: drillDir,
+      DRILL_CLIENT_PORT: String(await freePort()),
+      DRILL_PEER_PORT: String(await freePort()),
+      DRILL_KEY_PREFIX: "/registry/",
+      DRILL_MIN_KEYS: "40",
+      ...extra,
+    }),
+  );
   return { ...res, left: readdirSync(drillDir) };
 }
 
@@ -47,7 +60,17 @@ const old = (file: string, secondsAgo: number) => {
 };
 
 async function offload(extra: Record<string, string> = {}) {
-  const { stderr } = await run("sh", [OFFLOAD], { env: childEnv({ ...peer.rcloneEnv, SNAPSHOT_DIR: snapDir, NODE_NAME: "cp-1", HUB_BUCKET: "backups", MIN_AGE_SECONDS: "1", STABLE_SECONDS: "1", ...extra }) });
+  const { stderr } = await run("sh", [OFFLOAD], {
+    env: childEnv({
+      ...peer.rcloneEnv,
+      SNAPSHOT_DIR: snapDir,
+      NODE_NAME: "cp-1",
+      HUB_BUCKET: "backups",
+      MIN_AGE_SECONDS: "1",
+      STABLE_SECONDS: "1",
+      ...extra,
+    }),
+  });
   return stderr;
 }
 
@@ -65,7 +88,8 @@ beforeAll(async () => {
   mkdirSync(snapDir, { mode: 0o700 });
   etcd = await startEtcd("src", path.join(dir, "src"), await freePort(), await freePort());
   const env = childEnv();
-  for (let i = 0; i < 50; i++) await run("etcdctl", ["--endpoints", etcd.client, "put", `/registry/test/key-${i}`, `value-${i}`], { env });
+  for (let i = 0; i < 50; i++)
+    await run("etcdctl", ["--endpoints", etcd.client, "put", `/registry/test/key-${i}`, `value-${i}`], { env });
   const snap = path.join(snapDir, "etcd-snapshot-cp-1-1700000000");
   await run("etcdctl", ["--endpoints", etcd.client, "snapshot", "save", snap], { env });
   old(snap, 600);
@@ -124,7 +148,11 @@ describe("etcd restore drill", () => {
     // Re-offload the good snapshot under a newer name, then flip one byte of the stored copy.
     await new Promise((r) => setTimeout(r, 1100));
     const good = path.join(dir, "good-copy");
-    await run("rclone", ["--config", "", "copyto", "hub:backups/etcd-snapshots/cp-1/etcd-snapshot-cp-1-1700000000", good], { env: childEnv(peer.rcloneEnv) });
+    await run(
+      "rclone",
+      ["--config", "", "copyto", "hub:backups/etcd-snapshots/cp-1/etcd-snapshot-cp-1-1700000000", good],
+      { env: childEnv(peer.rcloneEnv) },
+    );
     const { readFileSync } = await import("node:fs");
     const bytes = readFileSync(good);
     writeFileSync(path.join(snapDir, "etcd-snapshot-cp-1-1700200000"), bytes);
@@ -133,7 +161,11 @@ describe("etcd restore drill", () => {
     bytes[Math.floor(bytes.length / 2)] ^= 0xff;
     const corrupt = path.join(dir, "corrupt");
     writeFileSync(corrupt, bytes);
-    await run("rclone", ["--config", "", "copyto", corrupt, "hub:backups/etcd-snapshots/cp-1/etcd-snapshot-cp-1-1700200000"], { env: childEnv(peer.rcloneEnv) });
+    await run(
+      "rclone",
+      ["--config", "", "copyto", corrupt, "hub:backups/etcd-snapshots/cp-1/etcd-snapshot-cp-1-1700200000"],
+      { env: childEnv(peer.rcloneEnv) },
+    );
     const r = await drill();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("newest snapshot: cp-1/etcd-snapshot-cp-1-1700200000");

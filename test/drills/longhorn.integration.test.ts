@@ -44,7 +44,9 @@ function scenario(over: Record<string, Response[]> = {}) {
     "^-n longhorn-system create -f -$": [{ stdout: `volume.longhorn.io/${NAME} created\n` }],
     [VOLUME_GET]: [f("volume-creating.json"), f("volume-restoring.json"), f("volume-restored.json")],
     [`^get persistentvolume ${esc(VOL)} -o json$`]: [f("pv.json")],
-    "^create -f -$": [{ stdout: `persistentvolume/${NAME} created\npersistentvolumeclaim/${NAME} created\npod/${NAME} created\n` }],
+    "^create -f -$": [
+      { stdout: `persistentvolume/${NAME} created\npersistentvolumeclaim/${NAME} created\npod/${NAME} created\n` },
+    ],
     [POD_GET]: [f("pod-pending.json"), f("pod-running.json"), f("pod-succeeded.json")],
     [`^-n homelab-drills logs ${NAME} --tail=20$`]: [{ stdout: "read 12 files\n" }],
   };
@@ -59,7 +61,11 @@ interface Run {
   calls: { args: string[]; stdin: string }[];
 }
 
-function drill(rules: ReturnType<typeof scenario>, extra: Record<string, string> = {}, killWhen?: string): Promise<Run> {
+function drill(
+  rules: ReturnType<typeof scenario>,
+  extra: Record<string, string> = {},
+  killWhen?: string,
+): Promise<Run> {
   const state = mkdtempSync(path.join(dir, "state-"));
   const scenarioFile = path.join(state, "scenario.json");
   writeFileSync(scenarioFile, JSON.stringify(rules));
@@ -88,7 +94,10 @@ function drill(rules: ReturnType<typeof scenario>, extra: Record<string, string>
       }
     });
     child.on("close", (code) => {
-      const calls = readFileSync(path.join(state, "calls.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const calls = readFileSync(path.join(state, "calls.jsonl"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       resolve({ code, stderr, calls });
     });
   });
@@ -98,7 +107,10 @@ const joined = (r: Run) => r.calls.map((c) => c.args.join(" "));
 function expectCleanedUp(r: Run) {
   const calls = joined(r);
   const at = DELETES.map((d) => calls.indexOf(d));
-  expect(at.every((i) => i >= 0), calls.join("\n")).toBe(true);
+  expect(
+    at.every((i) => i >= 0),
+    calls.join("\n"),
+  ).toBe(true);
   // Pod before claim before PersistentVolume before Volume.
   expect([...at].sort((a, b) => a - b)).toEqual(at);
   expect(r.stderr).toContain(`removed scratch volume ${NAME}`);
@@ -119,7 +131,8 @@ afterAll(() => {
 
 describe("Longhorn restore drill", () => {
   it("the recorded Backups and Volumes are valid Longhorn objects", () => {
-    for (const item of JSON.parse(readFileSync(path.join(FIX, "backups.json"), "utf8")).items) expect(validateCustomResource(item)).toEqual([]);
+    for (const item of JSON.parse(readFileSync(path.join(FIX, "backups.json"), "utf8")).items)
+      expect(validateCustomResource(item)).toEqual([]);
     for (const name of ["volume-creating", "volume-restoring", "volume-restored", "volume-faulted"]) {
       expect(validateCustomResource(JSON.parse(readFileSync(path.join(FIX, `${name}.json`), "utf8")))).toEqual([]);
     }
@@ -148,7 +161,9 @@ describe("Longhorn restore drill", () => {
     expect(pod.spec.volumes[0].persistentVolumeClaim).toEqual({ claimName: NAME, readOnly: true });
     expect(pod.spec.containers[0].volumeMounts[0].readOnly).toBe(true);
     expect(pod.spec.containers[0].securityContext.capabilities).toEqual({ drop: ["ALL"], add: ["DAC_READ_SEARCH"] });
-    expect(r.stderr).toMatch(/PVC wiki\/data: backup backup-9a8b7c6d5e4f4a3b restored and read \(read 12 files\), restore \d+s/);
+    expect(r.stderr).toMatch(
+      /PVC wiki\/data: backup backup-9a8b7c6d5e4f4a3b restored and read \(read 12 files\), restore \d+s/,
+    );
     expectCleanedUp(r);
   }, 60_000);
 
@@ -169,9 +184,18 @@ describe("Longhorn restore drill", () => {
   }, 60_000);
 
   it("fails when the reader pod cannot read the volume, and cleans up", async () => {
-    const r = await drill(scenario({ [POD_GET]: [f("pod-running.json"), f("pod-failed.json")], [`^-n homelab-drills logs ${NAME} --tail=20$`]: [{ stdout: "cat: read error: I/O error\nunreadable: /data/db/base.sqlite\n" }] }));
+    const r = await drill(
+      scenario({
+        [POD_GET]: [f("pod-running.json"), f("pod-failed.json")],
+        [`^-n homelab-drills logs ${NAME} --tail=20$`]: [
+          { stdout: "cat: read error: I/O error\nunreadable: /data/db/base.sqlite\n" },
+        ],
+      }),
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("reading volume drill-data-1700000000: pod failed (cat: read error: I/O error unreadable: /data/db/base.sqlite)");
+    expect(r.stderr).toContain(
+      "reading volume drill-data-1700000000: pod failed (cat: read error: I/O error unreadable: /data/db/base.sqlite)",
+    );
     expectCleanedUp(r);
   }, 60_000);
 
@@ -184,7 +208,9 @@ describe("Longhorn restore drill", () => {
   it("fails for a PVC whose volume has no Completed backup, creating nothing", async () => {
     const pvc = JSON.parse(readFileSync(path.join(FIX, "pvc.json"), "utf8"));
     pvc.spec.volumeName = "pvc-no-backup";
-    const r = await drill(scenario({ "^-n wiki get persistentvolumeclaim data -o json$": [{ stdout: JSON.stringify(pvc) }] }));
+    const r = await drill(
+      scenario({ "^-n wiki get persistentvolumeclaim data -o json$": [{ stdout: JSON.stringify(pvc) }] }),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("no Completed Longhorn backup of pvc-no-backup (PVC wiki/data)");
     expect(joined(r).some((a) => a.includes("create"))).toBe(false);

@@ -7,7 +7,17 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,7 +37,12 @@ let dir: string;
 let bb: BusyboxPath;
 let base: NodeJS.ProcessEnv;
 
-function sh(script: string, args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<{ code: number; stderr: string }> {
+function sh(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin = "",
+): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn("busybox", ["sh", script, ...args], { env, stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
@@ -43,7 +58,10 @@ async function putHub(key: string, content: Buffer | string, mtime?: Date): Prom
   writeFileSync(f, content);
   if (mtime) utimesSync(f, mtime, mtime);
   await new Promise<void>((resolve, reject) => {
-    const child = spawn("rclone", ["--config", "", "copyto", f, `hub:backups/${key}`], { env: childEnv(peer.rcloneEnv), stdio: "ignore" });
+    const child = spawn("rclone", ["--config", "", "copyto", f, `hub:backups/${key}`], {
+      env: childEnv(peer.rcloneEnv),
+      stdio: "ignore",
+    });
     child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`rclone copyto ${key}: ${code}`))));
   });
 }
@@ -91,7 +109,12 @@ beforeAll(async () => {
   await putHub("longhorn/backupstore/blocks/ab/cd/block.blk", randomBytes(2 * 1024 * 1024 + 5));
   await putHub("postgres-backups/wiki/wiki-20261123T030000Z.sql.gz", randomBytes(4000));
   await putHub("etcd-snapshots/cp-1/etcd-snapshot-1", "not copied off-site");
-  base = childEnv({ PATH: bb.path, SSL_CERT_FILE: ftp.certFile, OFFSITE_FTP_DISABLE_TLS13: "true", OFFSITE_RCLONE_FLAGS: "--retries 1 --low-level-retries 2 --contimeout 5s --timeout 20s" });
+  base = childEnv({
+    PATH: bb.path,
+    SSL_CERT_FILE: ftp.certFile,
+    OFFSITE_FTP_DISABLE_TLS13: "true",
+    OFFSITE_RCLONE_FLAGS: "--retries 1 --low-level-retries 2 --contimeout 5s --timeout 20s",
+  });
   const conf = path.join(dir, "etc", "rclone.conf");
   mkdirSync(path.dirname(conf));
   const settings = {
@@ -107,9 +130,20 @@ beforeAll(async () => {
     OFFSITE_S3_PROVIDER: "Other",
     OFFSITE_S3_PATH_STYLE: "true",
   };
-  const wc = await sh(offsiteScript("write-config.sh"), [conf], { ...base, ...settings }, `${ftp.password}\n${KEY}\n${peer.accessKeyId}\n${peer.secretAccessKey}\n`);
+  const wc = await sh(
+    offsiteScript("write-config.sh"),
+    [conf],
+    { ...base, ...settings },
+    `${ftp.password}\n${KEY}\n${peer.accessKeyId}\n${peer.secretAccessKey}\n`,
+  );
   expect(wc.code, wc.stderr).toBe(0);
-  const sync = await sh(offsiteScript("offsite-sync.sh"), [], { ...base, OFFSITE_RCLONE_CONFIG: conf, OFFSITE_BUCKET: "backups", OFFSITE_PREFIXES: "longhorn/ postgres-backups/", OFFSITE_ENCRYPTION: "true" });
+  const sync = await sh(offsiteScript("offsite-sync.sh"), [], {
+    ...base,
+    OFFSITE_RCLONE_CONFIG: conf,
+    OFFSITE_BUCKET: "backups",
+    OFFSITE_PREFIXES: "longhorn/ postgres-backups/",
+    OFFSITE_ENCRYPTION: "true",
+  });
   expect(sync.code, sync.stderr).toBe(0);
   expect(encryptedFiles()).toHaveLength(3);
 }, 120_000);
@@ -142,12 +176,16 @@ describe("off-site restore drill", () => {
     await putHub("postgres-backups/wiki/wiki-20261123T030000Z.sql.gz", randomBytes(4000), later);
     const r = await drill();
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toContain("skip postgres-backups/wiki/wiki-20261123T030000Z.sql.gz: changed on the hub after it was copied");
+    expect(r.stderr).toContain(
+      "skip postgres-backups/wiki/wiki-20261123T030000Z.sql.gz: changed on the hub after it was copied",
+    );
     const earlier = new Date(Date.now() - 60 * 60_000);
     await putHub("postgres-backups/wiki/wiki-20261123T030000Z.sql.gz", randomBytes(4000), earlier);
     const bad = await drill();
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/MISMATCH: postgres-backups\/wiki\/wiki-20261123T030000Z\.sql\.gz off-site sha256 [0-9a-f]{64}, hub sha256 [0-9a-f]{64}/);
+    expect(bad.stderr).toMatch(
+      /MISMATCH: postgres-backups\/wiki\/wiki-20261123T030000Z\.sql\.gz off-site sha256 [0-9a-f]{64}, hub sha256 [0-9a-f]{64}/,
+    );
     expect(bad.left).toEqual([]);
   }, 120_000);
 
@@ -158,7 +196,9 @@ describe("off-site restore drill", () => {
     writeFileSync(victim, bytes);
     const r = await drill();
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("FAILED: longhorn/backupstore/blocks/ab/cd/block.blk does not download and decrypt from the off-site copy");
+    expect(r.stderr).toContain(
+      "FAILED: longhorn/backupstore/blocks/ab/cd/block.blk does not download and decrypt from the off-site copy",
+    );
     expect(r.left).toEqual([]);
   }, 90_000);
 });

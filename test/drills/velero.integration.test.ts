@@ -33,15 +33,23 @@ function scenario(over: Partial<Record<string, Rule["responses"]>> = {}): Rule[]
     "^-n velero get backups\\.velero\\.io -o json$": [f("backups.json")],
     "^get namespace drill-wiki -o name --ignore-not-found$": [{ stdout: "" }],
     "^-n velero create -f -$": [{ stdout: "restore.velero.io/drill-wiki-1700000000 created\n" }],
-    "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-new.json"), f("restore-inprogress.json"), f("restore-completed.json")],
+    "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [
+      f("restore-new.json"),
+      f("restore-inprogress.json"),
+      f("restore-completed.json"),
+    ],
     "^-n drill-wiki get Deployment\\.v1\\.apps -o json$": [f("scratch-deployments.json")],
     "^-n drill-wiki get ConfigMap -o json$": [f("scratch-configmaps.json")],
     "^-n drill-wiki get Secret -o json$": [f("scratch-secrets.json")],
     "^-n drill-wiki get Service -o json$": [f("scratch-services.json")],
     "^-n drill-wiki get ServiceAccount -o json$": [f("scratch-serviceaccounts.json")],
-    "^-n velero delete restores\\.velero\\.io drill-wiki-1700000000 --ignore-not-found --wait=false$": [{ stdout: "restore.velero.io \"drill-wiki-1700000000\" deleted\n" }],
-    "^delete namespace drill-wiki --ignore-not-found --wait=true --timeout=300s$": [{ stdout: "namespace \"drill-wiki\" deleted\n" }],
-    "^delete namespace drill-wiki --wait=true --timeout=300s$": [{ stdout: "namespace \"drill-wiki\" deleted\n" }],
+    "^-n velero delete restores\\.velero\\.io drill-wiki-1700000000 --ignore-not-found --wait=false$": [
+      { stdout: 'restore.velero.io "drill-wiki-1700000000" deleted\n' },
+    ],
+    "^delete namespace drill-wiki --ignore-not-found --wait=true --timeout=300s$": [
+      { stdout: 'namespace "drill-wiki" deleted\n' },
+    ],
+    "^delete namespace drill-wiki --wait=true --timeout=300s$": [{ stdout: 'namespace "drill-wiki" deleted\n' }],
   };
   for (const [k, v] of Object.entries(over)) base[k] = v!;
   return Object.entries(base).map(([match, responses]) => ({ match, responses }));
@@ -87,7 +95,10 @@ function drill(rules: Rule[], extra: Record<string, string> = {}, killWhen?: str
       }
     });
     child.on("close", (code, signal) => {
-      const calls = readFileSync(path.join(state, "calls.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const calls = readFileSync(path.join(state, "calls.jsonl"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       resolve({ code, signal, stderr, calls });
     });
   });
@@ -95,7 +106,9 @@ function drill(rules: Rule[], extra: Record<string, string> = {}, killWhen?: str
 
 const joined = (r: Run) => r.calls.map((c) => c.args.join(" "));
 function expectCleanedUp(r: Run) {
-  expect(joined(r)).toContain("-n velero delete restores.velero.io drill-wiki-1700000000 --ignore-not-found --wait=false");
+  expect(joined(r)).toContain(
+    "-n velero delete restores.velero.io drill-wiki-1700000000 --ignore-not-found --wait=false",
+  );
   expect(joined(r)).toContain("delete namespace drill-wiki --ignore-not-found --wait=true --timeout=300s");
   expect(r.stderr).toContain("removed scratch namespace drill-wiki");
 }
@@ -109,7 +122,11 @@ beforeAll(async () => {
   peer = await startS3Peer(["backups"]);
   const list = path.join(dir, `${BACKUP}-resource-list.json.gz`);
   writeFileSync(list, gzipSync(readFileSync(path.join(FIX, `${BACKUP}-resource-list.json`))));
-  execFileSync("rclone", ["--config", "", "copyto", list, `hub:backups/velero/backups/${BACKUP}/${BACKUP}-resource-list.json.gz`], { env: childEnv(peer.rcloneEnv) });
+  execFileSync(
+    "rclone",
+    ["--config", "", "copyto", list, `hub:backups/velero/backups/${BACKUP}/${BACKUP}-resource-list.json.gz`],
+    { env: childEnv(peer.rcloneEnv) },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -120,8 +137,15 @@ afterAll(async () => {
 
 describe("Velero restore drill", () => {
   it("the recorded Backups and Restores are valid Velero objects", () => {
-    for (const item of JSON.parse(readFileSync(path.join(FIX, "backups.json"), "utf8")).items) expect(validateCustomResource(item)).toEqual([]);
-    for (const name of ["restore-new", "restore-inprogress", "restore-completed", "restore-partiallyfailed", "restore-failed"]) {
+    for (const item of JSON.parse(readFileSync(path.join(FIX, "backups.json"), "utf8")).items)
+      expect(validateCustomResource(item)).toEqual([]);
+    for (const name of [
+      "restore-new",
+      "restore-inprogress",
+      "restore-completed",
+      "restore-partiallyfailed",
+      "restore-failed",
+    ]) {
       expect(validateCustomResource(JSON.parse(readFileSync(path.join(FIX, `${name}.json`), "utf8")))).toEqual([]);
     }
   });
@@ -144,14 +168,22 @@ describe("Velero restore drill", () => {
     });
     expect(r.stderr).toContain("namespace wiki: all 6 objects of velero-nightly-20261130030000 are in drill-wiki");
     // Excluded kinds are not looked for; other namespaces' objects are not expected.
-    expect(joined(r).filter((a) => a.startsWith("-n drill-wiki get")).sort()).toEqual(
-      ["ConfigMap", "Deployment.v1.apps", "Secret", "Service", "ServiceAccount"].map((k) => `-n drill-wiki get ${k} -o json`),
+    expect(
+      joined(r)
+        .filter((a) => a.startsWith("-n drill-wiki get"))
+        .sort(),
+    ).toEqual(
+      ["ConfigMap", "Deployment.v1.apps", "Secret", "Service", "ServiceAccount"].map(
+        (k) => `-n drill-wiki get ${k} -o json`,
+      ),
     );
     expectCleanedUp(r);
   }, 60_000);
 
   it("fails when a backed-up object is missing from the scratch namespace", async () => {
-    const r = await drill(scenario({ "^-n drill-wiki get ConfigMap -o json$": [f("scratch-configmaps-missing.json")] }));
+    const r = await drill(
+      scenario({ "^-n drill-wiki get ConfigMap -o json$": [f("scratch-configmaps-missing.json")] }),
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("1 of 6 objects of velero-nightly-20261130030000/wiki missing from drill-wiki");
     expect(r.stderr).toContain("missing: v1/ConfigMap wiki-config");
@@ -159,12 +191,23 @@ describe("Velero restore drill", () => {
   }, 60_000);
 
   it("fails on a PartiallyFailed and on a Failed Restore, and cleans up", async () => {
-    const partial = await drill(scenario({ "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-inprogress.json"), f("restore-partiallyfailed.json")] }));
+    const partial = await drill(
+      scenario({
+        "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [
+          f("restore-inprogress.json"),
+          f("restore-partiallyfailed.json"),
+        ],
+      }),
+    );
     expect(partial.code).toBe(1);
-    expect(partial.stderr).toMatch(/Restore drill-wiki-1700000000 ended PartiallyFailed after \d+s \(errors 2, warnings 1\)/);
+    expect(partial.stderr).toMatch(
+      /Restore drill-wiki-1700000000 ended PartiallyFailed after \d+s \(errors 2, warnings 1\)/,
+    );
     expect(joined(partial).some((a) => a.startsWith("-n drill-wiki get"))).toBe(false);
     expectCleanedUp(partial);
-    const failed = await drill(scenario({ "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-failed.json")] }));
+    const failed = await drill(
+      scenario({ "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-failed.json")] }),
+    );
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain("ended Failed after");
     expect(failed.stderr).toContain("backup velero-nightly-20261130030000 not found in object storage");
@@ -172,20 +215,33 @@ describe("Velero restore drill", () => {
   }, 60_000);
 
   it("fails when the Restore does not finish in time, and cleans up", async () => {
-    const r = await drill(scenario({ "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-inprogress.json")] }), { DRILL_TIMEOUT_SECONDS: "2" });
+    const r = await drill(
+      scenario({
+        "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-inprogress.json")],
+      }),
+      { DRILL_TIMEOUT_SECONDS: "2" },
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("Restore drill-wiki-1700000000 did not finish within 2s");
     expectCleanedUp(r);
   }, 60_000);
 
   it("cleans up when it is stopped (SIGTERM, as on activeDeadlineSeconds)", async () => {
-    const r = await drill(scenario({ "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-inprogress.json")] }), {}, "restoring backup");
+    const r = await drill(
+      scenario({
+        "^-n velero get restores\\.velero\\.io drill-wiki-1700000000 -o json$": [f("restore-inprogress.json")],
+      }),
+      {},
+      "restoring backup",
+    );
     expect(r.code).not.toBe(0);
     expectCleanedUp(r);
   }, 60_000);
 
   it("removes a leftover scratch namespace first; fails for a namespace no Completed backup holds", async () => {
-    const leftover = await drill(scenario({ "^get namespace drill-wiki -o name --ignore-not-found$": [{ stdout: "namespace/drill-wiki\n" }] }));
+    const leftover = await drill(
+      scenario({ "^get namespace drill-wiki -o name --ignore-not-found$": [{ stdout: "namespace/drill-wiki\n" }] }),
+    );
     expect(leftover.code, leftover.stderr).toBe(0);
     expect(joined(leftover)).toContain("delete namespace drill-wiki --wait=true --timeout=300s");
     const none = await drill(scenario(), { DRILL_NAMESPACES: "photos" });

@@ -15,7 +15,22 @@ export async function startEtcd(name: string, dataDir: string, clientPort: numbe
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     "etcd",
-    ["--name", name, "--data-dir", dataDir, "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `${name}=${peer}`],
+    [
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      client,
+      "--advertise-client-urls",
+      client,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      `${name}=${peer}`,
+    ],
     { stdio: "ignore", env: childEnv({ ETCD_UNSUPPORTED_ARCH: process.arch === "x64" ? "" : process.arch }) },
   );
   for (let i = 0; i < 150; i++) {

@@ -51,7 +51,23 @@ export async function startVsftpd(dir: string, user: string, password: string): 
   if (chp.code !== 0) throw new Error(`chpasswd: ${chp.stderr}`);
   await run("chown", [user, home]);
   const certFile = path.join(dir, "cert.pem");
-  await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(dir, "key.pem"), "-out", certFile, "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]);
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-keyout",
+    path.join(dir, "key.pem"),
+    "-out",
+    certFile,
+    "-days",
+    "2",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-addext",
+    "subjectAltName=IP:127.0.0.1",
+  ]);
   const port = await freePort();
   const pasv = 20_000 + Math.floor(Math.random() * 20_000);
   writeFileSync(
@@ -92,7 +108,10 @@ export async function startVsftpd(dir: string, user: string, password: string): 
     ].join("\n"),
   );
   mkdirSync("/var/run/vsftpd/empty", { recursive: true });
-  const child: ChildProcess = spawn("vsftpd", [path.join(dir, "vsftpd.conf")], { stdio: ["ignore", "inherit", "inherit"], detached: true });
+  const child: ChildProcess = spawn("vsftpd", [path.join(dir, "vsftpd.conf")], {
+    stdio: ["ignore", "inherit", "inherit"],
+    detached: true,
+  });
   let up = false;
   for (let i = 0; i < 50 && !up; i++) {
     up = await new Promise<boolean>((resolve) => {
