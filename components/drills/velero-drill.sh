@@ -9,7 +9,8 @@
 # Harmless by construction: workload kinds that would run or route traffic are not restored
 # (DRILL_EXCLUDED_RESOURCES), controllers that are restored are scaled to zero by the resource
 # modifier ConfigMap DRILL_RESOURCE_MODIFIER, no volume is restored (restorePVs false), no
-# cluster-scoped object is restored.
+# cluster-scoped object is restored. (resourceModifier.kind is "configmap", the kind the velero CLI
+# sets: velero internal/resourcemodifiers ConfigmapRefType.)
 # Always, on success, failure, timeout or signal: the Restore objects are deleted and the scratch
 # namespaces removed (trap). Exits 0 when every namespace restored and matched, 1 otherwise.
 #
@@ -106,7 +107,7 @@ for ns in $DRILL_NAMESPACES; do
         includeClusterResources: false,
         restorePVs: false,
         existingResourcePolicy: "none"
-      } + (if $modifier == "" then {} else {resourceModifier: {kind: "ConfigMap", name: $modifier}} end))
+      } + (if $modifier == "" then {} else {resourceModifier: {kind: "configmap", name: $modifier}} end))
     }' > "$work/restore-$ns.json"
   restores="$restores $restore"
   scratches="$scratches $scratch"

@@ -164,7 +164,7 @@ describe("Velero restore drill", () => {
       includeClusterResources: false,
       restorePVs: false,
       existingResourcePolicy: "none",
-      resourceModifier: { kind: "ConfigMap", name: "drill-velero-modifier" },
+      resourceModifier: { kind: "configmap", name: "drill-velero-modifier" },
     });
     expect(r.stderr).toContain("namespace wiki: all 6 objects of velero-nightly-20261130030000 are in drill-wiki");
     // Excluded kinds are not looked for; other namespaces' objects are not expected.
