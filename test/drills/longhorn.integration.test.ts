@@ -78,7 +78,7 @@ function drill(
     DRILL_NAMESPACE: "homelab-drills",
     DRILL_READER_IMAGE: "busybox:1.37.0",
     DRILL_RUN_ID: "1700000000",
-    DRILL_POLL_SECONDS: "1",
+    DRILL_POLL_SECONDS: "0",
     DRILL_TIMEOUT_SECONDS: "60",
     ...extra,
   });

@@ -76,7 +76,7 @@ function drill(rules: Rule[], extra: Record<string, string> = {}, killWhen?: str
     VELERO_PREFIX: "velero",
     DRILL_NAMESPACES: "wiki",
     DRILL_RUN_ID: "1700000000",
-    DRILL_POLL_SECONDS: "1",
+    DRILL_POLL_SECONDS: "0",
     DRILL_TIMEOUT_SECONDS: "60",
     DRILL_EXCLUDED_RESOURCES: "pods replicasets.apps jobs.batch",
     DRILL_SKIP_KINDS: "Pod ReplicaSet Job",
