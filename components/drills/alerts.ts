@@ -13,6 +13,7 @@
 import { formatSeconds } from "../core/cron.js";
 import { DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { parseGoDuration } from "../core/duration.js";
+import { cronJobWatch } from "../core/watch.js";
 import {
   cronJobRules,
   cronJobStaleSeconds,
@@ -69,7 +70,8 @@ export function drillAlertRules(targets: readonly DrillTarget[], alerts: { resto
       continue;
     }
     const maxAge = alerts.restoreTestMaxAgeDays * 86_400;
-    const fromCron = cronJobStaleSeconds(t.schedule, t.activeDeadlineSeconds);
+    const watch = cronJobWatch(t.namespace, t.cronJob, t.schedule, t.activeDeadlineSeconds);
+    const fromCron = cronJobStaleSeconds(watch);
     const threshold = Math.max(maxAge, fromCron);
     const why =
       threshold === maxAge
@@ -84,9 +86,7 @@ export function drillAlertRules(targets: readonly DrillTarget[], alerts: { resto
         failedSeverity: "critical",
         staleSeverity: "warning",
         what: t.what,
-        namespace: t.namespace,
-        cronJob: t.cronJob,
-        cron: t.schedule,
+        watch,
         threshold,
         why,
       }),
