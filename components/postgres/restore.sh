@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Restores one dump written by dump.sh into a target: the dump named by DUMP_KEY, or the newest one
-# (latest.json). The compressed object is first checked against the sha256 and size of its integrity
-# record, then streamed through zstd -d into psql with ON_ERROR_STOP: any error fails the run loudly.
+# (latest.json). The object is downloaded once: its bytes are hashed (sha256) on their way into
+# zstd -d | psql with ON_ERROR_STOP, and the restore commits only when the digest and the size equal
+# those of the integrity record; otherwise it is rolled back. Any error fails the run loudly.
 # (Dumps written before the switch to zstd end in .sql.gz and are decompressed with gzip.)
-#   database mode: into TARGET_DATABASE (created when missing; refused when it already holds tables),
-#                  in one transaction, so a failed restore leaves the target empty.
+#   database mode: into TARGET_DATABASE (created when missing and dropped again when the restore fails;
+#                  refused when it already holds tables), in one transaction that commits only after
+#                  the checks, so a failed or corrupt restore leaves nothing behind.
 #   cluster mode:  into the server PGHOST points at (roles and databases; meant for a fresh server).
+#                  CREATE DATABASE cannot run inside a transaction, so nothing could roll a cluster
+#                  restore back: here the object is verified first and then restored (two downloads).
 #
 # Environment: DUMP_NAME, HUB_BUCKET, DUMP_KEY (optional: a key or a file name under the dump's
 # folder), TARGET_DATABASE, PGHOST, PGPORT, PGUSER, PGPASSWORD, BACKUP_PREFIX, RCLONE,
@@ -51,28 +55,22 @@ case "$key" in
 esac
 command -v "${decompress[0]}" >/dev/null || fail "${decompress[0]} is not installed in this image"
 
-log "verifying ${key} (${want_size} bytes, ${mode} dump)"
+log "restoring ${key} (${want_size} bytes, ${mode} dump)"
 size="$("$RCLONE" lsf --format s "${hub}/${key}")" || fail "cannot read ${key}"
 [ "$size" = "$want_size" ] || fail "${key} has ${size} bytes, its record says ${want_size}: corrupt"
-if [ "${RESTORE_CREATE_ROLES:-0}" = "1" ] && [ "$mode" = "database" ]; then
-  # (A cluster dump creates its own roles.) Same pass: collect the roles the dump grants to or makes owners, so a scratch server has them.
-  mkfifo "$work/sql"
-  "${decompress[@]}" <"$work/sql" | sed -n \
+psql_base=(psql -X --no-password --quiet -v ON_ERROR_STOP=1)
+
+# Roles a database dump grants to or makes owners of, for a scratch server that lacks them (a cluster
+# dump creates its own). dump.sh records them; an older record has none, and then the dump is scanned
+# for them in an extra pass.
+roles_json="$(sed -n 's/^  "roles": \(\[.*\]\),$/\1/p' <<<"$record" | head -n 1)"
+if [ "${RESTORE_CREATE_ROLES:-0}" = "1" ] && [ "$mode" = "database" ] && [ -z "$roles_json" ]; then
+  "$RCLONE" cat "${hub}/${key}" | "${decompress[@]}" | sed -n \
     -e 's/^ALTER .* OWNER TO \(.*\);$/\1/p' \
     -e 's/^GRANT .* TO \(.*\);$/\1/p' \
     -e 's/^REVOKE .* FROM \(.*\);$/\1/p' \
     -e 's/^ALTER DEFAULT PRIVILEGES FOR ROLE \([^ ]*\) .*/\1/p' |
-    sed -e 's/ WITH GRANT OPTION$//' -e 's/ GRANTED BY .*$//' | sort -u >"$work/roles" &
-  roles_pid=$!
-  got_sha="$("$RCLONE" cat "${hub}/${key}" | tee "$work/sql" | sha256sum | cut -d' ' -f1)" || fail "cannot read ${key}"
-  wait "$roles_pid" || fail "${key} does not decompress: corrupt"
-else
-  got_sha="$("$RCLONE" cat "${hub}/${key}" | sha256sum | cut -d' ' -f1)" || fail "cannot read ${key}"
-fi
-[ "$got_sha" = "$want_sha" ] || fail "${key} has sha256 ${got_sha}, its record says ${want_sha}: corrupt"
-
-psql_base=(psql -X --no-password --quiet -v ON_ERROR_STOP=1)
-if [ -s "$work/roles" ]; then
+    sed -e 's/ WITH GRANT OPTION$//' -e 's/ GRANTED BY .*$//' | sort -u >"$work/roles" || fail "${key} does not decompress: corrupt"
   while IFS= read -r role; do
     case "$role" in PUBLIC | "") continue ;; esac
     # The name is an identifier exactly as pg_dump quoted it; an existing role is fine.
@@ -80,20 +78,80 @@ if [ -s "$work/roles" ]; then
   done <"$work/roles"
 fi
 
+# Streams the object once into `$@`: its bytes go through sha256sum on the way to the decompressor.
+# Writes the stages' exit statuses and the digest to $work/stream.
+stream_checked() {
+  local st
+  mkfifo "$work/sha-in"
+  sha256sum <"$work/sha-in" >"$work/sha" &
+  local sha_pid=$!
+  set +e
+  "$RCLONE" cat "${hub}/${key}" | tee "$work/sha-in" | "${decompress[@]}"
+  st="${PIPESTATUS[*]}"
+  wait "$sha_pid"
+  st="$st $?"
+  set -e
+  printf '%s %s\n' "$st" "$(cut -d' ' -f1 <"$work/sha")" >"$work/stream"
+}
+# Passes when every stage exited 0 and the digest is the recorded one.
+stream_ok() {
+  local a b c d got
+  read -r a b c d got <"$work/stream" || return 1
+  [ "$a$b$c$d" = "0000" ] && [ "$got" = "$want_sha" ]
+}
+stream_failure() {
+  local a b c d got
+  read -r a b c d got <"$work/stream" || { echo "the download did not complete"; return; }
+  if [ "$a" != 0 ]; then echo "cannot read ${key} (rclone exited with ${a})"
+  elif [ "$got" != "$want_sha" ]; then echo "${key} has sha256 ${got}, its record says ${want_sha}: corrupt"
+  else echo "${key} does not decompress: corrupt (tee ${b}, ${decompress[0]} ${c}, sha256sum ${d})"; fi
+}
+
 case "$mode" in
   database)
     target="${TARGET_DATABASE:?TARGET_DATABASE is required for a database dump}"
     exists="$(printf '%s\n' "SELECT 1 FROM pg_database WHERE datname = :'target'" | "${psql_base[@]}" -At -d postgres -v target="$target")" || fail "cannot connect to ${PGHOST:-local}:${PGPORT:-5432}"
+    created=0
     if [ "$exists" = "1" ]; then
       tables="$("${psql_base[@]}" -At -d "$target" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'")"
       [ "$tables" = "0" ] || fail "target database ${target} already holds ${tables} tables; restore into a new name (TARGET_DATABASE) and swap"
     else
       printf '%s\n' 'CREATE DATABASE :"target"' | "${psql_base[@]}" -d postgres -v target="$target" || fail "cannot create database ${target}"
+      created=1
     fi
+    drop_created() {
+      if [ "$created" = "1" ]; then
+        printf '%s\n' 'DROP DATABASE IF EXISTS :"target"' | "${psql_base[@]}" -d postgres -v target="$target" || log "warning: could not drop ${target}, which this restore created"
+      fi
+    }
     log "restoring into database ${target}"
-    "$RCLONE" cat "${hub}/${key}" | "${decompress[@]}" | "${psql_base[@]}" --single-transaction -d "$target" >/dev/null || fail "restore into ${target} failed; the transaction was rolled back"
+    # One transaction, one download: the roles (drill), the whole dump, then COMMIT only if the bytes
+    # hashed on the way in are the recorded ones; ROLLBACK otherwise.
+    set +e
+    {
+      printf 'BEGIN;\n'
+      if [ "${RESTORE_CREATE_ROLES:-0}" = "1" ] && [ -n "$roles_json" ]; then
+        printf '%s\n' "SELECT format('CREATE ROLE %I', r) FROM json_array_elements_text(:'roles'::json) AS r WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) \\gexec"
+      fi
+      stream_checked
+      if stream_ok; then printf '\nCOMMIT;\n'; else printf '\nROLLBACK;\n'; fi
+    } | "${psql_base[@]}" -v roles="${roles_json:-[]}" -d "$target" >/dev/null
+    psql_status=$?
+    set -e
+    # psql first: when it stops on an error, the stream behind it breaks too (SIGPIPE).
+    if [ "$psql_status" -ne 0 ]; then
+      drop_created
+      fail "restore into ${target} failed (psql exited with ${psql_status}); the transaction was rolled back"
+    fi
+    if ! stream_ok; then
+      drop_created
+      fail "$(stream_failure); the restore into ${target} was rolled back"
+    fi
     ;;
   cluster)
+    # Verified first: see the header.
+    stream_checked >/dev/null
+    stream_ok || fail "$(stream_failure)"
     log "restoring the whole cluster dump into ${PGHOST:-local}:${PGPORT:-5432}"
     # pg_dumpall always emits CREATE ROLE for the role it ran as, which exists wherever one can connect.
     "$RCLONE" cat "${hub}/${key}" | "${decompress[@]}" | grep -vxF -e "CREATE ROLE ${PGUSER:-postgres};" -e "CREATE ROLE \"${PGUSER:-postgres}\";" |
