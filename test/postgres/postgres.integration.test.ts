@@ -6,7 +6,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -18,6 +18,8 @@ import { PG_BIN, startPostgres, type PgServer } from "../support/postgres.js";
 const run = promisify(execFile);
 const SCRIPTS = path.resolve(__dirname, "../../components/postgres");
 const BUCKET = "backups";
+/** Per-test timeout: these tests stream hundreds of MB through real servers on a loaded 2-core machine. */
+const SLOW = 240_000;
 
 let s3: S3Peer;
 let pg: PgServer; // app database (small, with roles, grants, several types)
@@ -117,10 +119,16 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 60_000): Pro
   }
 }
 
-async function childPid(parent: number, name: string): Promise<number | undefined> {
-  const { stdout } = await run("pgrep", ["-P", String(parent), "-x", name]).catch(() => ({ stdout: "" }));
-  const pid = Number(stdout.trim().split("\n")[0]);
-  return pid > 0 ? pid : undefined;
+/** The pid of a process named `name` among the descendants of `root` (the stages run in subshells). */
+async function childPid(root: number, name: string): Promise<number | undefined> {
+  const { stdout } = await run("ps", ["-e", "-o", "pid=,ppid=,comm="]).catch(() => ({ stdout: "" }));
+  const procs = stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((p) => p.length >= 3).map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+  const tree = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (tree.has(p.ppid) && !tree.has(p.pid)) (tree.add(p.pid), (grew = true));
+  }
+  return procs.find((p) => p.pid !== root && tree.has(p.pid) && p.comm === name)?.pid;
 }
 
 const APP_SQL = `
@@ -160,7 +168,7 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe("scripts", () => {
+describe("scripts", { timeout: SLOW }, () => {
   it("are shellcheck-clean", async () => {
     const { stdout } = await run("shellcheck", [
       "--severity=style",
@@ -170,7 +178,7 @@ describe("scripts", () => {
   });
 });
 
-describe("dump and restore", () => {
+describe("dump and restore", { timeout: SLOW }, () => {
   it("streams a complete dump with an integrity record and latest pointer, and restores identical data", async () => {
     const res = await runScript("dump.sh", dumpEnv(pg, "app"));
     expect(res.code, res.stderr).toBe(0);
@@ -230,6 +238,42 @@ describe("dump and restore", () => {
     expect(ok.code, ok.stderr).toBe(0);
     expect(await pg.psql("SELECT count(*) FROM orders", "app_named")).toBe("20000");
   });
+  it("restore downloads the dump once, and a digest that disagrees rolls the restore back (no database left)", async () => {
+    // rclone behind a wrapper that logs every call, so the downloads can be counted.
+    const bin = path.join(tmp, "countbin");
+    const calls = path.join(tmp, "rclone-calls.log");
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(path.join(bin, "rclone"), `#!/bin/bash\nprintf '%s\\n' "$*" >> ${calls}\nexec ${(await run("bash", ["-c", "command -v rclone"])).stdout.trim()} "$@"\n`, { mode: 0o755 });
+    const [key] = [...(await finalObjects("app")).keys()].filter((k) => k.endsWith(".sql.zst"));
+    writeFileSync(calls, "");
+    const ok = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: key, TARGET_DATABASE: "app_once", RCLONE: path.join(bin, "rclone") });
+    expect(ok.code, ok.stderr).toBe(0);
+    const downloads = readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("cat ") && l.endsWith(`/${key}`));
+    expect(downloads).toHaveLength(1);
+    expect(await pg.psql("SELECT count(*) FROM orders", "app_once")).toBe("20000");
+
+    // The same bytes under a record with another sha256: restored, hashed on the way, rolled back.
+    const badKey = "postgres-backups/app/app-20250102T030000Z.sql.zst";
+    await rclone(["copyto", `hub:${BUCKET}/postgres-backups/app/${key}`, `hub:${BUCKET}/${badKey}`]);
+    const record = (await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${key}.json`])).replace(/"sha256": "[0-9a-f]{64}"/, `"sha256": "${"0".repeat(64)}"`).replace(/"key": "[^"]*"/, `"key": "${badKey}"`);
+    const recordFile = path.join(tmp, "bad-record.json");
+    writeFileSync(recordFile, record);
+    await rclone(["copyto", recordFile, `hub:${BUCKET}/${badKey}.json`]);
+    writeFileSync(calls, "");
+    const bad = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250102T030000Z.sql.zst", TARGET_DATABASE: "app_bad_sha", RCLONE: path.join(bin, "rclone") });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/has sha256 [0-9a-f]{64}, its record says 0{64}: corrupt; the restore into app_bad_sha was rolled back/);
+    expect(readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("cat ") && l.endsWith(badKey))).toHaveLength(1);
+    expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app_bad_sha'")).toBe("0");
+    // Into an existing empty database: the transaction is rolled back and the database stays empty.
+    await pg.psql("CREATE DATABASE app_bad_existing");
+    const bad2 = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250102T030000Z.sql.zst", TARGET_DATABASE: "app_bad_existing" });
+    expect(bad2.code).not.toBe(0);
+    expect(await pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "app_bad_existing")).toBe("0");
+    await rclone(["deletefile", `hub:${BUCKET}/${badKey}`]);
+    await rclone(["deletefile", `hub:${BUCKET}/${badKey}.json`]);
+  });
+
   it("a .sql.gz dump written before the switch to zstd still restores, and is checked against its record", async () => {
     const [key] = [...(await finalObjects("app")).keys()].filter((k) => k.endsWith(".sql.zst"));
     const zst = path.join(tmp, "legacy-src.sql.zst");
@@ -265,7 +309,7 @@ describe("dump and restore", () => {
     });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await tableFingerprint(pg, "app_legacy")).toBe(await tableFingerprint(pg, "app"));
-    // The same object under a record with another checksum is refused before anything is restored.
+    // The same object under a record with another checksum: hashed on its way in, rolled back, the database dropped.
     writeFileSync(recordFile, readFileSync(recordFile, "utf8").replace(record.sha256, "0".repeat(64)));
     await rclone(["copyto", recordFile, `hub:${BUCKET}/${legacyKey}.json`]);
     const bad = await runScript("restore.sh", {
@@ -280,7 +324,7 @@ describe("dump and restore", () => {
   });
 });
 
-describe("failures leave no dump at a final key and latest.json unchanged", () => {
+describe("failures leave no dump at a final key and latest.json unchanged", { timeout: SLOW }, () => {
   async function expectFailureLeavesNothing(name: string, act: () => Promise<Result>, stderrPattern?: RegExp) {
     const before = await finalObjects(name);
     const res = await act();
@@ -410,6 +454,65 @@ describe("failures leave no dump at a final key and latest.json unchanged", () =
     );
   });
 
+  it("a deadline kill (SIGTERM to the script only, as the kubelet sends it) stops every stage, removes the scratch dir and publishes nothing", async () => {
+    const scratch = mkdtempSync(path.join(tmp, "sigterm-"));
+    await expectFailureLeavesNothing(
+      "bigdb",
+      async () => {
+        const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb", { TMPDIR: scratch }));
+        await waitFor(async () => (await big.psql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'")) || undefined);
+        await waitFor(() => childPid(child.pid!, "bash"));
+        expect(readdirSync(scratch)).toHaveLength(1); // the FIFO directory exists while the dump runs
+        child.kill("SIGTERM");
+        return done;
+      },
+      /stopped by SIGTERM/,
+    );
+    expect(readdirSync(scratch)).toEqual([]);
+    // No stage outlives the script: pg_dump's session ends.
+    await waitFor(async () => ((await big.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'")) === "0" ? true : undefined), 30_000);
+  });
+
+  it("a full scratch disk fails before the dump, with a message that says disk", async () => {
+    // A 64 KiB tmpfs, filled, in a private mount namespace (gone with the process).
+    const mnt = mkdtempSync(path.join(tmp, "full-"));
+    const env = childEnv({ ...s3.rcloneEnv, HUB_BUCKET: BUCKET, ...dumpEnv(big, "bigdb", { TMPDIR: mnt }) });
+    const before = await finalObjects("bigdb");
+    const res = await new Promise<Result>((resolve) => {
+      const child = spawn("unshare", ["--mount", "--propagation", "private", "bash", "-c", 'mount -t tmpfs -o size=64k tmpfs "$1" && (head -c 1048576 /dev/zero > "$1/filler" 2>/dev/null; true) && exec bash "$2"', "_", mnt, path.join(SCRIPTS, "dump.sh")], { env, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr!.on("data", (d) => (stderr += d));
+      child.on("exit", (code, signal) => resolve({ code, signal, stderr }));
+    });
+    expect(res.code, res.stderr).toBe(1);
+    expect(res.stderr).toMatch(/scratch disk .* is full/);
+    expect(res.stderr).not.toMatch(/streaming/); // refused before pg_dump started
+    expect(await finalObjects("bigdb")).toEqual(before);
+  });
+
+  it("a lock held on a table (ACCESS EXCLUSIVE in a second session) fails the dump after LOCK_TIMEOUT, naming the table and the holder", async () => {
+    await big.psql("CREATE TABLE IF NOT EXISTS migrating (id int)", "bigdb");
+    const holder = spawn("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "bigdb"], { env: childEnv({ ...big.env, PGAPPNAME: "migration" }), stdio: ["pipe", "ignore", "pipe"] });
+    holder.stdin!.write("BEGIN;\nLOCK TABLE migrating IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(600);\n");
+    try {
+      await waitFor(async () => (await big.psql("SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'migration' AND l.mode = 'AccessExclusiveLock' AND l.granted")) || undefined);
+      const started = Date.now();
+      const res = await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { LOCK_TIMEOUT: "2s" })), /lock timeout: pg_dump waited more than 2s \(LOCK_TIMEOUT\) for an ACCESS SHARE lock on table public\.migrating/);
+      expect(res.stderr).toMatch(/held by pid \d+ \(AccessExclusiveLock, application migration/);
+      // Without the timeout pg_dump waits for the lock until the job's deadline; with it, seconds.
+      expect(Date.now() - started).toBeLessThan(60_000);
+    } finally {
+      // The holder's backend sleeps on after its client is gone: end it, then drop the table.
+      holder.kill("SIGTERM");
+      await big.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'migration'");
+      await big.psql("DROP TABLE IF EXISTS migrating", "bigdb");
+    }
+  });
+
+  it("a LOCK_TIMEOUT that is not a PostgreSQL duration is refused before anything is uploaded", async () => {
+    await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { LOCK_TIMEOUT: "2 minutes; DROP" })), /LOCK_TIMEOUT must be a PostgreSQL duration/);
+  });
+
   it("S3 is down", async () => {
     const gone = await startS3Peer([BUCKET]);
     const env = gone.rcloneEnv;
@@ -428,7 +531,7 @@ describe("failures leave no dump at a final key and latest.json unchanged", () =
   });
 });
 
-describe("cluster mode (pg_dumpall)", () => {
+describe("cluster mode (pg_dumpall)", { timeout: SLOW }, () => {
   it("roles and databases come back on a fresh server", async () => {
     const res = await runScript("dump.sh", { ...pg.env, DUMP_NAME: "cluster", DUMP_MODE: "cluster" });
     expect(res.code, res.stderr).toBe(0);
@@ -445,7 +548,7 @@ describe("cluster mode (pg_dumpall)", () => {
   });
 });
 
-describe("restore drill", () => {
+describe("restore drill", { timeout: SLOW }, () => {
   function drillEnv(name: string, checks: string[], db = name): Record<string, string> {
     const dir = mkdtempSync(path.join(tmp, "drill-"));
     const checksDir = path.join(dir, "checks");
