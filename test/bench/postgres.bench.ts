@@ -59,7 +59,11 @@ async function groupRssKiB(pgid: number): Promise<number> {
 /** Runs a bash command line in its own process group; bash's `time` gives user+sys of every descendant. */
 async function measure(command: string, env: NodeJS.ProcessEnv): Promise<Measure> {
   const started = process.hrtime.bigint();
-  const child = spawn("bash", ["-c", `TIMEFORMAT='CPU %U %S'; time { ${command} ; }`], { env, detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn("bash", ["-c", `TIMEFORMAT='CPU %U %S'; time { ${command} ; }`], {
+    env,
+    detached: true,
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   let stderr = "";
   child.stderr!.on("data", (d) => (stderr += d));
   let peakRss = 0;
@@ -116,10 +120,14 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const fmt = (xs: number[], digits = 2) => `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+const fmt = (xs: number[], digits = 2) =>
+  `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
 
 async function main() {
-  const [pg, s3] = await Promise.all([startPostgres({ settings: ["-c shared_buffers=256MB", "-c maintenance_work_mem=256MB"] }), startS3Peer(["backups"])]);
+  const [pg, s3] = await Promise.all([
+    startPostgres({ settings: ["-c shared_buffers=256MB", "-c maintenance_work_mem=256MB"] }),
+    startS3Peer(["backups"]),
+  ]);
   const work = mkdtempSync(path.join(tmpdir(), "pg-bench-"));
   chmodSync(work, 0o777);
   try {
@@ -142,19 +150,33 @@ async function main() {
     await pg.psql("VACUUM (FREEZE, ANALYZE)", "bench");
     await pg.psql("CHECKPOINT", "bench");
     const dbBytes = Number(await pg.psql("SELECT pg_database_size('bench')"));
-    const sqlBytes = Number((await run("bash", ["-c", "pg_dump -d bench | wc -c"], { env, maxBuffer: 1 << 20 })).stdout.trim());
+    const sqlBytes = Number(
+      (await run("bash", ["-c", "pg_dump -d bench | wc -c"], { env, maxBuffer: 1 << 20 })).stdout.trim(),
+    );
     const sqlGiB = sqlBytes / 2 ** 30;
-    console.log(`${DATA} data, scale ${SCALE}: database ${(dbBytes / 2 ** 30).toFixed(2)} GiB, SQL ${sqlGiB.toFixed(2)} GiB, loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s; userland ${USERLAND}; ${ROUNDS} rounds`);
+    console.log(
+      `${DATA} data, scale ${SCALE}: database ${(dbBytes / 2 ** 30).toFixed(2)} GiB, SQL ${sqlGiB.toFixed(2)} GiB, loaded in ${((Date.now() - t0) / 1000).toFixed(0)} s; userland ${USERLAND}; ${ROUNDS} rounds`,
+    );
 
     const sinkDir = path.join(work, "sink");
     mkdirSync(sinkDir);
     const scratch = path.join(work, "scratch");
     mkdirSync(scratch);
-    const dumpEnv = { ...env, TMPDIR: scratch, DUMP_NAME: "bench", PGDATABASE: "bench", ZSTD_LEVEL: ZSTD, ZSTD_THREADS: THREADS };
+    const dumpEnv = {
+      ...env,
+      TMPDIR: scratch,
+      DUMP_NAME: "bench",
+      PGDATABASE: "bench",
+      ZSTD_LEVEL: ZSTD,
+      ZSTD_THREADS: THREADS,
+    };
     const pipelines: Record<string, { command: string; env: NodeJS.ProcessEnv }> = {
       floor: { command: "pg_dump -d bench > /dev/null", env },
       local: { command: `bash ${SCRIPTS}/dump.sh`, env: { ...dumpEnv, RCLONE: sinkRclone(sinkDir) } },
-      plain: { command: `set -o pipefail; pg_dump -d bench | zstd -q -T${THREADS} -${ZSTD} | rclone rcat hub:backups/plain/bench.sql.zst`, env },
+      plain: {
+        command: `set -o pipefail; pg_dump -d bench | zstd -q -T${THREADS} -${ZSTD} | rclone rcat hub:backups/plain/bench.sql.zst`,
+        env,
+      },
       whole: { command: `bash ${SCRIPTS}/dump.sh`, env: dumpEnv },
     };
     const names = Object.keys(pipelines);
@@ -165,7 +187,9 @@ async function main() {
         const m = await measure(pipelines[name].command, pipelines[name].env);
         if (!m.ok) throw new Error(`${name} failed in round ${round + 1}`);
         results[name].push(m);
-        console.log(`round ${round + 1} ${name}: ${m.wallS.toFixed(1)} s wall, ${m.cpuS.toFixed(1)} s CPU, ${m.peakRssMiB.toFixed(0)} MiB peak`);
+        console.log(
+          `round ${round + 1} ${name}: ${m.wallS.toFixed(1)} s wall, ${m.cpuS.toFixed(1)} s CPU, ${m.peakRssMiB.toFixed(0)} MiB peak`,
+        );
       }
     }
     const ratio = (a: string, b: string) => results[a].map((m, i) => m.wallS / results[b][i].wallS);
@@ -180,19 +204,43 @@ async function main() {
     };
     for (const n of names) {
       const r = results[n];
-      console.log(`| ${label[n]} | ${fmt(r.map((m) => m.wallS), 1)} | ${fmt(r.map((m) => m.cpuS / sqlGiB), 1)} | ${fmt(r.map((m) => m.peakRssMiB), 0)} |`);
+      console.log(
+        `| ${label[n]} | ${fmt(
+          r.map((m) => m.wallS),
+          1,
+        )} | ${fmt(
+          r.map((m) => m.cpuS / sqlGiB),
+          1,
+        )} | ${fmt(
+          r.map((m) => m.peakRssMiB),
+          0,
+        )} |`,
+      );
     }
     console.log("");
     const localRatio = ratio("local", "floor");
     const wholeRatio = ratio("whole", "plain");
-    console.log(`local pipeline / pg_dump > /dev/null:      median ${fmt(localRatio)} (target <= 1.2): ${median(localRatio) <= 1.2 ? "met" : "NOT met"}`);
-    console.log(`whole dump / pg_dump | zstd | rclone rcat: median ${fmt(wholeRatio)} (target <= 1.3): ${median(wholeRatio) <= 1.3 ? "met" : "NOT met"}`);
-    const latest = JSON.parse((await run("rclone", ["cat", "hub:backups/postgres-backups/bench/latest.json"], { env })).stdout);
+    console.log(
+      `local pipeline / pg_dump > /dev/null:      median ${fmt(localRatio)} (target <= 1.2): ${median(localRatio) <= 1.2 ? "met" : "NOT met"}`,
+    );
+    console.log(
+      `whole dump / pg_dump | zstd | rclone rcat: median ${fmt(wholeRatio)} (target <= 1.3): ${median(wholeRatio) <= 1.3 ? "met" : "NOT met"}`,
+    );
+    const latest = JSON.parse(
+      (await run("rclone", ["cat", "hub:backups/postgres-backups/bench/latest.json"], { env })).stdout,
+    );
     console.log(`compressed: ${(latest.size / 2 ** 20).toFixed(0)} MiB (${(sqlBytes / latest.size).toFixed(2)}:1)`);
 
-    const restore = await measure(`bash ${SCRIPTS}/restore.sh`, { ...env, TMPDIR: scratch, DUMP_NAME: "bench", TARGET_DATABASE: "bench_restored" });
+    const restore = await measure(`bash ${SCRIPTS}/restore.sh`, {
+      ...env,
+      TMPDIR: scratch,
+      DUMP_NAME: "bench",
+      TARGET_DATABASE: "bench_restored",
+    });
     const rows = await pg.psql("SELECT count(*) FROM pgbench_accounts", "bench_restored");
-    console.log(`restore (one download, sha256 on the way into psql, commit only if it matches): ${restore.wallS.toFixed(1)} s wall, ${(restore.cpuS / sqlGiB).toFixed(1)} CPU s per GiB of SQL, ${restore.peakRssMiB.toFixed(0)} MiB peak; ${rows} rows (expected ${SCALE * 100000})`);
+    console.log(
+      `restore (one download, sha256 on the way into psql, commit only if it matches): ${restore.wallS.toFixed(1)} s wall, ${(restore.cpuS / sqlGiB).toFixed(1)} CPU s per GiB of SQL, ${restore.peakRssMiB.toFixed(0)} MiB peak; ${rows} rows (expected ${SCALE * 100000})`,
+    );
 
     if (TUNE) {
       // The upload alone: one compressed dump from a file, so only rclone's settings change.
@@ -201,15 +249,29 @@ async function main() {
       console.log("");
       console.log("| chunk size | concurrency | upload wall s | MiB/s | rclone peak memory MiB |");
       console.log("|---|---|---|---|---|");
-      for (const [chunk, conc] of [["5M", 4], ["8M", 4], ["16M", 2], ["16M", 4], ["16M", 8], ["32M", 4], ["64M", 2]] as const) {
+      for (const [chunk, conc] of [
+        ["5M", 4],
+        ["8M", 4],
+        ["16M", 2],
+        ["16M", 4],
+        ["16M", 8],
+        ["32M", 4],
+        ["64M", 2],
+      ] as const) {
         const walls: number[] = [];
         const rss: number[] = [];
         for (let i = 0; i < 2; i++) {
-          const m = await measure(`rclone rcat hub:backups/tune/bench.sql.zst < ${file}`, { ...env, RCLONE_S3_CHUNK_SIZE: chunk, RCLONE_S3_UPLOAD_CONCURRENCY: String(conc) });
+          const m = await measure(`rclone rcat hub:backups/tune/bench.sql.zst < ${file}`, {
+            ...env,
+            RCLONE_S3_CHUNK_SIZE: chunk,
+            RCLONE_S3_UPLOAD_CONCURRENCY: String(conc),
+          });
           walls.push(m.wallS);
           rss.push(m.peakRssMiB);
         }
-        console.log(`| ${chunk} | ${conc} | ${fmt(walls, 1)} | ${(latest.size / 2 ** 20 / median(walls)).toFixed(0)} | ${fmt(rss, 0)} |`);
+        console.log(
+          `| ${chunk} | ${conc} | ${fmt(walls, 1)} | ${(latest.size / 2 ** 20 / median(walls)).toFixed(0)} | ${fmt(rss, 0)} |`,
+        );
       }
     }
   } finally {

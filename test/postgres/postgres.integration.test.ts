@@ -122,9 +122,13 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 60_000): Pro
 /** The pid of a process named `name` among the descendants of `root` (the stages run in subshells). */
 async function childPid(root: number, name: string): Promise<number | undefined> {
   const { stdout } = await run("ps", ["-e", "-o", "pid=,ppid=,comm="]).catch(() => ({ stdout: "" }));
-  const procs = stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((p) => p.length >= 3).map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+  const procs = stdout
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .filter((p) => p.length >= 3)
+    .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
   const tree = new Set([root]);
-  for (let grew = true; grew; ) {
+  for (let grew = true; grew;) {
     grew = false;
     for (const p of procs) if (tree.has(p.ppid) && !tree.has(p.pid)) (tree.add(p.pid), (grew = true));
   }
@@ -243,31 +247,62 @@ describe("dump and restore", { timeout: SLOW }, () => {
     const bin = path.join(tmp, "countbin");
     const calls = path.join(tmp, "rclone-calls.log");
     mkdirSync(bin, { recursive: true });
-    writeFileSync(path.join(bin, "rclone"), `#!/bin/bash\nprintf '%s\\n' "$*" >> ${calls}\nexec ${(await run("bash", ["-c", "command -v rclone"])).stdout.trim()} "$@"\n`, { mode: 0o755 });
+    writeFileSync(
+      path.join(bin, "rclone"),
+      `#!/bin/bash\nprintf '%s\\n' "$*" >> ${calls}\nexec ${(await run("bash", ["-c", "command -v rclone"])).stdout.trim()} "$@"\n`,
+      { mode: 0o755 },
+    );
     const [key] = [...(await finalObjects("app")).keys()].filter((k) => k.endsWith(".sql.zst"));
     writeFileSync(calls, "");
-    const ok = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: key, TARGET_DATABASE: "app_once", RCLONE: path.join(bin, "rclone") });
+    const ok = await runScript("restore.sh", {
+      ...pg.env,
+      DUMP_NAME: "app",
+      DUMP_KEY: key,
+      TARGET_DATABASE: "app_once",
+      RCLONE: path.join(bin, "rclone"),
+    });
     expect(ok.code, ok.stderr).toBe(0);
-    const downloads = readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("cat ") && l.endsWith(`/${key}`));
+    const downloads = readFileSync(calls, "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith("cat ") && l.endsWith(`/${key}`));
     expect(downloads).toHaveLength(1);
     expect(await pg.psql("SELECT count(*) FROM orders", "app_once")).toBe("20000");
 
     // The same bytes under a record with another sha256: restored, hashed on the way, rolled back.
     const badKey = "postgres-backups/app/app-20250102T030000Z.sql.zst";
     await rclone(["copyto", `hub:${BUCKET}/postgres-backups/app/${key}`, `hub:${BUCKET}/${badKey}`]);
-    const record = (await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${key}.json`])).replace(/"sha256": "[0-9a-f]{64}"/, `"sha256": "${"0".repeat(64)}"`).replace(/"key": "[^"]*"/, `"key": "${badKey}"`);
+    const record = (await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/${key}.json`]))
+      .replace(/"sha256": "[0-9a-f]{64}"/, `"sha256": "${"0".repeat(64)}"`)
+      .replace(/"key": "[^"]*"/, `"key": "${badKey}"`);
     const recordFile = path.join(tmp, "bad-record.json");
     writeFileSync(recordFile, record);
     await rclone(["copyto", recordFile, `hub:${BUCKET}/${badKey}.json`]);
     writeFileSync(calls, "");
-    const bad = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250102T030000Z.sql.zst", TARGET_DATABASE: "app_bad_sha", RCLONE: path.join(bin, "rclone") });
+    const bad = await runScript("restore.sh", {
+      ...pg.env,
+      DUMP_NAME: "app",
+      DUMP_KEY: "app-20250102T030000Z.sql.zst",
+      TARGET_DATABASE: "app_bad_sha",
+      RCLONE: path.join(bin, "rclone"),
+    });
     expect(bad.code).not.toBe(0);
-    expect(bad.stderr).toMatch(/has sha256 [0-9a-f]{64}, its record says 0{64}: corrupt; the restore into app_bad_sha was rolled back/);
-    expect(readFileSync(calls, "utf8").split("\n").filter((l) => l.startsWith("cat ") && l.endsWith(badKey))).toHaveLength(1);
+    expect(bad.stderr).toMatch(
+      /has sha256 [0-9a-f]{64}, its record says 0{64}: corrupt; the restore into app_bad_sha was rolled back/,
+    );
+    expect(
+      readFileSync(calls, "utf8")
+        .split("\n")
+        .filter((l) => l.startsWith("cat ") && l.endsWith(badKey)),
+    ).toHaveLength(1);
     expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'app_bad_sha'")).toBe("0");
     // Into an existing empty database: the transaction is rolled back and the database stays empty.
     await pg.psql("CREATE DATABASE app_bad_existing");
-    const bad2 = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "app", DUMP_KEY: "app-20250102T030000Z.sql.zst", TARGET_DATABASE: "app_bad_existing" });
+    const bad2 = await runScript("restore.sh", {
+      ...pg.env,
+      DUMP_NAME: "app",
+      DUMP_KEY: "app-20250102T030000Z.sql.zst",
+      TARGET_DATABASE: "app_bad_existing",
+    });
     expect(bad2.code).not.toBe(0);
     expect(await pg.psql("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'", "app_bad_existing")).toBe("0");
     await rclone(["deletefile", `hub:${BUCKET}/${badKey}`]);
@@ -460,7 +495,12 @@ describe("failures leave no dump at a final key and latest.json unchanged", { ti
       "bigdb",
       async () => {
         const { child, done } = startScript("dump.sh", dumpEnv(big, "bigdb", { TMPDIR: scratch }));
-        await waitFor(async () => (await big.psql("SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'")) || undefined);
+        await waitFor(
+          async () =>
+            (await big.psql(
+              "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_dump' AND query LIKE 'COPY%'",
+            )) || undefined,
+        );
         await waitFor(() => childPid(child.pid!, "bash"));
         expect(readdirSync(scratch)).toHaveLength(1); // the FIFO directory exists while the dump runs
         child.kill("SIGTERM");
@@ -470,7 +510,13 @@ describe("failures leave no dump at a final key and latest.json unchanged", { ti
     );
     expect(readdirSync(scratch)).toEqual([]);
     // No stage outlives the script: pg_dump's session ends.
-    await waitFor(async () => ((await big.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'")) === "0" ? true : undefined), 30_000);
+    await waitFor(
+      async () =>
+        (await big.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'")) === "0"
+          ? true
+          : undefined,
+      30_000,
+    );
   });
 
   it("a full scratch disk fails before the dump, with a message that says disk", async () => {
@@ -479,7 +525,21 @@ describe("failures leave no dump at a final key and latest.json unchanged", { ti
     const env = childEnv({ ...s3.rcloneEnv, HUB_BUCKET: BUCKET, ...dumpEnv(big, "bigdb", { TMPDIR: mnt }) });
     const before = await finalObjects("bigdb");
     const res = await new Promise<Result>((resolve) => {
-      const child = spawn("unshare", ["--mount", "--propagation", "private", "bash", "-c", 'mount -t tmpfs -o size=64k tmpfs "$1" && (head -c 1048576 /dev/zero > "$1/filler" 2>/dev/null; true) && exec bash "$2"', "_", mnt, path.join(SCRIPTS, "dump.sh")], { env, stdio: ["ignore", "ignore", "pipe"] });
+      const child = spawn(
+        "unshare",
+        [
+          "--mount",
+          "--propagation",
+          "private",
+          "bash",
+          "-c",
+          'mount -t tmpfs -o size=64k tmpfs "$1" && (head -c 1048576 /dev/zero > "$1/filler" 2>/dev/null; true) && exec bash "$2"',
+          "_",
+          mnt,
+          path.join(SCRIPTS, "dump.sh"),
+        ],
+        { env, stdio: ["ignore", "ignore", "pipe"] },
+      );
       let stderr = "";
       child.stderr!.on("data", (d) => (stderr += d));
       child.on("exit", (code, signal) => resolve({ code, signal, stderr }));
@@ -492,12 +552,24 @@ describe("failures leave no dump at a final key and latest.json unchanged", { ti
 
   it("a lock held on a table (ACCESS EXCLUSIVE in a second session) fails the dump after LOCK_TIMEOUT, naming the table and the holder", async () => {
     await big.psql("CREATE TABLE IF NOT EXISTS migrating (id int)", "bigdb");
-    const holder = spawn("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "bigdb"], { env: childEnv({ ...big.env, PGAPPNAME: "migration" }), stdio: ["pipe", "ignore", "pipe"] });
+    const holder = spawn("psql", ["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "bigdb"], {
+      env: childEnv({ ...big.env, PGAPPNAME: "migration" }),
+      stdio: ["pipe", "ignore", "pipe"],
+    });
     holder.stdin!.write("BEGIN;\nLOCK TABLE migrating IN ACCESS EXCLUSIVE MODE;\nSELECT pg_sleep(600);\n");
     try {
-      await waitFor(async () => (await big.psql("SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'migration' AND l.mode = 'AccessExclusiveLock' AND l.granted")) || undefined);
+      await waitFor(
+        async () =>
+          (await big.psql(
+            "SELECT 1 FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'migration' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+          )) || undefined,
+      );
       const started = Date.now();
-      const res = await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { LOCK_TIMEOUT: "2s" })), /lock timeout: pg_dump waited more than 2s \(LOCK_TIMEOUT\) for an ACCESS SHARE lock on table public\.migrating/);
+      const res = await expectFailureLeavesNothing(
+        "bigdb",
+        () => runScript("dump.sh", dumpEnv(big, "bigdb", { LOCK_TIMEOUT: "2s" })),
+        /lock timeout: pg_dump waited more than 2s \(LOCK_TIMEOUT\) for an ACCESS SHARE lock on table public\.migrating/,
+      );
       expect(res.stderr).toMatch(/held by pid \d+ \(AccessExclusiveLock, application migration/);
       // Without the timeout pg_dump waits for the lock until the job's deadline; with it, seconds.
       expect(Date.now() - started).toBeLessThan(60_000);
@@ -510,7 +582,11 @@ describe("failures leave no dump at a final key and latest.json unchanged", { ti
   });
 
   it("a LOCK_TIMEOUT that is not a PostgreSQL duration is refused before anything is uploaded", async () => {
-    await expectFailureLeavesNothing("bigdb", () => runScript("dump.sh", dumpEnv(big, "bigdb", { LOCK_TIMEOUT: "2 minutes; DROP" })), /LOCK_TIMEOUT must be a PostgreSQL duration/);
+    await expectFailureLeavesNothing(
+      "bigdb",
+      () => runScript("dump.sh", dumpEnv(big, "bigdb", { LOCK_TIMEOUT: "2 minutes; DROP" })),
+      /LOCK_TIMEOUT must be a PostgreSQL duration/,
+    );
   });
 
   it("S3 is down", async () => {
