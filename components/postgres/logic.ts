@@ -5,6 +5,7 @@
 import type * as k8s from "@pulumi/kubernetes";
 import { PREFIXES, type DatabaseConfig, type PostgresConfig } from "../config.js";
 import { fixedMinuteOfDay } from "../core/cron.js";
+import { parseGoDuration } from "../core/duration.js";
 import { type HubConnection } from "../core/hubConnection.js";
 import { DEFAULT_ACTIVE_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { names } from "../core/names.js";
@@ -156,6 +157,8 @@ export function dumpEnv(
     { name: "BACKUP_PREFIX", value: prefixDir },
     { name: "ZSTD_LEVEL", value: String(zstdLevel) },
     { name: "ZSTD_THREADS", value: String(DUMP_CPU_LIMIT) },
+    // pg_dump --lock-wait-timeout takes a PostgreSQL duration; whole milliseconds are exact.
+    { name: "LOCK_TIMEOUT", value: `${Math.max(1, Math.round(parseGoDuration(db.lockTimeout)! * 1000))}ms` },
     { name: "PGHOST", value: db.host },
     { name: "PGPORT", value: String(db.port) },
     { name: "PGUSER", value: db.user },

@@ -1,10 +1,12 @@
 /** The postgres section: databases, dump window and restore drill. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
+import { parseGoDuration } from "../core/duration.js";
 import { names } from "../core/names.js";
 import {
   checkDerivedCronJobName,
   cron,
   dnsLabel,
+  goDuration,
   hhmm,
   pinnedImage,
   port,
@@ -14,6 +16,26 @@ import {
   uniqueBy,
 } from "../core/schema.js";
 import { VERSIONS } from "../core/versions.js";
+
+/** Default of `lockTimeout`: longer than the seconds a typical migration holds its lock, far below the job's hour. */
+export const DEFAULT_LOCK_TIMEOUT = "2m";
+
+/**
+ * How long pg_dump may wait for the ACCESS SHARE lock on a table before the dump fails naming it (a Go
+ * duration, handed to pg_dump --lock-wait-timeout). 0 would mean "wait until the job's deadline kills
+ * the dump", which is what this setting exists to prevent.
+ */
+const lockTimeout = goDuration.superRefine((v, ctx) => {
+  const s = parseGoDuration(v);
+  if (s === undefined) return;
+  if (s < 0.001)
+    ctx.addIssue({
+      code: "custom",
+      message: `must be at least 1ms; 0 would let a held lock stall the dump until the job's deadline`,
+    });
+  else if (s >= 3600)
+    ctx.addIssue({ code: "custom", message: `must be shorter than the dump job's one-hour deadline, not ${v}` });
+});
 
 export const databaseSchema = z.strictObject({
   name: dnsLabel(40),
@@ -26,6 +48,8 @@ export const databaseSchema = z.strictObject({
   schedule: cron.optional(),
   mode: z.enum(["database", "cluster"]).default("database"),
   image: pinnedImage.optional(),
+  /** Overrides the section's lockTimeout for this database. */
+  lockTimeout: lockTimeout.optional(),
 });
 
 const DEFAULT_CHECK =
@@ -35,6 +59,7 @@ export const postgresSchema = z
   .strictObject({
     image: pinnedImage.default(VERSIONS.postgresImage),
     retentionDays: posInt(1).default(7),
+    lockTimeout: lockTimeout.default(DEFAULT_LOCK_TIMEOUT),
     window: z.strictObject({ start: hhmm, end: hhmm }).default({ start: "03:00", end: "05:00" }),
     databases: z.array(databaseSchema).min(1, "must list at least one database"),
     restoreDrill: z
@@ -73,7 +98,12 @@ export const postgresSchema = z
   })
   .transform((pg) => ({
     ...pg,
-    databases: pg.databases.map((d) => ({ ...d, database: d.database ?? d.name, image: d.image ?? pg.image })),
+    databases: pg.databases.map((d) => ({
+      ...d,
+      database: d.database ?? d.name,
+      image: d.image ?? pg.image,
+      lockTimeout: d.lockTimeout ?? pg.lockTimeout,
+    })),
     restoreDrill: pg.restoreDrill && {
       ...pg.restoreDrill,
       databases: pg.restoreDrill.databases ?? pg.databases.map((d) => d.name),

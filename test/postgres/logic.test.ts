@@ -144,6 +144,46 @@ describe("container environment", () => {
   });
 });
 
+describe("lock timeout", () => {
+  const lockEnv = (postgres: Record<string, unknown>, i = 0) =>
+    dumpEnv(stack(postgres).postgres!.databases[i], hubConnection(stack(postgres).hub), "x").find(
+      (e) => e.name === "LOCK_TIMEOUT",
+    )!.value;
+
+  it("defaults to 2 minutes, takes a section value and a per-database override, and reaches pg_dump in ms", () => {
+    expect(lockEnv({ databases: [db("a")] })).toBe("120000ms");
+    expect(lockEnv({ lockTimeout: "30s", databases: [db("a"), db("b", "b-pg", { lockTimeout: "1m30s" })] })).toBe(
+      "30000ms",
+    );
+    expect(lockEnv({ lockTimeout: "30s", databases: [db("a"), db("b", "b-pg", { lockTimeout: "1m30s" })] }, 1)).toBe(
+      "90000ms",
+    );
+    expect(lockEnv({ databases: [db("a", "a-pg", { lockTimeout: "250ms" })] })).toBe("250ms");
+  });
+
+  it.each([
+    [{ lockTimeout: "0s" }, "postgres.lockTimeout", /at least 1ms/],
+    [{ lockTimeout: "2" }, "postgres.lockTimeout", /not a Go duration/],
+    [{ lockTimeout: "2min" }, "postgres.lockTimeout", /not a Go duration/],
+    [{ lockTimeout: "1h" }, "postgres.lockTimeout", /shorter than the dump job's one-hour deadline/],
+  ])("refuses %o with a message naming %s", (extra, key, message) => {
+    let error: unknown;
+    try {
+      stack({ databases: [db("a")], ...extra });
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).toContain(key);
+    expect(String(error)).toMatch(message);
+  });
+
+  it("names the database key of a bad override", () => {
+    expect(() => stack({ databases: [db("a", "a-pg", { lockTimeout: "-5s" })] })).toThrow(
+      /postgres\.databases\[0\]\.lockTimeout/,
+    );
+  });
+});
+
 describe("restore runbook and plan", () => {
   it("makes a Job from the dump CronJob with ACTION=restore and a new target", () => {
     const s = stack({ databases: [db("wiki"), db("all", "pg", { mode: "cluster" })] });

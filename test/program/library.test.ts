@@ -43,6 +43,7 @@ beforeAll(async () => {
       passwordSecret: { name: "app-postgresql", key: "postgres-password" },
       mode: "database",
       image: "postgres:17.6-alpine3.22",
+      lockTimeout: "2m",
     },
     schedule: "15 3 * * *",
     hub: hub.connection,
