@@ -166,11 +166,11 @@ read -r sql_size size <<<"$sizes" || true
 sha256="$(cut -d' ' -f1 <"$work/sha256")"
 [ "${#sha256}" -eq 64 ] || fail "no sha256 was computed"
 staged_size="$("$RCLONE" lsf --format s "$staging")" || fail "cannot read back the staged object"
-[ "$staged_size" = "$size" ] || fail "staged object has ${staged_size:-no} bytes, zstd wrote ${size}"
+[ "$staged_size" = "$size" ] || fail "staged object has ${staged_size:-no} bytes, ${size} were streamed (as zstd counted them)"
 
 "$RCLONE" copyto "$staging" "$final" || fail "server-side copy to the final key"
 final_size="$("$RCLONE" lsf --format s "$final")" || fail "cannot read back the final object"
-[ "$final_size" = "$size" ] || fail "final object has ${final_size} bytes, zstd wrote ${size}"
+[ "$final_size" = "$size" ] || fail "final object has ${final_size} bytes, ${size} were streamed"
 finished="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 # One key per line: restore.sh reads these fields with sed (the job images have no jq).
