@@ -48,8 +48,11 @@ export const DUMP_CPU_LIMIT = 2;
 export const POSTGRES_ALPINE_UID = 70;
 /** Keys of the per-database Secret that holds the postgres writer's S3 credentials. */
 export const S3_SECRET_KEYS = { accessKeyId: "access-key-id", secretAccessKey: "secret-access-key" } as const;
-/** rclone multipart settings: memory of the upload is about chunk size × concurrency (64 MiB). */
-export const RCLONE_CHUNK_SIZE = "16M";
+/**
+ * rclone multipart settings: the upload holds about chunk size × concurrency (32 MiB) in buffers. 8M × 4 was
+ * the fastest setting measured and the leanest but one (README, Performance; test/bench/postgres.bench.ts --tune).
+ */
+export const RCLONE_CHUNK_SIZE = "8M";
 export const RCLONE_UPLOAD_CONCURRENCY = 4;
 
 const prefixDir = PREFIXES.postgres.replace(/\/$/, "");
