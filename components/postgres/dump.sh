@@ -5,8 +5,8 @@
 #                             `-> sha256sum        (the digest of exactly the uploaded bytes)
 #                             `-> zstd -d | tail   (the completion trailer, read back from the compressed side)
 # The raw SQL is read by zstd alone: every extra reader of the raw stream costs as much CPU as pg_dump
-# itself (figures: test/bench/postgres.bench.ts, README Performance). zstd reports the raw and compressed byte counts
-# itself (-vv prints exact sizes), so nothing else counts bytes. Only when every stage exited 0, the
+# itself (figures: test/bench/postgres.bench.ts, README Performance). zstd reports the raw and
+# compressed byte counts itself (-vv prints exact sizes), so nothing else counts bytes. Only when every stage exited 0, the
 # decompressed stream ends with pg_dump's own completion trailer and the staged object has exactly the
 # size zstd wrote, the object is copied server-side to its final key, then its integrity record is
 # written, then latest.json moves. The writer cannot delete: a failed run leaves only a staging object,
