@@ -52,10 +52,10 @@ case "$THREADS" in [0-9] | [1-9][0-9]) ;; *) fail "ZSTD_THREADS must be 0..99, n
 [[ "$LOCK_TIMEOUT" =~ ^[1-9][0-9]*(ms|s|min|h)?$ ]] || fail "LOCK_TIMEOUT must be a PostgreSQL duration such as 30s, 2min or 500ms, not '${LOCK_TIMEOUT}'"
 # An image other than the stock postgres alpine one may lack zstd: say so before touching the hub.
 command -v zstd >/dev/null || fail "zstd is not installed in this image"
-# pg_dump sets lock_timeout = 0 on its own connection, so PGOPTIONS cannot bound its wait for a lock;
-# --lock-wait-timeout does (pg_dump issues its LOCK TABLE statements under that statement_timeout), and
-# pg_dumpall hands it to every pg_dump it runs (src/bin/pg_dump/pg_dump.c setup_connection and
-# getTables; pg_dumpall.c).
+# pg_dump sets lock_timeout = 0 on its own connection (PostgreSQL's pg_dump.c, setup_connection), so
+# PGOPTIONS cannot bound its wait for a lock; --lock-wait-timeout does (pg_dump issues its LOCK TABLE
+# statements under that statement_timeout, getTables), and pg_dumpall hands it to every pg_dump it runs.
+# The lock test in test/postgres/postgres.integration.test.ts shows it against a real server.
 case "$MODE" in
   database)
     dump_cmd=(pg_dump --no-password --format=plain "--lock-wait-timeout=${LOCK_TIMEOUT}" "--dbname=${PGDATABASE:?PGDATABASE is required}")
@@ -113,7 +113,8 @@ sha_pid=$!
 (zstd -q -d -c <"$work/zst-check" | tail -c 1024 >"$work/trailer") &
 check_pid=$!
 # zstd writes a content checksum into every frame (its default), so restore also detects corruption.
-# -vv prints the exact byte counts read and written (zstd programs/util.c UTIL_makeHumanReadableSize).
+# -vv prints the exact byte counts read and written (zstd's UTIL_makeHumanReadableSize does not round at
+# that verbosity); the record test compares them with the object.
 (
   set +e
   "${dump_cmd[@]}" 2>"$work/dump.err" | zstd -vv --no-progress -c "-T$THREADS" "-$LEVEL" 2>"$work/zstd.log" |
