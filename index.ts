@@ -15,7 +15,7 @@ const stack = (() => {
   }
 })();
 const config = new pulumi.Config();
-const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, alerts } = backupStack(stack, (key) =>
+const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts } = backupStack(stack, (key) =>
   config.getSecret(key),
 );
 
@@ -29,6 +29,7 @@ export const writerAccessKeyIds = pulumi.secret(
 export const longhornBackupTargetUrl = longhorn?.backupTargetUrl;
 export const postgresRestoreCommands = Object.fromEntries([...dumps].map(([db, job]) => [db, job.restoreCommand]));
 export const postgresRestoreDrills = drill?.cronJobNames;
+export const restoreDrills = drills?.cronJobNames;
 export const etcdRestoreRunbook = etcd?.restoreRunbook;
 export const veleroSchedules = velero?.scheduleNames;
 export const bucketMirrors = mirrors.map((m) => m.cronJobName);

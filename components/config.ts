@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { alertsSchema } from "./alerts/schema.js";
 import { PROJECT, SECRET_KEYS, suggest, type SecretKey } from "./core/schema.js";
+import { drillsSchema } from "./drills/schema.js";
 import { etcdSchema } from "./etcd/schema.js";
 import { ftpBridgeSchema } from "./ftpBridge/schema.js";
 import { hubSchema } from "./hub/schema.js";
@@ -17,7 +18,7 @@ import { s3StackIssues } from "./hub/s3Stack.js";
 import { longhornSchema } from "./longhorn/schema.js";
 import { bucketsSchema } from "./mirror/schema.js";
 import { offsiteSchema } from "./offsite/schema.js";
-import { postgresSchema } from "./postgres/schema.js";
+import { DEFAULT_CHECK, postgresSchema } from "./postgres/schema.js";
 import { veleroSchema } from "./velero/schema.js";
 
 export {
@@ -51,6 +52,7 @@ const SECTIONS = {
   offsite: offsiteSchema,
   ftpBridge: ftpBridgeSchema,
   alerts: alertsSchema,
+  drills: drillsSchema,
 } as const;
 export type SectionName = keyof typeof SECTIONS;
 export const SECTION_NAMES = Object.keys(SECTIONS) as SectionName[];
@@ -66,6 +68,7 @@ const stackSchema = z
     offsite: offsiteSchema.optional(),
     ftpBridge: ftpBridgeSchema.optional(),
     alerts: alertsSchema.optional(),
+    drills: drillsSchema.optional(),
     secrets: secretsPresentSchema,
   })
   .superRefine((c, ctx) => {
@@ -165,6 +168,49 @@ const stackSchema = z
     }
     if (c.offsite?.prefixes && c.offsite.prefixes.length === 0)
       ctx.addIssue({ code: "custom", path: ["offsite", "prefixes"], message: "must not be empty" });
+    // A drill proves a class the stack backs up: without the class there is nothing to restore.
+    const d = c.drills;
+    if (d) {
+      const needs: [keyof typeof d, boolean, string][] = [
+        ["postgres", !!c.postgres, "the homelab-backup:postgres section"],
+        ["velero", !!c.velero, "the homelab-backup:velero section"],
+        ["longhorn", !!c.longhorn, "the homelab-backup:longhorn section"],
+        ["etcd", !!c.etcd, "the homelab-backup:etcd section"],
+        ["offsite", !!c.offsite, "the homelab-backup:offsite section"],
+        ["buckets", (c.buckets?.mirrors.length ?? 0) > 0, "at least one buckets.mirrors entry"],
+      ];
+      for (const [cls, present, what] of needs) {
+        if (d[cls] !== undefined && !present)
+          ctx.addIssue({
+            code: "custom",
+            path: ["drills", cls],
+            message: `needs ${what}: there is nothing to restore`,
+          });
+      }
+      if (d.postgres && c.postgres?.restoreDrill)
+        ctx.addIssue({
+          code: "custom",
+          path: ["drills", "postgres"],
+          message: "and postgres.restoreDrill are the same drill: keep one of them",
+        });
+      const dbs = c.postgres?.databases.map((x) => x.name) ?? [];
+      d.postgres?.databases?.forEach((n, i) => {
+        if (c.postgres && !dbs.includes(n))
+          ctx.addIssue({
+            code: "custom",
+            path: ["drills", "postgres", "databases", i],
+            message: `names database "${n}", which is not in postgres.databases${suggest(n, dbs)}`,
+          });
+      });
+      d.velero?.namespaces.forEach((n, i) => {
+        if (c.velero?.excludedNamespaces?.includes(n))
+          ctx.addIssue({
+            code: "custom",
+            path: ["drills", "velero", "namespaces", i],
+            message: `names namespace "${n}", which velero.excludedNamespaces keeps out of every backup`,
+          });
+      });
+    }
   });
 
 /** The typed, defaulted stack configuration; `secrets` records only which secret keys are set. */
@@ -184,6 +230,7 @@ export type MirrorConfig = BucketsConfig["mirrors"][number];
 export type OffsiteConfig = NonNullable<StackConfig["offsite"]> & { runOn: "hub" | "cluster" };
 export type FtpBridgeConfig = NonNullable<StackConfig["ftpBridge"]>;
 export type AlertsConfig = NonNullable<StackConfig["alerts"]>;
+export type DrillsConfig = NonNullable<StackConfig["drills"]>;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing and errors
@@ -319,6 +366,15 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
   const config = result.data;
   if (config.offsite) config.offsite.runOn ??= config.hub.kind === "pi" ? "hub" : "cluster";
+  // drills.postgres is postgres.restoreDrill under its new name: one drill, built by PostgresRestoreDrill.
+  const pgDrill = config.drills?.postgres;
+  if (pgDrill && config.postgres) {
+    config.postgres.restoreDrill = {
+      schedule: pgDrill.schedule,
+      databases: pgDrill.databases ?? config.postgres.databases.map((x) => x.name),
+      checks: pgDrill.checks ?? [DEFAULT_CHECK],
+    };
+  }
   return config;
 }
 

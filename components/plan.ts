@@ -7,6 +7,9 @@
 import { alertsPlan } from "./alerts/plan.js";
 import { configuredClasses, LONGHORN_BACKUP_TASKS, type StackConfig } from "./config.js";
 import { cronGaps, fixedMinuteOfDay, formatMinuteOfDay } from "./core/cron.js";
+import { drillTargets } from "./drills/logic.js";
+import { restoreReadiness } from "./drills/plan.js";
+import { DRILL_CLASSES, type DrillClass } from "./drills/schema.js";
 import { etcdPlan } from "./etcd/plan.js";
 import { hubPlan } from "./hub/plan.js";
 import { longhornPlan } from "./longhorn/plan.js";
@@ -64,6 +67,8 @@ export function dailyTimeline(stack: StackConfig): Run[] {
   for (const s of stack.velero?.schedules ?? []) add(s.cron, `Velero schedule \`${s.name}\``);
   for (const m of stack.buckets?.mirrors ?? []) add(m.schedule, `bucket mirror \`${m.name}\``);
   if (stack.offsite) add(stack.offsite.schedule, "off-site encrypted copy");
+  for (const t of drillTargets(stack).filter((x) => x.cls !== "postgres"))
+    add(t.schedule, `${t.what} (${t.namespace}/${t.cronJob})`);
   return runs.sort((a, b) => a.minute - b.minute || a.what.localeCompare(b.what));
 }
 
@@ -208,6 +213,17 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
     if (!s.details.trim()) continue;
     out.push("", `## ${s.title}`, "", s.details.trim());
   }
+  const drillable = configuredClasses(stack).filter((c): c is DrillClass =>
+    (DRILL_CLASSES as readonly string[]).includes(c),
+  );
+  out.push(
+    "",
+    "## Restore readiness",
+    "",
+    "Each drill restores the newest backup of its class somewhere harmless, checks it and removes what it made; a failed, missing or slow drill alerts. The last drill and the measured restore time (RTO) are live values: the table names where to read them.",
+    "",
+    restoreReadiness(drillTargets(stack), stack.drills, drillable),
+  );
   if (stack.alerts) {
     const a = alertsPlan(stack);
     out.push("", `## ${a.title}`, "", a.details.trim());

@@ -7,6 +7,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { BackupAlerts } from "./alerts/backupAlerts.js";
 import { offsiteOf, type SecretKey, type StackConfig } from "./config.js";
 import { PREFIXES } from "./core/schema.js";
+import { drillReadPrefixes } from "./drills/logic.js";
+import { RestoreDrills } from "./drills/restoreDrills.js";
 import { EtcdOffload } from "./etcd/etcdOffload.js";
 import { S3FtpBridge } from "./ftpBridge/s3FtpBridge.js";
 import { BackupHub } from "./hub/backupHub.js";
@@ -18,6 +20,7 @@ import { OffsiteSync } from "./offsite/offsiteSync.js";
 import { dumpSchedules } from "./postgres/logic.js";
 import { PostgresDumpJob } from "./postgres/postgresDumpJob.js";
 import { PostgresRestoreDrill } from "./postgres/postgresRestoreDrill.js";
+import { VELERO_PREFIX } from "./velero/logic.js";
 import { Velero } from "./velero/velero.js";
 
 /** A secret config value (`homelab-backup:<key>`), or undefined when it is not set. */
@@ -41,6 +44,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     offsitePrefixes: offsite?.prefixes,
     writersInUse: hubWritersInUse(stack).map((w) => w.name),
     writerKeys: secret("hubWriterKeys"),
+    drillPrefixes: stack.drills ? drillReadPrefixes(stack.drills, offsite?.prefixes) : undefined,
   });
   const s3 = hub.connection;
 
@@ -128,7 +132,27 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
       })
     : undefined;
 
+  // drills.postgres is built above as the PostgreSQL restore drill; RestoreDrills builds the others.
+  const d = stack.drills;
+  const drills =
+    d && (d.velero || d.longhorn || d.etcd || d.offsite || d.buckets)
+      ? new RestoreDrills("drills", {
+          drills: d,
+          hub: s3,
+          reader: hub.writers.drills,
+          velero: stack.velero && { namespace: stack.velero.namespace, prefix: VELERO_PREFIX },
+          longhornNamespace: stack.longhorn?.namespace,
+          offsite: offsite &&
+            offsiteSync && {
+              config: offsite,
+              ftpPassword: required("offsiteFtpPassword"),
+              encryptionKey: offsite.encryption.enabled ? offsiteSync.encryptionKey : undefined,
+            },
+          mirrors: stack.buckets?.mirrors,
+        })
+      : undefined;
+
   const alerts = stack.alerts ? new BackupAlerts("alerts", { config: stack.alerts, stack }) : undefined;
 
-  return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, alerts };
+  return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts };
 }

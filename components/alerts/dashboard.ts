@@ -1,6 +1,8 @@
 /** The Grafana dashboard of the backup stack, loaded by Grafana's sidecar from a ConfigMap. */
 import { offsiteOf, type StackConfig } from "../config.js";
 import { metrics } from "../core/names.js";
+import { drillRtoQueries } from "../drills/alerts.js";
+import { drillTargets } from "../drills/logic.js";
 import { dataDirMountpoints } from "../hub/alerts.js";
 import { backupCronJobs } from "./jobAlerts.js";
 import { jobsOf, q, regexAlternatives } from "./ruleHelpers.js";
@@ -99,6 +101,14 @@ export function dashboardQueries(
   if (offsite?.runOn === "hub")
     failures.push({ expr: `1 - min(${metrics.offsiteLastRunSuccess})`, legend: "offsite last run failed" });
   if (failures.length) panels.push({ title: "Failures", unit: "short", type: "timeseries", targets: failures });
+  const drills = drillTargets(stack);
+  if (drills.length)
+    panels.push({
+      title: "Restore time (RTO) per class",
+      unit: "s",
+      type: "timeseries",
+      targets: drillRtoQueries(drills),
+    });
   if (stack.hub.kind === "pi" && stack.hub.dataDir) {
     const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(stack.hub.dataDir)))}`;
     panels.push({

@@ -4,6 +4,8 @@
  * promtool reads.
  */
 import type { StackConfig } from "../config.js";
+import { drillAlertRules } from "../drills/alerts.js";
+import { drillTargets } from "../drills/logic.js";
 import { etcdAlertRules } from "../etcd/alerts.js";
 import { hubAlertRules } from "../hub/alerts.js";
 import { longhornAlertRules } from "../longhorn/alerts.js";
@@ -25,6 +27,7 @@ function build(stack: StackConfig): Built[] {
     ...offsiteAlertRules(stack),
     ...jobAlertRules(stack),
     ...hubAlertRules(stack, alerts),
+    ...drillAlertRules(drillTargets(stack), alerts),
   ];
 }
 

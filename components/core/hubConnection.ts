@@ -7,7 +7,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { PREFIXES, type HubConfig } from "../config.js";
 
 /** The writers of the hub: one credential each, able to write only under its own prefix. */
-export const WRITERS = ["longhorn", "postgres", "etcd", "velero", "buckets", "offsite"] as const;
+export const WRITERS = ["longhorn", "postgres", "etcd", "velero", "buckets", "offsite", "drills"] as const;
 export type WriterName = (typeof WRITERS)[number];
 
 export interface WriterCredentials {
@@ -64,7 +64,7 @@ export function hubConnection(hub: HubConfig): HubConnection {
 
 /** The prefix a writer may write under (the offsite reader reads everything it copies). */
 export function writerPrefix(writer: WriterName): string {
-  return writer === "offsite" ? "" : PREFIXES[writer];
+  return writer === "offsite" || writer === "drills" ? "" : PREFIXES[writer];
 }
 
 /** `s3://bucket/prefix` for a person reading the plan. */

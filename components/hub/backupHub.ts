@@ -34,6 +34,8 @@ export interface BackupHubArgs {
   readonly writersInUse?: readonly WriterName[];
   /** s3 hubs with manage none: the writers' keys as YAML/JSON (homelab-backup:hubWriterKeys). */
   readonly writerKeys?: pulumi.Input<string>;
+  /** Prefixes the restore drills read ("" = the whole bucket). @default none: the drills identity has no right */
+  readonly drillPrefixes?: string[];
 }
 
 export class BackupHub extends pulumi.ComponentResource {
@@ -53,7 +55,10 @@ export class BackupHub extends pulumi.ComponentResource {
     super("homelab-backup:index:BackupHub", name, {}, opts);
     const hub = args.hub;
     this.connection = hubConnection(hub);
-    const policies = writerPolicies(hub.bucket, { offsitePrefixes: args.offsitePrefixes });
+    const policies = writerPolicies(hub.bucket, {
+      offsitePrefixes: args.offsitePrefixes,
+      drillPrefixes: args.drillPrefixes,
+    });
 
     if (hub.kind === "s3") {
       const s3 = new S3Hub(

@@ -74,8 +74,40 @@ const sid = (...parts: string[]) => parts.map((p) => p.replace(/[^A-Za-z0-9]/g, 
 export function writerPolicy(
   writer: WriterName,
   bucket: string,
-  opts: { offsitePrefixes?: readonly string[] } = {},
+  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[] } = {},
 ): PolicyDocument {
+  if (writer === "drills") {
+    // The restore drills only read (components/drills/logic.ts drillReadPrefixes): "" is the whole
+    // bucket; no drill configured leaves the identity with no right at all.
+    const prefixes = opts.drillPrefixes ?? [];
+    if (prefixes.length === 0)
+      return {
+        Version: "2012-10-17",
+        Statement: [
+          {
+            Sid: "NoDrills",
+            Effect: "Deny",
+            Action: ["s3:*"],
+            Resource: [bucketArn(bucket), `${bucketArn(bucket)}/*`],
+          },
+        ],
+      };
+    const whole = prefixes.includes("");
+    return {
+      Version: "2012-10-17",
+      Statement: [
+        {
+          Sid: "DrillsReadObjects",
+          Effect: "Allow",
+          Action: ["s3:GetObject"],
+          Resource: whole ? [`${bucketArn(bucket)}/*`] : prefixes.map((p) => objectsArn(bucket, p)),
+        },
+        whole
+          ? { Sid: "DrillsListBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn(bucket)] }
+          : listUnder(bucket, prefixes, "DrillsListPrefixes"),
+      ],
+    };
+  }
   if (writer === "offsite") {
     const prefixes = opts.offsitePrefixes?.length ? [...opts.offsitePrefixes] : undefined;
     return {
@@ -132,7 +164,7 @@ export function writerUserName(bucket: string, writer: WriterName): string {
 /** Every writer's policy, keyed by writer (what PiHub loads into MinIO/RustFS). */
 export function writerPolicies(
   bucket: string,
-  opts: { offsitePrefixes?: readonly string[] } = {},
+  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[] } = {},
 ): Record<WriterName, PolicyDocument> {
   return Object.fromEntries(WRITERS.map((w) => [w, writerPolicy(w, bucket, opts)])) as Record<
     WriterName,

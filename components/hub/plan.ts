@@ -32,6 +32,7 @@ const WRITER_USE: Record<WriterName, string> = {
   velero: "Velero BackupStorageLocation",
   buckets: "bucket mirror CronJobs",
   offsite: "off-site copy (reads only)",
+  drills: "restore drills (read only)",
 };
 
 const HUB_TYPE = `${PROJECT}:index:BackupHub`;

@@ -36,6 +36,9 @@ export function hubWritersInUse(c: Omit<S3StackView, "secrets" | "hub">): { name
   if (c.velero) out.push({ name: "velero", section: "velero" });
   if (c.buckets && c.buckets.mirrors.length > 0) out.push({ name: "buckets", section: "buckets" });
   if (c.offsite) out.push({ name: "offsite", section: "offsite" });
+  const drills = (c as { drills?: Record<string, unknown> }).drills;
+  if (drills && Object.keys(drills).some((k) => k !== "namespace" && k !== "postgres"))
+    out.push({ name: "drills", section: "drills" });
   return out;
 }
 

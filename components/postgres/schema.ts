@@ -52,7 +52,7 @@ export const databaseSchema = z.strictObject({
   lockTimeout: lockTimeout.optional(),
 });
 
-const DEFAULT_CHECK =
+export const DEFAULT_CHECK =
   "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')";
 
 export const postgresSchema = z

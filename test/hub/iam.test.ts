@@ -54,8 +54,9 @@ async function decide(
   return res.overallResult as Decision;
 }
 
-const prefixOf = (w: Exclude<WriterName, "offsite">) => PREFIXES[w];
-const others = (w: Exclude<WriterName, "offsite">) => Object.values(PREFIXES).filter((p) => p !== prefixOf(w));
+const prefixOf = (w: Exclude<WriterName, "offsite" | "drills">) => PREFIXES[w];
+const others = (w: Exclude<WriterName, "offsite" | "drills">) =>
+  Object.values(PREFIXES).filter((p) => p !== prefixOf(w));
 const list = (prefix: string) => ({ "s3:prefix": prefix });
 
 /** Requests no writer may ever make: bucket configuration, retention bypass, version deletion. */

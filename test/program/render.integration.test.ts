@@ -164,6 +164,26 @@ describe("render of the example stack", () => {
     expect(plan).toMatch(/cluster-reset/);
     expect(plan).toMatch(/velero restore create/);
   });
+
+  it("writes the Restore readiness table: every class with its drill, where it restores and its RTO target", () => {
+    const plan = readFileSync(path.join(out, "plan.md"), "utf8");
+    const section = plan.slice(plan.indexOf("## Restore readiness"), plan.indexOf("## Alerts"));
+    expect(section).toContain("| Class | Drill | Last drill | Measured RTO | RTO target | Restores into |");
+    const rows = section
+      .split("\n")
+      .filter((l) => l.startsWith("| ") && !l.startsWith("| Class") && !l.startsWith("| ---"));
+    expect(rows.map((r) => r.split(" | ")[0].slice(2))).toEqual([
+      ...Array(3).fill("PostgreSQL databases"),
+      "Kubernetes objects (Velero)",
+      "Longhorn volumes",
+      "etcd snapshots",
+      "Off-site encrypted copy",
+      "Object-store buckets",
+    ]);
+    expect(section).toContain("`homelab-drills/drill-etcd`");
+    expect(section).toContain("15m (alert RestoreTimeAboveTarget)");
+    expect(section).toContain("scratch namespaces `drill-wiki`, `drill-gitea`");
+  });
 });
 
 describe("render of a k3s stack on AWS (test/fixtures/Pulumi.aws-k3s.yaml)", () => {
@@ -177,8 +197,8 @@ describe("render of a k3s stack on AWS (test/fixtures/Pulumi.aws-k3s.yaml)", () 
     );
     const count = (t: string) => resources.filter((x) => x.type === t).length;
     expect(count("aws:s3/bucket:Bucket")).toBe(1);
-    expect(count("aws:iam/user:User")).toBe(6);
-    expect(count("aws:iam/accessKey:AccessKey")).toBe(6);
+    expect(count("aws:iam/user:User")).toBe(7);
+    expect(count("aws:iam/accessKey:AccessKey")).toBe(7);
     const cronJobs = resources
       .filter((x) => x.type === "kubernetes:batch/v1:CronJob")
       .map((x) => x.inputs.metadata.name);

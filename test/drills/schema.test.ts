@@ -1,0 +1,69 @@
+/**
+ * The drills section of the stack file: each drill needs the class it proves, `drills.postgres` is
+ * `postgres.restoreDrill` under its new name (one of the two), and defaults are applied.
+ */
+import { describe, expect, it } from "vitest";
+import { parseStackConfig, StackConfigError } from "../../components/config.js";
+
+const base = {
+  "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "my-homelab-backups" }),
+  "homelab-backup:postgres": JSON.stringify({
+    databases: [{ name: "wiki", namespace: "wiki", host: "pg", passwordSecret: { name: "pg", key: "password" } }],
+  }),
+  "homelab-backup:etcd": "{}",
+};
+const problems = (raw: Record<string, string>) => {
+  try {
+    parseStackConfig(raw);
+    return [];
+  } catch (e) {
+    if (!(e instanceof StackConfigError)) throw e;
+    return e.problems.map((p) => `${p.path}: ${p.message}`);
+  }
+};
+
+describe("drills section", () => {
+  it("applies defaults: weekly schedules, the homelab-drills namespace, sample sizes", () => {
+    const s = parseStackConfig({ ...base, "homelab-backup:drills": JSON.stringify({ etcd: {} }) });
+    expect(s.drills).toEqual({ namespace: "homelab-drills", etcd: { schedule: "30 7 * * 0", minKeys: 1 } });
+  });
+
+  it("refuses a drill for a class the stack does not back up, naming the key", () => {
+    const p = problems({
+      ...base,
+      "homelab-backup:drills": JSON.stringify({ velero: { namespaces: ["wiki"] }, buckets: {} }),
+    });
+    expect(p).toEqual([
+      "drills.velero: needs the homelab-backup:velero section: there is nothing to restore",
+      "drills.buckets: needs at least one buckets.mirrors entry: there is nothing to restore",
+    ]);
+  });
+
+  it("takes drills.postgres as the PostgreSQL restore drill, and refuses it beside postgres.restoreDrill", () => {
+    const s = parseStackConfig({
+      ...base,
+      "homelab-backup:drills": JSON.stringify({ postgres: { schedule: "0 5 * * 6" } }),
+    });
+    expect(s.postgres!.restoreDrill).toMatchObject({ schedule: "0 5 * * 6", databases: ["wiki"] });
+    expect(s.postgres!.restoreDrill!.checks).toHaveLength(1);
+    const both = JSON.parse(base["homelab-backup:postgres"]);
+    both.restoreDrill = {};
+    const p = problems({
+      ...base,
+      "homelab-backup:postgres": JSON.stringify(both),
+      "homelab-backup:drills": JSON.stringify({ postgres: {} }),
+    });
+    expect(p).toEqual(["drills.postgres: and postgres.restoreDrill are the same drill: keep one of them"]);
+  });
+
+  it("names bad values by key: an unknown database, a bad RTO target", () => {
+    const p = problems({
+      ...base,
+      "homelab-backup:drills": JSON.stringify({ postgres: { databases: ["wikki"] }, etcd: { rtoTarget: "15" } }),
+    });
+    expect(p).toContain(
+      'drills.postgres.databases[0]: names database "wikki", which is not in postgres.databases; did you mean "wiki"?',
+    );
+    expect(p.some((x) => x.startsWith("drills.etcd.rtoTarget: "))).toBe(true);
+  });
+});
