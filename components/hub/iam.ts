@@ -87,7 +87,7 @@ export function writerPolicy(
           {
             Sid: "NoDrills",
             Effect: "Deny",
-            Action: ["s3:*"],
+            Action: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             Resource: [bucketArn(bucket), `${bucketArn(bucket)}/*`],
           },
         ],

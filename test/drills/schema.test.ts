@@ -67,3 +67,16 @@ describe("drills section", () => {
     expect(p.some((x) => x.startsWith("drills.etcd.rtoTarget: "))).toBe(true);
   });
 });
+
+describe("the drills identity on the hub", () => {
+  it("only reads, and only the prefixes the configured drills read; no drill, no right", async () => {
+    const { writerPolicy } = await import("../../components/hub/iam.js");
+    const { drillReadPrefixes } = await import("../../components/drills/logic.js");
+    const s = parseStackConfig({ ...base, "homelab-backup:drills": JSON.stringify({ etcd: {} }) });
+    const doc = writerPolicy("drills", "b", { drillPrefixes: drillReadPrefixes(s.drills!, undefined) });
+    expect(doc.Statement.flatMap((x) => x.Action).sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
+    expect(doc.Statement[0].Resource).toEqual(["arn:aws:s3:::b/etcd-snapshots/*"]);
+    const none = writerPolicy("drills", "b", {});
+    expect(none.Statement.every((x) => x.Effect === "Deny")).toBe(true);
+  });
+});
