@@ -15,8 +15,9 @@ const stack = (() => {
   }
 })();
 const config = new pulumi.Config();
-const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts } = backupStack(stack, (key) =>
-  config.getSecret(key),
+const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts } = backupStack(
+  stack,
+  (key) => config.getSecret(key),
 );
 
 export const hubEndpoint = hub.endpoint;
