@@ -162,7 +162,7 @@ fi
 [ "$check_status" -eq 0 ] || fail "the compressed stream does not decompress (zstd -d | tail exited with ${check_status}): truncated or corrupt"
 grep -qF -- "$trailer" "$work/trailer" || fail "the dump does not end with '${trailer}': truncated"
 
-sizes="$(sed -n 's/.*(\([0-9][0-9]*\) B => \([0-9][0-9]*\) B, .*/\1 \2/p' "$work/zstd.log")"
+sizes="$(sed -n 's/.*( *\([0-9][0-9]*\) B => *\([0-9][0-9]*\) B, .*/\1 \2/p' "$work/zstd.log")"
 read -r sql_size size <<<"$sizes" || true
 [ -n "${size:-}" ] || fail "zstd reported no byte counts"
 sha256="$(cut -d' ' -f1 <"$work/sha256")"
