@@ -33,7 +33,9 @@ import { freePort } from "../support/net.js";
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
 const script = (p: string) => path.join(ROOT, "components", p);
-const FTP_USER = "hbackupftp";
+// One system user per userland project: the GNU and BusyBox runs of this file may run at once, and each
+// points the user's home at its own FTP root.
+const FTP_USER = process.env.TEST_USERLAND === "busybox" ? "hbackupftpbb" : "hbackupftp";
 const FTP_PASSWORD = "ftp-Pa55-word%with'quote";
 const KEY = randomBytes(32).toString("hex");
 const MARKER = "PLAINTEXT-MARKER-homelab-backup";
