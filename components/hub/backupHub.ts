@@ -68,6 +68,7 @@ export class BackupHub extends pulumi.ComponentResource {
           lifecycles: args.lifecycles,
           writers: args.writersInUse ?? WRITERS,
           offsitePrefixes: args.offsitePrefixes,
+          drillPrefixes: args.drillPrefixes,
           adminSecretAccessKey: args.adminPassword,
           writerKeys: args.writerKeys,
           // velero/logic.ts bslConfig: Velero sends no request checksum to a non-AWS hub.

@@ -41,6 +41,8 @@ export interface S3HubArgs {
   readonly writers: readonly WriterName[];
   /** Prefixes the offsite reader may read. @default the whole bucket */
   readonly offsitePrefixes?: readonly string[];
+  /** Prefixes the restore drills read ("" = the whole bucket). @default none: the drills identity has no right */
+  readonly drillPrefixes?: readonly string[];
   /** The admin's secret key (homelab-backup:hubAdminPassword); required with manage: admin. */
   readonly adminSecretAccessKey?: pulumi.Input<string>;
   /** The writers' keys as YAML/JSON (homelab-backup:hubWriterKeys); required with manage: none. */
@@ -69,7 +71,10 @@ export class S3Hub extends pulumi.ComponentResource {
       objectLock: hub.objectLock,
       lifecycles: args.lifecycles,
     });
-    const specs: HubWriterSpec[] = hubWriterSpecs(hub.bucket, args.writers, { offsitePrefixes: args.offsitePrefixes });
+    const specs: HubWriterSpec[] = hubWriterSpecs(hub.bucket, args.writers, {
+      offsitePrefixes: args.offsitePrefixes,
+      drillPrefixes: args.drillPrefixes,
+    });
     const child = { parent: this };
 
     let keys: pulumi.Output<Record<string, { accessKeyId: string; secretAccessKey: string }>>;

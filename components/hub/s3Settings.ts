@@ -102,14 +102,18 @@ export function s3WriterUserName(bucket: string, writer: WriterName): string {
 export function hubWriterSpecs(
   bucket: string,
   writers: readonly WriterName[],
-  opts: { offsitePrefixes?: readonly string[] } = {},
+  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[] } = {},
 ): HubWriterSpec[] {
   return writers.map((writer) => ({
     writer,
     userName: s3WriterUserName(bucket, writer),
     prefix: writerPrefix(writer),
     access:
-      writer === "offsite" ? "read" : (APPEND_ONLY_WRITERS as readonly string[]).includes(writer) ? "append" : "prune",
+      writer === "offsite" || writer === "drills"
+        ? "read"
+        : (APPEND_ONLY_WRITERS as readonly string[]).includes(writer)
+          ? "append"
+          : "prune",
     policy: writerPolicy(writer, bucket, opts),
   }));
 }

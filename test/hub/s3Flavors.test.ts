@@ -197,13 +197,15 @@ describe("s3 hub settings come from the AWS hub's functions", () => {
   });
 
   it("writers carry iam.ts's policies and what each may do", () => {
-    const specs = hubWriterSpecs("b", ["longhorn", "postgres", "offsite"]);
+    const specs = hubWriterSpecs("b", ["longhorn", "postgres", "offsite", "drills"], { drillPrefixes: ["etcd/"] });
     expect(specs.map((s) => [s.writer, s.prefix, s.access])).toEqual([
       ["longhorn", "longhorn/", "prune"],
       ["postgres", "postgres-backups/", "append"],
       ["offsite", "", "read"],
+      ["drills", "", "read"],
     ]);
     expect(specs[1].policy).toEqual(writerPolicy("postgres", "b"));
+    expect(specs[3].policy).toEqual(writerPolicy("drills", "b", { drillPrefixes: ["etcd/"] }));
   });
 
   it("lifecycleDifferences finds a changed, a missing and an extra rule, and nothing when equal", () => {

@@ -26,6 +26,7 @@ import {
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { WRITERS } from "../../components/core/hubConnection.js";
 import { checkHubConformance, type CheckResult, type ConformanceInput } from "../../components/hub/conformance.js";
+import { drillReadPrefixes } from "../../components/drills/logic.js";
 import { writerPolicy } from "../../components/hub/iam.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
 import {
@@ -76,7 +77,8 @@ function hubFor(
     objectLock: opts.objectLock === false ? undefined : stack.hub.objectLock,
     lifecycles: prefixLifecycles(stack),
   });
-  return { settings, writers: hubWriterSpecs(bucket, WRITERS) };
+  const drillPrefixes = stack.drills ? drillReadPrefixes(stack.drills, stack.offsite?.prefixes) : undefined;
+  return { settings, writers: hubWriterSpecs(bucket, WRITERS, { drillPrefixes }) };
 }
 
 async function configure(bucket: string, opts: { objectLock?: boolean } = {}): Promise<ConformanceInput> {
