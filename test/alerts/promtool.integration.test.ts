@@ -13,7 +13,7 @@
  * fails the test.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -23,6 +23,7 @@ import type { RuleGroup } from "../../components/alerts/ruleHelpers.js";
 import { alertNames, alertRuleGroups } from "../../components/alerts/rules.js";
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { metrics, names } from "../../components/core/names.js";
+import { drillAlertScenario, provenDrillAlerts } from "../support/drillAlertScenarios.js";
 import { exampleStack } from "../support/stackFiles.js";
 
 const run = promisify(execFile);
@@ -744,9 +745,8 @@ describe("alert rules under promtool", { timeout: 300_000 }, () => {
       await rm(dir, { recursive: true, force: true });
     }
     const proven = new Set(alertNames(parseStackConfig(FULL_RAW)));
-    // The restore drills' alerts are fired and silenced by their own promtool suite.
-    const drillSuite = await readFile(path.join(__dirname, "..", "drills", "alerts.integration.test.ts"), "utf8");
-    for (const [, name] of drillSuite.matchAll(/alertname: "([A-Za-z]+)"/g)) proven.add(name);
+    // The restore drills' alerts are fired and silenced by their own promtool suite (test/drills/alerts.integration.test.ts).
+    for (const name of provenDrillAlerts(drillAlertScenario().cases)) proven.add(name);
     const exampleAlerts = alertNames(example);
     expect(exampleAlerts.length).toBeGreaterThanOrEqual(15);
     expect(exampleAlerts.filter((a) => !proven.has(a))).toEqual([]);
