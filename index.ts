@@ -20,13 +20,13 @@ const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync,
   (key) => config.getSecret(key),
 );
 
-export const hubEndpoint = hub.endpoint;
-export const hubBucket = hub.bucket;
-export const hubRegion = hub.region;
-export const hubAdminPassword = hub.adminCredentials?.password;
-export const writerAccessKeyIds = pulumi.secret(
-  Object.fromEntries(Object.entries(hub.writers).map(([k, w]) => [k, w.accessKeyId])),
-);
+export const hubEndpoint = hub?.endpoint;
+export const hubBucket = hub?.bucket;
+export const hubRegion = hub?.region;
+export const hubAdminPassword = hub?.adminCredentials?.password;
+export const writerAccessKeyIds = hub
+  ? pulumi.secret(Object.fromEntries(Object.entries(hub.writers).map(([k, w]) => [k, w.accessKeyId])))
+  : undefined;
 export const longhornBackupTargetUrl = longhorn?.backupTargetUrl;
 export const postgresRestoreCommands = Object.fromEntries([...dumps].map(([db, job]) => [db, job.restoreCommand]));
 export const postgresRestoreDrills = drill?.cronJobNames;

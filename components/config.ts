@@ -15,6 +15,7 @@ import { etcdSchema } from "./etcd/schema.js";
 import { ftpBridgeSchema } from "./ftpBridge/schema.js";
 import { hubSchema } from "./hub/schema.js";
 import { s3StackIssues } from "./hub/s3Stack.js";
+import { checkPiHub } from "./hub/schemaPi.js";
 import { longhornSchema } from "./longhorn/schema.js";
 import { bucketsSchema } from "./mirror/schema.js";
 import { offsiteSchema } from "./offsite/schema.js";
@@ -59,7 +60,7 @@ export const SECTION_NAMES = Object.keys(SECTIONS) as SectionName[];
 
 const stackSchema = z
   .strictObject({
-    hub: hubSchema,
+    hub: hubSchema.optional(),
     longhorn: longhornSchema.optional(),
     postgres: postgresSchema.optional(),
     etcd: etcdSchema.optional(),
@@ -74,7 +75,17 @@ const stackSchema = z
   .superRefine((c, ctx) => {
     const hub = c.hub;
     const present = (k: SecretKey) => c.secrets[k] !== undefined && c.secrets[k] !== "";
-    if (hub.kind === "pi") {
+    // The hub exists only for the sections that write to it; a stack that stores only through the FTP bridge has none.
+    const writers = hubWriters(c);
+    if (!hub) {
+      if (writers.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["hub"],
+          message: `is required: ${writers.join(" and ")} write${writers.length === 1 ? "s" : ""} to it (kind: aws or pi, bucket: ...)`,
+        });
+      }
+    } else if (hub.kind === "pi") {
       for (const k of ["host", "ssh", "dataDir"] as const) {
         if (hub[k] === undefined)
           ctx.addIssue({
@@ -96,12 +107,14 @@ const stackSchema = z
           path: ["hub", "archive"],
           message: 'applies only to hub.kind "aws" (storage classes are an AWS feature)',
         });
-      if (hub.objectLock && hub.server !== "minio")
+      if (hub.adopt)
         ctx.addIssue({
           code: "custom",
-          path: ["hub", "objectLock"],
-          message: `is supported on a pi hub only with server "minio", not "${hub.server}"`,
+          path: ["hub", "adopt"],
+          message:
+            'applies to hub.kind "aws" and "s3": a pi hub creates its bucket when missing and keeps it when it exists',
         });
+      checkPiHub(hub, ctx);
       if (hub.tls && hub.consolePort === hub.port)
         ctx.addIssue({ code: "custom", path: ["hub", "consolePort"], message: "must differ from hub.port" });
       if (hub.consolePort === hub.port)
@@ -111,7 +124,7 @@ const stackSchema = z
           message: `must differ from hub.port (${hub.port})`,
         });
     } else {
-      for (const k of ["ssh", "dataDir", "host", "version"] as const) {
+      for (const k of ["ssh", "dataDir", "host", "version", "sha256"] as const) {
         if (hub[k] !== undefined)
           ctx.addIssue({
             code: "custom",
@@ -120,10 +133,11 @@ const stackSchema = z
           });
       }
     }
-    for (const p of s3StackIssues(c)) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
+    if (hub)
+      for (const p of s3StackIssues({ ...c, hub })) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
     if (c.offsite) {
-      const runOn = c.offsite.runOn ?? (hub.kind === "pi" ? "hub" : "cluster");
-      if (runOn === "hub" && hub.kind !== "pi")
+      const runOn = c.offsite.runOn ?? (hub?.kind === "pi" ? "hub" : "cluster");
+      if (hub && runOn === "hub" && hub.kind !== "pi")
         ctx.addIssue({
           code: "custom",
           path: ["offsite", "runOn"],
@@ -215,7 +229,7 @@ const stackSchema = z
 
 /** The typed, defaulted stack configuration; `secrets` records only which secret keys are set. */
 export type StackConfig = z.output<typeof stackSchema>;
-export type HubConfig = StackConfig["hub"];
+export type HubConfig = NonNullable<StackConfig["hub"]>;
 export type LonghornConfig = NonNullable<StackConfig["longhorn"]>;
 export type RecurringJobConfig = LonghornConfig["recurringJobs"][number];
 export type StorageClassConfig = LonghornConfig["storageClasses"][number];
@@ -352,12 +366,6 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     }
     sections[key] = parsed;
   }
-  if (!("hub" in sections) && !problems.some((p) => p.path === "hub")) {
-    problems.push({
-      path: "hub",
-      message: `is required: every stack needs ${PROJECT}:hub (kind: aws or pi, bucket: ...)`,
-    });
-  }
   const result = stackSchema.safeParse({ ...sections, secrets });
   if (!result.success) {
     for (const p of problemsFrom(result.error))
@@ -365,7 +373,7 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   }
   if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
   const config = result.data;
-  if (config.offsite) config.offsite.runOn ??= config.hub.kind === "pi" ? "hub" : "cluster";
+  if (config.offsite) config.offsite.runOn ??= config.hub?.kind === "pi" ? "hub" : "cluster";
   // drills.postgres is postgres.restoreDrill under its new name: one drill, built by PostgresRestoreDrill.
   const pgDrill = config.drills?.postgres;
   if (pgDrill && config.postgres) {
@@ -381,7 +389,30 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
 /** The offsite section with `runOn` resolved (hub for a pi hub, else cluster). */
 export function offsiteOf(config: StackConfig): OffsiteConfig | undefined {
   if (!config.offsite) return undefined;
-  return { ...config.offsite, runOn: config.offsite.runOn ?? (config.hub.kind === "pi" ? "hub" : "cluster") };
+  return { ...config.offsite, runOn: config.offsite.runOn ?? (config.hub?.kind === "pi" ? "hub" : "cluster") };
+}
+
+/** The sections that write to (or read from) the hub: the hub is required exactly when this is not empty. */
+export function hubWriters(
+  config: Pick<StackConfig, "longhorn" | "postgres" | "etcd" | "velero" | "buckets" | "offsite">,
+): string[] {
+  const out: string[] = [];
+  if (config.longhorn && config.longhorn.target === "hub") out.push("longhorn (target: hub)");
+  if (config.postgres) out.push("postgres");
+  if (config.etcd) out.push("etcd");
+  if (config.velero) out.push("velero");
+  if (config.buckets && config.buckets.mirrors.length > 0) out.push("buckets");
+  if (config.offsite) out.push("offsite");
+  return out;
+}
+
+/** The hub section of a stack whose sections need one (the schema guarantees it then); throws otherwise. */
+export function hubOf(config: StackConfig): HubConfig {
+  if (!config.hub)
+    throw new Error(
+      `the stack has no hub (no section writes to one): ${PROJECT}:hub is required by ${hubWriters(config).join(", ") || "nothing"}`,
+    );
+  return config.hub;
 }
 
 /** Which data classes a stack backs up, in plan order. */

@@ -160,8 +160,14 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
   const out: string[] = [];
   out.push(`# Backup plan`);
   out.push("");
+  const hub = stack.hub;
+  const hubText = !hub
+    ? "none (nothing writes to one)"
+    : hub.kind === "aws"
+      ? `AWS S3 bucket \`${hub.bucket}\` in ${hub.region}`
+      : `${hub.server} on ${hub.host}:${hub.port}${hub.os === "nixos" ? " (NixOS)" : ""} (bucket \`${hub.bucket}\`, data in ${hub.dataDir})`;
   out.push(
-    `Generated from the stack file by \`npm run render\`: every row below is what \`pulumi up\` builds. All times are UTC. Hub: **${stack.hub.kind === "aws" ? `AWS S3 bucket \`${stack.hub.bucket}\` in ${stack.hub.region}` : `${stack.hub.server} on ${stack.hub.host}:${stack.hub.port} (bucket \`${stack.hub.bucket}\`, data in ${stack.hub.dataDir})`}**.`,
+    `Generated from the stack file by \`npm run render\`: every row below is what \`pulumi up\` builds. All times are UTC. Hub: **${hubText}**.`,
   );
   out.push("");
   out.push("## What is backed up");

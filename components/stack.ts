@@ -6,9 +6,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { BackupAlerts } from "./alerts/backupAlerts.js";
 import { offsiteOf, type SecretKey, type StackConfig } from "./config.js";
-import { PREFIXES } from "./core/schema.js";
 import { drillReadPrefixes } from "./drills/logic.js";
 import { RestoreDrills } from "./drills/restoreDrills.js";
+import type { WriterName } from "./core/hubConnection.js";
 import { EtcdOffload } from "./etcd/etcdOffload.js";
 import { S3FtpBridge } from "./ftpBridge/s3FtpBridge.js";
 import { BackupHub } from "./hub/backupHub.js";
@@ -36,17 +36,24 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
   };
   const offsite = offsiteOf(stack);
 
-  const hub = new BackupHub("hub", {
-    hub: stack.hub,
-    lifecycles: prefixLifecycles(stack),
-    sshPrivateKey: secret("hubSshPrivateKey"),
-    adminPassword: secret("hubAdminPassword"),
-    offsitePrefixes: offsite?.prefixes,
-    writersInUse: hubWritersInUse(stack).map((w) => w.name),
-    writerKeys: secret("hubWriterKeys"),
-    drillPrefixes: stack.drills ? drillReadPrefixes(stack.drills, offsite?.prefixes) : undefined,
-  });
-  const s3 = hub.connection;
+  // The hub exists only when a section writes to it (the schema refuses a writer without one).
+  const hub = stack.hub
+    ? new BackupHub("hub", {
+        hub: stack.hub,
+        lifecycles: prefixLifecycles(stack),
+        sshPrivateKey: secret("hubSshPrivateKey"),
+        adminPassword: secret("hubAdminPassword"),
+        longhornPrefix: stack.longhorn?.prefix,
+        offsitePrefixes: offsite?.prefixes,
+        offsite,
+        writersInUse: hubWritersInUse(stack).map((w) => w.name),
+        writerKeys: secret("hubWriterKeys"),
+        drillPrefixes: stack.drills ? drillReadPrefixes(stack.drills, offsite?.prefixes) : undefined,
+        scrape: stack.alerts ? { namespace: stack.alerts.namespace, labels: stack.alerts.ruleLabels } : undefined,
+      })
+    : undefined;
+  /** The hub's connection and a writer's credentials, for a section that writes to the hub. */
+  const at = (writer: WriterName) => ({ hub: hub!.connection, credentials: hub!.writers[writer] });
 
   const bridge = stack.ftpBridge
     ? new S3FtpBridge("ftp-bridge", {
@@ -71,13 +78,13 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
                 secretAccessKey: bridge.secretAccessKey,
               }
             : {
-                endpoint: s3.endpoint,
-                bucket: s3.bucket,
-                region: s3.region,
-                prefix: PREFIXES.longhorn,
-                pathStyle: s3.pathStyle,
-                accessKeyId: hub.writers.longhorn.accessKeyId,
-                secretAccessKey: hub.writers.longhorn.secretAccessKey,
+                endpoint: at("longhorn").hub.endpoint,
+                bucket: at("longhorn").hub.bucket,
+                region: at("longhorn").hub.region,
+                prefix: stack.longhorn.prefix,
+                pathStyle: at("longhorn").hub.pathStyle,
+                accessKeyId: at("longhorn").credentials.accessKeyId,
+                secretAccessKey: at("longhorn").credentials.secretAccessKey,
               },
       })
     : undefined;
@@ -89,8 +96,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
       new PostgresDumpJob(`pg-${db.name}`, {
         database: db,
         schedule: schedules.get(db.name)!,
-        hub: s3,
-        credentials: hub.writers.postgres,
+        ...at("postgres"),
       }),
     ]),
   );
@@ -98,36 +104,32 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     ? new PostgresRestoreDrill("pg-restore-drill", {
         drill: stack.postgres.restoreDrill,
         databases: stack.postgres.databases,
-        hub: s3,
-        credentials: hub.writers.postgres,
+        ...at("postgres"),
       })
     : undefined;
 
-  const etcd = stack.etcd
-    ? new EtcdOffload("etcd", { config: stack.etcd, hub: s3, credentials: hub.writers.etcd })
-    : undefined;
+  const etcd = stack.etcd ? new EtcdOffload("etcd", { config: stack.etcd, ...at("etcd") }) : undefined;
 
   const velero = stack.velero
     ? new Velero("velero", {
         config: stack.velero,
-        hub: s3,
-        credentials: hub.writers.velero,
+        ...at("velero"),
         serviceMonitorLabels: stack.alerts?.ruleLabels,
       })
     : undefined;
 
   const mirrors = (stack.buckets?.mirrors ?? []).map(
-    (m) => new BucketMirror(`mirror-${m.name}`, { mirror: m, hub: s3, credentials: hub.writers.buckets }),
+    (m) => new BucketMirror(`mirror-${m.name}`, { mirror: m, ...at("buckets") }),
   );
 
   const offsiteSync = offsite
     ? new OffsiteSync("offsite", {
         config: offsite,
-        hub: s3,
-        hubConfig: stack.hub,
+        hub: hub!.connection,
+        hubConfig: stack.hub!,
         ftpPassword: required("offsiteFtpPassword"),
         encryptionKey: secret("offsiteEncryptionKey"),
-        reader: hub.writers.offsite,
+        reader: hub!.writers.offsite,
         sshPrivateKey: secret("hubSshPrivateKey"),
       })
     : undefined;
@@ -138,8 +140,8 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     d && (d.velero || d.longhorn || d.etcd || d.offsite || d.buckets)
       ? new RestoreDrills("drills", {
           drills: d,
-          hub: s3,
-          reader: hub.writers.drills,
+          hub: hub!.connection,
+          reader: hub!.writers.drills,
           velero: stack.velero && { namespace: stack.velero.namespace, prefix: VELERO_PREFIX },
           longhornNamespace: stack.longhorn?.namespace,
           offsite: offsite &&

@@ -73,9 +73,10 @@ export function dashboardQueries(
       legend: "longhorn {{volume}} (all backups)",
     });
   if (offsite?.runOn === "hub") sizes.push({ expr: `max(${metrics.offsiteBytes})`, legend: "offsite last run" });
-  if (stack.hub.kind === "pi" && stack.hub.server === "minio")
+  const hub = stack.hub;
+  if (hub?.kind === "pi" && hub.server === "silo" && hub.monitoring)
     sizes.push({
-      expr: `max by (bucket) (minio_bucket_usage_total_bytes{bucket=${q(stack.hub.bucket)}})`,
+      expr: `max by (bucket) (minio_bucket_usage_total_bytes{bucket=${q(hub.bucket)}})`,
       legend: "bucket {{bucket}}",
     });
   if (sizes.length) panels.push({ title: "Backup sizes", unit: "bytes", type: "timeseries", targets: sizes });
@@ -109,8 +110,8 @@ export function dashboardQueries(
       type: "timeseries",
       targets: drillRtoQueries(drills),
     });
-  if (stack.hub.kind === "pi" && stack.hub.dataDir) {
-    const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(stack.hub.dataDir)))}`;
+  if (hub?.kind === "pi" && hub.dataDir) {
+    const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(hub.dataDir)))}`;
     panels.push({
       title: "Hub disk usage",
       unit: "percent",

@@ -58,7 +58,7 @@ export function hubConnection(hub: HubConfig): HubConnection {
     bucket: hub.bucket,
     region: hub.region,
     pathStyle: true,
-    server: hub.server,
+    server: hub.server === "rustfs" ? "rustfs" : "silo",
   };
 }
 

@@ -16,10 +16,7 @@ export const VERSIONS = {
   s3ToFtpImage: "ghcr.io/lerenn/s3-to-ftp:v1.2.1",
   /** Busybox-free shell tools for the etcd offload job. */
   alpineImage: "alpine:3.22.2",
-  /** Pi hub servers. */
-  minio: "RELEASE.2025-09-07T16-13-09Z",
-  minioClient: "RELEASE.2025-08-13T08-35-41Z",
-  rustfs: "1.0.0-alpha.67",
+  /** Pi hub servers and their admin client: components/hub/releases.ts (release assets with their sha256). */
   /** rclone on the Pi hub (off-site copy). */
   rclone: "v1.71.2",
 } as const;

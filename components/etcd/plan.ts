@@ -1,5 +1,5 @@
 /** etcd's part of plan.md. */
-import { PREFIXES, type StackConfig } from "../config.js";
+import { hubOf, PREFIXES, type StackConfig } from "../config.js";
 import { describeCron } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
@@ -10,7 +10,7 @@ import { etcdRestoreRunbook } from "./logic.js";
 export function etcdPlan(stack: StackConfig): PlanSection {
   const etcd = stack.etcd;
   if (!etcd) return { title: "etcd snapshots", rows: [], details: "Not configured.", restore: "" };
-  const hub = hubConnection(stack.hub);
+  const hub = hubConnection(hubOf(stack));
   const selector = Object.entries(etcd.nodeSelector)
     .map(([k, v]) => `${k}=${v}`)
     .join(", ");

@@ -14,9 +14,10 @@ export function hubAlertRules(
   alerts: { hubDiskUsagePercent: number; bucketQuotaGiB?: number },
 ): Built[] {
   const out: Built[] = [];
-  if (stack.hub.kind === "pi" && stack.hub.dataDir) {
+  const hub = stack.hub;
+  if (hub?.kind === "pi" && hub.dataDir) {
     const g = "homelab-backup.hub";
-    const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(stack.hub.dataDir)))}`;
+    const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(hub.dataDir)))}`;
     const pct = alerts.hubDiskUsagePercent;
     out.push(
       rule(
@@ -27,17 +28,17 @@ export function hubAlertRules(
         `max by (instance, mountpoint) (100 * (1 - node_filesystem_avail_bytes{${mp}} / node_filesystem_size_bytes{${mp}})) > ${pct}`,
         {
           summary: "Backup hub disk almost full",
-          description: `The filesystem {{ $labels.mountpoint }} on {{ $labels.instance }}, which holds the hub's data (${stack.hub.dataDir}), is more than ${pct}% full. Shorten retention or add disk before backups start failing.`,
+          description: `The filesystem {{ $labels.mountpoint }} on {{ $labels.instance }}, which holds the hub's data (${hub.dataDir}), is more than ${pct}% full. Shorten retention or add disk before backups start failing.`,
         },
         {
-          watches: `the hub's data disk (${stack.hub.dataDir})`,
+          watches: `the hub's data disk (${hub.dataDir})`,
           firesWhen: `used > ${pct}% for 15m`,
           why: "alerts.hubDiskUsagePercent",
         },
         "15m",
       ),
     );
-    if (alerts.bucketQuotaGiB !== undefined && stack.hub.server === "minio") {
+    if (alerts.bucketQuotaGiB !== undefined && hub.server === "silo" && hub.monitoring) {
       const bytes = Math.round(alerts.bucketQuotaGiB * 1024 ** 3);
       out.push(
         rule(
@@ -45,13 +46,13 @@ export function hubAlertRules(
           "BackupBucketQuotaExceeded",
           "warning",
           "hub",
-          `max by (bucket) (minio_bucket_usage_total_bytes{bucket=${q(stack.hub.bucket)}}) > ${bytes}`,
+          `max by (bucket) (minio_bucket_usage_total_bytes{bucket=${q(hub.bucket)}}) > ${bytes}`,
           {
             summary: "Backup bucket above its quota",
             description: `Bucket {{ $labels.bucket }} holds more than ${alerts.bucketQuotaGiB} GiB (alerts.bucketQuotaGiB).`,
           },
           {
-            watches: `bucket \`${stack.hub.bucket}\` (MinIO /minio/v2/metrics/bucket)`,
+            watches: `bucket \`${hub.bucket}\` (Silo /minio/v2/metrics/bucket)`,
             firesWhen: `minio_bucket_usage_total_bytes > ${alerts.bucketQuotaGiB} GiB for 15m`,
             why: "alerts.bucketQuotaGiB",
           },

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Configures the hub's bucket with the MinIO client (installed as mcli by install-server.sh):
+# Configures the hub's bucket with Silo's S3 client mcli (installed by install-server.sh, or by the
+# NixOS module):
 # bucket, versioning, object lock (MinIO, at bucket creation only), lifecycle expiry per prefix,
 # and one user + policy per writer. Idempotent: every run converges to the same state.
 #
 # Input (environment): HUB_BUCKET, HUB_REGION, HUB_PORT, HUB_TLS (true | false), HUB_ADMIN_USER,
 # HUB_OBJECT_LOCK ("MODE DAYS" or empty), HUB_LIFECYCLE (space-separated "prefix:expireDays:noncurrentDays",
-# expireDays "-" for none).
+# expireDays "-" for none), HUB_MCLI (the client's path; default mcli on PATH).
 # Standard input, one record per line, every value base64-encoded:
 #   admin <password>
 #   writer <name> <access key> <secret key> <policy JSON>
@@ -34,7 +35,7 @@ urlencode() {
 }
 
 mcli() {
-  command mcli --config-dir "$MC_DIR" --quiet --no-color "${MC_TLS[@]}" "$@"
+  command "$MCLI_BIN" --config-dir "$MC_DIR" --quiet --no-color "${MC_TLS[@]}" "$@"
 }
 
 main() {
@@ -44,7 +45,9 @@ main() {
   local admin_password="" kind rest name access secret policy scheme=http
   local -a writers=()
   [[ "$(id -u)" -eq 0 ]] || fail "privileges" "configure-bucket.sh must run as root"
-  command -v mcli >/dev/null 2>&1 || fail "client" "mcli (the MinIO client) is not installed; run install-server.sh first"
+  # HUB_MCLI: where the client is (a NixOS hub's module puts it in the system profile).
+  MCLI_BIN="${HUB_MCLI:-mcli}"
+  command -v "$MCLI_BIN" >/dev/null 2>&1 || fail "client" "$MCLI_BIN (Silo's S3 client) is not installed; run install-server.sh first (Debian) or import the NixOS module and run nixos-rebuild switch (NixOS)"
 
   while read -r kind rest; do
     case "$kind" in

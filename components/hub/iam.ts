@@ -64,6 +64,16 @@ function listUnder(bucket: string, prefixes: readonly string[], sid: string): Po
   };
 }
 
+/**
+ * The keys Longhorn writes under for a target prefix: the prefix itself, or at the bucket root
+ * (`longhorn.prefix: ""`) its `backupstore/` directory, which is where Longhorn keeps everything
+ * (longhorn/backupstore backupstore.go: `backupstoreBase = "backupstore"`), so the longhorn writer
+ * still cannot touch the other classes' prefixes.
+ */
+export function longhornObjectPrefix(prefix: string): string {
+  return prefix === "" ? "backupstore/" : prefix;
+}
+
 /** Statement ids may contain only letters and digits (IAM; MinIO follows). */
 const sid = (...parts: string[]) => parts.map((p) => p.replace(/[^A-Za-z0-9]/g, "")).join("");
 
@@ -74,7 +84,7 @@ const sid = (...parts: string[]) => parts.map((p) => p.replace(/[^A-Za-z0-9]/g, 
 export function writerPolicy(
   writer: WriterName,
   bucket: string,
-  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[] } = {},
+  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[]; longhornPrefix?: string } = {},
 ): PolicyDocument {
   if (writer === "drills") {
     // The restore drills only read (components/drills/logic.ts drillReadPrefixes): "" is the whole
@@ -125,7 +135,8 @@ export function writerPolicy(
       ],
     };
   }
-  const prefix = PREFIXES[writer];
+  const prefix =
+    writer === "longhorn" ? longhornObjectPrefix(opts.longhornPrefix ?? PREFIXES.longhorn) : PREFIXES[writer];
   if ((APPEND_ONLY_WRITERS as readonly string[]).includes(writer)) {
     return {
       Version: "2012-10-17",
@@ -164,7 +175,7 @@ export function writerUserName(bucket: string, writer: WriterName): string {
 /** Every writer's policy, keyed by writer (what PiHub loads into MinIO/RustFS). */
 export function writerPolicies(
   bucket: string,
-  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[] } = {},
+  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[]; longhornPrefix?: string } = {},
 ): Record<WriterName, PolicyDocument> {
   return Object.fromEntries(WRITERS.map((w) => [w, writerPolicy(w, bucket, opts)])) as Record<
     WriterName,

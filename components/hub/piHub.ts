@@ -1,29 +1,37 @@
 /**
- * A Raspberry Pi (or any 64-bit Linux box with systemd) as the backup hub, provisioned over SSH:
- * preflight → install the pinned S3 server as a systemd service → configure the bucket and one
- * user + policy per writer. Every step is a repository script (components/hub/) uploaded with
- * CopyToRemote and run by a remote Command whose triggers are the script's content hash and the
- * stack values it reads, so an unchanged hub changes nothing. Secrets travel on stdin only.
- * Destroying the component removes nothing from the hub: a backup server is not torn down by a
- * `pulumi destroy` of its configuration.
+ * A Raspberry Pi (or any 64-bit Linux box with systemd) as the backup hub, provisioned over SSH.
+ * Debian: preflight → install the pinned S3 server (Silo or RustFS, sha256-checked) as a systemd
+ * service → node exporter (`hub.monitoring`) → configure the bucket and one user + policy per
+ * writer. NixOS: the server, node exporter and off-site timer come from the rendered NixOS module
+ * (uploaded beside the scripts for the user to import), so the steps are preflight → put the
+ * credentials file where the module reads it → configure; nothing is written outside the module's
+ * own directory. Every step is a repository script (components/hub/) uploaded with CopyToRemote and
+ * run by a remote Command whose triggers are the script's content hash and the stack values it
+ * reads, so an unchanged hub changes nothing. Secrets travel on stdin only. Destroying the component
+ * removes nothing from the hub: a backup server is not torn down by a `pulumi destroy` of its
+ * configuration.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { remote } from "@pulumi/command";
 import type { HubConfig } from "../config.js";
-import { contentHash } from "../core/files.js";
+import { contentHash, readScript } from "../core/files.js";
 import { WRITERS, type WriterCredentials, type WriterName } from "../core/hubConnection.js";
+import { renderNixosModule, type NixosOffsite } from "./nixos.js";
 import {
   ADMIN_USER,
   configureStdin,
+  hubSteps,
   piHubFiles,
   piHubSettings,
   serverEnvFile,
-  STAGING_DIR,
+  serverUnit,
+  stagingCommand,
   stepCommand,
   stepTriggers,
   STEP_SCRIPTS,
   writerAccessKey,
+  type Step,
 } from "./piHubSteps.js";
 import type { PrefixLifecycle } from "./retention.js";
 
@@ -38,6 +46,8 @@ export interface PiHubArgs {
   readonly lifecycles: PrefixLifecycle[];
   /** IAM-grammar policy document per writer, created as a MinIO policy and attached to that writer's user. */
   readonly writerPolicies: Record<WriterName, object>;
+  /** NixOS hubs: the off-site copy the module runs (script, settings, calendar). @default none */
+  readonly nixosOffsite?: NixosOffsite;
 }
 
 export class PiHub extends pulumi.ComponentResource {
@@ -47,6 +57,8 @@ export class PiHub extends pulumi.ComponentResource {
   public readonly adminPassword: pulumi.Output<string>;
   /** Per-writer S3 credentials, usable once the configure step has created the users. */
   public readonly writers: Record<WriterName, WriterCredentials>;
+  /** NixOS hubs: the rendered NixOS module (also uploaded beside the scripts). */
+  public readonly nixosModule: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PiHubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:PiHub", name, args, opts);
@@ -70,15 +82,35 @@ export class PiHub extends pulumi.ComponentResource {
       ]),
     ) as Record<WriterName, pulumi.Output<string>>;
 
+    const module =
+      s.os === "nixos"
+        ? renderNixosModule(
+            readScript("hub/hub.nix"),
+            {
+              server: s.server,
+              version: args.hub.version,
+              sha256: args.hub.sha256,
+              dataDir: s.dataDir,
+              port: s.port,
+              consolePort: s.consolePort,
+              region: s.region,
+              tls: s.tls,
+              monitoring: s.monitoring,
+              textfileCollectorDir: s.textfileCollectorDir,
+              sshUser: s.sshUser,
+            },
+            args.nixosOffsite,
+          )
+        : undefined;
+
     const staging = new remote.Command(
       `${name}-staging`,
-      // Owner-only: the scripts run as root through sudo, so nobody else may change them.
-      { connection, create: `mkdir -p ${STAGING_DIR} && chmod 0700 ${STAGING_DIR}`, addPreviousOutputInEnv: false },
+      { connection, create: stagingCommand(s), addPreviousOutputInEnv: false },
       { parent: this },
     );
     const uploads = new Map<string, remote.CopyToRemote>();
-    for (const file of piHubFiles(args.hub)) {
-      const base = file.path.slice(STAGING_DIR.length + 1);
+    for (const file of piHubFiles(s, module)) {
+      const base = file.path.slice(file.path.lastIndexOf("/") + 1);
       uploads.set(
         base,
         new remote.CopyToRemote(
@@ -95,43 +127,40 @@ export class PiHub extends pulumi.ComponentResource {
     }
     const upload = (base: string) => uploads.get(base)!;
 
-    const preflight = new remote.Command(
-      `${name}-preflight`,
-      {
-        connection,
-        create: stepCommand("preflight", s),
-        triggers: stepTriggers("preflight", args.hub),
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this, dependsOn: [upload(STEP_SCRIPTS.preflight)] },
-    );
-
-    const install = new remote.Command(
-      `${name}-install`,
-      {
-        connection,
-        create: stepCommand("install", s),
-        stdin: pulumi.secret(pulumi.output(adminPassword).apply((p) => serverEnvFile(s.server, ADMIN_USER, p))),
-        triggers: stepTriggers("install", args.hub),
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this, dependsOn: [preflight, upload(STEP_SCRIPTS.install), upload(`${s.server}.service`)] },
-    );
-
+    // Standard input of the steps that take secrets: the credentials file (install, credentials) and the writers (configure).
+    const envFile = pulumi.secret(pulumi.output(adminPassword).apply((p) => serverEnvFile(s.server, ADMIN_USER, p)));
     const writerInputs = pulumi
       .all(writerSecrets)
       .apply((secrets) => WRITERS.map((w) => ({ writer: w, secretKey: secrets[w], policy: args.writerPolicies[w] })));
-    const configure = new remote.Command(
-      `${name}-configure`,
-      {
-        connection,
-        create: stepCommand("configure", s, args.lifecycles),
-        stdin: pulumi.secret(pulumi.all([adminPassword, writerInputs]).apply(([p, w]) => configureStdin(p, w))),
-        triggers: stepTriggers("configure", args.hub, args.lifecycles, args.writerPolicies),
-        addPreviousOutputInEnv: false,
-      },
-      { parent: this, dependsOn: [install, upload(STEP_SCRIPTS.configure)] },
-    );
+    const stdinOf: Partial<Record<Step, pulumi.Output<string>>> = {
+      install: envFile,
+      credentials: envFile,
+      configure: pulumi.secret(pulumi.all([adminPassword, writerInputs]).apply(([p, w]) => configureStdin(p, w))),
+    };
+
+    let previous: pulumi.Resource | undefined;
+    let configure: remote.Command | undefined;
+    for (const step of hubSteps(s)) {
+      const files = [upload(STEP_SCRIPTS[step]), ...(step === "install" ? [upload(serverUnit(s).name)] : [])];
+      const cmd = new remote.Command(
+        `${name}-${step}`,
+        {
+          connection,
+          create: stepCommand(step, s, step === "configure" ? args.lifecycles : []),
+          ...(stdinOf[step] ? { stdin: stdinOf[step] } : {}),
+          triggers: stepTriggers(
+            step,
+            args.hub,
+            step === "configure" ? args.lifecycles : [],
+            step === "configure" ? args.writerPolicies : undefined,
+          ),
+          addPreviousOutputInEnv: false,
+        },
+        { parent: this, dependsOn: [...(previous ? [previous] : []), ...files] },
+      );
+      previous = cmd;
+      if (step === "configure") configure = cmd;
+    }
 
     this.adminUser = pulumi.output(ADMIN_USER);
     this.adminPassword = pulumi.secret(adminPassword);
@@ -140,12 +169,18 @@ export class PiHub extends pulumi.ComponentResource {
       WRITERS.map((w) => [
         w,
         {
-          accessKeyId: pulumi.secret(configure.id.apply(() => writerAccessKey(w))),
-          secretAccessKey: pulumi.secret(pulumi.all([configure.id, writerSecrets[w]]).apply(([, k]) => k)),
+          accessKeyId: pulumi.secret(configure!.id.apply(() => writerAccessKey(w))),
+          secretAccessKey: pulumi.secret(pulumi.all([configure!.id, writerSecrets[w]]).apply(([, k]) => k)),
         },
       ]),
     ) as Record<WriterName, WriterCredentials>;
 
-    this.registerOutputs({ adminUser: this.adminUser, adminPassword: this.adminPassword, writers: this.writers });
+    this.nixosModule = pulumi.output(module);
+    this.registerOutputs({
+      adminUser: this.adminUser,
+      adminPassword: this.adminPassword,
+      writers: this.writers,
+      nixosModule: this.nixosModule,
+    });
   }
 }

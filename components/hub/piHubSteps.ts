@@ -3,10 +3,14 @@
  * scripts over SSH, what each step's triggers are, and what travels on standard input. The
  * component (components/hub/piHub.ts) only turns these into resources.
  *
- * Three idempotent steps run in order, each a script from components/hub/ uploaded into the SSH user's
- * home directory: preflight.sh (checks, changes nothing), install-server.sh (server + systemd unit
- * + root-only credentials file), configure-bucket.sh (bucket, versioning, object lock, lifecycle,
- * one user and policy per writer). Non-secret settings go on the command line as environment
+ * Idempotent steps run in order, each a script from components/hub/ uploaded to a staging directory.
+ * Debian (`hub.os: debian`): preflight.sh (checks, changes nothing), install-server.sh (Silo or
+ * RustFS from its pinned release asset, sha256-checked, as a systemd unit, with a root-only
+ * credentials file), install-node-exporter.sh (`hub.monitoring`), configure-bucket.sh (bucket,
+ * versioning, object lock, lifecycle, one user and policy per writer). NixOS (`hub.os: nixos`): the
+ * NixOS module (components/hub/nixos.ts) installs the server, so the steps are preflight.sh,
+ * nixos-credentials.sh (the credentials file the module reads) and configure-bucket.sh, and every
+ * file goes to the module's own directory. Non-secret settings go on the command line as environment
  * assignments (visible in a diff); secrets go on standard input only.
  */
 import type { HubConfig } from "../config.js";
@@ -14,21 +18,31 @@ import { contentHash, readScript, shellQuote } from "../core/files.js";
 import type { WriterName } from "../core/hubConnection.js";
 import type { PrefixLifecycle } from "./retention.js";
 import { fillTemplate } from "../core/systemd.js";
-import { VERSIONS } from "../core/versions.js";
+import { NIXOS_MODULE_FILE, NIXOS_PATHS } from "./nixos.js";
+import { assetsArg, PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "./releases.js";
 
-/** Where the scripts and the unit are uploaded, relative to the SSH user's home (SFTP and the remote shell both start there). */
+/** Where the scripts and the unit are uploaded on a Debian hub, relative to the SSH user's home (SFTP and the remote shell both start there). */
 export const STAGING_DIR = "homelab-backup";
 
 /** The server's admin (root) user name. */
 export const ADMIN_USER = "homelab-admin";
 
-/** The scripts of the three steps, in order. */
+/** The script of each step. */
 export const STEP_SCRIPTS = {
   preflight: "preflight.sh",
   install: "install-server.sh",
+  monitoring: "install-node-exporter.sh",
+  credentials: "nixos-credentials.sh",
   configure: "configure-bucket.sh",
 } as const;
 export type Step = keyof typeof STEP_SCRIPTS;
+
+/** The steps of a hub, in order. */
+export function hubSteps(s: Pick<PiHubSettings, "os" | "monitoring">): Step[] {
+  return s.os === "nixos"
+    ? ["preflight", "credentials", "configure"]
+    : ["preflight", "install", ...(s.monitoring ? (["monitoring"] as const) : []), "configure"];
+}
 
 /** The S3 access key id of a writer on a pi hub. */
 export function writerAccessKey(writer: WriterName): string {
@@ -42,9 +56,12 @@ export function writerPolicyName(writer: WriterName): string {
 
 /** The hub section resolved for a pi hub: every field the provisioning needs, defaults applied. */
 export interface PiHubSettings {
-  readonly server: "minio" | "rustfs";
-  readonly version: string;
-  readonly mcVersion: string;
+  readonly server: HubServer;
+  readonly os: "debian" | "nixos";
+  /** The server release installed (pinned, or the stack's version with its sha256). */
+  readonly release: PinnedRelease;
+  /** Silo's admin client, mcli. */
+  readonly client: PinnedRelease;
   readonly host: string;
   readonly sshUser: string;
   readonly sshPort: number;
@@ -54,13 +71,15 @@ export interface PiHubSettings {
   readonly port: number;
   readonly consolePort: number;
   readonly tls: boolean;
+  readonly monitoring: boolean;
+  readonly textfileCollectorDir: string;
   readonly objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number };
 }
 
 /**
  * Why this hub section cannot be provisioned as a pi hub (empty when it can). The stack schema
  * already checks most of it; this adds what the unit file and the scripts need: a data directory
- * that systemd can take unquoted (no spaces, `%` or quotes) and object lock only with MinIO.
+ * that systemd can take unquoted (no spaces, `%` or quotes), and a server this project installs.
  */
 export function piHubErrors(hub: HubConfig): string[] {
   const errors: string[] = [];
@@ -73,7 +92,9 @@ export function piHubErrors(hub: HubConfig): string[] {
       `hub.dataDir "${hub.dataDir}" must be an absolute path of letters, digits, '.', '_', '-' and '/' (it goes unquoted into the systemd unit)`,
     );
   } else if (hub.dataDir.replace(/\/+$/, "") === "") errors.push("hub.dataDir must not be the root filesystem");
-  if (hub.objectLock && hub.server !== "minio") errors.push(`hub.objectLock needs server "minio", not "${hub.server}"`);
+  if (hub.server !== "silo" && hub.server !== "rustfs")
+    errors.push(`hub.server "${hub.server}" cannot be installed (silo or rustfs)`);
+  if (hub.objectLock && hub.server !== "silo") errors.push(`hub.objectLock needs server "silo", not "${hub.server}"`);
   if (hub.version?.toLowerCase() === "latest") errors.push('hub.version must be a pinned release, never "latest"');
   return errors;
 }
@@ -82,10 +103,12 @@ export function piHubErrors(hub: HubConfig): string[] {
 export function piHubSettings(hub: HubConfig): PiHubSettings {
   const errors = piHubErrors(hub);
   if (errors.length) throw new Error(`cannot provision the pi hub: ${errors.join("; ")}`);
+  const server = hub.server as HubServer;
   return {
-    server: hub.server,
-    version: hub.version ?? (hub.server === "rustfs" ? VERSIONS.rustfs : VERSIONS.minio),
-    mcVersion: VERSIONS.minioClient,
+    server,
+    os: hub.os,
+    release: serverRelease(server, hub.version, hub.sha256),
+    client: PINNED_RELEASES.mcli,
     host: hub.host!,
     sshUser: hub.ssh!.user,
     sshPort: hub.ssh!.port ?? 22,
@@ -95,11 +118,18 @@ export function piHubSettings(hub: HubConfig): PiHubSettings {
     port: hub.port,
     consolePort: hub.consolePort,
     tls: hub.tls,
+    monitoring: hub.monitoring,
+    textfileCollectorDir: hub.textfileCollectorDir,
     ...(hub.objectLock ? { objectLock: hub.objectLock } : {}),
   };
 }
 
-/** The server's systemd unit, rendered from components/hub/<server>.service. */
+/** Where a hub's files are uploaded: the SSH user's home on Debian, the module's own directory on NixOS. */
+export function stagingDir(s: Pick<PiHubSettings, "os">): string {
+  return s.os === "nixos" ? NIXOS_PATHS.staging : STAGING_DIR;
+}
+
+/** The server's systemd unit (Debian hubs), rendered from components/hub/<server>.service. */
 export function serverUnit(s: PiHubSettings): { name: string; content: string } {
   // ProtectHome would hide a data directory under /home or /root from the service.
   const underHome = /^\/(home|root|run\/user)(\/|$)/.test(s.dataDir);
@@ -109,13 +139,15 @@ export function serverUnit(s: PiHubSettings): { name: string; content: string } 
     CONSOLE_PORT: String(s.consolePort),
     PROTECT_HOME: underHome ? "no" : "yes",
   };
-  if (s.server === "minio") {
-    const content = fillTemplate(readScript("hub/minio.service"), {
+  if (s.server === "silo") {
+    const content = fillTemplate(readScript("hub/silo.service"), {
       ...common,
       REGION: s.region,
-      CERTS_ARGS: s.tls ? " --certs-dir /etc/minio/certs" : "",
+      CERTS_ARGS: s.tls ? " --certs-dir /etc/silo/certs" : "",
+      // Metrics without a bearer token, so the cluster's Prometheus can scrape them (they hold no data).
+      METRICS_ENV: s.monitoring ? 'Environment="MINIO_PROMETHEUS_AUTH_TYPE=public"\n' : "",
     });
-    return { name: "minio.service", content };
+    return { name: "silo.service", content };
   }
   const content = fillTemplate(readScript("hub/rustfs.service"), {
     ...common,
@@ -124,7 +156,7 @@ export function serverUnit(s: PiHubSettings): { name: string; content: string } 
   return { name: "rustfs.service", content };
 }
 
-/** A file the hub gets: `path` relative to the SSH user's home, as uploaded. */
+/** A file the hub gets: `path` as uploaded (relative to the SSH user's home on Debian, absolute on NixOS). */
 export interface HubFile {
   readonly path: string;
   readonly content: string;
@@ -132,20 +164,23 @@ export interface HubFile {
 
 /**
  * Every file the component uploads to the hub (the same list it creates CopyToRemote resources
- * from), for the render's files/ directory: the three step scripts and the server's unit.
- * install-server.sh copies the unit to /etc/systemd/system/ and writes the credentials file
- * /etc/default/<server> from standard input (see `serverEnvFile`), so no secret is ever a file here.
+ * from, and the render writes to files/): the scripts of the hub's steps, plus the server's unit on
+ * Debian (install-server.sh copies it to /etc/systemd/system/) or the NixOS module on NixOS (for the
+ * user to import; nothing installs it). Credentials travel on standard input (see `serverEnvFile`),
+ * so no secret is ever a file here.
  */
-export function piHubFiles(hub: HubConfig): HubFile[] {
-  const s = piHubSettings(hub);
+export function piHubFiles(s: PiHubSettings, nixosModule?: string): HubFile[] {
+  const dir = stagingDir(s);
+  const scripts = hubSteps(s).map((step) => ({
+    path: `${dir}/${STEP_SCRIPTS[step]}`,
+    content: readScript(`hub/${STEP_SCRIPTS[step]}`),
+  }));
+  if (s.os === "nixos") {
+    if (nixosModule === undefined) throw new Error("a NixOS hub needs its rendered module");
+    return [...scripts, { path: `${dir}/${NIXOS_MODULE_FILE}`, content: nixosModule }];
+  }
   const unit = serverUnit(s);
-  return [
-    ...Object.values(STEP_SCRIPTS).map((script) => ({
-      path: `${STAGING_DIR}/${script}`,
-      content: readScript(`hub/${script}`),
-    })),
-    { path: `${STAGING_DIR}/${unit.name}`, content: unit.content },
-  ];
+  return [...scripts, { path: `${dir}/${unit.name}`, content: unit.content }];
 }
 
 /**
@@ -162,13 +197,16 @@ export function adminPasswordError(password: string): string | undefined {
   return undefined;
 }
 
-/** Content of /etc/default/<server>: the admin credentials, the only secret on the hub's disk (root-only 0600). */
-export function serverEnvFile(server: "minio" | "rustfs", user: string, password: string): string {
+/**
+ * The server's EnvironmentFile (/etc/default/<server> on Debian, NIXOS_PATHS.envFile on NixOS): the
+ * admin credentials, the only secret on the hub's disk (root-only 0600). Silo keeps MinIO's names.
+ */
+export function serverEnvFile(server: HubServer, user: string, password: string): string {
   const err = adminPasswordError(password);
   if (err) throw new Error(err);
   const [u, p] =
-    server === "minio" ? ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"] : ["RUSTFS_ACCESS_KEY", "RUSTFS_SECRET_KEY"];
-  return `# Written by homelab-backup (install-server.sh); root-only.\n${u}='${user}'\n${p}='${password}'\n`;
+    server === "silo" ? ["MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"] : ["RUSTFS_ACCESS_KEY", "RUSTFS_SECRET_KEY"];
+  return `# Written by homelab-backup; root-only.\n${u}='${user}'\n${p}='${password}'\n`;
 }
 
 /** `HUB_LIFECYCLE` for configure-bucket.sh: space-separated `prefix:expireDays:noncurrentDays` (`-` for no expiry). */
@@ -192,15 +230,27 @@ export function stepEnvironment(
 ): Record<string, string> {
   switch (step) {
     case "preflight":
-      return { HUB_DATA_DIR: s.dataDir, HUB_SERVER: s.server };
+      return { HUB_DATA_DIR: s.dataDir, HUB_SERVER: s.server, HUB_OS: s.os };
     case "install":
       return {
         HUB_SERVER: s.server,
-        HUB_VERSION: s.version,
-        HUB_MC_VERSION: s.mcVersion,
+        HUB_VERSION: s.release.version,
+        HUB_SERVER_ASSETS: assetsArg(s.release),
+        HUB_CLIENT_VERSION: s.client.version,
+        HUB_CLIENT_ASSETS: assetsArg(s.client),
         HUB_DATA_DIR: s.dataDir,
         HUB_PORT: String(s.port),
         HUB_TLS: String(s.tls),
+      };
+    case "monitoring":
+      return { HUB_TEXTFILE_DIR: s.textfileCollectorDir };
+    case "credentials":
+      return {
+        HUB_SERVER: s.server,
+        HUB_PORT: String(s.port),
+        HUB_TLS: String(s.tls),
+        HUB_ENV_FILE: NIXOS_PATHS.envFile,
+        HUB_MODULE_FILE: NIXOS_MODULE_FILE,
       };
     case "configure":
       return {
@@ -211,19 +261,33 @@ export function stepEnvironment(
         HUB_ADMIN_USER: ADMIN_USER,
         HUB_OBJECT_LOCK: s.objectLock ? `${s.objectLock.mode} ${s.objectLock.days}` : "",
         HUB_LIFECYCLE: lifecycleArg(lifecycles),
+        // On NixOS mcli is the module's, in the system profile (sudo's PATH may not include it).
+        ...(s.os === "nixos" ? { HUB_MCLI: NIXOS_PATHS.mcli } : {}),
       };
   }
 }
 
 /**
- * The remote command of a step: `env K='v' ... bash homelab-backup/<script>`, through `sudo -n`
- * unless the SSH user is root (the preflight runs unprivileged: it only reads). `-n` makes sudo
- * fail at once instead of waiting for a password nobody can type.
+ * The remote command of a step: `env K='v' ... bash <staging>/<script>`, through `sudo -n` unless
+ * the SSH user is root (the preflight runs unprivileged: it only reads). `-n` makes sudo fail at
+ * once instead of waiting for a password nobody can type.
  */
 export function stepCommand(step: Step, s: PiHubSettings, lifecycles: readonly PrefixLifecycle[] = []): string {
   const env = Object.entries(stepEnvironment(step, s, lifecycles)).map(([k, v]) => `${k}=${shellQuote(v)}`);
   const sudo = step !== "preflight" && s.sshUser !== "root" ? "sudo -n " : "";
-  return `${sudo}env ${env.join(" ")} bash ${STAGING_DIR}/${STEP_SCRIPTS[step]}`;
+  return `${sudo}env ${env.join(" ")} bash ${stagingDir(s)}/${STEP_SCRIPTS[step]}`;
+}
+
+/**
+ * The command that creates the staging directory. Debian: in the SSH user's home, owner-only (the
+ * scripts run as root through sudo, so nobody else may change them). NixOS: inside the module's own
+ * directory, owned by the SSH user, created as root (the module declares the same with tmpfiles).
+ */
+export function stagingCommand(s: PiHubSettings): string {
+  if (s.os !== "nixos") return `mkdir -p ${STAGING_DIR} && chmod 0700 ${STAGING_DIR}`;
+  const sudo = s.sshUser !== "root" ? "sudo -n " : "";
+  const base = NIXOS_PATHS.staging.slice(0, NIXOS_PATHS.staging.lastIndexOf("/"));
+  return `${sudo}install -d -m 0711 -o root -g root ${base} && ${sudo}install -d -m 0700 -o ${s.sshUser} ${NIXOS_PATHS.staging}`;
 }
 
 /**
@@ -241,8 +305,6 @@ export function stepTriggers(
   const script = contentHash(readScript(`hub/${STEP_SCRIPTS[step]}`));
   const env = Object.entries(stepEnvironment(step, s, lifecycles)).map(([k, v]) => `${k}=${v}`);
   switch (step) {
-    case "preflight":
-      return [script, ...env];
     case "install":
       return [script, contentHash(serverUnit(s).content), ...env];
     case "configure": {
@@ -251,6 +313,8 @@ export function stepTriggers(
         .map(([w, p]) => `${w}=${contentHash(JSON.stringify(p))}`);
       return [script, ...env, ...policies];
     }
+    default:
+      return [script, ...env];
   }
 }
 

@@ -6,7 +6,8 @@
 import { PROJECT, type StackConfig } from "../config.js";
 import { hubConnection, WRITERS, type WriterName } from "../core/hubConnection.js";
 import { APPEND_ONLY_WRITERS, describePolicy, writerPolicy, writerUserName } from "./iam.js";
-import { ADMIN_USER, writerAccessKey } from "./piHubSteps.js";
+import { ADMIN_USER, piHubSettings, writerAccessKey } from "./piHubSteps.js";
+import { piServerPlan } from "./serverPlan.js";
 import type { PlanSection } from "../core/planTypes.js";
 import { s3HubGuarantees, s3HubRestore, s3HubSummary, s3WriterIdentity } from "./s3Plan.js";
 import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from "./retention.js";
@@ -62,6 +63,14 @@ function shellUrn(urn: string, stackName: string): string {
 /** The hub section of the plan; `componentName` is the BackupHub's name in index.ts. */
 export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection {
   const hub = stack.hub;
+  if (!hub)
+    return {
+      title: "Hub",
+      rows: [],
+      details:
+        "Not configured: no section writes to a hub (a stack that stores only through the FTP bridge has none), so there is no bucket, no S3 user and no key.",
+      restore: "",
+    };
   const conn = hubConnection(hub);
   const offsitePrefixes = stack.offsite?.prefixes;
   const lifecycles = prefixLifecycles(stack);
@@ -74,6 +83,30 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
         ? `Bucket \`${hub.bucket}\` in AWS ${hub.region}, endpoint \`${conn.endpoint}\` (virtual-hosted addressing).`
         : `Bucket \`${hub.bucket}\` on ${hub.server} at \`${conn.endpoint}\` (path-style addressing, region label \`${hub.region}\`), data in \`${hub.dataDir}\` on ${hub.host}.`,
   );
+  if (hub.kind === "aws" && hub.adopt) {
+    d.push(
+      "",
+      `The bucket existed before this stack: \`pulumi up\` imports it (hub.adopt) and never deletes it (protected, and retained on \`pulumi destroy\`); its objects are left as they are.`,
+    );
+  }
+  if (hub.kind === "pi") {
+    const s = piHubSettings(hub);
+    d.push(
+      "",
+      piServerPlan({
+        server: s.server,
+        os: s.os,
+        version: hub.version,
+        sha256: hub.sha256,
+        host: s.host,
+        port: s.port,
+        tls: s.tls,
+        dataDir: s.dataDir,
+        monitoring: s.monitoring,
+        objectLock: s.objectLock,
+      }),
+    );
+  }
   if (hub.kind === "aws") {
     d.push(
       "",
@@ -132,7 +165,9 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
     mdTable(
       ["Writer", "Used by", hub.kind === "aws" ? "IAM user" : "S3 user", "Allowed", "Denied"],
       WRITERS.map((w) => {
-        const desc = describePolicy(writerPolicy(w, hub.bucket, { offsitePrefixes }));
+        const desc = describePolicy(
+          writerPolicy(w, hub.bucket, { offsitePrefixes, longhornPrefix: stack.longhorn?.prefix }),
+        );
         return [
           w,
           WRITER_USE[w],

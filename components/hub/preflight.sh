@@ -3,7 +3,7 @@
 # It never formats, partitions or mounts anything: the data disk must already be mounted.
 #
 # Input (environment): HUB_DATA_DIR (absolute path where the server keeps its data),
-# HUB_SERVER (minio | rustfs: which tools the install step needs).
+# HUB_SERVER (silo | rustfs: which tools the install step needs), HUB_OS (debian | nixos; default debian).
 # Output: `key=value` lines (data_dir, mount_point, fs_type, free_bytes, arch, init); exit 1 with
 # "preflight failed: <check>: <why>" on stderr when a check fails.
 set -euo pipefail
@@ -14,7 +14,7 @@ fail() {
 }
 
 # uname -m to the architecture names of the server releases; 32-bit ARM (armv7l, the default of
-# older Raspberry Pi OS images) has no MinIO/RustFS build that this project pins.
+# older Raspberry Pi OS images) has no Silo/RustFS build that this project pins.
 hub_arch() {
   local machine
   machine="$(uname -m)"
@@ -60,8 +60,8 @@ check_systemd() {
 
 check_tools() {
   local tool
-  for tool in curl sha256sum install; do
-    command -v "$tool" >/dev/null 2>&1 || fail "tools" "'$tool' not found; install it (apt-get install curl coreutils)"
+  for tool in curl sha256sum install tar; do
+    command -v "$tool" >/dev/null 2>&1 || fail "tools" "'$tool' not found; install it (apt-get install curl coreutils tar)"
   done
   if [[ "$1" == "rustfs" ]] && ! command -v unzip >/dev/null 2>&1 && ! command -v python3 >/dev/null 2>&1; then
     fail "tools" "RustFS ships as a zip archive: install unzip (apt-get install unzip)"
@@ -77,14 +77,15 @@ check_privileges() {
 }
 
 main() {
-  local data_dir="${HUB_DATA_DIR:-}" server="${HUB_SERVER:-minio}" arch
+  local data_dir="${HUB_DATA_DIR:-}" server="${HUB_SERVER:-silo}" arch
   [[ -n "$data_dir" ]] || fail "dataDir" "HUB_DATA_DIR is not set"
-  case "$server" in minio | rustfs) ;; *) fail "server" "unknown server '$server' (minio or rustfs)" ;; esac
+  case "$server" in silo | rustfs) ;; *) fail "server" "unknown server '$server' (silo or rustfs)" ;; esac
   check_data_dir "$data_dir"
   arch="$(hub_arch)"
   echo "arch=$arch"
   check_systemd
-  check_tools "$server"
+  # A NixOS hub installs nothing over SSH (its module does), so it needs no download tools.
+  [[ "${HUB_OS:-debian}" == nixos ]] || check_tools "$server"
   check_privileges
   echo "preflight ok"
 }

@@ -14,6 +14,7 @@
  */
 import type * as aws from "@pulumi/aws";
 import { PREFIXES, type HubConfig, type StackConfig } from "../config.js";
+import { longhornObjectPrefix } from "./iam.js";
 import { parseGoDuration } from "../core/duration.js";
 
 export interface PrefixLifecycle {
@@ -64,7 +65,7 @@ export function archiveFor(hub: HubConfig, expireDays: number): PrefixLifecycle[
 export function prefixLifecycles(stack: StackConfig): PrefixLifecycle[] {
   const out: PrefixLifecycle[] = [];
   const appendOnly = (prefix: string, retentionDays: number) => {
-    const archive = archiveFor(stack.hub, retentionDays);
+    const archive = stack.hub ? archiveFor(stack.hub, retentionDays) : undefined;
     out.push({
       prefix,
       expireDays: retentionDays,
@@ -73,7 +74,8 @@ export function prefixLifecycles(stack: StackConfig): PrefixLifecycle[] {
     });
     out.push({ prefix: partialPrefix(prefix), expireDays: PARTIAL_EXPIRE_DAYS, noncurrentDays: PARTIAL_EXPIRE_DAYS });
   };
-  if (stack.longhorn) out.push({ prefix: PREFIXES.longhorn, noncurrentDays: NONCURRENT_GRACE_DAYS });
+  if (stack.longhorn && stack.longhorn.target === "hub")
+    out.push({ prefix: longhornObjectPrefix(stack.longhorn.prefix), noncurrentDays: NONCURRENT_GRACE_DAYS });
   if (stack.postgres) appendOnly(PREFIXES.postgres, stack.postgres.retentionDays);
   if (stack.etcd) appendOnly(PREFIXES.etcd, stack.etcd.retentionDays);
   if (stack.velero) out.push({ prefix: PREFIXES.velero, noncurrentDays: NONCURRENT_GRACE_DAYS });

@@ -1,7 +1,8 @@
 /** The hub section: an AWS bucket, a Pi running an S3 server, or an S3 server that already exists. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
-import { absolutePath, bucketName, hostName, notLatest, port, posInt } from "../core/schema.js";
+import { absolutePath, bucketName, hostName, port, posInt } from "../core/schema.js";
 import { S3_FLAVORS } from "./s3Flavors.js";
+import { piHubFields } from "./schemaPi.js";
 
 export const ARCHIVE_CLASSES = ["GLACIER", "GLACIER_IR", "DEEP_ARCHIVE", "STANDARD_IA"] as const;
 
@@ -18,8 +19,9 @@ export const hubSchema = z.strictObject({
   ssh: z
     .strictObject({ user: z.string().regex(/^[a-z_][a-z0-9_-]*$/, "must be a Unix user name"), port: port.default(22) })
     .optional(),
-  server: z.enum(["minio", "rustfs"]).default("minio"),
-  version: notLatest.optional(),
+  /** aws (and s3): the bucket exists already; import it and never delete it. */
+  adopt: z.boolean().default(false),
+  ...piHubFields,
   dataDir: absolutePath.refine((p) => p !== "/", "must not be the root filesystem").optional(),
   port: port.default(9000),
   consolePort: port.default(9001),

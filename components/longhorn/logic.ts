@@ -2,9 +2,9 @@
  * Longhorn backups as plain data: the BackupTarget patch, the Setting patch, one RecurringJob per job,
  * the PVC label patches that put volumes into jobs, the StorageClasses that put new volumes into
  * jobs at birth, and the plan section. Everything here is computed from the stack file alone; the
- * component (components/longhorn/longhornBackupTarget.ts) only turns these objects into resources.
+ * component (components/longhornBackupTarget.ts) only turns these objects into resources.
  *
- * Longhorn facts relied on (Longhorn v1.12.1; the CRDs in test/fixtures/crds/longhorn and its README):
+ * Longhorn facts relied on (Longhorn v1.12.1, /work/shared/notes/longhorn.md):
  * - the backup target is the `default` BackupTarget CR (the `backup-target` Setting was removed in
  *   v1.8.0 and the webhook refuses it); the CR always exists, so it is patched, never created;
  * - a PVC's job labels count only with `recurring-job.longhorn.io/source: enabled` beside them;
@@ -43,7 +43,7 @@ export const SOURCE_LABEL = `${JOB_LABEL_PREFIX}source`;
 export const ENABLED = "enabled";
 /** StorageClass parameters this module owns; a user's `parameters` may not set them. */
 const RESERVED_SC_PARAMETERS = ["numberOfReplicas", "recurringJobSelector"];
-/** Fields of a StorageClass object that users put under `parameters` by mistake. */
+/** Fields of a StorageClass object that users put under `parameters` by mistake (seed 003). */
 const SC_FIELDS_NOT_PARAMETERS = [
   "reclaimPolicy",
   "allowVolumeExpansion",
@@ -70,10 +70,8 @@ export function backupTargetUrl(bucket: string, region: string, prefix: string):
     );
   }
   const path = prefix.replace(/^\/+/, "");
-  if (path === "" || path === "/")
-    throw new Error(
-      "Longhorn backup target: the path after the region must not be empty (Longhorn refuses s3://bucket@region)",
-    );
+  // The bucket root is `s3://bucket@region/`: the path is "/", never empty (Longhorn refuses s3://bucket@region).
+  if (path === "") return `s3://${bucket}@${region}/`;
   if (/[$,\s]/.test(path))
     throw new Error(`Longhorn backup target: prefix "${prefix}" must not contain '$', ',' or whitespace`);
   return `s3://${bucket}@${region}/${path.endsWith("/") ? path : `${path}/`}`;

@@ -1,5 +1,5 @@
 /** Longhorn's part of plan.md: what each recurring job backs up, when, how long, and how to restore. */
-import { LONGHORN_BACKUP_TASKS, PREFIXES, type RecurringJobConfig, type StackConfig } from "../config.js";
+import { hubOf, LONGHORN_BACKUP_TASKS, PREFIXES, type RecurringJobConfig, type StackConfig } from "../config.js";
 import { describeCron, formatSeconds } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
@@ -28,10 +28,11 @@ function targetOf(stack: StackConfig): { url: string; where: string; via: string
       via: "the in-cluster s3-to-ftp bridge",
     };
   }
-  const hub = hubConnection(stack.hub);
+  const hub = hubConnection(hubOf(stack));
+  const prefix = stack.longhorn?.prefix ?? PREFIXES.longhorn;
   return {
-    url: backupTargetUrl(hub.bucket, hub.region, PREFIXES.longhorn),
-    where: s3Url(hub, PREFIXES.longhorn),
+    url: backupTargetUrl(hub.bucket, hub.region, prefix),
+    where: s3Url(hub, prefix),
     via: hub.kind === "aws" ? "Amazon S3" : `${hub.server} at ${hub.endpoint}`,
   };
 }

@@ -56,6 +56,14 @@ export const longhornSchema = z
   .strictObject({
     namespace: dnsLabel().default("longhorn-system"),
     target: z.enum(["hub", "ftpBridge"]).default("hub"),
+    /** Where in the hub's bucket Longhorn writes; "" is the bucket root, where existing backups stay visible. */
+    prefix: z
+      .string()
+      .regex(
+        /^(|[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/)$/,
+        'must be "" (the bucket root) or a key prefix ending in "/", e.g. "longhorn/"',
+      )
+      .default("longhorn/"),
     pollInterval: goDuration.default("5m0s"),
     allowRecurringJobWhileVolumeDetached: z.boolean().default(true),
     recurringJobs: z.array(recurringJobSchema).default([]),

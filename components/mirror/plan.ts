@@ -1,5 +1,5 @@
 /** The bucket mirrors' part of plan.md. */
-import type { StackConfig } from "../config.js";
+import { hubOf, type StackConfig } from "../config.js";
 import { describeCron } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
@@ -9,7 +9,8 @@ import { mirrorPrefix } from "./logic.js";
 /** The bucket-mirror section of plan.md. */
 export function mirrorsPlan(stack: StackConfig): PlanSection {
   const mirrors = stack.buckets?.mirrors ?? [];
-  const hub = hubConnection(stack.hub);
+  if (mirrors.length === 0) return { title: "Object-store buckets", rows: [], details: "Not configured.", restore: "" };
+  const hub = hubConnection(hubOf(stack));
   return {
     title: "Object-store buckets",
     rows: mirrors.map((m) => ({

@@ -33,6 +33,8 @@ import {
   renderOffsiteUnits,
 } from "./logic.js";
 import { VERSIONS } from "../core/versions.js";
+import { toSystemdCalendar } from "../core/systemd.js";
+import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/nixos.js";
 import { CronJobWatch } from "../core/watch.js";
 import { offsiteJobWatch } from "./logic.js";
 
@@ -93,7 +95,57 @@ export class OffsiteSync extends pulumi.ComponentResource {
     );
 
     const watches: CronJobWatch[] = [];
-    if (config.runOn === "hub") {
+    if (config.runOn === "hub" && args.hubConfig.os === "nixos") {
+      // A NixOS hub's module runs the timer and the script (components/hub/hub.nix); over SSH only the
+      // rclone config is written, root-only, inside the module's own directory.
+      if (!args.sshPrivateKey)
+        throw new Error("OffsiteSync: runOn hub needs the hub's SSH private key (homelab-backup:hubSshPrivateKey)");
+      const sshUser = args.hubConfig.ssh?.user;
+      const connection = {
+        host: args.hubConfig.host!,
+        port: args.hubConfig.ssh?.port ?? 22,
+        user: sshUser,
+        privateKey: args.sshPrivateKey,
+      };
+      const sudo = sshUser === "root" ? "" : "sudo -n ";
+      const stage = new command.remote.Command(
+        `${name}-stage`,
+        {
+          connection,
+          create: `${sudo}install -d -m 0711 -o root -g root ${NIXOS_STATE_DIR} && ${sudo}install -d -m 0700 -o ${sshUser} ${NIXOS_PATHS.staging}`,
+        },
+        { parent: this },
+      );
+      const writeConfig = readScript("offsite/write-config.sh");
+      const copy = new command.remote.CopyToRemote(
+        `${name}-copy-write-config-sh`,
+        {
+          connection,
+          source: new pulumi.asset.StringAsset(writeConfig),
+          remotePath: `${NIXOS_PATHS.staging}/write-config.sh`,
+          triggers: [contentHash(writeConfig)],
+        },
+        { parent: this, dependsOn: [stage] },
+      );
+      const configEnv = { ...offsiteConfigEnv(config, hub), RCLONE: NIXOS_PATHS.rclone };
+      new command.remote.Command(
+        `${name}-config`,
+        {
+          connection,
+          create: asRoot(
+            sshUser,
+            `${envAssignments(configEnv)} sh ${NIXOS_PATHS.staging}/write-config.sh ${NIXOS_PATHS.rcloneConfig}`,
+          ),
+          delete: asRoot(sshUser, `rm -f ${NIXOS_PATHS.rcloneConfig}`),
+          stdin,
+          triggers: [contentHash(writeConfig, JSON.stringify(configEnv))],
+          logging: "stderr",
+        },
+        { parent: this, dependsOn: [copy] },
+      );
+      this.timerName = `${names.offsiteUnit}.timer`;
+      this.onCalendar = toSystemdCalendar(config.schedule);
+    } else if (config.runOn === "hub") {
       if (!args.sshPrivateKey)
         throw new Error("OffsiteSync: runOn hub needs the hub's SSH private key (homelab-backup:hubSshPrivateKey)");
       const units = renderOffsiteUnits(

@@ -1,5 +1,5 @@
 /** The off-site copy's part of plan.md. */
-import { offsiteOf, type OffsiteConfig, type StackConfig } from "../config.js";
+import { hubOf, offsiteOf, type OffsiteConfig, type StackConfig } from "../config.js";
 import { describeCron } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
@@ -20,7 +20,7 @@ function ftpUrl(config: OffsiteConfig): string {
 export function offsitePlan(stack: StackConfig): PlanSection {
   const config = offsiteOf(stack);
   if (!config) return { title: "Off-site encrypted copy", rows: [], details: "Not configured.", restore: "" };
-  const hub = hubConnection(stack.hub);
+  const hub = hubConnection(hubOf(stack));
   const prefixes = config.prefixes ?? Object.values(PREFIXES);
   const enc = config.encryption.enabled
     ? `rclone crypt (file names: ${config.encryption.filenameEncryption})`
@@ -42,7 +42,7 @@ export function offsitePlan(stack: StackConfig): PlanSection {
   ];
   const record =
     config.runOn === "hub"
-      ? `Each run writes \`${offsiteTextfilePath(stack.hub)}\` for node-exporter: \`${metrics.offsiteLastSuccess}\`, \`${metrics.offsiteLastRun}\`, \`${metrics.offsiteLastRunSuccess}\` (0 on a failed run, the last success kept), \`${metrics.offsiteBytes}\`, \`${metrics.offsiteFiles}\`.`
+      ? `Each run writes \`${offsiteTextfilePath(hubOf(stack))}\` for node-exporter: \`${metrics.offsiteLastSuccess}\`, \`${metrics.offsiteLastRun}\`, \`${metrics.offsiteLastRunSuccess}\` (0 on a failed run, the last success kept), \`${metrics.offsiteBytes}\`, \`${metrics.offsiteFiles}\`.`
       : `Each run is a Job of CronJob \`${config.namespace}/${names.offsiteCronJob}\`; its status is the record (kube-state-metrics).`;
   const keyText = config.encryption.enabled
     ? [

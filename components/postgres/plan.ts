@@ -1,5 +1,5 @@
 /** PostgreSQL's part of plan.md: one row per database (and the drill), the window, and the restore commands. */
-import type { StackConfig } from "../config.js";
+import { hubOf, type StackConfig } from "../config.js";
 import { describeCron, fixedMinuteOfDay, formatMinuteOfDay } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
@@ -12,7 +12,7 @@ import { PREFIXES } from "../core/schema.js";
 /** The plan section: one row per database (and the drill), the window, and the restore commands. */
 export function postgresPlan(stack: StackConfig): PlanSection {
   const pg = stack.postgres!;
-  const hub = hubConnection(stack.hub);
+  const hub = hubConnection(hubOf(stack));
   const schedules = dumpSchedules(pg);
   const retention = `${pg.retentionDays} days (hub lifecycle)`;
   const rows: PlanRow[] = pg.databases.map((db) => ({

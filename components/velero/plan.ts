@@ -1,5 +1,5 @@
 /** Velero's part of plan.md. */
-import type { StackConfig } from "../config.js";
+import { hubOf, type StackConfig } from "../config.js";
 import { describeCron, formatSeconds } from "../core/cron.js";
 import { formatGoDuration } from "../core/duration.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
@@ -12,7 +12,7 @@ import { cronGaps } from "../core/cron.js";
 export function veleroPlan(stack: StackConfig): PlanSection {
   const velero = stack.velero;
   if (!velero) return { title: "Kubernetes objects (Velero)", rows: [], details: "Not configured.", restore: "" };
-  const hub = hubConnection(stack.hub);
+  const hub = hubConnection(hubOf(stack));
   const what = velero.fsBackup ? "Kubernetes objects + pod volumes (Kopia file-system backup)" : "Kubernetes objects";
   const rows = velero.schedules.map((s) => {
     const state = steadyStateBackups(s.cron, s.ttl);

@@ -69,7 +69,7 @@ beforeAll(async () => {
   component = new BackupAlerts("alerts", { config: stack.alerts!, stack });
   withoutDashboard = new BackupAlerts("quiet", { config: { ...stack.alerts!, grafanaDashboard: false }, stack });
   // The CronJob components whose runs the staleness thresholds must allow for.
-  const hub = hubConnection(stack.hub);
+  const hub = hubConnection(stack.hub!);
   const credentials = { accessKeyId: pulumi.output("AKIAEXAMPLE"), secretAccessKey: pulumi.secret("secret") };
   const { BucketMirror } = await import("../../components/mirror/bucketMirror.js");
   const { PostgresDumpJob } = await import("../../components/postgres/postgresDumpJob.js");
@@ -87,7 +87,7 @@ beforeAll(async () => {
   new OffsiteSync("offsite", {
     config: { ...offsiteOf(stack)!, runOn: "cluster" },
     hub,
-    hubConfig: stack.hub,
+    hubConfig: stack.hub!,
     ftpPassword: pulumi.secret("pw"),
     reader: credentials,
   });

@@ -26,7 +26,7 @@ function stackOf(sections: Record<string, unknown>): StackConfig {
 
 describe("etcdRestoreRunbook / etcdPlan", () => {
   it("downloads from the hub, checks sha256 before the k3s cluster reset, then resets the other servers", () => {
-    const book = etcdRestoreRunbook(hubConnection(stackOf({ hub: piHub }).hub));
+    const book = etcdRestoreRunbook(hubConnection(stackOf({ hub: piHub }).hub!));
     const order = [
       "aws s3 cp s3://homelab-backups/etcd-snapshots/$NODE/$SNAP /tmp/$SNAP --endpoint-url http://hub.lan:9000",
       "sha256sum -c",
@@ -40,7 +40,7 @@ describe("etcdRestoreRunbook / etcdPlan", () => {
       JSON.stringify(at),
     ).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
-    const aws = etcdRestoreRunbook(hubConnection(stackOf({ hub: { kind: "aws", bucket: "my-backups" } }).hub));
+    const aws = etcdRestoreRunbook(hubConnection(stackOf({ hub: { kind: "aws", bucket: "my-backups" } }).hub!));
     expect(aws).not.toContain("--endpoint-url");
   });
   it("plans the offload with the schedule, retention and the node-scoped destination", () => {
@@ -65,7 +65,7 @@ describe("EtcdOffload component (mock runtime)", () => {
     const stack = stackOf({ hub: piHub, etcd: {} });
     new EtcdOffload("etcd", {
       config: stack.etcd!,
-      hub: hubConnection(stack.hub),
+      hub: hubConnection(stack.hub!),
       credentials: { accessKeyId: pulumi.secret("AKETCD"), secretAccessKey: pulumi.secret("etcd-secret-key") },
     });
     await settle();

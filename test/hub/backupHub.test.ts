@@ -97,13 +97,13 @@ beforeAll(async () => {
   await installMocks(rec);
   const { BackupHub } = await import("../../components/hub/backupHub.js");
   hub = new BackupHub("hub", {
-    hub: full.hub,
+    hub: full.hub!,
     lifecycles: prefixLifecycles(full),
     offsitePrefixes: full.offsite?.prefixes,
   });
-  plain = new BackupHub("plain", { hub: bare.hub, lifecycles: prefixLifecycles(bare) });
+  plain = new BackupHub("plain", { hub: bare.hub!, lifecycles: prefixLifecycles(bare) });
   pi = new BackupHub("hub", {
-    hub: piStack.hub,
+    hub: piStack.hub!,
     lifecycles: prefixLifecycles(piStack),
     sshPrivateKey: pulumi.secret("ssh-key"),
     offsitePrefixes: piStack.offsite?.prefixes,
@@ -319,7 +319,7 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
   });
 
   it("refuses a pi hub without an SSH key", () => {
-    expect(() => new BackupHubClass("nokey", { hub: piStack.hub, lifecycles: [] })).toThrow(/sshPrivateKey/);
+    expect(() => new BackupHubClass("nokey", { hub: piStack.hub!, lifecycles: [] })).toThrow(/sshPrivateKey/);
   });
 
   it("names, in the key-rotation command, the URNs of the writer's generated secret and of the configure step", async () => {

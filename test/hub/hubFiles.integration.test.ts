@@ -1,6 +1,6 @@
 /**
  * Every file the Pi hub gets, checked by the real tools: shellcheck on each script under
- * components/hub/, `systemd-analyze verify` on each unit rendered from its template with sample stack
+ * scripts/hub/, `systemd-analyze verify` on each unit rendered from its template with sample stack
  * values. Each tool is also shown a deliberately broken file, so a check that cannot fail would fail.
  */
 import { execFile } from "node:child_process";
@@ -21,7 +21,6 @@ import {
   stepEnvironment,
 } from "../../components/hub/piHubSteps.js";
 import type { PrefixLifecycle } from "../../components/hub/retention.js";
-import { VERSIONS } from "../../components/core/versions.js";
 
 const run = promisify(execFile);
 const HUB_DIR = path.join(COMPONENTS_DIR, "hub");
@@ -56,7 +55,10 @@ const baseHub = (over: Partial<HubConfig> = {}): HubConfig =>
     region: "fr-home-1",
     host: "backup1.lab.home.arpa",
     ssh: { user: "pi", port: 22 },
-    server: "minio",
+    server: "silo",
+    os: "debian",
+    monitoring: true,
+    adopt: false,
     dataDir: "/mnt/backup-hdd/minio",
     port: 9000,
     consolePort: 9001,
@@ -68,8 +70,14 @@ const baseHub = (over: Partial<HubConfig> = {}): HubConfig =>
 describe("shellcheck", () => {
   const scripts = readdirSync(HUB_DIR).filter((f) => f.endsWith(".sh"));
 
-  it("finds the three step scripts", () => {
-    expect(scripts.sort()).toEqual(["configure-bucket.sh", "install-server.sh", "preflight.sh"]);
+  it("finds every step script", () => {
+    expect(scripts.sort()).toEqual([
+      "configure-bucket.sh",
+      "install-node-exporter.sh",
+      "install-server.sh",
+      "nixos-credentials.sh",
+      "preflight.sh",
+    ]);
   });
 
   it.each(scripts)("%s is clean (following its sources)", async (script) => {
@@ -112,8 +120,9 @@ describe("systemd-analyze verify", () => {
   }
 
   const cases: [string, HubConfig][] = [
-    ["minio", baseHub()],
-    ["minio-tls", baseHub({ tls: true, objectLock: { mode: "GOVERNANCE", days: 14 } })],
+    ["silo", baseHub()],
+    ["silo-tls", baseHub({ tls: true, objectLock: { mode: "GOVERNANCE", days: 14 } })],
+    ["silo-no-monitoring", baseHub({ monitoring: false })],
     ["rustfs", baseHub({ server: "rustfs", port: 9100, consolePort: 9101 })],
     ["rustfs-tls", baseHub({ server: "rustfs", tls: true })],
   ];
@@ -132,7 +141,7 @@ describe("systemd-analyze verify", () => {
     mkdirSync(path.join(root, "data"), { recursive: true });
     const unit = serverUnit(piHubSettings(baseHub({ dataDir: path.join(root, "data") })));
     const file = path.join(root, unit.name);
-    writeFileSync(file, unit.content.replaceAll("/usr/local/bin/minio", path.join(root, "bin", "minio")));
+    writeFileSync(file, unit.content.replaceAll("/usr/local/bin/silo", path.join(root, "bin", "silo")));
     const r = await tool("systemd-analyze", ["verify", file]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/is not executable|No such file/);
@@ -147,60 +156,26 @@ describe("systemd-analyze verify", () => {
 });
 
 describe("the files the hub gets", () => {
-  it("are the three scripts and the server's unit, under the staging directory", () => {
-    expect(piHubFiles(baseHub()).map((f) => f.path)).toEqual([
+  it("are the step scripts and the server's unit, under the staging directory", () => {
+    expect(piHubFiles(piHubSettings(baseHub())).map((f) => f.path)).toEqual([
+      `${STAGING_DIR}/preflight.sh`,
+      `${STAGING_DIR}/install-server.sh`,
+      `${STAGING_DIR}/install-node-exporter.sh`,
+      `${STAGING_DIR}/configure-bucket.sh`,
+      `${STAGING_DIR}/silo.service`,
+    ]);
+    expect(piHubFiles(piHubSettings(baseHub({ server: "rustfs", monitoring: false }))).map((f) => f.path)).toEqual([
       `${STAGING_DIR}/preflight.sh`,
       `${STAGING_DIR}/install-server.sh`,
       `${STAGING_DIR}/configure-bucket.sh`,
-      `${STAGING_DIR}/minio.service`,
+      `${STAGING_DIR}/rustfs.service`,
     ]);
-    expect(
-      piHubFiles(baseHub({ server: "rustfs" }))
-        .map((f) => f.path)
-        .pop(),
-    ).toBe(`${STAGING_DIR}/rustfs.service`);
   });
 
   it("carry no credentials: the unit only names the root-only EnvironmentFile", () => {
-    for (const f of piHubFiles(baseHub({ tls: true }))) {
+    for (const f of piHubFiles(piHubSettings(baseHub({ tls: true })))) {
       expect(f.content, f.path).not.toMatch(/(ROOT_PASSWORD|SECRET_KEY|ACCESS_KEY)\s*=/);
     }
-  });
-});
-
-describe("install-server.sh release artefacts", () => {
-  /** The script's own URL builder, sourced (its main only runs when executed). */
-  async function artefact(what: string, version: string, arch: string): Promise<string[]> {
-    const r = await tool("bash", [
-      "-c",
-      'source "$1"; release_artifact "$2" "$3" "$4"',
-      "x",
-      path.join(HUB_DIR, "install-server.sh"),
-      what,
-      version,
-      arch,
-    ]);
-    expect(r.stderr).toBe("");
-    return r.stdout.trim().split(" ");
-  }
-
-  it("downloads the pinned MinIO release for the hub's architecture, with its checksum file", async () => {
-    const [url, sums, name] = await artefact("minio", VERSIONS.minio, "arm64");
-    expect(url).toBe(`https://dl.min.io/server/minio/release/linux-arm64/archive/minio.${VERSIONS.minio}`);
-    expect(sums).toBe(`${url}.sha256sum`);
-    expect(name).toBe(`minio.${VERSIONS.minio}`);
-  });
-
-  it("downloads the pinned MinIO client", async () => {
-    const [url] = await artefact("mc", VERSIONS.minioClient, "amd64");
-    expect(url).toBe(`https://dl.min.io/client/mc/release/linux-amd64/archive/mc.${VERSIONS.minioClient}`);
-  });
-
-  it("downloads the pinned RustFS zip, checked against the release's SHA256SUMS", async () => {
-    const [url, sums, name] = await artefact("rustfs", VERSIONS.rustfs, "arm64");
-    expect(name).toBe(`rustfs-linux-aarch64-musl-v${VERSIONS.rustfs}.zip`);
-    expect(url).toBe(`https://github.com/rustfs/rustfs/releases/download/${VERSIONS.rustfs}/${name}`);
-    expect(sums).toBe(`https://github.com/rustfs/rustfs/releases/download/${VERSIONS.rustfs}/SHA256SUMS`);
   });
 });
 

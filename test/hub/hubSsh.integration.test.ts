@@ -90,7 +90,7 @@ function settingsFor(dataDir: string): PiHubSettings {
     }),
     "homelab-backup:hubSshPrivateKey": "unused",
   });
-  return piHubSettings(stack.hub);
+  return piHubSettings(stack.hub!);
 }
 
 /** The preflight as PiHub runs it: from the staging directory in the hub user's home. */

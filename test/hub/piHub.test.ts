@@ -1,5 +1,5 @@
 /**
- * The Pi hub: the pure helpers of components/hub/piHubSteps.ts, then the PiHub component under the mock runtime
+ * The Pi hub: the pure helpers of lib/piHub.ts, then the PiHub component under the mock runtime
  * (resources, triggers, secrets on stdin only, and the preflight → install → configure order).
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -36,7 +36,10 @@ const hub = (over: Partial<HubConfig> = {}): HubConfig =>
     region: "fr-home-1",
     host: "backup1.lab.home.arpa",
     ssh: { user: "pi", port: 2222 },
-    server: "minio",
+    server: "silo",
+    os: "debian",
+    monitoring: true,
+    adopt: false,
     dataDir: "/mnt/backup-hdd/minio",
     port: 9000,
     consolePort: 9001,
@@ -74,8 +77,9 @@ describe("piHubErrors", () => {
     [
       "object lock on RustFS",
       { server: "rustfs", objectLock: { mode: "GOVERNANCE", days: 7 } },
-      /objectLock needs server "minio"/,
+      /objectLock needs server "silo"/,
     ],
+    ["server minio", { server: "minio" }, /hub.server "minio" cannot be installed/],
     ["an AWS hub", { kind: "aws" }, /not "pi"/],
     ["no SSH user", { ssh: undefined }, /hub.ssh.user is required/],
   ] as [string, Partial<HubConfig>, RegExp][])("refuses %s", (_, over, message) => {
@@ -88,10 +92,13 @@ describe("stepCommand", () => {
   it("runs install and configure through sudo -n for a non-root user, the read-only preflight without", () => {
     const s = piHubSettings(hub());
     expect(stepCommand("preflight", s)).toBe(
-      "env HUB_DATA_DIR='/mnt/backup-hdd/minio' HUB_SERVER='minio' bash homelab-backup/preflight.sh",
+      "env HUB_DATA_DIR='/mnt/backup-hdd/minio' HUB_SERVER='silo' HUB_OS='debian' bash homelab-backup/preflight.sh",
     );
     expect(stepCommand("install", s)).toMatch(
-      /^sudo -n env HUB_SERVER='minio' HUB_VERSION='RELEASE\.[^']+' .* bash homelab-backup\/install-server\.sh$/,
+      /^sudo -n env HUB_SERVER='silo' HUB_VERSION='RELEASE\.[^']+' HUB_SERVER_ASSETS='arm64 https:\/\/github\.com\/pgsty\/silo\/releases\/download\/\S+ [0-9a-f]{64} amd64 \S+ [0-9a-f]{64}' .* bash homelab-backup\/install-server\.sh$/,
+    );
+    expect(stepCommand("monitoring", s)).toBe(
+      "sudo -n env HUB_TEXTFILE_DIR='/var/lib/prometheus/node-exporter' bash homelab-backup/install-node-exporter.sh",
     );
     expect(stepCommand("configure", s, lifecycles)).toContain(
       "HUB_LIFECYCLE='longhorn/:-:7 postgres-backups/:14:7 postgres-backups/.partial/:1:1'",
@@ -146,7 +153,10 @@ describe("stepTriggers", () => {
       changed("install", hub(), port),
       changed("configure", hub(), port),
     ]).toEqual([false, true, true]);
-    const version = hub({ version: "RELEASE.2025-10-01T00-00-00Z" });
+    const version = hub({
+      version: "RELEASE.2026-10-01T00-00-00Z",
+      sha256: { arm64: "1".repeat(64), amd64: "2".repeat(64) },
+    });
     expect([
       changed("preflight", hub(), version),
       changed("install", hub(), version),
@@ -175,7 +185,7 @@ describe("stepTriggers", () => {
 
 describe("credentials formats", () => {
   it("writes the EnvironmentFile with single-quoted literal values", () => {
-    expect(serverEnvFile("minio", "homelab-admin", "s3cr3t-p4ss")).toContain(
+    expect(serverEnvFile("silo", "homelab-admin", "s3cr3t-p4ss")).toContain(
       "MINIO_ROOT_USER='homelab-admin'\nMINIO_ROOT_PASSWORD='s3cr3t-p4ss'\n",
     );
     expect(serverEnvFile("rustfs", "homelab-admin", "s3cr3t-p4ss")).toContain("RUSTFS_SECRET_KEY='s3cr3t-p4ss'");
@@ -183,7 +193,7 @@ describe("credentials formats", () => {
   it("refuses admin passwords the file cannot hold or MinIO refuses", () => {
     expect(adminPasswordError("short")).toMatch(/at least 8/);
     expect(adminPasswordError("it's-a-long-one")).toMatch(/single quote/);
-    expect(() => serverEnvFile("minio", "homelab-admin", "line\nbreak-here")).toThrow(/newline/);
+    expect(() => serverEnvFile("silo", "homelab-admin", "line\nbreak-here")).toThrow(/newline/);
     expect(adminPasswordError("pässwörd-longer")).toMatch(/printable ASCII/);
     expect(adminPasswordError("Plenty-long_and.fine @:/%+")).toBeUndefined();
   });
@@ -258,19 +268,20 @@ describe("PiHub under the mock runtime", () => {
 
   const commands = () => rec.byType("command:remote:Command").filter((r) => r.parent === "hub");
 
-  it("registers the staging command, one upload per file and the three steps, all children of the component", async () => {
+  it("registers the staging command, one upload per file and the four steps, all children of the component", async () => {
     expect(rec.one("homelab-backup:index:PiHub", "hub")).toBeDefined();
     expect(
       commands()
         .map((r) => r.name)
         .sort(),
-    ).toEqual(["hub-configure", "hub-install", "hub-preflight", "hub-staging"]);
+    ).toEqual(["hub-configure", "hub-install", "hub-monitoring", "hub-preflight", "hub-staging"]);
     const uploads = rec.byType("command:remote:CopyToRemote").filter((r) => r.parent === "hub");
     expect(uploads.map((r) => unwrapSecrets(r.inputs.remotePath)).sort()).toEqual([
       "homelab-backup/configure-bucket.sh",
+      "homelab-backup/install-node-exporter.sh",
       "homelab-backup/install-server.sh",
-      "homelab-backup/minio.service",
       "homelab-backup/preflight.sh",
+      "homelab-backup/silo.service",
     ]);
     for (const u of uploads) {
       // Under the mock runtime the deserialized StringAsset holds its text as a Promise.
@@ -280,7 +291,7 @@ describe("PiHub under the mock runtime", () => {
     expect(await rec.one("command:remote:CopyToRemote", "hub-file-preflight").inputs.source.text).toBe(
       readScript("hub/preflight.sh"),
     );
-    expect(await rec.one("command:remote:CopyToRemote", "hub-file-minio").inputs.source.text).toBe(
+    expect(await rec.one("command:remote:CopyToRemote", "hub-file-silo").inputs.source.text).toBe(
       serverUnit(piHubSettings(hub())).content,
     );
   });
@@ -296,21 +307,24 @@ describe("PiHub under the mock runtime", () => {
     expect(passwords.filter((r) => r.parent === "hub2").map((r) => r.name)).not.toContain("hub2-admin-password");
   });
 
-  it("gives each step the triggers of components/hub/piHubSteps.ts, which start with the script's content hash", () => {
-    for (const step of ["preflight", "install", "configure"] as const) {
+  it("gives each step the triggers of piHubSteps.ts, which start with the script's content hash", () => {
+    for (const step of ["preflight", "install", "monitoring", "configure"] as const) {
       const r = rec.one("command:remote:Command", `hub-${step}`);
       expect(r.inputs.triggers, step).toEqual(stepTriggers(step, hub(), lifecycles, policies));
     }
   });
 
-  it("runs preflight, then install, then configure", () => {
+  it("runs preflight, then install, then node exporter, then configure", () => {
     expect(deps.get("hub-preflight")).toContain("hub-file-preflight");
     expect(deps.get("hub-install")).toEqual(
-      expect.arrayContaining(["hub-preflight", "hub-file-install-server", "hub-file-minio"]),
+      expect.arrayContaining(["hub-preflight", "hub-file-install-server", "hub-file-silo"]),
     );
-    expect(deps.get("hub-configure")).toEqual(expect.arrayContaining(["hub-install", "hub-file-configure-bucket"]));
+    expect(deps.get("hub-monitoring")).toEqual(
+      expect.arrayContaining(["hub-install", "hub-file-install-node-exporter"]),
+    );
+    expect(deps.get("hub-configure")).toEqual(expect.arrayContaining(["hub-monitoring", "hub-file-configure-bucket"]));
     expect(deps.get("hub-preflight")).not.toContain("hub-install");
-    for (const u of ["hub-file-preflight", "hub-file-install-server", "hub-file-configure-bucket", "hub-file-minio"])
+    for (const u of ["hub-file-preflight", "hub-file-install-server", "hub-file-configure-bucket", "hub-file-silo"])
       expect(deps.get(u), u).toContain("hub-staging");
   });
 
@@ -333,7 +347,7 @@ describe("PiHub under the mock runtime", () => {
     expect(pulumi.runtime.isRpcSecret(configure.inputs.stdin)).toBe(true);
     const adminPassword = await valueOf(generated.adminPassword);
     expect(adminPassword).toHaveLength(40);
-    expect(unwrapSecrets(install.inputs.stdin)).toBe(serverEnvFile("minio", "homelab-admin", adminPassword));
+    expect(unwrapSecrets(install.inputs.stdin)).toBe(serverEnvFile("silo", "homelab-admin", adminPassword));
     const stdin = unwrapSecrets(configure.inputs.stdin) as string;
     const secrets: string[] = [adminPassword];
     for (const w of WRITERS) {

@@ -116,7 +116,7 @@ describe("prefixLifecycles", () => {
       "homelab-backup:hub": { kind: "pi", bucket: "b-1", host: "pi.lan", ssh: { user: "pi" }, dataDir: "/srv/minio" },
       "homelab-backup:hubSshPrivateKey": "k",
     });
-    expect(archiveFor(pi.hub, 30)).toBeUndefined();
+    expect(archiveFor(pi.hub!, 30)).toBeUndefined();
   });
 });
 

@@ -74,7 +74,7 @@ function hubFor(
   const settings = hubBucketSettings({
     bucket,
     endpoint: rgw.endpoint,
-    objectLock: opts.objectLock === false ? undefined : stack.hub.objectLock,
+    objectLock: opts.objectLock === false ? undefined : stack.hub!.objectLock,
     lifecycles: prefixLifecycles(stack),
   });
   const drillPrefixes = stack.drills ? drillReadPrefixes(stack.drills, stack.offsite?.prefixes) : undefined;
@@ -104,7 +104,7 @@ async function configure(bucket: string, opts: { objectLock?: boolean } = {}): P
 
 beforeAll(async () => {
   stack = parseStackConfig(exampleStack().config);
-  expect(stack.hub.objectLock, "the example stack locks its backups").toBeDefined();
+  expect(stack.hub!.objectLock, "the example stack locks its backups").toBeDefined();
   rgw = await startRgw({ timeoutMs: 480_000 });
   admin = { accessKeyId: rgw.adminAccessKeyId, secretAccessKey: rgw.adminSecretAccessKey };
 }, 600_000);

@@ -32,7 +32,7 @@ describe("hub.kind s3 in the stack file", () => {
       "homelab-backup:postgres": { databases: [db] },
       "homelab-backup:hubAdminPassword": "secret",
     });
-    expect(hubConnection(stack.hub)).toEqual({
+    expect(hubConnection(stack.hub!)).toEqual({
       kind: "s3",
       endpoint: "https://nas.lan:3900",
       bucket: "nas-backups",

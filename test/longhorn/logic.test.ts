@@ -77,9 +77,9 @@ describe("backup target URL and credentials", () => {
     );
     expect(backupTargetUrl("b1", "us-east-1", "/longhorn")).toBe("s3://b1@us-east-1/longhorn/");
   });
-  it("refuses an empty path (s3://bucket@region fails in Longhorn) and an endpoint in the region slot (#8954)", () => {
-    expect(() => backupTargetUrl("b1", "us-east-1", "")).toThrow(/must not be empty/);
-    expect(() => backupTargetUrl("b1", "us-east-1", "/")).toThrow(/must not be empty/);
+  it("writes the bucket root as s3://bucket@region/ (never s3://bucket@region, which Longhorn refuses) and refuses an endpoint in the region slot (#8954)", () => {
+    expect(backupTargetUrl("b1", "us-east-1", "")).toBe("s3://b1@us-east-1/");
+    expect(backupTargetUrl("b1", "us-east-1", "/")).toBe("s3://b1@us-east-1/");
     expect(() => backupTargetUrl("b1", "hub.lan:9000", "longhorn/")).toThrow(/region label/);
     expect(() => backupTargetUrl("b1", "s3.eu-central-1.amazonaws.com", "longhorn/")).toThrow(/AWS_ENDPOINTS/);
     expect(() => backupTargetUrl("b1", "us-east-1", "long,horn/")).toThrow(/'\$', ','/);

@@ -274,7 +274,7 @@ describe("outputs and refusals", () => {
     expect(await valueOf(aws.backupTargetUrl)).toBe("s3://homelab-backups@eu-central-1/longhorn/");
   });
 
-  it("refuses before registering anything: an empty prefix, an endpoint as region, reclaimPolicy as a parameter", async () => {
+  it("refuses before registering anything: a prefix with a comma, an endpoint as region, reclaimPolicy as a parameter", async () => {
     const { LonghornBackupTarget } = await import("../../components/longhorn/longhornBackupTarget.js");
     const target = {
       endpoint: "http://hub:9000",
@@ -286,8 +286,12 @@ describe("outputs and refusals", () => {
       secretAccessKey: "b",
     };
     expect(
-      () => new LonghornBackupTarget("bad-prefix", { config: longhorn(example), target: { ...target, prefix: "" } }),
-    ).toThrow(/must not be empty/);
+      () =>
+        new LonghornBackupTarget("bad-prefix", {
+          config: longhorn(example),
+          target: { ...target, prefix: "long,horn/" },
+        }),
+    ).toThrow(/'\$', ','/);
     expect(
       () =>
         new LonghornBackupTarget("bad-region", {

@@ -89,7 +89,7 @@ describe("hub units", () => {
     const s = stack({ schedule });
     const cfg = offsiteOf(s)!;
     // ExecStart must exist and be executable for verify: the real scripts, copied to a temp lib dir.
-    const units = renderOffsiteUnits(templates(), cfg, hubConnection(s.hub), s.hub, {
+    const units = renderOffsiteUnits(templates(), cfg, hubConnection(s.hub!), s.hub!, {
       libDir: libDirWithScripts(),
       rclone: "/usr/bin/rclone",
     });
@@ -104,7 +104,7 @@ describe("hub units", () => {
 
   it("verify rejects a unit with a cron string in OnCalendar=, so the check bites", async () => {
     const s = stack();
-    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub, {
+    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub!), s.hub!, {
       libDir: libDirWithScripts(),
     });
     const broken = units.timer.replace(/^OnCalendar=.*$/m, "OnCalendar=0 6 * * *");
@@ -115,7 +115,7 @@ describe("hub units", () => {
 
   it("verify rejects an ExecStart that is not there", async () => {
     const s = stack();
-    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub, {
+    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub!), s.hub!, {
       libDir: "/nonexistent/homelab-backup",
     });
     expect((await verify(units.service, units.timer)).code).not.toBe(0);
@@ -123,7 +123,7 @@ describe("hub units", () => {
 
   it("passes the hub paths, the prefixes and the textfile to the service", () => {
     const s = stack({ prefixes: ["longhorn/", "postgres-backups/"] });
-    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub), s.hub);
+    const units = renderOffsiteUnits(templates(), offsiteOf(s)!, hubConnection(s.hub!), s.hub!);
     expect(units.service).toContain(`ExecStart=${OFFSITE_HUB_PATHS.libDir}/offsite-sync.sh`);
     expect(units.service).toContain('Environment="OFFSITE_PREFIXES=longhorn/ postgres-backups/"');
     expect(units.service).toContain(
@@ -142,7 +142,7 @@ describe("settings and secrets", () => {
   const cfg = offsiteOf(s)!;
 
   it("gives write-config.sh every non-secret setting, no secret", () => {
-    const env = offsiteConfigEnv(cfg, hubConnection(s.hub));
+    const env = offsiteConfigEnv(cfg, hubConnection(s.hub!));
     expect(env).toMatchObject({
       OFFSITE_FTP_HOST: "ftp.box.com",
       OFFSITE_FTP_PORT: "2121",
@@ -175,7 +175,7 @@ describe("settings and secrets", () => {
   });
 
   it("the textfile sits in the collector directory", () => {
-    expect(offsiteTextfilePath(s.hub)).toBe(`/var/lib/prometheus/node-exporter/${names.offsiteTextfile}`);
+    expect(offsiteTextfilePath(s.hub!)).toBe(`/var/lib/prometheus/node-exporter/${names.offsiteTextfile}`);
   });
 });
 
@@ -230,7 +230,7 @@ describe("plan sections", () => {
     expect(p.rows[0].how).toContain(`apps/${names.mirrorCronJob("photos")}`);
     const m = s.buckets!.mirrors[0];
     expect(mirrorPrefix(m)).toBe("buckets/photos/");
-    expect(mirrorEnv(m, hubConnection(s.hub))).toMatchObject({
+    expect(mirrorEnv(m, hubConnection(s.hub!))).toMatchObject({
       MIRROR_SOURCE_BUCKET: "photos",
       MIRROR_HUB_PREFIX: "buckets/photos/",
       MIRROR_HUB_PROVIDER: "Other",

@@ -73,23 +73,23 @@ beforeAll(async () => {
   const { BucketMirror } = await import("../../components/mirror/bucketMirror.js");
   hubSync = new OffsiteSync("offsite-hub", {
     config: offsiteOf(piStack)!,
-    hub: hubConnection(piStack.hub),
-    hubConfig: piStack.hub,
+    hub: hubConnection(piStack.hub!),
+    hubConfig: piStack.hub!,
     ftpPassword: pulumi.secret(FTP_PASSWORD),
     reader: reader(),
     sshPrivateKey: pulumi.secret("PRIVATE KEY"),
   });
   clusterSync = new OffsiteSync("offsite-cl", {
     config: offsiteOf(awsStack)!,
-    hub: hubConnection(awsStack.hub),
-    hubConfig: awsStack.hub,
+    hub: hubConnection(awsStack.hub!),
+    hubConfig: awsStack.hub!,
     ftpPassword: pulumi.secret(FTP_PASSWORD),
     encryptionKey: pulumi.secret("user-chosen-key"),
     reader: reader(),
   });
   new BucketMirror("mirror-photos", {
     mirror: awsStack.buckets!.mirrors[0],
-    hub: hubConnection(awsStack.hub),
+    hub: hubConnection(awsStack.hub!),
     credentials: reader(),
   });
   await settle();

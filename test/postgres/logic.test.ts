@@ -85,7 +85,7 @@ describe("dumpSchedules", () => {
 describe("container environment", () => {
   it("configures rclone's hub remote per server kind, credentials only by secretKeyRef", () => {
     const aws = rcloneHubEnv(
-      hubConnection(stack({ databases: [db("a")] }, { kind: "aws", bucket: "backups-123", region: "eu-west-1" }).hub),
+      hubConnection(stack({ databases: [db("a")] }, { kind: "aws", bucket: "backups-123", region: "eu-west-1" }).hub!),
       "s3-secret",
     );
     const env = (list: typeof aws) => Object.fromEntries(list.map((e) => [e.name, e.value ?? e.valueFrom]));
@@ -95,14 +95,14 @@ describe("container environment", () => {
       RCLONE_CONFIG_HUB_REGION: "eu-west-1",
       RCLONE_CONFIG_HUB_FORCE_PATH_STYLE: "false",
     });
-    const minio = env(rcloneHubEnv(hubConnection(stack({ databases: [db("a")] }).hub), "s"));
+    const minio = env(rcloneHubEnv(hubConnection(stack({ databases: [db("a")] }).hub!), "s"));
     expect(minio).toMatchObject({
       RCLONE_CONFIG_HUB_PROVIDER: "Minio",
       RCLONE_CONFIG_HUB_ENDPOINT: "http://hub.lan:9000",
       RCLONE_CONFIG_HUB_FORCE_PATH_STYLE: "true",
     });
     expect(
-      env(rcloneHubEnv(hubConnection(stack({ databases: [db("a")] }, { ...HUB_PI, server: "rustfs" }).hub), "s"))
+      env(rcloneHubEnv(hubConnection(stack({ databases: [db("a")] }, { ...HUB_PI, server: "rustfs" }).hub!), "s"))
         .RCLONE_CONFIG_HUB_PROVIDER,
     ).toBe("Other");
     expect(minio.RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY).toEqual({
@@ -113,7 +113,7 @@ describe("container environment", () => {
 
   it("references the database password Secret that already exists and never carries a secret as a value", () => {
     const s = stack({ databases: [db("wiki", "wiki-pg", { user: "wiki", mode: "cluster" })] });
-    const env = dumpEnv(s.postgres!.databases[0], hubConnection(s.hub), "pg-dump-wiki-s3", 3);
+    const env = dumpEnv(s.postgres!.databases[0], hubConnection(s.hub!), "pg-dump-wiki-s3", 3);
     const byName = Object.fromEntries(env.map((e) => [e.name, e]));
     expect(byName.PGPASSWORD).toEqual({
       name: "PGPASSWORD",
@@ -123,7 +123,7 @@ describe("container environment", () => {
     // `database` defaults to the name "wiki", which a whole server need not have: pg_dumpall uses postgres.
     expect(byName.PGDATABASE.value).toBe("postgres");
     expect(
-      dumpEnv(stack({ databases: [db("wiki")] }).postgres!.databases[0], hubConnection(s.hub), "x").find(
+      dumpEnv(stack({ databases: [db("wiki")] }).postgres!.databases[0], hubConnection(s.hub!), "x").find(
         (e) => e.name === "PGDATABASE",
       )!.value,
     ).toBe("wiki");
@@ -187,7 +187,7 @@ describe("lock timeout", () => {
 describe("restore runbook and plan", () => {
   it("makes a Job from the dump CronJob with ACTION=restore and a new target", () => {
     const s = stack({ databases: [db("wiki"), db("all", "pg", { mode: "cluster" })] });
-    const hub = hubConnection(s.hub);
+    const hub = hubConnection(s.hub!);
     const cmd = restoreRunbook(s.postgres!.databases[0], hub);
     expect(cmd).toContain("kubectl -n wiki create job --from=cronjob/pg-dump-wiki pg-restore-wiki-");
     expect(cmd).toContain("kubectl set env --local -f - ACTION=restore TARGET_DATABASE=wiki_restored -o yaml");

@@ -56,7 +56,7 @@ beforeAll(async () => {
   const { PostgresDumpJob } = await import("../../components/postgres/postgresDumpJob.js");
   const { PostgresRestoreDrill } = await import("../../components/postgres/postgresRestoreDrill.js");
   const credentials = { accessKeyId: pulumi.output("AKIDPOSTGRES"), secretAccessKey: pulumi.secret("very-secret-key") };
-  const hub = hubConnection(stack.hub);
+  const hub = hubConnection(stack.hub!);
   const job = new PostgresDumpJob("pg-wiki", {
     database: stack.postgres!.databases[0],
     schedule: "0 3 * * *",

@@ -55,7 +55,7 @@ describe("parseStackConfig: valid stacks", () => {
         {},
       ),
     );
-    expect(c.hub.region).toBe("us-east-1");
+    expect(c.hub!.region).toBe("us-east-1");
     expect(c.postgres!.retentionDays).toBe(7);
     expect(c.postgres!.window).toEqual({ start: "03:00", end: "05:00" });
     expect(c.postgres!.databases[0]).toMatchObject({
@@ -131,7 +131,7 @@ describe("parseStackConfig: valid stacks", () => {
       "aws:region": "eu-central-1",
       "kubernetes:context": "homelab",
     });
-    expect(c.hub.kind).toBe("pi");
+    expect(c.hub!.kind).toBe("pi");
   });
 
   it("accepts the example stack file", () => {
@@ -190,7 +190,7 @@ describe("parseStackConfig: every bad value is refused with its key path", () =>
       { hub: { ...piHub, server: "rustfs", objectLock: { mode: "GOVERNANCE", days: 7 } } },
       undefined,
       "hub.objectLock",
-      /only with server "minio"/,
+      /refused on server "rustfs"/,
     ],
     [
       "archive on a pi hub",

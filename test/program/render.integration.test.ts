@@ -99,7 +99,8 @@ describe("render of the example stack", () => {
     for (const k of ["BackupTarget", "RecurringJob", "Setting", "BackupStorageLocation", "Schedule", "PrometheusRule"])
       expect(kinds, k).toContain(k);
     for (const { f, obj } of custom) expect(validateCustomResource(obj), path.relative(out, f)).toEqual([]);
-  });
+    // Compiling the CRD schemas (ScrapeConfig's is 13k lines) takes tens of seconds on a loaded machine.
+  }, 120_000);
 
   it("passes the policy pack", () => {
     const verdicts = JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8"));
@@ -118,7 +119,8 @@ describe("render of the example stack", () => {
     expect(scripts.length).toBeGreaterThan(5);
     const r = await run("shellcheck", ["--severity=warning", ...scripts]).catch((e) => e);
     expect(r.stdout ?? "", String(r.stderr ?? "")).toBe("");
-  });
+    // shellcheck over every rendered script takes seconds each on a loaded two-core machine.
+  }, 90_000);
 
   it("writes systemd units that pass systemd-analyze verify, as rendered", async () => {
     // verify needs every ExecStart= binary to exist: the units are checked in a scratch tree where
@@ -129,7 +131,7 @@ describe("render of the example stack", () => {
     expect(units.map((u) => path.basename(u)).sort()).toEqual([
       "homelab-backup-offsite.service",
       "homelab-backup-offsite.timer",
-      "minio.service",
+      "silo.service",
     ]);
     mkdirSync(path.join(root, "units"), { recursive: true });
     for (const u of units) {

@@ -24,7 +24,7 @@ function stackOf(sections: Record<string, unknown>): StackConfig {
   return parseStackConfig(raw);
 }
 
-/** Keys velero-plugin-for-aws accepts in BSL config (its `velero-plugin-for-aws/object_store.go` and `backupstoragelocation.md`). */
+/** Keys velero-plugin-for-aws accepts in BSL config (shared/notes/velero-prometheus.md §2). */
 const PLUGIN_KEYS = new Set(
   "region s3Url publicUrl kmsKeyId customerKeyEncryptionFile customerKeyEncryptionSecret s3ForcePathStyle bucket signatureVersion credentialsFile profile serverSideEncryption insecureSkipTLSVerify caCert enableSharedConfig tagging checksumAlgorithm".split(
     " ",
@@ -52,7 +52,7 @@ describe("steadyStateBackups / ttlShorterThanInterval", () => {
 
 describe("BSL config and Schedule template", () => {
   it("uses only plugin keys, path style and no CRC32 checksum on a pi hub; plain region on AWS", () => {
-    const pi = bslConfig(hubConnection(stackOf({ hub: piHub }).hub));
+    const pi = bslConfig(hubConnection(stackOf({ hub: piHub }).hub!));
     expect(pi).toEqual({
       region: "us-east-1",
       s3Url: "http://hub.lan:9000",
@@ -60,7 +60,7 @@ describe("BSL config and Schedule template", () => {
       checksumAlgorithm: "",
     });
     const aws = bslConfig(
-      hubConnection(stackOf({ hub: { kind: "aws", bucket: "my-backups", region: "eu-west-1" } }).hub),
+      hubConnection(stackOf({ hub: { kind: "aws", bucket: "my-backups", region: "eu-west-1" } }).hub!),
     );
     expect(aws).toEqual({ region: "eu-west-1" });
     for (const k of [...Object.keys(pi), ...Object.keys(aws)]) expect(PLUGIN_KEYS.has(k), k).toBe(true);
@@ -143,7 +143,7 @@ describe("Velero component (mock runtime)", () => {
     });
     new Velero("velero", {
       config: stack.velero!,
-      hub: hubConnection(stack.hub),
+      hub: hubConnection(stack.hub!),
       credentials: { accessKeyId: pulumi.secret("AKVELERO"), secretAccessKey: pulumi.secret("velero-secret-key") },
       serviceMonitorLabels: { release: "kube-prometheus-stack" },
     });
