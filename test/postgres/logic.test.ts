@@ -146,7 +146,7 @@ describe("container environment", () => {
 
 describe("lock timeout", () => {
   const lockEnv = (postgres: Record<string, unknown>, i = 0) =>
-    dumpEnv(stack(postgres).postgres!.databases[i], hubConnection(stack(postgres).hub), "x").find(
+    dumpEnv(stack(postgres).postgres!.databases[i], hubConnection(stack(postgres).hub!), "x").find(
       (e) => e.name === "LOCK_TIMEOUT",
     )!.value;
 
