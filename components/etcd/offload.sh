@@ -5,7 +5,10 @@
 # For each snapshot not yet recorded at the hub (<file>.json missing under etcd-snapshots/<node>/):
 #   1. skip it while it may still be written: name ends in .part/.tmp, modified in the last
 #      MIN_AGE_SECONDS, or size/mtime changed across STABLE_SECONDS;
-#   2. sha256 + integrity check (ETCD_CHECK: auto | etcdctl | none);
+#   2. sha256 + integrity check (ETCD_CHECK: auto | etcdctl | trailer | none). `trailer`: etcd ends every
+#      snapshot it streams (etcdctl snapshot save, k3s, talosctl) with the sha256 of the content before
+#      it, so size % 512 == 32 and the last 32 bytes must equal that hash (etcd's own restore check,
+#      client/v3/snapshot hasChecksum); `auto`: etcdctl when installed, else trailer (.zip: none);
 #   3. upload to etcd-snapshots/.partial/<node>/<file>, verify the uploaded size,
 #      server-side copy to etcd-snapshots/<node>/<file>, then write the <file>.json record last.
 # The writer cannot delete: retention (including of .partial/) is the hub lifecycle's job.
@@ -40,6 +43,13 @@ log() { printf '%s etcd-offload: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
 # The writer may not create buckets: never let rclone try.
 rc() { "$RCLONE" --s3-no-check-bucket --retries 3 --low-level-retries 5 "$@"; }
 fstat() { stat -c '%s %Y' "$1"; }
+# The sha256 trailer check: 0 when file $1 of size $2 ends in the sha256 of everything before it.
+trailer_ok() {
+  [ $(($2 % 512)) -eq 32 ] || return 1
+  tail_hex="$(tail -c 32 "$1" | od -An -v -tx1 | tr -d ' \n')"
+  body_hex="$(head -c $(($2 - 32)) "$1" | sha256sum | cut -d' ' -f1)"
+  [ "$tail_hex" = "$body_hex" ]
+}
 
 [ -d "$SNAPSHOT_DIR" ] || { log "snapshot directory $SNAPSHOT_DIR does not exist"; exit 1; }
 
@@ -100,10 +110,10 @@ while read -r file size mtime; do
   check="size-stable+sha256"
   mode="$ETCD_CHECK"
   if [ "$mode" = auto ]; then
-    # etcdctl reads bolt files; k3s compressed snapshots (.zip) it cannot read.
+    # etcdctl reads bolt files; k3s compressed snapshots (.zip) it cannot read, nor hash-check.
     case "$file" in
       *.zip) mode=none ;;
-      *) if command -v "$ETCDCTL" > /dev/null 2>&1; then mode=etcdctl; else mode=none; fi ;;
+      *) if command -v "$ETCDCTL" > /dev/null 2>&1; then mode=etcdctl; else mode=trailer; fi ;;
     esac
   fi
   case "$mode" in
@@ -115,8 +125,16 @@ while read -r file size mtime; do
       fi
       check="etcdctl snapshot status ok: $(tr -d '\n"' < "$work/status")"
       ;;
+    trailer)
+      if ! trailer_ok "$path" "$size"; then
+        log "FAIL $file: no valid sha256 trailer (size $size): truncated, corrupt or not an etcd snapshot"
+        failed=$((failed + 1))
+        continue
+      fi
+      check="size-stable+sha256+etcd sha256 trailer ok"
+      ;;
     none) ;;
-    *) log "unknown ETCD_CHECK=$ETCD_CHECK (auto, etcdctl, none)"; exit 2 ;;
+    *) log "unknown ETCD_CHECK=$ETCD_CHECK (auto, etcdctl, trailer, none)"; exit 2 ;;
   esac
   # The file must not have changed while it was hashed and checked.
   if [ "$(fstat "$path")" != "$size $mtime" ]; then
