@@ -11,19 +11,21 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { talosRestoreRunbook } from "../../components/etcd/restore.js";
+import { pasteRun, pulumiStandIn, shellBlocks } from "../support/pasteRun.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 import { freePort } from "../support/net.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
 const TALOS_SCRIPT = path.join(ROOT, "components", "etcd", "talos-snapshot.sh");
-const OFFLOAD_SCRIPT = [path.join(ROOT, "components", "etcd", "offload.sh"), path.join(ROOT, "scripts", "etcd", "offload.sh")].find((p) => existsSync(p))!;
+const OFFLOAD_SCRIPT = path.join(ROOT, "components", "etcd", "offload.sh");
 
 /** The stand-in talosctl; FAKE_MODE picks the fault, FAKE_LOG records each invocation's arguments. */
 const FAKE_TALOSCTL = `#!/bin/sh
@@ -187,6 +189,30 @@ describe("talos-snapshot.sh: snapshot through the Talos API, offloaded like k3s"
     const { stdout } = await run("etcdctl", ["--endpoints", etcd2.client, "get", "--prefix", "/registry/talos/", "--keys-only"], { env: childEnv() });
     expect(stdout.split("\n").filter(Boolean)).toHaveLength(40);
     await stopChild(etcd2.child);
+  }, 60_000);
+
+  it("the plan's Talos restore steps 1-2 run as pasted: fetch the newest snapshot and check it against its record", async () => {
+    const ws = mkdtempSync(path.join(dir, "workstation-"));
+    const outputs = { hubEndpoint: peer.endpoint, hubRegion: "us-east-1", hubBucket: "backups", etcdRestoreAccessKeyId: peer.accessKeyId, etcdRestoreSecretAccessKey: peer.secretAccessKey };
+    const bin = pulumiStandIn(ws, { outputs });
+    const book = talosRestoreRunbook({ kind: "pi", endpoint: "http://hub.lan:9000", bucket: "backups", region: "us-east-1", pathStyle: true, server: "minio" });
+    const blocks = shellBlocks(book);
+    expect(blocks).toHaveLength(3);
+    const res = await pasteRun(blocks.slice(0, 2), { cwd: ws, binDirs: [bin] });
+    expect(res.code, res.stderr).toBe(0);
+    const [snap] = await finals();
+    const name = path.basename(snap);
+    expect(res.stdout).toContain(`./${name}: OK`);
+    expect(readFileSync(path.join(ws, name))).toEqual(readFileSync(path.join(dir, "download", name)));
+
+    // A record that does not match stops the paste before anything is reset.
+    const bad = mkdtempSync(path.join(dir, "workstation-"));
+    const badBin = pulumiStandIn(bad, { outputs });
+    const tampered = blocks[1].replace(`"./$SNAP.json"\n`, `"./$SNAP.json"\nsed -i 's/"sha256":"./"sha256":"0/' "./$SNAP.json"\n`);
+    expect(tampered).not.toBe(blocks[1]);
+    const failed = await pasteRun([blocks[0], tampered], { cwd: bad, binDirs: [badBin] });
+    expect(failed.code).not.toBe(0);
+    expect(failed.stdout + failed.stderr).toMatch(/FAILED/);
   }, 60_000);
 
   it("refuses a talosctl whose sha256 is not the pinned one and never runs it", async () => {
