@@ -5,9 +5,7 @@
  * rclone and the Pulumi CLI logged in to this stack's backend, nothing else.
  */
 import type { HubConnection } from "./hubConnection.js";
-
-/** rclone's S3 provider for each hub server (rclone's `provider` option). */
-export const RCLONE_S3_PROVIDER = { aws: "AWS", minio: "Minio", rustfs: "Other" } as const;
+import { rcloneS3Provider } from "./rclone.js";
 
 /** Stack outputs a restore reads the hub location from. */
 export const HUB_LOCATION_OUTPUTS = { endpoint: "hubEndpoint", region: "hubRegion", bucket: "hubBucket" } as const;
@@ -30,7 +28,7 @@ export function restoreKeyOutputs(dataClass: string): RestoreKeyOutputs {
 export function hubRemoteSetup(hub: HubConnection, keys: RestoreKeyOutputs): string[] {
   return [
     "# rclone remote \"hub\" from the stack outputs (run in this project's directory, logged in to its Pulumi backend)",
-    `export RCLONE_CONFIG_HUB_TYPE=s3 RCLONE_CONFIG_HUB_PROVIDER=${RCLONE_S3_PROVIDER[hub.server]} RCLONE_CONFIG_HUB_FORCE_PATH_STYLE=${hub.pathStyle} RCLONE_CONFIG_HUB_NO_CHECK_BUCKET=true`,
+    `export RCLONE_CONFIG_HUB_TYPE=s3 RCLONE_CONFIG_HUB_PROVIDER=${rcloneS3Provider(hub.server)} RCLONE_CONFIG_HUB_FORCE_PATH_STYLE=${hub.pathStyle} RCLONE_CONFIG_HUB_NO_CHECK_BUCKET=true`,
     `export RCLONE_CONFIG_HUB_ENDPOINT="$(pulumi stack output ${HUB_LOCATION_OUTPUTS.endpoint})" RCLONE_CONFIG_HUB_REGION="$(pulumi stack output ${HUB_LOCATION_OUTPUTS.region})"`,
     `export RCLONE_CONFIG_HUB_ACCESS_KEY_ID="$(pulumi stack output ${keys.accessKeyId} --show-secrets)"`,
     `export RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY="$(pulumi stack output ${keys.secretAccessKey} --show-secrets)"`,

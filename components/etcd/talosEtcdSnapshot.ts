@@ -5,7 +5,7 @@ import { backupCronJobSpec, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT } from "../c
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
-import { RCLONE_S3_PROVIDER } from "../core/restoreSetup.js";
+import { rcloneS3Provider } from "../core/rclone.js";
 import { VERSIONS } from "../core/versions.js";
 import { talosRestoreRunbook } from "./restore.js";
 import { TALOS_SECRET_MOUNT_PATH, TALOS_SNAPSHOT_LABEL, TALOSCTL, talosServiceAccount } from "./talos.js";
@@ -72,7 +72,7 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
       { name: "XDG_CACHE_HOME", value: "/tmp" },
       { name: "RCLONE_CONFIG", value: "/tmp/rclone.conf" },
       { name: "RCLONE_CONFIG_HUB_TYPE", value: "s3" },
-      { name: "RCLONE_CONFIG_HUB_PROVIDER", value: RCLONE_S3_PROVIDER[hub.server] },
+      { name: "RCLONE_CONFIG_HUB_PROVIDER", value: rcloneS3Provider(hub.server) },
       { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
       ...(hub.kind === "aws" ? [] : [{ name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint }]),
       { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },

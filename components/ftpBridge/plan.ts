@@ -4,7 +4,7 @@
  */
 import type { FtpBridgeConfig } from "../config.js";
 import type { PlanSection } from "../core/planTypes.js";
-import { BRIDGE_NAME, BRIDGE_SECRET } from "../longhorn/logic.js";
+import { BRIDGE_NAME, BRIDGE_SECRET } from "./logic.js";
 
 /** Local port the restore commands forward to the bridge. */
 export const BRIDGE_LOCAL_PORT = 19000;
