@@ -27,7 +27,7 @@ export function restoreKeyOutputs(dataClass: string): RestoreKeyOutputs {
  */
 export function hubRemoteSetup(hub: HubConnection, keys: RestoreKeyOutputs): string[] {
   return [
-    "# rclone remote \"hub\" from the stack outputs (run in this project's directory, logged in to its Pulumi backend)",
+    '# rclone remote "hub" from the stack outputs (run in this project\'s directory, logged in to its Pulumi backend)',
     `export RCLONE_CONFIG_HUB_TYPE=s3 RCLONE_CONFIG_HUB_PROVIDER=${rcloneS3Provider(hub.server)} RCLONE_CONFIG_HUB_FORCE_PATH_STYLE=${hub.pathStyle} RCLONE_CONFIG_HUB_NO_CHECK_BUCKET=true`,
     `export RCLONE_CONFIG_HUB_ENDPOINT="$(pulumi stack output ${HUB_LOCATION_OUTPUTS.endpoint})" RCLONE_CONFIG_HUB_REGION="$(pulumi stack output ${HUB_LOCATION_OUTPUTS.region})"`,
     `export RCLONE_CONFIG_HUB_ACCESS_KEY_ID="$(pulumi stack output ${keys.accessKeyId} --show-secrets)"`,

@@ -18,6 +18,7 @@ export const SECRET_KEYS = [
   "offsiteEncryptionKey",
   "ftpBridgePassword",
   "ftpBridgeEncryptionKey",
+  "veleroRepositoryPassword",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 

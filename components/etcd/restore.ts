@@ -25,7 +25,9 @@ export interface EtcdRestoreOptions {
  */
 export function snapshotFetchSteps(hub: HubConnection, dir: string, opts: EtcdRestoreOptions = {}): string[] {
   const remote = `hub:$BUCKET/${PREFIXES.etcd}${dir}`;
-  const download = opts.thawDelay ? thawThenDownload(`${remote}/$SNAP`, "./$SNAP", opts.thawDelay) : [`rclone copyto "${remote}/$SNAP" "./$SNAP"`];
+  const download = opts.thawDelay
+    ? thawThenDownload(`${remote}/$SNAP`, "./$SNAP", opts.thawDelay)
+    : [`rclone copyto "${remote}/$SNAP" "./$SNAP"`];
   return [
     "1. Set up the hub remote and list the snapshots (oldest first):",
     "```sh",
@@ -50,7 +52,11 @@ export function snapshotFetchSteps(hub: HubConnection, dir: string, opts: EtcdRe
 }
 
 /** The k3s disaster-recovery procedure with the snapshot fetched from the hub and checked first. */
-export function k3sRestoreRunbook(hub: HubConnection, snapshotDir: string = DEFAULT_SNAPSHOT_DIR, opts: EtcdRestoreOptions = {}): string {
+export function k3sRestoreRunbook(
+  hub: HubConnection,
+  snapshotDir: string = DEFAULT_SNAPSHOT_DIR,
+  opts: EtcdRestoreOptions = {},
+): string {
   return [
     "WARNING: an etcd restore resets the whole cluster state to the snapshot time; everything after it is lost.",
     "Any server's snapshot restores the whole cluster. Run steps 1–2 on the server that will lead the restore",

@@ -1,8 +1,12 @@
 /** The etcd section: snapshot offload schedule and where the snapshots are. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
-import { absolutePath, cron, dnsLabel, posInt, stringMap } from "../core/schema.js";
+import { absolutePath, cron, dnsLabel, hostName, posInt, stringMap } from "../core/schema.js";
 
 export const etcdSchema = z.strictObject({
+  /** k3s: copy the snapshots k3s takes (host path); talos: take them through the Talos API. */
+  distribution: z.enum(["k3s", "talos"]).default("k3s"),
+  /** Extension, talos only: the control-plane node to ask (default: whichever the talosconfig endpoint reaches). */
+  talosNode: hostName.optional(),
   schedule: cron.default("0 2 * * *"),
   snapshotDir: absolutePath.default("/var/lib/rancher/k3s/server/db/snapshots"),
   retentionDays: posInt(1).default(7),

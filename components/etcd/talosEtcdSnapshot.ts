@@ -42,10 +42,17 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
     const schedule = args.schedule ?? "0 2 * * *";
     const scratchSizeLimit = args.scratchSizeLimit ?? "4Gi";
     const labels = commonLabels("etcd-offload");
-    const scriptFiles = { "talos-snapshot.sh": readScript("etcd/talos-snapshot.sh"), "offload.sh": readScript("etcd/offload.sh") };
+    const scriptFiles = {
+      "talos-snapshot.sh": readScript("etcd/talos-snapshot.sh"),
+      "offload.sh": readScript("etcd/offload.sh"),
+    };
     const saName = `${names.etcdCronJob}-talos`;
 
-    const talosAccount = new k8s.apiextensions.CustomResource(`${name}-talos-account`, talosServiceAccount(saName, namespace, labels), { parent: this });
+    const talosAccount = new k8s.apiextensions.CustomResource(
+      `${name}-talos-account`,
+      talosServiceAccount(saName, namespace, labels),
+      { parent: this },
+    );
     const secret = new k8s.core.v1.Secret(
       `${name}-credentials`,
       {
@@ -55,7 +62,11 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const scripts = new k8s.core.v1.ConfigMap(`${name}-scripts`, { metadata: { name: `${names.etcdCronJob}-scripts`, namespace, labels }, data: scriptFiles }, { parent: this });
+    const scripts = new k8s.core.v1.ConfigMap(
+      `${name}-scripts`,
+      { metadata: { name: `${names.etcdCronJob}-scripts`, namespace, labels }, data: scriptFiles },
+      { parent: this },
+    );
 
     const env: k8s.types.input.core.v1.EnvVar[] = [
       { name: "WORK_DIR", value: "/work" },
@@ -76,14 +87,25 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
       { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
       ...(hub.kind === "aws" ? [] : [{ name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint }]),
       { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
-      { name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } } },
-      { name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "secretAccessKey" } } },
+      {
+        name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID",
+        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } },
+      },
+      {
+        name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY",
+        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "secretAccessKey" } },
+      },
     ];
 
     const cronJob = new k8s.batch.v1.CronJob(
       `${name}-cronjob`,
       {
-        metadata: { name: names.etcdCronJob, namespace, labels, annotations: { "homelab-backup/script-hash": contentHash(...Object.values(scriptFiles)) } },
+        metadata: {
+          name: names.etcdCronJob,
+          namespace,
+          labels,
+          annotations: { "homelab-backup/script-hash": contentHash(...Object.values(scriptFiles)) },
+        },
         spec: backupCronJobSpec({
           schedule,
           podLabels: labels,
@@ -102,7 +124,12 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
               command: ["/bin/sh", `${SCRIPTS_MOUNT.mountPath}/talos-snapshot.sh`],
               env,
               resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "512Mi" } },
-              volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT, { name: "work", mountPath: "/work" }, { name: "talos-secrets", mountPath: TALOS_SECRET_MOUNT_PATH, readOnly: true }],
+              volumeMounts: [
+                TMP_MOUNT,
+                SCRIPTS_MOUNT,
+                { name: "work", mountPath: "/work" },
+                { name: "talos-secrets", mountPath: TALOS_SECRET_MOUNT_PATH, readOnly: true },
+              ],
             },
           ],
         }),
@@ -113,6 +140,10 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
     this.cronJobName = cronJob.metadata.name;
     this.talosServiceAccountName = talosAccount.metadata.name;
     this.restoreRunbook = pulumi.output(talosRestoreRunbook(hub));
-    this.registerOutputs({ cronJobName: this.cronJobName, talosServiceAccountName: this.talosServiceAccountName, restoreRunbook: this.restoreRunbook });
+    this.registerOutputs({
+      cronJobName: this.cronJobName,
+      talosServiceAccountName: this.talosServiceAccountName,
+      restoreRunbook: this.restoreRunbook,
+    });
   }
 }

@@ -11,7 +11,8 @@ export const BRIDGE_LOCAL_PORT = 19000;
 
 /** The shell lines that make the bridge reachable from a workstation as the rclone remote `bridge`. */
 export function bridgeRemoteSetup(cfg: FtpBridgeConfig): string[] {
-  const secret = (key: string) => `"$(kubectl -n ${cfg.namespace} get secret ${BRIDGE_SECRET} -o jsonpath='{.data.${key}}' | base64 -d)"`;
+  const secret = (key: string) =>
+    `"$(kubectl -n ${cfg.namespace} get secret ${BRIDGE_SECRET} -o jsonpath='{.data.${key}}' | base64 -d)"`;
   return [
     `# the bridge's S3 API on localhost:${BRIDGE_LOCAL_PORT} (leave it running in the background while you read)`,
     `kubectl -n ${cfg.namespace} port-forward svc/${BRIDGE_NAME} ${BRIDGE_LOCAL_PORT}:${cfg.port} >/dev/null &`,
@@ -31,7 +32,9 @@ export function ftpBridgePlan(cfg: FtpBridgeConfig | undefined, longhornUsesIt: 
   const details = [
     `**What it is.** Deployment and Service \`${cfg.namespace}/${BRIDGE_NAME}\` (${cfg.replicas} replica${cfg.replicas === 1 ? "" : "s"}, image \`${cfg.image}\`):`,
     `an S3 API on \`http://${BRIDGE_NAME}.${cfg.namespace}.svc.cluster.local:${cfg.port}\` (bucket \`${cfg.bucket}\`, region \`${cfg.region}\`) that stores every object as a file on ${ftp}.`,
-    longhornUsesIt ? "Longhorn's BackupTarget points at it (`longhorn.target: ftpBridge`), so Longhorn backs up to FTP-only storage." : "Nothing in this stack points at it yet (`longhorn.target` is not `ftpBridge`).",
+    longhornUsesIt
+      ? "Longhorn's BackupTarget points at it (`longhorn.target: ftpBridge`), so Longhorn backs up to FTP-only storage."
+      : "Nothing in this stack points at it yet (`longhorn.target` is not `ftpBridge`).",
     "",
     cfg.encryption
       ? [

@@ -100,16 +100,26 @@ export function planArchive(archive: ArchiveSettings, candidates: readonly Archi
   const errors: string[] = [];
   const minAge = MINIMUM_TRANSITION_AGE_DAYS[storageClass];
   if (afterDays < minAge) {
-    errors.push(`afterDays ${afterDays} is too early for ${storageClass}: S3 accepts a transition to ${storageClass} only for objects at least ${minAge} days old; set afterDays to ${minAge} or more`);
+    errors.push(
+      `afterDays ${afterDays} is too early for ${storageClass}: S3 accepts a transition to ${storageClass} only for objects at least ${minAge} days old; set afterDays to ${minAge} or more`,
+    );
   }
 
   const decisions = candidates.map((c): ArchiveDecision => {
     const base = { name: c.name, prefix: c.prefix, thaw: false };
     if (needsThaw && c.readsItself) {
-      return { ...base, moves: false, reason: `stays in STANDARD: ${c.name} reads its own stored objects, which ${storageClass} would make unreadable until thawed` };
+      return {
+        ...base,
+        moves: false,
+        reason: `stays in STANDARD: ${c.name} reads its own stored objects, which ${storageClass} would make unreadable until thawed`,
+      };
     }
     if (c.keepDays === undefined) {
-      return { ...base, moves: false, reason: `stays in STANDARD: ${c.unboundedBecause ?? "no day figure bounds its retention"}` };
+      return {
+        ...base,
+        moves: false,
+        reason: `stays in STANDARD: ${c.unboundedBecause ?? "no day figure bounds its retention"}`,
+      };
     }
     const daysInClass = c.keepDays - afterDays;
     if (daysInClass < minDays) {
@@ -154,7 +164,11 @@ export function planArchive(archive: ArchiveSettings, candidates: readonly Archi
 }
 
 /** The timeline of one class's objects, for the plan ("STANDARD days 0–30, GLACIER_IR days 30–365"). */
-export function archiveTimeline(decision: ArchiveDecision, archive: ArchiveSettings, keepDays: number | undefined): string {
+export function archiveTimeline(
+  decision: ArchiveDecision,
+  archive: ArchiveSettings,
+  keepDays: number | undefined,
+): string {
   const end = keepDays === undefined ? "until pruned" : `until day ${keepDays}`;
   if (!decision.moves) return `STANDARD ${end}`;
   return `STANDARD days 0–${archive.afterDays}, ${archive.storageClass} ${end}`;

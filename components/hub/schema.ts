@@ -4,7 +4,9 @@ import { absolutePath, bucketName, hostName, port, posInt } from "../core/schema
 import { S3_FLAVORS } from "./s3Flavors.js";
 import { piHubFields } from "./schemaPi.js";
 
-export const ARCHIVE_CLASSES = ["GLACIER", "GLACIER_IR", "DEEP_ARCHIVE", "STANDARD_IA"] as const;
+import { ARCHIVE_STORAGE_CLASSES } from "./archive.js";
+
+export const ARCHIVE_CLASSES = ARCHIVE_STORAGE_CLASSES;
 
 export const hubSchema = z.strictObject({
   kind: z.enum(["aws", "pi", "s3"]),
@@ -13,7 +15,14 @@ export const hubSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a region label: lowercase letters, digits and '-'")
     .default("us-east-1"),
-  archive: z.strictObject({ afterDays: posInt(1), storageClass: z.enum(ARCHIVE_CLASSES) }).optional(),
+  /** Which classes move (and when the stack is refused): components/hub/archive.ts. */
+  archive: z
+    .strictObject({
+      afterDays: posInt(0),
+      storageClass: z.enum(ARCHIVE_CLASSES),
+      allowThaw: z.boolean().default(false),
+    })
+    .optional(),
   objectLock: z.strictObject({ mode: z.enum(["GOVERNANCE", "COMPLIANCE"]), days: posInt(1) }).optional(),
   host: hostName.optional(),
   ssh: z

@@ -68,6 +68,15 @@ export const longhornSchema = z
     allowRecurringJobWhileVolumeDetached: z.boolean().default(true),
     recurringJobs: z.array(recurringJobSchema).default([]),
     storageClasses: z.array(storageClassSchema).default([]),
+    /** Existing PVCs that join a group (their volumes then run the group's jobs), e.g. `{traefik-only: [{namespace, name}]}`. */
+    groupPvcs: z
+      .record(
+        z
+          .string()
+          .regex(LONGHORN_GROUP, "must be a Longhorn group name: letters, digits, '_', '.', '-' (2+ characters)"),
+        z.array(z.strictObject({ namespace: dnsLabel(), name: dnsSubdomain })),
+      )
+      .default({}),
   })
   .superRefine((lh, ctx) => {
     uniqueBy(lh.recurringJobs, (j) => j.name, "recurring job", ctx, ["recurringJobs"]);
@@ -99,6 +108,15 @@ export const longhornSchema = z
     });
     const jobNames = new Set(lh.recurringJobs.map((j) => j.name));
     const groups = new Set(lh.recurringJobs.flatMap((j) => j.groups));
+    for (const g of Object.keys(lh.groupPvcs)) {
+      if (g !== "default" && !groups.has(g)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["groupPvcs", g],
+          message: `names group "${g}", which no recurring job is in, so these PVCs would never be backed up${suggest(g, [...groups])}`,
+        });
+      }
+    }
     lh.storageClasses.forEach((sc, i) => {
       sc.recurringJobs.forEach((name, k) => {
         if (!jobNames.has(name)) {

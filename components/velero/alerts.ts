@@ -2,6 +2,8 @@
 import type { StackConfig } from "../config.js";
 import { cronGaps, formatSeconds } from "../core/cron.js";
 import { names } from "../core/names.js";
+import { usesNodeAgent } from "./fsBackup.js";
+import { veleroSchedules } from "./logic.js";
 import {
   cronWhy,
   MAX_FAILURE_WINDOW_SECONDS,
@@ -18,11 +20,13 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
   const velero = stack.velero;
   if (velero) {
     const g = "homelab-backup.velero";
-    const allowance = velero.fsBackup ? VELERO_FS_BACKUP_ALLOWANCE_SECONDS : VELERO_OBJECTS_ALLOWANCE_SECONDS;
-    const allowanceText = velero.fsBackup
+    const allowance = usesNodeAgent(velero.fsBackup)
+      ? VELERO_FS_BACKUP_ALLOWANCE_SECONDS
+      : VELERO_OBJECTS_ALLOWANCE_SECONDS;
+    const allowanceText = usesNodeAgent(velero.fsBackup)
       ? `${formatSeconds(allowance)} (Velero's fs-backup timeout)`
       : `${formatSeconds(allowance)} for an objects-only backup`;
-    for (const s of velero.schedules) {
+    for (const s of veleroSchedules(velero)) {
       const schedule = names.veleroSchedule(s.name);
       const gap = cronGaps(s.cron).maxGapSeconds;
       const threshold = gap + allowance;

@@ -11,10 +11,15 @@
  * the same objects as the configured schedule, and no volume outside a and b unless annotated.
  */
 
-export type FsBackup = { readonly mode: "off" } | { readonly mode: "opt-out" } | { readonly mode: "opt-in"; readonly namespaces: readonly string[] };
+export type FsBackup =
+  | { readonly mode: "off" }
+  | { readonly mode: "opt-out" }
+  | { readonly mode: "opt-in"; readonly namespaces: readonly string[] };
 
 /** The stack file's `velero.fsBackup` (boolean or object) as one shape: `true` is opt-out, as before. */
-export function normalizeFsBackup(value: boolean | { mode: "opt-in" | "opt-out"; namespaces?: readonly string[] } | undefined): FsBackup {
+export function normalizeFsBackup(
+  value: boolean | { mode: "opt-in" | "opt-out"; namespaces?: readonly string[] } | undefined,
+): FsBackup {
   if (value === undefined || value === false) return { mode: "off" };
   if (value === true || value.mode === "opt-out") return { mode: "opt-out" };
   return { mode: "opt-in", namespaces: [...(value.namespaces ?? [])] };
@@ -53,14 +58,28 @@ export interface ScheduleSplit {
 /** The Schedules one configured schedule becomes under the fsBackup mode. */
 export function splitSchedule(fs: FsBackup, schedule: ScheduleInput): ScheduleSplit[] {
   const included = schedule.includedNamespaces ? [...schedule.includedNamespaces] : undefined;
-  const base = { name: schedule.name, configured: schedule.name, extraExcludedNamespaces: [] as string[], ...(included ? { includedNamespaces: included } : {}) };
-  if (fs.mode === "off") return [{ ...base, defaultVolumesToFsBackup: false, copies: "no pod volumes", volumeScope: "none" }];
+  const base = {
+    name: schedule.name,
+    configured: schedule.name,
+    extraExcludedNamespaces: [] as string[],
+    ...(included ? { includedNamespaces: included } : {}),
+  };
+  if (fs.mode === "off")
+    return [{ ...base, defaultVolumesToFsBackup: false, copies: "no pod volumes", volumeScope: "none" }];
   if (fs.mode === "opt-out") {
-    return [{ ...base, defaultVolumesToFsBackup: true, copies: "every pod volume, except those a pod lists in `backup.velero.io/backup-volumes-excludes`", volumeScope: "all" }];
+    return [
+      {
+        ...base,
+        defaultVolumesToFsBackup: true,
+        copies: "every pod volume, except those a pod lists in `backup.velero.io/backup-volumes-excludes`",
+        volumeScope: "all",
+      },
+    ];
   }
   const volumeNamespaces = fs.namespaces.filter((ns) => !included || included.includes(ns));
   const annotatedOnly = "only the volumes a pod lists in `backup.velero.io/backup-volumes`";
-  if (volumeNamespaces.length === 0) return [{ ...base, defaultVolumesToFsBackup: false, copies: annotatedOnly, volumeScope: "annotated" }];
+  if (volumeNamespaces.length === 0)
+    return [{ ...base, defaultVolumesToFsBackup: false, copies: annotatedOnly, volumeScope: "annotated" }];
   const rest = included?.filter((ns) => !volumeNamespaces.includes(ns));
   const volumes: ScheduleSplit = {
     name: rest && rest.length === 0 ? schedule.name : `${schedule.name}${VOLUMES_SCHEDULE_SUFFIX}`,

@@ -6,6 +6,7 @@ import { cronGaps, runsBetween } from "../core/cron.js";
 import { formatGoDuration, parseGoDuration } from "../core/duration.js";
 import { type HubConnection } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
+import { splitSchedule, type ScheduleSplit } from "./fsBackup.js";
 
 /** Velero's server default TTL, used when a Backup's ttl is 0 (`pkg/cmd/server/config/config.go`). */
 export const VELERO_DEFAULT_TTL_SECONDS = 720 * 3600;
@@ -95,19 +96,59 @@ export function bslConfig(hub: HubConnection): Record<string, string> {
   return config;
 }
 
-/** The Backup template of one Schedule. */
-export function scheduleTemplate(velero: VeleroConfig, schedule: VeleroScheduleConfig): Record<string, unknown> {
-  const included = schedule.includedNamespaces;
+/** One Velero Schedule as built: a configured schedule becomes one or two (fsBackup opt-in namespaces). */
+export interface BuiltVeleroSchedule {
+  /** The Schedule's name (the `schedule` label of Velero's metrics). */
+  readonly name: string;
+  /** The configured schedule it comes from. */
+  readonly configured: string;
+  readonly cron: string;
+  readonly ttl: string;
+  /** What pod-volume data it copies, for the plan. */
+  readonly copies: string;
+  readonly volumeScope: ScheduleSplit["volumeScope"];
+  /** Namespaces it includes (undefined: all but the excluded ones). */
+  readonly includedNamespaces?: string[];
+  /** The Schedule's `spec.template`. */
+  readonly template: Record<string, unknown>;
+}
+
+/** Every Velero Schedule the stack builds, in stack-file order. */
+export function veleroSchedules(velero: VeleroConfig): BuiltVeleroSchedule[] {
+  return velero.schedules.flatMap((s) =>
+    splitSchedule(velero.fsBackup, s).map((split) => ({
+      name: split.name,
+      configured: s.name,
+      cron: s.cron,
+      ttl: s.ttl,
+      copies: split.copies,
+      volumeScope: split.volumeScope,
+      ...(split.includedNamespaces ? { includedNamespaces: split.includedNamespaces } : {}),
+      template: scheduleTemplate(velero, s, split),
+    })),
+  );
+}
+
+/** The Backup template of one Schedule (`split`: which part of the configured schedule it is). */
+export function scheduleTemplate(
+  velero: VeleroConfig,
+  schedule: VeleroScheduleConfig,
+  split: ScheduleSplit = splitSchedule(velero.fsBackup, schedule)[0],
+): Record<string, unknown> {
+  const included = split.includedNamespaces;
   // Velero refuses a backup whose excludes contain one of its includes (FailedValidation): a
   // namespace the schedule names explicitly wins over the default exclusions.
-  const excluded = velero.excludedNamespaces.filter((ns) => !included?.includes(ns));
+  const excluded = [...velero.excludedNamespaces, ...split.extraExcludedNamespaces].filter(
+    (ns) => !included?.includes(ns),
+  );
   return {
     ...(included ? { includedNamespaces: included } : {}),
     ...(excluded.length ? { excludedNamespaces: excluded } : {}),
     ...(velero.excludedResources.length ? { excludedResources: velero.excludedResources } : {}),
     storageLocation: names.veleroStorageLocation,
     snapshotVolumes: false,
-    ...(velero.fsBackup ? { defaultVolumesToFsBackup: true } : {}),
+    // Explicit whenever the node agent runs, so a server-wide default cannot widen an opt-in schedule.
+    ...(velero.fsBackup.mode !== "off" ? { defaultVolumesToFsBackup: split.defaultVolumesToFsBackup } : {}),
     ttl: formatGoDuration(effectiveTtlSeconds(schedule.ttl)),
   };
 }

@@ -5,7 +5,14 @@ import { formatGoDuration } from "../core/duration.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
 import type { PlanSection } from "../core/planTypes.js";
-import { effectiveTtlSeconds, steadyStateBackups, ttlShorterThanInterval, VELERO_PREFIX } from "./logic.js";
+import {
+  effectiveTtlSeconds,
+  steadyStateBackups,
+  ttlShorterThanInterval,
+  VELERO_PREFIX,
+  veleroSchedules,
+} from "./logic.js";
+import { usesNodeAgent } from "./fsBackup.js";
 import { cronGaps } from "../core/cron.js";
 
 /** The Velero section of the plan. */
@@ -13,10 +20,12 @@ export function veleroPlan(stack: StackConfig): PlanSection {
   const velero = stack.velero;
   if (!velero) return { title: "Kubernetes objects (Velero)", rows: [], details: "Not configured.", restore: "" };
   const hub = hubConnection(hubOf(stack));
-  const what = velero.fsBackup ? "Kubernetes objects + pod volumes (Kopia file-system backup)" : "Kubernetes objects";
-  const rows = velero.schedules.map((s) => {
+  const built = veleroSchedules(velero);
+  const rows = built.map((s) => {
     const state = steadyStateBackups(s.cron, s.ttl);
     const ns = s.includedNamespaces ? `namespaces ${s.includedNamespaces.join(", ")}` : "all namespaces";
+    const what =
+      s.volumeScope === "none" ? "Kubernetes objects" : `Kubernetes objects + pod volumes (Kopia: ${s.copies})`;
     return {
       what: `${what}: ${ns}, except ${velero.excludedNamespaces.join(", ") || "none"}${velero.excludedResources.length ? `; without ${velero.excludedResources.join(", ")}` : ""}`,
       how: `Velero Schedule ${velero.namespace}/${s.name} → BackupStorageLocation ${names.veleroStorageLocation}`,
@@ -26,11 +35,11 @@ export function veleroPlan(stack: StackConfig): PlanSection {
     };
   });
   const table = [
-    "| schedule | cron | ttl | backups kept (min–max) |",
-    "| --- | --- | --- | --- |",
-    ...velero.schedules.map((s) => {
+    "| schedule | cron | ttl | backups kept (min–max) | pod volumes copied |",
+    "| --- | --- | --- | --- | --- |",
+    ...built.map((s) => {
       const st = steadyStateBackups(s.cron, s.ttl);
-      return `| ${s.name} | \`${s.cron}\` | ${formatGoDuration(effectiveTtlSeconds(s.ttl))} | ${st.min}–${st.max} |`;
+      return `| ${s.name} | \`${s.cron}\` | ${formatGoDuration(effectiveTtlSeconds(s.ttl))} | ${st.min}–${st.max} | ${s.copies} |`;
     }),
   ].join("\n");
   const warnings = velero.schedules
@@ -43,7 +52,7 @@ export function veleroPlan(stack: StackConfig): PlanSection {
     table,
     `\n\nVelero deletes expired backups hourly, so one more backup than the maximum may exist for up to an hour.`,
     velero.install
-      ? ` Velero is installed by this stack (Helm, with the AWS plugin${velero.fsBackup ? " and the node agent" : ""}).`
+      ? ` Velero is installed by this stack (Helm, with the AWS plugin${usesNodeAgent(velero.fsBackup) ? " and the node agent" : ""}).`
       : " Velero must already be installed with the AWS object-store plugin (`install: false`).",
     ...warnings,
   ].join("");

@@ -1,9 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import type { VeleroConfig } from "../config.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
-import { bslConfig, scheduleTemplate, VELERO_PREFIX } from "./logic.js";
+import { bslConfig, VELERO_PREFIX, veleroSchedules } from "./logic.js";
+import { usesNodeAgent } from "./fsBackup.js";
 import { VERSIONS } from "../core/versions.js";
 
 export interface VeleroArgs {
@@ -13,9 +15,23 @@ export interface VeleroArgs {
   readonly hub: HubConnection;
   /** The hub's velero writer (can write only under velero/). */
   readonly credentials: WriterCredentials;
+  /**
+   * Kopia repository password (`homelab-backup:veleroRepositoryPassword`), never Velero's built-in default.
+   * @default generated: 40 random letters and digits
+   */
+  readonly repositoryPassword?: pulumi.Input<string>;
   /** Labels of the chart's ServiceMonitor (kube-prometheus-stack selects on `release`); no ServiceMonitor when absent. */
   readonly serviceMonitorLabels?: Record<string, string>;
 }
+
+/**
+ * The Kopia repository password Secret. Velero reads `velero-repo-credentials`, key
+ * `repository-password`, and creates it with the public default `static-passw0rd` only when it does not
+ * exist at server start (velero-io/velero `pkg/repository/keys/keys.go`, `EnsureCommonRepositoryKey`):
+ * so it is created before the Helm release, and a repository keeps the password it was created with.
+ */
+export const VELERO_REPO_CREDENTIALS_SECRET = "velero-repo-credentials";
+export const VELERO_REPO_PASSWORD_KEY = "repository-password";
 
 /** Name of the Secret holding the AWS shared-credentials file (key `cloud`). */
 export const VELERO_CREDENTIALS_SECRET = "velero-hub-credentials";
@@ -48,7 +64,7 @@ export function veleroHelmValues(
     // We create the BackupStorageLocation and the Schedules ourselves (validated, with ignoreChanges).
     backupsEnabled: false,
     snapshotsEnabled: false,
-    deployNodeAgent: config.fsBackup,
+    deployNodeAgent: usesNodeAgent(config.fsBackup),
     configuration: { uploaderType: "kopia", backupStorageLocation: [], volumeSnapshotLocation: [] },
     credentials: { useSecret: true, existingSecret: VELERO_CREDENTIALS_SECRET },
     metrics: {
@@ -63,6 +79,8 @@ export function veleroHelmValues(
 export class Velero extends pulumi.ComponentResource {
   public readonly scheduleNames: pulumi.Output<string[]>;
   public readonly storageLocationName: pulumi.Output<string>;
+  /** The Kopia repository password in use (a secret): keep a copy outside the homelab. */
+  public readonly repositoryPassword: pulumi.Output<string>;
 
   constructor(name: string, args: VeleroArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:Velero", name, {}, opts);
@@ -78,7 +96,10 @@ export class Velero extends pulumi.ComponentResource {
           metadata: {
             name: namespace,
             // The node agent mounts host paths (pod volumes): it needs the privileged Pod Security level.
-            labels: { ...labels, ...(config.fsBackup ? { "pod-security.kubernetes.io/enforce": "privileged" } : {}) },
+            labels: {
+              ...labels,
+              ...(usesNodeAgent(config.fsBackup) ? { "pod-security.kubernetes.io/enforce": "privileged" } : {}),
+            },
           },
         },
         { parent: this },
@@ -97,6 +118,21 @@ export class Velero extends pulumi.ComponentResource {
       { parent: this, dependsOn: ns ? [ns] : [] },
     );
 
+    this.repositoryPassword = pulumi.secret(
+      args.repositoryPassword ??
+        new random.RandomPassword(`${name}-repository-password`, { length: 40, special: false }, { parent: this })
+          .result,
+    );
+    const repoSecret = new k8s.core.v1.Secret(
+      `${name}-repository-password`,
+      {
+        metadata: { name: VELERO_REPO_CREDENTIALS_SECRET, namespace, labels },
+        type: "Opaque",
+        stringData: { [VELERO_REPO_PASSWORD_KEY]: this.repositoryPassword },
+      },
+      { parent: this, dependsOn: ns ? [ns] : [] },
+    );
+
     const release = config.install
       ? new k8s.helm.v3.Release(
           `${name}-release`,
@@ -110,7 +146,8 @@ export class Velero extends pulumi.ComponentResource {
             atomic: true,
             timeout: 600,
           },
-          { parent: this, dependsOn: [secret, ...(ns ? [ns] : [])] },
+          // The password Secret first: Velero writes its default into a missing one at start.
+          { parent: this, dependsOn: [secret, repoSecret, ...(ns ? [ns] : [])] },
         )
       : undefined;
     // The CRDs come with the chart: the custom resources must wait for it.
@@ -134,7 +171,7 @@ export class Velero extends pulumi.ComponentResource {
       { ...crOpts, dependsOn: [...crOpts.dependsOn, secret] },
     );
 
-    const schedules = config.schedules.map(
+    const schedules = veleroSchedules(config).map(
       (s) =>
         new k8s.apiextensions.CustomResource(
           `${name}-schedule-${s.name}`,
@@ -146,15 +183,19 @@ export class Velero extends pulumi.ComponentResource {
               schedule: s.cron,
               // Backups must outlive a deleted Schedule: owner references would garbage-collect them.
               useOwnerReferencesInBackup: false,
-              template: scheduleTemplate(config, s),
+              template: s.template,
             },
           },
-          { ...crOpts, dependsOn: [...crOpts.dependsOn, bsl], ignoreChanges: SCHEDULE_IGNORE_CHANGES },
+          { ...crOpts, dependsOn: [...crOpts.dependsOn, bsl, repoSecret], ignoreChanges: SCHEDULE_IGNORE_CHANGES },
         ),
     );
 
     this.scheduleNames = pulumi.output(schedules.map((s) => s.metadata.name)) as pulumi.Output<string[]>;
     this.storageLocationName = bsl.metadata.name;
-    this.registerOutputs({ scheduleNames: this.scheduleNames, storageLocationName: this.storageLocationName });
+    this.registerOutputs({
+      scheduleNames: this.scheduleNames,
+      storageLocationName: this.storageLocationName,
+      repositoryPassword: this.repositoryPassword,
+    });
   }
 }

@@ -21,13 +21,22 @@ function talosValidator() {
   const schema = crd.spec.versions.find((v: any) => v.name === "v1alpha1").schema.openAPIV3Schema;
   const closed = (node: any): any => {
     if (node?.type === "object" && node.properties) {
-      return { ...node, additionalProperties: false, properties: Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, closed(v)])) };
+      return {
+        ...node,
+        additionalProperties: false,
+        properties: Object.fromEntries(Object.entries(node.properties).map(([k, v]) => [k, closed(v)])),
+      };
     }
     return node;
   };
   const root = closed(schema);
   // apiVersion, kind and metadata are validated by the API server itself, not by the CRD schema.
-  root.properties = { ...root.properties, apiVersion: { const: "talos.dev/v1alpha1" }, kind: { const: "ServiceAccount" }, metadata: { type: "object" } };
+  root.properties = {
+    ...root.properties,
+    apiVersion: { const: "talos.dev/v1alpha1" },
+    kind: { const: "ServiceAccount" },
+    metadata: { type: "object" },
+  };
   return new Ajv({ strict: false, allErrors: true }).compile(root);
 }
 
@@ -38,7 +47,14 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
     await installMocks(rec);
     const { TalosEtcdSnapshot } = await import("../../components/etcd/talosEtcdSnapshot.js");
     new TalosEtcdSnapshot("etcd", {
-      hub: { kind: "pi", endpoint: "http://hub.lan:9000", bucket: "homelab-backups", region: "fr-home-1", pathStyle: true, server: "minio" },
+      hub: {
+        kind: "pi",
+        endpoint: "http://hub.lan:9000",
+        bucket: "homelab-backups",
+        region: "fr-home-1",
+        pathStyle: true,
+        server: "minio",
+      },
       credentials: { accessKeyId: pulumi.secret("AKETCD"), secretAccessKey: pulumi.secret("etcd-secret-key") },
       talosNode: "10.0.0.2",
     });
@@ -46,7 +62,8 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
   });
   const cron = () => unwrapSecrets(rec.one("kubernetes:batch/v1:CronJob", "etcd-cronjob").inputs);
   const pod = () => cron().spec.jobTemplate.spec.template.spec;
-  const account = () => unwrapSecrets(rec.one("kubernetes:talos.dev/v1alpha1:ServiceAccount", "etcd-talos-account").inputs);
+  const account = () =>
+    unwrapSecrets(rec.one("kubernetes:talos.dev/v1alpha1:ServiceAccount", "etcd-talos-account").inputs);
 
   it("renders a Talos ServiceAccount that Talos' CRD accepts, with exactly os:etcd:backup", () => {
     const validate = talosValidator();
@@ -65,7 +82,13 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
     expect(pod().securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
     const [c] = pod().containers;
     expect(pod().containers).toHaveLength(1);
-    expect(c.securityContext).toMatchObject({ runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, privileged: false, capabilities: { drop: ["ALL"] } });
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      privileged: false,
+      capabilities: { drop: ["ALL"] },
+    });
     expect(c.image).toBe(VERSIONS.rcloneImage);
     expect(cron().metadata).toMatchObject({ name: "etcd-offload", namespace: "kube-system" });
     expect(cron().spec).toMatchObject({ schedule: "0 2 * * *", timeZone: "Etc/UTC", concurrencyPolicy: "Forbid" });
@@ -79,8 +102,18 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
   });
 
   it("pins talosctl by version and sha256, and passes the node", () => {
-    const env = Object.fromEntries(pod().containers[0].env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
-    expect(env).toMatchObject({ TALOSCTL_VERSION: TALOSCTL.version, TALOSCTL_SHA256_AMD64: TALOSCTL.sha256.amd64, TALOSCTL_SHA256_ARM64: TALOSCTL.sha256.arm64, TALOS_NODE: "10.0.0.2", HUB_PREFIX: "etcd-snapshots" });
+    const env = Object.fromEntries(
+      pod()
+        .containers[0].env.filter((e: any) => e.value !== undefined)
+        .map((e: any) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      TALOSCTL_VERSION: TALOSCTL.version,
+      TALOSCTL_SHA256_AMD64: TALOSCTL.sha256.amd64,
+      TALOSCTL_SHA256_ARM64: TALOSCTL.sha256.arm64,
+      TALOS_NODE: "10.0.0.2",
+      HUB_PREFIX: "etcd-snapshots",
+    });
     expect(TALOSCTL.sha256.amd64).toMatch(/^[0-9a-f]{64}$/);
     expect(pod().containers[0].command).toEqual(["/bin/sh", "/scripts/talos-snapshot.sh"]);
     const cm = unwrapSecrets(rec.one("kubernetes:core/v1:ConfigMap", "etcd-scripts").inputs);
@@ -99,6 +132,7 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
     expect(patch).toContain("allowedRoles: [os:etcd:backup]");
     expect(patch).toContain("allowedKubernetesNamespaces: [kube-system]");
     expect(patch).toContain("kind: KubeTalosAPIAccessConfig");
-    for (const block of patch.match(/```yaml\n([\s\S]*?)```/g)!) expect(() => YAML.parse(block.replace(/```(yaml)?/g, ""))).not.toThrow();
+    for (const block of patch.match(/```yaml\n([\s\S]*?)```/g)!)
+      expect(() => YAML.parse(block.replace(/```(yaml)?/g, ""))).not.toThrow();
   });
 });

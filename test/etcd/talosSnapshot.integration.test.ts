@@ -59,7 +59,22 @@ async function startEtcd(name: string, dataDir: string, clientPort: number, peer
   const peer = `http://127.0.0.1:${peerPort}`;
   const child = spawn(
     "etcd",
-    ["--name", name, "--data-dir", dataDir, "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", `${name}=${peer}`],
+    [
+      "--name",
+      name,
+      "--data-dir",
+      dataDir,
+      "--listen-client-urls",
+      client,
+      "--advertise-client-urls",
+      client,
+      "--listen-peer-urls",
+      peer,
+      "--initial-advertise-peer-urls",
+      peer,
+      "--initial-cluster",
+      `${name}=${peer}`,
+    ],
     { stdio: "ignore", env: childEnv({ ETCD_UNSUPPORTED_ARCH: process.arch === "x64" ? "" : process.arch }) },
   );
   for (let i = 0; i < 150; i++) {
@@ -91,7 +106,9 @@ let releaseBase: string;
 let downloads: string[] = [];
 let servedBinary = FAKE_TALOSCTL;
 
-async function talosSnapshot(extra: Record<string, string> = {}): Promise<{ code: number; stderr: string; work: string }> {
+async function talosSnapshot(
+  extra: Record<string, string> = {},
+): Promise<{ code: number; stderr: string; work: string }> {
   const work = mkdtempSync(path.join(dir, "work-"));
   return new Promise((resolve) => {
     const child = spawn("busybox", ["sh", TALOS_SCRIPT], {
@@ -123,7 +140,9 @@ async function talosSnapshot(extra: Record<string, string> = {}): Promise<{ code
 }
 
 async function hubList(): Promise<string[]> {
-  const { stdout } = await run("rclone", ["lsf", "-R", "--files-only", "hub:backups/etcd-snapshots/"], { env: childEnv(peer.rcloneEnv) });
+  const { stdout } = await run("rclone", ["lsf", "-R", "--files-only", "hub:backups/etcd-snapshots/"], {
+    env: childEnv(peer.rcloneEnv),
+  });
   return stdout.split("\n").filter(Boolean).sort();
 }
 const finals = async () => (await hubList()).filter((f) => f.startsWith("talos/") && !f.endsWith(".json"));
@@ -148,7 +167,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => releases.listen(port, "127.0.0.1", r));
   releaseBase = `http://127.0.0.1:${port}`;
   etcd1 = await startEtcd("t1", path.join(dir, "data1"), await freePort(), await freePort());
-  for (let i = 0; i < 40; i++) await run("etcdctl", ["--endpoints", etcd1.client, "put", `/registry/talos/key-${i}`, `value-${i}`], { env: childEnv() });
+  for (let i = 0; i < 40; i++)
+    await run("etcdctl", ["--endpoints", etcd1.client, "put", `/registry/talos/key-${i}`, `value-${i}`], {
+      env: childEnv(),
+    });
 }, 60_000);
 
 afterAll(async () => {
@@ -164,7 +186,9 @@ describe("talos-snapshot.sh: snapshot through the Talos API, offloaded like k3s"
     const res = await talosSnapshot({ TALOS_NODE: "10.0.0.2" });
     expect(res.code, res.stderr).toBe(0);
     expect(downloads.at(-1)).toMatch(new RegExp(`^/${VERSION}/talosctl-linux-(amd64|arm64)$`));
-    expect(readFileSync(path.join(dir, "talosctl.log"), "utf8").trim().split("\n").at(-1)).toMatch(/^--nodes 10\.0\.0\.2 etcd snapshot \/.+\/snapshots\/etcd-snapshot-talos-\d{8}T\d{6}Z$/);
+    expect(readFileSync(path.join(dir, "talosctl.log"), "utf8").trim().split("\n").at(-1)).toMatch(
+      /^--nodes 10\.0\.0\.2 etcd snapshot \/.+\/snapshots\/etcd-snapshot-talos-\d{8}T\d{6}Z$/,
+    );
     const listed = await hubList();
     const [snap] = await finals();
     expect(snap).toMatch(/^talos\/etcd-snapshot-talos-\d{8}T\d{6}Z$/);
@@ -184,18 +208,51 @@ describe("talos-snapshot.sh: snapshot through the Talos API, offloaded like k3s"
     // The offloaded snapshot restores into a new etcd that serves the keys.
     const peerPort = await freePort();
     const data2 = path.join(dir, "data2");
-    await run("etcdctl", ["snapshot", "restore", file, "--data-dir", data2, "--name", "t2", "--initial-cluster", `t2=http://127.0.0.1:${peerPort}`, "--initial-advertise-peer-urls", `http://127.0.0.1:${peerPort}`], { env: childEnv() });
+    await run(
+      "etcdctl",
+      [
+        "snapshot",
+        "restore",
+        file,
+        "--data-dir",
+        data2,
+        "--name",
+        "t2",
+        "--initial-cluster",
+        `t2=http://127.0.0.1:${peerPort}`,
+        "--initial-advertise-peer-urls",
+        `http://127.0.0.1:${peerPort}`,
+      ],
+      { env: childEnv() },
+    );
     etcd2 = await startEtcd("t2", data2, await freePort(), peerPort);
-    const { stdout } = await run("etcdctl", ["--endpoints", etcd2.client, "get", "--prefix", "/registry/talos/", "--keys-only"], { env: childEnv() });
+    const { stdout } = await run(
+      "etcdctl",
+      ["--endpoints", etcd2.client, "get", "--prefix", "/registry/talos/", "--keys-only"],
+      { env: childEnv() },
+    );
     expect(stdout.split("\n").filter(Boolean)).toHaveLength(40);
     await stopChild(etcd2.child);
   }, 60_000);
 
   it("the plan's Talos restore steps 1-2 run as pasted: fetch the newest snapshot and check it against its record", async () => {
     const ws = mkdtempSync(path.join(dir, "workstation-"));
-    const outputs = { hubEndpoint: peer.endpoint, hubRegion: "us-east-1", hubBucket: "backups", etcdRestoreAccessKeyId: peer.accessKeyId, etcdRestoreSecretAccessKey: peer.secretAccessKey };
+    const outputs = {
+      hubEndpoint: peer.endpoint,
+      hubRegion: "us-east-1",
+      hubBucket: "backups",
+      etcdRestoreAccessKeyId: peer.accessKeyId,
+      etcdRestoreSecretAccessKey: peer.secretAccessKey,
+    };
     const bin = pulumiStandIn(ws, { outputs });
-    const book = talosRestoreRunbook({ kind: "pi", endpoint: "http://hub.lan:9000", bucket: "backups", region: "us-east-1", pathStyle: true, server: "minio" });
+    const book = talosRestoreRunbook({
+      kind: "pi",
+      endpoint: "http://hub.lan:9000",
+      bucket: "backups",
+      region: "us-east-1",
+      pathStyle: true,
+      server: "minio",
+    });
     const blocks = shellBlocks(book);
     expect(blocks).toHaveLength(3);
     const res = await pasteRun(blocks.slice(0, 2), { cwd: ws, binDirs: [bin] });
@@ -208,7 +265,10 @@ describe("talos-snapshot.sh: snapshot through the Talos API, offloaded like k3s"
     // A record that does not match stops the paste before anything is reset.
     const bad = mkdtempSync(path.join(dir, "workstation-"));
     const badBin = pulumiStandIn(bad, { outputs });
-    const tampered = blocks[1].replace(`"./$SNAP.json"\n`, `"./$SNAP.json"\nsed -i 's/"sha256":"./"sha256":"0/' "./$SNAP.json"\n`);
+    const tampered = blocks[1].replace(
+      `"./$SNAP.json"\n`,
+      `"./$SNAP.json"\nsed -i 's/"sha256":"./"sha256":"0/' "./$SNAP.json"\n`,
+    );
     expect(tampered).not.toBe(blocks[1]);
     const failed = await pasteRun([blocks[0], tampered], { cwd: bad, binDirs: [badBin] });
     expect(failed.code).not.toBe(0);
@@ -244,13 +304,17 @@ describe("talos-snapshot.sh: snapshot through the Talos API, offloaded like k3s"
   it.each([
     ["corrupt", "random bytes"],
     ["truncated", "a snapshot cut short"],
-  ])("refuses a %s snapshot (%s) that talosctl handed over as finished, uploads nothing, fails the run", async (mode) => {
-    const before = await hubList();
-    const res = await talosSnapshot({ FAKE_MODE: mode });
-    expect(res.code).not.toBe(0);
-    expect(res.stderr).toMatch(/FAIL etcd-snapshot-talos-\d{8}T\d{6}Z: no valid sha256 trailer/);
-    expect(await hubList()).toEqual(before);
-  }, 30_000);
+  ])(
+    "refuses a %s snapshot (%s) that talosctl handed over as finished, uploads nothing, fails the run",
+    async (mode) => {
+      const before = await hubList();
+      const res = await talosSnapshot({ FAKE_MODE: mode });
+      expect(res.code).not.toBe(0);
+      expect(res.stderr).toMatch(/FAIL etcd-snapshot-talos-\d{8}T\d{6}Z: no valid sha256 trailer/);
+      expect(await hubList()).toEqual(before);
+    },
+    30_000,
+  );
 
   it("fails when talosctl exits 0 but wrote nothing", async () => {
     const res = await talosSnapshot({ FAKE_MODE: "empty" });

@@ -3,7 +3,12 @@ import { planArchive, type ArchiveCandidate } from "../../components/hub/archive
 
 /** The classes of a stack like the AWS example: 7-day dumps and snapshots, Velero up to 365 days. */
 const classes: ArchiveCandidate[] = [
-  { name: "longhorn", prefix: "longhorn/", readsItself: true, unboundedBecause: "Longhorn keeps a count of backups whose blocks are shared" },
+  {
+    name: "longhorn",
+    prefix: "longhorn/",
+    readsItself: true,
+    unboundedBecause: "Longhorn keeps a count of backups whose blocks are shared",
+  },
   { name: "postgres", prefix: "postgres-backups/", keepDays: 7, shortestKeepDays: 7, readsItself: false },
   { name: "etcd", prefix: "etcd-snapshots/", keepDays: 7, shortestKeepDays: 7, readsItself: false },
   { name: "velero", prefix: "velero/", keepDays: 365, shortestKeepDays: 30, readsItself: true },
@@ -13,7 +18,9 @@ describe("planArchive", () => {
   it("refuses GLACIER after 1 day with 7-day classes: no class pays, and the thaw is not allowed", () => {
     const { decisions, errors } = planArchive({ afterDays: 1, storageClass: "GLACIER" }, classes);
     expect(decisions.every((d) => !d.moves)).toBe(true);
-    expect(decisions.find((d) => d.name === "postgres")!.reason).toContain("only 6 days in GLACIER, under its 90-day minimum");
+    expect(decisions.find((d) => d.name === "postgres")!.reason).toContain(
+      "only 6 days in GLACIER, under its 90-day minimum",
+    );
     expect(decisions.find((d) => d.name === "velero")!.reason).toContain("reads its own stored objects");
     expect(errors.join(" ")).toContain("pays off for no class");
   });
@@ -26,12 +33,16 @@ describe("planArchive", () => {
     expect(velero.thaw).toBe(false);
     expect(velero.reason).toBe("moves to GLACIER_IR at day 30, kept until day 365 (335 days there, ≥ 90-day minimum)");
     expect(velero.earlyDeletionWarning).toBeUndefined();
-    expect(decisions.find((d) => d.name === "postgres")!.reason).toBe("stays in STANDARD: kept 7 days, gone before day 30");
+    expect(decisions.find((d) => d.name === "postgres")!.reason).toBe(
+      "stays in STANDARD: kept 7 days, gone before day 30",
+    );
   });
 
   it("warns when a shorter retention in a moving prefix leaves before the minimum", () => {
     const { decisions } = planArchive({ afterDays: 10, storageClass: "GLACIER_IR" }, classes);
-    expect(decisions.find((d) => d.name === "velero")!.earlyDeletionWarning).toContain("objects kept 30 days move at day 10");
+    expect(decisions.find((d) => d.name === "velero")!.earlyDeletionWarning).toContain(
+      "objects kept 30 days move at day 10",
+    );
   });
 
   it("refuses GLACIER for classes that are restored unless allowThaw, and then marks them for thawing", () => {
@@ -54,7 +65,9 @@ describe("planArchive", () => {
 
   it("DEEP_ARCHIVE needs 180 days in the class", () => {
     const c: ArchiveCandidate[] = [{ name: "etcd", prefix: "etcd-snapshots/", keepDays: 200, readsItself: false }];
-    expect(planArchive({ afterDays: 30, storageClass: "DEEP_ARCHIVE", allowThaw: true }, c).errors[0]).toContain("pays off for no class");
+    expect(planArchive({ afterDays: 30, storageClass: "DEEP_ARCHIVE", allowThaw: true }, c).errors[0]).toContain(
+      "pays off for no class",
+    );
     expect(planArchive({ afterDays: 20, storageClass: "DEEP_ARCHIVE", allowThaw: true }, c).errors).toEqual([]);
   });
 });

@@ -68,7 +68,7 @@ describe("parseStackConfig: valid stacks", () => {
     expect(c.velero).toMatchObject({
       namespace: "velero",
       install: true,
-      fsBackup: false,
+      fsBackup: { mode: "off" },
       excludedNamespaces: ["kube-system", "kube-node-lease", "kube-public", "velero"],
       excludedResources: [],
     });

@@ -22,7 +22,10 @@ export function shellBlocks(markdown: string): string[] {
 }
 
 /** A directory holding the `pulumi` stand-in that answers from `values` (stack outputs and config keys). */
-export function pulumiStandIn(dir: string, values: { outputs: Record<string, string>; config?: Record<string, string> }): string {
+export function pulumiStandIn(
+  dir: string,
+  values: { outputs: Record<string, string>; config?: Record<string, string> },
+): string {
   const bin = path.join(dir, "bin");
   mkdirSync(bin, { recursive: true });
   const data = path.join(dir, "pulumi-values.json");
@@ -49,11 +52,19 @@ export interface PasteResult {
 }
 
 /** Runs `blocks` in one `bash -e` in `cwd`, with `binDirs` first on PATH and `env` added. */
-export function pasteRun(blocks: string[], opts: { cwd: string; binDirs: string[]; env?: Record<string, string>; timeoutMs?: number }): Promise<PasteResult> {
+export function pasteRun(
+  blocks: string[],
+  opts: { cwd: string; binDirs: string[]; env?: Record<string, string>; timeoutMs?: number },
+): Promise<PasteResult> {
   return new Promise((resolve) => {
     const child = spawn("bash", ["-e", "-o", "pipefail", "-c", blocks.join("\n")], {
       cwd: opts.cwd,
-      env: childEnv({ PATH: `${opts.binDirs.join(":")}:${process.env.PATH}`, HOME: opts.cwd, RCLONE_CONFIG: path.join(opts.cwd, "no-rclone.conf"), ...(opts.env ?? {}) }),
+      env: childEnv({
+        PATH: `${opts.binDirs.join(":")}:${process.env.PATH}`,
+        HOME: opts.cwd,
+        RCLONE_CONFIG: path.join(opts.cwd, "no-rclone.conf"),
+        ...(opts.env ?? {}),
+      }),
       stdio: ["ignore", "pipe", "pipe"],
       timeout: opts.timeoutMs ?? 60_000,
     });

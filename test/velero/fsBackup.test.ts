@@ -15,9 +15,18 @@ describe("splitSchedule", () => {
 
   it("opt-in over all namespaces: the configured schedule without a and b copies only annotated volumes; -volumes copies a and b", () => {
     const [others, volumes] = splitSchedule(optIn, { name: "daily" });
-    expect(others).toMatchObject({ name: "daily", extraExcludedNamespaces: ["a", "b"], defaultVolumesToFsBackup: false, volumeScope: "annotated" });
+    expect(others).toMatchObject({
+      name: "daily",
+      extraExcludedNamespaces: ["a", "b"],
+      defaultVolumesToFsBackup: false,
+      volumeScope: "annotated",
+    });
     expect(others.includedNamespaces).toBeUndefined();
-    expect(volumes).toMatchObject({ name: "daily-volumes", includedNamespaces: ["a", "b"], defaultVolumesToFsBackup: true });
+    expect(volumes).toMatchObject({
+      name: "daily-volumes",
+      includedNamespaces: ["a", "b"],
+      defaultVolumesToFsBackup: true,
+    });
   });
 
   it("opt-in with includedNamespaces keeps to them", () => {
@@ -25,12 +34,20 @@ describe("splitSchedule", () => {
       { name: "apps", includedNamespaces: ["c"], defaultVolumesToFsBackup: false },
       { name: "apps-volumes", includedNamespaces: ["a"], defaultVolumesToFsBackup: true },
     ]);
-    expect(splitSchedule(optIn, { name: "ab", includedNamespaces: ["b"] })).toMatchObject([{ name: "ab", includedNamespaces: ["b"], defaultVolumesToFsBackup: true }]);
-    expect(splitSchedule(optIn, { name: "c", includedNamespaces: ["c"] })).toMatchObject([{ name: "c", includedNamespaces: ["c"], defaultVolumesToFsBackup: false }]);
+    expect(splitSchedule(optIn, { name: "ab", includedNamespaces: ["b"] })).toMatchObject([
+      { name: "ab", includedNamespaces: ["b"], defaultVolumesToFsBackup: true },
+    ]);
+    expect(splitSchedule(optIn, { name: "c", includedNamespaces: ["c"] })).toMatchObject([
+      { name: "c", includedNamespaces: ["c"], defaultVolumesToFsBackup: false },
+    ]);
   });
 
   it("opt-out copies everything, off nothing", () => {
-    expect(splitSchedule({ mode: "opt-out" }, { name: "daily" })).toMatchObject([{ name: "daily", defaultVolumesToFsBackup: true, volumeScope: "all" }]);
-    expect(splitSchedule({ mode: "off" }, { name: "daily" })).toMatchObject([{ name: "daily", defaultVolumesToFsBackup: false, volumeScope: "none" }]);
+    expect(splitSchedule({ mode: "opt-out" }, { name: "daily" })).toMatchObject([
+      { name: "daily", defaultVolumesToFsBackup: true, volumeScope: "all" },
+    ]);
+    expect(splitSchedule({ mode: "off" }, { name: "daily" })).toMatchObject([
+      { name: "daily", defaultVolumesToFsBackup: false, volumeScope: "none" },
+    ]);
   });
 });
