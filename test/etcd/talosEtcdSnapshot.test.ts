@@ -11,6 +11,7 @@ import * as YAML from "yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { talosMachineConfigPatch, TALOSCTL } from "../../components/etcd/talos.js";
 import { VERSIONS } from "../../components/core/versions.js";
+import { validateCustomResource } from "../support/crds.js";
 import { installMocks, recordingMocks, settle, unwrapSecrets, type RecordingMocks } from "../../tools/mocks.js";
 
 const CRD = path.resolve(__dirname, "..", "fixtures", "crds", "talos", "serviceaccounts.talos.dev.yaml");
@@ -69,6 +70,8 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
     const validate = talosValidator();
     const sa = account();
     expect(validate(sa), JSON.stringify(validate.errors)).toBe(true);
+    expect(validateCustomResource(sa)).toEqual([]);
+    expect(validateCustomResource({ ...sa, spec: { roles: ["os:etcd:backup"], extra: true } }).join()).toContain("extra");
     expect(sa.spec).toEqual({ roles: ["os:etcd:backup"] });
     expect(sa.metadata).toMatchObject({ name: "etcd-offload-talos", namespace: "kube-system" });
     // The validator bites: a typo'd field or a non-string role is refused.

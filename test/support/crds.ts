@@ -105,7 +105,10 @@ function load(): Map<string, CrdVersion> {
 function validatorFor(entry: CrdVersion): ValidateFunction {
   if (!entry.validate) {
     ajv ??= new Ajv({ strict: false, validateFormats: false, allErrors: true, code: { regExp: goRegExp } });
-    entry.validate = ajv.compile(toAjvSchema(entry.schema) as object);
+    const root = toAjvSchema(entry.schema) as JsonObject;
+    // apiVersion, kind and metadata are the API server's own fields; some CRDs (Talos') leave them out of the schema.
+    if (isObject(root.properties)) root.properties = { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...root.properties };
+    entry.validate = ajv.compile(root as object);
   }
   return entry.validate;
 }
