@@ -19,6 +19,10 @@
  * precede those reads: they may only move to classes that read instantly.
  */
 
+import type { StackConfig } from "../config.js";
+import { parseGoDuration } from "../core/duration.js";
+import { PREFIXES } from "../core/schema.js";
+
 export const ARCHIVE_STORAGE_CLASSES = ["GLACIER", "GLACIER_IR", "DEEP_ARCHIVE", "STANDARD_IA"] as const;
 export type ArchiveStorageClass = (typeof ARCHIVE_STORAGE_CLASSES)[number];
 
@@ -172,4 +176,57 @@ export function archiveTimeline(
   const end = keepDays === undefined ? "until pruned" : `until day ${keepDays}`;
   if (!decision.moves) return `STANDARD ${end}`;
   return `STANDARD days 0–${archive.afterDays}, ${archive.storageClass} ${end}`;
+}
+
+/** The data classes of a stack as the archive rules see them (only the configured ones). */
+export function archiveCandidatesOf(stack: StackConfig): ArchiveCandidate[] {
+  const out: ArchiveCandidate[] = [];
+  if (stack.longhorn)
+    out.push({
+      name: "longhorn",
+      prefix: PREFIXES.longhorn,
+      readsItself: true,
+      unboundedBecause:
+        "Longhorn keeps a count of backups whose blocks later backups share, so no day figure bounds an object's life",
+    });
+  if (stack.postgres)
+    out.push({
+      name: "postgres",
+      prefix: PREFIXES.postgres,
+      keepDays: stack.postgres.retentionDays,
+      shortestKeepDays: stack.postgres.retentionDays,
+      readsItself: false,
+    });
+  if (stack.etcd)
+    out.push({
+      name: "etcd",
+      prefix: PREFIXES.etcd,
+      keepDays: stack.etcd.retentionDays,
+      shortestKeepDays: stack.etcd.retentionDays,
+      readsItself: false,
+    });
+  if (stack.velero) {
+    const ttls = stack.velero.schedules.map((s) => Math.ceil((parseGoDuration(s.ttl) || 720 * 3600) / 86_400));
+    out.push({
+      name: "velero",
+      prefix: PREFIXES.velero,
+      ...(ttls.length ? { keepDays: Math.max(...ttls), shortestKeepDays: Math.min(...ttls) } : {}),
+      readsItself: true,
+      unboundedBecause: "no Velero schedule",
+    });
+  }
+  if (stack.buckets && stack.buckets.mirrors.length > 0)
+    out.push({
+      name: "buckets",
+      prefix: PREFIXES.buckets,
+      readsItself: false,
+      unboundedBecause: "a mirror keeps what its source keeps",
+    });
+  return out;
+}
+
+/** The archive plan of a stack, or undefined without `hub.archive` on an AWS hub. */
+export function stackArchivePlan(stack: StackConfig): ArchivePlan | undefined {
+  if (stack.hub?.kind !== "aws" || !stack.hub.archive) return undefined;
+  return planArchive(stack.hub.archive, archiveCandidatesOf(stack));
 }

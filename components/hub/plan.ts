@@ -11,6 +11,7 @@ import { piServerPlan } from "./serverPlan.js";
 import type { PlanSection } from "../core/planTypes.js";
 import { s3HubGuarantees, s3HubRestore, s3HubSummary, s3WriterIdentity } from "./s3Plan.js";
 import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from "./retention.js";
+import { archiveCandidatesOf, archiveTimeline, READ_DELAY, stackArchivePlan } from "./archive.js";
 
 function mdTable(header: string[], rows: string[][]): string {
   const cell = (t: string) => t.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -147,16 +148,31 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
         ]),
       ),
     );
-    if (hub.kind === "aws" && hub.archive) {
-      const skipped = lifecycles
-        .filter((l) => l.expireDays !== undefined && l.expireDays > 1 && !l.archive)
-        .map((l) => `\`${l.prefix}\``);
-      if (skipped.length) {
-        d.push(
-          "",
-          `hub.archive (${hub.archive.storageClass} after ${days(hub.archive.afterDays)}) is not applied to ${skipped.join(", ")}: those objects expire before they could move (or, for STANDARD_IA, before the 30 days S3 requires).`,
-        );
-      }
+    const archive = stackArchivePlan(stack);
+    if (archive && hub.kind === "aws" && hub.archive) {
+      const a = hub.archive;
+      const keep = new Map(archiveCandidatesOf(stack).map((c) => [c.prefix, c.keepDays]));
+      d.push(
+        "",
+        `### Where objects live over time (hub.archive: ${a.storageClass} after ${days(a.afterDays)}${a.allowThaw ? ", allowThaw" : ""})`,
+        "",
+        mdTable(
+          ["Class", "Where its objects live", "Why", "A restore waits"],
+          archive.decisions.map((dec) => [
+            `${dec.name} (\`${dec.prefix}\`)`,
+            archiveTimeline(dec, a, keep.get(dec.prefix)),
+            dec.reason + (dec.earlyDeletionWarning ? `; note: ${dec.earlyDeletionWarning}` : ""),
+            dec.moves
+              ? `objects younger than ${days(a.afterDays)}: no delay; older: ${READ_DELAY[a.storageClass]}`
+              : "no delay",
+          ]),
+        ),
+      );
+      const moving = archive.decisions.filter((x) => x.moves).map((x) => x.name);
+      d.push(
+        "",
+        `Classes that move: ${moving.join(", ")}.${archive.decisions.some((x) => x.thaw) ? " Their restore commands start the thaw and wait for it." : ""}`,
+      );
     }
   }
 

@@ -13,7 +13,8 @@
  * - buckets/: mirrors of other stores; the mirror itself decides what disappears. No expiry.
  */
 import type * as aws from "@pulumi/aws";
-import { PREFIXES, type HubConfig, type StackConfig } from "../config.js";
+import { PREFIXES, type StackConfig } from "../config.js";
+import { stackArchivePlan } from "./archive.js";
 import { longhornObjectPrefix } from "./iam.js";
 import { parseGoDuration } from "../core/duration.js";
 
@@ -45,27 +46,23 @@ export function partialPrefix(prefix: string): string {
   return `${prefix}.partial/`;
 }
 
-/** AWS refuses an STANDARD_IA transition earlier than 30 days after creation. */
-const MIN_TRANSITION_DAYS: Record<string, number> = { STANDARD_IA: 30 };
-
 /**
- * The archive transition for a class that expires after `expireDays`, or undefined when the hub has
- * none or it cannot apply: S3 refuses a rule whose transition is not strictly before its expiration,
- * and STANDARD_IA needs objects at least 30 days old.
+ * The archive transition of the class under `prefix`: only what components/hub/archive.ts decides
+ * moves (the move pays, and the class may be frozen); undefined otherwise.
  */
-export function archiveFor(hub: HubConfig, expireDays: number): PrefixLifecycle["archive"] {
-  if (hub.kind !== "aws" || !hub.archive) return undefined;
-  const { afterDays, storageClass } = hub.archive;
-  if (afterDays >= expireDays) return undefined;
-  if (afterDays < (MIN_TRANSITION_DAYS[storageClass] ?? 0)) return undefined;
-  return { afterDays, storageClass };
+export function archiveFor(stack: StackConfig, prefix: string): PrefixLifecycle["archive"] {
+  const plan = stackArchivePlan(stack);
+  if (!plan || stack.hub?.kind !== "aws" || !stack.hub.archive) return undefined;
+  const decision = plan.decisions.find((d) => d.prefix === prefix);
+  if (!decision?.moves) return undefined;
+  return { afterDays: stack.hub.archive.afterDays, storageClass: stack.hub.archive.storageClass };
 }
 
 /** The lifecycle rules of the configured classes, one per prefix. */
 export function prefixLifecycles(stack: StackConfig): PrefixLifecycle[] {
   const out: PrefixLifecycle[] = [];
   const appendOnly = (prefix: string, retentionDays: number) => {
-    const archive = stack.hub ? archiveFor(stack.hub, retentionDays) : undefined;
+    const archive = archiveFor(stack, prefix);
     out.push({
       prefix,
       expireDays: retentionDays,
@@ -78,7 +75,10 @@ export function prefixLifecycles(stack: StackConfig): PrefixLifecycle[] {
     out.push({ prefix: longhornObjectPrefix(stack.longhorn.prefix), noncurrentDays: NONCURRENT_GRACE_DAYS });
   if (stack.postgres) appendOnly(PREFIXES.postgres, stack.postgres.retentionDays);
   if (stack.etcd) appendOnly(PREFIXES.etcd, stack.etcd.retentionDays);
-  if (stack.velero) out.push({ prefix: PREFIXES.velero, noncurrentDays: NONCURRENT_GRACE_DAYS });
+  if (stack.velero) {
+    const archive = archiveFor(stack, PREFIXES.velero);
+    out.push({ prefix: PREFIXES.velero, noncurrentDays: NONCURRENT_GRACE_DAYS, ...(archive ? { archive } : {}) });
+  }
   if (stack.buckets && stack.buckets.mirrors.length > 0)
     out.push({ prefix: PREFIXES.buckets, noncurrentDays: NONCURRENT_GRACE_DAYS });
   return out;

@@ -71,7 +71,9 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
     const sa = account();
     expect(validate(sa), JSON.stringify(validate.errors)).toBe(true);
     expect(validateCustomResource(sa)).toEqual([]);
-    expect(validateCustomResource({ ...sa, spec: { roles: ["os:etcd:backup"], extra: true } }).join()).toContain("extra");
+    expect(validateCustomResource({ ...sa, spec: { roles: ["os:etcd:backup"], extra: true } }).join()).toContain(
+      "extra",
+    );
     expect(sa.spec).toEqual({ roles: ["os:etcd:backup"] });
     expect(sa.metadata).toMatchObject({ name: "etcd-offload-talos", namespace: "kube-system" });
     // The validator bites: a typo'd field or a non-string role is refused.

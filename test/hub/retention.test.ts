@@ -85,26 +85,24 @@ describe("prefixLifecycles", () => {
       ).toBe(true);
   });
 
-  it("archives only expiring classes, and only when the transition comes strictly before expiry", () => {
-    const parse = (archive: object, retentionDays: number) =>
+  it("moves a class only when it stays in the colder class at least its minimum duration (components/hub/archive.ts)", () => {
+    const parse = (archive: object, retentionDays: number, ttl = "720h") =>
       parseStackConfig({
         "homelab-backup:hub": { ...awsHub, archive },
         "homelab-backup:postgres": { retentionDays, databases: [db] },
-        "homelab-backup:velero": {},
+        "homelab-backup:velero": { schedules: [{ name: "daily", cron: "0 2 * * *", ttl }] },
       });
-    const early = byPrefix(prefixLifecycles(parse({ afterDays: 3, storageClass: "GLACIER_IR" }, 30)));
+    const early = byPrefix(prefixLifecycles(parse({ afterDays: 3, storageClass: "GLACIER_IR" }, 120)));
     expect(early.get("postgres-backups/")?.archive).toEqual({ afterDays: 3, storageClass: "GLACIER_IR" });
     expect(early.get("postgres-backups/.partial/")?.archive).toBeUndefined();
+    // Velero's 30-day backups would leave GLACIER_IR before its 90-day minimum.
     expect(early.get("velero/")?.archive).toBeUndefined();
-    // Transition on the expiry day or later: S3 would refuse the rule.
-    expect(
-      byPrefix(prefixLifecycles(parse({ afterDays: 7, storageClass: "GLACIER" }, 7))).get("postgres-backups/")?.archive,
-    ).toBeUndefined();
-    // STANDARD_IA needs 30 days.
-    expect(
-      byPrefix(prefixLifecycles(parse({ afterDays: 10, storageClass: "STANDARD_IA" }, 60))).get("postgres-backups/")
-        ?.archive,
-    ).toBeUndefined();
+    // A year of Velero backups moves; 7-day dumps do not.
+    const late = byPrefix(prefixLifecycles(parse({ afterDays: 30, storageClass: "GLACIER_IR" }, 7, "8760h")));
+    expect(late.get("velero/")?.archive).toEqual({ afterDays: 30, storageClass: "GLACIER_IR" });
+    expect(late.get("postgres-backups/")?.archive).toBeUndefined();
+    expect(awsLifecycleRule(late.get("velero/")!).transitions).toEqual([{ days: 30, storageClass: "GLACIER_IR" }]);
+    // STANDARD_IA: 30 days old at the earliest, 30 days in the class.
     expect(
       byPrefix(prefixLifecycles(parse({ afterDays: 30, storageClass: "STANDARD_IA" }, 60))).get("postgres-backups/")
         ?.archive,
@@ -115,8 +113,9 @@ describe("prefixLifecycles", () => {
     const pi = parseStackConfig({
       "homelab-backup:hub": { kind: "pi", bucket: "b-1", host: "pi.lan", ssh: { user: "pi" }, dataDir: "/srv/minio" },
       "homelab-backup:hubSshPrivateKey": "k",
+      "homelab-backup:postgres": { retentionDays: 400, databases: [db] },
     });
-    expect(archiveFor(pi.hub!, 30)).toBeUndefined();
+    expect(archiveFor(pi, "postgres-backups/")).toBeUndefined();
   });
 });
 

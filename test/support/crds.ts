@@ -107,7 +107,13 @@ function validatorFor(entry: CrdVersion): ValidateFunction {
     ajv ??= new Ajv({ strict: false, validateFormats: false, allErrors: true, code: { regExp: goRegExp } });
     const root = toAjvSchema(entry.schema) as JsonObject;
     // apiVersion, kind and metadata are the API server's own fields; some CRDs (Talos') leave them out of the schema.
-    if (isObject(root.properties)) root.properties = { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...root.properties };
+    if (isObject(root.properties))
+      root.properties = {
+        apiVersion: { type: "string" },
+        kind: { type: "string" },
+        metadata: { type: "object" },
+        ...root.properties,
+      };
     entry.validate = ajv.compile(root as object);
   }
   return entry.validate;
