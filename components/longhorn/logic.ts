@@ -232,35 +232,46 @@ export interface PvcLabelPatch {
   readonly name: string;
   /** Jobs that name this PVC, sorted. */
   readonly jobs: string[];
+  /** Groups `groupPvcs` puts this PVC in, sorted. */
+  readonly groups: string[];
   /** The labels the patch puts on the PVC. */
   readonly labels: Record<string, string>;
 }
 
 /**
- * One label patch per PVC named by any job (all jobs naming the same PVC merged). Each carries the
- * source label, without which Longhorn ignores PVC job labels; and, when some job serves the
- * `default` group, the default group label too: a labelled volume otherwise silently leaves
- * `default` and loses those jobs.
+ * One label patch per PVC named by any job or by `groupPvcs` (all merged). Each carries the source
+ * label, without which Longhorn ignores PVC job and group labels (it then copies them to the volume,
+ * as labelling the volume by hand would); a PVC named by a job also gets the `default` group label
+ * when some job serves `default`: a labelled volume otherwise silently leaves `default` and loses
+ * those jobs. A PVC that only joins groups gets exactly those groups (list `default` to keep it).
  */
 export function pvcLabelPatches(config: LonghornConfig): PvcLabelPatch[] {
-  const byPvc = new Map<string, { namespace: string; name: string; jobs: Set<string> }>();
-  for (const job of config.recurringJobs) {
-    for (const pvc of job.pvcs) {
-      const key = `${pvc.namespace}/${pvc.name}`;
-      const entry = byPvc.get(key) ?? { namespace: pvc.namespace, name: pvc.name, jobs: new Set<string>() };
-      entry.jobs.add(job.name);
-      byPvc.set(key, entry);
-    }
-  }
+  const byPvc = new Map<string, { namespace: string; name: string; jobs: Set<string>; groups: Set<string> }>();
+  const entry = (pvc: { namespace: string; name: string }) => {
+    const key = `${pvc.namespace}/${pvc.name}`;
+    const e = byPvc.get(key) ?? {
+      namespace: pvc.namespace,
+      name: pvc.name,
+      jobs: new Set<string>(),
+      groups: new Set<string>(),
+    };
+    byPvc.set(key, e);
+    return e;
+  };
+  for (const job of config.recurringJobs) for (const pvc of job.pvcs) entry(pvc).jobs.add(job.name);
+  for (const [group, pvcs] of Object.entries(config.groupPvcs ?? {}))
+    for (const pvc of pvcs) entry(pvc).groups.add(group);
   const keepDefault = config.recurringJobs.some((j) => j.groups.includes("default"));
   return [...byPvc.values()]
     .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
-    .map(({ namespace, name, jobs }) => {
-      const sorted = [...jobs].sort();
+    .map(({ namespace, name, jobs, groups }) => {
+      const sortedJobs = [...jobs].sort();
+      const sortedGroups = [...groups].sort();
       const labels: Record<string, string> = { [SOURCE_LABEL]: ENABLED };
-      for (const j of sorted) labels[`${JOB_LABEL_PREFIX}${j}`] = ENABLED;
-      if (keepDefault) labels[`${GROUP_LABEL_PREFIX}default`] = ENABLED;
-      return { namespace, name, jobs: sorted, labels };
+      for (const j of sortedJobs) labels[`${JOB_LABEL_PREFIX}${j}`] = ENABLED;
+      for (const g of sortedGroups) labels[`${GROUP_LABEL_PREFIX}${g}`] = ENABLED;
+      if (keepDefault && sortedJobs.length > 0) labels[`${GROUP_LABEL_PREFIX}default`] = ENABLED;
+      return { namespace, name, jobs: sortedJobs, groups: sortedGroups, labels };
     });
 }
 
