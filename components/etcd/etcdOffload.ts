@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PREFIXES, type EtcdConfig } from "../config.js";
 import { backupCronJobSpec, RESTRICTED_CONTAINER, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT } from "../core/cronJob.js";
-import { etcdRestoreRunbook } from "./logic.js";
+import { k3sRestoreRunbook } from "./restore.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
@@ -129,7 +129,7 @@ export class EtcdOffload extends pulumi.ComponentResource {
     );
 
     this.cronJobName = cronJob.metadata.name;
-    this.restoreRunbook = pulumi.output(etcdRestoreRunbook(hub, config.snapshotDir));
+    this.restoreRunbook = pulumi.output(k3sRestoreRunbook(hub, config.snapshotDir));
     this.watches = pulumi.output([watch]);
     this.registerOutputs({ cronJobName: this.cronJobName, restoreRunbook: this.restoreRunbook, watches: this.watches });
   }

@@ -8,7 +8,7 @@ import type { HubConnection } from "../core/hubConnection.js";
 import { hubRemoteSetup, restoreKeyOutputs, thawThenDownload } from "../core/restoreSetup.js";
 import { TALOS_SNAPSHOT_LABEL } from "./talos.js";
 
-export const DEFAULT_SNAPSHOT_DIR = "/var/lib/rancher/k3s/server/db/snapshots";
+import { DEFAULT_SNAPSHOT_DIR } from "./logic.js";
 
 /** Stack outputs with the key the etcd restore reads with (the etcd writer: read and append under etcd-snapshots/). */
 export const ETCD_RESTORE_KEYS = restoreKeyOutputs("etcd");

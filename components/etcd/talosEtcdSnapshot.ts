@@ -7,6 +7,8 @@ import type { HubConnection, WriterCredentials } from "../core/hubConnection.js"
 import { commonLabels, names } from "../core/names.js";
 import { rcloneS3Provider } from "../core/rclone.js";
 import { VERSIONS } from "../core/versions.js";
+import type { CronJobWatch } from "../core/watch.js";
+import { etcdWatch } from "./logic.js";
 import { talosRestoreRunbook } from "./restore.js";
 import { TALOS_SECRET_MOUNT_PATH, TALOS_SNAPSHOT_LABEL, TALOSCTL, talosServiceAccount } from "./talos.js";
 
@@ -34,6 +36,8 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
   /** The Talos ServiceAccount (and the Secret Talos writes for it). */
   public readonly talosServiceAccountName: pulumi.Output<string>;
   public readonly restoreRunbook: pulumi.Output<string>;
+  /** What watches the CronJob (namespace, name, its real schedule, deadlines, metric): read by alerts and plan. */
+  public readonly watches: pulumi.Output<CronJobWatch[]>;
 
   constructor(name: string, args: TalosEtcdSnapshotArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:TalosEtcdSnapshot", name, {}, opts);
@@ -47,6 +51,8 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
       "offload.sh": readScript("etcd/offload.sh"),
     };
     const saName = `${names.etcdCronJob}-talos`;
+    // The same CronJob name and deadlines as the k3s offload: the etcd alerts watch either.
+    const watch = etcdWatch(namespace, schedule);
 
     const talosAccount = new k8s.apiextensions.CustomResource(
       `${name}-talos-account`,
@@ -107,7 +113,8 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
           annotations: { "homelab-backup/script-hash": contentHash(...Object.values(scriptFiles)) },
         },
         spec: backupCronJobSpec({
-          schedule,
+          schedule: watch.schedule,
+          activeDeadlineSeconds: watch.activeDeadlineSeconds,
           podLabels: labels,
           volumes: [
             scriptsVolume(`${names.etcdCronJob}-scripts`),
@@ -140,7 +147,9 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
     this.cronJobName = cronJob.metadata.name;
     this.talosServiceAccountName = talosAccount.metadata.name;
     this.restoreRunbook = pulumi.output(talosRestoreRunbook(hub));
+    this.watches = pulumi.output([watch]);
     this.registerOutputs({
+      watches: this.watches,
       cronJobName: this.cronJobName,
       talosServiceAccountName: this.talosServiceAccountName,
       restoreRunbook: this.restoreRunbook,

@@ -141,3 +141,28 @@ describe("TalosEtcdSnapshot component (mock runtime)", () => {
       expect(() => YAML.parse(block.replace(/```(yaml)?/g, ""))).not.toThrow();
   });
 });
+
+describe("etcdPlan for Talos", () => {
+  it("names the machine-config patch, the role, the Talos directory and the talosctl restore", async () => {
+    const { parseStackConfig } = await import("../../components/config.js");
+    const { etcdPlan } = await import("../../components/etcd/plan.js");
+    const stack = parseStackConfig({
+      "homelab-backup:hub": JSON.stringify({
+        kind: "pi",
+        bucket: "homelab-backups",
+        host: "hub.lan",
+        ssh: { user: "pi" },
+        dataDir: "/mnt/backup",
+      }),
+      "homelab-backup:hubSshPrivateKey": "key",
+      "homelab-backup:etcd": JSON.stringify({ distribution: "talos", namespace: "backup" }),
+    });
+    const plan = etcdPlan(stack);
+    expect(plan.rows[0].where).toBe("s3://homelab-backups/etcd-snapshots/talos/");
+    expect(plan.rows[0].how).toContain("os:etcd:backup");
+    expect(plan.details).toContain("allowedKubernetesNamespaces: [backup]");
+    expect(plan.details).toContain("kubernetesTalosAPIAccess");
+    expect(plan.restore).toContain('talosctl -n <control-plane IP> bootstrap --recover-from="./$SNAP"');
+    expect(plan.restore).not.toContain("k3s");
+  });
+});
