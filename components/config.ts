@@ -8,6 +8,7 @@
  * stops the program before anything is registered.
  */
 import { z } from "zod";
+import { stackArchivePlan } from "./hub/archive.js";
 import { alertsSchema } from "./alerts/schema.js";
 import { PROJECT, SECRET_KEYS, suggest, type SecretKey } from "./core/schema.js";
 import { drillsSchema } from "./drills/schema.js";
@@ -224,6 +225,9 @@ const stackSchema = z
             message: `names namespace "${n}", which velero.excludedNamespaces keeps out of every backup`,
           });
       });
+    // hub.archive: only for classes it pays off for, never freezing what restores read without allowThaw.
+    for (const message of stackArchivePlan(c as StackConfig)?.errors ?? []) {
+      ctx.addIssue({ code: "custom", path: ["hub", "archive"], message });
     }
   });
 

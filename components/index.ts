@@ -5,6 +5,7 @@
  */
 export { BackupAlerts, type BackupAlertsArgs } from "./alerts/backupAlerts.js";
 export { EtcdOffload, type EtcdOffloadArgs } from "./etcd/etcdOffload.js";
+export { TalosEtcdSnapshot, type TalosEtcdSnapshotArgs } from "./etcd/talosEtcdSnapshot.js";
 export { S3FtpBridge, type S3FtpBridgeArgs } from "./ftpBridge/s3FtpBridge.js";
 export { BackupHub, type BackupHubArgs } from "./hub/backupHub.js";
 export { PiHub, type PiHubArgs } from "./hub/piHub.js";

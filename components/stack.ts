@@ -10,6 +10,7 @@ import { drillReadPrefixes } from "./drills/logic.js";
 import { RestoreDrills } from "./drills/restoreDrills.js";
 import type { WriterName } from "./core/hubConnection.js";
 import { EtcdOffload } from "./etcd/etcdOffload.js";
+import { TalosEtcdSnapshot } from "./etcd/talosEtcdSnapshot.js";
 import { S3FtpBridge } from "./ftpBridge/s3FtpBridge.js";
 import { BackupHub } from "./hub/backupHub.js";
 import { prefixLifecycles } from "./hub/retention.js";
@@ -86,6 +87,11 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
                 accessKeyId: at("longhorn").credentials.accessKeyId,
                 secretAccessKey: at("longhorn").credentials.secretAccessKey,
               },
+        // Longhorn's target is patched only once the bridge serves: the Kubernetes provider reports a
+        // Deployment created only when it is ready (doc comment of k8s.apps.v1.Deployment in
+        // @pulumi/kubernetes; the bridge sets no skipAwait), and depending on the bridge component
+        // depends on every child of it, its Deployment included.
+        targetReadyAfter: stack.longhorn.target === "ftpBridge" && bridge ? [bridge] : [],
       })
     : undefined;
 
@@ -108,12 +114,22 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
       })
     : undefined;
 
-  const etcd = stack.etcd ? new EtcdOffload("etcd", { config: stack.etcd, ...at("etcd") }) : undefined;
+  const etcd = !stack.etcd
+    ? undefined
+    : stack.etcd.distribution === "talos"
+      ? new TalosEtcdSnapshot("etcd", {
+          ...at("etcd"),
+          namespace: stack.etcd.namespace,
+          schedule: stack.etcd.schedule,
+          talosNode: stack.etcd.talosNode,
+        })
+      : new EtcdOffload("etcd", { config: stack.etcd, ...at("etcd") });
 
   const velero = stack.velero
     ? new Velero("velero", {
         config: stack.velero,
         ...at("velero"),
+        repositoryPassword: secret("veleroRepositoryPassword"),
         serviceMonitorLabels: stack.alerts?.ruleLabels,
       })
     : undefined;

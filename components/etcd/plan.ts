@@ -12,7 +12,7 @@ import { TALOS_ETCD_BACKUP_ROLE, TALOS_SNAPSHOT_LABEL, TALOSCTL, talosMachineCon
 export function etcdRestoreOptions(stack: StackConfig): EtcdRestoreOptions {
   const archive = stackArchivePlan(stack);
   const etcd = archive?.decisions.find((d) => d.prefix === PREFIXES.etcd);
-  if (!etcd?.thaw || stack.hub.kind !== "aws" || !stack.hub.archive) return {};
+  if (!etcd?.thaw || stack.hub?.kind !== "aws" || !stack.hub.archive) return {};
   return { thawDelay: READ_DELAY[stack.hub.archive.storageClass] };
 }
 

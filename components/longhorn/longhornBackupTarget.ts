@@ -49,6 +49,12 @@ export interface LonghornBackupTargetArgs {
   readonly config: LonghornConfig;
   /** Where the BackupTarget points and the credentials to use there. */
   readonly target: LonghornS3Target;
+  /**
+   * What must be ready before the BackupTarget points at the target, e.g. the S3FtpBridge: depending on
+   * it waits for its Deployment, which the Kubernetes provider reports created only once it is ready.
+   * @default []
+   */
+  readonly targetReadyAfter?: pulumi.Resource[];
 }
 
 export class LonghornBackupTarget extends pulumi.ComponentResource {
@@ -107,7 +113,7 @@ export class LonghornBackupTarget extends pulumi.ComponentResource {
     const backupTarget = new k8s.apiextensions.CustomResourcePatch(
       `${name}-backup-target`,
       { ...targetBody, metadata: { ...targetBody.metadata, annotations: PATCH_FORCE } },
-      { parent: this, dependsOn: [secret] },
+      { parent: this, dependsOn: [secret, ...(args.targetReadyAfter ?? [])] },
     );
 
     const setting = settingManifest(ns, DETACHED_SETTING, String(config.allowRecurringJobWhileVolumeDetached));

@@ -44,8 +44,9 @@ const full: StackConfig = parseStackConfig({
     archive: { afterDays: 2, storageClass: "GLACIER_IR" },
   },
   "homelab-backup:longhorn": {},
-  "homelab-backup:postgres": { retentionDays: 14, databases: [db] },
-  "homelab-backup:etcd": {},
+  // Kept long enough for GLACIER_IR's 90-day minimum, so hub.archive moves them (components/hub/archive.ts).
+  "homelab-backup:postgres": { retentionDays: 120, databases: [db] },
+  "homelab-backup:etcd": { retentionDays: 100 },
   "homelab-backup:velero": {},
   "homelab-backup:buckets": { mirrors: [mirror] },
   "homelab-backup:offsite": {
@@ -180,8 +181,8 @@ describe("BackupHub on AWS: the bucket", () => {
       expect(r.abortIncompleteMultipartUpload, r.id).toEqual({ daysAfterInitiation: 1 });
       expect(r.noncurrentVersionExpiration.noncurrentDays, r.id).toBeGreaterThan(0);
     }
-    expect(by.get("postgres-backups/").expiration).toEqual({ days: 14 });
-    expect(by.get("etcd-snapshots/").expiration).toEqual({ days: 7 });
+    expect(by.get("postgres-backups/").expiration).toEqual({ days: 120 });
+    expect(by.get("etcd-snapshots/").expiration).toEqual({ days: 100 });
     expect(by.get("postgres-backups/.partial/").expiration).toEqual({ days: 1 });
     expect(by.get("etcd-snapshots/.partial/").expiration).toEqual({ days: 1 });
     for (const p of ["longhorn/", "velero/", "buckets/"]) {
