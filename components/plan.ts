@@ -11,6 +11,7 @@ import { drillTargets } from "./drills/logic.js";
 import { restoreReadiness } from "./drills/plan.js";
 import { DRILL_CLASSES, type DrillClass } from "./drills/schema.js";
 import { etcdPlan } from "./etcd/plan.js";
+import { ftpBridgePlan } from "./ftpBridge/plan.js";
 import { hubPlan } from "./hub/plan.js";
 import { longhornPlan } from "./longhorn/plan.js";
 import { names } from "./core/names.js";
@@ -140,6 +141,44 @@ export function expectedStorage(stack: StackConfig): string[][] {
   return rows;
 }
 
+/** A secret a person must keep a copy of: a stack output and what it unlocks. */
+interface EscrowKey {
+  readonly name: string;
+  readonly protects: string;
+  readonly command: string;
+}
+
+/** The plan's key-escrow list: every generated or configured key that backups cannot be read without. */
+export function keyEscrow(stack: StackConfig): EscrowKey[] {
+  const out: EscrowKey[] = [];
+  const show = (output: string) => `pulumi stack output ${output} --show-secrets`;
+  if (stack.velero)
+    out.push({
+      name: "Velero Kopia repository password",
+      protects: "the pod-volume copies under `velero/kopia/`",
+      command: show("veleroRepositoryPassword"),
+    });
+  if (stack.offsite?.encryption.enabled)
+    out.push({
+      name: "Off-site encryption key",
+      protects: "the encrypted copy on the FTP server",
+      command: show("offsiteEncryptionKey"),
+    });
+  if (stack.ftpBridge?.encryption)
+    out.push({
+      name: "FTP bridge encryption key",
+      protects: "the Longhorn backups the bridge stores on FTP",
+      command: show("ftpBridgeEncryptionKey"),
+    });
+  if (stack.hub.kind === "pi")
+    out.push({
+      name: "Hub admin password",
+      protects: "the hub's S3 server (every version, every writer)",
+      command: show("hubAdminPassword"),
+    });
+  return out;
+}
+
 /** The sections of the configured classes, in plan order. */
 export function planSections(stack: StackConfig): PlanSection[] {
   const sections: PlanSection[] = [hubPlan(stack)];
@@ -149,6 +188,7 @@ export function planSections(stack: StackConfig): PlanSection[] {
   if (stack.velero) sections.push(veleroPlan(stack));
   if (stack.buckets && stack.buckets.mirrors.length > 0) sections.push(mirrorsPlan(stack));
   if (stack.offsite) sections.push(offsitePlan(stack));
+  if (stack.ftpBridge) sections.push(ftpBridgePlan(stack.ftpBridge, stack.longhorn?.target === "ftpBridge"));
   return sections;
 }
 
@@ -233,6 +273,20 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
   if (stack.alerts) {
     const a = alertsPlan(stack);
     out.push("", `## ${a.title}`, "", a.details.trim());
+  }
+  const escrow = keyEscrow(stack);
+  if (escrow.length > 0) {
+    out.push(
+      "",
+      "## Keys to keep outside the homelab",
+      "",
+      "Without these, the backups they protect cannot be read. They live in the Pulumi state; if the homelab and the state are lost together, only your copy remains. Print each once and store it in a password manager or on paper:",
+      "",
+      table(
+        ["Key", "Protects", "Print it with"],
+        escrow.map((k) => [k.name, k.protects, `\`${k.command}\``]),
+      ),
+    );
   }
   out.push("", "## How to restore");
   for (const s of sections) {

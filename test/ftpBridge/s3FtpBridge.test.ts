@@ -206,3 +206,25 @@ describe("wired to Longhorn", () => {
     expect(await valueOf(generated.accessKeyId)).toBe(bridgeData.s3_access_key);
   });
 });
+
+describe("plan.md: the FTP bridge section and the key-escrow list", () => {
+  it("says what the bridge is, where its key lives and how to read its data back; lists every key to keep", async () => {
+    const { readStackFile } = await import("../../tools/render.js");
+    const { parseStackConfig } = await import("../../components/config.js");
+    const { renderPlan } = await import("../../components/plan.js");
+    const { EXAMPLE_STACK } = await import("../support/stackFiles.js");
+    const plan = renderPlan(parseStackConfig(readStackFile(EXAMPLE_STACK).config));
+    expect(plan).toContain("## FTP bridge (S3 API in front of FTP)");
+    expect(plan).toContain("pulumi stack output ftpBridgeEncryptionKey --show-secrets");
+    expect(plan).toContain("kubectl -n longhorn-system port-forward svc/s3-to-ftp");
+    expect(plan).toContain('rclone copy "bridge:longhorn-ftp/longhorn/" ./bridge-restore/longhorn/');
+    const escrow = plan.slice(plan.indexOf("## Keys to keep outside the homelab"), plan.indexOf("## How to restore"));
+    for (const output of [
+      "veleroRepositoryPassword",
+      "offsiteEncryptionKey",
+      "ftpBridgeEncryptionKey",
+      "hubAdminPassword",
+    ])
+      expect(escrow).toContain(`pulumi stack output ${output} --show-secrets`);
+  });
+});
