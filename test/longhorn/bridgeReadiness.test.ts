@@ -46,7 +46,10 @@ describe("Longhorn's target waits for the FTP bridge (mock runtime)", () => {
   it("patches the BackupTarget after the bridge Deployment, whose readiness the provider awaits", () => {
     const deployment = urns.get("ftp-bridge-deployment");
     expect(deployment).toBeDefined();
-    expect(deps.get("longhorn-backup-target"), JSON.stringify([...deps.entries()].filter(([k]) => k.startsWith("longhorn")))).toContain(deployment);
+    expect(
+      deps.get("longhorn-backup-target"),
+      JSON.stringify([...deps.entries()].filter(([k]) => k.startsWith("longhorn"))),
+    ).toContain(deployment);
     const d = unwrapSecrets(rec.one("kubernetes:apps/v1:Deployment", "ftp-bridge-deployment").inputs);
     expect(d.metadata.annotations?.["pulumi.com/skipAwait"]).toBeUndefined();
     const target = unwrapSecrets(
