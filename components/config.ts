@@ -225,6 +225,7 @@ const stackSchema = z
             message: `names namespace "${n}", which velero.excludedNamespaces keeps out of every backup`,
           });
       });
+    }
     // hub.archive: only for classes it pays off for, never freezing what restores read without allowThaw.
     for (const message of stackArchivePlan(c as StackConfig)?.errors ?? []) {
       ctx.addIssue({ code: "custom", path: ["hub", "archive"], message });
