@@ -170,7 +170,7 @@ export function keyEscrow(stack: StackConfig): EscrowKey[] {
       protects: "the Longhorn backups the bridge stores on FTP",
       command: show("ftpBridgeEncryptionKey"),
     });
-  if (stack.hub.kind === "pi")
+  if (stack.hub?.kind === "pi")
     out.push({
       name: "Hub admin password",
       protects: "the hub's S3 server (every version, every writer)",

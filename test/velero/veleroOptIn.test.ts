@@ -56,11 +56,11 @@ describe("Velero fsBackup opt-in (mock runtime)", () => {
     const { Velero } = await import("../../components/velero/velero.js");
     const stack = stackOf({ hub: piHub, velero });
     const credentials = { accessKeyId: pulumi.secret("AKVELERO"), secretAccessKey: pulumi.secret("velero-secret-key") };
-    new Velero("velero", { config: stack.velero!, hub: hubConnection(stack.hub), credentials });
+    new Velero("velero", { config: stack.velero!, hub: hubConnection(stack.hub!), credentials });
     const other = stackOf({ hub: piHub, velero: { namespace: "velero2", install: false } });
     new Velero("given", {
       config: other.velero!,
-      hub: hubConnection(other.hub),
+      hub: hubConnection(other.hub!),
       credentials,
       repositoryPassword: pulumi.secret("my-own-kopia-password"),
     });
