@@ -230,6 +230,26 @@ const stackSchema = z
     for (const message of stackArchivePlan(c as StackConfig)?.errors ?? []) {
       ctx.addIssue({ code: "custom", path: ["hub", "archive"], message });
     }
+    const a = c.alerts;
+    if (a) {
+      const needs = (on: boolean, key: SecretKey, what: string) => {
+        if (on && !present(key))
+          ctx.addIssue({
+            code: "custom",
+            path: ["secrets", key],
+            message: `is required when ${what} is set: pulumi config set --secret homelab-backup:${key}`,
+          });
+      };
+      needs(a.notify?.slack !== undefined, "alertsSlackWebhookUrl", "alerts.notify.slack");
+      needs(a.notify?.email !== undefined, "alertsSmtpPassword", "alerts.notify.email");
+      needs(a.heartbeat !== undefined, "alertsHeartbeatUrl", "alerts.heartbeat");
+      if (a.monthlyCostUsd !== undefined && c.hub?.kind !== "aws")
+        ctx.addIssue({
+          code: "custom",
+          path: ["alerts", "monthlyCostUsd"],
+          message: 'applies only to hub.kind "aws" (a Pi hub has no storage bill); use alerts.bucketQuotaGiB',
+        });
+    }
   });
 
 /** The typed, defaulted stack configuration; `secrets` records only which secret keys are set. */

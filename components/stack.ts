@@ -170,7 +170,29 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         })
       : undefined;
 
-  const alerts = stack.alerts ? new BackupAlerts("alerts", { config: stack.alerts, stack }) : undefined;
+  const alerts = stack.alerts
+    ? new BackupAlerts("alerts", {
+        config: stack.alerts,
+        stack,
+        audit: hub && {
+          hub: hub.connection,
+          reader: hub.writers.audit,
+          offsite: offsite
+            ? {
+                config: offsite,
+                ftpPassword: required("offsiteFtpPassword"),
+                encryptionKey: offsiteSync?.encryptionKey,
+              }
+            : undefined,
+        },
+        notifySecrets: {
+          ntfyToken: secret("alertsNtfyToken"),
+          slackWebhookUrl: secret("alertsSlackWebhookUrl"),
+          smtpPassword: secret("alertsSmtpPassword"),
+          heartbeatUrl: secret("alertsHeartbeatUrl"),
+        },
+      })
+    : undefined;
 
   return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts };
 }

@@ -4,6 +4,7 @@ import { metrics } from "../core/names.js";
 import { drillRtoQueries } from "../drills/alerts.js";
 import { drillTargets } from "../drills/logic.js";
 import { dataDirMountpoints } from "../hub/alerts.js";
+import { auditDashboardQueries } from "./auditDashboard.js";
 import { backupCronJobs } from "./jobAlerts.js";
 import { jobsOf, q, regexAlternatives } from "./ruleHelpers.js";
 
@@ -124,6 +125,8 @@ export function dashboardQueries(
       ],
     });
   }
+  // What actually landed, from the audit (every class, every hub kind).
+  if (stack.alerts?.audit.enabled) panels.push(...auditDashboardQueries({ coverage: true }));
   return panels;
 }
 

@@ -2,13 +2,15 @@
 import type { StackConfig } from "../config.js";
 import type { PlanSection } from "../core/planTypes.js";
 import { runbookUrl } from "./ruleHelpers.js";
-import { alertInfos } from "./rules.js";
+import { auditPlanDetails } from "./auditPlan.js";
+import { auditSpec } from "./auditSpec.js";
+import { auditEnabled, auditIntervalSeconds, stackAlertInfos, stackAlertNames } from "./stackRules.js";
 
 /** The plan section: every alert with its threshold and why. */
 export function alertsPlan(stack: StackConfig): PlanSection {
   const seen = new Set<string>();
   const rows: string[] = [];
-  for (const i of alertInfos(stack)) {
+  for (const i of stackAlertInfos(stack)) {
     const key = `${i.alert}|${i.watches}|${i.firesWhen}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -30,6 +32,44 @@ export function alertsPlan(stack: StackConfig): PlanSection {
     "| Alert | Severity | Watches | Fires when | Why this threshold |",
     "| --- | --- | --- | --- | --- |",
     ...rows,
+    ...(a && auditEnabled(stack)
+      ? [
+          "",
+          auditPlanDetails(
+            auditSpec(stack, a.coverage.ignore),
+            auditIntervalSeconds(a),
+            new Set(stackAlertNames(stack)),
+          ),
+        ]
+      : []),
+    ...(a?.notify || a?.heartbeat ? ["", notifyPlan(stack)] : []),
   ].join("\n");
   return { title: "Alerts", rows: [], details, restore: "" };
+}
+
+/** Where alerts go: one line per receiver (credentials named, never shown). */
+function notifyPlan(stack: StackConfig): string {
+  const a = stack.alerts!;
+  const n = a.notify ?? {};
+  const lines = [
+    "### Notifications",
+    "",
+    `AlertmanagerConfig \`${a.namespace}/homelab-backup-notify\` routes this stack's alerts only (label \`homelab_backup="true"\`; every rule's \`namespace\` is \`${a.namespace}\`, the watched one is \`backup_namespace\`).`,
+    "",
+    ...(n.ntfy
+      ? [
+          `- ntfy: topic \`${n.ntfy.topic}\` on ${n.ntfy.url}${stack.secrets.alertsNtfyToken ? " (token: `alertsNtfyToken`)" : ""}`,
+        ]
+      : []),
+    ...(n.slack ? [`- Slack: ${n.slack.channel} (webhook: \`alertsSlackWebhookUrl\`)`] : []),
+    ...(n.email
+      ? [`- e-mail: ${n.email.to} from ${n.email.from} via ${n.email.smarthost} (password: \`alertsSmtpPassword\`)`]
+      : []),
+    ...(a.heartbeat
+      ? [
+          `- heartbeat: \`BackupAlertingHeartbeat\` always fires and is sent to \`alertsHeartbeatUrl\` every ${a.heartbeat.repeatInterval}`,
+        ]
+      : []),
+  ];
+  return lines.join("\n");
 }

@@ -7,7 +7,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { PREFIXES, type HubConfig } from "../config.js";
 
 /** The writers of the hub: one credential each, able to write only under its own prefix. */
-export const WRITERS = ["longhorn", "postgres", "etcd", "velero", "buckets", "offsite", "drills"] as const;
+/** The hub's identities: one credential each (`drills` and `audit` only read, components/hub/iam.ts). */
+export const WRITERS = ["longhorn", "postgres", "etcd", "velero", "buckets", "offsite", "drills", "audit"] as const;
 export type WriterName = (typeof WRITERS)[number];
 
 export interface WriterCredentials {
@@ -64,7 +65,7 @@ export function hubConnection(hub: HubConfig): HubConnection {
 
 /** The prefix a writer may write under (the offsite reader reads everything it copies). */
 export function writerPrefix(writer: WriterName): string {
-  return writer === "offsite" || writer === "drills" ? "" : PREFIXES[writer];
+  return writer === "offsite" || writer === "drills" || writer === "audit" ? "" : PREFIXES[writer];
 }
 
 /** `s3://bucket/prefix` for a person reading the plan. */

@@ -19,6 +19,10 @@ export const SECRET_KEYS = [
   "ftpBridgePassword",
   "ftpBridgeEncryptionKey",
   "veleroRepositoryPassword",
+  "alertsNtfyToken",
+  "alertsSlackWebhookUrl",
+  "alertsSmtpPassword",
+  "alertsHeartbeatUrl",
 ] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 

@@ -86,6 +86,7 @@ export function writerPolicy(
   bucket: string,
   opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[]; longhornPrefix?: string } = {},
 ): PolicyDocument {
+  if (writer === "audit") return auditReaderPolicy(bucket);
   if (writer === "drills") {
     // The restore drills only read (components/drills/logic.ts drillReadPrefixes): "" is the whole
     // bucket; no drill configured leaves the identity with no right at all.
@@ -214,5 +215,43 @@ export function describePolicy(doc: PolicyDocument): { allow: string; deny: stri
     deny: doc.Statement.filter((s) => s.Effect === "Deny")
       .map(fmt)
       .join("; "),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The audit reader (components/alerts/audit.mjs): it may list the whole bucket (newest restore
+// points, bucket usage) and read only metadata objects: Longhorn's `*.cfg`, this project's `*.json`
+// records (postgres, etcd) and Velero's `velero-backup.json`. It can read no backup data (no block,
+// dump, snapshot or tarball) and write or delete nothing; an explicit Deny backs the missing Allow.
+// ---------------------------------------------------------------------------------------------
+
+/** The object keys the audit reads (IAM resource wildcards, after `<bucket>/`). */
+export function auditReadableKeys(): string[] {
+  return [
+    `${PREFIXES.longhorn}*.cfg`,
+    `${PREFIXES.postgres}*.json`,
+    `${PREFIXES.etcd}*.json`,
+    `${PREFIXES.velero}backups/*/velero-backup.json`,
+  ];
+}
+
+export function auditReaderPolicy(bucket: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ListBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn(bucket)] },
+      {
+        Sid: "ReadMetadata",
+        Effect: "Allow",
+        Action: ["s3:GetObject"],
+        Resource: auditReadableKeys().map((k) => `${bucketArn(bucket)}/${k}`),
+      },
+      {
+        Sid: "NeverWrite",
+        Effect: "Deny",
+        Action: ["s3:PutObject", ...DELETE_ACTIONS],
+        Resource: [`${bucketArn(bucket)}/*`],
+      },
+    ],
   };
 }

@@ -35,6 +35,7 @@ const WRITER_USE: Record<WriterName, string> = {
   buckets: "bucket mirror CronJobs",
   offsite: "off-site copy (reads only)",
   drills: "restore drills (read only)",
+  audit: "backup audit exporter (lists, reads metadata only)",
 };
 
 const HUB_TYPE = `${PROJECT}:index:BackupHub`;

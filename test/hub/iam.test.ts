@@ -54,8 +54,8 @@ async function decide(
   return res.overallResult as Decision;
 }
 
-const prefixOf = (w: Exclude<WriterName, "offsite" | "drills">) => PREFIXES[w];
-const others = (w: Exclude<WriterName, "offsite" | "drills">) =>
+const prefixOf = (w: Exclude<WriterName, "offsite" | "drills" | "audit">) => PREFIXES[w];
+const others = (w: Exclude<WriterName, "offsite" | "drills" | "audit">) =>
   Object.values(PREFIXES).filter((p) => p !== prefixOf(w));
 const list = (prefix: string) => ({ "s3:prefix": prefix });
 

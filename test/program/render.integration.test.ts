@@ -96,7 +96,16 @@ describe("render of the example stack", () => {
     );
     const custom = docs.filter(({ obj }) => hasCrd(obj.apiVersion, obj.kind));
     const kinds = new Set(custom.map(({ obj }) => obj.kind));
-    for (const k of ["BackupTarget", "RecurringJob", "Setting", "BackupStorageLocation", "Schedule", "PrometheusRule"])
+    for (const k of [
+      "BackupTarget",
+      "RecurringJob",
+      "Setting",
+      "BackupStorageLocation",
+      "Schedule",
+      "PrometheusRule",
+      "ServiceMonitor",
+      "AlertmanagerConfig",
+    ])
       expect(kinds, k).toContain(k);
     for (const { f, obj } of custom) expect(validateCustomResource(obj), path.relative(out, f)).toEqual([]);
     // Compiling the CRD schemas (ScrapeConfig's is 13k lines) takes tens of seconds on a loaded machine.
@@ -189,7 +198,7 @@ describe("render of the example stack", () => {
 });
 
 describe("render of a k3s stack on AWS (test/fixtures/Pulumi.aws-k3s.yaml)", () => {
-  it("renders the bucket, six least-privilege writers, 15 dump jobs and the Velero schedules, and passes the pack", async () => {
+  it("renders the bucket, six least-privilege writers and the audit reader, 15 dump jobs and the Velero schedules, and passes the pack", async () => {
     const awsOut = path.join(tmp, "aws-out");
     const r = await render(path.join(REPO, "test/fixtures/Pulumi.aws-k3s.yaml"), awsOut);
     expect(r.stderr).toBe("");
@@ -220,7 +229,34 @@ describe("render of a k3s stack on AWS (test/fixtures/Pulumi.aws-k3s.yaml)", () 
       JSON.parse(readFileSync(path.join(awsOut, "policy.json"), "utf8")).filter((v: any) => v.level === "mandatory"),
     ).toEqual([]);
     // A secret key given as a plain value in the stack file is still a secret: it appears nowhere.
-    expect(walk(awsOut).some((f) => readFileSync(f, "utf8").includes("sample-ftp-password"))).toBe(false);
+    for (const secret of [
+      "sample-ftp-password",
+      "sample-slack-webhook-secret",
+      "sample-smtp-password",
+      "sample-heartbeat-uuid",
+    ])
+      expect(
+        walk(awsOut).some((f) => readFileSync(f, "utf8").includes(secret)),
+        secret,
+      ).toBe(false);
+    // alerts.notify (Slack, e-mail) and alerts.heartbeat: one CRD-valid AlertmanagerConfig, Secret references only.
+    const amcs = resources.filter((x) => x.type === "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig");
+    expect(amcs).toHaveLength(1);
+    expect(validateCustomResource(amcs[0].inputs)).toEqual([]);
+    expect(amcs[0].inputs.spec.receivers.map((r: { name: string }) => r.name)).toEqual([
+      "none",
+      "heartbeat",
+      "slack",
+      "email",
+    ]);
+    // Every hand-made alert of the seed's table has its counterpart, side by side in the plan.
+    const awsPlan = readFileSync(path.join(awsOut, "plan.md"), "utf8");
+    const side = awsPlan.slice(
+      awsPlan.indexOf("### Common hand-made alerts"),
+      awsPlan.indexOf("### PVCs without a backup"),
+    );
+    expect(side.match(/^\| [A-Za-z0-9]+ \|/gm)).toHaveLength(14);
+    expect(side).not.toContain("not configured");
     const plan = readFileSync(path.join(awsOut, "plan.md"), "utf8");
     expect(plan).toMatch(/k3s-weekly-backup.*51–52/);
     expect(plan).toMatch(/03:00–04:10 UTC/);

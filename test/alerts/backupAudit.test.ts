@@ -1,0 +1,176 @@
+/**
+ * BackupAudit under the mock runtime: the exporter Deployment (pinned image, non-root, read-only root,
+ * credentials only through secretKeyRef), read-only RBAC limited to what its spec needs, the
+ * ServiceMonitor valid against its CRD, and every credential a Pulumi secret that appears nowhere in
+ * plain text. The spec it carries is the stack's (auditSpec).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { auditSpec } from "../../components/alerts/auditSpec.js";
+import { offsiteOf, parseStackConfig } from "../../components/config.js";
+import { hubConnection } from "../../components/core/hubConnection.js";
+import { installMocks, maskSecrets, recordingMocks, settle, type RecordingMocks } from "../../tools/mocks.js";
+import { validateCustomResource } from "../support/crds.js";
+
+const KEY_ID = "AKIAAUDITREADER00001";
+const SECRET = "audit-reader-secret-value-xyz";
+const FTP = "ftp-password-value-abc";
+const CRYPT = "crypt-key-value-def";
+
+const stack = parseStackConfig({
+  "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "k3s-homelab-backups", region: "us-east-1" }),
+  "homelab-backup:offsiteFtpPassword": "pw",
+  "homelab-backup:longhorn": JSON.stringify({
+    recurringJobs: [
+      { name: "daily-backup", cron: "0 5 * * *", task: "backup", retain: 7, groups: ["default"] },
+      { name: "hourly-snap", cron: "0 * * * *", task: "snapshot", retain: 24 },
+    ],
+    storageClasses: [{ name: "longhorn-backup", recurringJobGroups: ["default"] }],
+  }),
+  "homelab-backup:postgres": JSON.stringify({
+    databases: [
+      { name: "wiki", namespace: "wiki", host: "wiki-pg", passwordSecret: { name: "wiki-pg", key: "password" } },
+    ],
+  }),
+  "homelab-backup:etcd": "{}",
+  "homelab-backup:velero": JSON.stringify({
+    fsBackup: true,
+    schedules: [{ name: "k3s-daily-backup", cron: "0 2 * * *", ttl: "720h" }],
+  }),
+  "homelab-backup:offsite": JSON.stringify({ ftp: { host: "ftp.example", user: "u" } }),
+});
+const spec = auditSpec(stack, ["scratch", "media/cache"]);
+
+let rec: RecordingMocks;
+beforeAll(async () => {
+  rec = recordingMocks();
+  await installMocks(rec);
+  const { BackupAudit } = await import("../../components/alerts/backupAudit.js");
+  new BackupAudit("audit", {
+    namespace: "monitoring",
+    spec,
+    hub: hubConnection(stack.hub!),
+    reader: { accessKeyId: pulumi.secret(KEY_ID), secretAccessKey: pulumi.secret(SECRET) },
+    offsite: { config: offsiteOf(stack)!, ftpPassword: pulumi.secret(FTP), encryptionKey: pulumi.secret(CRYPT) },
+    serviceMonitorLabels: { release: "kube-prometheus-stack" },
+  });
+  await settle();
+});
+
+describe("auditSpec", () => {
+  it("lists every configured item under the prefixes the writers use", () => {
+    expect(spec.longhorn).toEqual({
+      prefix: "longhorn/",
+      namespace: "longhorn-system",
+      jobs: [{ name: "daily-backup", groups: ["default"], retain: 7 }],
+      storageClasses: [{ name: "longhorn-backup", jobs: [], groups: ["default"] }],
+    });
+    expect(spec.postgres).toEqual({ prefix: "postgres-backups/", dumps: ["wiki"] });
+    expect(spec.etcd).toEqual({
+      prefix: "etcd-snapshots/",
+      nodeSelector: { "node-role.kubernetes.io/control-plane": "true" },
+    });
+    expect(spec.velero).toMatchObject({
+      prefix: "velero/",
+      schedules: [{ name: "k3s-daily-backup", includedNamespaces: ["*"], volumesByDefault: true }],
+    });
+    expect(spec.offsite).toEqual({ remote: "offsite", encryption: true });
+    expect(spec.coverage).toEqual({ ignore: ["scratch", "media/cache"] });
+  });
+});
+
+describe("BackupAudit", () => {
+  const deployment = () => rec.one("kubernetes:apps/v1:Deployment", "audit-deployment").inputs;
+
+  it("runs the pinned node image as non-root with a read-only root filesystem", () => {
+    const pod = deployment().spec.template.spec;
+    const c = pod.containers[0];
+    expect(c.image).toMatch(/^node:\d+\.\d+\.\d+-alpine\d+\.\d+$/);
+    expect(pod.initContainers[0].image).toMatch(/^rclone\/rclone:\d+\.\d+\.\d+$/);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
+    expect(c.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      runAsNonRoot: true,
+      capabilities: { drop: ["ALL"] },
+    });
+    expect(c.command).toEqual(["sh", "/scripts/audit-entry.sh"]);
+  });
+
+  it("takes every credential from the Secret by reference, never as an env value", () => {
+    const env: { name: string; value?: string; valueFrom?: unknown }[] =
+      deployment().spec.template.spec.containers[0].env;
+    const fromSecret = env
+      .filter((e) => e.valueFrom)
+      .map((e) => e.name)
+      .sort();
+    expect(fromSecret).toEqual([
+      "AUDIT_S3_ACCESS_KEY_ID",
+      "AUDIT_S3_SECRET_ACCESS_KEY",
+      "OFFSITE_ENCRYPTION_KEY",
+      "OFFSITE_FTP_PASSWORD",
+    ]);
+    const all = JSON.stringify(maskSecrets(rec.resources.map((r) => r.inputs)));
+    for (const v of [KEY_ID, SECRET, FTP, CRYPT]) expect(all).not.toContain(v);
+    const secret = rec.one("kubernetes:core/v1:Secret", "audit-secret").inputs;
+    expect(maskSecrets(secret.stringData)).toEqual({
+      AUDIT_S3_ACCESS_KEY_ID: "[secret]",
+      AUDIT_S3_SECRET_ACCESS_KEY: "[secret]",
+      OFFSITE_FTP_PASSWORD: "[secret]",
+      OFFSITE_ENCRYPTION_KEY: "[secret]",
+    });
+  });
+
+  it("may only get and list, and only the kinds its checks read", () => {
+    const rules = rec.one("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "audit-role").inputs.rules;
+    expect(rules).toEqual([
+      {
+        apiGroups: [""],
+        resources: ["persistentvolumeclaims", "persistentvolumes", "pods", "nodes"],
+        verbs: ["get", "list"],
+      },
+      { apiGroups: ["longhorn.io"], resources: ["volumes", "backuptargets"], verbs: ["get", "list"] },
+    ]);
+  });
+
+  it("ships the exporter, its entry script, write-config.sh and the spec", () => {
+    const data = rec.one("kubernetes:core/v1:ConfigMap", "audit-files").inputs.data;
+    expect(Object.keys(data).sort()).toEqual(["audit-entry.sh", "audit.mjs", "spec.json", "write-config.sh"]);
+    expect(JSON.parse(data["spec.json"])).toEqual(JSON.parse(JSON.stringify(spec)));
+  });
+
+  it("is scraped: a CRD-valid ServiceMonitor with the release label, on the Service's port", () => {
+    const sm = rec.one("kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "audit-servicemonitor").inputs;
+    expect(validateCustomResource(sm)).toEqual([]);
+    expect(sm.metadata.labels.release).toBe("kube-prometheus-stack");
+    const svc = rec.one("kubernetes:core/v1:Service", "audit-service").inputs;
+    expect(svc.spec.ports[0]).toMatchObject({ name: "metrics", port: 9477 });
+    expect(sm.spec.selector.matchLabels).toEqual(svc.spec.selector);
+  });
+});
+
+describe("audit plan", () => {
+  it("lists what the audit checks per class, the hand-made alerts side by side, and the ignore list", async () => {
+    const { auditPlanDetails, counterparts, HAND_MADE_ALERTS } = await import("../../components/alerts/auditPlan.js");
+    const present = new Set([
+      "EtcdBackupFailed",
+      "BackupRestorePointStale",
+      "LonghornBackupsBelowRetain",
+      "PostgresRestoreDrillStale",
+      "BackupTooLarge",
+    ]);
+    const md = auditPlanDetails(spec, 3600, present);
+    for (const cls of ["Longhorn", "PostgreSQL", "etcd", "Velero", "Off-site", "Hub bucket"])
+      expect(md).toMatch(new RegExp(`^\\| ${cls} \\|`, "m"));
+    expect(HAND_MADE_ALERTS).toHaveLength(14);
+    for (const h of HAND_MADE_ALERTS) expect(md).toMatch(new RegExp(`^\\| ${h.name} \\|`, "m"));
+    expect(md).toContain("| EtcdBackupStale | no successful etcd backup in > 25 h | `BackupRestorePointStale` |");
+    expect(md).toContain(
+      "| BackupCostHigh | projected monthly cost high | not configured: needs `alerts.monthlyCostUsd` (AWS hub) |",
+    );
+    expect(counterparts(present).find((c) => c.name === "BackupRestorationTested")!.answeredBy).toEqual([
+      "PostgresRestoreDrillStale",
+    ]);
+    expect(md).toContain("except those in `alerts.coverage.ignore`: `scratch`, `media/cache`.");
+  });
+});
