@@ -109,7 +109,7 @@ export function hubWriterSpecs(
     userName: s3WriterUserName(bucket, writer),
     prefix: writerPrefix(writer),
     access:
-      writer === "offsite" || writer === "drills"
+      writer === "offsite" || writer === "drills" || writer === "audit"
         ? "read"
         : (APPEND_ONLY_WRITERS as readonly string[]).includes(writer)
           ? "append"

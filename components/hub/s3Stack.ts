@@ -39,6 +39,8 @@ export function hubWritersInUse(c: Omit<S3StackView, "secrets" | "hub">): { name
   const drills = (c as { drills?: Record<string, unknown> }).drills;
   if (drills && Object.keys(drills).some((k) => k !== "namespace" && k !== "postgres"))
     out.push({ name: "drills", section: "drills" });
+  const alerts = (c as { alerts?: { audit?: { enabled?: boolean } } }).alerts;
+  if (alerts?.audit?.enabled) out.push({ name: "audit", section: "alerts" });
   return out;
 }
 
