@@ -26,12 +26,24 @@ export function restoreKeyOutputs(dataClass: string): RestoreKeyOutputs {
  * project directory (where `pulumi stack output` finds the stack).
  */
 export function hubRemoteSetup(hub: HubConnection, keys: RestoreKeyOutputs): string[] {
+  return hubRemoteLines(
+    hub,
+    `"$(pulumi stack output ${keys.accessKeyId} --show-secrets)"`,
+    `"$(pulumi stack output ${keys.secretAccessKey} --show-secrets)"`,
+  );
+}
+
+/**
+ * The same remote `hub` with a key given as shell words (a literal user name, a `$(pulumi stack output …)`),
+ * e.g. a Pi hub's admin login.
+ */
+export function hubRemoteLines(hub: HubConnection, accessKeyId: string, secretAccessKey: string): string[] {
   return [
     '# rclone remote "hub" from the stack outputs (run in this project\'s directory, logged in to its Pulumi backend)',
     `export RCLONE_CONFIG_HUB_TYPE=s3 RCLONE_CONFIG_HUB_PROVIDER=${rcloneS3Provider(hub.server)} RCLONE_CONFIG_HUB_FORCE_PATH_STYLE=${hub.pathStyle} RCLONE_CONFIG_HUB_NO_CHECK_BUCKET=true`,
     `export RCLONE_CONFIG_HUB_ENDPOINT="$(pulumi stack output ${HUB_LOCATION_OUTPUTS.endpoint})" RCLONE_CONFIG_HUB_REGION="$(pulumi stack output ${HUB_LOCATION_OUTPUTS.region})"`,
-    `export RCLONE_CONFIG_HUB_ACCESS_KEY_ID="$(pulumi stack output ${keys.accessKeyId} --show-secrets)"`,
-    `export RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY="$(pulumi stack output ${keys.secretAccessKey} --show-secrets)"`,
+    `export RCLONE_CONFIG_HUB_ACCESS_KEY_ID=${accessKeyId}`,
+    `export RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY=${secretAccessKey}`,
     `BUCKET="$(pulumi stack output ${HUB_LOCATION_OUTPUTS.bucket})"`,
   ];
 }

@@ -4,13 +4,14 @@
  * a writer's key or bring back a version that was deleted or overwritten.
  */
 import { PROJECT, type StackConfig } from "../config.js";
-import { hubConnection, WRITERS, type WriterName } from "../core/hubConnection.js";
+import { hubConnection, WRITERS, type HubConnection, type WriterName } from "../core/hubConnection.js";
 import { APPEND_ONLY_WRITERS, describePolicy, writerPolicy, writerUserName } from "./iam.js";
 import { ADMIN_USER, piHubSettings, writerAccessKey } from "./piHubSteps.js";
 import { piServerPlan } from "./serverPlan.js";
 import type { PlanSection } from "../core/planTypes.js";
 import { s3HubGuarantees, s3HubRestore, s3HubSummary, s3WriterIdentity } from "./s3Plan.js";
 import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from "./retention.js";
+import { hubRemoteLines } from "../core/restoreSetup.js";
 import { archiveCandidatesOf, archiveTimeline, READ_DELAY, stackArchivePlan } from "./archive.js";
 
 function mdTable(header: string[], rows: string[][]): string {
@@ -60,6 +61,35 @@ function shellUrn(urn: string, stackName: string): string {
     .split(stackName)
     .map((part) => part.replace(/\$/g, "\\$"))
     .join("${STACK}")}"`;
+}
+
+/**
+ * How to bring back, on a Pi hub, the versions of a prefix as they were at a time, with rclone and the
+ * admin login (user ADMIN_USER, password the `hubAdminPassword` output). rclone reads old versions with
+ * `--s3-versions` / `--s3-version-at` but writes nothing under them, so the versions are downloaded and
+ * then uploaded again as the current ones.
+ */
+export function piVersionRestore(conn: HubConnection): string[] {
+  return [
+    "**Bring back a version that was deleted or overwritten** (within its noncurrent period), with rclone and the admin login (`pulumi stack output hubAdminPassword --show-secrets`). First list the versions under a prefix (set `PREFIX` to the directory to bring back):",
+    "",
+    "```sh",
+    ...hubRemoteLines(conn, ADMIN_USER, '"$(pulumi stack output hubAdminPassword --show-secrets)"'),
+    'PREFIX="postgres-backups/<name>/"   # any directory of the bucket, ending in /',
+    "# every version: an earlier one is listed as <file>-vYYYY-MM-DD-hhmmss-mmm<.ext>, the time (UTC) it was written",
+    'rclone lsl --s3-versions "hub:$BUCKET/$PREFIX"',
+    "```",
+    "",
+    "Then download the prefix as it was at a time `AT` (UTC; after the version you want was written, before it was replaced) and upload it again, which makes those versions current (objects written since `AT` stay as they are):",
+    "",
+    "```sh",
+    'AT="<time>"   # e.g. 2026-05-01T03:00:00Z, or 36h for that long ago',
+    'VERSIONS="$(mktemp -d ./versions.XXXXXX)"',
+    'rclone copy --s3-version-at "$AT" "hub:$BUCKET/$PREFIX" "$VERSIONS/"',
+    'rclone lsl "$VERSIONS/"   # what will be put back',
+    'rclone copy --ignore-times "$VERSIONS/" "hub:$BUCKET/$PREFIX"',
+    "```",
+  ];
 }
 
 /** The hub section of the plan; `componentName` is the BackupHub's name in index.ts. */
@@ -239,13 +269,7 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
         .join(" ")}`,
       "```",
       "",
-      "**Bring back a version that was deleted or overwritten** (within its noncurrent period), with the admin login (`pulumi stack output hubAdminPassword --show-secrets`):",
-      "",
-      "```sh",
-      `mc alias set hub ${conn.endpoint} ${ADMIN_USER} "$(pulumi stack output hubAdminPassword --show-secrets)"`,
-      `mc ls --versions hub/${hub.bucket}/postgres-backups/<name>/`,
-      `mc cp --version-id <version-id> hub/${hub.bucket}/<key> hub/${hub.bucket}/<key>`,
-      "```",
+      ...piVersionRestore(conn),
     );
   }
   return { title: "Hub", rows: [], details: d.join("\n"), restore: r.join("\n") };

@@ -316,7 +316,13 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
   it("names in the plan the S3 users PiHub creates and its admin login", () => {
     const plan = hubPlan(piStack);
     for (const w of WRITERS) expect(plan.details).toContain(`\`${writerAccessKey(w)}\``);
-    expect(plan.restore).toContain(`mc alias set hub http://backup1.lan:9000 ${ADMIN_USER} `);
+    expect(plan.restore).toContain(`export RCLONE_CONFIG_HUB_ACCESS_KEY_ID=${ADMIN_USER}\n`);
+    expect(plan.restore).toContain(
+      'export RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY="$(pulumi stack output hubAdminPassword --show-secrets)"',
+    );
+    // No Midnight Commander: the version restore is rclone's, and the endpoint comes from the stack output.
+    expect(plan.restore).not.toMatch(/^mc /m);
+    expect(plan.restore).toContain('rclone copy --s3-version-at "$AT" "hub:$BUCKET/$PREFIX"');
   });
 
   it("refuses a pi hub without an SSH key", () => {
