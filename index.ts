@@ -37,6 +37,9 @@ export const veleroRepositoryPassword = velero?.repositoryPassword;
 export const etcdRestoreAccessKeyId = etcd && hub && pulumi.secret(hub.writers.etcd.accessKeyId);
 export const etcdRestoreSecretAccessKey = etcd && hub?.writers.etcd.secretAccessKey;
 export const bucketMirrors = mirrors.map((m) => m.cronJobName);
+export const bucketsRestoreAccessKeyId =
+  mirrors.length > 0 && hub ? pulumi.secret(hub.writers.buckets.accessKeyId) : undefined;
+export const bucketsRestoreSecretAccessKey = mirrors.length > 0 ? hub?.writers.buckets.secretAccessKey : undefined;
 export const offsiteEncryptionKey = offsiteSync?.encryptionKey;
 export const ftpBridgeEncryptionKey = bridge?.encryptionKey;
 export const offsiteRestoreCommand = offsiteSync?.restoreCommand;
