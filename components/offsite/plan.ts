@@ -64,8 +64,8 @@ export function offsitePlan(stack: StackConfig): PlanSection {
       "```",
       "",
       "`restore-offsite.sh --list` lists the copy; a second argument restores one path only (e.g. `postgres-backups/wiki`).",
-      "A wrong key fails before anything is downloaded. Then copy the restored files back to the hub, e.g.",
-      `\`rclone copy ./offsite-restore hub:${hub.bucket}/\`.`,
+      "A wrong key fails before anything is downloaded. Then copy the restored files back to the hub with credentials that may write there",
+      `(${hub.kind === "pi" ? "the admin remote `hub` of the Hub section's version block" : "an rclone remote `hub` with admin credentials"}), e.g. \`rclone copy ./offsite-restore hub:${hub.bucket}/\`.`,
     ].join("\n"),
   };
 }
