@@ -56,15 +56,18 @@ export function pasteRun(
   blocks: string[],
   opts: { cwd: string; binDirs: string[]; env?: Record<string, string>; timeoutMs?: number },
 ): Promise<PasteResult> {
+  const env = childEnv({
+    PATH: `${opts.binDirs.join(":")}:${process.env.PATH}`,
+    HOME: opts.cwd,
+    RCLONE_CONFIG: path.join(opts.cwd, "no-rclone.conf"),
+  });
+  // What npm/npx put in the test runner's environment is not on a workstation: NODE (the node binary,
+  // which would answer the plan's "or set NODE first"), INIT_CWD, npm_*.
+  for (const k of Object.keys(env)) if (/^npm_/i.test(k) || k === "NODE" || k === "INIT_CWD") delete env[k];
   return new Promise((resolve) => {
     const child = spawn("bash", ["-e", "-o", "pipefail", "-c", blocks.join("\n")], {
       cwd: opts.cwd,
-      env: childEnv({
-        PATH: `${opts.binDirs.join(":")}:${process.env.PATH}`,
-        HOME: opts.cwd,
-        RCLONE_CONFIG: path.join(opts.cwd, "no-rclone.conf"),
-        ...(opts.env ?? {}),
-      }),
+      env: { ...env, ...(opts.env ?? {}) },
       stdio: ["ignore", "pipe", "pipe"],
       timeout: opts.timeoutMs ?? 60_000,
     });
@@ -74,4 +77,37 @@ export function pasteRun(
     child.stderr!.on("data", (d) => (stderr += d));
     child.on("exit", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
+}
+
+/**
+ * A directory holding a `kubectl` stand-in that answers only `kubectl [-n <ns>] get secret <name> [-n <ns>]
+ * -o jsonpath={.data.<KEY>}` from `secrets` (`"<ns>/<name>"` → key → plain value), printing the value
+ * base64-encoded as the API server stores it. Anything else, or a Secret or key it does not have, fails.
+ */
+export function kubectlStandIn(dir: string, secrets: Record<string, Record<string, string>>): string {
+  const bin = path.join(dir, "bin");
+  mkdirSync(bin, { recursive: true });
+  const data = path.join(dir, "kubectl-secrets.json");
+  writeFileSync(data, JSON.stringify(secrets));
+  const script = `#!/usr/bin/env node
+const secrets = require(${JSON.stringify(data)});
+const a = process.argv.slice(2);
+const fail = (m) => { console.error("kubectl stand-in: " + m); process.exit(1); };
+let ns = "default";
+const rest = [];
+for (let i = 0; i < a.length; i++) {
+  if (a[i] === "-n" || a[i] === "--namespace") ns = a[++i];
+  else if (a[i].startsWith("--namespace=")) ns = a[i].slice(12);
+  else rest.push(a[i]);
+}
+const m = rest.length === 5 && rest[0] === "get" && rest[1] === "secret" && rest[3] === "-o" && /^jsonpath=\\{\\.data\\.([A-Za-z0-9_.-]+)\\}$/.exec(rest[4]);
+if (!m) fail("unsupported command: " + a.join(" "));
+const s = secrets[ns + "/" + rest[2]];
+if (!s) fail('Error from server (NotFound): secrets "' + rest[2] + '" not found in namespace ' + ns);
+if (!(m[1] in s)) fail("no key " + m[1] + " in secret " + ns + "/" + rest[2]);
+process.stdout.write(Buffer.from(s[m[1]]).toString("base64"));
+`;
+  writeFileSync(path.join(bin, "kubectl"), script);
+  chmodSync(path.join(bin, "kubectl"), 0o755);
+  return bin;
 }
