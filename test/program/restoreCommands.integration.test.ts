@@ -9,8 +9,9 @@
  * offers for it (SRC_ENDPOINT). The hub's address reaches the commands through the `hubEndpoint` output,
  * which the stand-in points at the loopback gateway.
  */
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
@@ -23,18 +24,22 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig, type StackConfig } from "../../components/config.js";
+import { offsiteOf, parseStackConfig, type StackConfig } from "../../components/config.js";
+import { hubConnection } from "../../components/core/hubConnection.js";
 import { ADMIN_USER } from "../../components/hub/piHubSteps.js";
 import { ensureRgwWriter, s3Client, type S3Credentials } from "../../components/hub/s3Api.js";
 import { hubWriterSpecs } from "../../components/hub/s3Settings.js";
+import { offsiteConfigEnv, offsiteSecretsStdin, offsiteSyncEnv } from "../../components/offsite/logic.js";
 import { renderPlan } from "../../components/plan.js";
 import { kubectlStandIn, pasteRun, pulumiStandIn, shellBlocks } from "../support/pasteRun.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
-import { exampleStack } from "../support/stackFiles.js";
+import { childEnv } from "../support/s3peer.js";
+import { exampleStack, REPO } from "../support/stackFiles.js";
+import { startVsftpd, type Vsftpd } from "../support/vsftpd.js";
 
 let rgw: RgwServer;
 let stack: StackConfig;
-let plan: string;
+let examplePlan: string;
 let dir: string;
 let hub: S3Client;
 const ADMIN_PASSWORD = randomBytes(18).toString("base64url");
@@ -43,8 +48,8 @@ const keys: Record<string, S3Credentials> = {};
 // the pasted commands use the stack's region label from the hubRegion output.
 const target = () => ({ endpoint: rgw.endpoint, region: "us-east-1" });
 
-/** The text of one `### <title>` section of "How to restore". */
-function restoreSection(title: string): string {
+/** The text of one `### <title>` section of "How to restore" of `plan`. */
+function restoreSection(title: string, plan = examplePlan): string {
   const from = plan.indexOf("## How to restore");
   expect(from).toBeGreaterThan(0);
   const start = plan.indexOf(`\n### ${title}\n`, from);
@@ -84,7 +89,7 @@ async function put(client: S3Client, bucket: string, key: string, text: string |
 beforeAll(async () => {
   stack = parseStackConfig(exampleStack().config);
   expect(stack.hub?.kind, "the example stack's hub is a Pi hub").toBe("pi");
-  plan = renderPlan(stack);
+  examplePlan = renderPlan(stack);
   dir = mkdtempSync(path.join(tmpdir(), "restore-commands-"));
   rgw = await startRgw({ timeoutMs: 480_000 });
   // The Pi hub's admin login: user name = access key, password = secret key (as on Silo and RustFS).
@@ -239,5 +244,116 @@ describe("plan.md restore commands run as printed (example stack, real RGW hub)"
     } finally {
       src.destroy();
     }
+  }, 60_000);
+});
+
+describe("plan.md off-site restore command (example stack, its FTP server on loopback)", () => {
+  const FTP_USER = "hbrestorecmdftp";
+  const FTP_PASSWORD = "restore-Pa55'word\"%";
+  const KEY = randomBytes(32).toString("hex");
+  const SOURCE = "offsite-source";
+  const files: Record<string, Buffer> = {
+    "longhorn/backupstore/volumes/vol-1/backup.cfg": Buffer.from("longhorn backup config\n".repeat(50)),
+    "postgres-backups/wiki/wiki-20261123T030000Z.dump": randomBytes(300_000),
+    "velero/backups/daily-20261123/velero-backup.json": Buffer.from('{"kind":"Backup"}'),
+  };
+  let ftp: Vsftpd;
+  let offsitePlan: string;
+  // rclone 1.60 and vsftpd 3.0.3 fail TLS 1.3 on the data connection (as in test/offsite); the
+  // self-signed certificate is still verified through SSL_CERT_FILE.
+  const ftpEnv = () => ({ SSL_CERT_FILE: ftp.certFile, OFFSITE_FTP_DISABLE_TLS13: "true" });
+
+  const sh = (args: string[], env: NodeJS.ProcessEnv, stdin = "") =>
+    new Promise<{ code: number; stderr: string }>((resolve) => {
+      const child = spawn("sh", args, { env, stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(stdin);
+    });
+
+  beforeAll(async () => {
+    const ftpDir = path.join(dir, "ftp");
+    mkdirSync(ftpDir);
+    chmodSync(dir, 0o755);
+    ftp = await startVsftpd(ftpDir, FTP_USER, FTP_PASSWORD);
+    // The example stack as written, but its FTP server is the loopback vsftpd and its login the test's user.
+    const o = offsiteOf(stack)!;
+    const offsite = { ...o, ftp: { ...o.ftp, host: "127.0.0.1", port: ftp.port, user: FTP_USER } };
+    offsitePlan = renderPlan({ ...stack, offsite });
+    // The copy is made by the program's own scripts: write-config.sh, then offsite-sync.sh from the hub.
+    const admin = { accessKeyId: rgw.adminAccessKeyId, secretAccessKey: rgw.adminSecretAccessKey };
+    await hub.send(new CreateBucketCommand({ Bucket: SOURCE }));
+    for (const [k, v] of Object.entries(files)) await put(hub, SOURCE, k, v);
+    const conn = { ...hubConnection(stack.hub!), endpoint: rgw.endpoint, bucket: SOURCE };
+    const conf = path.join(dir, "offsite-rclone.conf");
+    const base = childEnv({ ...ftpEnv(), OFFSITE_RCLONE_FLAGS: "--retries 1 --low-level-retries 2 --timeout 20s" });
+    const wc = await sh(
+      [path.join(REPO, "components/offsite/write-config.sh"), conf],
+      { ...base, ...offsiteConfigEnv(offsite, conn) },
+      offsiteSecretsStdin(FTP_PASSWORD, KEY, admin.accessKeyId, admin.secretAccessKey),
+    );
+    expect(wc.code, wc.stderr).toBe(0);
+    const sync = await sh([path.join(REPO, "components/offsite/offsite-sync.sh")], {
+      ...base,
+      ...offsiteSyncEnv(offsite, conn, { rcloneConfig: conf, rclone: "rclone" }),
+    });
+    expect(sync.code, sync.stderr).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    await ftp?.stop();
+  });
+
+  /** A workstation with a checkout of the repository's restore script (the command runs it by its path). */
+  function checkout(): string {
+    const ws = workstation();
+    mkdirSync(path.join(ws, "components", "offsite"), { recursive: true });
+    copyFileSync(
+      path.join(REPO, "components/offsite/restore-offsite.sh"),
+      path.join(ws, "components/offsite/restore-offsite.sh"),
+    );
+    return ws;
+  }
+
+  function restored(root: string): string[] {
+    const out: string[] = [];
+    const walk = (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        if (e.isDirectory()) walk(path.join(d, e.name));
+        else out.push(path.relative(root, path.join(d, e.name)));
+      }
+    };
+    walk(root);
+    return out.sort();
+  }
+
+  it("restores byte-identical files with the key from the stack output and the FTP password from the config", async () => {
+    const blocks = shellBlocks(restoreSection("Off-site encrypted copy", offsitePlan));
+    expect(blocks).toHaveLength(1);
+    const pulumi = (key: string, ws: string) =>
+      pulumiStandIn(ws, {
+        outputs: outputs({ offsiteEncryptionKey: key }),
+        config: { "homelab-backup:offsiteFtpPassword": FTP_PASSWORD },
+      });
+
+    const ws = checkout();
+    const res = await pasteRun(blocks, { cwd: ws, binDirs: [pulumi(KEY, ws)], env: ftpEnv() });
+    expect(res.code, res.stderr).toBe(0);
+    const dest = path.join(ws, "offsite-restore");
+    expect(restored(dest)).toEqual(Object.keys(files).sort());
+    for (const [k, v] of Object.entries(files)) expect(readFileSync(path.join(dest, k)), k).toEqual(v);
+
+    // Another key: the command fails and restores nothing.
+    const bad = checkout();
+    const failed = await pasteRun(blocks, {
+      cwd: bad,
+      binDirs: [pulumi(randomBytes(32).toString("hex"), bad)],
+      env: ftpEnv(),
+    });
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toContain("WRONG ENCRYPTION KEY");
+    expect(readdirSync(bad)).not.toContain("offsite-restore");
   }, 60_000);
 });
