@@ -4,7 +4,9 @@
  * the stack configuration and exports what the components built.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { arrivalsOnHub } from "./alerts/arrivals.js";
 import { BackupAlerts } from "./alerts/backupAlerts.js";
+import { HubArrivals } from "./alerts/hubArrivals.js";
 import { offsiteOf, type SecretKey, type StackConfig } from "./config.js";
 import { drillReadPrefixes } from "./drills/logic.js";
 import { RestoreDrills } from "./drills/restoreDrills.js";
@@ -51,6 +53,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         writerKeys: secret("hubWriterKeys"),
         drillPrefixes: stack.drills ? drillReadPrefixes(stack.drills, offsite?.prefixes) : undefined,
         scrape: stack.alerts ? { namespace: stack.alerts.namespace, labels: stack.alerts.ruleLabels } : undefined,
+        arrivals: arrivalsOnHub(stack),
       })
     : undefined;
   /** The hub's connection and a writer's credentials, for a section that writes to the hub. */
@@ -194,5 +197,24 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
       })
     : undefined;
 
-  return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts };
+  // A pi hub with notify channels checks by itself that backups keep arriving (after the hub is configured: the bucket's directory exists then).
+  const arrivals =
+    hub && arrivalsOnHub(stack)
+      ? new HubArrivals(
+          "hub-arrivals",
+          {
+            alerts: stack.alerts!,
+            hub: stack.hub!,
+            sshPrivateKey: required("hubSshPrivateKey"),
+            secrets: {
+              ntfyToken: secret("alertsNtfyToken"),
+              slackWebhookUrl: secret("alertsSlackWebhookUrl"),
+              smtpPassword: secret("alertsSmtpPassword"),
+            },
+          },
+          { dependsOn: [hub] },
+        )
+      : undefined;
+
+  return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts, arrivals };
 }

@@ -20,6 +20,9 @@ const coverageEntry = z
     'must be a namespace ("scratch") or a namespace/pvc ("media/cache")',
   );
 
+/** Pi hub: minutes without a new object before the hub reports it (alerts.heartbeat.hubMaxAgeMinutes): 26 hours. */
+export const DEFAULT_HUB_MAX_AGE_MINUTES = 1560;
+
 export const alertsSchema = z.strictObject({
   namespace: dnsLabel().default("monitoring"),
   ruleLabels: stringMap.default({ release: "kube-prometheus-stack" }),
@@ -72,7 +75,7 @@ export const alertsSchema = z.strictObject({
     .strictObject({
       repeatInterval: promDuration.default("5m"),
       /** Pi hub: minutes without any new object before the hub itself reports it (its own timer). */
-      hubMaxAgeMinutes: posInt(15).default(1560),
+      hubMaxAgeMinutes: posInt(15).default(DEFAULT_HUB_MAX_AGE_MINUTES),
     })
     .optional(),
   /** The audit that reads what landed (extension). */

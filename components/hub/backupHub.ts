@@ -18,6 +18,7 @@ import {
 import { tlsOnlyBucketPolicy, writerPolicies, writerUserName } from "./iam.js";
 import { awsLifecycleRule, type PrefixLifecycle } from "./retention.js";
 import { hubScrapeTargets, scrapeConfigObject, type HubScrapeTarget } from "./monitoring.js";
+import { nixosArrivals } from "../alerts/arrivals.js";
 import { nixosOffsite } from "./nixos.js";
 import { PiHub } from "./piHub.js";
 import { S3Hub } from "./s3Hub.js";
@@ -45,6 +46,8 @@ export interface BackupHubArgs {
   readonly offsite?: OffsiteConfig;
   /** Where the cluster's Prometheus finds ScrapeConfig objects (pi hubs with `hub.monitoring`). @default namespace monitoring, labels {release: kube-prometheus-stack} */
   readonly scrape?: { readonly namespace: string; readonly labels: Readonly<Record<string, string>> };
+  /** Pi hubs: the hub runs its own arrivals check (components/alerts/arrivals.ts); a NixOS hub's module declares it. @default false */
+  readonly arrivals?: boolean;
 }
 
 export class BackupHub extends pulumi.ComponentResource {
@@ -110,6 +113,7 @@ export class BackupHub extends pulumi.ComponentResource {
           lifecycles: args.lifecycles,
           writerPolicies: policies,
           nixosOffsite: offsiteOnHub,
+          nixosArrivals: hub.os === "nixos" && args.arrivals ? nixosArrivals(hub) : undefined,
         },
         { parent: this },
       );

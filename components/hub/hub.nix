@@ -4,10 +4,11 @@
 # Import it from your configuration (copy it next to configuration.nix):
 #     imports = [ ./homelab-backup-hub.nix ];
 # then run `nixos-rebuild switch`. Run it again whenever the render of this file changes (server
-# release, ports, monitoring, off-site schedule). `pulumi up` never edits this file or anything in
+# release, ports, monitoring, off-site schedule, arrivals check). `pulumi up` never edits this file or anything in
 # /etc/nixos, /etc/systemd or /usr/local: over SSH it writes only inside the module's own directory
 # (stateDir below): the server's credentials (an EnvironmentFile, root-only 0600, outside the Nix
-# store), the off-site copy's rclone config (0600) and its staging files, and it configures the
+# store), the off-site copy's rclone config (0600), the arrivals check's settings and notify
+# credentials (an EnvironmentFile, 0600) and its staging files, and it configures the
 # bucket, users and policies through the server's API.
 { lib, pkgs, ... }:
 
@@ -28,6 +29,8 @@ let
   releases = @RELEASES@;
   # The off-site copy (null when it does not run on the hub).
   offsite = @OFFSITE@;
+  # The hub's own arrivals check (null when alerts.notify names no channel).
+  arrivals = @ARRIVALS@;
 
   envFile = "${stateDir}/server.env";
   system = pkgs.stdenv.hostPlatform.system;
@@ -158,6 +161,45 @@ in
         wantedBy = [ "timers.target" ];
         timerConfig = {
           OnCalendar = offsite.onCalendar;
+          Persistent = true;
+          AccuracySec = "1min";
+        };
+      };
+    })
+
+    (lib.optionalAttrs (arrivals != null) {
+      # The same script as on a Debian hub (components/alerts/hub-arrivals.sh), verbatim: every 15
+      # minutes, report through the notify channels when no new object arrived in the bucket. Its
+      # settings and credentials are in arrivals.envFile, written by `pulumi up` (root-only 0600).
+      systemd.services.homelab-backup-arrivals = {
+        description = "homelab-backup: report when no new backup arrives at the hub (dead-man's switch)";
+        wants = [ "network-online.target" ];
+        after = [ "network-online.target" ];
+        path = [ pkgs.curl pkgs.coreutils pkgs.findutils pkgs.gnused ];
+        serviceConfig = {
+          Type = "oneshot";
+          User = "root";
+          EnvironmentFile = arrivals.envFile;
+          ExecStart = "${pkgs.bash}/bin/sh ${pkgs.writeText "hub-arrivals.sh" arrivals.script}";
+          TimeoutStartSec = "5min";
+          NoNewPrivileges = true;
+          PrivateTmp = true;
+          ProtectSystem = "strict";
+          ProtectHome = "read-only";
+          ProtectKernelTunables = true;
+          ProtectKernelModules = true;
+          ProtectControlGroups = true;
+          RestrictSUIDSGID = true;
+          # The state file (arrivals.state) goes in the module's directory, which keeps its mode.
+          StateDirectory = "homelab-backup";
+          StateDirectoryMode = "0711";
+          ReadOnlyPaths = [ arrivals.dir ];
+        };
+      };
+      systemd.timers.homelab-backup-arrivals = {
+        wantedBy = [ "timers.target" ];
+        timerConfig = {
+          OnCalendar = arrivals.onCalendar;
           Persistent = true;
           AccuracySec = "1min";
         };

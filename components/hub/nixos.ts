@@ -10,6 +10,7 @@
  * MinIO's CLI, variables and on-disk format), `services.rustfs` and `services.prometheus.exporters.node`
  * (nixpkgs nixos/modules/services/web-servers/{minio,rustfs}.nix, .../monitoring/prometheus/exporters).
  */
+import type { NixosArrivals } from "../alerts/arrivals.js";
 import type { HubConfig, OffsiteConfig } from "../config.js";
 import { readScript } from "../core/files.js";
 import type { HubConnection } from "../core/hubConnection.js";
@@ -29,6 +30,8 @@ export const NIXOS_PATHS = {
   /** The off-site copy's rclone config (root-only). */
   offsiteDir: `${NIXOS_STATE_DIR}/offsite`,
   rcloneConfig: `${NIXOS_STATE_DIR}/offsite/rclone.conf`,
+  /** The arrivals check's EnvironmentFile (settings and notify credentials), root-only 0600. */
+  arrivalsEnv: `${NIXOS_STATE_DIR}/arrivals.env`,
   /** Tools the module installs into the system profile. */
   mcli: "/run/current-system/sw/bin/mcli",
   rclone: "/run/current-system/sw/bin/rclone",
@@ -104,13 +107,21 @@ export interface NixosHubSettings {
 }
 
 /** The NixOS module for a hub, from components/hub/hub.nix. */
-export function renderNixosModule(template: string, s: NixosHubSettings, offsite?: NixosOffsite): string {
+export function renderNixosModule(
+  template: string,
+  s: NixosHubSettings,
+  offsite?: NixosOffsite,
+  arrivals?: NixosArrivals,
+): string {
   const releases = {
     [s.server]: releaseValue(serverRelease(s.server, s.version, s.sha256)),
     mcli: releaseValue(PINNED_RELEASES.mcli),
   };
   const offsiteValue = offsite
     ? `{\n    script = ${nixText(offsite.script, "    ")};\n    environment = ${nixValue(offsite.environment, "    ")};\n    onCalendar = ${nixValue(offsite.onCalendar, "    ")};\n  }`
+    : "null";
+  const arrivalsValue = arrivals
+    ? `{\n    script = ${nixText(arrivals.script, "    ")};\n    dir = ${nixString(arrivals.dir)};\n    envFile = ${nixString(arrivals.envFile)};\n    onCalendar = ${nixString(arrivals.onCalendar)};\n  }`
     : "null";
   return fillTemplate(template, {
     STATE_DIR: nixString(NIXOS_STATE_DIR),
@@ -125,6 +136,7 @@ export function renderNixosModule(template: string, s: NixosHubSettings, offsite
     SSH_USER: nixString(s.sshUser),
     RELEASES: nixValue(releases, "  "),
     OFFSITE: offsiteValue,
+    ARRIVALS: arrivalsValue,
   });
 }
 

@@ -17,6 +17,7 @@ import { remote } from "@pulumi/command";
 import type { HubConfig } from "../config.js";
 import { contentHash, readScript } from "../core/files.js";
 import { WRITERS, type WriterCredentials, type WriterName } from "../core/hubConnection.js";
+import type { NixosArrivals } from "../alerts/arrivals.js";
 import { renderNixosModule, type NixosOffsite } from "./nixos.js";
 import {
   ADMIN_USER,
@@ -48,6 +49,8 @@ export interface PiHubArgs {
   readonly writerPolicies: Record<WriterName, object>;
   /** NixOS hubs: the off-site copy the module runs (script, settings, calendar). @default none */
   readonly nixosOffsite?: NixosOffsite;
+  /** NixOS hubs: the arrivals check the module runs (script, bucket directory, EnvironmentFile). @default none */
+  readonly nixosArrivals?: NixosArrivals;
 }
 
 export class PiHub extends pulumi.ComponentResource {
@@ -100,6 +103,7 @@ export class PiHub extends pulumi.ComponentResource {
               sshUser: s.sshUser,
             },
             args.nixosOffsite,
+            args.nixosArrivals,
           )
         : undefined;
 

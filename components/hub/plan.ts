@@ -3,6 +3,7 @@
  * credential may do (summarised from the very policy documents that are attached), and how to rotate
  * a writer's key or bring back a version that was deleted or overwritten.
  */
+import { arrivalsPlan } from "../alerts/arrivals.js";
 import { PROJECT, type StackConfig } from "../config.js";
 import { hubConnection, WRITERS, type HubConnection, type WriterName } from "../core/hubConnection.js";
 import { APPEND_ONLY_WRITERS, describePolicy, writerPolicy, writerUserName } from "./iam.js";
@@ -138,6 +139,8 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
         objectLock: s.objectLock,
       }),
     );
+    const arrivals = arrivalsPlan(stack);
+    if (arrivals) d.push("", arrivals);
   }
   if (hub.kind === "aws") {
     d.push(

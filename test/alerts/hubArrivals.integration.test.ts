@@ -22,6 +22,7 @@ import { createServer as createTcpServer, type Server as TcpServer } from "node:
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { renderArrivalsUnits } from "../../components/alerts/arrivals.js";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const SCRIPT = path.join(ROOT, "components", "alerts", "hub-arrivals.sh");
@@ -221,18 +222,17 @@ describe.each([[["busybox", "sh"]], [["dash"]]])("hub-arrivals.sh under %s", (sh
 });
 
 describe("units", () => {
-  it("pass systemd-analyze verify with the data directory filled in", async () => {
+  it("pass systemd-analyze verify as rendered (the script at a temp lib dir, executable)", async () => {
     const unitDir = path.join(dir, "units");
+    const libDir = path.join(dir, "lib");
     mkdirSync(unitDir, { recursive: true });
-    for (const f of ["homelab-backup-arrivals.service", "homelab-backup-arrivals.timer"]) {
-      writeFileSync(
-        path.join(unitDir, f),
-        readFileSync(path.join(ROOT, "components", "alerts", f), "utf8").replaceAll(
-          "@DATA_DIR@",
-          "/mnt/backup-hdd/minio",
-        ),
-      );
-    }
+    mkdirSync(libDir, { recursive: true });
+    writeFileSync(path.join(libDir, "hub-arrivals.sh"), readFileSync(SCRIPT));
+    chmodSync(path.join(libDir, "hub-arrivals.sh"), 0o755);
+    const units = renderArrivalsUnits({ dataDir: "/mnt/backup-hdd/minio", bucket: "homelab-backups" }, libDir);
+    expect(units.service).toContain("ReadOnlyPaths=/mnt/backup-hdd/minio/homelab-backups\n");
+    writeFileSync(path.join(unitDir, units.serviceName), units.service);
+    writeFileSync(path.join(unitDir, units.timerName), units.timer);
     const r = await new Promise<{ code: number; out: string }>((resolve) =>
       execFile(
         "systemd-analyze",

@@ -138,6 +138,8 @@ describe("render of the example stack", () => {
     const root = path.join(tmp, "verify");
     const units = walk(path.join(out, "files/hub")).filter((f) => /\.(service|timer)$/.test(f));
     expect(units.map((u) => path.basename(u)).sort()).toEqual([
+      "homelab-backup-arrivals.service",
+      "homelab-backup-arrivals.timer",
       "homelab-backup-offsite.service",
       "homelab-backup-offsite.timer",
       "silo.service",

@@ -1,0 +1,156 @@
+/**
+ * The Pi hub's own dead-man's switch (components/alerts/hub-arrivals.sh, see arrivals.ts): the hub
+ * checks from its own timer that new objects keep arriving in its bucket, and reports a silence
+ * through the stack's notify channels, independent of the cluster.
+ *
+ * Debian hubs, as the off-site timer is installed (components/offsite/offsiteSync.ts): the script and
+ * the two units are uploaded to a staging directory in the SSH user's home, then installed as root to
+ * /usr/local/lib/homelab-backup and /etc/systemd/system and the timer enabled. NixOS hubs: the module
+ * declares the service and timer (components/hub/hub.nix), so over SSH only the EnvironmentFile is
+ * written, inside the module's own directory. Either way the EnvironmentFile (settings and notify
+ * credentials, root-only 0600) travels on standard input, a Pulumi secret, never on a command line.
+ */
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { HubConfig } from "../config.js";
+import { contentHash, readScript } from "../core/files.js";
+import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/nixos.js";
+import { asRoot } from "../offsite/logic.js";
+import {
+  ARRIVALS_HUB_PATHS,
+  arrivalsEnvironment,
+  renderArrivalsUnits,
+  systemdEnvFile,
+  type ArrivalsSecrets,
+} from "./arrivals.js";
+import type { AlertsConfig } from "./schema.js";
+
+export interface HubArrivalsArgs {
+  /** The alerts section (`notify` and `heartbeat.hubMaxAgeMinutes`). */
+  readonly alerts: AlertsConfig;
+  /** The hub section (kind pi). */
+  readonly hub: HubConfig;
+  /** SSH private key of the hub (homelab-backup:hubSshPrivateKey). */
+  readonly sshPrivateKey: pulumi.Input<string>;
+  /** The channels' credentials (homelab-backup:alertsNtfyToken, alertsSlackWebhookUrl, alertsSmtpPassword). */
+  readonly secrets: { readonly [K in keyof ArrivalsSecrets]?: pulumi.Input<string> };
+}
+
+/** The hub directory (relative to the SSH user's home) where files are staged before root installs them. */
+const STAGE = ".homelab-backup/arrivals";
+
+/** A command that writes its standard input to `file`, root-only 0600 and atomically, in a 0700 directory when it creates one. */
+function writeStdinTo(file: string): string {
+  const dir = file.slice(0, file.lastIndexOf("/"));
+  const base = file.slice(file.lastIndexOf("/") + 1);
+  return `umask 077 && mkdir -p ${dir} && t=$(mktemp ${dir}/.${base}.XXXXXX) && { cat >"$t" && chmod 0600 "$t" && mv -f "$t" ${file} || { rm -f "$t"; exit 1; }; }`;
+}
+
+export class HubArrivals extends pulumi.ComponentResource {
+  /** The timer's unit name on the hub. */
+  public readonly timerName: string;
+
+  constructor(name: string, args: HubArrivalsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("homelab-backup:index:HubArrivals", name, {}, opts);
+    const { hub } = args;
+    if (hub.kind !== "pi") throw new Error(`HubArrivals: hub.kind is "${hub.kind}", not "pi"`);
+    const sshUser = hub.ssh?.user;
+    const connection = {
+      host: hub.host!,
+      port: hub.ssh?.port ?? 22,
+      user: sshUser,
+      privateKey: pulumi.secret(args.sshPrivateKey),
+    };
+    const s = args.secrets;
+    const envFile = pulumi.secret(
+      pulumi
+        .all([s.ntfyToken, s.slackWebhookUrl, s.smtpPassword])
+        .apply(([ntfyToken, slackWebhookUrl, smtpPassword]) =>
+          systemdEnvFile(arrivalsEnvironment(args.alerts, hub, { ntfyToken, slackWebhookUrl, smtpPassword })),
+        ),
+    );
+    const units = renderArrivalsUnits(hub);
+    this.timerName = units.timerName;
+
+    if (hub.os === "nixos") {
+      // The module runs the timer and the script; only the EnvironmentFile is written, in the module's directory.
+      const file = NIXOS_PATHS.arrivalsEnv;
+      new command.remote.Command(
+        `${name}-env`,
+        {
+          connection,
+          create: asRoot(sshUser, `install -d -m 0711 -o root -g root ${NIXOS_STATE_DIR} && ${writeStdinTo(file)}`),
+          delete: asRoot(sshUser, `rm -f ${file}`),
+          stdin: envFile,
+          addPreviousOutputInEnv: false,
+          logging: "stderr",
+        },
+        { parent: this },
+      );
+    } else {
+      const stage = new command.remote.Command(
+        `${name}-stage`,
+        { connection, create: `mkdir -p ${STAGE} && chmod 0700 .homelab-backup ${STAGE}` },
+        { parent: this },
+      );
+      const files: Record<string, string> = {
+        "hub-arrivals.sh": readScript("alerts/hub-arrivals.sh"),
+        [units.serviceName]: units.service,
+        [units.timerName]: units.timer,
+      };
+      const copies = Object.entries(files).map(
+        ([file, text]) =>
+          new command.remote.CopyToRemote(
+            `${name}-copy-${file.replace(/\./g, "-")}`,
+            {
+              connection,
+              source: new pulumi.asset.StringAsset(text),
+              remotePath: `${STAGE}/${file}`,
+              triggers: [contentHash(text)],
+            },
+            { parent: this, dependsOn: [stage] },
+          ),
+      );
+      const env = new command.remote.Command(
+        `${name}-env`,
+        {
+          connection,
+          // Settings and credentials on stdin only; written root-only (0600) where the service reads them.
+          create: asRoot(sshUser, writeStdinTo(ARRIVALS_HUB_PATHS.envFile)),
+          delete: asRoot(sshUser, `rm -f ${ARRIVALS_HUB_PATHS.envFile}`),
+          stdin: envFile,
+          addPreviousOutputInEnv: false,
+          logging: "stderr",
+        },
+        { parent: this },
+      );
+      const { libDir, script, unitDir } = ARRIVALS_HUB_PATHS;
+      const install = [
+        `install -d -m 0755 ${libDir}`,
+        `install -m 0755 ${STAGE}/hub-arrivals.sh ${script}`,
+        `install -m 0644 ${STAGE}/${units.serviceName} ${unitDir}/${units.serviceName}`,
+        `install -m 0644 ${STAGE}/${units.timerName} ${unitDir}/${units.timerName}`,
+        "systemctl daemon-reload",
+        `systemctl enable --now ${units.timerName}`,
+        `systemctl list-timers --no-pager ${units.timerName}`,
+      ].join(" && ");
+      const remove = [
+        `systemctl disable --now ${units.timerName} || true`,
+        `rm -f ${unitDir}/${units.serviceName} ${unitDir}/${units.timerName} ${script}`,
+        "systemctl daemon-reload",
+      ].join("; ");
+      new command.remote.Command(
+        `${name}-units`,
+        {
+          connection,
+          create: asRoot(sshUser, install),
+          delete: asRoot(sshUser, remove),
+          triggers: [contentHash(...Object.values(files))],
+          addPreviousOutputInEnv: false,
+        },
+        { parent: this, dependsOn: [...copies, env] },
+      );
+    }
+    this.registerOutputs({ timerName: this.timerName });
+  }
+}
