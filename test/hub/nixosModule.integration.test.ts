@@ -24,10 +24,16 @@ import {
   type NixosOffsite,
 } from "../../components/hub/nixos.js";
 import { PINNED_RELEASES } from "../../components/hub/releases.js";
+import { nixosArrivals } from "../../components/alerts/arrivals.js";
 
 const run = promisify(execFile);
 const HUB_DIR = path.resolve(__dirname, "..", "..", "components", "hub");
 const TEMPLATE = readFileSync(path.join(HUB_DIR, "hub.nix"), "utf8");
+const ARRIVALS_SCRIPT = readFileSync(
+  path.resolve(__dirname, "..", "..", "components", "alerts", "hub-arrivals.sh"),
+  "utf8",
+);
+const arrivals = nixosArrivals({ dataDir: "/srv/backup/s3", bucket: "homelab-backups" });
 const OFFSITE_SCRIPT = readFileSync(
   path.resolve(__dirname, "..", "..", "components", "offsite", "offsite-sync.sh"),
   "utf8",
@@ -106,7 +112,7 @@ const STUBS = `
     stdenvNoCC.mkDerivation = a: a;
     writeText = name: text: { outPath = "/nix/store/text-" + builtins.hashString "sha256" text + "-" + name; };
     unzip = pkg "unzip"; rclone = pkg "rclone"; bash = pkg "bash"; coreutils = pkg "coreutils";
-    gnugrep = pkg "gnugrep"; gnused = pkg "gnused"; gawk = pkg "gawk";
+    gnugrep = pkg "gnugrep"; gnused = pkg "gnused"; gawk = pkg "gawk"; curl = pkg "curl"; findutils = pkg "findutils";
   };`;
 
 /** The module applied to the stand-ins: its `config` list with every block, as JSON. */
@@ -135,6 +141,12 @@ describe("the NixOS module parses (nix-instantiate --parse)", () => {
     ["silo, odd characters in values", settings({ dataDir: '/srv/"quoted" ${x} \\ dir', region: "a${b}" }), offsite],
   ])("%s", async (_, s, o) => {
     const r = await nix(["--parse", write(`parse-${s.server}-${s.monitoring}.nix`, renderNixosModule(TEMPLATE, s, o))]);
+    expect(r.code, r.stderr).toBe(0);
+    const a = await nix([
+      "--parse",
+      write(`parse-arrivals-${s.server}-${s.monitoring}.nix`, renderNixosModule(TEMPLATE, s, o, arrivals)),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
     expect(r.code, r.stderr).toBe(0);
   });
 
@@ -216,6 +228,37 @@ describe("what the module declares (evaluated against stand-ins for lib and pkgs
       await evaluate(write("eval-nooffsite.nix", renderNixosModule(TEMPLATE, settings(), undefined))),
     );
     expect(none.systemd.timers).toBeUndefined();
+  });
+
+  it("the arrivals service runs hub-arrivals.sh byte for byte every 15 minutes, its EnvironmentFile in the module's directory", async () => {
+    const c = merged(
+      await evaluate(write("eval-arrivals.nix", renderNixosModule(TEMPLATE, settings(), offsite, arrivals))),
+    );
+    const svc = c.systemd.services["homelab-backup-arrivals"];
+    const sha = createHash("sha256").update(ARRIVALS_SCRIPT).digest("hex");
+    expect(svc.serviceConfig.ExecStart).toBe(`/nix/store/stub-bash/bin/sh /nix/store/text-${sha}-hub-arrivals.sh`);
+    expect(svc.serviceConfig.EnvironmentFile).toBe(NIXOS_PATHS.arrivalsEnv);
+    expect(svc.serviceConfig.EnvironmentFile.startsWith("/var/lib/homelab-backup/")).toBe(true);
+    expect(svc.serviceConfig.ReadOnlyPaths).toEqual(["/srv/backup/s3/homelab-backups"]);
+    expect(svc.serviceConfig).toMatchObject({
+      Type: "oneshot",
+      StateDirectory: "homelab-backup",
+      StateDirectoryMode: "0711",
+    });
+    expect(svc.path).toEqual([
+      "/nix/store/stub-curl",
+      "/nix/store/stub-coreutils",
+      "/nix/store/stub-findutils",
+      "/nix/store/stub-gnused",
+    ]);
+    expect(c.systemd.timers["homelab-backup-arrivals"]).toEqual({
+      wantedBy: ["timers.target"],
+      timerConfig: { OnCalendar: "*:0/15", Persistent: true, AccuracySec: "1min" },
+    });
+    // The offsite timer is unchanged beside it; without arrivals there is no such service.
+    expect(c.systemd.timers["homelab-backup-offsite"]).toBeDefined();
+    const none = merged(await evaluate(write("eval-noarrivals.nix", renderNixosModule(TEMPLATE, settings(), offsite))));
+    expect(none.systemd.services["homelab-backup-arrivals"]).toBeUndefined();
   });
 
   it("RustFS: services.rustfs with the pinned musl release, the environment file, and a restart when the credentials change", async () => {

@@ -2,9 +2,11 @@
  * A NixOS hub (`hub.os: nixos`) through the whole program (index.ts under the mock runtime, imported
  * after the mocks): no remote command writes /etc/systemd, /usr/local or /etc/nixos, neither in its
  * command line nor in any script it runs (every uploaded file a command names is read); uploads go
- * only to the module's own directory; the NixOS module is rendered and uploaded beside them. The
+ * only to the module's own directory; the NixOS module is rendered and uploaded beside them, and it
+ * declares the arrivals check whose EnvironmentFile is the only thing written for it. The
  * same check on the Debian example stack finds /etc/systemd and /usr/local, so it can fail.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { NIXOS_FORBIDDEN_PATHS, NIXOS_MODULE_FILE, NIXOS_PATHS, NIXOS_STATE_DIR } from "../../components/hub/nixos.js";
 import { PINNED_RELEASES } from "../../components/hub/releases.js";
@@ -12,7 +14,11 @@ import { runProgram, type ProgramRun } from "../../tools/harness.js";
 import { unwrapSecrets } from "../../tools/mocks.js";
 import { remoteActions } from "../support/remoteActions.js";
 
-const SECRETS = ["homelab-backup:hubSshPrivateKey", "homelab-backup:offsiteFtpPassword"];
+const SECRETS = [
+  "homelab-backup:hubSshPrivateKey",
+  "homelab-backup:offsiteFtpPassword",
+  "homelab-backup:alertsNtfyToken",
+];
 const config: Record<string, string> = {
   "homelab-backup:hub": JSON.stringify({
     kind: "pi",
@@ -32,6 +38,9 @@ const config: Record<string, string> = {
     schedule: "0 6 * * *",
     ftp: { host: "ftp.example.net", user: "backup", path: "homelab" },
   }),
+  // Notify channels: the hub runs its own arrivals check, declared by the module.
+  "homelab-backup:alerts": JSON.stringify({ notify: { ntfy: { url: "https://ntfy.example.org", topic: "nixhub" } } }),
+  "homelab-backup:alertsNtfyToken": "tk_nixos-arrivals-token",
   "homelab-backup:hubSshPrivateKey":
     "-----BEGIN OPENSSH PRIVATE KEY-----\nnixos-test-key\n-----END OPENSSH PRIVATE KEY-----",
   "homelab-backup:offsiteFtpPassword": "ftp-password-nixos",
@@ -83,5 +92,23 @@ describe("NixOS hub: pulumi up writes nothing outside the module's own directory
     const names = actions.uploads.map((u) => u.path.split("/").pop());
     expect(names).not.toContain("install-server.sh");
     expect(names.some((n) => n?.endsWith(".service") || n?.endsWith(".timer"))).toBe(false);
+  });
+
+  it("declares the arrivals check in the module and writes only its EnvironmentFile, from stdin, a Pulumi secret", async () => {
+    const actions = await remoteActions(run.rec);
+    const module = actions.uploads.find((u) => u.path.endsWith(`/${NIXOS_MODULE_FILE}`))!;
+    expect(module.content).toContain("systemd.services.homelab-backup-arrivals = {");
+    expect(module.content).toContain(`dir = "/srv/s3/homelab-backups";`);
+    expect(module.content).toContain(`envFile = "${NIXOS_PATHS.arrivalsEnv}";`);
+    expect(actions.uploads.some((u) => u.path.includes("arrivals"))).toBe(false);
+    const env = run.rec.byType("command:remote:Command").filter((r) => r.name.startsWith("hub-arrivals"));
+    expect(env.map((r) => r.name)).toEqual(["hub-arrivals-env"]);
+    expect(String(unwrapSecrets(env[0].inputs.create))).toContain(`mv -f "$t" ${NIXOS_PATHS.arrivalsEnv}`);
+    expect(pulumi.runtime.isRpcSecret(env[0].inputs.stdin)).toBe(true);
+    const stdin = String(unwrapSecrets(env[0].inputs.stdin));
+    expect(stdin).toContain('ARRIVALS_DIR="/srv/s3/homelab-backups"\n');
+    expect(stdin).toContain('ARRIVALS_NTFY_URL="https://ntfy.example.org/nixhub"\n');
+    expect(stdin).toContain('ARRIVALS_NTFY_TOKEN="tk_nixos-arrivals-token"\n');
+    for (const c of actions.commands) expect(c.text).not.toContain("tk_nixos-arrivals-token");
   });
 });
