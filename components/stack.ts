@@ -200,20 +200,17 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
   // A pi hub with notify channels checks by itself that backups keep arriving (after the hub is configured: the bucket's directory exists then).
   const arrivals =
     hub && arrivalsOnHub(stack)
-      ? new HubArrivals(
-          "hub-arrivals",
-          {
-            alerts: stack.alerts!,
-            hub: stack.hub!,
-            sshPrivateKey: required("hubSshPrivateKey"),
-            secrets: {
-              ntfyToken: secret("alertsNtfyToken"),
-              slackWebhookUrl: secret("alertsSlackWebhookUrl"),
-              smtpPassword: secret("alertsSmtpPassword"),
-            },
+      ? new HubArrivals("hub-arrivals", {
+          alerts: stack.alerts!,
+          hub: stack.hub!,
+          sshPrivateKey: required("hubSshPrivateKey"),
+          secrets: {
+            ntfyToken: secret("alertsNtfyToken"),
+            slackWebhookUrl: secret("alertsSlackWebhookUrl"),
+            smtpPassword: secret("alertsSmtpPassword"),
           },
-          { dependsOn: [hub] },
-        )
+          after: [hub],
+        })
       : undefined;
 
   return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts, arrivals };

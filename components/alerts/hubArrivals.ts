@@ -34,6 +34,8 @@ export interface HubArrivalsArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /** The channels' credentials (homelab-backup:alertsNtfyToken, alertsSlackWebhookUrl, alertsSmtpPassword). */
   readonly secrets: { readonly [K in keyof ArrivalsSecrets]?: pulumi.Input<string> };
+  /** What must exist first (the hub: its configure step creates the bucket's directory). Every remote step waits for it. */
+  readonly after?: pulumi.Resource[];
 }
 
 /** The hub directory (relative to the SSH user's home) where files are staged before root installs them. */
@@ -70,6 +72,7 @@ export class HubArrivals extends pulumi.ComponentResource {
         ),
     );
     const units = renderArrivalsUnits(hub);
+    const after = args.after ?? [];
     this.timerName = units.timerName;
 
     if (hub.os === "nixos") {
@@ -85,13 +88,13 @@ export class HubArrivals extends pulumi.ComponentResource {
           addPreviousOutputInEnv: false,
           logging: "stderr",
         },
-        { parent: this },
+        { parent: this, dependsOn: after },
       );
     } else {
       const stage = new command.remote.Command(
         `${name}-stage`,
         { connection, create: `mkdir -p ${STAGE} && chmod 0700 .homelab-backup ${STAGE}` },
-        { parent: this },
+        { parent: this, dependsOn: after },
       );
       const files: Record<string, string> = {
         "hub-arrivals.sh": readScript("alerts/hub-arrivals.sh"),
@@ -122,7 +125,7 @@ export class HubArrivals extends pulumi.ComponentResource {
           addPreviousOutputInEnv: false,
           logging: "stderr",
         },
-        { parent: this },
+        { parent: this, dependsOn: after },
       );
       const { libDir, script, unitDir } = ARRIVALS_HUB_PATHS;
       const install = [
