@@ -2,12 +2,14 @@
 import type { StackConfig } from "../config.js";
 import { cronGaps, formatSeconds } from "../core/cron.js";
 import { names } from "../core/names.js";
-import { usesNodeAgent } from "./fsBackup.js";
+import { dataDirMountpoints } from "../hub/alerts.js";
+import { defaultVolumeNamespaceMatcher, usesNodeAgent } from "./fsBackup.js";
 import { veleroSchedules } from "./logic.js";
 import {
   cronWhy,
   MAX_FAILURE_WINDOW_SECONDS,
   q,
+  regexAlternatives,
   rule,
   VELERO_FS_BACKUP_ALLOWANCE_SECONDS,
   VELERO_OBJECTS_ALLOWANCE_SECONDS,
@@ -128,6 +130,41 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
         "15m",
       ),
     );
+    const fit = veleroVolumesFitRule(stack);
+    if (fit) out.push(fit);
   }
   return out;
+}
+
+/**
+ * Pod-volume data the Schedules copy by default (kubelet's used bytes of the PVCs in scope) larger
+ * than the share of the Pi hub's data disk the hub disk alert allows: the first full Kopia copy could
+ * never fit, and a full hub stops every class. Needs the hub's node exporter (hub.monitoring).
+ */
+export function veleroVolumesFitRule(stack: StackConfig): Built | undefined {
+  const velero = stack.velero;
+  const hub = stack.hub;
+  if (!velero || !usesNodeAgent(velero.fsBackup) || hub?.kind !== "pi" || !hub.dataDir || !hub.monitoring)
+    return undefined;
+  const scope = defaultVolumeNamespaceMatcher(veleroSchedules(velero), velero.excludedNamespaces, regexAlternatives);
+  if (!scope) return undefined;
+  const pct = stack.alerts?.hubDiskUsagePercent ?? 85;
+  const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(hub.dataDir)))}`;
+  return rule(
+    "homelab-backup.velero",
+    "VeleroVolumesExceedHubDisk",
+    "warning",
+    "velero",
+    `sum(max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes{${scope}})) > ${pct / 100} * max(node_filesystem_size_bytes{${mp}})`,
+    {
+      summary: "Velero would copy more pod-volume data than the hub's disk holds",
+      description: `The pod volumes Velero's file-system backup copies by default (the used bytes of the PVCs with ${scope}) exceed ${pct}% of the hub's data disk (${hub.dataDir}). The first full copy cannot fit, and a full hub stops every other backup class. Narrow velero.fsBackup (mode: opt-in with namespaces, or annotate volumes out) or add disk.`,
+    },
+    {
+      watches: `PVCs whose volumes Velero copies by default (${scope}) against the hub's data disk`,
+      firesWhen: `their used bytes > ${pct}% of the hub disk's size for 1h`,
+      why: "alerts.hubDiskUsagePercent: the share of the hub disk the other classes may fill too",
+    },
+    "1h",
+  );
 }

@@ -102,3 +102,23 @@ export function splitSchedule(fs: FsBackup, schedule: ScheduleInput): ScheduleSp
   };
   return [others, volumes];
 }
+
+/**
+ * The namespaces whose pod volumes the built Schedules copy by default, as a PromQL label matcher on
+ * `namespace` (annotated volumes elsewhere cannot be known offline and are not counted); undefined
+ * when no Schedule copies volumes by default. `excluded`: velero.excludedNamespaces.
+ */
+export function defaultVolumeNamespaceMatcher(
+  schedules: readonly { volumeScope: ScheduleSplit["volumeScope"]; includedNamespaces?: readonly string[] }[],
+  excluded: readonly string[],
+  alternatives: (values: readonly string[]) => string,
+): string | undefined {
+  const copying = schedules.filter((s) => s.volumeScope === "all" || typeof s.volumeScope === "object");
+  if (copying.length === 0) return undefined;
+  // A Schedule over every namespace (no include list) copies everything but the excluded ones.
+  if (copying.some((s) => !s.includedNamespaces)) {
+    return excluded.length ? `namespace!~"${alternatives([...excluded].sort())}"` : `namespace!=""`;
+  }
+  const names = [...new Set(copying.flatMap((s) => s.includedNamespaces ?? []))].sort();
+  return `namespace=~"${alternatives(names)}"`;
+}

@@ -12,7 +12,9 @@ import {
   VELERO_PREFIX,
   veleroSchedules,
 } from "./logic.js";
-import { usesNodeAgent } from "./fsBackup.js";
+import { defaultVolumeNamespaceMatcher, usesNodeAgent } from "./fsBackup.js";
+import { veleroVolumesFitRule } from "./alerts.js";
+import { regexAlternatives } from "../alerts/ruleHelpers.js";
 import { cronGaps } from "../core/cron.js";
 
 /** The Velero section of the plan. */
@@ -55,6 +57,7 @@ export function veleroPlan(stack: StackConfig): PlanSection {
       ? ` Velero is installed by this stack (Helm, with the AWS plugin${usesNodeAgent(velero.fsBackup) ? " and the node agent" : ""}).`
       : " Velero must already be installed with the AWS object-store plugin (`install: false`).",
     ...warnings,
+    fitEstimate(stack, built),
   ].join("");
   const first = velero.schedules[0]?.name ?? "<schedule>";
   const restore = [
@@ -70,4 +73,29 @@ export function veleroPlan(stack: StackConfig): PlanSection {
       : "",
   ].join("\n");
   return { title: "Kubernetes objects (Velero)", rows, details, restore };
+}
+
+/**
+ * How much pod-volume data the Schedules copy, and whether it fits the hub: volume sizes live in the
+ * cluster, so the plan gives the query that estimates it now and names the alert that watches it.
+ */
+function fitEstimate(stack: StackConfig, built: ReturnType<typeof veleroSchedules>): string {
+  const velero = stack.velero!;
+  const scope = defaultVolumeNamespaceMatcher(built, velero.excludedNamespaces, regexAlternatives);
+  if (!scope) return "";
+  const query = `sum(max by (namespace, persistentvolumeclaim) (kubelet_volume_stats_used_bytes{${scope}}))`;
+  const rule = veleroVolumesFitRule(stack);
+  return [
+    "",
+    "",
+    `**What the pod-volume copy costs.** The first full copy is about the used bytes of every PVC whose volumes are copied by default (\`${scope}\`; annotated volumes elsewhere come on top). Estimate it now in Prometheus:`,
+    "",
+    "```promql",
+    query,
+    "```",
+    "",
+    rule
+      ? `Alert \`${rule.rule.alert}\` fires when it exceeds ${stack.alerts?.hubDiskUsagePercent ?? 85}% of the hub's data disk (\`${stack.hub?.kind === "pi" ? stack.hub.dataDir : ""}\`): such a copy can never fit, and a full hub stops every other class.`
+      : "Compare it with the free space of the hub yourself: this hub exports no disk metrics the cluster scrapes (a Pi hub with `hub.monitoring` does).",
+  ].join("\n");
 }

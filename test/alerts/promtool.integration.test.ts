@@ -140,6 +140,7 @@ const SEVERITY: Record<string, string> = {
   BackupJobDeadlineExceeded: "warning",
   BackupHubDiskUsageHigh: "warning",
   BackupBucketQuotaExceeded: "warning",
+  VeleroVolumesExceedHubDisk: "warning",
 };
 
 type Labels = Record<string, string>;
@@ -554,16 +555,16 @@ function fullScenarios(s: Suite): void {
   );
 
   // The hub: data disk above 85 % (not the SD card), bucket above 500 GiB.
-  const fs = (mountpoint: string, device: string, avail: number, size: number) => [
+  const fs = (mountpoint: string, device: string, avail: number, size: number, samples = 40) => [
     series(
       "node_filesystem_avail_bytes",
       { instance: "hub.lan:9100", job: "hub-node", mountpoint, device, fstype: "ext4" },
-      `${avail}x40`,
+      `${avail}x${samples}`,
     ),
     series(
       "node_filesystem_size_bytes",
       { instance: "hub.lan:9100", job: "hub-node", mountpoint, device, fstype: "ext4" },
-      `${size}x40`,
+      `${size}x${samples}`,
     ),
   ];
   s.add(
@@ -582,6 +583,31 @@ function fullScenarios(s: Suite): void {
     "BackupHubDiskUsageHigh: 80 % used",
     [...fs("/mnt/backup-hdd", "/dev/sda1", 20e9, 100e9)],
     [s.check("BackupHubDiskUsageHigh", 20 * 60, [])],
+  );
+  // Velero's default pod-volume copy (fsBackup opt-out: every namespace but the excluded ones)
+  // against 85 % of the hub's 100 GB data disk, held for 1 h; kube-system's volume is excluded.
+  const used = (namespace: string, pvc: string, values: string) =>
+    series("kubelet_volume_stats_used_bytes", { namespace, persistentvolumeclaim: pvc, node: "n1" }, values);
+  const hubDisk = fs("/mnt/backup-hdd", "/dev/sda1", 50e9, 100e9, 150);
+  s.add(
+    "VeleroVolumesExceedHubDisk",
+    [
+      ...hubDisk,
+      used("media", "photos", "60e9x150"),
+      used("wiki", "data", "20e9x29 30e9x120"),
+      used("kube-system", "big", "500e9x150"),
+    ],
+    [s.check("VeleroVolumesExceedHubDisk", 60 * 60, []), s.check("VeleroVolumesExceedHubDisk", 100 * 60, [{}])],
+  );
+  s.add(
+    "VeleroVolumesExceedHubDisk: 84 GB of 100 GB",
+    [
+      ...hubDisk,
+      used("media", "photos", "64e9x150"),
+      used("wiki", "data", "20e9x150"),
+      used("kube-system", "big", "500e9x150"),
+    ],
+    [s.check("VeleroVolumesExceedHubDisk", 100 * 60, [])],
   );
   const GiB = 1024 ** 3;
   s.add(
@@ -722,7 +748,7 @@ describe("alert rules under promtool", { timeout: 300_000 }, () => {
       fullScenarios(suite);
     });
     const all = alertNames(stack);
-    expect(all.length).toBe(20);
+    expect(all.length).toBe(21);
     expect(
       all.filter((a) => !s.fired.has(a)),
       "alerts without a firing case",
