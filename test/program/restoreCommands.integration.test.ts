@@ -186,7 +186,12 @@ describe("plan.md restore commands run as printed (example stack, real RGW hub)"
     expect(readFileSync(path.join(ws, name))).toEqual(snap);
 
     // A snapshot that no longer matches its record stops the paste.
-    await put(hub, bucket, `etcd-snapshots/${node}/${name}`, Buffer.concat([snap.subarray(0, -1), Buffer.from([snap[snap.length - 1] ^ 0xff])]));
+    await put(
+      hub,
+      bucket,
+      `etcd-snapshots/${node}/${name}`,
+      Buffer.concat([snap.subarray(0, -1), Buffer.from([snap[snap.length - 1] ^ 0xff])]),
+    );
     const bad = workstation();
     const failed = await pasteRun(steps, { cwd: bad, binDirs: [pulumiStandIn(bad, { outputs: outputs() })] });
     expect(failed.code).not.toBe(0);
