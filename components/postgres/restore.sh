@@ -141,6 +141,13 @@ case "$mode" in
     # psql first: when it stops on an error, the stream behind it breaks too (SIGPIPE).
     if [ "$psql_status" -ne 0 ]; then
       drop_created
+      # psql stopped at the first statement it refused, so the hash of the stream behind it never
+      # finished. A corrupt object can decompress into such a statement before zstd reaches its
+      # checksum: hash the object on its own (a second download, on this failure path only) to say
+      # which it was.
+      if got="$("$RCLONE" cat "${hub}/${key}" | sha256sum | cut -d' ' -f1)" && [ "$got" != "$want_sha" ]; then
+        fail "${key} has sha256 ${got}, its record says ${want_sha}: corrupt; the restore into ${target} was rolled back"
+      fi
       fail "restore into ${target} failed (psql exited with ${psql_status}); the transaction was rolled back"
     fi
     if ! stream_ok; then
