@@ -14,8 +14,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../config.js";
 import { contentHash, readScript } from "../core/files.js";
+import { asRoot, stageFilesOnHub, timerInstallCommands } from "../core/hubHost.js";
 import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/nixos.js";
-import { asRoot } from "../offsite/logic.js";
 import {
   ARRIVALS_HUB_PATHS,
   arrivalsEnvironment,
@@ -91,29 +91,12 @@ export class HubArrivals extends pulumi.ComponentResource {
         { parent: this, dependsOn: after },
       );
     } else {
-      const stage = new command.remote.Command(
-        `${name}-stage`,
-        { connection, create: `mkdir -p ${STAGE} && chmod 0700 .homelab-backup ${STAGE}` },
-        { parent: this, dependsOn: after },
-      );
       const files: Record<string, string> = {
         "hub-arrivals.sh": readScript("alerts/hub-arrivals.sh"),
         [units.serviceName]: units.service,
         [units.timerName]: units.timer,
       };
-      const copies = Object.entries(files).map(
-        ([file, text]) =>
-          new command.remote.CopyToRemote(
-            `${name}-copy-${file.replace(/\./g, "-")}`,
-            {
-              connection,
-              source: new pulumi.asset.StringAsset(text),
-              remotePath: `${STAGE}/${file}`,
-              triggers: [contentHash(text)],
-            },
-            { parent: this, dependsOn: [stage] },
-          ),
-      );
+      const copies = stageFilesOnHub(name, connection, STAGE, files, { parent: this, dependsOn: after });
       const env = new command.remote.Command(
         `${name}-env`,
         {
@@ -128,20 +111,14 @@ export class HubArrivals extends pulumi.ComponentResource {
         { parent: this, dependsOn: after },
       );
       const { libDir, script, unitDir } = ARRIVALS_HUB_PATHS;
-      const install = [
-        `install -d -m 0755 ${libDir}`,
-        `install -m 0755 ${STAGE}/hub-arrivals.sh ${script}`,
-        `install -m 0644 ${STAGE}/${units.serviceName} ${unitDir}/${units.serviceName}`,
-        `install -m 0644 ${STAGE}/${units.timerName} ${unitDir}/${units.timerName}`,
-        "systemctl daemon-reload",
-        `systemctl enable --now ${units.timerName}`,
-        `systemctl list-timers --no-pager ${units.timerName}`,
-      ].join(" && ");
-      const remove = [
-        `systemctl disable --now ${units.timerName} || true`,
-        `rm -f ${unitDir}/${units.serviceName} ${unitDir}/${units.timerName} ${script}`,
-        "systemctl daemon-reload",
-      ].join("; ");
+      const { install, remove } = timerInstallCommands({
+        stageDir: STAGE,
+        libDir,
+        scripts: { "hub-arrivals.sh": script },
+        unitDir,
+        serviceName: units.serviceName,
+        timerName: units.timerName,
+      });
       new command.remote.Command(
         `${name}-units`,
         {

@@ -19,7 +19,7 @@ export interface EtcdRestoreOptions {
 }
 
 /**
- * Steps 1 and 2 of every etcd restore: list the snapshots under `dir` (`$NODE` for k3s, `talos`), then
+ * Steps 1 and 2 of every etcd restore: list the snapshots under `dir` (`$ETCD_NODE` for k3s, `talos`), then
  * download the newest (or `$SNAP` when set) with its record into the current directory and check its
  * sha256. Two fenced blocks that run as printed in one shell.
  */
@@ -32,10 +32,10 @@ export function snapshotFetchSteps(hub: HubConnection, dir: string, opts: EtcdRe
     "1. Set up the hub remote and list the snapshots (oldest first):",
     "```sh",
     ...hubRemoteSetup(hub, ETCD_RESTORE_KEYS),
-    ...(dir === "$NODE"
+    ...(dir === "$ETCD_NODE"
       ? [
           `rclone lsf "hub:$BUCKET/${PREFIXES.etcd}" --dirs-only --exclude '.partial/**'   # one directory per server`,
-          `NODE="\${NODE:-$(rclone lsf "hub:$BUCKET/${PREFIXES.etcd}" --dirs-only --exclude '.partial/**' | head -n 1 | tr -d /)}"   # or set NODE first`,
+          `ETCD_NODE="\${ETCD_NODE:-$(rclone lsf "hub:$BUCKET/${PREFIXES.etcd}" --dirs-only --exclude '.partial/**' | head -n 1 | tr -d /)}"   # or set ETCD_NODE first`,
         ]
       : []),
     `rclone lsf "${remote}/" --files-only --exclude '*.json' | sort`,
@@ -62,7 +62,7 @@ export function k3sRestoreRunbook(
     "Any server's snapshot restores the whole cluster. Run steps 1–2 on the server that will lead the restore",
     "(it needs rclone and the Pulumi CLI; or run them on a workstation and copy the checked file over).",
     "",
-    ...snapshotFetchSteps(hub, "$NODE", opts),
+    ...snapshotFetchSteps(hub, "$ETCD_NODE", opts),
     "3. Stop k3s on every server, then reset the cluster from the snapshot on the leading server:",
     "```sh",
     `sudo install -D -m 0600 -o root -g root "./$SNAP" "${snapshotDir}/$SNAP"`,

@@ -148,11 +148,6 @@ export function renderOffsiteUnits(
   };
 }
 
-/** `cmd` run as root on the hub: directly when the SSH user is root, else through non-interactive sudo. */
-export function asRoot(sshUser: string | undefined, cmd: string): string {
-  return sshUser === "root" ? `sh -c ${shellQuote(cmd)}` : `sudo -n sh -c ${shellQuote(cmd)}`;
-}
-
 /** `KEY='value' ...` for a shell command line (non-secret values only). */
 export function envAssignments(env: Record<string, string>): string {
   return Object.entries(env)

@@ -18,10 +18,10 @@ import {
   TOOLS_VOLUME,
 } from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
+import { asRoot, stageFilesOnHub, timerInstallCommands } from "../core/hubHost.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
 import {
-  asRoot,
   envAssignments,
   OFFSITE_HUB_PATHS,
   OFFSITE_JOB_SCRIPTS,
@@ -165,30 +165,13 @@ export class OffsiteSync extends pulumi.ComponentResource {
         privateKey: args.sshPrivateKey,
       };
 
-      const stage = new command.remote.Command(
-        `${name}-stage`,
-        { connection, create: `mkdir -p ${STAGE} && chmod 0700 .homelab-backup ${STAGE}` },
-        { parent: this },
-      );
       const files: Record<string, string> = {
         "install-rclone.sh": readScript("offsite/install-rclone.sh"),
         ...Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])),
         [units.serviceName]: units.service,
         [units.timerName]: units.timer,
       };
-      const copies = Object.entries(files).map(
-        ([file, text]) =>
-          new command.remote.CopyToRemote(
-            `${name}-copy-${file.replace(/\./g, "-")}`,
-            {
-              connection,
-              source: new pulumi.asset.StringAsset(text),
-              remotePath: `${STAGE}/${file}`,
-              triggers: [contentHash(text)],
-            },
-            { parent: this, dependsOn: [stage] },
-          ),
-      );
+      const copies = stageFilesOnHub(name, connection, STAGE, files, { parent: this });
 
       const installRclone = new command.remote.Command(
         `${name}-rclone`,
@@ -222,24 +205,16 @@ export class OffsiteSync extends pulumi.ComponentResource {
       );
 
       const lib = OFFSITE_HUB_PATHS.libDir;
-      const unitDir = OFFSITE_HUB_PATHS.unitDir;
-      const install = [
-        `install -d -m 0755 ${lib}`,
-        ...OFFSITE_SCRIPTS.map((s) => `install -m 0755 ${STAGE}/${s} ${lib}/${s}`),
-        `install -m 0644 ${STAGE}/${units.serviceName} ${unitDir}/${units.serviceName}`,
-        `install -m 0644 ${STAGE}/${units.timerName} ${unitDir}/${units.timerName}`,
-        `install -d -m 0755 ${args.hubConfig.textfileCollectorDir}`,
-        "systemctl daemon-reload",
-        `systemctl enable --now ${units.timerName}`,
-        // Show the next elapse in the command output: a timer that never fires is the bug this replaces.
-        `systemctl list-timers --no-pager ${units.timerName}`,
-      ].join(" && ");
-      const remove = [
-        `systemctl disable --now ${units.timerName} || true`,
-        `rm -f ${unitDir}/${units.serviceName} ${unitDir}/${units.timerName}`,
-        `rm -rf ${lib}`,
-        "systemctl daemon-reload",
-      ].join("; ");
+      const { install, remove } = timerInstallCommands({
+        stageDir: STAGE,
+        libDir: lib,
+        scripts: Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, `${lib}/${s}`])),
+        unitDir: OFFSITE_HUB_PATHS.unitDir,
+        serviceName: units.serviceName,
+        timerName: units.timerName,
+        extraDirs: [args.hubConfig.textfileCollectorDir],
+        removeLibDir: true,
+      });
       new command.remote.Command(
         `${name}-units`,
         {

@@ -42,7 +42,11 @@ const THREADS = arg("threads", "2");
  * (~2.6:1); pgbench: pgbench's own tables (its filler column is blanks, so it compresses ~50:1). */
 const DATA = arg("data", "events");
 const USERLAND = arg("userland", "busybox");
+/** The BusyBox binary whose applets stand in for the job image's userland (see busyboxPath). */
+const BUSYBOX = arg("busybox", "busybox");
 const TUNE = process.argv.includes("--tune");
+/** Instead of the project's dump: the cost of each way to split and check the stream (see designs()). */
+const DESIGNS = process.argv.includes("--designs");
 
 interface Measure {
   wallS: number;
@@ -86,8 +90,9 @@ async function measure(command: string, env: NodeJS.ProcessEnv): Promise<Measure
 /** A directory of BusyBox applet links, first on PATH: the userland of the job image. */
 function busyboxPath(base: string): string {
   const dir = mkdtempSync(path.join(tmpdir(), "bench-busybox-"));
-  for (const applet of execFileSync("busybox", ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean)) {
-    execFileSync("ln", ["-s", "/usr/bin/busybox", path.join(dir, applet)]);
+  const binary = execFileSync("bash", ["-c", `command -v ${BUSYBOX}`], { encoding: "utf8" }).trim();
+  for (const applet of execFileSync(binary, ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean)) {
+    execFileSync("ln", ["-s", binary, path.join(dir, applet)]);
   }
   return `${dir}:${base}`;
 }
@@ -122,6 +127,50 @@ const median = (xs: number[]) => {
 };
 const fmt = (xs: number[], digits = 2) =>
   `${median(xs).toFixed(digits)} (${Math.min(...xs).toFixed(digits)}–${Math.max(...xs).toFixed(digits)})`;
+
+/**
+ * What each way of paying for the checks costs, against the floor, in one interleaved run: compression
+ * alone, then the checks the dump needs (sha256 of the compressed bytes, and the trailer read back from
+ * the compressed side or off the raw stream) behind BusyBox's tee (the job image's only stream
+ * splitter; it copies 1 KiB per read) and behind GNU tee (128 KiB, not in the image: the bound of any
+ * splitter). sha256sum is BusyBox's applet (--busybox chooses which BusyBox; 1.37, the job image's,
+ * uses the CPU's SHA instructions). Nothing is uploaded: every design ends in /dev/null.
+ */
+async function designs(env: NodeJS.ProcessEnv, dir: string): Promise<void> {
+  mkdirSync(dir);
+  const bb = execFileSync("bash", ["-c", `command -v ${BUSYBOX}`], { encoding: "utf8" }).trim();
+  const z = `zstd -q -T${THREADS} -${ZSTD}`;
+  const sha = `>(${bb} sha256sum > ${dir}/sha)`;
+  const check = `>(zstd -q -d | ${bb} tail -c 1024 > ${dir}/trailer)`;
+  const d: Record<string, string> = {
+    floor: "pg_dump -d bench > /dev/null",
+    "zstd, no checks": `pg_dump -d bench | ${z} > /dev/null`,
+    "BusyBox tee: sha256 + decompressed trailer (the project's dump)": `pg_dump -d bench | ${z} | ${bb} tee ${sha} ${check} > /dev/null`,
+    "BusyBox tee: sha256 only": `pg_dump -d bench | ${z} | ${bb} tee ${sha} > /dev/null`,
+    "GNU tee: sha256 + decompressed trailer": `pg_dump -d bench | ${z} | /usr/bin/tee ${sha} ${check} > /dev/null`,
+    "GNU tee: sha256 only": `pg_dump -d bench | ${z} | /usr/bin/tee ${sha} > /dev/null`,
+    "GNU tee: raw trailer + sha256": `pg_dump -d bench | /usr/bin/tee >(${bb} tail -c 1024 > ${dir}/trailer) | ${z} | /usr/bin/tee ${sha} > /dev/null`,
+  };
+  const names = Object.keys(d);
+  const walls: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  const cpus: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      const m = await measure(`set -o pipefail; ${d[name]}`, env);
+      if (!m.ok) throw new Error(`${name} failed in round ${round + 1}`);
+      walls[name].push(m.wallS);
+      cpus[name].push(m.cpuS);
+    }
+    console.log(`round ${round + 1}: ${names.map((n) => walls[n][round].toFixed(1)).join(" / ")} s`);
+  }
+  console.log("");
+  console.log("| design | wall / floor (median, range) | CPU s |");
+  console.log("|---|---|---|");
+  for (const n of names) {
+    const r = walls[n].map((w, i) => w / walls.floor[i]);
+    console.log(`| ${n} | ${fmt(r)} | ${fmt(cpus[n], 1)} |`);
+  }
+}
 
 async function main() {
   const [pg, s3] = await Promise.all([
@@ -170,6 +219,10 @@ async function main() {
       ZSTD_LEVEL: ZSTD,
       ZSTD_THREADS: THREADS,
     };
+    if (DESIGNS) {
+      await designs(env, path.join(work, "designs"));
+      return;
+    }
     const pipelines: Record<string, { command: string; env: NodeJS.ProcessEnv }> = {
       floor: { command: "pg_dump -d bench > /dev/null", env },
       local: { command: `bash ${SCRIPTS}/dump.sh`, env: { ...dumpEnv, RCLONE: sinkRclone(sinkDir) } },

@@ -30,7 +30,7 @@ describe("k3sRestoreRunbook / etcdPlan", () => {
     const order = [
       'RCLONE_CONFIG_HUB_ENDPOINT="$(pulumi stack output hubEndpoint)"',
       'RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY="$(pulumi stack output etcdRestoreSecretAccessKey --show-secrets)"',
-      'rclone copyto "hub:$BUCKET/etcd-snapshots/$NODE/$SNAP" "./$SNAP"',
+      'rclone copyto "hub:$BUCKET/etcd-snapshots/$ETCD_NODE/$SNAP" "./$SNAP"',
       "sha256sum -c",
       "systemctl stop k3s",
       '--cluster-reset --cluster-reset-restore-path="/var/lib/rancher/k3s/server/db/snapshots/$SNAP"',

@@ -3,7 +3,7 @@
  * save` reaches the hub with a correct record, restores into a new etcd that serves the keys, files
  * still being written are left alone, a corrupt snapshot is refused, and a second run sends nothing.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   appendFileSync,
@@ -23,57 +23,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { COMPONENTS_DIR } from "../../components/core/files.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 import { freePort } from "../support/net.js";
+import { startEtcd, stopEtcd, type Etcd } from "../support/etcd.js";
 
 const run = promisify(execFile);
 const SCRIPT = path.join(COMPONENTS_DIR, "etcd", "offload.sh");
 const NODE = "cp-1";
-
-interface Etcd {
-  readonly client: string;
-  readonly child: ChildProcess;
-}
-
-async function startEtcd(name: string, dataDir: string, clientPort: number, peerPort: number): Promise<Etcd> {
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  const child = spawn(
-    "etcd",
-    [
-      "--name",
-      name,
-      "--data-dir",
-      dataDir,
-      "--listen-client-urls",
-      client,
-      "--advertise-client-urls",
-      client,
-      "--listen-peer-urls",
-      peer,
-      "--initial-advertise-peer-urls",
-      peer,
-      "--initial-cluster",
-      `${name}=${peer}`,
-    ],
-    { stdio: "ignore", env: childEnv({ ETCD_UNSUPPORTED_ARCH: process.arch === "x64" ? "" : process.arch }) },
-  );
-  for (let i = 0; i < 100; i++) {
-    try {
-      await run("etcdctl", ["--endpoints", client, "endpoint", "health"], { env: childEnv() });
-      return { client, child };
-    } catch {
-      if (child.exitCode !== null) throw new Error(`etcd ${name} exited with ${child.exitCode}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`etcd ${name} did not become healthy`);
-}
-
-async function stopEtcd(e: Etcd | undefined): Promise<void> {
-  if (!e || e.child.exitCode !== null || e.child.signalCode !== null) return;
-  const exited = new Promise((r) => e.child.once("exit", r));
-  e.child.kill("SIGTERM");
-  await exited;
-}
 
 const sha256 = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 

@@ -9,7 +9,7 @@
  * real etcd for it (`etcdctl snapshot save`, the same Maintenance/Snapshot stream the Talos API
  * relays), and the faults are what a broken stream or a refused role would produce.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -21,6 +21,7 @@ import { talosRestoreRunbook } from "../../components/etcd/restore.js";
 import { pasteRun, pulumiStandIn, shellBlocks } from "../support/pasteRun.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 import { freePort } from "../support/net.js";
+import { startEtcd, stopEtcd, type Etcd } from "../support/etcd.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -48,53 +49,6 @@ echo "etcd snapshot saved to \\"$dest\\" ($(stat -c %s "$dest") bytes)"
 `;
 const FAKE_SHA = createHash("sha256").update(FAKE_TALOSCTL).digest("hex");
 const VERSION = "v1.13.10";
-
-interface Etcd {
-  readonly client: string;
-  readonly child: ChildProcess;
-}
-
-async function startEtcd(name: string, dataDir: string, clientPort: number, peerPort: number): Promise<Etcd> {
-  const client = `http://127.0.0.1:${clientPort}`;
-  const peer = `http://127.0.0.1:${peerPort}`;
-  const child = spawn(
-    "etcd",
-    [
-      "--name",
-      name,
-      "--data-dir",
-      dataDir,
-      "--listen-client-urls",
-      client,
-      "--advertise-client-urls",
-      client,
-      "--listen-peer-urls",
-      peer,
-      "--initial-advertise-peer-urls",
-      peer,
-      "--initial-cluster",
-      `${name}=${peer}`,
-    ],
-    { stdio: "ignore", env: childEnv({ ETCD_UNSUPPORTED_ARCH: process.arch === "x64" ? "" : process.arch }) },
-  );
-  for (let i = 0; i < 150; i++) {
-    try {
-      await run("etcdctl", ["--endpoints", client, "endpoint", "health"], { env: childEnv() });
-      return { client, child };
-    } catch {
-      if (child.exitCode !== null) throw new Error(`etcd ${name} exited with ${child.exitCode}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`etcd ${name} did not become healthy`);
-}
-
-async function stopChild(c: ChildProcess | undefined): Promise<void> {
-  if (!c || c.exitCode !== null || c.signalCode !== null) return;
-  const exited = new Promise((r) => c.once("exit", r));
-  c.kill("SIGTERM");
-  await exited;
-}
 
 let peer: S3Peer;
 let dir: string;
@@ -174,8 +128,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await stopChild(etcd1?.child);
-  await stopChild(etcd2?.child);
+  await stopEtcd(etcd1);
+  await stopEtcd(etcd2);
   await new Promise((r) => releases?.close(r));
   await peer?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });
@@ -232,7 +186,7 @@ describe("talos-snapshot.sh: snapshot through the Talos API, offloaded like k3s"
       { env: childEnv() },
     );
     expect(stdout.split("\n").filter(Boolean)).toHaveLength(40);
-    await stopChild(etcd2.child);
+    await stopEtcd(etcd2);
   }, 60_000);
 
   it("the plan's Talos restore steps 1-2 run as pasted: fetch the newest snapshot and check it against its record", async () => {

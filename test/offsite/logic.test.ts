@@ -15,7 +15,6 @@ import { metrics, names } from "../../components/core/names.js";
 import { mirrorEnv, mirrorPrefix } from "../../components/mirror/logic.js";
 import { mirrorsPlan } from "../../components/mirror/plan.js";
 import {
-  asRoot,
   OFFSITE_HUB_PATHS,
   offsiteConfigEnv,
   offsiteRestoreCommand,
@@ -159,11 +158,6 @@ describe("settings and secrets", () => {
     expect(offsiteSecretsStdin("pw", "k", "id", "sec")).toBe("pw\nk\nid\nsec\n");
     expect(offsiteSecretsStdin("pw", undefined, "id", "sec")).toBe("pw\n\nid\nsec\n");
     expect(() => offsiteSecretsStdin("p\nw", "k", "id", "sec")).toThrow(/line break/);
-  });
-
-  it("runs as root through sudo unless the SSH user is root", () => {
-    expect(asRoot("pi", "echo 'x'")).toBe(`sudo -n sh -c 'echo '\\''x'\\'''`);
-    expect(asRoot("root", "true")).toBe("sh -c 'true'");
   });
 
   it("restore command names the secrets without containing them", () => {

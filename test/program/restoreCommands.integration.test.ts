@@ -180,7 +180,12 @@ describe("plan.md restore commands run as printed (example stack, real RGW hub)"
     await put(hub, bucket, `etcd-snapshots/${node}/${name}.json`, record(snap));
 
     const ws = workstation();
-    const res = await pasteRun(steps, { cwd: ws, binDirs: [pulumiStandIn(ws, { outputs: outputs() })] });
+    // A shell that exports NODE (npm does, some profiles do) picks the server directory all the same.
+    const res = await pasteRun(steps, {
+      cwd: ws,
+      binDirs: [pulumiStandIn(ws, { outputs: outputs() })],
+      env: { NODE: "/usr/bin/node" },
+    });
     expect(res.code, res.stderr).toBe(0);
     expect(res.stdout).toContain(`./${name}: OK`);
     expect(readFileSync(path.join(ws, name))).toEqual(snap);

@@ -61,8 +61,8 @@ export function pasteRun(
     HOME: opts.cwd,
     RCLONE_CONFIG: path.join(opts.cwd, "no-rclone.conf"),
   });
-  // What npm/npx put in the test runner's environment is not on a workstation: NODE (the node binary,
-  // which would answer the plan's "or set NODE first"), INIT_CWD, npm_*.
+  // What npm/npx put in the test runner's environment is not on a workstation: NODE (the node binary),
+  // INIT_CWD, npm_*. (The plan's own variables avoid those names: the etcd steps use ETCD_NODE.)
   for (const k of Object.keys(env)) if (/^npm_/i.test(k) || k === "NODE" || k === "INIT_CWD") delete env[k];
   return new Promise((resolve) => {
     const child = spawn("bash", ["-e", "-o", "pipefail", "-c", blocks.join("\n")], {

@@ -1,0 +1,91 @@
+/**
+ * Installing files and systemd timers on a Debian hub over SSH, shared by every job that runs there
+ * (the off-site copy, the arrivals check): stage the files in a directory only the SSH user can read,
+ * then install them as root in one command, so a half-copied set never becomes a running unit.
+ */
+import * as command from "@pulumi/command";
+import type * as types from "@pulumi/command/types";
+import * as pulumi from "@pulumi/pulumi";
+import { contentHash, shellQuote } from "./files.js";
+
+/** `cmd` run as root on the hub: directly when the SSH user is root, else through non-interactive sudo. */
+export function asRoot(sshUser: string | undefined, cmd: string): string {
+  return sshUser === "root" ? `sh -c ${shellQuote(cmd)}` : `sudo -n sh -c ${shellQuote(cmd)}`;
+}
+
+/**
+ * `<name>-stage` (the staging directory, 0700, under the SSH user's home) and one `<name>-copy-<file>`
+ * per file, each replaced when its content changes. Returns the copies, for what installs them to wait on.
+ */
+export function stageFilesOnHub(
+  name: string,
+  connection: types.input.remote.ConnectionArgs,
+  stageDir: string,
+  files: Record<string, string>,
+  opts: pulumi.CustomResourceOptions,
+): command.remote.CopyToRemote[] {
+  const parentDir = stageDir.split("/")[0];
+  const stage = new command.remote.Command(
+    `${name}-stage`,
+    { connection, create: `mkdir -p ${stageDir} && chmod 0700 ${parentDir} ${stageDir}` },
+    opts,
+  );
+  return Object.entries(files).map(
+    ([file, text]) =>
+      new command.remote.CopyToRemote(
+        `${name}-copy-${file.replace(/\./g, "-")}`,
+        {
+          connection,
+          source: new pulumi.asset.StringAsset(text),
+          remotePath: `${stageDir}/${file}`,
+          triggers: [contentHash(text)],
+        },
+        { parent: opts.parent, dependsOn: [stage] },
+      ),
+  );
+}
+
+/** What a staged timer job needs installed, and where. */
+export interface TimerInstall {
+  /** The staging directory the files were copied to. */
+  readonly stageDir: string;
+  /** The directory the scripts are installed into (0755). */
+  readonly libDir: string;
+  /** Staged file name → installed path, each installed 0755. */
+  readonly scripts: Record<string, string>;
+  /** The systemd unit directory. */
+  readonly unitDir: string;
+  readonly serviceName: string;
+  readonly timerName: string;
+  /** More directories the service needs (0755), created before the timer starts. */
+  readonly extraDirs?: string[];
+  /** Remove the whole libDir on delete (it holds nothing but these scripts). */
+  readonly removeLibDir?: boolean;
+}
+
+/**
+ * The root commands that install the staged scripts and units and start the timer, and that stop and
+ * remove them again. The install ends by listing the timer, so its next elapse is in the command output:
+ * a timer that never fires is the failure this project replaces.
+ */
+export function timerInstallCommands(t: TimerInstall): { install: string; remove: string } {
+  const install = [
+    `install -d -m 0755 ${t.libDir}`,
+    ...Object.entries(t.scripts).map(([file, dest]) => `install -m 0755 ${t.stageDir}/${file} ${dest}`),
+    `install -m 0644 ${t.stageDir}/${t.serviceName} ${t.unitDir}/${t.serviceName}`,
+    `install -m 0644 ${t.stageDir}/${t.timerName} ${t.unitDir}/${t.timerName}`,
+    ...(t.extraDirs ?? []).map((d) => `install -d -m 0755 ${d}`),
+    "systemctl daemon-reload",
+    `systemctl enable --now ${t.timerName}`,
+    `systemctl list-timers --no-pager ${t.timerName}`,
+  ].join(" && ");
+  const remove = [
+    `systemctl disable --now ${t.timerName} || true`,
+    t.removeLibDir
+      ? `rm -f ${t.unitDir}/${t.serviceName} ${t.unitDir}/${t.timerName}`
+      : `rm -f ${t.unitDir}/${t.serviceName} ${t.unitDir}/${t.timerName} ${Object.values(t.scripts).join(" ")}`,
+    ...(t.removeLibDir ? [`rm -rf ${t.libDir}`] : []),
+    "systemctl daemon-reload",
+  ].join("; ");
+  return { install, remove };
+}
