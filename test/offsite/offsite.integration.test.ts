@@ -3,7 +3,7 @@
  * TLS (self-signed certificate that rclone verifies through SSL_CERT_FILE) and the S3 peer as the hub.
  * The scripts run exactly as shipped; only their environment is the test's.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
   existsSync,
@@ -17,7 +17,6 @@ import {
   chmodSync,
 } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -28,7 +27,7 @@ import { metrics } from "../../components/core/names.js";
 import { mirrorEnv } from "../../components/mirror/logic.js";
 import { offsiteConfigEnv, offsiteSecretsStdin, offsiteSyncEnv } from "../../components/offsite/logic.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
-import { freePort } from "../support/net.js";
+import { startVsftpd, type Vsftpd } from "../support/vsftpd.js";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -88,8 +87,7 @@ let peer: S3Peer;
 let dir: string;
 let ftpHome: string;
 let ftpPort: number;
-let vsftpd: ChildProcess | undefined;
-let createdUser = false;
+let ftp: Vsftpd | undefined;
 let hub: HubConnection;
 let config: OffsiteConfig;
 let baseEnv: NodeJS.ProcessEnv;
@@ -97,107 +95,13 @@ let conf: string;
 let textfile: string;
 const source: Record<string, Buffer> = {};
 
-async function startFtp(): Promise<void> {
-  vsftpd = spawn("vsftpd", [path.join(dir, "vsftpd.conf")], {
-    stdio: ["ignore", "inherit", "inherit"],
-    detached: true,
-  });
-  for (let i = 0; i < 50; i++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(ftpPort, "127.0.0.1");
-      s.once("connect", () => (s.destroy(), resolve(true)));
-      s.once("error", () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("vsftpd did not start");
-}
-
-async function stopFtp(): Promise<void> {
-  if (vsftpd && vsftpd.exitCode === null) {
-    const exited = new Promise((r) => vsftpd!.once("exit", r));
-    // vsftpd forks a process per session: end the whole group it leads.
-    process.kill(-vsftpd.pid!, "SIGTERM");
-    await exited;
-  }
-  vsftpd = undefined;
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "offsite-"));
   chmodSync(dir, 0o755);
-  ftpHome = path.join(dir, "ftp-home");
-  mkdirSync(ftpHome);
   // A local user is what Debian's vsftpd authenticates through PAM; created for the test, removed after.
-  if ((await sh("id", [FTP_USER], process.env)).code !== 0) {
-    await run("useradd", ["-M", "-d", ftpHome, "-s", "/bin/bash", FTP_USER]);
-    createdUser = true;
-  } else {
-    await run("usermod", ["-d", ftpHome, FTP_USER]);
-  }
-  const chp = await sh("chpasswd", [], process.env, `${FTP_USER}:${FTP_PASSWORD}\n`);
-  expect(chp.code, chp.stderr).toBe(0);
-  await run("chown", [FTP_USER, ftpHome]);
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-keyout",
-    path.join(dir, "key.pem"),
-    "-out",
-    path.join(dir, "cert.pem"),
-    "-days",
-    "2",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-  ]);
-  ftpPort = await freePort();
-  const pasv = 20_000 + Math.floor(Math.random() * 20_000);
-  writeFileSync(
-    path.join(dir, "vsftpd.conf"),
-    [
-      "listen=YES",
-      "listen_ipv6=NO",
-      "listen_address=127.0.0.1",
-      `listen_port=${ftpPort}`,
-      "background=NO",
-      "anonymous_enable=NO",
-      "local_enable=YES",
-      "write_enable=YES",
-      "local_umask=022",
-      // "/" of the FTP session is the user's home, as on a hosted FTP service (Box.com).
-      "chroot_local_user=YES",
-      "allow_writeable_chroot=YES",
-      "pasv_enable=YES",
-      "pasv_address=127.0.0.1",
-      `pasv_min_port=${pasv}`,
-      `pasv_max_port=${pasv + 40}`,
-      "ssl_enable=YES",
-      `rsa_cert_file=${dir}/cert.pem`,
-      `rsa_private_key_file=${dir}/key.pem`,
-      "force_local_logins_ssl=YES",
-      "force_local_data_ssl=YES",
-      // Go's FTP client does not resume TLS sessions on the data connection.
-      "require_ssl_reuse=NO",
-      "ssl_ciphers=HIGH",
-      // No seccomp/namespace sandbox: unavailable in this container.
-      "seccomp_sandbox=NO",
-      "isolate=NO",
-      "isolate_network=NO",
-      "pam_service_name=vsftpd",
-      "userlist_enable=NO",
-      "secure_chroot_dir=/var/run/vsftpd/empty",
-      `vsftpd_log_file=${dir}/vsftpd.log`,
-      "",
-    ].join("\n"),
-  );
-  mkdirSync("/var/run/vsftpd/empty", { recursive: true });
-  await startFtp();
+  ftp = await startVsftpd(dir, FTP_USER, FTP_PASSWORD);
+  ftpHome = ftp.home;
+  ftpPort = ftp.port;
 
   peer = await startS3Peer(["backups", "rgw-src"]);
   // The hub: longhorn/ and postgres-backups/ are copied, etcd-snapshots/ is not (prefixes).
@@ -232,7 +136,7 @@ beforeAll(async () => {
   } as OffsiteConfig;
   // rclone 1.60 and vsftpd 3.0.3 fail TLS 1.3 on the data connection; the certificate is verified.
   baseEnv = childEnv({
-    SSL_CERT_FILE: path.join(dir, "cert.pem"),
+    SSL_CERT_FILE: ftp.certFile,
     OFFSITE_FTP_DISABLE_TLS13: "true",
     OFFSITE_RCLONE_FLAGS: "--retries 1 --low-level-retries 1 --contimeout 5s --timeout 20s",
   });
@@ -248,9 +152,8 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await stopFtp();
+  await ftp?.stop();
   await peer?.stop();
-  if (createdUser) await run("userdel", [FTP_USER]).catch(() => undefined);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -381,7 +284,7 @@ describe("off-site copy over FTPS (vsftpd)", () => {
 
   it("with the FTP server down the run fails and the record says so (success 0, last success kept)", async () => {
     const previous = readRecord(textfile);
-    await stopFtp();
+    await ftp!.halt();
     await new Promise((r) => setTimeout(r, 1100)); // the run timestamp must move
     const r = await sh("sh", [script("offsite/offsite-sync.sh")], syncEnv());
     expect(r.code).not.toBe(0);

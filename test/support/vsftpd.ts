@@ -1,7 +1,7 @@
 /**
  * A real vsftpd on a loopback port with explicit TLS (a self-signed certificate rclone verifies through
  * SSL_CERT_FILE), logging in a local user created for the test: the setup of
- * test/offsite/offsite.integration.test.ts, shared so the off-site drill test runs against the same server.
+ * the off-site copy's and the off-site drill's tests (test/offsite, test/drills).
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
@@ -20,6 +20,9 @@ export interface Vsftpd {
   readonly home: string;
   /** The server certificate, for SSL_CERT_FILE. */
   readonly certFile: string;
+  /** Takes the server down (an outage) and keeps the user, the home and the port's configuration. */
+  halt(): Promise<void>;
+  /** Takes the server down and removes the user the test created. */
   stop(): Promise<void>;
 }
 
@@ -121,18 +124,21 @@ export async function startVsftpd(dir: string, user: string, password: string): 
     });
     if (!up) await new Promise((r) => setTimeout(r, 100));
   }
-  const stop = async () => {
+  const halt = async () => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once("exit", r));
       // vsftpd forks a process per session: end the whole group it leads.
       process.kill(-child.pid!, "SIGTERM");
       await exited;
     }
+  };
+  const stop = async () => {
+    await halt();
     if (created) await run("userdel", [user]).catch(() => undefined);
   };
   if (!up) {
     await stop();
     throw new Error("vsftpd did not start");
   }
-  return { port, user, password, home, certFile, stop };
+  return { port, user, password, home, certFile, halt, stop };
 }
