@@ -13,8 +13,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../config.js";
-import { contentHash, readScript } from "../core/files.js";
-import { asRoot, stageFilesOnHub, timerInstallCommands } from "../core/hubHost.js";
+import { readScript } from "../core/files.js";
+import { asRoot, installTimerOnHub, stageFilesOnHub } from "../core/hubHost.js";
 import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/nixos.js";
 import {
   ARRIVALS_HUB_PATHS,
@@ -111,21 +111,20 @@ export class HubArrivals extends pulumi.ComponentResource {
         { parent: this, dependsOn: after },
       );
       const { libDir, script, unitDir } = ARRIVALS_HUB_PATHS;
-      const { install, remove } = timerInstallCommands({
-        stageDir: STAGE,
-        libDir,
-        scripts: { "hub-arrivals.sh": script },
-        unitDir,
-        serviceName: units.serviceName,
-        timerName: units.timerName,
-      });
-      new command.remote.Command(
-        `${name}-units`,
+      installTimerOnHub(
+        name,
         {
           connection,
-          create: asRoot(sshUser, install),
-          delete: asRoot(sshUser, remove),
-          triggers: [contentHash(...Object.values(files))],
+          sshUser,
+          timer: {
+            stageDir: STAGE,
+            libDir,
+            scripts: { "hub-arrivals.sh": script },
+            unitDir,
+            serviceName: units.serviceName,
+            timerName: units.timerName,
+          },
+          files,
           addPreviousOutputInEnv: false,
         },
         { parent: this, dependsOn: [...copies, env] },

@@ -64,6 +64,37 @@ export interface TimerInstall {
 }
 
 /**
+ * `<name>-units`: installs the staged files as root and starts the timer (stops and removes them on
+ * delete), run again whenever a staged file changes.
+ */
+export function installTimerOnHub(
+  name: string,
+  args: {
+    readonly connection: types.input.remote.ConnectionArgs;
+    readonly sshUser: string | undefined;
+    readonly timer: TimerInstall;
+    /** The staged files (name → content), as given to stageFilesOnHub. */
+    readonly files: Record<string, string>;
+    /** Whether the previous run's output is in the command's environment (pulumi-command's default: true). */
+    readonly addPreviousOutputInEnv?: boolean;
+  },
+  opts: pulumi.CustomResourceOptions,
+): command.remote.Command {
+  const { install, remove } = timerInstallCommands(args.timer);
+  return new command.remote.Command(
+    `${name}-units`,
+    {
+      connection: args.connection,
+      create: asRoot(args.sshUser, install),
+      delete: asRoot(args.sshUser, remove),
+      triggers: [contentHash(...Object.values(args.files))],
+      ...(args.addPreviousOutputInEnv === undefined ? {} : { addPreviousOutputInEnv: args.addPreviousOutputInEnv }),
+    },
+    opts,
+  );
+}
+
+/**
  * The root commands that install the staged scripts and units and start the timer, and that stop and
  * remove them again. The install ends by listing the timer, so its next elapse is in the command output:
  * a timer that never fires is the failure this project replaces.

@@ -18,7 +18,7 @@ import {
   TOOLS_VOLUME,
 } from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
-import { asRoot, stageFilesOnHub, timerInstallCommands } from "../core/hubHost.js";
+import { asRoot, installTimerOnHub, stageFilesOnHub } from "../core/hubHost.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
 import {
@@ -205,23 +205,22 @@ export class OffsiteSync extends pulumi.ComponentResource {
       );
 
       const lib = OFFSITE_HUB_PATHS.libDir;
-      const { install, remove } = timerInstallCommands({
-        stageDir: STAGE,
-        libDir: lib,
-        scripts: Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, `${lib}/${s}`])),
-        unitDir: OFFSITE_HUB_PATHS.unitDir,
-        serviceName: units.serviceName,
-        timerName: units.timerName,
-        extraDirs: [args.hubConfig.textfileCollectorDir],
-        removeLibDir: true,
-      });
-      new command.remote.Command(
-        `${name}-units`,
+      installTimerOnHub(
+        name,
         {
           connection,
-          create: asRoot(sshUser, install),
-          delete: asRoot(sshUser, remove),
-          triggers: [contentHash(...Object.values(files))],
+          sshUser,
+          timer: {
+            stageDir: STAGE,
+            libDir: lib,
+            scripts: Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, `${lib}/${s}`])),
+            unitDir: OFFSITE_HUB_PATHS.unitDir,
+            serviceName: units.serviceName,
+            timerName: units.timerName,
+            extraDirs: [args.hubConfig.textfileCollectorDir],
+            removeLibDir: true,
+          },
+          files,
         },
         { parent: this, dependsOn: [...copies, rcloneConfig] },
       );
