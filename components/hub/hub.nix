@@ -67,6 +67,16 @@ let
   rustfs = fromRelease "rustfs" [ ];
   # Silo's S3 admin client: `pulumi up` creates the bucket, users and policies with it.
   mcli = fromRelease "mcli" [ ];
+
+  # A timer for a hub job: a run missed while the hub was off starts at the next boot (Persistent).
+  jobTimer = onCalendar: {
+    wantedBy = [ "timers.target" ];
+    timerConfig = {
+      OnCalendar = onCalendar;
+      Persistent = true;
+      AccuracySec = "1min";
+    };
+  };
 in
 {
   config = lib.mkMerge [
@@ -157,14 +167,7 @@ in
           ReadWritePaths = [ "-${textfileDir}" ];
         };
       };
-      systemd.timers.homelab-backup-offsite = {
-        wantedBy = [ "timers.target" ];
-        timerConfig = {
-          OnCalendar = offsite.onCalendar;
-          Persistent = true;
-          AccuracySec = "1min";
-        };
-      };
+      systemd.timers.homelab-backup-offsite = jobTimer offsite.onCalendar;
     })
 
     (lib.optionalAttrs (arrivals != null) {
@@ -196,14 +199,7 @@ in
           ReadOnlyPaths = [ arrivals.dir ];
         };
       };
-      systemd.timers.homelab-backup-arrivals = {
-        wantedBy = [ "timers.target" ];
-        timerConfig = {
-          OnCalendar = arrivals.onCalendar;
-          Persistent = true;
-          AccuracySec = "1min";
-        };
-      };
+      systemd.timers.homelab-backup-arrivals = jobTimer arrivals.onCalendar;
     })
   ];
 }
