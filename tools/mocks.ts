@@ -22,6 +22,36 @@ export interface RecordedResource {
   readonly inputs: any;
   readonly custom: boolean;
   urn?: string;
+  /** The resource options the engine received with the registration (what the analyzer and the step order read). */
+  options?: RegisteredOptions;
+}
+
+/** The registration's resource options that decide what the engine does on replace and delete, and what the analyzer sees as secret. */
+export interface RegisteredOptions {
+  readonly additionalSecretOutputs: readonly string[];
+  readonly deleteBeforeReplace: boolean;
+  readonly retainOnDelete: boolean;
+  readonly replaceOnChanges: readonly string[];
+  readonly ignoreChanges: readonly string[];
+  /** URNs of the resources this one depends on. */
+  readonly dependencies: readonly string[];
+  /** URN of the resource whose deletion deletes this one, or "". */
+  readonly deletedWith: string;
+  readonly protect: boolean;
+}
+
+/** The options of a RegisterResourceRequest (the SDK's proto message, `proto/resource_pb`). */
+export function registeredOptions(req: any): RegisteredOptions {
+  return {
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+    deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : false,
+    retainOnDelete: req.hasRetainondelete() ? Boolean(req.getRetainondelete()) : false,
+    replaceOnChanges: req.getReplaceonchangesList(),
+    ignoreChanges: req.getIgnorechangesList(),
+    dependencies: req.getDependenciesList(),
+    deletedWith: req.getDeletedwith(),
+    protect: req.hasProtect() ? Boolean(req.getProtect()) : false,
+  };
 }
 
 /** Deterministic stand-in text: the same resource gets the same value on every run. */
@@ -203,6 +233,7 @@ export async function installMocks(
       const r = rec.resources[index];
       if (r && resp) {
         r.urn = resp.getUrn();
+        r.options = registeredOptions(req);
         parents.set(r.urn!, r.name);
         const parentName = parentUrn ? parentUrn.split("::").pop()! : null;
         const parentType = parentUrn ? parentUrn.split("::")[2].split("$").pop()! : null;
