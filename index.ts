@@ -1,46 +1,54 @@
 /**
  * homelab-backup: the whole backup stack of a homelab cluster from one stack file.
- * Config in (validated before anything is registered), components out (components/stack.ts), outputs exported.
+ * Config in (validated before anything is registered), components out (components/stack.ts), outputs returned.
+ *
+ * The program is a function, which the SDK's loader (@pulumi/pulumi/cmd/run/run.js) calls and whose
+ * result becomes the stack's outputs: so a stack exports only the outputs it has, where named exports
+ * left undefined would make every preview warn "Undefined value (…) will not show as a stack output".
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, StackConfigError } from "./components/config.js";
 import { backupStack } from "./components/stack.js";
 
-const stack = (() => {
-  try {
-    return parseStackConfig(pulumi.runtime.allConfig());
-  } catch (e) {
-    // A RunError prints the message alone: every bad key path, no stack trace.
-    throw e instanceof StackConfigError ? new pulumi.RunError(e.message) : e;
-  }
-})();
-const config = new pulumi.Config();
-const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts } = backupStack(
-  stack,
-  (key) => config.getSecret(key),
-);
-
-export const hubEndpoint = hub?.endpoint;
-export const hubBucket = hub?.bucket;
-export const hubRegion = hub?.region;
-export const hubAdminPassword = hub?.adminCredentials?.password;
-export const writerAccessKeyIds = hub
-  ? pulumi.secret(Object.fromEntries(Object.entries(hub.writers).map(([k, w]) => [k, w.accessKeyId])))
-  : undefined;
-export const longhornBackupTargetUrl = longhorn?.backupTargetUrl;
-export const postgresRestoreCommands = Object.fromEntries([...dumps].map(([db, job]) => [db, job.restoreCommand]));
-export const postgresRestoreDrills = drill?.cronJobNames;
-export const restoreDrills = drills?.cronJobNames;
-export const etcdRestoreRunbook = etcd?.restoreRunbook;
-export const veleroSchedules = velero?.scheduleNames;
-export const veleroRepositoryPassword = velero?.repositoryPassword;
-export const etcdRestoreAccessKeyId = etcd && hub && pulumi.secret(hub.writers.etcd.accessKeyId);
-export const etcdRestoreSecretAccessKey = etcd && hub?.writers.etcd.secretAccessKey;
-export const bucketMirrors = mirrors.map((m) => m.cronJobName);
-export const bucketsRestoreAccessKeyId =
-  mirrors.length > 0 && hub ? pulumi.secret(hub.writers.buckets.accessKeyId) : undefined;
-export const bucketsRestoreSecretAccessKey = mirrors.length > 0 ? hub?.writers.buckets.secretAccessKey : undefined;
-export const offsiteEncryptionKey = offsiteSync?.encryptionKey;
-export const ftpBridgeEncryptionKey = bridge?.encryptionKey;
-export const offsiteRestoreCommand = offsiteSync?.restoreCommand;
-export const alertNames = alerts?.alertNames;
+export = (): Record<string, unknown> => {
+  const stack = (() => {
+    try {
+      return parseStackConfig(pulumi.runtime.allConfig());
+    } catch (e) {
+      // A RunError prints the message alone: every bad key path, no stack trace.
+      throw e instanceof StackConfigError ? new pulumi.RunError(e.message) : e;
+    }
+  })();
+  const config = new pulumi.Config();
+  const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts } = backupStack(
+    stack,
+    (key) => config.getSecret(key),
+  );
+  const mirrorWriter = mirrors.length > 0 ? hub?.writers.buckets : undefined;
+  const etcdWriter = etcd ? hub?.writers.etcd : undefined;
+  const outputs: Record<string, unknown> = {
+    hubEndpoint: hub?.endpoint,
+    hubBucket: hub?.bucket,
+    hubRegion: hub?.region,
+    hubAdminPassword: hub?.adminCredentials?.password,
+    writerAccessKeyIds:
+      hub && pulumi.secret(Object.fromEntries(Object.entries(hub.writers).map(([k, w]) => [k, w.accessKeyId]))),
+    longhornBackupTargetUrl: longhorn?.backupTargetUrl,
+    postgresRestoreCommands: Object.fromEntries([...dumps].map(([db, job]) => [db, job.restoreCommand])),
+    postgresRestoreDrills: drill?.cronJobNames,
+    restoreDrills: drills?.cronJobNames,
+    etcdRestoreRunbook: etcd?.restoreRunbook,
+    veleroSchedules: velero?.scheduleNames,
+    veleroRepositoryPassword: velero?.repositoryPassword,
+    etcdRestoreAccessKeyId: etcdWriter && pulumi.secret(etcdWriter.accessKeyId),
+    etcdRestoreSecretAccessKey: etcdWriter?.secretAccessKey,
+    bucketMirrors: mirrors.map((m) => m.cronJobName),
+    bucketsRestoreAccessKeyId: mirrorWriter && pulumi.secret(mirrorWriter.accessKeyId),
+    bucketsRestoreSecretAccessKey: mirrorWriter?.secretAccessKey,
+    offsiteEncryptionKey: offsiteSync?.encryptionKey,
+    ftpBridgeEncryptionKey: bridge?.encryptionKey,
+    offsiteRestoreCommand: offsiteSync?.restoreCommand,
+    alertNames: alerts?.alertNames,
+  };
+  return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
+};

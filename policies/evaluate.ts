@@ -12,7 +12,6 @@ import type {
   StackValidationArgs,
 } from "@pulumi/policy";
 import { policies } from "./all.js";
-import { HomelabValidationArgs } from "./support.js";
 import { isObj } from "./support.js";
 import { oneOrMany } from "./support.js";
 
@@ -25,12 +24,12 @@ export interface PolicyVerdict {
   readonly message: string;
 }
 
-/** A resource as the offline render records it: unwrapped inputs and the top-level keys that were secret. */
+/** A resource as the analyzer receives it: unwrapped inputs, and the registration's `additionalSecretOutputs`. */
 export interface PolicyInput {
   readonly type: string;
   readonly name: string;
   readonly props: any;
-  readonly secretPaths?: readonly string[];
+  readonly additionalSecretOutputs?: readonly string[];
 }
 
 class NotApplicable extends Error {}
@@ -44,26 +43,25 @@ function levelOf(p: { enforcementLevel?: EnforcementLevel }): "mandatory" | "adv
   return l === "advisory" ? "advisory" : "mandatory";
 }
 
-const OPTS = {
+const optsOf = (r: PolicyInput) => ({
   protect: false,
   ignoreChanges: [],
   aliases: [],
-  additionalSecretOutputs: [],
+  additionalSecretOutputs: [...(r.additionalSecretOutputs ?? [])],
   customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-};
+});
 const notApplicable = (why?: string): never => {
   throw new NotApplicable(why);
 };
 
-function resourceArgs(r: PolicyInput): HomelabValidationArgs {
+function resourceArgs(r: PolicyInput): ResourceValidationArgs {
   const props = isObj(r.props) ? r.props : {};
   return {
     type: r.type,
     name: r.name,
     urn: urnOf(r),
     props,
-    secretPaths: r.secretPaths ?? [],
-    opts: OPTS,
+    opts: optsOf(r),
     stackTags: new Map(),
     isType: (c: any) => c?.__pulumiType === r.type,
     asType: ((c: any) => (c?.__pulumiType === r.type ? props : undefined)) as any,
@@ -80,7 +78,7 @@ function stackArgs(resources: readonly PolicyInput[]): StackValidationArgs {
       name: r.name,
       urn: urnOf(r),
       props,
-      opts: OPTS,
+      opts: optsOf(r),
       dependencies: [],
       propertyDependencies: {},
       isType: (c: any) => c?.__pulumiType === r.type,

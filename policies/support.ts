@@ -13,22 +13,15 @@ export const str = (v: unknown): string | undefined => (typeof v === "string" ? 
 export const oneOrMany = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 export const isPositive = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v > 0;
 
-/** Resource validation args as the offline evaluator builds them: which top-level inputs were Pulumi secrets. */
-export interface HomelabValidationArgs extends ResourceValidationArgs {
-  /** Top-level input keys whose value was a Pulumi secret (secretness hoists to the top-level key). */
-  readonly secretPaths?: readonly string[];
-}
-
 /**
- * Top-level inputs known to be secret: those the recording saw as secret, plus the resource's
- * `additionalSecretOutputs` (under the real analyzer values arrive unwrapped, and the Kubernetes SDK
- * marks a Secret's `data`/`stringData` that way).
+ * Top-level inputs known to be secret. The analyzer receives every value unwrapped
+ * (`@pulumi/policy/server.js` deserializes without keeping secrets), so the only sign it gets is the
+ * registration's `additionalSecretOutputs`: the Kubernetes SDK sets it for a Secret's `data` and
+ * `stringData`, @pulumi/command for `connection`, and this program for every input that carries a
+ * secret (test/program/secretness.integration.test.ts holds it to that).
  */
 export function secretKeysOf(args: ResourceValidationArgs): Set<string> {
-  return new Set([
-    ...((args as HomelabValidationArgs).secretPaths ?? []),
-    ...(args.opts?.additionalSecretOutputs ?? []),
-  ]);
+  return new Set(args.opts?.additionalSecretOutputs ?? []);
 }
 
 /** `Kind namespace/name` of a Kubernetes object for messages, falling back to the logical name. */

@@ -215,7 +215,7 @@ export function recordingMocks(): RecordingMocks {
   return { mocks, resources, secretValues, byType, one };
 }
 
-/** Installs the mocks and records each registration's parent by wrapping the mock monitor. */
+/** Installs the mocks in this process and records each registration's parent and options. */
 export async function installMocks(
   rec: RecordingMocks,
   project = "homelab-backup",
@@ -223,8 +223,14 @@ export async function installMocks(
   preview = false,
 ): Promise<void> {
   await pulumi.runtime.setMocks(rec.mocks, project, stack, preview);
-  const monitor: any = (pulumi.runtime as any).getMonitor();
-  const parents = new Map<string, string>();
+  recordRegistrations((pulumi.runtime as any).getMonitor(), rec);
+}
+
+/**
+ * Wraps a MockMonitor's `registerResource` so that each record the mocks push gets its URN, its parent
+ * and the resource options of its registration (used here and by the offline engine, tools/engine.ts).
+ */
+export function recordRegistrations(monitor: any, rec: RecordingMocks): void {
   const original = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, callback: any) => {
     const parentUrn: string = req.getParent() || "";
@@ -234,7 +240,6 @@ export async function installMocks(
       if (r && resp) {
         r.urn = resp.getUrn();
         r.options = registeredOptions(req);
-        parents.set(r.urn!, r.name);
         const parentName = parentUrn ? parentUrn.split("::").pop()! : null;
         const parentType = parentUrn ? parentUrn.split("::")[2].split("$").pop()! : null;
         r.parent = parentType === "pulumi:pulumi:Stack" ? null : parentName;

@@ -17,14 +17,14 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { parseStackConfig, PROJECT, SECRET_KEYS, StackConfigError } from "../components/config.js";
 import { renderPlan } from "../components/plan.js";
-import { evaluatePolicies, type PolicyVerdict } from "../policies/evaluate.js";
+import { evaluatePolicies, type PolicyInput, type PolicyVerdict } from "../policies/evaluate.js";
 import { maskSecrets, unwrapSecrets, type RecordedResource } from "./mocks.js";
-import { runProgram } from "./harness.js";
+import { ProgramFailed, PROJECT_DIR, runProgram, type RunOptions } from "./harness.js";
+import { readProjectFile } from "./languageHost.js";
 
 export const SECRET_MASK = "[secret]";
 
@@ -182,14 +182,25 @@ async function assetText(a: any): Promise<string | undefined> {
   return undefined;
 }
 
-/** Runs the program under mocks and builds every output of the render in memory. */
-export async function render(
-  stackFile: StackFile,
-  importProgram: () => Promise<Record<string, unknown>>,
-): Promise<RenderResult> {
+/**
+ * The resources as the policy analyzer receives them: plain values (secrets unwrapped), no `__`
+ * keys, and the only sign of secretness the registration's `additionalSecretOutputs`
+ * (test/support/policyAnalyzer.ts sends the same to the real analyzer).
+ */
+export function policyInputsOf(resources: readonly RecordedResource[]): PolicyInput[] {
+  return resources.map((r) => ({
+    type: r.type,
+    name: r.name,
+    props: Object.fromEntries(Object.entries(unwrapSecrets(r.inputs ?? {})).filter(([k]) => !k.startsWith("__"))),
+    additionalSecretOutputs: r.options?.additionalSecretOutputs ?? [],
+  }));
+}
+
+/** Runs the program and builds every output of the render in memory. */
+export async function render(stackFile: StackFile, options: RunOptions = {}): Promise<RenderResult> {
   // Validate first: a bad stack file must produce its messages, not a half-run program.
   const stack = parseStackConfig(stackFile.config);
-  const { rec } = await runProgram(stackFile.config, stackFile.secretKeys, importProgram);
+  const { rec } = await runProgram(stackFile.config, stackFile.secretKeys, options);
   for (const k of stackFile.secretKeys) rec.secretValues.add(stackFile.config[k]);
 
   const resources = rec.resources.map((r) => ({
@@ -226,14 +237,7 @@ export async function render(
     }
   }
 
-  const policyInputs = rec.resources.map((r) => ({
-    type: r.type,
-    name: r.name,
-    props: unwrapSecrets(r.inputs),
-    secretPaths: Object.entries(r.inputs ?? {})
-      .filter(([, v]) => pulumi.runtime.isRpcSecret(v))
-      .map(([k]) => k),
-  }));
+  const policyInputs = policyInputsOf(rec.resources);
   const leaks = rec.resources.flatMap((r) => findLeaks(`${r.type}::${r.name}`, r.inputs, rec.secretValues));
   const verdicts: PolicyVerdict[] = [
     ...evaluatePolicies(policyInputs),
@@ -290,11 +294,10 @@ async function main(): Promise<void> {
   // than the rest of a large render, and a render's errors name keys, not TypeScript lines.
   process.setSourceMapsEnabled(false);
   const { stackFile, out } = parseArgs(process.argv.slice(2));
-  const root = path.resolve(__dirname, "..");
-  const project = (YAML.parse(readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) ?? {}).name ?? PROJECT;
+  const project = readProjectFile(PROJECT_DIR).name;
   try {
     const file = readStackFile(stackFile, project);
-    const result = await render(file, () => import(pathToFileURL(path.join(root, "index.ts")).href));
+    const result = await render(file);
     writeRender(result, out);
     const mandatory = result.verdicts.filter((v) => v.level === "mandatory");
     process.stdout.write(
@@ -307,8 +310,8 @@ async function main(): Promise<void> {
     }
   } catch (e) {
     const err = e as Error;
-    // The program reports a bad stack file as a RunError (a message without a stack trace).
-    const runError = (pulumi.RunError.isInstance as (o: unknown) => boolean)(err);
+    // The program reports a bad stack file as a RunError: the loader logs its message alone.
+    const runError = err instanceof ProgramFailed && err.userActionable;
     if (err instanceof StackConfigError || runError) {
       // An earlier render's plan would read as this stack file's: remove it.
       removeRender(out);

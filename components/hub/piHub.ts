@@ -64,7 +64,10 @@ export class PiHub extends pulumi.ComponentResource {
   public readonly nixosModule: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: PiHubArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("homelab-backup:index:PiHub", name, args, opts);
+    // The registered inputs show what the hub is built from; the SSH key stays out of them (a component
+    // cannot mark an input secret for the policy analyzer, so it would reach it as plain text).
+    const { sshPrivateKey: _key, ...shown } = args;
+    super("homelab-backup:index:PiHub", name, shown, opts);
     const s = piHubSettings(args.hub);
 
     // The key is a secret input: secretness hoists to the whole connection, so host and user are hidden in diffs too.
@@ -160,7 +163,12 @@ export class PiHub extends pulumi.ComponentResource {
           ),
           addPreviousOutputInEnv: false,
         },
-        { parent: this, dependsOn: [...(previous ? [previous] : []), ...files] },
+        {
+          parent: this,
+          dependsOn: [...(previous ? [previous] : []), ...files],
+          // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+          ...(stdinOf[step] ? { additionalSecretOutputs: ["stdin"] } : {}),
+        },
       );
       previous = cmd;
       if (step === "configure") configure = cmd;

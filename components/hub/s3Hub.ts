@@ -155,7 +155,8 @@ export class S3Hub extends pulumi.ComponentResource {
         ],
         logging: "stdoutAndStderr",
       },
-      { parent: this, dependsOn },
+      // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+      { parent: this, dependsOn, additionalSecretOutputs: ["stdin"] },
     );
 
     this.settings = pulumi.output(settings);

@@ -54,7 +54,7 @@ const SECRETS = [
 
 let run: ProgramRun;
 beforeAll(async () => {
-  run = await runProgram(config, SECRETS, () => import("../../index.js"));
+  run = await runProgram(config, SECRETS);
 });
 
 const cmd = (name: string) => run.rec.one("command:remote:Command", name);

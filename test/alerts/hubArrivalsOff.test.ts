@@ -17,7 +17,7 @@ const config = { ...stack.config, "homelab-backup:alerts": JSON.stringify(alerts
 let run: ProgramRun;
 beforeAll(async () => {
   expect(_notify).toBeDefined();
-  run = await runProgram(config, stack.secretKeys, () => import("../../index.js"));
+  run = await runProgram(config, stack.secretKeys);
 });
 
 describe("Debian Pi hub without alerts.notify", () => {

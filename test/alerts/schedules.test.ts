@@ -5,7 +5,6 @@
  * `spec.schedule` (read from the recorded CronJob, not recomputed here).
  */
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readStackFile, render, type RenderResult } from "../../tools/render.js";
 import { REPO } from "../support/stackFiles.js";
@@ -14,10 +13,7 @@ let result: RenderResult;
 const schedules = new Map<string, string>();
 
 beforeAll(async () => {
-  result = await render(
-    readStackFile(path.join(REPO, "test/fixtures/Pulumi.aws-k3s.yaml")),
-    () => import(pathToFileURL(path.join(REPO, "index.ts")).href),
-  );
+  result = await render(readStackFile(path.join(REPO, "test/fixtures/Pulumi.aws-k3s.yaml")));
   for (const r of result.resources) {
     if (r.type === "kubernetes:batch/v1:CronJob") {
       schedules.set(`${r.inputs.metadata.namespace}/${r.inputs.metadata.name}`, r.inputs.spec.schedule);

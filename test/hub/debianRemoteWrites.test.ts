@@ -13,7 +13,7 @@ import { remoteActions } from "../support/remoteActions.js";
 let run: ProgramRun;
 beforeAll(async () => {
   const stack = exampleStack();
-  run = await runProgram(stack.config, stack.secretKeys, () => import("../../index.js"));
+  run = await runProgram(stack.config, stack.secretKeys);
 });
 
 describe("Debian hub", () => {

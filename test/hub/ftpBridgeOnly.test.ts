@@ -18,7 +18,7 @@ beforeAll(async () => {
     }),
     "homelab-backup:ftpBridgePassword": "ftp-bridge-password",
   };
-  run = await runProgram(config, ["homelab-backup:ftpBridgePassword"], () => import("../../index.js"));
+  run = await runProgram(config, ["homelab-backup:ftpBridgePassword"]);
 });
 
 describe("FTP-bridge-only stack", () => {
@@ -33,7 +33,7 @@ describe("FTP-bridge-only stack", () => {
   });
 
   it("exports no hub outputs", async () => {
-    expect(run.exports.hubEndpoint).toBeUndefined();
-    expect(run.exports.hubBucket).toBeUndefined();
+    expect(run.outputs.hubEndpoint).toBeUndefined();
+    expect(run.outputs.hubBucket).toBeUndefined();
   });
 });

@@ -48,7 +48,7 @@ const config: Record<string, string> = {
 
 let run: ProgramRun;
 beforeAll(async () => {
-  run = await runProgram(config, SECRETS, () => import("../../index.js"));
+  run = await runProgram(config, SECRETS);
 });
 
 describe("NixOS hub: pulumi up writes nothing outside the module's own directory", () => {

@@ -25,11 +25,7 @@ import { veleroTtlPolicy } from "../../policies/velero.js";
 
 class NotApplicable extends Error {}
 
-const fakeArgs = (
-  type: string,
-  props: any,
-  secretPaths: string[] = [],
-): policy.ResourceValidationArgs & { secretPaths: string[] } => ({
+const fakeArgs = (type: string, props: any, additionalSecretOutputs: string[] = []): policy.ResourceValidationArgs => ({
   type,
   props,
   name: "r",
@@ -39,7 +35,7 @@ const fakeArgs = (
     protect: false,
     ignoreChanges: [],
     aliases: [],
-    additionalSecretOutputs: [],
+    additionalSecretOutputs,
     customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
   },
   isType: (c: any) => c.__pulumiType === type,
@@ -48,7 +44,6 @@ const fakeArgs = (
   notApplicable: (why?: string): never => {
     throw new NotApplicable(why);
   },
-  secretPaths,
 });
 
 /** Runs a resource policy; returns the reported messages, or "n/a" when the policy declared itself not applicable. */
@@ -56,11 +51,11 @@ async function check(
   p: policy.ResourceValidationPolicy,
   type: string,
   props: any,
-  secretPaths: string[] = [],
+  additionalSecretOutputs: string[] = [],
 ): Promise<string[] | "n/a"> {
   const report = vi.fn();
   try {
-    await (p.validateResource as policy.ResourceValidation)(fakeArgs(type, props, secretPaths), report);
+    await (p.validateResource as policy.ResourceValidation)(fakeArgs(type, props, additionalSecretOutputs), report);
   } catch (e) {
     if (e instanceof NotApplicable) return "n/a";
     throw e;
@@ -1012,13 +1007,13 @@ describe("evaluatePolicies", () => {
     const resources: PolicyInput[] = [
       { type: "pulumi:pulumi:Stack", name: "homelab-backup-homelab", props: {} },
       { type: "homelab-backup:index:PostgresDumpJob", name: "pg-wiki", props: { database: { name: "wiki" } } },
-      { type: CRONJOB, name: "pg-wiki-cronjob", props: backupCronJob(), secretPaths: [] },
+      { type: CRONJOB, name: "pg-wiki-cronjob", props: backupCronJob(), additionalSecretOutputs: [] },
       { type: CRONJOB, name: "pg-gitea-cronjob", props: badCron },
       {
         type: "kubernetes:core/v1:Secret",
         name: "pg-wiki-hub",
         props: { metadata: { name: "pg-wiki-hub" }, stringData: { AWS_SECRET_ACCESS_KEY: "x" } },
-        secretPaths: ["stringData"],
+        additionalSecretOutputs: ["stringData"],
       },
       {
         type: "kubernetes:core/v1:Secret",

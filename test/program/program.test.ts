@@ -7,14 +7,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { names } from "../../components/core/names.js";
 import { runProgram, type ProgramRun } from "../../tools/harness.js";
-import { unwrapSecrets, valueOf } from "../../tools/mocks.js";
+import { unwrapSecrets } from "../../tools/mocks.js";
 import { exampleStack } from "../support/stackFiles.js";
 
 let run: ProgramRun;
 
 beforeAll(async () => {
   const stack = exampleStack();
-  run = await runProgram(stack.config, stack.secretKeys, () => import("../../index.js"));
+  run = await runProgram(stack.config, stack.secretKeys);
 });
 
 describe("the example stack", () => {
@@ -83,11 +83,16 @@ describe("the example stack", () => {
     expect(spec.backupTargetURL).toBe("s3://homelab-backups@fr-home-1/longhorn/");
   });
 
-  it("exports the restore commands and the off-site key as a secret", async () => {
-    const exp = run.exports as Record<string, pulumi.Output<unknown>>;
-    const restore = (await valueOf(exp.postgresRestoreCommands)) as Record<string, string>;
-    expect(Object.keys(restore).sort()).toEqual(["authentik", "gitea", "immich", "shared-cluster", "wiki"]);
-    expect(await (exp.offsiteEncryptionKey as any).isSecret).toBe(true);
-    expect(await valueOf(exp.hubEndpoint)).toBe("http://backup1.lab.home.arpa:9000");
+  it("exports the restore commands and the off-site key as a secret", () => {
+    const out = run.outputs;
+    expect(Object.keys(out.postgresRestoreCommands as object).sort()).toEqual([
+      "authentik",
+      "gitea",
+      "immich",
+      "shared-cluster",
+      "wiki",
+    ]);
+    expect(pulumi.runtime.isRpcSecret(out.offsiteEncryptionKey)).toBe(true);
+    expect(out.hubEndpoint).toBe("http://backup1.lab.home.arpa:9000");
   });
 });

@@ -21,10 +21,13 @@ it("registers nothing and names every bad key path", async () => {
     "homelab-backup:lognhorn": "{}",
     "homelab-backup:velero": JSON.stringify({ schedules: [{ name: "daily", cron: "0 2 * *", ttl: "720h" }] }),
   });
-  const error = await import("../../index.js").then(
-    () => undefined,
-    (e: Error) => e,
-  );
+  const program = (await import("../../index.js")).default;
+  let error: Error | undefined;
+  try {
+    program();
+  } catch (e) {
+    error = e as Error;
+  }
   await settle();
   expect(error, "the program accepted a bad stack file").toBeDefined();
   expect(pulumi.RunError.isInstance(error), "not a RunError: Pulumi would print a stack trace").toBe(true);
