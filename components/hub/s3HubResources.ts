@@ -25,6 +25,14 @@ export function bucketWant(s: HubBucketSettings): Record<string, unknown> {
  * The command line of the configurator (also used by the conformance step), relative to the project
  * directory, where Pulumi runs the program, its dynamic providers and local commands: no machine's
  * absolute path ends up in the state, so the same stack on another machine shows no diff.
+ *
+ * The dynamic-provider host runs in that directory: the CLI starts every resource plugin with the
+ * plugin context's working directory (pulumi/pulumi `pkg/resource/plugin/provider_plugin.go`,
+ * `NewProvider` → `newPlugin(ctx, ctx.Pwd, …)`; `sdk/go/common/resource/plugin/plugin.go`, `ExecPlugin`:
+ * `cmd.Dir = pwd`), which `pkg/engine/project.go` `getPwdMain` sets to the folder of Pulumi.yaml, or to
+ * the folder of its `main` if it names one (this project's names none). A `main` in a subfolder would
+ * move the host there and break these paths. test/hub/dynamicProviders.integration.test.ts runs the
+ * host that way.
  */
 export function s3HubCommand(sub: string): string[] {
   return ["node", "--import", "tsx", "components/hub/s3-hub.ts", sub];
@@ -65,19 +73,31 @@ export function driftedKeys(
  * A dynamic provider over the configurator. `want` is what the server must hold, `state` what it held
  * at the last create, update or refresh (read runs the configurator's read): a refresh that finds the
  * server changed makes the next preview show an update, which puts the wanted settings back.
+ *
+ * Pulumi runs this object from the text `pulumi.runtime.serializeFunction` makes of it (the `__provider`
+ * input), in the SDK's dynamic-provider host, not from this module. The serializer captures the outer
+ * variables a method uses by name, but takes a name equal to the method's own as the method itself and
+ * captures nothing for it (@pulumi/pulumi `runtime/closure/parseFunction.js`, `visitBaseFunction`): a parameter named `read` used inside `read()` was left unbound, and every
+ * refresh failed with `ReferenceError: read is not defined`. So no captured name here equals a method's
+ * name (create, update, read, diff, delete). The same goes for anything else the methods use:
+ * runConfigurator loads child_process itself, inside the serialized code.
  */
-function configuratorProvider(apply: string[], read: string[], keys: string[]): pulumi.dynamic.ResourceProvider {
+function configuratorProvider(
+  applyCommand: string[],
+  readCommand: string[],
+  keys: string[],
+): pulumi.dynamic.ResourceProvider {
   return {
     async create(inputs: any) {
-      const state = runConfigurator(apply, inputs.request);
+      const state = runConfigurator(applyCommand, inputs.request);
       return { id: inputs.resourceId, outs: { ...inputs, state } };
     },
     async update(_id: string, _olds: any, news: any) {
-      const state = runConfigurator(apply, news.request);
+      const state = runConfigurator(applyCommand, news.request);
       return { outs: { ...news, state } };
     },
     async read(id: string, props: any) {
-      const state = runConfigurator(read, props.request);
+      const state = runConfigurator(readCommand, props.request);
       return { id, props: { ...props, state } };
     },
     async diff(_id: string, olds: any, news: any) {
