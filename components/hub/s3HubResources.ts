@@ -148,8 +148,10 @@ export class S3HubBucket extends pulumi.dynamic.Resource {
       {
         request,
         // What the server must hold, compared with `state` by the provider's diff.
-        want: request.apply((r) => bucketWant(r.settings)),
-        resourceId: request.apply((r) => `${r.target.endpoint}/${r.settings.bucket}`),
+        // Derived from the secret request but holding no secret (settings, endpoint, bucket): shown in
+        // previews as plain values, and nothing secret reaches the analyzer unmarked.
+        want: pulumi.unsecret(request.apply((r) => bucketWant(r.settings))),
+        resourceId: pulumi.unsecret(request.apply((r) => `${r.target.endpoint}/${r.settings.bucket}`)),
         state: undefined,
       },
       { ...opts, additionalSecretOutputs: ["request"] },
@@ -176,8 +178,9 @@ export class S3HubWriter extends pulumi.dynamic.Resource {
       name,
       {
         request,
-        want: request.apply((r) => ({ userName: r.userName, policy: r.policy })),
-        resourceId: request.apply((r) => `${r.target.endpoint}/${r.userName}`),
+        // Derived from the secret request but holding no secret (user name, policy, endpoint).
+        want: pulumi.unsecret(request.apply((r) => ({ userName: r.userName, policy: r.policy }))),
+        resourceId: pulumi.unsecret(request.apply((r) => `${r.target.endpoint}/${r.userName}`)),
         state: undefined,
       },
       { ...opts, additionalSecretOutputs: ["request"] },

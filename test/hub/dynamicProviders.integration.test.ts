@@ -20,7 +20,7 @@
  * the same fixture without object lock.
  */
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   GetBucketLifecycleConfigurationCommand,
   GetBucketVersioningCommand,
@@ -76,11 +76,7 @@ function rgwStack(server: RgwServer, hubChanges: Record<string, unknown> = {}) {
 
 /** The program's dynamic registrations for a stack: their recorded inputs are what the engine passes to Check. */
 async function registrations(stack: ReturnType<typeof rgwStack>): Promise<RecordedResource[]> {
-  const run = await runProgram(stack.config, stack.secretKeys, () => {
-    // An in-process run imports the program; a second run needs it evaluated afresh.
-    vi.resetModules();
-    return import("../../index.js");
-  });
+  const run = await runProgram(stack.config, stack.secretKeys);
   return run.rec.resources.filter((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
 }
 
