@@ -14,7 +14,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../config.js";
 import { readScript } from "../core/files.js";
-import { asRoot, installTimerOnHub, stageFilesOnHub } from "../core/hubHost.js";
+import { asRoot, installTimerOnHub, sameFilesOnReplace, stageFilesOnHub } from "../core/hubHost.js";
 import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/nixos.js";
 import {
   ARRIVALS_HUB_PATHS,
@@ -88,7 +88,8 @@ export class HubArrivals extends pulumi.ComponentResource {
           addPreviousOutputInEnv: false,
           logging: "stderr",
         },
-        { parent: this, dependsOn: after },
+        // Replaced when the SSH connection changes; create and delete touch the same file (core/hubHost.ts).
+        sameFilesOnReplace({ parent: this, dependsOn: after }),
       );
     } else {
       const files: Record<string, string> = {
@@ -108,7 +109,8 @@ export class HubArrivals extends pulumi.ComponentResource {
           addPreviousOutputInEnv: false,
           logging: "stderr",
         },
-        { parent: this, dependsOn: after },
+        // Replaced when the SSH connection changes; create and delete touch the same file (core/hubHost.ts).
+        sameFilesOnReplace({ parent: this, dependsOn: after }),
       );
       const { libDir, script, unitDir } = ARRIVALS_HUB_PATHS;
       installTimerOnHub(

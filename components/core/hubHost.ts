@@ -14,6 +14,34 @@ export function asRoot(sshUser: string | undefined, cmd: string): string {
 }
 
 /**
+ * Options for a hub command whose `delete` removes what its `create` writes, at the same paths: the
+ * rclone config, the arrivals EnvironmentFile, the installed units and scripts of a timer job.
+ *
+ * pulumi-command replaces a remote Command when its `triggers` or `connection` change (the provider
+ * marks both replaceOnChanges; see `triggers` in node_modules/@pulumi/command/remote/command.d.ts),
+ * and the engine's default replacement creates the new resource first and deletes the old one at the
+ * end of the update: the old `delete` then removes the files the new `create` has just written, and
+ * `pulumi up` reports success with the timer disabled or the config gone. `deleteBeforeReplace` "indicates
+ * that this resource should be deleted before its replacement is created when replacement is
+ * necessary" (CustomResourceOptions in node_modules/@pulumi/pulumi/resource.d.ts), so the old delete
+ * runs first and the new create last. test/hub/replaceOrder.integration.test.ts plays both orders
+ * against a real SSH server.
+ *
+ * On failure: a failing old delete stops the update before the new create, with the old state kept
+ * and retried; the old delete runs over the OLD connection, so after an SSH port or key change the
+ * old port and key must still work during that `pulumi up`. A failing new create stops the update
+ * with the path absent, never half-written (the config and the EnvironmentFile are written to a temp
+ * file and renamed; units and scripts are installed before the timer is enabled), and the next
+ * `pulumi up` runs the create again: every create here is idempotent (install and `mv -f` overwrite,
+ * enabling an enabled timer changes nothing), and every byte comes from the stack's config and
+ * secrets, so nothing is lost that the next run cannot write. Commands without a `delete` (staging,
+ * uploads, the rclone install) keep the default order: nothing of theirs is removed.
+ */
+export function sameFilesOnReplace(opts: pulumi.CustomResourceOptions): pulumi.CustomResourceOptions {
+  return { ...opts, deleteBeforeReplace: true };
+}
+
+/**
  * `<name>-stage` (the staging directory, 0700, under the SSH user's home) and one `<name>-copy-<file>`
  * per file, each replaced when its content changes. Returns the copies, for what installs them to wait on.
  */
@@ -65,7 +93,8 @@ export interface TimerInstall {
 
 /**
  * `<name>-units`: installs the staged files as root and starts the timer (stops and removes them on
- * delete), run again whenever a staged file changes.
+ * delete), replaced whenever a staged file changes, the old one removed before the new one is
+ * installed (sameFilesOnReplace: both write the same unit and script paths).
  */
 export function installTimerOnHub(
   name: string,
@@ -90,7 +119,7 @@ export function installTimerOnHub(
       triggers: [contentHash(...Object.values(args.files))],
       ...(args.addPreviousOutputInEnv === undefined ? {} : { addPreviousOutputInEnv: args.addPreviousOutputInEnv }),
     },
-    opts,
+    sameFilesOnReplace(opts),
   );
 }
 

@@ -18,7 +18,7 @@ import {
   TOOLS_VOLUME,
 } from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
-import { asRoot, installTimerOnHub, stageFilesOnHub } from "../core/hubHost.js";
+import { asRoot, installTimerOnHub, sameFilesOnReplace, stageFilesOnHub } from "../core/hubHost.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
 import {
@@ -141,7 +141,8 @@ export class OffsiteSync extends pulumi.ComponentResource {
           triggers: [contentHash(writeConfig, JSON.stringify(configEnv))],
           logging: "stderr",
         },
-        { parent: this, dependsOn: [copy] },
+        // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).
+        sameFilesOnReplace({ parent: this, dependsOn: [copy] }),
       );
       this.timerName = `${names.offsiteUnit}.timer`;
       this.onCalendar = toSystemdCalendar(config.schedule);
@@ -201,7 +202,8 @@ export class OffsiteSync extends pulumi.ComponentResource {
           triggers: [contentHash(files["write-config.sh"], JSON.stringify(configEnv))],
           logging: "stderr",
         },
-        { parent: this, dependsOn: [installRclone] },
+        // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).
+        sameFilesOnReplace({ parent: this, dependsOn: [installRclone] }),
       );
 
       const lib = OFFSITE_HUB_PATHS.libDir;
