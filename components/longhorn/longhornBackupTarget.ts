@@ -25,6 +25,27 @@ import { commonLabels } from "../core/names.js";
 /** Server-side apply takes the fields over from longhorn-manager, which created the object. */
 const PATCH_FORCE = { "pulumi.com/patchForce": "true" };
 
+/**
+ * The credential Secret, BackupTarget/default and the detached-volume Setting stay in the cluster
+ * when they leave the stack (the `longhorn` section removed, `pulumi destroy`) or are replaced.
+ *
+ * The target and the Setting are Patch resources: server-side apply under a field manager of their
+ * own (the Patch docs in node_modules/@pulumi/kubernetes, e.g. core/v1/secretPatch.d.ts), forced, so
+ * that manager alone owns `spec.backupTargetURL`, `spec.credentialSecret`, `spec.pollInterval` and the
+ * Setting's `value`. Deleting a Patch resource gives its fields up, and fields left without a manager
+ * are removed or reset (repository pulumi/docs, the Kubernetes provider's guide "Managing Resources
+ * with Server-Side Apply", "Patch a Resource", point 5). `value` is required by the Setting's CRD
+ * (test/fixtures/crds/longhorn/settings.longhorn.io.yaml), so the API server would refuse that and the
+ * destroy would stop there; the target would lose its URL and credentials, or keep them pointing at
+ * the Secret the same destroy deletes. Deleting the objects themselves is no way out: longhorn-manager
+ * refuses it (repository longhorn/longhorn-manager, webhook/resources/backuptarget/validator.go).
+ *
+ * `retainOnDelete`: "the providers Delete method will not be called for this resource"
+ * (node_modules/@pulumi/pulumi/resource.d.ts). Longhorn keeps its target, setting and credentials as
+ * they were; the plan (components/longhorn/plan.ts) says so and how to detach the target by hand.
+ */
+const KEEP_IN_CLUSTER = { retainOnDelete: true } as const;
+
 export interface LonghornS3Target {
   /** S3 endpoint as seen from the cluster, e.g. `http://hub.lan:9000` or the bridge's Service URL. */
   readonly endpoint: pulumi.Input<string>;
@@ -107,20 +128,20 @@ export class LonghornBackupTarget extends pulumi.ComponentResource {
             })),
         ),
       },
-      child,
+      { ...child, ...KEEP_IN_CLUSTER },
     );
 
     const backupTarget = new k8s.apiextensions.CustomResourcePatch(
       `${name}-backup-target`,
       { ...targetBody, metadata: { ...targetBody.metadata, annotations: PATCH_FORCE } },
-      { parent: this, dependsOn: [secret, ...(args.targetReadyAfter ?? [])] },
+      { parent: this, dependsOn: [secret, ...(args.targetReadyAfter ?? [])], ...KEEP_IN_CLUSTER },
     );
 
     const setting = settingManifest(ns, DETACHED_SETTING, String(config.allowRecurringJobWhileVolumeDetached));
     new k8s.apiextensions.CustomResourcePatch(
       `${name}-detached-volumes`,
       { ...setting, metadata: { ...setting.metadata, annotations: PATCH_FORCE } },
-      child,
+      { ...child, ...KEEP_IN_CLUSTER },
     );
 
     const jobs = config.recurringJobs.map((job) => {

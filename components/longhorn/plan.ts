@@ -66,6 +66,21 @@ function howText(job: RecurringJobConfig): string {
   return `${base}, ${mode}`;
 }
 
+/**
+ * What removing the section does. The target, the setting and the Secret are retained
+ * (components/longhorn/longhornBackupTarget.ts, KEEP_IN_CLUSTER), so this says what stays and how to
+ * detach the target by hand.
+ */
+function removalText(ns: string): string {
+  const bt = names.longhornBackupTarget;
+  const secret = LONGHORN_CREDENTIAL_SECRET;
+  return [
+    `Removing the \`longhorn\` section (or \`pulumi destroy\`) deletes this stack's RecurringJobs and StorageClasses and takes its labels off the PVCs, so none of its recurring jobs runs any more.`,
+    `**Longhorn keeps its backup target, settings and credentials**: \`BackupTarget/${bt}\` still points at the target, the Setting keeps its value and the Secret \`${ns}/${secret}\` stays (Pulumi lets go of them without deleting or resetting anything), and existing backups stay where they are.`,
+    `To stop backups to that target by hand: \`kubectl -n ${ns} patch backuptargets.longhorn.io ${bt} --type merge -p '{"spec":{"backupTargetURL":"","credentialSecret":""}}'\`, then \`kubectl -n ${ns} delete secret ${secret}\`; Longhorn's default for the Setting is \`false\`: \`kubectl -n ${ns} patch settings.longhorn.io ${DETACHED_SETTING} --type merge -p '{"value":"false"}'\`.`,
+  ].join(" ");
+}
+
 /** The Longhorn section of plan.md. */
 export function longhornPlan(stack: StackConfig): PlanSection {
   const lh = stack.longhorn;
@@ -88,6 +103,8 @@ export function longhornPlan(stack: StackConfig): PlanSection {
     `Backup target: \`BackupTarget/${names.longhornBackupTarget}\` in \`${lh.namespace}\` is patched (server-side apply) to \`${target.url}\` via ${target.via}, polled every ${lh.pollInterval}; credentials in Secret \`${lh.namespace}/${LONGHORN_CREDENTIAL_SECRET}\`.`,
     "",
     `Setting \`${DETACHED_SETTING}\` = \`${lh.allowRecurringJobWhileVolumeDetached}\`${lh.allowRecurringJobWhileVolumeDetached ? "" : " — **detached volumes are skipped by every recurring job** (only a warning in Longhorn's log)"}.`,
+    "",
+    removalText(lh.namespace),
   );
   if (lh.recurringJobs.length) {
     d.push(
