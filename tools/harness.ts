@@ -57,10 +57,8 @@ export interface RunOptions {
 export async function runProgram(
   config: Record<string, string>,
   secretKeys: readonly string[],
-  options: RunOptions | (() => unknown) = {},
+  options: RunOptions = {},
 ): Promise<ProgramRun> {
-  // Transitional: callers that still pass the old import callback get the defaults.
-  if (typeof options === "function") options = {};
   const project = readProjectFile(options.projectDir ?? PROJECT_DIR);
   const stack = options.stack ?? "homelab";
   const rec = recordingMocks();

@@ -89,7 +89,12 @@ export class HubArrivals extends pulumi.ComponentResource {
           logging: "stderr",
         },
         // Replaced when the SSH connection changes; create and delete touch the same file (core/hubHost.ts).
-        sameFilesOnReplace({ parent: this, dependsOn: after }),
+        sameFilesOnReplace({
+          parent: this,
+          dependsOn: after,
+          // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+          additionalSecretOutputs: ["stdin"],
+        }),
       );
     } else {
       const files: Record<string, string> = {
@@ -110,7 +115,12 @@ export class HubArrivals extends pulumi.ComponentResource {
           logging: "stderr",
         },
         // Replaced when the SSH connection changes; create and delete touch the same file (core/hubHost.ts).
-        sameFilesOnReplace({ parent: this, dependsOn: after }),
+        sameFilesOnReplace({
+          parent: this,
+          dependsOn: after,
+          // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+          additionalSecretOutputs: ["stdin"],
+        }),
       );
       const { libDir, script, unitDir } = ARRIVALS_HUB_PATHS;
       installTimerOnHub(

@@ -142,7 +142,12 @@ export class OffsiteSync extends pulumi.ComponentResource {
           logging: "stderr",
         },
         // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).
-        sameFilesOnReplace({ parent: this, dependsOn: [copy] }),
+        sameFilesOnReplace({
+          parent: this,
+          dependsOn: [copy],
+          // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+          additionalSecretOutputs: ["stdin"],
+        }),
       );
       this.timerName = `${names.offsiteUnit}.timer`;
       this.onCalendar = toSystemdCalendar(config.schedule);
@@ -203,7 +208,12 @@ export class OffsiteSync extends pulumi.ComponentResource {
           logging: "stderr",
         },
         // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).
-        sameFilesOnReplace({ parent: this, dependsOn: [installRclone] }),
+        sameFilesOnReplace({
+          parent: this,
+          dependsOn: [installRclone],
+          // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+          additionalSecretOutputs: ["stdin"],
+        }),
       );
 
       const lib = OFFSITE_HUB_PATHS.libDir;
