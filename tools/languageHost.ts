@@ -63,6 +63,16 @@ export interface RunTarget {
   readonly secretKeys: readonly string[];
 }
 
+/**
+ * The largest PULUMI_CONFIG the program can receive. The host passes the whole stack config in that
+ * one environment variable, and Linux refuses (E2BIG) to start a process with an environment string
+ * longer than MAX_ARG_STRLEN, 32 pages: 128 KiB ("name=value" included). About 580 databases.
+ */
+export const MAX_CONFIG_ENV_BYTES = 32 * 4096 - 1;
+
+/** The stack's config is too large for the CLI to hand to the program. */
+export class ConfigTooLarge extends Error {}
+
 /** The SDK's loader, resolved from the project directory as the host does (`locateModule`). */
 export function runScript(projectDir: string): string {
   return require.resolve("@pulumi/pulumi/cmd/run", { paths: [projectDir] });
@@ -88,6 +98,11 @@ export function programCommand(
     }),
   );
   env.PULUMI_CONFIG = JSON.stringify(config);
+  const size = Buffer.byteLength(`PULUMI_CONFIG=${env.PULUMI_CONFIG}`);
+  if (size > MAX_CONFIG_ENV_BYTES)
+    throw new ConfigTooLarge(
+      `the stack's config is ${Math.ceil(size / 1024)} KiB as JSON; the Pulumi CLI hands it to the program in one environment variable (PULUMI_CONFIG), which Linux limits to 128 KiB: split the stack`,
+    );
   env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(target.secretKeys);
   if (project.runtime.typescript) env.PULUMI_NODEJS_TYPESCRIPT = "true";
   if (project.runtime.tsconfig) env.PULUMI_NODEJS_TSCONFIG_PATH = project.runtime.tsconfig;

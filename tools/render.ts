@@ -24,7 +24,7 @@ import { renderPlan } from "../components/plan.js";
 import { evaluatePolicies, type PolicyInput, type PolicyVerdict } from "../policies/evaluate.js";
 import { maskSecrets, unwrapSecrets, type RecordedResource } from "./mocks.js";
 import { ProgramFailed, PROJECT_DIR, runProgram, type RunOptions } from "./harness.js";
-import { readProjectFile } from "./languageHost.js";
+import { ConfigTooLarge, readProjectFile } from "./languageHost.js";
 
 export const SECRET_MASK = "[secret]";
 
@@ -200,7 +200,9 @@ export function policyInputsOf(resources: readonly RecordedResource[]): PolicyIn
 export async function render(stackFile: StackFile, options: RunOptions = {}): Promise<RenderResult> {
   // Validate first: a bad stack file must produce its messages, not a half-run program.
   const stack = parseStackConfig(stackFile.config);
-  const { rec } = await runProgram(stackFile.config, stackFile.secretKeys, options);
+  const { rec } = await runProgram(stackFile.config, stackFile.secretKeys, options).catch((e: unknown) => {
+    throw e instanceof ConfigTooLarge ? new StackConfigError([{ path: "config", message: e.message }]) : e;
+  });
   for (const k of stackFile.secretKeys) rec.secretValues.add(stackFile.config[k]);
 
   const resources = rec.resources.map((r) => ({

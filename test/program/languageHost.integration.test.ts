@@ -5,6 +5,7 @@
  * are the ones the SDK's in-process mocks record for the same program. A project whose `Pulumi.yaml`
  * goes back to `typescript: true` (the SDK's ts-node, no tsx) fails to load, as `pulumi preview` would.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -13,7 +14,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ProgramFailed, runProgram } from "../../tools/harness.js";
 import { installMocks, recordingMocks, settle } from "../../tools/mocks.js";
 import { readStackFile } from "../../tools/render.js";
-import { EXAMPLE_STACK, REPO } from "../support/stackFiles.js";
+import { MAX_CONFIG_ENV_BYTES } from "../../tools/languageHost.js";
+import { EXAMPLE_STACK, largeStackYaml, REPO } from "../support/stackFiles.js";
 
 const FIXTURES = [
   EXAMPLE_STACK,
@@ -83,5 +85,32 @@ describe("Pulumi.yaml's runtime options decide whether the program loads", () =>
     );
     expect(failure).toBeInstanceOf(ProgramFailed);
     expect((failure as ProgramFailed).message).toMatch(/Cannot find module '\.\/components\/config\.js'|TS5011/);
+  });
+});
+
+describe("a stack config larger than the CLI can hand over", () => {
+  it("the limit is the kernel's: an environment string one byte longer cannot start a process", () => {
+    const env = (bytes: number) => ({
+      PATH: process.env.PATH,
+      PULUMI_CONFIG: "x".repeat(bytes - "PULUMI_CONFIG=".length),
+    });
+    expect(spawnSync(process.execPath, ["-e", "0"], { env: env(MAX_CONFIG_ENV_BYTES) }).status).toBe(0);
+    expect(spawnSync(process.execPath, ["-e", "0"], { env: env(MAX_CONFIG_ENV_BYTES + 1) }).error?.message).toMatch(
+      /E2BIG/,
+    );
+  });
+
+  it("is refused by the render as a stack-file error that says why", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "bigstack-"));
+    dirs.push(dir);
+    const file = path.join(dir, "Pulumi.big.yaml");
+    writeFileSync(file, largeStackYaml(700, 1400, 20));
+    const r = spawnSync(
+      path.join(REPO, "node_modules/.bin/tsx"),
+      [path.join(REPO, "tools/render.ts"), "--stack-file", file, "--out", path.join(dir, "out")],
+      { cwd: REPO, encoding: "utf8" },
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/config: the stack's config is \d+ KiB as JSON.*PULUMI_CONFIG.*128 KiB/);
   });
 });
