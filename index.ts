@@ -24,15 +24,15 @@ export = (): Record<string, unknown> => {
     stack,
     (key) => config.getSecret(key),
   );
-  const mirrorWriter = mirrors.length > 0 ? hub?.writers.buckets : undefined;
-  const etcdWriter = etcd ? hub?.writers.etcd : undefined;
+  const mirrorWriter = mirrors.length > 0 ? hub?.writer("buckets") : undefined;
+  const etcdWriter = etcd ? hub?.writer("etcd") : undefined;
   const outputs: Record<string, unknown> = {
     hubEndpoint: hub?.endpoint,
     hubBucket: hub?.bucket,
     hubRegion: hub?.region,
     hubAdminPassword: hub?.adminCredentials?.password,
     writerAccessKeyIds:
-      hub && pulumi.secret(Object.fromEntries(Object.entries(hub.writers).map(([k, w]) => [k, w.accessKeyId]))),
+      hub && pulumi.secret(Object.fromEntries(Object.entries(hub.writers).map(([k, w]) => [k, w!.accessKeyId]))),
     longhornBackupTargetUrl: longhorn?.backupTargetUrl,
     postgresRestoreCommands: Object.fromEntries([...dumps].map(([db, job]) => [db, job.restoreCommand])),
     postgresRestoreDrills: drill?.cronJobNames,

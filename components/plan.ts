@@ -13,6 +13,7 @@ import { DRILL_CLASSES, type DrillClass } from "./drills/schema.js";
 import { etcdPlan } from "./etcd/plan.js";
 import { ftpBridgePlan } from "./ftpBridge/plan.js";
 import { hubPlan } from "./hub/plan.js";
+import { hubRights } from "./model.js";
 import { longhornPlan } from "./longhorn/plan.js";
 import { names } from "./core/names.js";
 import { mirrorsPlan } from "./mirror/plan.js";
@@ -181,7 +182,7 @@ export function keyEscrow(stack: StackConfig): EscrowKey[] {
 
 /** The sections of the configured classes, in plan order. */
 export function planSections(stack: StackConfig): PlanSection[] {
-  const sections: PlanSection[] = [hubPlan(stack)];
+  const sections: PlanSection[] = [hubPlan(stack, stack.hub ? hubRights(stack) : undefined)];
   if (stack.longhorn) sections.push(longhornPlan(stack));
   if (stack.postgres) sections.push(postgresPlan(stack));
   if (stack.etcd) sections.push(etcdPlan(stack));

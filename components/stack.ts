@@ -8,7 +8,6 @@ import { arrivalsOnHub } from "./alerts/arrivals.js";
 import { BackupAlerts } from "./alerts/backupAlerts.js";
 import { HubArrivals } from "./alerts/hubArrivals.js";
 import { offsiteOf, type SecretKey, type StackConfig } from "./config.js";
-import { drillReadPrefixes } from "./drills/logic.js";
 import { RestoreDrills } from "./drills/restoreDrills.js";
 import type { WriterName } from "./core/hubConnection.js";
 import { EtcdOffload } from "./etcd/etcdOffload.js";
@@ -16,7 +15,7 @@ import { TalosEtcdSnapshot } from "./etcd/talosEtcdSnapshot.js";
 import { S3FtpBridge } from "./ftpBridge/s3FtpBridge.js";
 import { BackupHub } from "./hub/backupHub.js";
 import { prefixLifecycles } from "./hub/retention.js";
-import { hubWritersInUse } from "./hub/s3Stack.js";
+import { hubRights } from "./model.js";
 import { LonghornBackupTarget } from "./longhorn/longhornBackupTarget.js";
 import { BucketMirror } from "./mirror/bucketMirror.js";
 import { OffsiteSync } from "./offsite/offsiteSync.js";
@@ -46,18 +45,15 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         lifecycles: prefixLifecycles(stack),
         sshPrivateKey: secret("hubSshPrivateKey"),
         adminPassword: secret("hubAdminPassword"),
-        longhornPrefix: stack.longhorn?.prefix,
-        offsitePrefixes: offsite?.prefixes,
+        rights: hubRights(stack),
         offsite,
-        writersInUse: hubWritersInUse(stack).map((w) => w.name),
         writerKeys: secret("hubWriterKeys"),
-        drillPrefixes: stack.drills ? drillReadPrefixes(stack.drills, offsite?.prefixes) : undefined,
         scrape: stack.alerts ? { namespace: stack.alerts.namespace, labels: stack.alerts.ruleLabels } : undefined,
         arrivals: arrivalsOnHub(stack),
       })
     : undefined;
   /** The hub's connection and a writer's credentials, for a section that writes to the hub. */
-  const at = (writer: WriterName) => ({ hub: hub!.connection, credentials: hub!.writers[writer] });
+  const at = (writer: WriterName) => ({ hub: hub!.connection, credentials: hub!.writer(writer) });
 
   const bridge = stack.ftpBridge
     ? new S3FtpBridge("ftp-bridge", {
@@ -148,7 +144,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         hubConfig: stack.hub!,
         ftpPassword: required("offsiteFtpPassword"),
         encryptionKey: secret("offsiteEncryptionKey"),
-        reader: hub!.writers.offsite,
+        reader: hub!.writer("offsite"),
         sshPrivateKey: secret("hubSshPrivateKey"),
       })
     : undefined;
@@ -160,7 +156,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
       ? new RestoreDrills("drills", {
           drills: d,
           hub: hub!.connection,
-          reader: hub!.writers.drills,
+          reader: hub!.writer("drills"),
           velero: stack.velero && { namespace: stack.velero.namespace, prefix: VELERO_PREFIX },
           longhornNamespace: stack.longhorn?.namespace,
           offsite: offsite &&
@@ -177,17 +173,20 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     ? new BackupAlerts("alerts", {
         config: stack.alerts,
         stack,
-        audit: hub && {
-          hub: hub.connection,
-          reader: hub.writers.audit,
-          offsite: offsite
+        audit:
+          hub && stack.alerts.audit.enabled
             ? {
-                config: offsite,
-                ftpPassword: required("offsiteFtpPassword"),
-                encryptionKey: offsiteSync?.encryptionKey,
+                hub: hub.connection,
+                reader: hub.writer("audit"),
+                offsite: offsite
+                  ? {
+                      config: offsite,
+                      ftpPassword: required("offsiteFtpPassword"),
+                      encryptionKey: offsiteSync?.encryptionKey,
+                    }
+                  : undefined,
               }
             : undefined,
-        },
         notifySecrets: {
           ntfyToken: secret("alertsNtfyToken"),
           slackWebhookUrl: secret("alertsSlackWebhookUrl"),

@@ -45,8 +45,8 @@ export interface PiHubArgs {
   readonly adminPassword?: pulumi.Input<string>;
   /** One lifecycle rule per bucket prefix (components/hub/retention.ts prefixLifecycles). */
   readonly lifecycles: PrefixLifecycle[];
-  /** IAM-grammar policy document per writer, created as a MinIO policy and attached to that writer's user. */
-  readonly writerPolicies: Record<WriterName, object>;
+  /** IAM-grammar policy document per writer in use, created as a MinIO policy and attached to that writer's user. */
+  readonly writerPolicies: Readonly<Partial<Record<WriterName, object>>>;
   /** NixOS hubs: the off-site copy the module runs (script, settings, calendar). @default none */
   readonly nixosOffsite?: NixosOffsite;
   /** NixOS hubs: the arrivals check the module runs (script, bucket directory, EnvironmentFile). @default none */
@@ -59,7 +59,7 @@ export class PiHub extends pulumi.ComponentResource {
   /** The server's admin password (secret). */
   public readonly adminPassword: pulumi.Output<string>;
   /** Per-writer S3 credentials, usable once the configure step has created the users. */
-  public readonly writers: Record<WriterName, WriterCredentials>;
+  public readonly writers: Readonly<Partial<Record<WriterName, WriterCredentials>>>;
   /** NixOS hubs: the rendered NixOS module (also uploaded beside the scripts). */
   public readonly nixosModule: pulumi.Output<string | undefined>;
 
@@ -81,8 +81,10 @@ export class PiHub extends pulumi.ComponentResource {
     const adminPassword = args.adminPassword
       ? pulumi.secret(args.adminPassword)
       : new random.RandomPassword(`${name}-admin-password`, { length: 40, special: false }, { parent: this }).result;
+    // Only the writers the stack uses get a user (BackupHub passes their policies), in WRITERS order.
+    const inUse = WRITERS.filter((w) => args.writerPolicies[w] !== undefined);
     const writerSecrets = Object.fromEntries(
-      WRITERS.map((w) => [
+      inUse.map((w) => [
         w,
         new random.RandomPassword(`${name}-${w}-secret-key`, { length: 40, special: false }, { parent: this }).result,
       ]),
@@ -138,7 +140,7 @@ export class PiHub extends pulumi.ComponentResource {
     const envFile = pulumi.secret(pulumi.output(adminPassword).apply((p) => serverEnvFile(s.server, ADMIN_USER, p)));
     const writerInputs = pulumi
       .all(writerSecrets)
-      .apply((secrets) => WRITERS.map((w) => ({ writer: w, secretKey: secrets[w], policy: args.writerPolicies[w] })));
+      .apply((secrets) => inUse.map((w) => ({ writer: w, secretKey: secrets[w], policy: args.writerPolicies[w]! })));
     const stdinOf: Partial<Record<Step, pulumi.Output<string>>> = {
       install: envFile,
       credentials: envFile,
@@ -178,14 +180,14 @@ export class PiHub extends pulumi.ComponentResource {
     this.adminPassword = pulumi.secret(adminPassword);
     // Tied to the configure step, so that whoever uses a writer's credentials waits until its user exists.
     this.writers = Object.fromEntries(
-      WRITERS.map((w) => [
+      inUse.map((w) => [
         w,
         {
           accessKeyId: pulumi.secret(configure!.id.apply(() => writerAccessKey(w))),
           secretAccessKey: pulumi.secret(pulumi.all([configure!.id, writerSecrets[w]]).apply(([, k]) => k)),
         },
       ]),
-    ) as Record<WriterName, WriterCredentials>;
+    ) as Partial<Record<WriterName, WriterCredentials>>;
 
     this.nixosModule = pulumi.output(module);
     this.registerOutputs({

@@ -6,7 +6,7 @@
 import { arrivalsPlan } from "../alerts/arrivals.js";
 import { PROJECT, type StackConfig } from "../config.js";
 import { hubConnection, WRITERS, type HubConnection, type WriterName } from "../core/hubConnection.js";
-import { APPEND_ONLY_WRITERS, describePolicy, writerPolicy, writerUserName } from "./iam.js";
+import { APPEND_ONLY_WRITERS, describePolicy, writerUserName, type HubRights } from "./iam.js";
 import { ADMIN_USER, piHubSettings, writerAccessKey } from "./piHubSteps.js";
 import { piServerPlan } from "./serverPlan.js";
 import type { PlanSection } from "../core/planTypes.js";
@@ -94,9 +94,9 @@ export function piVersionRestore(conn: HubConnection): string[] {
 }
 
 /** The hub section of the plan; `componentName` is the BackupHub's name in index.ts. */
-export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection {
+export function hubPlan(stack: StackConfig, rights: HubRights | undefined, componentName = "hub"): PlanSection {
   const hub = stack.hub;
-  if (!hub)
+  if (!hub || !rights)
     return {
       title: "Hub",
       rows: [],
@@ -105,7 +105,6 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
       restore: "",
     };
   const conn = hubConnection(hub);
-  const offsitePrefixes = stack.offsite?.prefixes;
   const lifecycles = prefixLifecycles(stack);
   const d: string[] = [];
 
@@ -214,10 +213,9 @@ export function hubPlan(stack: StackConfig, componentName = "hub"): PlanSection 
   d.push(
     mdTable(
       ["Writer", "Used by", hub.kind === "aws" ? "IAM user" : "S3 user", "Allowed", "Denied"],
-      WRITERS.map((w) => {
-        const desc = describePolicy(
-          writerPolicy(w, hub.bucket, { offsitePrefixes, longhornPrefix: stack.longhorn?.prefix }),
-        );
+      // The identities that exist, each with the very document the hub attaches (components/model.ts).
+      rights.inUse.map((w) => {
+        const desc = describePolicy(rights.policies[w]!);
         return [
           w,
           WRITER_USE[w],

@@ -8,7 +8,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../components/config.js";
-import { writerPolicy } from "../../components/hub/iam.js";
+import { WRITERS } from "../../components/core/hubConnection.js";
+import { writerPolicies, writerPolicy } from "../../components/hub/iam.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
 import { backupTargetUrl } from "../../components/longhorn/logic.js";
 import { installMocks, recordingMocks, settle } from "../../tools/mocks.js";
@@ -40,7 +41,11 @@ beforeAll(async () => {
     ["created", false, "new-backups"],
   ] as const) {
     const s = stack(adopt, bucket);
-    new BackupHub(name, { hub: s.hub!, lifecycles: prefixLifecycles(s), longhornPrefix: "" });
+    new BackupHub(name, {
+      hub: s.hub!,
+      lifecycles: prefixLifecycles(s),
+      rights: { inUse: WRITERS, policies: writerPolicies(s.hub!.bucket, { longhornPrefix: "" }) },
+    });
   }
   await settle();
 });

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { WRITERS } from "../../components/core/hubConnection.js";
+import { hubRights } from "../../components/model.js";
 import { accessKeyUrn, hubPlan, piRotationUrns } from "../../components/hub/plan.js";
 import { writerPolicies, writerPolicy, writerUserName } from "../../components/hub/iam.js";
 import { ADMIN_USER, writerAccessKey } from "../../components/hub/piHubSteps.js";
@@ -93,6 +94,13 @@ let plain: any;
 let pi: any;
 let BackupHubClass: any;
 
+/** Every writer, with the off-site reader limited to `offsitePrefixes`. */
+const everyWriter = (bucket: string, offsitePrefixes?: string[]) => ({
+  inUse: WRITERS,
+  offsitePrefixes,
+  policies: writerPolicies(bucket, { offsitePrefixes }),
+});
+
 beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
@@ -100,14 +108,14 @@ beforeAll(async () => {
   hub = new BackupHub("hub", {
     hub: full.hub!,
     lifecycles: prefixLifecycles(full),
-    offsitePrefixes: full.offsite?.prefixes,
+    rights: everyWriter(full.hub!.bucket, full.offsite?.prefixes),
   });
   plain = new BackupHub("plain", { hub: bare.hub!, lifecycles: prefixLifecycles(bare) });
   pi = new BackupHub("hub", {
     hub: piStack.hub!,
     lifecycles: prefixLifecycles(piStack),
     sshPrivateKey: pulumi.secret("ssh-key"),
-    offsitePrefixes: piStack.offsite?.prefixes,
+    rights: everyWriter(piStack.hub!.bucket, piStack.offsite?.prefixes),
   });
   BackupHubClass = BackupHub;
   await settle();
@@ -272,14 +280,19 @@ describe("BackupHub on AWS: outputs and plan", () => {
   it("gives the exact AccessKey URN in the key-rotation command, as bash expands it", async () => {
     const urn = rec.one(T.key, "hub-postgres-key").urn;
     expect(urn).toBe(accessKeyUrn("postgres", pulumi.getStack(), "hub"));
-    expect(await replacedUrns(hubPlan(full).restore)).toEqual([urn]);
+    expect(await replacedUrns(hubPlan(full, hubRights(full)).restore)).toEqual([urn]);
   });
 
-  it("puts every lifecycle prefix and every writer in the plan", () => {
-    const plan = hubPlan(full);
+  it("puts every lifecycle prefix and every writer in use in the plan, and no other", () => {
+    const rights = hubRights(full);
+    const plan = hubPlan(full, rights);
     expect(plan.title).toBe("Hub");
     for (const l of prefixLifecycles(full)) expect(plan.details).toContain(`\`${l.prefix}\``);
-    for (const w of WRITERS) expect(plan.details).toContain(`/homelab-backup/${writerUserName("homelab-backups", w)}`);
+    for (const w of WRITERS)
+      expect(plan.details.includes(`/homelab-backup/${writerUserName("homelab-backups", w)}`), w).toBe(
+        rights.inUse.includes(w),
+      );
+    expect(rights.inUse).not.toContain("drills");
     expect(plan.details).toContain("GOVERNANCE");
   });
 });
@@ -314,8 +327,11 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
   });
 
   it("names in the plan the S3 users PiHub creates and its admin login", () => {
-    const plan = hubPlan(piStack);
-    for (const w of WRITERS) expect(plan.details).toContain(`\`${writerAccessKey(w)}\``);
+    const rights = hubRights(piStack);
+    const plan = hubPlan(piStack, rights);
+    expect(rights.inUse.length).toBeGreaterThan(0);
+    for (const w of WRITERS)
+      expect(plan.details.includes(`\`${writerAccessKey(w)}\``), w).toBe(rights.inUse.includes(w));
     expect(plan.restore).toContain(`export RCLONE_CONFIG_HUB_ACCESS_KEY_ID=${ADMIN_USER}\n`);
     expect(plan.restore).toContain(
       'export RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY="$(pulumi stack output hubAdminPassword --show-secrets)"',
@@ -343,6 +359,6 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
     ]);
     expect(expected[0]).toContain("homelab-backup:index:BackupHub$homelab-backup:index:PiHub$random:");
     expect(piRotationUrns("postgres", pulumi.getStack(), "hub")).toEqual(expected);
-    expect(await replacedUrns(hubPlan(piStack).restore)).toEqual(expected);
+    expect(await replacedUrns(hubPlan(piStack, hubRights(piStack)).restore)).toEqual(expected);
   });
 });

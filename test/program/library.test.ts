@@ -50,7 +50,7 @@ beforeAll(async () => {
     },
     schedule: "15 3 * * *",
     hub: hub.connection,
-    credentials: hub.writers.postgres,
+    credentials: hub.writer("postgres"),
   };
   const job = new PostgresDumpJob("pg-app", args);
   restoreCommand = await valueOf(job.restoreCommand);
