@@ -9,7 +9,7 @@
 import type { HubConfig, StackConfig } from "../config.js";
 import { readScript } from "../core/files.js";
 import { fillTemplate } from "../core/systemd.js";
-import { NIXOS_PATHS } from "../hub/nixos.js";
+import { NIXOS_PATHS, type NixosArrivals } from "../hub/nixos.js";
 import type { AlertsConfig } from "./schema.js";
 import { DEFAULT_HUB_MAX_AGE_MINUTES } from "./schema.js";
 
@@ -127,18 +127,6 @@ export function renderArrivalsUnits(
     }),
     timer: readScript("alerts/homelab-backup-arrivals.timer"),
   };
-}
-
-/** The arrivals check as a NixOS hub's module runs it (components/hub/hub.nix). */
-export interface NixosArrivals {
-  /** The content of hub-arrivals.sh, the same script a Debian hub runs. */
-  readonly script: string;
-  /** The bucket's directory (read-only to the service). */
-  readonly dir: string;
-  /** The EnvironmentFile `pulumi up` writes (root-only, in the module's own directory). */
-  readonly envFile: string;
-  /** OnCalendar= of the timer. */
-  readonly onCalendar: string;
 }
 
 export function nixosArrivals(hub: Pick<HubConfig, "dataDir" | "bucket">): NixosArrivals {

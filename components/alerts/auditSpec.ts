@@ -3,7 +3,8 @@
  * which classes, under which prefixes, which items by name, and which Longhorn jobs/groups and
  * StorageClasses cover a volume. Pure data, so it is tested without resources.
  */
-import { LONGHORN_BACKUP_TASKS, offsiteOf, PREFIXES, type StackConfig } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
+import { LONGHORN_BACKUP_TASKS, offsiteOf, type StackConfig } from "../config.js";
 import { names } from "../core/names.js";
 import { veleroSchedules } from "../velero/logic.js";
 

@@ -4,7 +4,7 @@
  * components and the plan can use without waiting on any resource.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { PREFIXES, type HubConfig } from "../config.js";
+import { PREFIXES } from "./schema.js";
 
 /** The writers of the hub: one credential each, able to write only under its own prefix. */
 /** The hub's identities: one credential each (`drills` and `audit` only read, components/hub/iam.ts). */
@@ -27,11 +27,27 @@ export interface HubConnection {
   /** Path-style addressing (MinIO/RustFS): `http://host:9000/bucket/key`. */
   readonly pathStyle: boolean;
   /** The server: `aws`, the pi hub's server, or an s3 hub's flavor (S3-compatible servers need some client quirks turned off). */
-  readonly server: "aws" | HubConfig["server"] | NonNullable<HubConfig["flavor"]>;
+  readonly server: string;
+}
+
+/** What a connection follows from: the stack file's hub section (components/hub/schema.ts), as core may not import it. */
+export interface HubSection {
+  readonly kind: "aws" | "pi" | "s3";
+  readonly bucket: string;
+  readonly region: string;
+  /** s3 hubs. */
+  readonly endpoint?: string;
+  /** s3 hubs: what the server is. */
+  readonly flavor?: string;
+  /** pi hubs. */
+  readonly host?: string;
+  readonly port?: number;
+  readonly tls?: boolean;
+  readonly server?: string;
 }
 
 /** The hub's S3 endpoint and addressing, from the hub section of the stack file. */
-export function hubConnection(hub: HubConfig): HubConnection {
+export function hubConnection(hub: HubSection): HubConnection {
   if (hub.kind === "aws") {
     return {
       kind: "aws",

@@ -12,16 +12,6 @@ import type { DrillClass, DrillsConfig } from "./schema.js";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
-/** Images the drills run (pinned; never `latest`). */
-export const DRILL_IMAGES = {
-  /** kubectl + jq + a shell (Alpine): the Velero and Longhorn drills talk to the API server. */
-  kubectl: "alpine/k8s:1.33.4",
-  /** The etcd release image: etcd, etcdctl, etcdutl (distroless: the shell comes from busybox). */
-  etcd: "gcr.io/etcd-development/etcd:v3.5.21",
-  /** A statically linked busybox: the etcd drill's shell and tools, and the Longhorn drill's reader. */
-  busybox: "busybox:1.37.0",
-} as const;
-
 /** Secret keys of the hub reader credentials every drill Secret carries. */
 export const READER_KEYS = { accessKeyId: "HUB_ACCESS_KEY_ID", secretAccessKey: "HUB_SECRET_ACCESS_KEY" } as const;
 

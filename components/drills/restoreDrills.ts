@@ -19,7 +19,6 @@ import { mirrorEnv } from "../mirror/logic.js";
 import { offsiteConfigEnv } from "../offsite/logic.js";
 import type { DrillTarget } from "./alerts.js";
 import {
-  DRILL_IMAGES,
   DRILL_TERMINATION_GRACE_SECONDS,
   drillActiveDeadlineSeconds,
   drillCronJobName,
@@ -32,7 +31,7 @@ import {
   veleroDrillEnv,
   veleroDrillRules,
 } from "./logic.js";
-import type { DrillsConfig } from "./schema.js";
+import { DRILL_IMAGES, type DrillsConfig } from "./schema.js";
 
 export interface RestoreDrillsArgs {
   /** The drills section of the stack file (its `postgres` entry is built by PostgresRestoreDrill). */

@@ -5,7 +5,16 @@
  */
 import { z } from "zod";
 import { cron, dnsLabel, goDuration, pinnedImage, posInt } from "../core/schema.js";
-import { DRILL_IMAGES } from "./logic.js";
+
+/** Images the drills run (pinned; never `latest`). */
+export const DRILL_IMAGES = {
+  /** kubectl + jq + a shell (Alpine): the Velero and Longhorn drills talk to the API server. */
+  kubectl: "alpine/k8s:1.33.4",
+  /** The etcd release image: etcd, etcdctl, etcdutl (distroless: the shell comes from busybox). */
+  etcd: "gcr.io/etcd-development/etcd:v3.5.21",
+  /** A statically linked busybox: the etcd drill's shell and tools, and the Longhorn drill's reader. */
+  busybox: "busybox:1.37.0",
+} as const;
 
 /** The measured restore time the plan and the RTO alert compare against, e.g. "30m", "2h". */
 const rtoTarget = goDuration.optional();

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PREFIXES, type EtcdConfig } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
+import type { EtcdConfig } from "../config.js";
 import { backupCronJobSpec, RESTRICTED_CONTAINER, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT } from "../core/cronJob.js";
 import { k3sRestoreRunbook } from "./restore.js";
 import { contentHash, readScript } from "../core/files.js";

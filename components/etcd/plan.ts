@@ -1,5 +1,6 @@
 /** etcd's part of plan.md: k3s (copy k3s' own snapshots) or Talos (snapshot through the Talos API). */
-import { hubOf, PREFIXES, type StackConfig } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
+import { hubOf, type StackConfig } from "../config.js";
 import { describeCron } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";

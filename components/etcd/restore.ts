@@ -3,7 +3,7 @@
  * restore) with rclone and the Pulumi CLI only: the hub remote and the etcd key come from the stack
  * outputs, and the snapshot is checked against its record before anything is reset.
  */
-import { PREFIXES } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
 import type { HubConnection } from "../core/hubConnection.js";
 import { hubRemoteSetup, restoreKeyOutputs, thawThenDownload } from "../core/restoreSetup.js";
 import { TALOS_SNAPSHOT_LABEL } from "./talos.js";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PREFIXES } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
 import { backupCronJobSpec, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT } from "../core/cronJob.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";

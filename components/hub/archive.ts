@@ -19,7 +19,6 @@
  * precede those reads: they may only move to classes that read instantly.
  */
 
-import type { StackConfig } from "../config.js";
 import { parseGoDuration } from "../core/duration.js";
 import { PREFIXES } from "../core/schema.js";
 
@@ -178,8 +177,18 @@ export function archiveTimeline(
   return `STANDARD days 0–${archive.afterDays}, ${archive.storageClass} ${end}`;
 }
 
+/** The sections of a stack the archive rules read (components/config.ts StackConfig fits it). */
+export interface ArchiveStackView {
+  readonly hub?: { readonly kind: string; readonly archive?: ArchiveSettings };
+  readonly longhorn?: unknown;
+  readonly postgres?: { readonly retentionDays: number };
+  readonly etcd?: { readonly retentionDays: number };
+  readonly velero?: { readonly schedules: readonly { readonly ttl: string }[] };
+  readonly buckets?: { readonly mirrors: readonly unknown[] };
+}
+
 /** The data classes of a stack as the archive rules see them (only the configured ones). */
-export function archiveCandidatesOf(stack: StackConfig): ArchiveCandidate[] {
+export function archiveCandidatesOf(stack: ArchiveStackView): ArchiveCandidate[] {
   const out: ArchiveCandidate[] = [];
   if (stack.longhorn)
     out.push({
@@ -226,7 +235,7 @@ export function archiveCandidatesOf(stack: StackConfig): ArchiveCandidate[] {
 }
 
 /** The archive plan of a stack, or undefined without `hub.archive` on an AWS hub. */
-export function stackArchivePlan(stack: StackConfig): ArchivePlan | undefined {
+export function stackArchivePlan(stack: ArchiveStackView): ArchivePlan | undefined {
   if (stack.hub?.kind !== "aws" || !stack.hub.archive) return undefined;
   return planArchive(stack.hub.archive, archiveCandidatesOf(stack));
 }

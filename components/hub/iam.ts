@@ -10,7 +10,7 @@
  * - offsite only reads.
  * No statement grants `*` as an action or `*` as a resource.
  */
-import { PREFIXES } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
 import { WRITERS, type WriterName } from "../core/hubConnection.js";
 
 export interface PolicyStatement {

@@ -10,7 +10,6 @@
  * MinIO's CLI, variables and on-disk format), `services.rustfs` and `services.prometheus.exporters.node`
  * (nixpkgs nixos/modules/services/web-servers/{minio,rustfs}.nix, .../monitoring/prometheus/exporters).
  */
-import type { NixosArrivals } from "../alerts/arrivals.js";
 import type { HubConfig, OffsiteConfig } from "../config.js";
 import { readScript } from "../core/files.js";
 import type { HubConnection } from "../core/hubConnection.js";
@@ -22,6 +21,18 @@ import { PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } fr
 export const NIXOS_STATE_DIR = "/var/lib/homelab-backup";
 
 /** Paths under the module's directory. */
+/** The arrivals check as a NixOS hub's module runs it (components/hub/hub.nix). */
+export interface NixosArrivals {
+  /** The content of hub-arrivals.sh, the same script a Debian hub runs. */
+  readonly script: string;
+  /** The bucket's directory (read-only to the service). */
+  readonly dir: string;
+  /** The EnvironmentFile `pulumi up` writes (root-only, in the module's own directory). */
+  readonly envFile: string;
+  /** OnCalendar= of the timer. */
+  readonly onCalendar: string;
+}
+
 export const NIXOS_PATHS = {
   /** The server's EnvironmentFile (admin credentials), root-only 0600, outside the Nix store. */
   envFile: `${NIXOS_STATE_DIR}/server.env`,

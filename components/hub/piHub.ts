@@ -17,8 +17,7 @@ import { remote } from "@pulumi/command";
 import type { HubConfig } from "../config.js";
 import { contentHash, readScript } from "../core/files.js";
 import { WRITERS, type WriterCredentials, type WriterName } from "../core/hubConnection.js";
-import type { NixosArrivals } from "../alerts/arrivals.js";
-import { renderNixosModule, type NixosOffsite } from "./nixos.js";
+import { renderNixosModule, type NixosArrivals, type NixosOffsite } from "./nixos.js";
 import {
   ADMIN_USER,
   configureStdin,

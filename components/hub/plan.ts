@@ -4,7 +4,8 @@
  * a writer's key or bring back a version that was deleted or overwritten.
  */
 import { arrivalsPlan } from "../alerts/arrivals.js";
-import { PROJECT, type StackConfig } from "../config.js";
+import { PROJECT } from "../core/schema.js";
+import type { StackConfig } from "../config.js";
 import { hubConnection, WRITERS, type HubConnection, type WriterName } from "../core/hubConnection.js";
 import { APPEND_ONLY_WRITERS, describePolicy, writerUserName, type HubRights } from "./iam.js";
 import { ADMIN_USER, piHubSettings, writerAccessKey } from "./piHubSteps.js";

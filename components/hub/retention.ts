@@ -13,7 +13,8 @@
  * - buckets/: mirrors of other stores; the mirror itself decides what disappears. No expiry.
  */
 import type * as aws from "@pulumi/aws";
-import { PREFIXES, type StackConfig } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
+import type { StackConfig } from "../config.js";
 import { stackArchivePlan } from "./archive.js";
 import { longhornObjectPrefix } from "./iam.js";
 import { parseGoDuration } from "../core/duration.js";

@@ -1,5 +1,6 @@
 /** Longhorn's part of plan.md: what each recurring job backs up, when, how long, and how to restore. */
-import { hubOf, LONGHORN_BACKUP_TASKS, PREFIXES, type RecurringJobConfig, type StackConfig } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
+import { hubOf, LONGHORN_BACKUP_TASKS, type RecurringJobConfig, type StackConfig } from "../config.js";
 import { describeCron, formatSeconds } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";

@@ -3,7 +3,8 @@
  * drill containers, the restore runbook and the plan section. All pure: components stay thin.
  */
 import type * as k8s from "@pulumi/kubernetes";
-import { PREFIXES, type DatabaseConfig, type PostgresConfig } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
+import type { DatabaseConfig, PostgresConfig } from "../config.js";
 import { fixedMinuteOfDay } from "../core/cron.js";
 import { parseGoDuration } from "../core/duration.js";
 import { type HubConnection } from "../core/hubConnection.js";

@@ -1,7 +1,8 @@
 /**
  * Velero: how many backups a schedule keeps, the Schedule/BSL specs, and the plan section. All pure.
  */
-import { PREFIXES, type VeleroConfig, type VeleroScheduleConfig } from "../config.js";
+import { PREFIXES } from "../core/schema.js";
+import type { VeleroConfig, VeleroScheduleConfig } from "../config.js";
 import { cronGaps, runsBetween } from "../core/cron.js";
 import { formatGoDuration, parseGoDuration } from "../core/duration.js";
 import { type HubConnection } from "../core/hubConnection.js";

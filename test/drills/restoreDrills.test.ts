@@ -12,12 +12,8 @@ import { COMPONENTS_DIR } from "../../components/core/files.js";
 import type { HubConnection } from "../../components/core/hubConnection.js";
 import { VERSIONS } from "../../components/core/versions.js";
 import { drillAlertRules } from "../../components/drills/alerts.js";
-import {
-  DRILL_IMAGES,
-  drillActiveDeadlineSeconds,
-  drillTargets,
-  VELERO_EXCLUDED,
-} from "../../components/drills/logic.js";
+import { DRILL_IMAGES } from "../../components/drills/schema.js";
+import { drillActiveDeadlineSeconds, drillTargets, VELERO_EXCLUDED } from "../../components/drills/logic.js";
 import { restoreReadiness } from "../../components/drills/plan.js";
 import { drillsSchema } from "../../components/drills/schema.js";
 import { installMocks, recordingMocks, settle, unwrapSecrets, type RecordingMocks } from "../../tools/mocks.js";
