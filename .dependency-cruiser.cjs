@@ -21,6 +21,13 @@ module.exports = {
       from: { path: "^components/core/" },
       to: { path: "^components/(?!core/)" },
     },
+    {
+      name: "hub-kinds-apart",
+      severity: "error",
+      comment: "A hub kind (components/hub/aws, pi, s3) imports the hub's common part, never another kind.",
+      from: { path: "^components/hub/(aws|pi|s3)/" },
+      to: { path: "^components/hub/(aws|pi|s3)/", pathNot: "^components/hub/$1/" },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

@@ -5,8 +5,8 @@
  */
 import { hubOf, offsiteOf, type StackConfig } from "./config.js";
 import { drillReadPrefixes } from "./drills/logic.js";
-import { writerPolicies, type HubRights } from "./hub/iam.js";
-import { hubWritersInUse } from "./hub/s3Stack.js";
+import { writerPolicies } from "./hub/iam.js";
+import { hubWritersInUse, type HubRights } from "./hub/rights.js";
 
 /** The hub's rights for a stack that has a hub. */
 export function hubRights(stack: StackConfig): HubRights {

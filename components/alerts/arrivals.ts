@@ -9,7 +9,7 @@
 import type { HubConfig, StackConfig } from "../config.js";
 import { readScript } from "../core/files.js";
 import { fillTemplate } from "../core/systemd.js";
-import { NIXOS_PATHS, type NixosArrivals } from "../hub/nixos.js";
+import { NIXOS_PATHS, type NixosArrivals } from "../hub/pi/nixos.js";
 import type { AlertsConfig } from "./schema.js";
 import { DEFAULT_HUB_MAX_AGE_MINUTES } from "./schema.js";
 

@@ -6,7 +6,7 @@
  * Debian hubs, as the off-site timer is installed (components/offsite/offsiteSync.ts): the script and
  * the two units are uploaded to a staging directory in the SSH user's home, then installed as root to
  * /usr/local/lib/homelab-backup and /etc/systemd/system and the timer enabled. NixOS hubs: the module
- * declares the service and timer (components/hub/hub.nix), so over SSH only the EnvironmentFile is
+ * declares the service and timer (components/hub/pi/hub.nix), so over SSH only the EnvironmentFile is
  * written, inside the module's own directory. Either way the EnvironmentFile (settings and notify
  * credentials, root-only 0600) travels on standard input, a Pulumi secret, never on a command line.
  */
@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig } from "../config.js";
 import { readScript } from "../core/files.js";
 import { asRoot, installTimerOnHub, sameFilesOnReplace, stageFilesOnHub } from "../core/hubHost.js";
-import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/nixos.js";
+import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/pi/nixos.js";
 import {
   ARRIVALS_HUB_PATHS,
   arrivalsEnvironment,

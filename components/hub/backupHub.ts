@@ -4,7 +4,6 @@
  * one bucket, a lifecycle rule per prefix and one credential per writer that can touch only its own
  * prefix (components/hub/iam.ts).
  */
-import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig, OffsiteConfig } from "../config.js";
@@ -15,13 +14,15 @@ import {
   type WriterCredentials,
   type WriterName,
 } from "../core/hubConnection.js";
-import { tlsOnlyBucketPolicy, writerPolicies, writerUserName, type HubRights } from "./iam.js";
-import { awsLifecycleRule, type PrefixLifecycle } from "./retention.js";
-import { hubScrapeTargets, scrapeConfigObject, type HubScrapeTarget } from "./monitoring.js";
+import { writerPolicies } from "./iam.js";
+import type { HubRights } from "./rights.js";
+import type { PrefixLifecycle } from "./retention.js";
+import { awsHubResources } from "./aws/awsHub.js";
+import { hubScrapeTargets, scrapeConfigObject, type HubScrapeTarget } from "./pi/monitoring.js";
 import { nixosArrivals } from "../alerts/arrivals.js";
-import { nixosOffsite } from "./nixos.js";
-import { PiHub } from "./piHub.js";
-import { S3Hub } from "./s3Hub.js";
+import { nixosOffsite } from "./pi/nixos.js";
+import { PiHub } from "./pi/piHub.js";
+import { S3Hub } from "./s3/s3Hub.js";
 
 export interface BackupHubArgs {
   /** The hub section of the stack file. */
@@ -137,87 +138,12 @@ export class BackupHub extends pulumi.ComponentResource {
       this.writers = pi.writers;
       this.adminCredentials = { user: pi.adminUser, password: pulumi.secret(pi.adminPassword) };
     } else {
+      const awsHub = awsHubResources(name, this, hub, this.connection, args.lifecycles, rights);
       this.scrapeTargets = [];
-      const region = hub.region;
-      const child = { parent: this };
-      // hub.adopt: the bucket exists and holds backups already; Pulumi imports it and never deletes it
-      // (retainOnDelete: a destroy only forgets it; protect: a replace or delete is refused).
-      const adopt: pulumi.CustomResourceOptions = hub.adopt
-        ? { import: hub.bucket, retainOnDelete: true, protect: true }
-        : {};
-      const bucket = new aws.s3.Bucket(
-        `${name}-bucket`,
-        { bucket: hub.bucket, region, ...(hub.objectLock ? { objectLockEnabled: true } : {}) },
-        { ...child, ...adopt },
-      );
-      const versioning = new aws.s3.BucketVersioning(
-        `${name}-versioning`,
-        { bucket: bucket.id, region, versioningConfiguration: { status: "Enabled" } },
-        child,
-      );
-      new aws.s3.BucketServerSideEncryptionConfiguration(
-        `${name}-sse`,
-        { bucket: bucket.id, region, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
-        child,
-      );
-      const publicAccess = new aws.s3.BucketPublicAccessBlock(
-        `${name}-public-access`,
-        {
-          bucket: bucket.id,
-          region,
-          blockPublicAcls: true,
-          blockPublicPolicy: true,
-          ignorePublicAcls: true,
-          restrictPublicBuckets: true,
-        },
-        child,
-      );
-      // S3 rejects a bucket policy written while the public-access block is still being applied.
-      new aws.s3.BucketPolicy(
-        `${name}-tls-only`,
-        { bucket: bucket.id, region, policy: bucket.arn.apply((arn) => JSON.stringify(tlsOnlyBucketPolicy(arn))) },
-        { parent: this, dependsOn: [publicAccess] },
-      );
-      if (args.lifecycles.length > 0) {
-        // Noncurrent-version rules need versioning in place first.
-        new aws.s3.BucketLifecycleConfiguration(
-          `${name}-lifecycle`,
-          { bucket: bucket.id, region, rules: args.lifecycles.map(awsLifecycleRule) },
-          { parent: this, dependsOn: [versioning] },
-        );
-      }
-      if (hub.objectLock) {
-        new aws.s3.BucketObjectLockConfiguration(
-          `${name}-object-lock`,
-          {
-            bucket: bucket.id,
-            region,
-            objectLockEnabled: "Enabled",
-            rule: { defaultRetention: { mode: hub.objectLock.mode, days: hub.objectLock.days } },
-          },
-          { parent: this, dependsOn: [versioning] },
-        );
-      }
-      const writers: Partial<Record<WriterName, WriterCredentials>> = {};
-      for (const writer of inUse) {
-        const user = new aws.iam.User(
-          `${name}-${writer}`,
-          { name: writerUserName(hub.bucket, writer), path: "/homelab-backup/" },
-          child,
-        );
-        new aws.iam.UserPolicy(
-          `${name}-${writer}-policy`,
-          { user: user.name, name: `${writer}-backup-prefix`, policy: JSON.stringify(policies[writer]) },
-          child,
-        );
-        const key = new aws.iam.AccessKey(`${name}-${writer}-key`, { user: user.name }, child);
-        writers[writer] = { accessKeyId: key.id, secretAccessKey: pulumi.secret(key.secret) };
-      }
-      this.writers = writers;
-      // Resolves once the bucket exists, so whatever uses the endpoint waits for it.
-      this.endpoint = bucket.bucket.apply(() => this.connection.endpoint);
-      this.bucket = bucket.bucket;
-      this.region = bucket.region;
+      this.writers = awsHub.writers;
+      this.endpoint = awsHub.endpoint;
+      this.bucket = awsHub.bucket;
+      this.region = awsHub.region;
     }
 
     this.registerOutputs({

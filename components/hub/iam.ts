@@ -202,18 +202,6 @@ export function tlsOnlyBucketPolicy(bucketArnValue: string): PolicyDocument {
 }
 
 /** One line per writer for a person: what it may do, where (derived from the documents themselves). */
-/** The hub's writer and reader identities as a stack uses them (built by components/model.ts `hubRights`). */
-export interface HubRights {
-  /** The writers and readers some section uses, in WRITERS order: only these get an identity. */
-  readonly inUse: readonly WriterName[];
-  /** The prefixes the off-site copy reads. @default the whole bucket */
-  readonly offsitePrefixes?: readonly string[];
-  /** The prefixes the restore drills read. @default none */
-  readonly drillPrefixes?: readonly string[];
-  /** The policy document of each identity in use: attached by the hub, listed by plan.md. */
-  readonly policies: Readonly<Partial<Record<WriterName, PolicyDocument>>>;
-}
-
 export function describePolicy(doc: PolicyDocument): { allow: string; deny: string } {
   const fmt = (s: PolicyStatement) => {
     const cond = s.Condition?.StringLike?.["s3:prefix"];

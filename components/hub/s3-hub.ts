@@ -6,8 +6,12 @@
  * the reason on standard error.
  *
  *   node --import tsx components/hub/s3-hub.ts configure-bucket | read-bucket | configure-writer | read-writer | check
+ *
+ * It stays here, outside components/hub/s3/, because its path is part of every s3 hub's Pulumi state:
+ * the serialized dynamic providers (s3/s3HubResources.ts) and the conformance step run it by this
+ * relative path, and a refresh runs the provider text stored in the state.
  */
-import { checkHubConformance, formatResults, type ConformanceInput } from "./conformance.js";
+import { checkHubConformance, formatResults, type ConformanceInput } from "./s3/conformance.js";
 import {
   applyBucketSettings,
   ensureRgwWriter,
@@ -16,10 +20,10 @@ import {
   s3Client,
   type S3Credentials,
   type S3Target,
-} from "./s3Api.js";
-import type { S3Flavor } from "./s3Flavors.js";
+} from "./s3/s3Api.js";
+import type { S3Flavor } from "./s3/s3Flavors.js";
 import type { PolicyDocument } from "./iam.js";
-import { normalizeLifecycle, type HubBucketSettings } from "./s3Settings.js";
+import { normalizeLifecycle, type HubBucketSettings } from "./s3/s3Settings.js";
 
 export interface BucketRequest {
   readonly target: S3Target;

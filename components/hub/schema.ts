@@ -1,8 +1,8 @@
 /** The hub section: an AWS bucket, a Pi running an S3 server, or an S3 server that already exists. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
 import { absolutePath, bucketName, hostName, port, posInt } from "../core/schema.js";
-import { S3_FLAVORS } from "./s3Flavors.js";
-import { piHubFields } from "./schemaPi.js";
+import { S3_FLAVORS } from "./s3/s3Flavors.js";
+import { piHubFields } from "./pi/schemaPi.js";
 
 import { ARCHIVE_STORAGE_CLASSES } from "./archive.js";
 

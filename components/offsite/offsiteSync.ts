@@ -34,7 +34,7 @@ import {
 } from "./logic.js";
 import { VERSIONS } from "../core/versions.js";
 import { toSystemdCalendar } from "../core/systemd.js";
-import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/nixos.js";
+import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/pi/nixos.js";
 import { CronJobWatch } from "../core/watch.js";
 import { offsiteJobWatch } from "./logic.js";
 
@@ -96,7 +96,7 @@ export class OffsiteSync extends pulumi.ComponentResource {
 
     const watches: CronJobWatch[] = [];
     if (config.runOn === "hub" && args.hubConfig.os === "nixos") {
-      // A NixOS hub's module runs the timer and the script (components/hub/hub.nix); over SSH only the
+      // A NixOS hub's module runs the timer and the script (components/hub/pi/hub.nix); over SSH only the
       // rclone config is written, root-only, inside the module's own directory.
       if (!args.sshPrivateKey)
         throw new Error("OffsiteSync: runOn hub needs the hub's SSH private key (homelab-backup:hubSshPrivateKey)");

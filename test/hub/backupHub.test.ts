@@ -13,7 +13,7 @@ import { WRITERS } from "../../components/core/hubConnection.js";
 import { hubRights } from "../../components/model.js";
 import { accessKeyUrn, hubPlan, piRotationUrns } from "../../components/hub/plan.js";
 import { writerPolicies, writerPolicy, writerUserName } from "../../components/hub/iam.js";
-import { ADMIN_USER, writerAccessKey } from "../../components/hub/piHubSteps.js";
+import { ADMIN_USER, writerAccessKey } from "../../components/hub/pi/piHubSteps.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
 import {
   installMocks,

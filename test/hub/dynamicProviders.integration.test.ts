@@ -1,5 +1,5 @@
 /**
- * Every dynamic resource the program registers (S3HubBucket, S3HubWriter: components/hub/s3HubResources.ts),
+ * Every dynamic resource the program registers (S3HubBucket, S3HubWriter: components/hub/s3/s3HubResources.ts),
  * run the way `pulumi up`, `refresh` and `destroy` run it: its provider is the `__provider` text of the
  * program's own registration, loaded and served by the SDK's dynamic-provider host
  * (test/support/dynamicProviderHost.ts), against a real Ceph RGW (test/support/rgw.ts).
@@ -34,7 +34,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { DeleteUserPolicyCommand, GetUserPolicyCommand, IAMClient } from "@aws-sdk/client-iam";
 import { version as sdkVersion } from "@pulumi/pulumi/version.js";
-import { RGW_POLICY_NAME, s3Client, type S3Credentials } from "../../components/hub/s3Api.js";
+import { RGW_POLICY_NAME, s3Client, type S3Credentials } from "../../components/hub/s3/s3Api.js";
 import { runProgram } from "../../tools/harness.js";
 import type { RecordedResource } from "../../tools/mocks.js";
 import { readStackFile } from "../../tools/render.js";

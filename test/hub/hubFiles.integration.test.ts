@@ -19,11 +19,11 @@ import {
   serverUnit,
   STAGING_DIR,
   stepEnvironment,
-} from "../../components/hub/piHubSteps.js";
+} from "../../components/hub/pi/piHubSteps.js";
 import type { PrefixLifecycle } from "../../components/hub/retention.js";
 
 const run = promisify(execFile);
-const HUB_DIR = path.join(COMPONENTS_DIR, "hub");
+const HUB_DIR = path.join(COMPONENTS_DIR, "hub", "pi");
 
 /** Resolves with exit code and output; never rejects on a non-zero exit (a missing tool still rejects). */
 async function tool(
@@ -179,7 +179,7 @@ describe("the files the hub gets", () => {
   });
 });
 
-describe("configure-bucket.sh, fed by components/hub/piHubSteps.ts, against a recording MinIO client", () => {
+describe("configure-bucket.sh, fed by components/hub/pi/piHubSteps.ts, against a recording MinIO client", () => {
   /**
    * The real script with the real stdin and environment that PiHub sends, and a stub `mcli` first on
    * PATH that records each call (arguments, MC_HOST_hub, and stdin where mcli reads a secret or a

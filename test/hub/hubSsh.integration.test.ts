@@ -1,6 +1,6 @@
 /**
  * The hub's preflight, run the way PiHub runs it: uploaded over SFTP and executed over SSH with the
- * exact command string of components/hub/piHubSteps.ts, against a real OpenSSH server on 127.0.0.1.
+ * exact command string of components/hub/pi/piHubSteps.ts, against a real OpenSSH server on 127.0.0.1.
  *
  * The server runs in its own mount namespace (unshare --mount): there the test mounts a tmpfs as
  * the hub's data disk (a real, separate mount that vanishes with the namespace) and a fresh /run
@@ -20,12 +20,12 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../components/config.js";
 import { COMPONENTS_DIR } from "../../components/core/files.js";
-import { piHubSettings, STAGING_DIR, stepCommand, type PiHubSettings } from "../../components/hub/piHubSteps.js";
+import { piHubSettings, STAGING_DIR, stepCommand, type PiHubSettings } from "../../components/hub/pi/piHubSteps.js";
 import { freePort } from "../support/net.js";
 
 const run = promisify(execFile);
 const SUDO = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-const PREFLIGHT = path.join(COMPONENTS_DIR, "hub", "preflight.sh");
+const PREFLIGHT = path.join(COMPONENTS_DIR, "hub", "pi", "preflight.sh");
 const EXPECTED_ARCH = nodeArch() === "arm64" ? "arm64" : nodeArch() === "x64" ? "amd64" : nodeArch();
 
 let dir: string;

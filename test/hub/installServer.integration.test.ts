@@ -14,7 +14,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assetsArg, PINNED_RELEASES, type PinnedRelease } from "../../components/hub/releases.js";
 
-const SCRIPT = path.resolve(__dirname, "..", "..", "components", "hub", "install-server.sh");
+const SCRIPT = path.resolve(__dirname, "..", "..", "components", "hub", "pi", "install-server.sh");
 
 let dir: string;
 beforeAll(() => {

@@ -8,10 +8,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEBIAN_TEXTFILE_DIR, hubScrapeTargets, scrapeConfigObject } from "../../components/hub/monitoring.js";
+import { DEBIAN_TEXTFILE_DIR, hubScrapeTargets, scrapeConfigObject } from "../../components/hub/pi/monitoring.js";
 import { validateCustomResource } from "../support/crds.js";
 
-const SCRIPT = path.resolve(__dirname, "..", "..", "components", "hub", "install-node-exporter.sh");
+const SCRIPT = path.resolve(__dirname, "..", "..", "components", "hub", "pi", "install-node-exporter.sh");
 const hub = { host: "backup-pi.lan", port: 9000, tls: false, server: "silo" as const, monitoring: true };
 
 let dir: string;

@@ -1,5 +1,5 @@
 /**
- * components/hub/nixos-credentials.sh, run for real: the credentials file lands root-only (0600)
+ * components/hub/pi/nixos-credentials.sh, run for real: the credentials file lands root-only (0600)
  * in the module's directory, atomically, unchanged on a re-run; the script waits for the server's
  * health endpoint (a real HTTP server on loopback) and, when nothing answers, fails with the message
  * that tells the user to import the module and run nixos-rebuild switch.
@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../support/net.js";
 
-const SCRIPT = path.resolve(__dirname, "..", "..", "components", "hub", "nixos-credentials.sh");
+const SCRIPT = path.resolve(__dirname, "..", "..", "components", "hub", "pi", "nixos-credentials.sh");
 const ENV = "MINIO_ROOT_USER='homelab-admin'\nMINIO_ROOT_PASSWORD='s3cr3t-p4ss-word'\n";
 
 let dir: string;

@@ -22,12 +22,12 @@ import {
   renderNixosModule,
   type NixosHubSettings,
   type NixosOffsite,
-} from "../../components/hub/nixos.js";
+} from "../../components/hub/pi/nixos.js";
 import { PINNED_RELEASES } from "../../components/hub/releases.js";
 import { nixosArrivals } from "../../components/alerts/arrivals.js";
 
 const run = promisify(execFile);
-const HUB_DIR = path.resolve(__dirname, "..", "..", "components", "hub");
+const HUB_DIR = path.resolve(__dirname, "..", "..", "components", "hub", "pi");
 const TEMPLATE = readFileSync(path.join(HUB_DIR, "hub.nix"), "utf8");
 const ARRIVALS_SCRIPT = readFileSync(
   path.resolve(__dirname, "..", "..", "components", "alerts", "hub-arrivals.sh"),

@@ -8,7 +8,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { NIXOS_FORBIDDEN_PATHS, NIXOS_MODULE_FILE, NIXOS_PATHS, NIXOS_STATE_DIR } from "../../components/hub/nixos.js";
+import {
+  NIXOS_FORBIDDEN_PATHS,
+  NIXOS_MODULE_FILE,
+  NIXOS_PATHS,
+  NIXOS_STATE_DIR,
+} from "../../components/hub/pi/nixos.js";
 import { PINNED_RELEASES } from "../../components/hub/releases.js";
 import { runProgram, type ProgramRun } from "../../tools/harness.js";
 import { unwrapSecrets } from "../../tools/mocks.js";

@@ -17,7 +17,7 @@ import {
   serverUnit,
   stepCommand,
   stepTriggers,
-} from "../../components/hub/piHubSteps.js";
+} from "../../components/hub/pi/piHubSteps.js";
 import type { PrefixLifecycle } from "../../components/hub/retention.js";
 import {
   installMocks,
@@ -131,12 +131,12 @@ describe("stepTriggers", () => {
   ) => JSON.stringify(stepTriggers(step, a, la, pa)) !== JSON.stringify(stepTriggers(step, b, lb, pb));
 
   it("start with the content hash of the step's script; the install step also hashes the unit", () => {
-    expect(stepTriggers("preflight", hub())[0]).toBe(contentHash(readScript("hub/preflight.sh")));
+    expect(stepTriggers("preflight", hub())[0]).toBe(contentHash(readScript("hub/pi/preflight.sh")));
     const install = stepTriggers("install", hub());
-    expect(install[0]).toBe(contentHash(readScript("hub/install-server.sh")));
+    expect(install[0]).toBe(contentHash(readScript("hub/pi/install-server.sh")));
     expect(install[1]).toBe(contentHash(serverUnit(piHubSettings(hub())).content));
     expect(stepTriggers("configure", hub(), lifecycles, policies)[0]).toBe(
-      contentHash(readScript("hub/configure-bucket.sh")),
+      contentHash(readScript("hub/pi/configure-bucket.sh")),
     );
   });
 
@@ -247,7 +247,7 @@ describe("PiHub under the mock runtime", () => {
       );
       register(req, cb);
     };
-    const { PiHub } = await import("../../components/hub/piHub.js");
+    const { PiHub } = await import("../../components/hub/pi/piHub.js");
     generated = new PiHub("hub", {
       hub: hub(),
       sshPrivateKey: pulumi.secret(SSH_KEY),
@@ -289,7 +289,7 @@ describe("PiHub under the mock runtime", () => {
       expect(u.inputs.triggers, u.name).toEqual([contentHash(text)]);
     }
     expect(await rec.one("command:remote:CopyToRemote", "hub-file-preflight").inputs.source.text).toBe(
-      readScript("hub/preflight.sh"),
+      readScript("hub/pi/preflight.sh"),
     );
     expect(await rec.one("command:remote:CopyToRemote", "hub-file-silo").inputs.source.text).toBe(
       serverUnit(piHubSettings(hub())).content,

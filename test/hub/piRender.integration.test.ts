@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { NIXOS_MODULE_FILE } from "../../components/hub/nixos.js";
+import { NIXOS_MODULE_FILE } from "../../components/hub/pi/nixos.js";
 import { PINNED_RELEASES } from "../../components/hub/releases.js";
 import { validateCustomResource } from "../support/crds.js";
 import { EXAMPLE_STACK, REPO } from "../support/stackFiles.js";

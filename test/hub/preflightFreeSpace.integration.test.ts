@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const run = promisify(execFile);
 const SUDO = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-const PREFLIGHT = path.resolve(__dirname, "../../components/hub/preflight.sh");
+const PREFLIGHT = path.resolve(__dirname, "../../components/hub/pi/preflight.sh");
 /** tmpfs size in bytes (a multiple of the 4 KiB page, so the fill is exact). */
 const DISK = 16 * 1024 * 1024;
 

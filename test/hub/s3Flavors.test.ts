@@ -7,14 +7,14 @@ import {
   parseWriterKeys,
   s3HubProblems,
   type S3HubRequest,
-} from "../../components/hub/s3Flavors.js";
+} from "../../components/hub/s3/s3Flavors.js";
 import {
   hubBucketSettings,
   hubWriterSpecs,
   lifecycleDifferences,
   normalizeLifecycle,
   s3LifecycleRule,
-} from "../../components/hub/s3Settings.js";
+} from "../../components/hub/s3/s3Settings.js";
 import { awsLifecycleRule, type PrefixLifecycle } from "../../components/hub/retention.js";
 import { writerPolicy } from "../../components/hub/iam.js";
 

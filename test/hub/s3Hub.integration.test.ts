@@ -25,7 +25,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { WRITERS } from "../../components/core/hubConnection.js";
-import { checkHubConformance, type CheckResult, type ConformanceInput } from "../../components/hub/conformance.js";
+import { checkHubConformance, type CheckResult, type ConformanceInput } from "../../components/hub/s3/conformance.js";
 import { drillReadPrefixes } from "../../components/drills/logic.js";
 import { writerPolicy } from "../../components/hub/iam.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
@@ -36,15 +36,15 @@ import {
   readRgwWriterPolicy,
   s3Client,
   type S3Credentials,
-} from "../../components/hub/s3Api.js";
+} from "../../components/hub/s3/s3Api.js";
 import {
   hubBucketSettings,
   hubWriterSpecs,
   lifecycleDifferences,
   type HubBucketSettings,
   type HubWriterSpec,
-} from "../../components/hub/s3Settings.js";
-import { bucketProvider, bucketWant, s3HubCommand, writerProvider } from "../../components/hub/s3HubResources.js";
+} from "../../components/hub/s3/s3Settings.js";
+import { bucketProvider, bucketWant, s3HubCommand, writerProvider } from "../../components/hub/s3/s3HubResources.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
 import { spawnSync } from "node:child_process";
 import { exampleStack } from "../support/stackFiles.js";

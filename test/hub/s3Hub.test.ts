@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { WRITERS } from "../../components/core/hubConnection.js";
 import { writerPolicy } from "../../components/hub/iam.js";
 import { type PrefixLifecycle } from "../../components/hub/retention.js";
-import { hubBucketSettings, s3WriterUserName } from "../../components/hub/s3Settings.js";
+import { hubBucketSettings, s3WriterUserName } from "../../components/hub/s3/s3Settings.js";
 import {
   installMocks,
   isSecretOutput,
@@ -53,7 +53,7 @@ let none: any;
 beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
-  const { S3Hub } = await import("../../components/hub/s3Hub.js");
+  const { S3Hub } = await import("../../components/hub/s3/s3Hub.js");
   admin = new S3Hub("hub", {
     hub: adminHub,
     lifecycles,

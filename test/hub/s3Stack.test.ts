@@ -1,9 +1,9 @@
-/** The stack schema's s3 hub checks (components/hub/s3Stack.ts through parseStackConfig): each refusal names its key. */
+/** The stack schema's s3 hub checks (components/hub/s3/s3Stack.ts through parseStackConfig): each refusal names its key. */
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, StackConfigError, type ConfigProblem } from "../../components/config.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
 import { rcloneS3Provider } from "../../components/core/rclone.js";
-import { hubWritersInUse } from "../../components/hub/s3Stack.js";
+import { hubWritersInUse } from "../../components/hub/rights.js";
 
 const db = { name: "wiki", namespace: "wiki", host: "postgres", passwordSecret: { name: "pg", key: "password" } };
 

@@ -1,7 +1,7 @@
 /** The Pi hub's server section of plan.md, pure: read from the release table it documents. */
 import { describe, expect, it } from "vitest";
 import { PINNED_RELEASES } from "../../components/hub/releases.js";
-import { piServerPlan, type PiServerPlanInput } from "../../components/hub/serverPlan.js";
+import { piServerPlan, type PiServerPlanInput } from "../../components/hub/pi/serverPlan.js";
 
 const hub = (over: Partial<PiServerPlanInput> = {}): PiServerPlanInput => ({
   server: "silo",

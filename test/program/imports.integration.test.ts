@@ -32,8 +32,10 @@ describe("import rules", () => {
     expect(found.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)).toEqual([]);
   });
 
-  it("catch a type-only cycle and a core module that imports an area", () => {
+  it("catch a type-only cycle, a core module that imports an area and one hub kind importing another", () => {
     const found = violations(path.join(REPO, "test/fixtures/imports"), ["components"]);
-    expect(new Set(found.map((v) => v.rule.name))).toEqual(new Set(["no-circular", "core-imports-no-area"]));
+    expect(new Set(found.map((v) => v.rule.name))).toEqual(
+      new Set(["no-circular", "core-imports-no-area", "hub-kinds-apart"]),
+    );
   });
 });

@@ -26,9 +26,9 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { offsiteOf, parseStackConfig, type StackConfig } from "../../components/config.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
-import { ADMIN_USER } from "../../components/hub/piHubSteps.js";
-import { ensureRgwWriter, s3Client, type S3Credentials } from "../../components/hub/s3Api.js";
-import { hubWriterSpecs } from "../../components/hub/s3Settings.js";
+import { ADMIN_USER } from "../../components/hub/pi/piHubSteps.js";
+import { ensureRgwWriter, s3Client, type S3Credentials } from "../../components/hub/s3/s3Api.js";
+import { hubWriterSpecs } from "../../components/hub/s3/s3Settings.js";
 import { offsiteConfigEnv, offsiteSecretsStdin, offsiteSyncEnv } from "../../components/offsite/logic.js";
 import { renderPlan } from "../../components/plan.js";
 import { kubectlStandIn, pasteRun, pulumiStandIn, shellBlocks } from "../support/pasteRun.js";

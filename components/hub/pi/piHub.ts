@@ -14,9 +14,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { remote } from "@pulumi/command";
-import type { HubConfig } from "../config.js";
-import { contentHash, readScript } from "../core/files.js";
-import { WRITERS, type WriterCredentials, type WriterName } from "../core/hubConnection.js";
+import type { HubConfig } from "../../config.js";
+import { contentHash, readScript } from "../../core/files.js";
+import { WRITERS, type WriterCredentials, type WriterName } from "../../core/hubConnection.js";
 import { renderNixosModule, type NixosArrivals, type NixosOffsite } from "./nixos.js";
 import {
   ADMIN_USER,
@@ -33,7 +33,7 @@ import {
   writerAccessKey,
   type Step,
 } from "./piHubSteps.js";
-import type { PrefixLifecycle } from "./retention.js";
+import type { PrefixLifecycle } from "../retention.js";
 
 export interface PiHubArgs {
   /** The hub section of the stack file (kind pi). */
@@ -92,7 +92,7 @@ export class PiHub extends pulumi.ComponentResource {
     const module =
       s.os === "nixos"
         ? renderNixosModule(
-            readScript("hub/hub.nix"),
+            readScript("hub/pi/hub.nix"),
             {
               server: s.server,
               version: args.hub.version,

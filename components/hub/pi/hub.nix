@@ -1,5 +1,5 @@
-# homelab-backup hub: a NixOS module, rendered from components/hub/hub.nix by the homelab-backup
-# Pulumi program (placeholders are filled with Nix literals by components/hub/nixos.ts).
+# homelab-backup hub: a NixOS module, rendered from the homelab-backup Pulumi program's hub.nix
+# (its placeholders are filled with Nix literals by nixos.ts, beside it).
 #
 # Import it from your configuration (copy it next to configuration.nix):
 #     imports = [ ./homelab-backup-hub.nix ];

@@ -1,25 +1,25 @@
 /**
  * The Raspberry Pi hub, as data: which files it gets, the commands that run the provisioning
  * scripts over SSH, what each step's triggers are, and what travels on standard input. The
- * component (components/hub/piHub.ts) only turns these into resources.
+ * component (components/hub/pi/piHub.ts) only turns these into resources.
  *
  * Idempotent steps run in order, each a script from components/hub/ uploaded to a staging directory.
  * Debian (`hub.os: debian`): preflight.sh (checks, changes nothing), install-server.sh (Silo or
  * RustFS from its pinned release asset, sha256-checked, as a systemd unit, with a root-only
  * credentials file), install-node-exporter.sh (`hub.monitoring`), configure-bucket.sh (bucket,
  * versioning, object lock, lifecycle, one user and policy per writer). NixOS (`hub.os: nixos`): the
- * NixOS module (components/hub/nixos.ts) installs the server, so the steps are preflight.sh,
+ * NixOS module (components/hub/pi/nixos.ts) installs the server, so the steps are preflight.sh,
  * nixos-credentials.sh (the credentials file the module reads) and configure-bucket.sh, and every
  * file goes to the module's own directory. Non-secret settings go on the command line as environment
  * assignments (visible in a diff); secrets go on standard input only.
  */
-import type { HubConfig } from "../config.js";
-import { contentHash, readScript, shellQuote } from "../core/files.js";
-import type { WriterName } from "../core/hubConnection.js";
-import type { PrefixLifecycle } from "./retention.js";
-import { fillTemplate } from "../core/systemd.js";
+import type { HubConfig } from "../../config.js";
+import { contentHash, readScript, shellQuote } from "../../core/files.js";
+import type { WriterName } from "../../core/hubConnection.js";
+import type { PrefixLifecycle } from "../retention.js";
+import { fillTemplate } from "../../core/systemd.js";
 import { NIXOS_MODULE_FILE, NIXOS_PATHS } from "./nixos.js";
-import { assetsArg, PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "./releases.js";
+import { assetsArg, PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "../releases.js";
 
 /** Where the scripts and the unit are uploaded on a Debian hub, relative to the SSH user's home (SFTP and the remote shell both start there). */
 export const STAGING_DIR = "homelab-backup";
@@ -140,7 +140,7 @@ export function serverUnit(s: PiHubSettings): { name: string; content: string } 
     PROTECT_HOME: underHome ? "no" : "yes",
   };
   if (s.server === "silo") {
-    const content = fillTemplate(readScript("hub/silo.service"), {
+    const content = fillTemplate(readScript("hub/pi/silo.service"), {
       ...common,
       REGION: s.region,
       CERTS_ARGS: s.tls ? " --certs-dir /etc/silo/certs" : "",
@@ -149,7 +149,7 @@ export function serverUnit(s: PiHubSettings): { name: string; content: string } 
     });
     return { name: "silo.service", content };
   }
-  const content = fillTemplate(readScript("hub/rustfs.service"), {
+  const content = fillTemplate(readScript("hub/pi/rustfs.service"), {
     ...common,
     TLS_ENV: s.tls ? 'Environment="RUSTFS_TLS_PATH=/etc/rustfs/tls"\n' : "",
   });
@@ -173,7 +173,7 @@ export function piHubFiles(s: PiHubSettings, nixosModule?: string): HubFile[] {
   const dir = stagingDir(s);
   const scripts = hubSteps(s).map((step) => ({
     path: `${dir}/${STEP_SCRIPTS[step]}`,
-    content: readScript(`hub/${STEP_SCRIPTS[step]}`),
+    content: readScript(`hub/pi/${STEP_SCRIPTS[step]}`),
   }));
   if (s.os === "nixos") {
     if (nixosModule === undefined) throw new Error("a NixOS hub needs its rendered module");
@@ -302,7 +302,7 @@ export function stepTriggers(
   writerPolicies?: Partial<Record<WriterName, object>>,
 ): string[] {
   const s = piHubSettings(hub);
-  const script = contentHash(readScript(`hub/${STEP_SCRIPTS[step]}`));
+  const script = contentHash(readScript(`hub/pi/${STEP_SCRIPTS[step]}`));
   const env = Object.entries(stepEnvironment(step, s, lifecycles)).map(([k, v]) => `${k}=${v}`);
   switch (step) {
     case "install":

@@ -6,7 +6,7 @@
  */
 import { hubScrapeTargets, RUSTFS_METRICS_NOTE } from "./monitoring.js";
 import { NIXOS_MODULE_FILE, NIXOS_PATHS } from "./nixos.js";
-import { HUB_ARCHES, PINNED_RELEASES, serverRelease, type HubServer } from "./releases.js";
+import { HUB_ARCHES, PINNED_RELEASES, serverRelease, type HubServer } from "../releases.js";
 
 /** The pi hub fields this section reads. */
 export interface PiServerPlanInput {

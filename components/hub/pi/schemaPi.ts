@@ -3,7 +3,7 @@
  * into the hub schema by components/hub/schema.ts. Every refusal names the key it is about.
  */
 import { z } from "zod";
-import { MINIO_REFUSAL, serverRelease, serverVersionError } from "./releases.js";
+import { MINIO_REFUSAL, serverRelease, serverVersionError } from "../releases.js";
 
 const sha256 = z
   .string()

@@ -25,7 +25,7 @@ import { GetUserPolicyCommand, IAMClient, PutUserPolicyCommand } from "@aws-sdk/
 import { HttpRequest } from "@smithy/protocol-http";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Hash } from "@smithy/hash-node";
-import type { PolicyDocument } from "./iam.js";
+import type { PolicyDocument } from "../iam.js";
 import type { HubBucketSettings, S3LifecycleRule } from "./s3Settings.js";
 
 export interface S3Credentials {

@@ -1,6 +1,6 @@
 /**
  * A NixOS hub (`hub.os: nixos`), as data: the NixOS module the render writes to files/ (from the
- * template components/hub/hub.nix), and where `pulumi up` may write on such a hub. On NixOS,
+ * template components/hub/pi/hub.nix), and where `pulumi up` may write on such a hub. On NixOS,
  * /etc/systemd, /usr/local and /etc/nixos belong to the system configuration: the module declares
  * the server, node exporter and the off-site timer, and over SSH the program writes only inside the
  * module's own directory (`NIXOS_STATE_DIR`): the server's credentials file and the off-site copy's
@@ -10,18 +10,18 @@
  * MinIO's CLI, variables and on-disk format), `services.rustfs` and `services.prometheus.exporters.node`
  * (nixpkgs nixos/modules/services/web-servers/{minio,rustfs}.nix, .../monitoring/prometheus/exporters).
  */
-import type { HubConfig, OffsiteConfig } from "../config.js";
-import { readScript } from "../core/files.js";
-import type { HubConnection } from "../core/hubConnection.js";
-import { fillTemplate, toSystemdCalendar } from "../core/systemd.js";
-import { offsiteSyncEnv, offsiteTextfilePath } from "../offsite/logic.js";
-import { PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "./releases.js";
+import type { HubConfig, OffsiteConfig } from "../../config.js";
+import { readScript } from "../../core/files.js";
+import type { HubConnection } from "../../core/hubConnection.js";
+import { fillTemplate, toSystemdCalendar } from "../../core/systemd.js";
+import { offsiteSyncEnv, offsiteTextfilePath } from "../../offsite/logic.js";
+import { PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "../releases.js";
 
 /** The module's own directory on the hub: everything `pulumi up` writes on a NixOS hub is under it. */
 export const NIXOS_STATE_DIR = "/var/lib/homelab-backup";
 
 /** Paths under the module's directory. */
-/** The arrivals check as a NixOS hub's module runs it (components/hub/hub.nix). */
+/** The arrivals check as a NixOS hub's module runs it (components/hub/pi/hub.nix). */
 export interface NixosArrivals {
   /** The content of hub-arrivals.sh, the same script a Debian hub runs. */
   readonly script: string;
@@ -117,7 +117,7 @@ export interface NixosHubSettings {
   readonly sshUser: string;
 }
 
-/** The NixOS module for a hub, from components/hub/hub.nix. */
+/** The NixOS module for a hub, from components/hub/pi/hub.nix. */
 export function renderNixosModule(
   template: string,
   s: NixosHubSettings,

@@ -3,9 +3,9 @@
  * hub guarantees and what it cannot (from the flavor's capabilities, s3Flavors.ts), how the
  * conformance step proves it after `pulumi up`, and how to rotate a writer's key or bring back a version.
  */
-import { PROJECT } from "../core/schema.js";
-import type { HubConfig } from "../config.js";
-import type { HubConnection, WriterName } from "../core/hubConnection.js";
+import { PROJECT } from "../../core/schema.js";
+import type { HubConfig } from "../../config.js";
+import type { HubConnection, WriterName } from "../../core/hubConnection.js";
 import { effectiveManage, FLAVOR_CAPABILITIES } from "./s3Flavors.js";
 import { s3WriterUserName } from "./s3Settings.js";
 

@@ -4,8 +4,8 @@
  * the other hub kinds.
  */
 import YAML from "yaml";
-import type { WriterName } from "../core/hubConnection.js";
-import { APPEND_ONLY_WRITERS } from "./iam.js";
+import { APPEND_ONLY_WRITERS } from "../iam.js";
+import { hubWritersInUse } from "../rights.js";
 import { s3HubProblems, type S3Flavor, type S3HubProblem } from "./s3Flavors.js";
 
 /** The parts of the parsed stack these checks read. */
@@ -25,23 +25,6 @@ export interface S3StackView {
   readonly buckets?: { readonly mirrors: readonly unknown[] };
   readonly offsite?: unknown;
   readonly secrets: Partial<Record<string, string>>;
-}
-
-/** The writers a stack uses (one per section that writes to or reads from the hub), in WRITERS order. */
-export function hubWritersInUse(c: Omit<S3StackView, "secrets" | "hub">): { name: WriterName; section: string }[] {
-  const out: { name: WriterName; section: string }[] = [];
-  if (c.longhorn && (c.longhorn.target ?? "hub") === "hub") out.push({ name: "longhorn", section: "longhorn" });
-  if (c.postgres) out.push({ name: "postgres", section: "postgres" });
-  if (c.etcd) out.push({ name: "etcd", section: "etcd" });
-  if (c.velero) out.push({ name: "velero", section: "velero" });
-  if (c.buckets && c.buckets.mirrors.length > 0) out.push({ name: "buckets", section: "buckets" });
-  if (c.offsite) out.push({ name: "offsite", section: "offsite" });
-  const drills = (c as { drills?: Record<string, unknown> }).drills;
-  if (drills && Object.keys(drills).some((k) => k !== "namespace" && k !== "postgres"))
-    out.push({ name: "drills", section: "drills" });
-  const alerts = (c as { alerts?: { audit?: { enabled?: boolean } } }).alerts;
-  if (alerts?.audit?.enabled) out.push({ name: "audit", section: "alerts" });
-  return out;
 }
 
 const S3_ONLY = ["endpoint", "flavor", "manage", "adminAccessKeyId"] as const;

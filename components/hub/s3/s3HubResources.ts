@@ -13,7 +13,7 @@
  * Destroy never deletes the bucket or an identity: a backup target is not torn down with its configuration.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BucketRequest, WriterRequest } from "./s3-hub.js";
+import type { BucketRequest, WriterRequest } from "../s3-hub.js";
 import { normalizeLifecycle, type HubBucketSettings } from "./s3Settings.js";
 
 /** The bucket settings in the shape the configurator's read returns them. */

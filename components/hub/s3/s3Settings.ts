@@ -8,10 +8,10 @@
  * The lifecycle rules are the AWS hub's rules (retention.ts `awsLifecycleRule`) converted to the S3
  * API's shape, so both hub kinds expire exactly the same objects.
  */
-import type { PolicyDocument } from "./iam.js";
-import { APPEND_ONLY_WRITERS, tlsOnlyBucketPolicy, writerPolicy, bucketArn } from "./iam.js";
-import { ABORT_MULTIPART_DAYS, type PrefixLifecycle, awsLifecycleRule } from "./retention.js";
-import { writerPrefix, type WriterName } from "../core/hubConnection.js";
+import type { PolicyDocument } from "../iam.js";
+import { APPEND_ONLY_WRITERS, tlsOnlyBucketPolicy, writerPolicy, bucketArn } from "../iam.js";
+import { ABORT_MULTIPART_DAYS, type PrefixLifecycle, awsLifecycleRule } from "../retention.js";
+import { writerPrefix, type WriterName } from "../../core/hubConnection.js";
 
 /** One S3 lifecycle rule, in the S3 API's (and the AWS SDK's) shape. */
 export interface S3LifecycleRule {

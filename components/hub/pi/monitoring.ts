@@ -7,7 +7,7 @@
  *
  * Pure data: the component turns these into resources; alerts and the plan read the same values.
  */
-import type { HubServer } from "./releases.js";
+import type { HubServer } from "../releases.js";
 
 /** node exporter's port on the hub (the Debian package's and the NixOS module's default). */
 export const NODE_EXPORTER_PORT = 9100;
