@@ -1,15 +1,15 @@
 /**
  * Runs a container's command as its pod would, against the files its ConfigMap volumes carry: each
  * volume is laid out in a scratch directory as the kubelet projects it (every key at the top of the
- * mount, or, when the volume lists `items`, only those keys, each at its path), and the command's
- * paths under a mount point there. What this proves is that a script finds, in the pod, what it reads
- * or sources beside itself, not only in a checkout of the repository.
+ * mount, or, when the volume lists `items`, only those keys, each at its path), and the paths under a
+ * mount point in the command and in the env values point there. What this proves is that a script
+ * finds, in the pod, what it reads or sources beside itself, not only in a checkout of the repository.
  *
  * `rcloneEnvStandIn` is an rclone that records the rclone remotes (`RCLONE_CONFIG_*`) and credential
  * variables it was started with, then fails, so a script stops at its first real rclone call.
  */
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { userlandPath } from "./userland.js";
@@ -42,7 +42,7 @@ export function runPodCommand(
   pod: PodSpec,
   configMaps: Record<string, Record<string, string>>,
   env: NodeJS.ProcessEnv,
-): Promise<{ code: number; stderr: string; root: string }> {
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const root = mkdtempSync(path.join(tmpdir(), "pod-scripts-"));
   const container = pod.containers[0];
   const mounts: string[] = [];
@@ -64,16 +64,21 @@ export function runPodCommand(
   const [shell, ...args] = container.command;
   if (path.basename(shell) !== "sh") throw new Error(`the command runs ${shell}, not sh`);
   const plain = Object.fromEntries(
-    (container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+    (container.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, reroot(e.value!)]),
   );
   return new Promise((resolve) => {
     const child = spawn("sh", args.map(reroot), {
       env: { ...plain, ...env, PATH: userlandPath(env.PATH, "busybox") },
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "pipe", "pipe"],
     });
+    let stdout = "";
     let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
-    child.on("close", (code) => resolve({ code: code ?? -1, stderr, root }));
+    child.on("close", (code) => {
+      rmSync(root, { recursive: true, force: true });
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
