@@ -51,25 +51,12 @@ const VELERO_LOOKBACK = 5;
 /** How many of a node's most recently uploaded etcd records are read to find its newest snapshot. */
 const ETCD_RECORDS_READ = 50;
 
-/** Metric names, shared with the alert rules (components/alerts/auditRules.ts). */
-export const M = {
-  timestamp: "homelab_backup_audit_last_restore_point_timestamp_seconds",
-  size: "homelab_backup_audit_last_restore_point_size_bytes",
-  valid: "homelab_backup_audit_last_restore_point_valid",
-  found: "homelab_backup_audit_restore_point_found",
-  count: "homelab_backup_audit_restore_points",
-  expectedCount: "homelab_backup_audit_expected_restore_points",
-  firstSeen: "homelab_backup_audit_first_restore_point_timestamp_seconds",
-  itemError: "homelab_backup_audit_item_error",
-  bucketBytes: "homelab_backup_audit_bucket_bytes",
-  bucketObjects: "homelab_backup_audit_bucket_objects",
-  targetAvailable: "homelab_backup_audit_longhorn_backup_target_available",
-  pvcUncovered: "homelab_backup_audit_pvc_uncovered",
-  pvcs: "homelab_backup_audit_pvcs",
-  lastRun: "homelab_backup_audit_last_run_timestamp_seconds",
-  lastRunSuccess: "homelab_backup_audit_last_run_success",
-  duration: "homelab_backup_audit_duration_seconds",
-};
+/**
+ * Metric names, by what they measure: components/alerts/audit-metrics.json, read from beside this file (in
+ * the pod the same ConfigMap carries both). The alert rules and the dashboard read the same file
+ * (components/alerts/auditMetrics.ts), so what is served is what they query.
+ */
+const M = JSON.parse(readFileSync(new URL("./audit-metrics.json", import.meta.url), "utf8"));
 
 const HELP = {
   [M.timestamp]: ["gauge", "Unix time of the newest valid restore point found at the destination."],

@@ -1,25 +1,12 @@
+import metricNames from "./audit-metrics.json";
+
 /**
- * The audit exporter's metric names (components/alerts/audit.mjs serves them; its `M` must equal
- * this object, which test/alerts/auditRules.test.ts checks) and the audit's defaults.
+ * The audit exporter's metric names, by what they measure. Their one definition is
+ * components/alerts/audit-metrics.json: the alert rules and the dashboard read it here, and the
+ * exporter (components/alerts/audit.mjs) reads the same file from its own directory, which in the pod
+ * is the ConfigMap that carries both (AUDIT_FILES in components/alerts/backupAudit.ts).
  */
-export const AUDIT_METRICS = {
-  timestamp: "homelab_backup_audit_last_restore_point_timestamp_seconds",
-  size: "homelab_backup_audit_last_restore_point_size_bytes",
-  valid: "homelab_backup_audit_last_restore_point_valid",
-  found: "homelab_backup_audit_restore_point_found",
-  count: "homelab_backup_audit_restore_points",
-  expectedCount: "homelab_backup_audit_expected_restore_points",
-  firstSeen: "homelab_backup_audit_first_restore_point_timestamp_seconds",
-  itemError: "homelab_backup_audit_item_error",
-  bucketBytes: "homelab_backup_audit_bucket_bytes",
-  bucketObjects: "homelab_backup_audit_bucket_objects",
-  targetAvailable: "homelab_backup_audit_longhorn_backup_target_available",
-  pvcUncovered: "homelab_backup_audit_pvc_uncovered",
-  pvcs: "homelab_backup_audit_pvcs",
-  lastRun: "homelab_backup_audit_last_run_timestamp_seconds",
-  lastRunSuccess: "homelab_backup_audit_last_run_success",
-  duration: "homelab_backup_audit_duration_seconds",
-} as const;
+export const AUDIT_METRICS: Readonly<typeof metricNames> = metricNames;
 
 /**
  * Seconds between two audits. Hourly: every threshold is a day or more, and on AWS a run costs a few

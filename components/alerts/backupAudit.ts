@@ -24,9 +24,10 @@ import { AUDIT_INTERVAL_SECONDS, AUDIT_NODE_IMAGE, AUDIT_PORT } from "./auditMet
 import type { AuditSpec } from "./auditSpec.js";
 
 export const AUDIT_NAME = "homelab-backup-audit";
-/** Files of the audit pod, mounted at /scripts. */
+/** Files of the audit pod, mounted at /scripts (audit.mjs reads audit-metrics.json from beside itself). */
 export const AUDIT_FILES = {
   "audit.mjs": "alerts/audit.mjs",
+  "audit-metrics.json": "alerts/audit-metrics.json",
   "audit-entry.sh": "alerts/audit-entry.sh",
   "write-config.sh": "offsite/write-config.sh",
 } as const;

@@ -73,11 +73,26 @@ export function rcloneInitContainer(image: string = VERSIONS.rcloneImage): Conta
   };
 }
 
-/** The ConfigMap volume that carries the job's scripts, mounted read-only and executable. */
-export function scriptsVolume(configMapName: string): Volume {
-  return { name: "scripts", configMap: { name: configMapName, defaultMode: 0o555 } };
+/**
+ * The ConfigMap volume that carries the job's scripts, mounted read-only and executable. Every key is a
+ * file at the top of the mount, unless `paths` (key → path below the mount, from scriptTree in
+ * components/core/files.ts) places each key, and only those keys, at its own path.
+ */
+export function scriptsVolume(configMapName: string, paths?: Record<string, string>): Volume {
+  return {
+    name: "scripts",
+    configMap: {
+      name: configMapName,
+      defaultMode: 0o555,
+      ...(paths ? { items: Object.entries(paths).map(([key, p]) => ({ key, path: p })) } : {}),
+    },
+  };
 }
 export const SCRIPTS_MOUNT = { name: "scripts", mountPath: "/scripts", readOnly: true };
+/** Where the file `components/<relative>` is in a pod whose scripts volume has scriptTree's paths. */
+export function mountedScript(relative: string): string {
+  return `${SCRIPTS_MOUNT.mountPath}/${relative}`;
+}
 
 /** The full CronJob spec of a backup job. */
 export function backupCronJobSpec(args: BackupCronJobSpecArgs): k8s.types.input.batch.v1.CronJobSpec {

@@ -33,35 +33,13 @@ encryption=${OFFSITE_ENCRYPTION:-true}
 if [ "$encryption" = true ]; then : "${OFFSITE_ENCRYPTION_KEY:?}"; fi
 
 log() { printf '%s offsite-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
-obscure() { printf '%s' "$1" | "$RCLONE" obscure -; }
 
-# The same remotes restore-offsite.sh builds: only the FTP login and the key, in memory.
-RCLONE_CONFIG_FTP_TYPE=ftp
-RCLONE_CONFIG_FTP_HOST=$OFFSITE_FTP_HOST
-RCLONE_CONFIG_FTP_PORT=${OFFSITE_FTP_PORT:-21}
-RCLONE_CONFIG_FTP_USER=$OFFSITE_FTP_USER
-RCLONE_CONFIG_FTP_PASS=$(obscure "$OFFSITE_FTP_PASSWORD")
-RCLONE_CONFIG_FTP_EXPLICIT_TLS=${OFFSITE_FTP_EXPLICIT_TLS:-true}
-RCLONE_CONFIG_FTP_DISABLE_TLS13=${OFFSITE_FTP_DISABLE_TLS13:-false}
-RCLONE_CONFIG_OFFSITE_RAW_TYPE="alias"
-RCLONE_CONFIG_OFFSITE_RAW_REMOTE=ftp:${OFFSITE_FTP_PATH:-/}
-export RCLONE_CONFIG_FTP_TYPE RCLONE_CONFIG_FTP_HOST RCLONE_CONFIG_FTP_PORT RCLONE_CONFIG_FTP_USER RCLONE_CONFIG_FTP_PASS \
-  RCLONE_CONFIG_FTP_EXPLICIT_TLS RCLONE_CONFIG_FTP_DISABLE_TLS13 RCLONE_CONFIG_OFFSITE_RAW_TYPE RCLONE_CONFIG_OFFSITE_RAW_REMOTE
-if [ "$encryption" = true ]; then
-  RCLONE_CONFIG_OFFSITE_TYPE=crypt
-  RCLONE_CONFIG_OFFSITE_REMOTE=offsite_raw:
-  RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION=${OFFSITE_FILENAME_ENCRYPTION:-standard}
-  RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION=true
-  RCLONE_CONFIG_OFFSITE_PASSWORD=$(obscure "$OFFSITE_ENCRYPTION_KEY")
-  RCLONE_CONFIG_OFFSITE_PASSWORD2=$RCLONE_CONFIG_OFFSITE_PASSWORD
-  export RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION \
-    RCLONE_CONFIG_OFFSITE_PASSWORD RCLONE_CONFIG_OFFSITE_PASSWORD2
-else
-  RCLONE_CONFIG_OFFSITE_TYPE="alias"
-  RCLONE_CONFIG_OFFSITE_REMOTE=offsite_raw:
-fi
-export RCLONE_CONFIG_OFFSITE_TYPE RCLONE_CONFIG_OFFSITE_REMOTE
-unset OFFSITE_FTP_PASSWORD OFFSITE_ENCRYPTION_KEY
+# The remotes are defined in components/core/rclone-remotes.sh: ../core/ from this script in a checkout,
+# and in the pod, whose scripts volume keeps the layout of components/.
+# shellcheck source-path=SCRIPTDIR source=../core/rclone-remotes.sh
+. "$(dirname "$0")/../core/rclone-remotes.sh"
+# The remotes restore-offsite.sh restores with: only the FTP login and the key, in memory.
+rclone_offsite_remotes
 
 # shellcheck disable=SC2086 # $extra is a list of flags, split on purpose
 rc() { "$RCLONE" --config "" $extra "$@"; }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MirrorConfig, OffsiteConfig } from "../config.js";
 import {
   backupCronJobSpec,
+  mountedScript,
   rcloneInitContainer,
   RESTRICTED_CONTAINER,
   SCRIPTS_MOUNT,
@@ -11,7 +12,7 @@ import {
   TOOLS_MOUNT,
   TOOLS_VOLUME,
 } from "../core/cronJob.js";
-import { contentHash, readScript } from "../core/files.js";
+import { contentHash, RCLONE_REMOTES_SCRIPT, scriptTree } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels } from "../core/names.js";
 import { VERSIONS } from "../core/versions.js";
@@ -107,18 +108,20 @@ export class RestoreDrills extends pulumi.ComponentResource {
         { parent: this, dependsOn: deps },
       );
     const reader = readerSecret("drills", ns, [namespace]);
-    const scriptFiles = {
-      "velero-drill.sh": readScript("drills/velero-drill.sh"),
-      "longhorn-drill.sh": readScript("drills/longhorn-drill.sh"),
-      "etcd-drill.sh": readScript("drills/etcd-drill.sh"),
-      "offsite-drill.sh": readScript("drills/offsite-drill.sh"),
-    };
+    // Laid out in the pods as in components/: the off-site drill sources ../core/rclone-remotes.sh.
+    const scriptFiles = scriptTree([
+      "drills/velero-drill.sh",
+      "drills/longhorn-drill.sh",
+      "drills/etcd-drill.sh",
+      "drills/offsite-drill.sh",
+      RCLONE_REMOTES_SCRIPT,
+    ]);
     const scripts = new k8s.core.v1.ConfigMap(
       `${name}-scripts`,
-      { metadata: { name: "drill-scripts", namespace: ns, labels }, data: scriptFiles },
+      { metadata: { name: "drill-scripts", namespace: ns, labels }, data: scriptFiles.data },
       { parent: this, dependsOn: [namespace] },
     );
-    const hash = contentHash(...Object.values(scriptFiles));
+    const hash = contentHash(...Object.values(scriptFiles.data));
 
     const serviceAccount = (cls: string) =>
       new k8s.core.v1.ServiceAccount(
@@ -187,7 +190,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
         backoffLimit: 0,
         initContainers: spec.initContainers,
         containers: [spec.container],
-        volumes: [scriptsVolume("drill-scripts"), ...(spec.volumes ?? [])],
+        volumes: [scriptsVolume("drill-scripts", scriptFiles.paths), ...(spec.volumes ?? [])],
         ...(spec.serviceAccount ? { serviceAccountName: `drill-${cls}` } : {}),
       });
       const template = (base.jobTemplate as any).spec.template.spec;
@@ -229,7 +232,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
         container: {
           name: "drill",
           image: DRILL_IMAGES.kubectl,
-          command: ["/bin/sh", `${SCRIPTS_MOUNT.mountPath}/velero-drill.sh`],
+          command: ["/bin/sh", mountedScript("drills/velero-drill.sh")],
           env: [
             ...env(veleroDrillEnv(drills, args.velero.namespace, args.velero.prefix, "drill-velero-modifiers")),
             ...readerHubEnv(hub, "drill-hub-reader"),
@@ -253,7 +256,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
         container: {
           name: "drill",
           image: DRILL_IMAGES.kubectl,
-          command: ["/bin/sh", `${SCRIPTS_MOUNT.mountPath}/longhorn-drill.sh`],
+          command: ["/bin/sh", mountedScript("drills/longhorn-drill.sh")],
           env: env(longhornDrillEnv(drills, longhornNs)),
           resources,
           volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT],
@@ -283,7 +286,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
         container: {
           name: "drill",
           image: DRILL_IMAGES.etcd,
-          command: ["/opt/tools/bin/sh", `${SCRIPTS_MOUNT.mountPath}/etcd-drill.sh`],
+          command: ["/opt/tools/bin/sh", mountedScript("drills/etcd-drill.sh")],
           env: [
             ...env({
               PATH: "/opt/tools/bin:/usr/local/bin",
@@ -325,7 +328,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
           name: "drill",
           // Alpine: busybox tools plus the CA bundle rclone needs for FTPS and an https hub.
           image: VERSIONS.alpineImage,
-          command: ["/bin/sh", `${SCRIPTS_MOUNT.mountPath}/offsite-drill.sh`],
+          command: ["/bin/sh", mountedScript("drills/offsite-drill.sh")],
           env: [
             ...env({ ...offsiteConfigEnv(o.config, hub), DRILL_SAMPLE: String(drills.offsite.sampleFiles) }),
             { name: "RCLONE", value: "/opt/tools/rclone" },
@@ -341,7 +344,8 @@ export class RestoreDrills extends pulumi.ComponentResource {
     }
 
     if (drills.buckets) {
-      const script = readScript("drills/buckets-drill.sh");
+      // buckets-drill.sh sources ../core/rclone-remotes.sh: both keep their components/ paths in the pod.
+      const files = scriptTree(["drills/buckets-drill.sh", RCLONE_REMOTES_SCRIPT]);
       for (const m of mirrors) {
         const mns = m.source.credentialsSecret.namespace;
         const jobName = drillCronJobName("buckets", m.name);
@@ -362,7 +366,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
           `${name}-buckets-${m.name}-scripts`,
           {
             metadata: { name: `${jobName}-scripts`, namespace: mns, labels: mlabels },
-            data: { "buckets-drill.sh": script },
+            data: files.data,
           },
           child,
         );
@@ -372,16 +376,16 @@ export class RestoreDrills extends pulumi.ComponentResource {
         });
         const spec = backupCronJobSpec({
           schedule: drills.buckets.schedule,
-          podLabels: { ...mlabels, "homelab-backup/scripts-hash": contentHash(script) },
+          podLabels: { ...mlabels, "homelab-backup/scripts-hash": contentHash(...Object.values(files.data)) },
           activeDeadlineSeconds: drillActiveDeadlineSeconds("buckets", drills),
           backoffLimit: 0,
           initContainers: [rcloneInitContainer()],
-          volumes: [TOOLS_VOLUME, scriptsVolume(`${jobName}-scripts`)],
+          volumes: [TOOLS_VOLUME, scriptsVolume(`${jobName}-scripts`, files.paths)],
           containers: [
             {
               name: "drill",
               image: VERSIONS.alpineImage,
-              command: ["/bin/sh", `${SCRIPTS_MOUNT.mountPath}/buckets-drill.sh`],
+              command: ["/bin/sh", mountedScript("drills/buckets-drill.sh")],
               env: [
                 ...env({
                   ...mirrorEnv(m, hub),

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { MirrorConfig } from "../config.js";
 import {
   backupCronJobSpec,
+  mountedScript,
   rcloneInitContainer,
   SCRIPTS_MOUNT,
   scriptsVolume,
@@ -15,7 +16,7 @@ import {
   TOOLS_MOUNT,
   TOOLS_VOLUME,
 } from "../core/cronJob.js";
-import { contentHash, readScript } from "../core/files.js";
+import { contentHash, RCLONE_REMOTES_SCRIPT, scriptTree } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels } from "../core/names.js";
 import { mirrorEnv } from "./logic.js";
@@ -45,7 +46,8 @@ export class BucketMirror extends pulumi.ComponentResource {
     const watch = mirrorWatch(mirror);
     const jobName = watch.cronJob;
     const labels = { ...commonLabels("bucket-mirror"), "homelab-backup/mirror": mirror.name };
-    const script = readScript("mirror/mirror.sh");
+    // mirror.sh sources ../core/rclone-remotes.sh: both keep their components/ paths in the pod.
+    const files = scriptTree(["mirror/mirror.sh", RCLONE_REMOTES_SCRIPT]);
 
     const hubSecret = new k8s.core.v1.Secret(
       `${name}-hub`,
@@ -61,7 +63,7 @@ export class BucketMirror extends pulumi.ComponentResource {
     );
     const scripts = new k8s.core.v1.ConfigMap(
       `${name}-scripts`,
-      { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: { "mirror.sh": script } },
+      { metadata: { name: `${jobName}-scripts`, namespace: ns, labels }, data: files.data },
       { parent: this },
     );
 
@@ -76,7 +78,7 @@ export class BucketMirror extends pulumi.ComponentResource {
           name: jobName,
           namespace: ns,
           labels,
-          annotations: { "homelab-backup/scripts-hash": contentHash(script) },
+          annotations: { "homelab-backup/scripts-hash": contentHash(...Object.values(files.data)) },
         },
         spec: backupCronJobSpec({
           schedule: watch.schedule,
@@ -87,7 +89,7 @@ export class BucketMirror extends pulumi.ComponentResource {
             {
               name: "mirror",
               image: VERSIONS.alpineImage,
-              command: ["sh", `${SCRIPTS_MOUNT.mountPath}/mirror.sh`],
+              command: ["sh", mountedScript("mirror/mirror.sh")],
               env: [
                 ...Object.entries({ ...mirrorEnv(mirror, hub), RCLONE: "/opt/tools/rclone", HOME: "/tmp" }).map(
                   ([k, v]) => ({ name: k, value: v }),
@@ -102,7 +104,7 @@ export class BucketMirror extends pulumi.ComponentResource {
               volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
             },
           ],
-          volumes: [TOOLS_VOLUME, scriptsVolume(`${jobName}-scripts`)],
+          volumes: [TOOLS_VOLUME, scriptsVolume(`${jobName}-scripts`, files.paths)],
         }),
       },
       { parent: this, dependsOn: [scripts, hubSecret] },

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Downloads and decrypts the off-site copy with nothing but the encryption key and the FTP login
 # (download and decrypt with only the key and the FTP login). The rclone config lives in environment variables only:
-# no file, nothing left behind.
+# no file, nothing left behind. Run it from a checkout of the repository: it sources
+# components/core/rclone-remotes.sh.
 #
 # Usage:  restore-offsite.sh <destination directory> [path inside the copy, e.g. postgres-backups/wiki]
 #         restore-offsite.sh --list [path]
@@ -31,34 +32,10 @@ sub=${1:-}
 encryption=${OFFSITE_ENCRYPTION:-true}
 if [ "$encryption" = true ]; then : "${OFFSITE_ENCRYPTION_KEY:?the off-site encryption key (pulumi stack output offsiteEncryptionKey --show-secrets)}"; fi
 
-obscure() { printf '%s' "$1" | "$RCLONE" obscure -; }
-
-RCLONE_CONFIG_FTP_TYPE=ftp
-RCLONE_CONFIG_FTP_HOST=$OFFSITE_FTP_HOST
-RCLONE_CONFIG_FTP_PORT=${OFFSITE_FTP_PORT:-21}
-RCLONE_CONFIG_FTP_USER=$OFFSITE_FTP_USER
-RCLONE_CONFIG_FTP_PASS=$(obscure "$OFFSITE_FTP_PASSWORD")
-RCLONE_CONFIG_FTP_EXPLICIT_TLS=${OFFSITE_FTP_EXPLICIT_TLS:-true}
-RCLONE_CONFIG_FTP_DISABLE_TLS13=${OFFSITE_FTP_DISABLE_TLS13:-false}
-RCLONE_CONFIG_OFFSITE_RAW_TYPE="alias"
-RCLONE_CONFIG_OFFSITE_RAW_REMOTE=ftp:${OFFSITE_FTP_PATH:-/}
-export RCLONE_CONFIG_FTP_TYPE RCLONE_CONFIG_FTP_HOST RCLONE_CONFIG_FTP_PORT RCLONE_CONFIG_FTP_USER RCLONE_CONFIG_FTP_PASS \
-  RCLONE_CONFIG_FTP_EXPLICIT_TLS RCLONE_CONFIG_FTP_DISABLE_TLS13 RCLONE_CONFIG_OFFSITE_RAW_TYPE RCLONE_CONFIG_OFFSITE_RAW_REMOTE
-if [ "$encryption" = true ]; then
-  RCLONE_CONFIG_OFFSITE_TYPE=crypt
-  RCLONE_CONFIG_OFFSITE_REMOTE=offsite_raw:
-  RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION=${OFFSITE_FILENAME_ENCRYPTION:-standard}
-  RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION=true
-  RCLONE_CONFIG_OFFSITE_PASSWORD=$(obscure "$OFFSITE_ENCRYPTION_KEY")
-  RCLONE_CONFIG_OFFSITE_PASSWORD2=$RCLONE_CONFIG_OFFSITE_PASSWORD
-  export RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION \
-    RCLONE_CONFIG_OFFSITE_PASSWORD RCLONE_CONFIG_OFFSITE_PASSWORD2
-else
-  RCLONE_CONFIG_OFFSITE_TYPE="alias"
-  RCLONE_CONFIG_OFFSITE_REMOTE=offsite_raw:
-fi
-export RCLONE_CONFIG_OFFSITE_TYPE RCLONE_CONFIG_OFFSITE_REMOTE
-unset OFFSITE_FTP_PASSWORD OFFSITE_ENCRYPTION_KEY
+# The remotes are defined in components/core/rclone-remotes.sh, ../core/ from this script.
+# shellcheck source-path=SCRIPTDIR source=../core/rclone-remotes.sh
+. "$(dirname "$0")/../core/rclone-remotes.sh"
+rclone_offsite_remotes
 
 # An empty config path keeps rclone's config in memory: the remotes above are all it needs.
 # shellcheck disable=SC2086 # $extra is a list of flags, split on purpose

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
 import { parseMetrics, type MetricSample } from "../support/promText.js";
 import { expandAnnotations, promtoolTest } from "../support/promtool.js";
+import { AUDIT_METRICS } from "../../components/alerts/auditMetrics.js";
 import { auditRules } from "../../components/alerts/auditRules.js";
 import { validateCustomResource } from "../support/crds.js";
 
@@ -306,14 +307,16 @@ function value(name: string, labels: Record<string, string>): number | undefined
   return hit[0]?.value;
 }
 const item = (cls: string, name: string) => ({ class: cls, item: name });
+// The names the alert rules and the dashboard query (components/alerts/audit-metrics.json): the exporter
+// must serve its series under exactly these.
 const M = {
-  ts: "homelab_backup_audit_last_restore_point_timestamp_seconds",
-  size: "homelab_backup_audit_last_restore_point_size_bytes",
-  valid: "homelab_backup_audit_last_restore_point_valid",
-  found: "homelab_backup_audit_restore_point_found",
-  count: "homelab_backup_audit_restore_points",
-  expected: "homelab_backup_audit_expected_restore_points",
-  error: "homelab_backup_audit_item_error",
+  ts: AUDIT_METRICS.timestamp,
+  size: AUDIT_METRICS.size,
+  valid: AUDIT_METRICS.valid,
+  found: AUDIT_METRICS.found,
+  count: AUDIT_METRICS.count,
+  expected: AUDIT_METRICS.expectedCount,
+  error: AUDIT_METRICS.itemError,
 };
 
 describe("audit of a real S3 peer", () => {
@@ -322,8 +325,8 @@ describe("audit of a real S3 peer", () => {
       samples.filter((s) => s.name === M.error && s.value !== 0),
       auditStderr,
     ).toEqual([]);
-    expect(value("homelab_backup_audit_last_run_success", {})).toBe(1);
-    expect(Math.abs(value("homelab_backup_audit_last_run_timestamp_seconds", {})! - NOW)).toBeLessThan(300);
+    expect(value(AUDIT_METRICS.lastRunSuccess, {})).toBe(1);
+    expect(Math.abs(value(AUDIT_METRICS.lastRun, {})! - NOW)).toBeLessThan(300);
   });
 
   it("Longhorn: the newest backup of every covered volume, from volume.cfg and its backup config", () => {
@@ -339,9 +342,7 @@ describe("audit of a real S3 peer", () => {
     });
     expect(value(M.ts, item("longhorn", "pvc-22222222-stale2"))).toBe(NOW - 3 * DAY);
     expect(value(M.count, item("longhorn", "pvc-33333333-short3"))).toBe(1);
-    expect(
-      value("homelab_backup_audit_first_restore_point_timestamp_seconds", item("longhorn", "pvc-33333333-short3")),
-    ).toBe(NOW - 30 * DAY);
+    expect(value(AUDIT_METRICS.firstSeen, item("longhorn", "pvc-33333333-short3"))).toBe(NOW - 30 * DAY);
     // volume.cfg names a backup whose config is not there: found, not valid.
     expect(value(M.found, item("longhorn", "pvc-44444444-broke4"))).toBe(1);
     expect(value(M.valid, item("longhorn", "pvc-44444444-broke4"))).toBe(0);
@@ -356,8 +357,8 @@ describe("audit of a real S3 peer", () => {
   });
 
   it("Longhorn: BackupTarget availability from the API", () => {
-    expect(value("homelab_backup_audit_longhorn_backup_target_available", { backup_target: "default" })).toBe(1);
-    expect(value("homelab_backup_audit_longhorn_backup_target_available", { backup_target: "offsite-nfs" })).toBe(0);
+    expect(value(AUDIT_METRICS.targetAvailable, { backup_target: "default" })).toBe(1);
+    expect(value(AUDIT_METRICS.targetAvailable, { backup_target: "offsite-nfs" })).toBe(0);
   });
 
   it("Velero: the newest Completed backup of each schedule from velero-backup.json", () => {
@@ -400,22 +401,20 @@ describe("audit of a real S3 peer", () => {
   });
 
   it("bucket usage per storage class covers every object", () => {
-    const bytes = value("homelab_backup_audit_bucket_bytes", { bucket: BUCKET, storage_class: "STANDARD" })!;
+    const bytes = value(AUDIT_METRICS.bucketBytes, { bucket: BUCKET, storage_class: "STANDARD" })!;
     expect(bytes).toBeGreaterThan(4096 * 4);
-    expect(value("homelab_backup_audit_bucket_objects", { bucket: BUCKET, storage_class: "STANDARD" })).toBeGreaterThan(
-      30,
-    );
+    expect(value(AUDIT_METRICS.bucketObjects, { bucket: BUCKET, storage_class: "STANDARD" })).toBeGreaterThan(30);
   });
 
   it("coverage: an uncovered PVC is reported, ignored ones (namespace and namespace/pvc) and covered ones are not", () => {
     const uncovered = samples
-      .filter((s) => s.name === "homelab_backup_audit_pvc_uncovered")
+      .filter((s) => s.name === AUDIT_METRICS.pvcUncovered)
       .map((s) => `${s.labels.namespace}/${s.labels.persistentvolumeclaim}`);
     expect(uncovered.sort()).toEqual(["apps/uploads", "wiki/nojob"]);
-    expect(value("homelab_backup_audit_pvcs", { state: "ignored" })).toBe(2);
-    expect(value("homelab_backup_audit_pvcs", { state: "uncovered" })).toBe(2);
+    expect(value(AUDIT_METRICS.pvcs, { state: "ignored" })).toBe(2);
+    expect(value(AUDIT_METRICS.pvcs, { state: "uncovered" })).toBe(2);
     // velero opt-in annotation on the pod covers apps/opted-in; the StorageClass covers the unbound new PVC.
-    expect(value("homelab_backup_audit_pvcs", { state: "covered" })).toBe(5);
+    expect(value(AUDIT_METRICS.pvcs, { state: "covered" })).toBe(5);
   });
 
   it("the recorded Longhorn answers are valid Volume and BackupTarget objects (their CRDs)", () => {

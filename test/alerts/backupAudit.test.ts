@@ -4,13 +4,19 @@
  * ServiceMonitor valid against its CRD, and every credential a Pulumi secret that appears nowhere in
  * plain text. The spec it carries is the stack's (auditSpec).
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { AUDIT_METRICS } from "../../components/alerts/auditMetrics.js";
 import { auditSpec } from "../../components/alerts/auditSpec.js";
 import { offsiteOf, parseStackConfig } from "../../components/config.js";
+import { COMPONENTS_DIR } from "../../components/core/files.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
 import { installMocks, maskSecrets, recordingMocks, settle, type RecordingMocks } from "../../tools/mocks.js";
 import { validateCustomResource } from "../support/crds.js";
+import { rcloneEnvStandIn, runPodCommand } from "../support/podScripts.js";
 
 const KEY_ID = "AKIAAUDITREADER00001";
 const SECRET = "audit-reader-secret-value-xyz";
@@ -42,6 +48,7 @@ const stack = parseStackConfig({
 const spec = auditSpec(stack, ["scratch", "media/cache"]);
 
 let rec: RecordingMocks;
+const deployment = () => rec.one("kubernetes:apps/v1:Deployment", "audit-deployment").inputs;
 beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
@@ -55,6 +62,74 @@ beforeAll(async () => {
     serviceMonitorLabels: { release: "kube-prometheus-stack" },
   });
   await settle();
+});
+
+/** Every file under components/, as `<dir>/<file>` relative to it. */
+function componentFiles(dir = COMPONENTS_DIR): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? componentFiles(path.join(dir, e.name)) : [path.relative(COMPONENTS_DIR, path.join(dir, e.name))],
+  );
+}
+
+describe("the audit's metric names have one definition (components/alerts/audit-metrics.json)", () => {
+  it("no other file of components/ spells a metric name outside a comment", () => {
+    // A second spelling (the exporter's own table, a rule's literal expression) could drift from the one
+    // the pod serves or the one the rules query.
+    const found = componentFiles()
+      .filter((f) => f !== "alerts/audit-metrics.json")
+      .flatMap((f) =>
+        readFileSync(path.join(COMPONENTS_DIR, f), "utf8")
+          .split("\n")
+          .map((line, i) => ({ where: `components/${f}:${i + 1}`, line: line.trim() }))
+          .filter(({ line }) => /homelab_backup_audit_[a-z]/.test(line) && !/^(\/\/|\/\*|\*|#)/.test(line)),
+      );
+    expect(found, "name the metric in components/alerts/audit-metrics.json and read it from there").toEqual([]);
+    expect(Object.values(AUDIT_METRICS).every((n) => /^homelab_backup_audit_[a-z_]+$/.test(n))).toBe(true);
+  });
+
+  it("the pod's copy is the rules' copy: the ConfigMap carries audit-metrics.json as the rules read it", () => {
+    const data = rec.one("kubernetes:core/v1:ConfigMap", "audit-files").inputs.data;
+    expect(JSON.parse(data["audit-metrics.json"])).toEqual(AUDIT_METRICS);
+  });
+
+  it("the exporter, run from the files its ConfigMap carries, serves only those names, each with its HELP text", async () => {
+    // The Deployment's command (audit-entry.sh, then node audit.mjs) runs once (AUDIT_ONCE) from a
+    // directory laid out as the ConfigMap volume (test/support/podScripts.ts). With no cluster and an
+    // rclone that fails every read, every check reports an item error: the series are still served.
+    const files = rec.one("kubernetes:core/v1:ConfigMap", "audit-files").inputs;
+    const rclone = rcloneEnvStandIn();
+    // The pod's memory-backed /tmp, where audit-entry.sh writes the rclone config.
+    const tmp = mkdtempSync(path.join(tmpdir(), "audit-pod-"));
+    const r = await runPodCommand(
+      deployment().spec.template.spec,
+      { [files.metadata.name]: files.data },
+      {
+        PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`,
+        TMPDIR: tmp,
+        RCLONE: rclone.rclone,
+        AUDIT_ONCE: "1",
+        KUBERNETES_API: "http://127.0.0.1:9",
+        AUDIT_KUBE_TOKEN_FILE: "/nonexistent",
+        AUDIT_S3_ACCESS_KEY_ID: KEY_ID,
+        AUDIT_S3_SECRET_ACCESS_KEY: SECRET,
+        OFFSITE_FTP_PASSWORD: FTP,
+        OFFSITE_ENCRYPTION_KEY: CRYPT,
+      },
+    );
+    rmSync(tmp, { recursive: true, force: true });
+    expect(r.code, r.stderr).toBe(0);
+    const served = new Set(
+      r.stdout
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .map((l) => l.split(/[{ ]/)[0]),
+    );
+    const names = new Set<string>(Object.values(AUDIT_METRICS));
+    expect([...served].filter((n) => !names.has(n))).toEqual([]);
+    for (const n of [AUDIT_METRICS.itemError, AUDIT_METRICS.lastRun, AUDIT_METRICS.lastRunSuccess])
+      expect(served).toContain(n);
+    for (const n of served) expect(r.stdout).toMatch(new RegExp(`^# HELP ${n} (?!${n}$).+$`, "m"));
+  });
 });
 
 describe("auditSpec", () => {
@@ -80,8 +155,6 @@ describe("auditSpec", () => {
 });
 
 describe("BackupAudit", () => {
-  const deployment = () => rec.one("kubernetes:apps/v1:Deployment", "audit-deployment").inputs;
-
   it("runs the pinned node image as non-root with a read-only root filesystem", () => {
     const pod = deployment().spec.template.spec;
     const c = pod.containers[0];
@@ -133,9 +206,15 @@ describe("BackupAudit", () => {
     ]);
   });
 
-  it("ships the exporter, its entry script, write-config.sh and the spec", () => {
+  it("ships the exporter, its metric names, its entry script, write-config.sh and the spec", () => {
     const data = rec.one("kubernetes:core/v1:ConfigMap", "audit-files").inputs.data;
-    expect(Object.keys(data).sort()).toEqual(["audit-entry.sh", "audit.mjs", "spec.json", "write-config.sh"]);
+    expect(Object.keys(data).sort()).toEqual([
+      "audit-entry.sh",
+      "audit-metrics.json",
+      "audit.mjs",
+      "spec.json",
+      "write-config.sh",
+    ]);
     expect(JSON.parse(data["spec.json"])).toEqual(JSON.parse(JSON.stringify(spec)));
   });
 

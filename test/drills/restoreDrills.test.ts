@@ -4,6 +4,7 @@
  * on every drill script.
  */
 import { execFile } from "node:child_process";
+import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import * as pulumi from "@pulumi/pulumi";
@@ -16,6 +17,7 @@ import { DRILL_IMAGES } from "../../components/drills/schema.js";
 import { drillActiveDeadlineSeconds, drillTargets, VELERO_EXCLUDED } from "../../components/drills/logic.js";
 import { restoreReadiness } from "../../components/drills/plan.js";
 import { drillsSchema } from "../../components/drills/schema.js";
+import { rcloneEnvStandIn, runPodCommand } from "../support/podScripts.js";
 import { installMocks, recordingMocks, settle, unwrapSecrets, type RecordingMocks } from "../../tools/mocks.js";
 
 const run = promisify(execFile);
@@ -272,6 +274,81 @@ describe("RestoreDrills component (mock runtime)", () => {
     for (const img of Object.values(DRILL_IMAGES)) expect(img).toMatch(/:[^:]*\d[^:]*$/);
   });
 
+  it("the off-site and buckets drills find the shared rclone remotes in the pod, with the same remotes as before", async () => {
+    // Both source components/core/rclone-remotes.sh by a path relative to their own: the ConfigMap must
+    // carry it and the volume must put it there. test/support/podScripts.ts lays the volume out as the
+    // kubelet does, runs the container's command under BusyBox and records what rclone is started with.
+    const configMaps = Object.fromEntries(
+      rec.byType("kubernetes:core/v1:ConfigMap").map((r) => {
+        const cm = unwrapSecrets(r.inputs);
+        return [cm.metadata.name, cm.data];
+      }),
+    );
+    const hubReader = {
+      RCLONE_CONFIG_HUB_ACCESS_KEY_ID: "AKREADER",
+      RCLONE_CONFIG_HUB_ENDPOINT: "http://hub.lan:9000",
+      RCLONE_CONFIG_HUB_FORCE_PATH_STYLE: "true",
+      RCLONE_CONFIG_HUB_NO_CHECK_BUCKET: "true",
+      RCLONE_CONFIG_HUB_PROVIDER: "Minio",
+      RCLONE_CONFIG_HUB_REGION: "us-east-1",
+      RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY: "reader-secret-key",
+      RCLONE_CONFIG_HUB_TYPE: "s3",
+    };
+
+    const offsiteRclone = rcloneEnvStandIn();
+    const drill = await runPodCommand(pod("drills-offsite"), configMaps, {
+      PATH: process.env.PATH,
+      RCLONE: offsiteRclone.rclone,
+      TMPDIR: tmpdir(),
+      OFFSITE_FTP_PASSWORD: "ftp-password",
+      OFFSITE_ENCRYPTION_KEY: "crypt-key",
+      RCLONE_CONFIG_HUB_ACCESS_KEY_ID: "AKREADER",
+      RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY: "reader-secret-key",
+    });
+    expect(drill.stderr).toContain("FAILED: cannot list the off-site copy on the FTP server");
+    // The secrets are in the remotes only (obscured), no longer in the environment.
+    expect(offsiteRclone.read(), drill.stderr).toEqual({
+      ...hubReader,
+      RCLONE_CONFIG_FTP_DISABLE_TLS13: "false",
+      RCLONE_CONFIG_FTP_EXPLICIT_TLS: "true",
+      RCLONE_CONFIG_FTP_HOST: "ftp.example.net",
+      RCLONE_CONFIG_FTP_PASS: "obscured(ftp-password)",
+      RCLONE_CONFIG_FTP_PORT: "21",
+      RCLONE_CONFIG_FTP_TYPE: "ftp",
+      RCLONE_CONFIG_FTP_USER: "backup",
+      RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION: "true",
+      RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION: "standard",
+      RCLONE_CONFIG_OFFSITE_PASSWORD: "obscured(crypt-key)",
+      RCLONE_CONFIG_OFFSITE_PASSWORD2: "obscured(crypt-key)",
+      RCLONE_CONFIG_OFFSITE_RAW_REMOTE: "ftp:/homelab",
+      RCLONE_CONFIG_OFFSITE_RAW_TYPE: "alias",
+      RCLONE_CONFIG_OFFSITE_REMOTE: "offsite_raw:",
+      RCLONE_CONFIG_OFFSITE_TYPE: "crypt",
+    });
+
+    const bucketsRclone = rcloneEnvStandIn();
+    const buckets = await runPodCommand(pod("drills-buckets-photos"), configMaps, {
+      PATH: process.env.PATH,
+      RCLONE: bucketsRclone.rclone,
+      TMPDIR: tmpdir(),
+      AWS_ACCESS_KEY_ID: "AKSOURCE",
+      AWS_SECRET_ACCESS_KEY: "source-secret",
+      HUB_ACCESS_KEY_ID: "AKREADER",
+      HUB_SECRET_ACCESS_KEY: "reader-secret-key",
+    });
+    expect(buckets.stderr).toContain("FAILED: cannot list the source src:photos");
+    expect(bucketsRclone.read(), buckets.stderr).toEqual({
+      ...hubReader,
+      RCLONE_CONFIG_SRC_ACCESS_KEY_ID: "AKSOURCE",
+      RCLONE_CONFIG_SRC_ENDPOINT: "http://rgw.lan:7480",
+      RCLONE_CONFIG_SRC_FORCE_PATH_STYLE: "true",
+      RCLONE_CONFIG_SRC_PROVIDER: "Other",
+      RCLONE_CONFIG_SRC_REGION: "us-east-1",
+      RCLONE_CONFIG_SRC_SECRET_ACCESS_KEY: "source-secret",
+      RCLONE_CONFIG_SRC_TYPE: "s3",
+    });
+  });
+
   it("puts the reader credentials in the drills' own Secret", () => {
     const s = rec.one("kubernetes:core/v1:Secret", "drills-drills-reader");
     expect(unwrapSecrets(s.inputs).stringData).toEqual({
@@ -284,7 +361,10 @@ describe("RestoreDrills component (mock runtime)", () => {
 describe("drill scripts", () => {
   it("are shellcheck-clean as POSIX sh", async () => {
     const dir = path.join(COMPONENTS_DIR, "drills");
+    // --external-sources: shellcheck follows what a script sources (its `# shellcheck source=` line),
+    // components/core/rclone-remotes.sh, instead of reporting that it did not.
     await run("shellcheck", [
+      "--external-sources",
       "--severity=style",
       "-s",
       "sh",

@@ -18,6 +18,7 @@ import {
   valueOf,
   type RecordingMocks,
 } from "../../tools/mocks.js";
+import { rcloneEnvStandIn, runPodCommand } from "../support/podScripts.js";
 
 let rec: RecordingMocks;
 const FTP_PASSWORD = "ftp-secret-value";
@@ -222,5 +223,45 @@ describe("BucketMirror", () => {
     const hubSecret = rec.one("kubernetes:core/v1:Secret", "mirror-photos-hub");
     expect(pulumi.runtime.isRpcSecret(hubSecret.inputs.stringData)).toBe(true);
     expect(unwrapSecrets(hubSecret.inputs.metadata)).toMatchObject({ namespace: "apps" });
+  });
+
+  it("finds the shared rclone remotes in the pod, with the same remotes as before", async () => {
+    // mirror.sh sources components/core/rclone-remotes.sh by a path relative to its own: the ConfigMap
+    // must carry it and the volume must put it there (test/support/podScripts.ts lays the volume out as
+    // the kubelet does, runs the command under BusyBox and records what rclone is started with).
+    const cm = unwrapSecrets(rec.one("kubernetes:core/v1:ConfigMap", "mirror-photos-scripts").inputs);
+    const cj = unwrapSecrets(rec.one("kubernetes:batch/v1:CronJob", "mirror-photos-cronjob").inputs);
+    const rclone = rcloneEnvStandIn();
+    const r = await runPodCommand(
+      cj.spec.jobTemplate.spec.template.spec,
+      { [cm.metadata.name]: cm.data },
+      {
+        PATH: process.env.PATH,
+        RCLONE: rclone.rclone,
+        AWS_ACCESS_KEY_ID: "AKSOURCE",
+        AWS_SECRET_ACCESS_KEY: "source-secret",
+        HUB_ACCESS_KEY_ID: KEY_ID,
+        HUB_SECRET_ACCESS_KEY: SECRET,
+      },
+    );
+    expect(r.code).not.toBe(0);
+    // The credentials are in the remotes only, no longer under their generic names.
+    expect(rclone.read(), r.stderr).toEqual({
+      RCLONE_CONFIG_HUB_ACCESS_KEY_ID: KEY_ID,
+      RCLONE_CONFIG_HUB_ENDPOINT: "https://s3.eu-central-1.amazonaws.com",
+      RCLONE_CONFIG_HUB_FORCE_PATH_STYLE: "false",
+      RCLONE_CONFIG_HUB_NO_CHECK_BUCKET: "true",
+      RCLONE_CONFIG_HUB_PROVIDER: "AWS",
+      RCLONE_CONFIG_HUB_REGION: "eu-central-1",
+      RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY: SECRET,
+      RCLONE_CONFIG_HUB_TYPE: "s3",
+      RCLONE_CONFIG_SRC_ACCESS_KEY_ID: "AKSOURCE",
+      RCLONE_CONFIG_SRC_ENDPOINT: "http://rook-ceph-rgw.rook-ceph.svc:80",
+      RCLONE_CONFIG_SRC_FORCE_PATH_STYLE: "true",
+      RCLONE_CONFIG_SRC_PROVIDER: "Other",
+      RCLONE_CONFIG_SRC_REGION: "us-east-1",
+      RCLONE_CONFIG_SRC_SECRET_ACCESS_KEY: "source-secret",
+      RCLONE_CONFIG_SRC_TYPE: "s3",
+    });
   });
 });

@@ -316,14 +316,16 @@ describe("plan.md off-site restore command (example stack, its FTP server on loo
     await ftp?.stop();
   });
 
-  /** A workstation with a checkout of the repository's restore script (the command runs it by its path). */
+  /**
+   * A workstation with a checkout of the repository's restore script and the rclone remotes it sources
+   * (the command runs it by its path; it sources ../core/rclone-remotes.sh from its own directory).
+   */
   function checkout(): string {
     const ws = workstation();
-    mkdirSync(path.join(ws, "components", "offsite"), { recursive: true });
-    copyFileSync(
-      path.join(REPO, "components/offsite/restore-offsite.sh"),
-      path.join(ws, "components/offsite/restore-offsite.sh"),
-    );
+    for (const f of ["components/offsite/restore-offsite.sh", "components/core/rclone-remotes.sh"]) {
+      mkdirSync(path.dirname(path.join(ws, f)), { recursive: true });
+      copyFileSync(path.join(REPO, f), path.join(ws, f));
+    }
     return ws;
   }
 
