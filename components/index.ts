@@ -4,6 +4,9 @@
  * `index.ts` at the repository root.
  */
 export { BackupAlerts, type BackupAlertsArgs } from "./alerts/backupAlerts.js";
+export { BackupAudit, type BackupAuditArgs } from "./alerts/backupAudit.js";
+export { HubArrivals, type HubArrivalsArgs } from "./alerts/hubArrivals.js";
+export { RestoreDrills, type RestoreDrillsArgs } from "./drills/restoreDrills.js";
 export { EtcdOffload, type EtcdOffloadArgs } from "./etcd/etcdOffload.js";
 export { TalosEtcdSnapshot, type TalosEtcdSnapshotArgs } from "./etcd/talosEtcdSnapshot.js";
 export { S3FtpBridge, type S3FtpBridgeArgs } from "./ftpBridge/s3FtpBridge.js";
