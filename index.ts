@@ -20,7 +20,7 @@ export = (): Record<string, unknown> => {
     }
   })();
   const config = new pulumi.Config();
-  const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts } = backupStack(
+  const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteCopy, drills, alerts } = backupStack(
     stack,
     (key) => config.getSecret(key),
   );
@@ -45,9 +45,9 @@ export = (): Record<string, unknown> => {
     bucketMirrors: mirrors.map((m) => m.cronJobName),
     bucketsRestoreAccessKeyId: mirrorWriter && pulumi.secret(mirrorWriter.accessKeyId),
     bucketsRestoreSecretAccessKey: mirrorWriter?.secretAccessKey,
-    offsiteEncryptionKey: offsiteSync?.encryptionKey,
+    offsiteEncryptionKey: offsiteCopy?.encryptionKey,
     ftpBridgeEncryptionKey: bridge?.encryptionKey,
-    offsiteRestoreCommand: offsiteSync?.restoreCommand,
+    offsiteRestoreCommand: offsiteCopy?.restoreCommand,
     alertNames: alerts?.alertNames,
   };
   return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));

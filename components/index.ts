@@ -4,6 +4,9 @@
  * `index.ts` at the repository root.
  */
 export { BackupAlerts, type BackupAlertsArgs } from "./alerts/backupAlerts.js";
+export { BackupAudit, type BackupAuditArgs } from "./alerts/backupAudit.js";
+export { HubArrivals, type HubArrivalsArgs } from "./alerts/hubArrivals.js";
+export { RestoreDrills, type RestoreDrillsArgs } from "./drills/restoreDrills.js";
 export { EtcdOffload, type EtcdOffloadArgs } from "./etcd/etcdOffload.js";
 export { TalosEtcdSnapshot, type TalosEtcdSnapshotArgs } from "./etcd/talosEtcdSnapshot.js";
 export { S3FtpBridge, type S3FtpBridgeArgs } from "./ftpBridge/s3FtpBridge.js";
@@ -12,7 +15,8 @@ export { PiHub, type PiHubArgs } from "./hub/pi/piHub.js";
 export { S3Hub, type S3HubArgs } from "./hub/s3/s3Hub.js";
 export { LonghornBackupTarget, type LonghornBackupTargetArgs } from "./longhorn/longhornBackupTarget.js";
 export { BucketMirror, type BucketMirrorArgs } from "./mirror/bucketMirror.js";
-export { OffsiteSync, type OffsiteSyncArgs } from "./offsite/offsiteSync.js";
+export { OffsiteCronJob, type OffsiteCronJobArgs } from "./offsite/offsiteCronJob.js";
+export { OffsiteHubTimer, type OffsiteHubTimerArgs } from "./offsite/offsiteHubTimer.js";
 export { PostgresDumpJob, type PostgresDumpJobArgs } from "./postgres/postgresDumpJob.js";
 export { PostgresRestoreDrill, type PostgresRestoreDrillArgs } from "./postgres/postgresRestoreDrill.js";
 export { Velero, type VeleroArgs } from "./velero/velero.js";

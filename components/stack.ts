@@ -18,7 +18,8 @@ import { prefixLifecycles } from "./hub/retention.js";
 import { hubRights } from "./model.js";
 import { LonghornBackupTarget } from "./longhorn/longhornBackupTarget.js";
 import { BucketMirror } from "./mirror/bucketMirror.js";
-import { OffsiteSync } from "./offsite/offsiteSync.js";
+import { OffsiteCronJob } from "./offsite/offsiteCronJob.js";
+import { OffsiteHubTimer } from "./offsite/offsiteHubTimer.js";
 import { dumpSchedules } from "./postgres/logic.js";
 import { PostgresDumpJob } from "./postgres/postgresDumpJob.js";
 import { PostgresRestoreDrill } from "./postgres/postgresRestoreDrill.js";
@@ -137,17 +138,23 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     (m) => new BucketMirror(`mirror-${m.name}`, { mirror: m, ...at("buckets") }),
   );
 
-  const offsiteSync = offsite
-    ? new OffsiteSync("offsite", {
-        config: offsite,
-        hub: hub!.connection,
-        hubConfig: stack.hub!,
-        ftpPassword: required("offsiteFtpPassword"),
-        encryptionKey: secret("offsiteEncryptionKey"),
-        reader: hub!.writer("offsite"),
-        sshPrivateKey: secret("hubSshPrivateKey"),
-      })
-    : undefined;
+  // The off-site copy runs where runOn says: a systemd timer on the hub, or a CronJob in the cluster.
+  const offsiteArgs = offsite && {
+    config: offsite,
+    hub: hub!.connection,
+    ftpPassword: required("offsiteFtpPassword"),
+    encryptionKey: secret("offsiteEncryptionKey"),
+    reader: hub!.writer("offsite"),
+  };
+  const offsiteCopy = !offsiteArgs
+    ? undefined
+    : offsiteArgs.config.runOn === "hub"
+      ? new OffsiteHubTimer("offsite", {
+          ...offsiteArgs,
+          hubConfig: stack.hub!,
+          sshPrivateKey: required("hubSshPrivateKey"),
+        })
+      : new OffsiteCronJob("offsite", offsiteArgs);
 
   // drills.postgres is built above as the PostgreSQL restore drill; RestoreDrills builds the others.
   const d = stack.drills;
@@ -160,10 +167,10 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
           velero: stack.velero && { namespace: stack.velero.namespace, prefix: VELERO_PREFIX },
           longhornNamespace: stack.longhorn?.namespace,
           offsite: offsite &&
-            offsiteSync && {
+            offsiteCopy && {
               config: offsite,
               ftpPassword: required("offsiteFtpPassword"),
-              encryptionKey: offsite.encryption.enabled ? offsiteSync.encryptionKey : undefined,
+              encryptionKey: offsite.encryption.enabled ? offsiteCopy.encryptionKey : undefined,
             },
           mirrors: stack.buckets?.mirrors,
         })
@@ -182,7 +189,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
                   ? {
                       config: offsite,
                       ftpPassword: required("offsiteFtpPassword"),
-                      encryptionKey: offsiteSync?.encryptionKey,
+                      encryptionKey: offsiteCopy?.encryptionKey,
                     }
                   : undefined,
               }
@@ -212,5 +219,5 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         })
       : undefined;
 
-  return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteSync, drills, alerts, arrivals };
+  return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteCopy, drills, alerts, arrivals };
 }

@@ -8,6 +8,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as pulumi from "@pulumi/pulumi";
 import { recordRegistrations, type RecordingMocks } from "./mocks.js";
+import { resourceUrn } from "./urns.js";
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const resrpc = require("@pulumi/pulumi/proto/resource_grpc_pb.js");
@@ -41,11 +42,9 @@ type Handler = (call: { request: any }, callback: (err: any, resp?: any) => void
 /** Starts the monitor and engine services on 127.0.0.1 for one run of `project`/`stack`. */
 export async function startOfflineEngine(rec: RecordingMocks, project: string, stack: string): Promise<OfflineEngine> {
   const monitor = new MockMonitor(rec.mocks);
-  // MockMonitor builds URNs from the SDK's in-process settings; this process runs no program, so name them here.
-  monitor.newUrn = (parent: string, type: string, name: string) => {
-    const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
-    return `urn:pulumi:${stack}::${project}::${qualified}::${name}`;
-  };
+  // MockMonitor builds URNs from the SDK's in-process settings, which this process does not have, and with
+  // only the parent's own type before a child's: name them here as the engine does (tools/urns.ts).
+  monitor.newUrn = (parent: string, type: string, name: string) => resourceUrn(stack, project, parent, type, name);
   recordRegistrations(monitor, rec);
 
   let rootUrn = "";

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { aliasUrn, resourceUrn, urnName, urnStackAndProject, urnType, type AliasSpec } from "./urns.js";
 
 export const ACCOUNT_ID = "123456789012";
 
@@ -38,10 +39,54 @@ export interface RegisteredOptions {
   /** URN of the resource whose deletion deletes this one, or "". */
   readonly deletedWith: string;
   readonly protect: boolean;
+  /** URN of the parent, or "" (the stack resource itself; under the in-process mocks, a resource without a parent). */
+  readonly parent: string;
+  /** The `aliases` option as sent: what the engine reads to find the resource under an earlier URN (tools/urns.ts). */
+  readonly aliasSpecs: readonly AliasSpec[];
+  /**
+   * The URNs the aliases stand for, each field an alias leaves out taken from this resource (name, type, parent)
+   * and its deployment (project, stack). An alias whose parent was itself found under an alias stands for
+   * another URN in a deployment; tools/urns.ts `matchOldResources` works that out.
+   */
+  readonly aliases: readonly string[];
 }
 
-/** The options of a RegisterResourceRequest (the SDK's proto message, `proto/resource_pb`). */
-export function registeredOptions(req: any): RegisteredOptions {
+/** The alias specs of a RegisterResourceRequest (proto `Alias`: a URN, or the spec's parts). */
+function aliasSpecsOf(req: any): AliasSpec[] {
+  const aliases: any[] = req.getAliasesList();
+  // The SDK marks every request whose aliases are specs (runtime/resource.js); the engine reads unmarked
+  // ones from Node.js in an older encoding of the parent, which nothing here sends.
+  if (aliases.length > 0 && !req.getAliasspecs())
+    throw new Error(`${req.getType()}::${req.getName()}: aliases sent without the aliasSpecs flag`);
+  return [
+    ...req.getAliasurnsList().map((urn: string) => ({ urn })),
+    ...aliases.map((a): AliasSpec => {
+      if (a.hasUrn()) return { urn: a.getUrn() };
+      const spec = a.getSpec();
+      return {
+        name: spec.getName(),
+        type: spec.getType(),
+        stack: spec.getStack(),
+        project: spec.getProject(),
+        parentUrn: spec.hasParenturn() ? spec.getParenturn() : "",
+        noParent: spec.hasNoparent() ? spec.getNoparent() : false,
+      };
+    }),
+  ];
+}
+
+/**
+ * The options of a RegisterResourceRequest (the SDK's proto message, `proto/resource_pb`); `urn` is the URN the
+ * monitor answered with, which names the deployment's stack and project.
+ */
+export function registeredOptions(req: any, urn: string): RegisteredOptions {
+  const aliasSpecs = aliasSpecsOf(req);
+  const owner = {
+    name: urnName(urn),
+    type: urnType(urn),
+    parentUrn: req.getParent() || "",
+    ...urnStackAndProject(urn),
+  };
   return {
     additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
     deleteBeforeReplace: req.getDeletebeforereplacedefined() ? req.getDeletebeforereplace() : false,
@@ -51,6 +96,9 @@ export function registeredOptions(req: any): RegisteredOptions {
     dependencies: req.getDependenciesList(),
     deletedWith: req.getDeletedwith(),
     protect: req.hasProtect() ? Boolean(req.getProtect()) : false,
+    parent: owner.parentUrn,
+    aliasSpecs,
+    aliases: aliasSpecs.map((a) => aliasUrn(a, owner)),
   };
 }
 
@@ -223,7 +271,11 @@ export async function installMocks(
   preview = false,
 ): Promise<void> {
   await pulumi.runtime.setMocks(rec.mocks, project, stack, preview);
-  recordRegistrations((pulumi.runtime as any).getMonitor(), rec);
+  const monitor = (pulumi.runtime as any).getMonitor();
+  // The SDK's MockMonitor puts only the parent's own type before a child's (runtime/mocks.js, newUrn); the
+  // engine puts the parent's whole chain (tools/urns.ts), which is what aliases and `--replace` URNs name.
+  monitor.newUrn = (parent: string, type: string, name: string) => resourceUrn(stack, project, parent, type, name);
+  recordRegistrations(monitor, rec);
 }
 
 /**
@@ -239,7 +291,7 @@ export function recordRegistrations(monitor: any, rec: RecordingMocks): void {
       const r = rec.resources[index];
       if (r && resp) {
         r.urn = resp.getUrn();
-        r.options = registeredOptions(req);
+        r.options = registeredOptions(req, resp.getUrn());
         const parentName = parentUrn ? parentUrn.split("::").pop()! : null;
         const parentType = parentUrn ? parentUrn.split("::")[2].split("$").pop()! : null;
         r.parent = parentType === "pulumi:pulumi:Stack" ? null : parentName;

@@ -3,7 +3,7 @@
  * checks from its own timer that new objects keep arriving in its bucket, and reports a silence
  * through the stack's notify channels, independent of the cluster.
  *
- * Debian hubs, as the off-site timer is installed (components/offsite/offsiteSync.ts): the script and
+ * Debian hubs, as the off-site timer is installed (components/offsite/offsiteHubTimer.ts): the script and
  * the two units are uploaded to a staging directory in the SSH user's home, then installed as root to
  * /usr/local/lib/homelab-backup and /etc/systemd/system and the timer enabled. NixOS hubs: the module
  * declares the service and timer (components/hub/pi/hub.nix), so over SSH only the EnvironmentFile is

@@ -4,6 +4,7 @@
  * file alone. The components only put these values into resources.
  */
 import { type HubConfig, type OffsiteConfig } from "../config.js";
+import { TOOLS_MOUNT } from "../core/cronJob.js";
 import { shellQuote } from "../core/files.js";
 import { type HubConnection } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
@@ -29,7 +30,7 @@ export const OFFSITE_HUB_PATHS = {
  */
 export const OFFSITE_JOB_ACTIVE_DEADLINE_SECONDS = 23 * 3600;
 
-/** What watches the in-cluster copy's CronJob (built by OffsiteSync, read by the alert rules). */
+/** What watches the in-cluster copy's CronJob (built by OffsiteCronJob, read by the alert rules). */
 export function offsiteJobWatch(config: Pick<OffsiteConfig, "namespace" | "schedule">): CronJobWatch {
   return cronJobWatch(config.namespace, names.offsiteCronJob, config.schedule, OFFSITE_JOB_ACTIVE_DEADLINE_SECONDS);
 }
@@ -82,6 +83,29 @@ export function offsiteSyncEnv(
     ...(where.textfile ? { OFFSITE_TEXTFILE: where.textfile } : {}),
     RCLONE: where.rclone,
   };
+}
+
+/** Where the in-cluster job finds rclone: copied from the pinned rclone image by the init container (core/cronJob.ts). */
+const OFFSITE_JOB_RCLONE = `${TOOLS_MOUNT.mountPath}/rclone`;
+
+/** The in-cluster job's plain environment: offsite-job.sh runs write-config.sh, then offsite-sync.sh, with it. */
+export function offsiteJobEnv(config: OffsiteConfig, hub: HubConnection): Record<string, string> {
+  return {
+    ...offsiteConfigEnv(config, hub),
+    ...offsiteSyncEnv(config, hub, { rclone: OFFSITE_JOB_RCLONE }),
+    TMPDIR: "/tmp",
+    HOME: "/tmp",
+  };
+}
+
+/** The in-cluster job's secret environment, kept in its Secret: what write-config.sh reads besides the plain settings. */
+export function offsiteJobSecretKeys(config: Pick<OffsiteConfig, "encryption">): string[] {
+  return [
+    "OFFSITE_FTP_PASSWORD",
+    "OFFSITE_S3_ACCESS_KEY_ID",
+    "OFFSITE_S3_SECRET_ACCESS_KEY",
+    ...(config.encryption.enabled ? ["OFFSITE_ENCRYPTION_KEY"] : []),
+  ];
 }
 
 /**

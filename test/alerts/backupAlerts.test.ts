@@ -74,7 +74,7 @@ beforeAll(async () => {
   const { BucketMirror } = await import("../../components/mirror/bucketMirror.js");
   const { PostgresDumpJob } = await import("../../components/postgres/postgresDumpJob.js");
   const { PostgresRestoreDrill } = await import("../../components/postgres/postgresRestoreDrill.js");
-  const { OffsiteSync } = await import("../../components/offsite/offsiteSync.js");
+  const { OffsiteCronJob } = await import("../../components/offsite/offsiteCronJob.js");
   for (const m of stack.buckets!.mirrors) new BucketMirror(`mirror-${m.name}`, { mirror: m, hub, credentials });
   for (const db of stack.postgres!.databases)
     new PostgresDumpJob(`pg-${db.name}`, { database: db, schedule: "0 3 * * *", hub, credentials });
@@ -84,10 +84,9 @@ beforeAll(async () => {
     hub,
     credentials,
   });
-  new OffsiteSync("offsite", {
+  new OffsiteCronJob("offsite", {
     config: { ...offsiteOf(stack)!, runOn: "cluster" },
     hub,
-    hubConfig: stack.hub!,
     ftpPassword: pulumi.secret("pw"),
     reader: credentials,
   });

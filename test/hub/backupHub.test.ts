@@ -350,14 +350,15 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
     const secret = rec.one("random:index/randomPassword:RandomPassword", "hub-pi-postgres-secret-key");
     const configure = rec.one("command:remote:Command", "hub-pi-configure");
     expect([secret.parent, configure.parent]).toEqual(["hub-pi", "hub-pi"]);
-    // ...and the engine names a grandchild with its ancestors' whole type chain. The mock monitor keeps
-    // only the parent's last type (runtime/mocks.js), so derive the engine's URN with the SDK's createUrn.
+    // ...and the engine names a grandchild with its ancestors' whole type chain: derived here with the SDK's
+    // createUrn, and so the mocks name them too (tools/mocks.ts installMocks).
     const piUrn = rec.one("homelab-backup:index:PiHub", "hub-pi").urn!;
     const expected = await Promise.all([
       valueOf(pulumi.createUrn(secret.name, secret.type, piUrn)),
       valueOf(pulumi.createUrn(configure.name, configure.type, piUrn)),
     ]);
     expect(expected[0]).toContain("homelab-backup:index:BackupHub$homelab-backup:index:PiHub$random:");
+    expect([secret.urn, configure.urn]).toEqual(expected);
     expect(piRotationUrns("postgres", pulumi.getStack(), "hub")).toEqual(expected);
     expect(await replacedUrns(hubPlan(piStack, hubRights(piStack)).restore)).toEqual(expected);
   });

@@ -3,11 +3,14 @@
  * builds a hub and one dump job, and gets exactly those resources. Importing the index registers
  * nothing, and nothing of the stack program (index.ts) runs.
  */
+import { readdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PostgresDumpJobArgs } from "../../components";
 import { installMocks, recordingMocks, settle, valueOf, type RecordingMocks } from "../../tools/mocks.js";
 
 let rec: RecordingMocks;
+let library: Record<string, unknown>;
 let registeredByImport: number;
 let restoreCommand: string;
 
@@ -15,7 +18,8 @@ beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
   // As another program would write it: `import { BackupHub, PostgresDumpJob } from "homelab-backup/components"`.
-  const { BackupHub, PostgresDumpJob } = await import("../../components/index.js");
+  library = await import("../../components/index.js");
+  const { BackupHub, PostgresDumpJob } = library as typeof import("../../components/index.js");
   await settle();
   registeredByImport = rec.resources.length;
 
@@ -60,6 +64,19 @@ beforeAll(async () => {
 describe("components/index.ts as a library", () => {
   it("registers nothing on import", () => {
     expect(registeredByImport).toBe(0);
+  });
+
+  it("exports every component class under components/", () => {
+    const dir = path.resolve(__dirname, "../../components");
+    const classes = readdirSync(dir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .flatMap((f) =>
+        [
+          ...readFileSync(path.join(dir, f), "utf8").matchAll(/export class (\w+) extends pulumi\.ComponentResource/g),
+        ].map((m) => m[1]),
+      );
+    expect(classes.length).toBeGreaterThan(10);
+    expect(classes.filter((c) => typeof library[c] !== "function")).toEqual([]);
   });
 
   it("builds only what the caller asked for: one hub, one dump job, no stack program", () => {

@@ -30,7 +30,7 @@ describe("the example stack", () => {
       "EtcdOffload",
       "Velero",
       "BucketMirror",
-      "OffsiteSync",
+      "OffsiteHubTimer",
       "BackupAlerts",
     ]) {
       expect(types, c).toContain(`homelab-backup:index:${c}`);

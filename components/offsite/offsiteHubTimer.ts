@@ -1,0 +1,228 @@
+/**
+ * The encrypted second copy of the hub bucket on an FTP(S) server, run on the hub itself (`runOn: hub`):
+ * rclone crypt over FTP from a systemd timer whose OnCalendar= lines are converted from the cron schedule,
+ * so the copy actually runs. On a Debian hub the pinned rclone, the scripts and the units are installed over
+ * SSH; a NixOS hub's module runs the timer and the script (components/hub/hub.nix), and over SSH only the
+ * rclone config is written. The in-cluster variant is OffsiteCronJob (./offsiteCronJob.ts).
+ */
+import * as command from "@pulumi/command";
+import type * as types from "@pulumi/command/types";
+import * as pulumi from "@pulumi/pulumi";
+import type { HubConfig, OffsiteConfig } from "../config.js";
+import { contentHash, readScript } from "../core/files.js";
+import { asRoot, installTimerOnHub, sameFilesOnReplace, stageFilesOnHub } from "../core/hubHost.js";
+import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
+import { names } from "../core/names.js";
+import { toSystemdCalendar } from "../core/systemd.js";
+import { VERSIONS } from "../core/versions.js";
+import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/pi/nixos.js";
+import { OFFSITE_TYPES, offsiteComponentOptions, offsiteEncryptionKey } from "./identity.js";
+import {
+  envAssignments,
+  OFFSITE_HUB_PATHS,
+  OFFSITE_SCRIPTS,
+  offsiteConfigEnv,
+  offsiteRestoreCommand,
+  offsiteSecretsStdin,
+  renderOffsiteUnits,
+} from "./logic.js";
+
+export interface OffsiteHubTimerArgs {
+  /** The offsite section of the stack file, runOn resolved (`offsiteOf`). */
+  readonly config: OffsiteConfig;
+  /** The hub's S3 endpoint, bucket and addressing: the source of the copy. */
+  readonly hub: HubConnection;
+  /** The hub section: SSH access, the hub's OS and the textfile collector directory. */
+  readonly hubConfig: HubConfig;
+  /** SSH private key of the hub (`homelab-backup:hubSshPrivateKey`). */
+  readonly sshPrivateKey: pulumi.Input<string>;
+  /** FTP(S) login password (`homelab-backup:offsiteFtpPassword`). */
+  readonly ftpPassword: pulumi.Input<string>;
+  /** rclone crypt key (`homelab-backup:offsiteEncryptionKey`). @default generated: 32 random bytes, hex */
+  readonly encryptionKey?: pulumi.Input<string>;
+  /** The hub's offsite reader credentials (read-only on the copied prefixes). */
+  readonly reader: WriterCredentials;
+}
+
+/** The hub directory (relative to the SSH user's home) where files are staged before root installs them. */
+const STAGE = ".homelab-backup/offsite";
+
+/** What both ways of configuring the hub need. */
+interface HubSide {
+  readonly name: string;
+  readonly parent: pulumi.Resource;
+  readonly args: OffsiteHubTimerArgs;
+  readonly connection: types.input.remote.ConnectionArgs;
+  readonly sshUser: string | undefined;
+  /** write-config.sh's secrets on stdin (offsiteSecretsStdin). */
+  readonly stdin: pulumi.Output<string>;
+}
+
+export class OffsiteHubTimer extends pulumi.ComponentResource {
+  /** The crypt key (a secret); undefined when encryption is off, so the stack exports no key. */
+  public readonly encryptionKey: pulumi.Output<string> | undefined;
+  /** Downloads and decrypts the copy with only the key and the FTP login. */
+  public readonly restoreCommand: pulumi.Output<string>;
+  /** `homelab-backup-offsite.timer` on the hub. */
+  public readonly timerName: pulumi.Output<string>;
+  /** The timer's OnCalendar= expressions (UTC). */
+  public readonly onCalendar: pulumi.Output<string[]>;
+
+  constructor(name: string, args: OffsiteHubTimerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(OFFSITE_TYPES.hubTimer, name, {}, offsiteComponentOptions(OFFSITE_TYPES.hubTimer, opts));
+    const { config, hubConfig } = args;
+
+    const key = offsiteEncryptionKey(name, config, args.encryptionKey, this);
+    const stdin = pulumi.secret(
+      pulumi
+        .all([args.ftpPassword, key ?? "", args.reader.accessKeyId, args.reader.secretAccessKey])
+        .apply(([ftp, k, id, secret]) => offsiteSecretsStdin(ftp, k || undefined, id, secret)),
+    );
+    const sshUser = hubConfig.ssh?.user;
+    const connection = {
+      host: hubConfig.host!,
+      port: hubConfig.ssh?.port ?? 22,
+      user: sshUser,
+      privateKey: args.sshPrivateKey,
+    };
+    const side: HubSide = { name, parent: this, args, connection, sshUser, stdin };
+    if (hubConfig.os === "nixos") writeNixosConfig(side);
+    else installOnDebian(side);
+
+    this.encryptionKey = key;
+    this.restoreCommand = pulumi.output(offsiteRestoreCommand(config));
+    this.timerName = pulumi.output(`${names.offsiteUnit}.timer`);
+    this.onCalendar = pulumi.output(toSystemdCalendar(config.schedule));
+    this.registerOutputs({
+      encryptionKey: this.encryptionKey,
+      restoreCommand: this.restoreCommand,
+      timerName: this.timerName,
+      onCalendar: this.onCalendar,
+    });
+  }
+}
+
+/**
+ * A NixOS hub's module runs the timer and the script (components/hub/hub.nix); over SSH only the rclone
+ * config is written, root-only, inside the module's own directory.
+ */
+function writeNixosConfig({ name, parent, args, connection, sshUser, stdin }: HubSide): void {
+  const sudo = sshUser === "root" ? "" : "sudo -n ";
+  const stage = new command.remote.Command(
+    `${name}-stage`,
+    {
+      connection,
+      create: `${sudo}install -d -m 0711 -o root -g root ${NIXOS_STATE_DIR} && ${sudo}install -d -m 0700 -o ${sshUser} ${NIXOS_PATHS.staging}`,
+    },
+    { parent },
+  );
+  const writeConfig = readScript("offsite/write-config.sh");
+  const copy = new command.remote.CopyToRemote(
+    `${name}-copy-write-config-sh`,
+    {
+      connection,
+      source: new pulumi.asset.StringAsset(writeConfig),
+      remotePath: `${NIXOS_PATHS.staging}/write-config.sh`,
+      triggers: [contentHash(writeConfig)],
+    },
+    { parent, dependsOn: [stage] },
+  );
+  const configEnv = { ...offsiteConfigEnv(args.config, args.hub), RCLONE: NIXOS_PATHS.rclone };
+  new command.remote.Command(
+    `${name}-config`,
+    {
+      connection,
+      create: asRoot(
+        sshUser,
+        `${envAssignments(configEnv)} sh ${NIXOS_PATHS.staging}/write-config.sh ${NIXOS_PATHS.rcloneConfig}`,
+      ),
+      delete: asRoot(sshUser, `rm -f ${NIXOS_PATHS.rcloneConfig}`),
+      stdin,
+      triggers: [contentHash(writeConfig, JSON.stringify(configEnv))],
+      logging: "stderr",
+    },
+    // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).
+    sameFilesOnReplace({
+      parent,
+      dependsOn: [copy],
+      // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+      additionalSecretOutputs: ["stdin"],
+    }),
+  );
+}
+
+/** A Debian hub: the pinned rclone, the scripts, the rclone config and the timer, installed over SSH. */
+function installOnDebian({ name, parent, args, connection, sshUser, stdin }: HubSide): void {
+  const { config, hub, hubConfig } = args;
+  const units = renderOffsiteUnits(
+    {
+      service: readScript("offsite/homelab-backup-offsite.service"),
+      timer: readScript("offsite/homelab-backup-offsite.timer"),
+    },
+    config,
+    hub,
+    hubConfig,
+  );
+  const files: Record<string, string> = {
+    "install-rclone.sh": readScript("offsite/install-rclone.sh"),
+    ...Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])),
+    [units.serviceName]: units.service,
+    [units.timerName]: units.timer,
+  };
+  const copies = stageFilesOnHub(name, connection, STAGE, files, { parent });
+
+  const installRclone = new command.remote.Command(
+    `${name}-rclone`,
+    {
+      connection,
+      create: asRoot(sshUser, `RCLONE_INSTALL_DIR=/usr/local/bin bash ${STAGE}/install-rclone.sh ${VERSIONS.rclone}`),
+      triggers: [VERSIONS.rclone, contentHash(files["install-rclone.sh"])],
+    },
+    { parent, dependsOn: copies },
+  );
+
+  const configEnv = { ...offsiteConfigEnv(config, hub), RCLONE: OFFSITE_HUB_PATHS.rclone };
+  const rcloneConfig = new command.remote.Command(
+    `${name}-config`,
+    {
+      connection,
+      // Secrets go on stdin only; write-config.sh obscures the passwords on the hub and writes the file 0600.
+      create: asRoot(
+        sshUser,
+        `${envAssignments(configEnv)} sh ${STAGE}/write-config.sh ${OFFSITE_HUB_PATHS.rcloneConfig}`,
+      ),
+      delete: asRoot(sshUser, `rm -f ${OFFSITE_HUB_PATHS.rcloneConfig}`),
+      stdin,
+      triggers: [contentHash(files["write-config.sh"], JSON.stringify(configEnv))],
+      logging: "stderr",
+    },
+    // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).
+    sameFilesOnReplace({
+      parent,
+      dependsOn: [installRclone],
+      // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
+      additionalSecretOutputs: ["stdin"],
+    }),
+  );
+
+  const lib = OFFSITE_HUB_PATHS.libDir;
+  installTimerOnHub(
+    name,
+    {
+      connection,
+      sshUser,
+      timer: {
+        stageDir: STAGE,
+        libDir: lib,
+        scripts: Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, `${lib}/${s}`])),
+        unitDir: OFFSITE_HUB_PATHS.unitDir,
+        serviceName: units.serviceName,
+        timerName: units.timerName,
+        extraDirs: [hubConfig.textfileCollectorDir],
+        removeLibDir: true,
+      },
+      files,
+    },
+    { parent, dependsOn: [...copies, rcloneConfig] },
+  );
+}
