@@ -320,6 +320,18 @@ function knownKeysAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] 
   return s?._zod?.def?.type === "object" ? Object.keys(s._zod.def.shape) : [];
 }
 
+const article = (noun: string) => `a${/^[aeiou]/.test(noun) ? "n" : ""} ${noun}`;
+
+/** A value as a stack file author sees it: its YAML type and, for a scalar, the value itself. */
+function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "a list";
+  if (typeof v === "object") return "a mapping";
+  const shown = JSON.stringify(v);
+  const type = typeof v === "boolean" ? "boolean" : typeof v;
+  return `${article(type)} (${shown.length > 40 ? `${shown.slice(0, 37)}...` : shown})`;
+}
+
 function problemsFrom(error: z.ZodError): ConfigProblem[] {
   const out: ConfigProblem[] = [];
   for (const issue of error.issues) {
@@ -338,10 +350,11 @@ function problemsFrom(error: z.ZodError): ConfigProblem[] {
     let message = issue.message;
     if (issue.code === "invalid_type") {
       const expected = (issue as any).expected;
+      const input = (issue as any).input;
       message =
-        (issue as any).input === undefined
+        input === undefined
           ? `is required (${expected})`
-          : `must be ${expected === "array" ? "a list" : `a${/^[aeiou]/.test(expected) ? "n" : ""} ${expected}`}`;
+          : `must be ${article(expected === "array" ? "list" : expected)}, not ${describeValue(input)}`;
     } else if (issue.code === "invalid_value") {
       message = `must be one of ${(issue as any).values.map((v: unknown) => JSON.stringify(v)).join(", ")}`;
     }
@@ -391,7 +404,8 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     }
     sections[key] = parsed;
   }
-  const result = stackSchema.safeParse({ ...sections, secrets });
+  // reportInput: zod 4 leaves `input` off its issues otherwise, and a wrong type would read as missing.
+  const result = stackSchema.safeParse({ ...sections, secrets }, { reportInput: true });
   if (!result.success) {
     for (const p of problemsFrom(result.error))
       if (!(p.path === "hub" && problems.some((q) => q.path === "hub"))) problems.push(p);

@@ -491,3 +491,32 @@ describe("helpers", () => {
     expect(suggest("zzzzzz", ["postgres", "etcd"])).toBe("");
   });
 });
+
+describe("parseStackConfig: a value of the wrong type", () => {
+  const hub = { kind: "aws", bucket: "homelab-backups", region: "eu-central-1" };
+  const problems = (raw: Record<string, unknown>) => {
+    try {
+      parseStackConfig(Object.fromEntries(Object.entries(raw).map(([k, v]) => [`homelab-backup:${k}`, v])));
+    } catch (e) {
+      return (e as StackConfigError).problems.map((p) => `${p.path}: ${p.message}`);
+    }
+    return [];
+  };
+
+  it("says what it is and what was expected, instead of calling it missing", () => {
+    const job = { name: "nightly", cron: "0 3 * * *", task: "backup", retain: "7" };
+    expect(problems({ hub, longhorn: { recurringJobs: [job] } })).toEqual([
+      'longhorn.recurringJobs[0].retain: must be a number, not a string ("7")',
+    ]);
+    expect(problems({ hub, longhorn: { recurringJobs: [{ ...job, retain: 7, name: 3 }] } })).toEqual([
+      "longhorn.recurringJobs[0].name: must be a string, not a number (3)",
+    ]);
+  });
+
+  it("still calls a key that is absent missing", () => {
+    const job = { name: "nightly", cron: "0 3 * * *", task: "backup", retain: 7 };
+    expect(problems({ hub, longhorn: { recurringJobs: [{ ...job, name: undefined }] } })).toEqual([
+      "longhorn.recurringJobs[0].name: is required (string)",
+    ]);
+  });
+});
