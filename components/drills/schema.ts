@@ -4,7 +4,7 @@
  * configured). `postgres` has the shape of `postgres.restoreDrill`, which stays accepted as the same drill.
  */
 import { z } from "zod";
-import { cron, dnsLabel, goDuration, pinnedImage, posInt } from "../core/schema.js";
+import { cron, dnsLabel, dnsSubdomain, goDuration, pinnedImage, posInt } from "../core/schema.js";
 
 /** Images the drills run (pinned; never `latest`). */
 export const DRILL_IMAGES = {
@@ -19,10 +19,16 @@ export const DRILL_IMAGES = {
 /** The measured restore time the plan and the RTO alert compare against, e.g. "30m", "2h". */
 const rtoTarget = goDuration.optional();
 
-/** A PVC as `namespace/name`. */
-const pvcRef = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a PVC as "namespace/name"');
+/**
+ * A PVC as `namespace/name`, or as `{namespace, name}` (the form `longhorn.pvcs` uses), kept as
+ * `namespace/name`.
+ */
+const pvcRef = z.union([
+  z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a PVC as "namespace/name"'),
+  z.strictObject({ namespace: dnsLabel(), name: dnsSubdomain }).transform((p) => `${p.namespace}/${p.name}`),
+]);
 
 export const drillsSchema = z.strictObject({
   /** Extension: the namespace of the drill CronJobs (and of the Longhorn drill's reader pods). */

@@ -80,3 +80,25 @@ describe("the drills identity on the hub", () => {
     expect(none.Statement.every((x) => x.Effect === "Deny")).toBe(true);
   });
 });
+
+describe("drills.longhorn.pvcs", () => {
+  const withLonghorn = (pvcs: unknown[]) => ({
+    ...base,
+    "homelab-backup:longhorn": JSON.stringify({
+      recurringJobs: [{ name: "nightly", cron: "0 3 * * *", task: "backup", retain: 7 }],
+    }),
+    "homelab-backup:drills": JSON.stringify({ longhorn: { pvcs } }),
+  });
+
+  it('accepts a PVC as "namespace/name" or as {namespace, name}, the form longhorn.pvcs uses', () => {
+    const s = parseStackConfig(withLonghorn(["wiki/wiki-data", { namespace: "traefik", name: "traefik-acme" }]));
+    expect(s.drills?.longhorn?.pvcs).toEqual(["wiki/wiki-data", "traefik/traefik-acme"]);
+  });
+
+  it("refuses anything else, naming the element", () => {
+    expect(problems(withLonghorn(["wiki-data"]))).toEqual([
+      'drills.longhorn.pvcs[0]: must be a PVC as "namespace/name"',
+    ]);
+    expect(problems(withLonghorn([{ namespace: "wiki" }])).length).toBeGreaterThan(0);
+  });
+});
