@@ -6,6 +6,11 @@
  * checks that its parts refer to each other correctly.
  */
 import { stackRuleGroups } from "./alerts/stackRules.js";
+import type { StackWatches } from "./core/watch.js";
+import { etcdWatch } from "./etcd/logic.js";
+import { mirrorWatch } from "./mirror/logic.js";
+import { offsiteJobWatch } from "./offsite/logic.js";
+import { drillWatch, dumpSchedules, dumpWatch } from "./postgres/logic.js";
 import type { AlertRule } from "./alerts/ruleHelpers.js";
 import { hubOf, offsiteOf, type StackConfig } from "./config.js";
 import type { WriterName } from "./core/hubConnection.js";
@@ -48,6 +53,8 @@ export interface StackModel {
   readonly hub?: HubRights & { readonly bucket: string };
   readonly jobs: readonly ModelJob[];
   readonly drills: readonly ModelDrill[];
+  /** Every backup CronJob's watch: the components' CronJobs get these schedules, the alerts read them. */
+  readonly watches: StackWatches;
   /** Every alerting rule, as the PrometheusRule holds it. */
   readonly alerts: readonly AlertRule[];
 }
@@ -151,9 +158,34 @@ function drillReads(cls: DrillClass, stack: StackConfig): Pick<ModelDrill, "iden
   }
 }
 
+/** Every backup CronJob's watch, from the values its component gives the CronJob. */
+export function stackWatches(stack: StackConfig): StackWatches {
+  const pg = stack.postgres;
+  // Databases without a schedule of their own are spread over the window (postgres/logic.ts).
+  const schedules = pg ? dumpSchedules(pg) : new Map<string, string>();
+  const offsite = offsiteOf(stack);
+  return {
+    dumps: new Map((pg?.databases ?? []).map((db) => [db.name, dumpWatch(db, schedules.get(db.name)!)])),
+    postgresDrills: new Map(
+      (pg?.restoreDrill?.databases ?? []).map((name) => [
+        name,
+        drillWatch(
+          pg!.databases.find((d) => d.name === name)!,
+          pg!.restoreDrill!.schedule,
+        ),
+      ]),
+    ),
+    etcd: stack.etcd ? etcdWatch(stack.etcd.namespace, stack.etcd.schedule) : undefined,
+    mirrors: new Map((stack.buckets?.mirrors ?? []).map((m) => [m.name, mirrorWatch(m)])),
+    offsiteJob: offsite?.runOn === "cluster" ? offsiteJobWatch(offsite) : undefined,
+  };
+}
+
 /** Resolves the stack once. */
 export function resolveStack(stack: StackConfig): StackModel {
+  const watches = stackWatches(stack);
   return {
+    watches,
     hub: stack.hub ? { ...hubRights(stack), bucket: stack.hub.bucket } : undefined,
     jobs: stack.hub ? hubJobs(stack) : [],
     drills: drillTargets(stack).map((t) => ({
@@ -162,6 +194,6 @@ export function resolveStack(stack: StackConfig): StackModel {
       cronJob: t.cronJob,
       ...drillReads(t.cls, stack),
     })),
-    alerts: stack.alerts ? stackRuleGroups(stack).flatMap((g) => g.rules) : [],
+    alerts: stack.alerts ? stackRuleGroups(stack, watches).flatMap((g) => g.rules) : [],
   };
 }

@@ -13,13 +13,12 @@ import { DRILL_CLASSES, type DrillClass } from "./drills/schema.js";
 import { etcdPlan } from "./etcd/plan.js";
 import { ftpBridgePlan } from "./ftpBridge/plan.js";
 import { hubPlan } from "./hub/plan.js";
-import { hubRights } from "./model.js";
+import { hubRights, stackWatches } from "./model.js";
 import { longhornPlan } from "./longhorn/plan.js";
 import { names } from "./core/names.js";
 import { mirrorsPlan } from "./mirror/plan.js";
 import { offsitePlan } from "./offsite/plan.js";
 import type { PlanRow, PlanSection } from "./core/planTypes.js";
-import { dumpSchedules } from "./postgres/logic.js";
 import { postgresPlan } from "./postgres/plan.js";
 import { steadyStateBackups } from "./velero/logic.js";
 import { veleroPlan } from "./velero/plan.js";
@@ -60,9 +59,12 @@ export function dailyTimeline(stack: StackConfig): Run[] {
   };
   for (const j of stack.longhorn?.recurringJobs ?? []) add(j.cron, `Longhorn ${j.task} job \`${j.name}\``);
   if (stack.postgres) {
-    const schedules = dumpSchedules(stack.postgres);
+    const watches = stackWatches(stack);
     for (const db of stack.postgres.databases)
-      add(schedules.get(db.name)!, `pg_dump \`${db.name}\` (${db.namespace}/${names.postgresDumpCronJob(db.name)})`);
+      add(
+        watches.dumps.get(db.name)!.schedule,
+        `pg_dump \`${db.name}\` (${db.namespace}/${names.postgresDumpCronJob(db.name)})`,
+      );
     if (stack.postgres.restoreDrill) add(stack.postgres.restoreDrill.schedule, "PostgreSQL restore drill");
   }
   if (stack.etcd) add(stack.etcd.schedule, "etcd snapshot offload");
@@ -99,9 +101,9 @@ export function expectedStorage(stack: StackConfig): string[][] {
     }
   }
   if (stack.postgres) {
-    const schedules = dumpSchedules(stack.postgres);
+    const dumps = stackWatches(stack).dumps;
     const perDb = stack.postgres.databases.map((db) =>
-      Math.round(stack.postgres!.retentionDays * cronGaps(schedules.get(db.name)!).runsPerDay),
+      Math.round(stack.postgres!.retentionDays * cronGaps(dumps.get(db.name)!.schedule).runsPerDay),
     );
     const total = perDb.reduce((a, b) => a + b, 0);
     rows.push([
@@ -184,7 +186,7 @@ export function keyEscrow(stack: StackConfig): EscrowKey[] {
 export function planSections(stack: StackConfig): PlanSection[] {
   const sections: PlanSection[] = [hubPlan(stack, stack.hub ? hubRights(stack) : undefined)];
   if (stack.longhorn) sections.push(longhornPlan(stack));
-  if (stack.postgres) sections.push(postgresPlan(stack));
+  if (stack.postgres) sections.push(postgresPlan(stack, stackWatches(stack)));
   if (stack.etcd) sections.push(etcdPlan(stack));
   if (stack.velero) sections.push(veleroPlan(stack));
   if (stack.buckets && stack.buckets.mirrors.length > 0) sections.push(mirrorsPlan(stack));
@@ -272,7 +274,7 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
     restoreReadiness(drillTargets(stack), stack.drills, drillable),
   );
   if (stack.alerts) {
-    const a = alertsPlan(stack);
+    const a = alertsPlan(stack, stackWatches(stack));
     out.push("", `## ${a.title}`, "", a.details.trim());
   }
   const escrow = keyEscrow(stack);

@@ -15,12 +15,11 @@ import { TalosEtcdSnapshot } from "./etcd/talosEtcdSnapshot.js";
 import { S3FtpBridge } from "./ftpBridge/s3FtpBridge.js";
 import { BackupHub } from "./hub/backupHub.js";
 import { prefixLifecycles } from "./hub/retention.js";
-import { hubRights } from "./model.js";
+import { resolveStack } from "./model.js";
 import { LonghornBackupTarget } from "./longhorn/longhornBackupTarget.js";
 import { BucketMirror } from "./mirror/bucketMirror.js";
 import { OffsiteCronJob } from "./offsite/offsiteCronJob.js";
 import { OffsiteHubTimer } from "./offsite/offsiteHubTimer.js";
-import { dumpSchedules } from "./postgres/logic.js";
 import { PostgresDumpJob } from "./postgres/postgresDumpJob.js";
 import { PostgresRestoreDrill } from "./postgres/postgresRestoreDrill.js";
 import { VELERO_PREFIX } from "./velero/logic.js";
@@ -31,6 +30,8 @@ export type SecretLookup = (key: SecretKey) => pulumi.Output<string> | undefined
 
 /** Builds every component the stack file asks for; `secret` reads the secret config keys. */
 export function backupStack(stack: StackConfig, secret: SecretLookup) {
+  // Resolved once: the hub's rights, every CronJob's schedule and watch, read by the components below.
+  const model = resolveStack(stack);
   // The schema has already refused a stack file that lacks a secret its sections need.
   const required = (key: SecretKey) => {
     const value = secret(key);
@@ -46,7 +47,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         lifecycles: prefixLifecycles(stack),
         sshPrivateKey: secret("hubSshPrivateKey"),
         adminPassword: secret("hubAdminPassword"),
-        rights: hubRights(stack),
+        rights: model.hub,
         offsite,
         writerKeys: secret("hubWriterKeys"),
         scrape: stack.alerts ? { namespace: stack.alerts.namespace, labels: stack.alerts.ruleLabels } : undefined,
@@ -95,13 +96,12 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
       })
     : undefined;
 
-  const schedules = stack.postgres ? dumpSchedules(stack.postgres) : new Map<string, string>();
   const dumps = new Map(
     (stack.postgres?.databases ?? []).map((db) => [
       db.name,
       new PostgresDumpJob(`pg-${db.name}`, {
         database: db,
-        schedule: schedules.get(db.name)!,
+        schedule: model.watches.dumps.get(db.name)!.schedule,
         ...at("postgres"),
       }),
     ]),
@@ -180,6 +180,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     ? new BackupAlerts("alerts", {
         config: stack.alerts,
         stack,
+        watches: model.watches,
         audit:
           hub && stack.alerts.audit.enabled
             ? {

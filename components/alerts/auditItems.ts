@@ -2,13 +2,10 @@
  * The items the audit's staleness rules judge, with the same thresholds as the producing tool's own
  * rules: each schedule's longest gap plus how long a run may take (components/alerts/ruleHelpers.ts).
  */
+import type { StackWatches } from "../core/watch.js";
 import { LONGHORN_BACKUP_TASKS, offsiteOf, type StackConfig } from "../config.js";
 import { cronGaps, formatSeconds } from "../core/cron.js";
 import { names } from "../core/names.js";
-import { etcdWatch } from "../etcd/logic.js";
-import { mirrorWatch } from "../mirror/logic.js";
-import { offsiteJobWatch } from "../offsite/logic.js";
-import { dumpSchedules, dumpWatch } from "../postgres/logic.js";
 import type { AuditStaleness } from "./auditRules.js";
 import {
   cronJobStaleSeconds,
@@ -34,7 +31,7 @@ export function longhornBackupGap(
   };
 }
 
-export function auditItems(stack: StackConfig): AuditStaleness[] {
+export function auditItems(stack: StackConfig, watches: StackWatches): AuditStaleness[] {
   const out: AuditStaleness[] = [];
   const lh = longhornBackupGap(stack);
   if (lh) {
@@ -48,10 +45,9 @@ export function auditItems(stack: StackConfig): AuditStaleness[] {
     });
   }
   if (stack.postgres) {
-    const schedules = dumpSchedules(stack.postgres);
     for (const db of stack.postgres.databases) {
       // The dump CronJob's watch: its real schedule (spread in the window) and deadlines.
-      const w = dumpWatch(db, schedules.get(db.name)!);
+      const w = watches.dumps.get(db.name)!;
       out.push({
         cls: "postgres",
         item: db.name,
@@ -63,7 +59,7 @@ export function auditItems(stack: StackConfig): AuditStaleness[] {
     }
   }
   if (stack.etcd) {
-    const w = etcdWatch(stack.etcd.namespace, stack.etcd.schedule);
+    const w = watches.etcd!;
     out.push({
       cls: "etcd",
       what: "etcd snapshots",
@@ -86,7 +82,7 @@ export function auditItems(stack: StackConfig): AuditStaleness[] {
     }
   }
   for (const m of stack.buckets?.mirrors ?? []) {
-    const w = mirrorWatch(m);
+    const w = watches.mirrors.get(m.name)!;
     out.push({
       cls: "buckets",
       item: m.name,
@@ -99,7 +95,7 @@ export function auditItems(stack: StackConfig): AuditStaleness[] {
   }
   const offsite = offsiteOf(stack);
   if (offsite) {
-    const w = offsite.runOn === "cluster" ? offsiteJobWatch(offsite) : undefined;
+    const w = watches.offsiteJob;
     const base = w
       ? cronJobStaleSeconds(w)
       : cronGaps(offsite.schedule).maxGapSeconds + OFFSITE_HUB_RUN_ALLOWANCE_SECONDS;

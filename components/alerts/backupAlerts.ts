@@ -4,6 +4,7 @@
  * (BackupAudit), the notification route (an AlertmanagerConfig and its Secret, notify.ts) and,
  * optionally, a Grafana dashboard ConfigMap for the kube-prometheus-stack sidecar.
  */
+import type { StackWatches } from "../core/watch.js";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { AlertsConfig, OffsiteConfig, StackConfig } from "../config.js";
@@ -36,6 +37,8 @@ export interface BackupAlertsArgs {
   readonly config: AlertsConfig;
   /** The whole stack: every configured data class gets its alerts. */
   readonly stack: StackConfig;
+  /** Every backup CronJob's watch, resolved once with the stack (components/model.ts `stackWatches`). */
+  readonly watches: StackWatches;
   /** The audit's access: the hub as the cluster reaches it and the audit reader's key. No audit when absent. */
   readonly audit?: {
     readonly hub: HubConnection;
@@ -76,12 +79,12 @@ export class BackupAlerts extends pulumi.ComponentResource {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
         metadata: { name: PROMETHEUS_RULE_NAME, namespace: config.namespace, labels },
-        spec: { groups: stackRuleGroups(stack) },
+        spec: { groups: stackRuleGroups(stack, args.watches) },
       },
       { parent: this },
     );
     this.ruleName = rule.metadata.name;
-    this.alertNames = stackAlertNames(stack);
+    this.alertNames = stackAlertNames(stack, args.watches);
 
     if (withAudit && auditEnabled(stack)) {
       const audit = new BackupAudit(

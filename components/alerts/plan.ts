@@ -1,5 +1,6 @@
 /** The alerts' part of plan.md: every alert with its threshold and why. */
 import type { StackConfig } from "../config.js";
+import type { StackWatches } from "../core/watch.js";
 import type { PlanSection } from "../core/planTypes.js";
 import { runbookUrl } from "./ruleHelpers.js";
 import { auditPlanDetails } from "./auditPlan.js";
@@ -7,10 +8,10 @@ import { auditSpec } from "./auditSpec.js";
 import { auditEnabled, auditIntervalSeconds, stackAlertInfos, stackAlertNames } from "./stackRules.js";
 
 /** The plan section: every alert with its threshold and why. */
-export function alertsPlan(stack: StackConfig): PlanSection {
+export function alertsPlan(stack: StackConfig, watches: StackWatches): PlanSection {
   const seen = new Set<string>();
   const rows: string[] = [];
-  for (const i of stackAlertInfos(stack)) {
+  for (const i of stackAlertInfos(stack, watches)) {
     const key = `${i.alert}|${i.watches}|${i.firesWhen}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -38,7 +39,7 @@ export function alertsPlan(stack: StackConfig): PlanSection {
           auditPlanDetails(
             auditSpec(stack, a.coverage.ignore),
             auditIntervalSeconds(a),
-            new Set(stackAlertNames(stack)),
+            new Set(stackAlertNames(stack, watches)),
           ),
         ]
       : []),

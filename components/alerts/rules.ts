@@ -4,6 +4,7 @@
  * promtool reads.
  */
 import type { StackConfig } from "../config.js";
+import type { StackWatches } from "../core/watch.js";
 import { drillAlertRules } from "../drills/alerts.js";
 import { drillTargets } from "../drills/logic.js";
 import { etcdAlertRules } from "../etcd/alerts.js";
@@ -16,15 +17,15 @@ import { veleroAlertRules } from "../velero/alerts.js";
 import { jobAlertRules } from "./jobAlerts.js";
 import type { AlertInfo, AlertRule, Built, RuleGroup } from "./ruleHelpers.js";
 
-function build(stack: StackConfig): Built[] {
+function build(stack: StackConfig, watches: StackWatches): Built[] {
   const alerts = stack.alerts ?? { restoreTestMaxAgeDays: 30, hubDiskUsagePercent: 85, bucketQuotaGiB: undefined };
   return [
     ...longhornAlertRules(stack),
-    ...postgresAlertRules(stack, alerts),
-    ...etcdAlertRules(stack),
+    ...postgresAlertRules(stack, watches, alerts),
+    ...etcdAlertRules(watches),
     ...veleroAlertRules(stack),
-    ...mirrorAlertRules(stack),
-    ...offsiteAlertRules(stack),
+    ...mirrorAlertRules(stack, watches),
+    ...offsiteAlertRules(stack, watches),
     ...jobAlertRules(stack),
     ...hubAlertRules(stack, alerts),
     ...drillAlertRules(drillTargets(stack), alerts),
@@ -32,18 +33,18 @@ function build(stack: StackConfig): Built[] {
 }
 
 /** The rule file `groups` (and PrometheusRule `spec.groups`) of the stack, one group per data class. */
-export function alertRuleGroups(stack: StackConfig): RuleGroup[] {
+export function alertRuleGroups(stack: StackConfig, watches: StackWatches): RuleGroup[] {
   const groups = new Map<string, AlertRule[]>();
-  for (const b of build(stack)) groups.set(b.group, [...(groups.get(b.group) ?? []), b.rule]);
+  for (const b of build(stack, watches)) groups.set(b.group, [...(groups.get(b.group) ?? []), b.rule]);
   return [...groups.entries()].map(([name, rules]) => ({ name, rules }));
 }
 
 /** Every alert (one entry per rule) with its threshold and the reason for it. */
-export function alertInfos(stack: StackConfig): AlertInfo[] {
-  return build(stack).map((b) => b.info);
+export function alertInfos(stack: StackConfig, watches: StackWatches): AlertInfo[] {
+  return build(stack, watches).map((b) => b.info);
 }
 
 /** The distinct alert names of the stack, in rule order. */
-export function alertNames(stack: StackConfig): string[] {
-  return [...new Set(build(stack).map((b) => b.rule.alert))];
+export function alertNames(stack: StackConfig, watches: StackWatches): string[] {
+  return [...new Set(build(stack, watches).map((b) => b.rule.alert))];
 }

@@ -4,6 +4,7 @@
  * carries the labels the AlertmanagerConfig routes on (notify.ts).
  */
 import type { AlertsConfig, StackConfig } from "../config.js";
+import type { StackWatches } from "../core/watch.js";
 import { AUDIT_INTERVAL_SECONDS, S3_PRICE_PER_GB_MONTH_US_EAST_1 } from "./auditMetrics.js";
 import { auditItems, longhornBackupGap } from "./auditItems.js";
 import { auditRules, heartbeatRule, type AuditAlertInfo } from "./auditRules.js";
@@ -24,12 +25,12 @@ export function auditEnabled(stack: StackConfig): boolean {
   return stack.hub !== undefined && (stack.alerts?.audit.enabled ?? false);
 }
 
-function auditOutput(stack: StackConfig) {
+function auditOutput(stack: StackConfig, watches: StackWatches) {
   const a = stack.alerts!;
   return auditRules({
     runbook: runbookUrl,
     auditIntervalSeconds: auditIntervalSeconds(a),
-    items: auditItems(stack),
+    items: auditItems(stack, watches),
     longhorn: longhornBackupGap(stack),
     bucket: stack.hub!.bucket,
     bucketQuotaGiB: a.bucketQuotaGiB,
@@ -43,16 +44,16 @@ function auditOutput(stack: StackConfig) {
 }
 
 /** The PrometheusRule `spec.groups` of the whole stack. */
-export function stackRuleGroups(stack: StackConfig): RuleGroup[] {
+export function stackRuleGroups(stack: StackConfig, watches: StackWatches): RuleGroup[] {
   const a = stack.alerts;
-  const groups: RuleGroup[] = [...alertRuleGroups(stack)];
+  const groups: RuleGroup[] = [...alertRuleGroups(stack, watches)];
   // The hub's MinIO quota rule is superseded by the audit's, which holds on every hub kind.
   const audit = auditEnabled(stack);
   if (audit) {
     groups.forEach(
       (g, i) => (groups[i] = { ...g, rules: g.rules.filter((r) => r.alert !== "BackupBucketQuotaExceeded") }),
     );
-    groups.push({ name: "homelab-backup.audit", rules: auditOutput(stack).rules as AlertRule[] });
+    groups.push({ name: "homelab-backup.audit", rules: auditOutput(stack, watches).rules as AlertRule[] });
   }
   if (a?.jobRunningTooLongMinutes !== undefined) {
     const built = longRunningJobRules(backupCronJobs(stack), a.jobRunningTooLongMinutes);
@@ -73,16 +74,16 @@ export function stackRuleGroups(stack: StackConfig): RuleGroup[] {
 }
 
 /** Every alert name of the stack, in rule order. */
-export function stackAlertNames(stack: StackConfig): string[] {
-  return [...new Set(stackRuleGroups(stack).flatMap((g) => g.rules.map((r) => r.alert)))];
+export function stackAlertNames(stack: StackConfig, watches: StackWatches): string[] {
+  return [...new Set(stackRuleGroups(stack, watches).flatMap((g) => g.rules.map((r) => r.alert)))];
 }
 
 /** Plan rows of every rule (areas' and the audit's). */
-export function stackAlertInfos(stack: StackConfig): (AlertInfo | AuditAlertInfo)[] {
+export function stackAlertInfos(stack: StackConfig, watches: StackWatches): (AlertInfo | AuditAlertInfo)[] {
   const a = stack.alerts;
-  const names = new Set(stackAlertNames(stack));
-  const out: (AlertInfo | AuditAlertInfo)[] = alertInfos(stack).filter((i) => names.has(i.alert));
-  if (auditEnabled(stack)) out.push(...auditOutput(stack).infos);
+  const names = new Set(stackAlertNames(stack, watches));
+  const out: (AlertInfo | AuditAlertInfo)[] = alertInfos(stack, watches).filter((i) => names.has(i.alert));
+  if (auditEnabled(stack)) out.push(...auditOutput(stack, watches).infos);
   if (a?.jobRunningTooLongMinutes !== undefined)
     out.push(...longRunningJobRules(backupCronJobs(stack), a.jobRunningTooLongMinutes).map((b) => b.info));
   if (a?.heartbeat)

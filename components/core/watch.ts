@@ -39,3 +39,21 @@ export function cronJobWatch(
     metric: CRONJOB_SUCCESS_METRIC,
   };
 }
+
+/**
+ * Every backup CronJob's watch in a stack, by class: resolved once (components/model.ts
+ * `stackWatches`, from the same values the components give their CronJobs) and read by the alert
+ * rules and the plan instead of being worked out again from the stack file.
+ */
+export interface StackWatches {
+  /** PostgreSQL dumps, by database name. */
+  readonly dumps: ReadonlyMap<string, CronJobWatch>;
+  /** PostgreSQL restore drills, by database name. */
+  readonly postgresDrills: ReadonlyMap<string, CronJobWatch>;
+  /** The etcd offload (k3s or Talos). */
+  readonly etcd?: CronJobWatch;
+  /** Bucket mirrors, by mirror name. */
+  readonly mirrors: ReadonlyMap<string, CronJobWatch>;
+  /** The off-site copy when it runs as a CronJob in the cluster. */
+  readonly offsiteJob?: CronJobWatch;
+}

@@ -1,12 +1,11 @@
 /** Alert rules of the etcd snapshot offload (composed by components/alerts/rules.ts). */
-import type { StackConfig } from "../config.js";
 import { cronJobRules, type Built } from "../alerts/ruleHelpers.js";
-import { etcdWatch } from "./logic.js";
+import type { StackWatches } from "../core/watch.js";
 
 /** Failure and staleness of the offload CronJob. */
-export function etcdAlertRules(stack: StackConfig): Built[] {
+export function etcdAlertRules(watches: StackWatches): Built[] {
   const out: Built[] = [];
-  if (stack.etcd) {
+  if (watches.etcd) {
     out.push(
       ...cronJobRules({
         group: "homelab-backup.etcd",
@@ -16,7 +15,7 @@ export function etcdAlertRules(stack: StackConfig): Built[] {
         failedSeverity: "warning",
         staleSeverity: "critical",
         what: "etcd snapshot offload",
-        watch: etcdWatch(stack.etcd.namespace, stack.etcd.schedule),
+        watch: watches.etcd,
       }),
     );
   }

@@ -1,10 +1,10 @@
 /** Alert rules of the bucket mirrors (composed by components/alerts/rules.ts). */
 import type { StackConfig } from "../config.js";
 import { cronJobRules, type Built } from "../alerts/ruleHelpers.js";
-import { mirrorWatch } from "./logic.js";
+import type { StackWatches } from "../core/watch.js";
 
 /** Failure and staleness of every mirror CronJob. */
-export function mirrorAlertRules(stack: StackConfig): Built[] {
+export function mirrorAlertRules(stack: StackConfig, watches: StackWatches): Built[] {
   const out: Built[] = [];
   const mirrors = stack.buckets?.mirrors ?? [];
   for (const m of mirrors) {
@@ -17,7 +17,7 @@ export function mirrorAlertRules(stack: StackConfig): Built[] {
         failedSeverity: "warning",
         staleSeverity: "critical",
         what: `Mirror of bucket \`${m.source.bucket}\` (\`${m.name}\`)`,
-        watch: mirrorWatch(m),
+        watch: watches.mirrors.get(m.name)!,
       }),
     );
   }

@@ -3,13 +3,13 @@ import { offsiteOf, type StackConfig } from "../config.js";
 import { cronGaps, formatSeconds } from "../core/cron.js";
 import { metrics, names } from "../core/names.js";
 import { cronJobRules, cronWhy, OFFSITE_HUB_RUN_ALLOWANCE_SECONDS, rule, type Built } from "../alerts/ruleHelpers.js";
-import { offsiteJobWatch } from "./logic.js";
+import type { StackWatches } from "../core/watch.js";
 
 /** Failure and staleness of the off-site copy: CronJob status in the cluster, textfile metrics on the hub. */
-export function offsiteAlertRules(stack: StackConfig): Built[] {
+export function offsiteAlertRules(stack: StackConfig, watches: StackWatches): Built[] {
   const out: Built[] = [];
   const offsite = offsiteOf(stack);
-  if (offsite?.runOn === "cluster") {
+  if (offsite?.runOn === "cluster" && watches.offsiteJob) {
     out.push(
       ...cronJobRules({
         group: "homelab-backup.offsite",
@@ -19,7 +19,7 @@ export function offsiteAlertRules(stack: StackConfig): Built[] {
         failedSeverity: "warning",
         staleSeverity: "critical",
         what: "Off-site encrypted copy",
-        watch: offsiteJobWatch(offsite),
+        watch: watches.offsiteJob,
       }),
     );
   } else if (offsite) {

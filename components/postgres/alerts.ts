@@ -2,21 +2,22 @@
 import type { StackConfig } from "../config.js";
 import { formatSeconds } from "../core/cron.js";
 import { cronJobRules, cronJobStaleSeconds, type Built } from "../alerts/ruleHelpers.js";
-import { dumpSchedules } from "./logic.js";
-import { dumpWatch } from "./logic.js";
+import type { StackWatches } from "../core/watch.js";
 import { watchWhy } from "../alerts/ruleHelpers.js";
-import { drillWatch } from "./logic.js";
 
 /** Failure and staleness of every dump and every restore drill. */
-export function postgresAlertRules(stack: StackConfig, alerts: { restoreTestMaxAgeDays: number }): Built[] {
+export function postgresAlertRules(
+  stack: StackConfig,
+  watches: StackWatches,
+  alerts: { restoreTestMaxAgeDays: number },
+): Built[] {
   const out: Built[] = [];
   const pg = stack.postgres;
   if (pg) {
     const g = "homelab-backup.postgres";
-    // The schedules the dump CronJobs get (spread over the window when a database has none of its own).
-    const schedules = dumpSchedules(pg);
     for (const db of pg.databases) {
-      const watch = dumpWatch(db, schedules.get(db.name)!);
+      // The watch of the CronJob the dump job got (spread over the window when a database has no schedule).
+      const watch = watches.dumps.get(db.name)!;
       out.push(
         ...cronJobRules({
           group: g,
@@ -35,15 +36,7 @@ export function postgresAlertRules(stack: StackConfig, alerts: { restoreTestMaxA
     const drill = pg.restoreDrill;
     if (drill) {
       const maxAge = alerts.restoreTestMaxAgeDays * 86_400;
-      const drillWatches = new Map(
-        drill.databases.map((name) => [
-          name,
-          drillWatch(
-            pg.databases.find((d) => d.name === name)!,
-            drill.schedule,
-          ),
-        ]),
-      );
+      const drillWatches = new Map(drill.databases.map((name) => [name, watches.postgresDrills.get(name)!]));
       const fromCron = cronJobStaleSeconds([...drillWatches.values()][0]);
       const threshold = Math.max(maxAge, fromCron);
       const why =

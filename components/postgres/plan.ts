@@ -4,21 +4,21 @@ import { describeCron, fixedMinuteOfDay, formatMinuteOfDay } from "../core/cron.
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
 import type { PlanRow, PlanSection } from "../core/planTypes.js";
-import { dumpPrefix, dumpSchedules, restoreRunbook } from "./logic.js";
+import { dumpPrefix, restoreRunbook } from "./logic.js";
+import type { StackWatches } from "../core/watch.js";
 import { DEFAULT_ZSTD_LEVEL } from "./logic.js";
 import { DUMP_CPU_LIMIT } from "./logic.js";
 import { PREFIXES } from "../core/schema.js";
 
 /** The plan section: one row per database (and the drill), the window, and the restore commands. */
-export function postgresPlan(stack: StackConfig): PlanSection {
+export function postgresPlan(stack: StackConfig, watches: StackWatches): PlanSection {
   const pg = stack.postgres!;
   const hub = hubConnection(hubOf(stack));
-  const schedules = dumpSchedules(pg);
   const retention = `${pg.retentionDays} days (hub lifecycle)`;
   const rows: PlanRow[] = pg.databases.map((db) => ({
     what: `PostgreSQL \`${db.name}\` (${db.mode === "cluster" ? "whole server" : `database ${db.database}`} on ${db.namespace}/${db.host}:${db.port})`,
     how: `${db.mode === "cluster" ? "pg_dumpall" : "pg_dump"} → zstd -${DEFAULT_ZSTD_LEVEL} (${DUMP_CPU_LIMIT} threads) → S3 multipart upload, staged then copied with an integrity record (CronJob ${db.namespace}/${names.postgresDumpCronJob(db.name)})`,
-    when: describeCron(schedules.get(db.name)!),
+    when: describeCron(watches.dumps.get(db.name)!.schedule),
     retention,
     where: s3Url(hub, dumpPrefix(db.name)),
   }));
@@ -36,7 +36,7 @@ export function postgresPlan(stack: StackConfig): PlanSection {
   const details = [
     `Dumps are complete or absent: each streams to \`${PREFIXES.postgres}.partial/\` and is copied to \`${PREFIXES.postgres}<name>/<name>-<UTC timestamp>.sql.zst\` only after pg_dump, zstd and the upload all succeeded, the SQL ends with pg_dump's completion trailer and the uploaded size matches. Beside it, \`<dump>.json\` records size, sha256, versions and times; \`latest.json\` then points at it. Staging objects of failed runs expire with the lifecycle.`,
     spread.length > 0
-      ? `Window ${pg.window.start}–${pg.window.end} UTC: ${spread.map((d) => `\`${d.name}\` ${formatMinuteOfDay(fixedMinuteOfDay(schedules.get(d.name)!)!)}`).join(", ")} (evenly spaced, servers interleaved).`
+      ? `Window ${pg.window.start}–${pg.window.end} UTC: ${spread.map((d) => `\`${d.name}\` ${formatMinuteOfDay(fixedMinuteOfDay(watches.dumps.get(d.name)!.schedule)!)}`).join(", ")} (evenly spaced, servers interleaved).`
       : "",
   ]
     .filter(Boolean)

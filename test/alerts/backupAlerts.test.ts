@@ -18,6 +18,7 @@ import {
   type RecordingMocks,
 } from "../../tools/mocks.js";
 import { validateCustomResource } from "../support/crds.js";
+import { stackWatches } from "../../components/model.js";
 
 const stack = parseStackConfig({
   hub: {
@@ -66,8 +67,12 @@ beforeAll(async () => {
   rec = recordingMocks();
   await installMocks(rec);
   const { BackupAlerts } = await import("../../components/alerts/backupAlerts.js");
-  component = new BackupAlerts("alerts", { config: stack.alerts!, stack });
-  withoutDashboard = new BackupAlerts("quiet", { config: { ...stack.alerts!, grafanaDashboard: false }, stack });
+  component = new BackupAlerts("alerts", { config: stack.alerts!, stack, watches: stackWatches(stack) });
+  withoutDashboard = new BackupAlerts("quiet", {
+    config: { ...stack.alerts!, grafanaDashboard: false },
+    stack,
+    watches: stackWatches(stack),
+  });
   // The CronJob components whose runs the staleness thresholds must allow for.
   const hub = hubConnection(stack.hub!);
   const credentials = { accessKeyId: pulumi.output("AKIAEXAMPLE"), secretAccessKey: pulumi.secret("secret") };
@@ -103,7 +108,7 @@ describe("BackupAlerts", () => {
       team: "home",
       "app.kubernetes.io/part-of": "homelab-backup",
     });
-    expect(obj.spec.groups).toEqual(JSON.parse(JSON.stringify(alertRuleGroups(stack))));
+    expect(obj.spec.groups).toEqual(JSON.parse(JSON.stringify(alertRuleGroups(stack, stackWatches(stack)))));
     expect(validateCustomResource(obj)).toEqual([]);
     expect(r.parent).toBe("alerts");
     expect(await valueOf(component.ruleName)).toBe("homelab-backup-alerts");
@@ -118,7 +123,7 @@ describe("BackupAlerts", () => {
   });
 
   it("exports every alert name of the stack", () => {
-    expect(component.alertNames).toEqual(alertNames(stack));
+    expect(component.alertNames).toEqual(alertNames(stack, stackWatches(stack)));
     expect(component.alertNames).toEqual(
       expect.arrayContaining([
         "VeleroBackupStale",
@@ -145,7 +150,7 @@ describe("BackupAlerts", () => {
 
   it("allows each real CronJob its longest gap + startingDeadlineSeconds + activeDeadlineSeconds", () => {
     const clusterOffsite = { ...stack, offsite: { ...stack.offsite!, runOn: "cluster" as const } };
-    const staleRules = alertRuleGroups(clusterOffsite)
+    const staleRules = alertRuleGroups(clusterOffsite, stackWatches(clusterOffsite))
       .flatMap((g) => g.rules)
       .filter((r) => r.alert.endsWith("Stale") && r.labels.cronjob);
     const cronJobs = rec.byType("kubernetes:batch/v1:CronJob").map((r) => unwrapSecrets(r.inputs));

@@ -25,6 +25,7 @@ import { parseStackConfig, type StackConfig } from "../../components/config.js";
 import { metrics, names } from "../../components/core/names.js";
 import { drillAlertScenario, provenDrillAlerts } from "../support/drillAlertScenarios.js";
 import { exampleStack } from "../support/stackFiles.js";
+import { stackWatches } from "../../components/model.js";
 
 const run = promisify(execFile);
 
@@ -706,7 +707,7 @@ async function promtool(...args: string[]): Promise<{ code: number; out: string 
 }
 
 async function checkAndTest(label: string, stack: StackConfig, scenarios: (s: Suite) => void) {
-  const groups = alertRuleGroups(stack);
+  const groups = alertRuleGroups(stack, stackWatches(stack));
   const rulesFile = `${label}-rules.json`;
   await writeFile(path.join(dir, rulesFile), JSON.stringify({ groups }, null, 1));
   const check = await promtool("check", "rules", rulesFile);
@@ -747,7 +748,7 @@ describe("alert rules under promtool", { timeout: 300_000 }, () => {
       cronJobScenarios(suite, FULL_CRONJOBS);
       fullScenarios(suite);
     });
-    const all = alertNames(stack);
+    const all = alertNames(stack, stackWatches(stack));
     expect(all.length).toBe(21);
     expect(
       all.filter((a) => !s.fired.has(a)),
@@ -764,16 +765,16 @@ describe("alert rules under promtool", { timeout: 300_000 }, () => {
     const dir = await mkdtemp(path.join(tmpdir(), "promtool-example-"));
     try {
       const file = path.join(dir, "example-rules.json");
-      await writeFile(file, JSON.stringify({ groups: alertRuleGroups(example) }));
+      await writeFile(file, JSON.stringify({ groups: alertRuleGroups(example, stackWatches(example)) }));
       const { stdout } = await promisify(execFile)("promtool", ["check", "rules", file]);
       expect(stdout).toContain("SUCCESS");
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-    const proven = new Set(alertNames(parseStackConfig(FULL_RAW)));
+    const proven = new Set(alertNames(parseStackConfig(FULL_RAW), stackWatches(parseStackConfig(FULL_RAW))));
     // The restore drills' alerts are fired and silenced by their own promtool suite (test/drills/alerts.integration.test.ts).
     for (const name of provenDrillAlerts(drillAlertScenario().cases)) proven.add(name);
-    const exampleAlerts = alertNames(example);
+    const exampleAlerts = alertNames(example, stackWatches(example));
     expect(exampleAlerts.length).toBeGreaterThanOrEqual(15);
     expect(exampleAlerts.filter((a) => !proven.has(a))).toEqual([]);
   });
@@ -856,7 +857,7 @@ describe("alert rules under promtool", { timeout: 300_000 }, () => {
         [suite.check("BackupJobOOMKilled", 10 * 60, [])],
       );
     });
-    const all = alertNames(stack);
+    const all = alertNames(stack, stackWatches(stack));
     expect(all.sort()).toEqual([
       "BackupJobDeadlineExceeded",
       "BackupJobOOMKilled",
@@ -870,7 +871,7 @@ describe("alert rules under promtool", { timeout: 300_000 }, () => {
 
   it("fails when a staleness alert is expected a little before its threshold (the harness can fail)", async () => {
     const stack = parseStackConfig(FULL_RAW);
-    const groups = alertRuleGroups(stack);
+    const groups = alertRuleGroups(stack, stackWatches(stack));
     await writeFile(
       path.join(dir, "wrong-rules.json"),
       JSON.stringify({ groups: groups.filter((g) => g.name === "homelab-backup.etcd") }),

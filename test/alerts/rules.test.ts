@@ -10,6 +10,7 @@ import { alertInfos, alertNames, alertRuleGroups } from "../../components/alerts
 import { dataDirMountpoints } from "../../components/hub/alerts.js";
 import { parseStackConfig } from "../../components/config.js";
 import { metrics, names } from "../../components/core/names.js";
+import { stackWatches } from "../../components/model.js";
 
 const H = 3600;
 const D = 86_400;
@@ -66,7 +67,8 @@ function fullStack(overrides: Record<string, unknown> = {}) {
   });
 }
 
-const rules = (stack: ReturnType<typeof fullStack>): AlertRule[] => alertRuleGroups(stack).flatMap((g) => g.rules);
+const rules = (stack: ReturnType<typeof fullStack>): AlertRule[] =>
+  alertRuleGroups(stack, stackWatches(stack)).flatMap((g) => g.rules);
 const ruleFor = (stack: ReturnType<typeof fullStack>, alert: string, label: Record<string, string> = {}) => {
   const found = rules(stack).filter(
     (r) => r.alert === alert && Object.entries(label).every(([k, v]) => r.labels[k] === v),
@@ -127,8 +129,8 @@ describe("staleness thresholds follow each schedule", () => {
     const snapshotsOnly = fullStack({
       longhorn: { recurringJobs: [{ name: "snap", cron: "0 * * * *", task: "snapshot", retain: 3 }] },
     });
-    expect(alertNames(snapshotsOnly)).not.toContain("LonghornVolumeBackupStale");
-    expect(alertNames(snapshotsOnly)).toContain("LonghornBackupError");
+    expect(alertNames(snapshotsOnly, stackWatches(snapshotsOnly))).not.toContain("LonghornVolumeBackupStale");
+    expect(alertNames(snapshotsOnly, stackWatches(snapshotsOnly))).toContain("LonghornBackupError");
   });
 
   it("Velero: per schedule, gap + 1 h (objects only) or + 4 h (fs-backup), never-succeeded via absent()", () => {
@@ -167,7 +169,7 @@ describe("staleness thresholds follow each schedule", () => {
 
 describe("which alerts a stack gets", () => {
   it("every class of the full stack, hub disk and bucket quota included", () => {
-    expect(alertNames(fullStack()).sort()).toEqual(
+    expect(alertNames(fullStack(), stackWatches(fullStack())).sort()).toEqual(
       [
         "BackupBucketQuotaExceeded",
         "BackupHubDiskUsageHigh",
@@ -199,13 +201,15 @@ describe("which alerts a stack gets", () => {
       etcd: {},
       alerts: { bucketQuotaGiB: 100 },
     });
-    expect(alertNames(aws).sort()).toEqual([
+    expect(alertNames(aws, stackWatches(aws)).sort()).toEqual([
       "BackupJobDeadlineExceeded",
       "BackupJobOOMKilled",
       "EtcdBackupFailed",
       "EtcdBackupStale",
     ]);
-    expect(alertNames(fullStack({ alerts: {} }))).not.toContain("BackupBucketQuotaExceeded");
+    expect(alertNames(fullStack({ alerts: {} }), stackWatches(fullStack({ alerts: {} })))).not.toContain(
+      "BackupBucketQuotaExceeded",
+    );
     const rustfs = fullStack({
       hub: {
         kind: "pi",
@@ -216,8 +220,8 @@ describe("which alerts a stack gets", () => {
         dataDir: "/srv/rustfs",
       },
     });
-    expect(alertNames(rustfs)).not.toContain("BackupBucketQuotaExceeded");
-    expect(alertNames(rustfs)).toContain("BackupHubDiskUsageHigh");
+    expect(alertNames(rustfs, stackWatches(rustfs))).not.toContain("BackupBucketQuotaExceeded");
+    expect(alertNames(rustfs, stackWatches(rustfs))).toContain("BackupHubDiskUsageHigh");
   });
 
   it("hub disk: the ancestors of dataDir (never /), the configured percentage, the quota in bytes", () => {
@@ -269,12 +273,12 @@ describe("every rule", () => {
 describe("plan section and dashboard", () => {
   const stack = fullStack();
   it("lists every alert with its threshold and why", () => {
-    const plan = alertsPlan(stack);
+    const plan = alertsPlan(stack, stackWatches(stack));
     expect(plan.title).toBe("Alerts");
-    for (const a of alertNames(stack)) expect(plan.details, a).toContain(`[${a}]`);
+    for (const a of alertNames(stack, stackWatches(stack))) expect(plan.details, a).toContain(`[${a}]`);
     expect(plan.details).toContain("1d1h10m");
     expect(plan.details).toContain("30d");
-    const stale = alertInfos(stack).filter((i) => i.alert.endsWith("Stale"));
+    const stale = alertInfos(stack, stackWatches(stack)).filter((i) => i.alert.endsWith("Stale"));
     for (const i of stale) expect(i.thresholdSeconds, i.alert).toBeGreaterThan(0);
   });
 

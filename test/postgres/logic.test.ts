@@ -13,6 +13,7 @@ import {
   serverOf,
 } from "../../components/postgres/logic.js";
 import { postgresPlan } from "../../components/postgres/plan.js";
+import { stackWatches } from "../../components/model.js";
 
 const HUB_PI = { kind: "pi", bucket: "backups", host: "hub.lan", dataDir: "/mnt/backups", ssh: { user: "pi" } };
 
@@ -204,7 +205,7 @@ describe("restore runbook and plan", () => {
       databases: [db("wiki"), db("gitea")],
       restoreDrill: { schedule: "0 6 * * 0" },
     });
-    const plan = postgresPlan(s);
+    const plan = postgresPlan(s, stackWatches(s));
     expect(plan.rows).toHaveLength(3);
     expect(plan.rows[0]).toMatchObject({
       when: "daily 03:00 UTC (`0 3 * * *`)",
