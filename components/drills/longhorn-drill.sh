@@ -98,13 +98,16 @@ for pvc in $DRILL_PVCS; do
   fi
   backup=$("$JQ" -r .name "$work/backup.json")
   # Longhorn volume names: lowercase, at most 40 characters here (room for Longhorn's suffixes).
+  # The group label keeps the scratch volume out of Longhorn's `default` group, which a volume with no
+  # job label joins; no job uses group homelab-backup-drill (components/longhorn/schema.ts DRILL_VOLUME_GROUP).
   name=$(printf 'drill-%s-%s' "$claim" "$RUN_ID" | tr 'A-Z_.' 'a-z--' | cut -c1-40 | sed 's/-*$//')
   created="$name $created"
   started=$(date +%s)
   "$JQ" -n --arg name "$name" --arg lns "$LNS" --slurpfile b "$work/backup.json" --arg pvc "$pvc" '{
     apiVersion: "longhorn.io/v1beta2", kind: "Volume",
     metadata: {name: $name, namespace: $lns,
-      labels: {"app.kubernetes.io/part-of": "homelab-backup", "app.kubernetes.io/component": "drill-longhorn"},
+      labels: {"app.kubernetes.io/part-of": "homelab-backup", "app.kubernetes.io/component": "drill-longhorn",
+        "recurring-job-group.longhorn.io/homelab-backup-drill": "enabled"},
       annotations: {"homelab-backup/drill-source": $pvc}},
     spec: {fromBackup: $b[0].url, size: $b[0].size, numberOfReplicas: 1, frontend: "blockdev",
       dataEngine: "v1", accessMode: "rwo", staleReplicaTimeout: 30}

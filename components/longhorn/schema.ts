@@ -15,6 +15,13 @@ export const LONGHORN_TASKS = [
 /** Tasks whose `retain` Longhorn's mutator forces to 0. */
 export const LONGHORN_NO_RETAIN_TASKS: readonly string[] = ["snapshot-cleanup", "filesystem-trim"];
 export const LONGHORN_BACKUP_TASKS: readonly string[] = ["backup", "backup-force-create"];
+/**
+ * The job group the Longhorn restore drill puts its scratch volumes in (components/drills/longhorn-drill.sh):
+ * a Volume with no job or group label joins `default` (longhorn-manager `datastore/longhorn.go`,
+ * `labelRecurringJobDefault`), and a backup job in `default` would back up and count the drill's
+ * scratch volume. No recurring job may use this group.
+ */
+export const DRILL_VOLUME_GROUP = "homelab-backup-drill";
 const LONGHORN_GROUP = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
 export const recurringJobSchema = z.strictObject({
@@ -31,7 +38,13 @@ export const recurringJobSchema = z.strictObject({
   fullBackupInterval: posInt(0).optional(),
   groups: z
     .array(
-      z.string().regex(LONGHORN_GROUP, "must be a Longhorn group name: letters, digits, '_', '.', '-' (2+ characters)"),
+      z
+        .string()
+        .regex(LONGHORN_GROUP, "must be a Longhorn group name: letters, digits, '_', '.', '-' (2+ characters)")
+        .refine(
+          (g) => g !== DRILL_VOLUME_GROUP,
+          `is reserved: the Longhorn restore drill's scratch volumes are in group "${DRILL_VOLUME_GROUP}", which no job may back up`,
+        ),
     )
     .default([]),
   labels: stringMap.default({}),

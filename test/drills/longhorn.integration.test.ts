@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { busyboxPath, type BusyboxPath } from "../support/busybox.js";
 import { validateCustomResource } from "../support/crds.js";
 import { childEnv } from "../support/s3peer.js";
+import { DRILL_VOLUME_GROUP } from "../../components/longhorn/schema.js";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DRILL = path.join(ROOT, "components", "drills", "longhorn-drill.sh");
@@ -144,6 +145,9 @@ describe("Longhorn restore drill", () => {
     const volume = JSON.parse(r.calls.find((c) => c.args.join(" ") === "-n longhorn-system create -f -")!.stdin);
     expect(validateCustomResource(volume)).toEqual([]);
     expect(volume.metadata.name).toBe(NAME);
+    // Out of Longhorn's `default` group: a job label of its own, in a group no job backs up.
+    expect(volume.metadata.labels).toMatchObject({ "recurring-job-group.longhorn.io/homelab-backup-drill": "enabled" });
+    expect(volume.metadata.labels[`recurring-job-group.longhorn.io/${DRILL_VOLUME_GROUP}`]).toBe("enabled");
     expect(volume.spec).toEqual({
       fromBackup: `s3://backups@us-east-1/longhorn?backup=backup-9a8b7c6d5e4f4a3b&volume=${VOL}`,
       size: "2147483648",

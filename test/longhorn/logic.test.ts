@@ -39,6 +39,7 @@ import {
 import { longhornPlan } from "../../components/longhorn/plan.js";
 import { validateCustomResource } from "../support/crds.js";
 import { exampleStack } from "../support/stackFiles.js";
+import { DRILL_VOLUME_GROUP } from "../../components/longhorn/schema.js";
 
 const awsHub = { kind: "aws", bucket: "homelab-backups", region: "eu-central-1" };
 
@@ -428,5 +429,20 @@ describe("plan section", () => {
     const plan = longhornPlan(s);
     expect(plan.details).toContain("s3://longhorn@box/longhorn/");
     expect(plan.rows[0].where).toMatch(/ftp:\/\/ftp.box.com:21\/Homelab \(encrypted by the bridge\)/);
+  });
+});
+
+describe("the drill's scratch-volume group", () => {
+  it("is refused as a recurring job's group, naming the key", () => {
+    expect(() =>
+      parseStackConfig({
+        "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "homelab-backups" }),
+        "homelab-backup:longhorn": JSON.stringify({
+          recurringJobs: [
+            { name: "nightly", cron: "0 3 * * *", task: "backup", retain: 7, groups: [DRILL_VOLUME_GROUP] },
+          ],
+        }),
+      }),
+    ).toThrow(/longhorn\.recurringJobs\[0\]\.groups\[0\]: is reserved/);
   });
 });
