@@ -30,8 +30,8 @@
  *
  * Environment: AUDIT_SPEC (JSON file: what to check, written by components/alerts/auditSpec.ts),
  * AUDIT_PORT (9477), AUDIT_INTERVAL_SECONDS (3600), AUDIT_ONCE=1 (one audit to stdout, then exit),
- * RCLONE (rclone), AUDIT_RCLONE_CONFIG (optional rclone config file with the `offsite` remote),
- * remote `hub` as RCLONE_CONFIG_HUB_* (credentials from a Secret), KUBERNETES_API (in-cluster
+ * RCLONE (rclone), the remotes `hub` and `offsite` as RCLONE_CONFIG_* (defined by audit-entry.sh from
+ * a Secret, or in AUDIT_RCLONE_CONFIG, an optional rclone config file), KUBERNETES_API (in-cluster
  * default), AUDIT_KUBE_TOKEN_FILE / AUDIT_KUBE_CA_FILE (the service account's).
  */
 import { execFile } from "node:child_process";

@@ -35,7 +35,7 @@ export interface AuditSpec {
   readonly coverage?: { readonly ignore: string[] };
 }
 
-/** The remote name the audit reads the off-site copy through (components/offsite/write-config.sh). */
+/** The remote name the audit reads the off-site copy through (components/core/rclone-remotes.sh). */
 export const OFFSITE_REMOTE = "offsite";
 
 /** What the audit checks for this stack. `coverageIgnore` is alerts.coverage.ignore. */

@@ -8,29 +8,37 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { OffsiteConfig } from "../config.js";
 import {
+  mountedScript,
   RESTRICTED_CONTAINER,
   rcloneInitContainer,
+  SCRIPTS_MOUNT,
+  scriptsVolume,
   TMP_MOUNT,
   TMP_VOLUME,
   TOOLS_MOUNT,
   TOOLS_VOLUME,
 } from "../core/cronJob.js";
-import { contentHash, readScript } from "../core/files.js";
+import { contentHash, RCLONE_REMOTES_SCRIPT, scriptTree } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels } from "../core/names.js";
 import { rcloneS3Provider } from "../core/rclone.js";
-import { offsiteConfigEnv } from "../offsite/logic.js";
+import { offsiteFtpEnv } from "../offsite/logic.js";
 import { AUDIT_INTERVAL_SECONDS, AUDIT_NODE_IMAGE, AUDIT_PORT } from "./auditMetrics.js";
 import type { AuditSpec } from "./auditSpec.js";
 
 export const AUDIT_NAME = "homelab-backup-audit";
-/** Files of the audit pod, mounted at /scripts (audit.mjs reads audit-metrics.json from beside itself). */
-export const AUDIT_FILES = {
-  "audit.mjs": "alerts/audit.mjs",
-  "audit-metrics.json": "alerts/audit-metrics.json",
-  "audit-entry.sh": "alerts/audit-entry.sh",
-  "write-config.sh": "offsite/write-config.sh",
-} as const;
+/**
+ * Files of the audit pod, mounted at /scripts in the layout of components/ (audit.mjs reads
+ * audit-metrics.json from beside itself, audit-entry.sh sources the rclone remotes from ../core/).
+ */
+export const AUDIT_FILES = [
+  "alerts/audit.mjs",
+  "alerts/audit-metrics.json",
+  "alerts/audit-entry.sh",
+  RCLONE_REMOTES_SCRIPT,
+] as const;
+/** Where the pod finds its spec: a ConfigMap key beside the files, at the top of the mount. */
+const AUDIT_SPEC_FILE = "spec.json";
 
 export interface BackupAuditArgs {
   /** Namespace of the exporter (alerts.namespace). */
@@ -116,16 +124,20 @@ export class BackupAudit extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const files = Object.fromEntries(Object.entries(AUDIT_FILES).map(([k, rel]) => [k, readScript(rel)]));
+    const files = scriptTree(AUDIT_FILES);
     const specJson = JSON.stringify(args.spec, null, 2);
+    const configMapName = `${AUDIT_NAME}-files`;
     const config = new k8s.core.v1.ConfigMap(
       `${name}-files`,
-      { metadata: { name: `${AUDIT_NAME}-files`, namespace: ns, labels }, data: { ...files, "spec.json": specJson } },
+      {
+        metadata: { name: configMapName, namespace: ns, labels },
+        data: { ...files.data, [AUDIT_SPEC_FILE]: specJson },
+      },
       { parent: this },
     );
 
     const plainEnv: Record<string, string> = {
-      AUDIT_SPEC: "/scripts/spec.json",
+      AUDIT_SPEC: `${SCRIPTS_MOUNT.mountPath}/${AUDIT_SPEC_FILE}`,
       AUDIT_PORT: String(AUDIT_PORT),
       AUDIT_INTERVAL_SECONDS: String(interval),
       AUDIT_S3_ENDPOINT: args.hub.endpoint,
@@ -135,7 +147,8 @@ export class BackupAudit extends pulumi.ComponentResource {
       RCLONE: "/opt/tools/rclone",
       TMPDIR: "/tmp",
       HOME: "/tmp",
-      ...(args.offsite ? offsiteConfigEnv(args.offsite.config, args.hub) : {}),
+      // What rclone_offsite_remotes reads (components/core/rclone-remotes.sh), besides the two secrets.
+      ...(args.offsite ? offsiteFtpEnv(args.offsite.config) : {}),
     };
     const secretKeys = [
       "AUDIT_S3_ACCESS_KEY_ID",
@@ -155,7 +168,7 @@ export class BackupAudit extends pulumi.ComponentResource {
           template: {
             metadata: {
               labels: { ...labels, ...selector },
-              annotations: { "homelab-backup/config-hash": contentHash(specJson, ...Object.values(files)) },
+              annotations: { "homelab-backup/config-hash": contentHash(specJson, ...Object.values(files.data)) },
             },
             spec: {
               serviceAccountName: sa.metadata.name,
@@ -174,7 +187,7 @@ export class BackupAudit extends pulumi.ComponentResource {
                   name: "audit",
                   image: AUDIT_NODE_IMAGE,
                   imagePullPolicy: "IfNotPresent",
-                  command: ["sh", "/scripts/audit-entry.sh"],
+                  command: ["sh", mountedScript("alerts/audit-entry.sh")],
                   env: [
                     ...Object.entries(plainEnv).map(([k, v]) => ({ name: k, value: v })),
                     ...secretKeys.map((k) => ({
@@ -195,13 +208,13 @@ export class BackupAudit extends pulumi.ComponentResource {
                   },
                   resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
                   securityContext: RESTRICTED_CONTAINER,
-                  volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, { name: "files", mountPath: "/scripts", readOnly: true }],
+                  volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
                 },
               ],
               volumes: [
                 TMP_VOLUME,
                 TOOLS_VOLUME,
-                { name: "files", configMap: { name: config.metadata.name, defaultMode: 0o555 } },
+                scriptsVolume(configMapName, { ...files.paths, [AUDIT_SPEC_FILE]: AUDIT_SPEC_FILE }),
               ],
             },
           },

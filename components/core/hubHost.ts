@@ -3,6 +3,7 @@
  * (the off-site copy, the arrivals check): stage the files in a directory only the SSH user can read,
  * then install them as root in one command, so a half-copied set never becomes a running unit.
  */
+import * as path from "node:path";
 import * as command from "@pulumi/command";
 import type * as types from "@pulumi/command/types";
 import * as pulumi from "@pulumi/pulumi";
@@ -44,6 +45,11 @@ export function sameFilesOnReplace(opts: pulumi.CustomResourceOptions): pulumi.C
 /**
  * `<name>-stage` (the staging directory, 0700, under the SSH user's home) and one `<name>-copy-<file>`
  * per file, each replaced when its content changes. Returns the copies, for what installs them to wait on.
+ *
+ * `files` are named by their path relative to `stageDir`, usually a bare file name; `../<dir>/<file>`
+ * stages a file in a sibling directory under the same top directory, so staged scripts keep the layout
+ * of components/ (`<top>/offsite/write-config.sh` sources `<top>/core/rclone-remotes.sh`). Every
+ * directory is created 0700; the copy's resource name is the file's base name.
  */
 export function stageFilesOnHub(
   name: string,
@@ -53,19 +59,28 @@ export function stageFilesOnHub(
   opts: pulumi.CustomResourceOptions,
 ): command.remote.CopyToRemote[] {
   const parentDir = stageDir.split("/")[0];
+  const staged = Object.entries(files).map(([file, text]) => {
+    const remotePath = path.posix.join(stageDir, file);
+    if (!remotePath.startsWith(`${parentDir}/`) || path.posix.dirname(remotePath) === parentDir)
+      throw new Error(`stageFilesOnHub: ${file} is not in a directory under ${parentDir}/`);
+    return { resource: `${name}-copy-${path.posix.basename(file).replace(/\./g, "-")}`, remotePath, text };
+  });
+  const twice = staged.find((f, i) => staged.findIndex((g) => g.resource === f.resource) !== i);
+  if (twice) throw new Error(`stageFilesOnHub: two files would be ${twice.resource}`);
+  const dirs = [...new Set([stageDir, ...staged.map((f) => path.posix.dirname(f.remotePath))])].join(" ");
   const stage = new command.remote.Command(
     `${name}-stage`,
-    { connection, create: `mkdir -p ${stageDir} && chmod 0700 ${parentDir} ${stageDir}` },
+    { connection, create: `mkdir -p ${dirs} && chmod 0700 ${parentDir} ${dirs}` },
     opts,
   );
-  return Object.entries(files).map(
-    ([file, text]) =>
+  return staged.map(
+    ({ resource, remotePath, text }) =>
       new command.remote.CopyToRemote(
-        `${name}-copy-${file.replace(/\./g, "-")}`,
+        resource,
         {
           connection,
           source: new pulumi.asset.StringAsset(text),
-          remotePath: `${stageDir}/${file}`,
+          remotePath,
           triggers: [contentHash(text)],
         },
         { parent: opts.parent, dependsOn: [stage] },

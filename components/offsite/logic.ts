@@ -5,7 +5,7 @@
  */
 import { type HubConfig, type OffsiteConfig } from "../config.js";
 import { TOOLS_MOUNT } from "../core/cronJob.js";
-import { shellQuote } from "../core/files.js";
+import { RCLONE_REMOTES_SCRIPT, shellQuote } from "../core/files.js";
 import { type HubConnection } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
 import { fillTemplate, renderTimerUnit, systemdEnvironmentLine, toSystemdCalendar } from "../core/systemd.js";
@@ -14,7 +14,7 @@ import { cronJobWatch, type CronJobWatch } from "../core/watch.js";
 
 /** Where the off-site copy lives on the hub. */
 export const OFFSITE_HUB_PATHS = {
-  /** Scripts (offsite-sync.sh, write-config.sh), root-owned. */
+  /** The timer's script (offsite-sync.sh), root-owned. */
   libDir: "/usr/local/lib/homelab-backup/offsite",
   /** The rclone config, root-only (0700 directory, 0600 file). */
   configDir: "/etc/homelab-backup/offsite",
@@ -35,18 +35,32 @@ export function offsiteJobWatch(config: Pick<OffsiteConfig, "namespace" | "sched
   return cronJobWatch(config.namespace, names.offsiteCronJob, config.schedule, OFFSITE_JOB_ACTIVE_DEADLINE_SECONDS);
 }
 
-/** Scripts the off-site copy installs on the hub or mounts into its job. */
-export const OFFSITE_SCRIPTS = ["offsite-sync.sh", "write-config.sh"] as const;
-/** The scripts of the in-cluster job. */
-export const OFFSITE_JOB_SCRIPTS = ["offsite-job.sh", "offsite-sync.sh", "write-config.sh"] as const;
+/** Scripts a Debian hub installs for its timer (the service runs offsite-sync.sh, which reads the config). */
+export const OFFSITE_SCRIPTS = ["offsite-sync.sh"] as const;
+/** The script that writes the off-site copy's rclone config, as a path under components/. */
+export const OFFSITE_WRITE_CONFIG = "offsite/write-config.sh";
+/**
+ * What writes the rclone config, as paths under components/: write-config.sh and the remotes it sources
+ * from ../core/. On the hub, staged in this layout and run from there at `pulumi up`, never installed.
+ */
+export const OFFSITE_CONFIG_SCRIPTS = [OFFSITE_WRITE_CONFIG, RCLONE_REMOTES_SCRIPT] as const;
+/** The scripts of the in-cluster job, as paths under components/ (its scripts volume keeps that layout). */
+export const OFFSITE_JOB_SCRIPTS = [
+  "offsite/offsite-job.sh",
+  "offsite/offsite-sync.sh",
+  ...OFFSITE_CONFIG_SCRIPTS,
+] as const;
 
 /** The prefixes the copy syncs, space-separated for the script; empty means the whole bucket. */
 export function offsitePrefixList(config: OffsiteConfig): string {
   return (config.prefixes ?? []).join(" ");
 }
 
-/** The FTP and encryption settings: all that a restore needs besides the key and the password. */
-function offsiteFtpEnv(config: OffsiteConfig): Record<string, string> {
+/**
+ * The FTP and encryption settings: all that a restore needs besides the key and the password, and what
+ * rclone_offsite_remotes (components/core/rclone-remotes.sh) reads besides them.
+ */
+export function offsiteFtpEnv(config: OffsiteConfig): Record<string, string> {
   return {
     OFFSITE_FTP_HOST: config.ftp.host,
     OFFSITE_FTP_PORT: String(config.ftp.port),

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { OffsiteConfig } from "../config.js";
 import {
   backupCronJobSpec,
+  mountedScript,
   rcloneInitContainer,
   SCRIPTS_MOUNT,
   scriptsVolume,
@@ -15,7 +16,7 @@ import {
   TOOLS_MOUNT,
   TOOLS_VOLUME,
 } from "../core/cronJob.js";
-import { contentHash, readScript } from "../core/files.js";
+import { contentHash, scriptTree } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
 import { VERSIONS } from "../core/versions.js";
@@ -80,12 +81,12 @@ export class OffsiteCronJob extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    const scriptFiles = Object.fromEntries(OFFSITE_JOB_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)]));
+    const scriptFiles = scriptTree(OFFSITE_JOB_SCRIPTS);
     const scripts = new k8s.core.v1.ConfigMap(
       `${name}-scripts`,
       {
         metadata: { name: `${names.offsiteCronJob}-scripts`, namespace: ns, labels },
-        data: scriptFiles,
+        data: scriptFiles.data,
       },
       { parent: this },
     );
@@ -101,7 +102,7 @@ export class OffsiteCronJob extends pulumi.ComponentResource {
           name: names.offsiteCronJob,
           namespace: ns,
           labels,
-          annotations: { "homelab-backup/scripts-hash": contentHash(...Object.values(scriptFiles)) },
+          annotations: { "homelab-backup/scripts-hash": contentHash(...Object.values(scriptFiles.data)) },
         },
         spec: backupCronJobSpec({
           schedule: watch.schedule,
@@ -112,7 +113,7 @@ export class OffsiteCronJob extends pulumi.ComponentResource {
             {
               name: "offsite",
               image: VERSIONS.alpineImage,
-              command: ["sh", `${SCRIPTS_MOUNT.mountPath}/offsite-job.sh`],
+              command: ["sh", mountedScript("offsite/offsite-job.sh")],
               env: [
                 ...Object.entries(offsiteJobEnv(config, hub)).map(([k, v]) => ({ name: k, value: v })),
                 ...secretEnv,
@@ -121,7 +122,7 @@ export class OffsiteCronJob extends pulumi.ComponentResource {
               volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
             },
           ],
-          volumes: [TOOLS_VOLUME, scriptsVolume(`${names.offsiteCronJob}-scripts`)],
+          volumes: [TOOLS_VOLUME, scriptsVolume(`${names.offsiteCronJob}-scripts`, scriptFiles.paths)],
         }),
       },
       { parent: this, dependsOn: [scripts, secret] },

@@ -4,7 +4,12 @@
  * so the copy actually runs. On a Debian hub the pinned rclone, the scripts and the units are installed over
  * SSH; a NixOS hub's module runs the timer and the script (components/hub/hub.nix), and over SSH only the
  * rclone config is written. The in-cluster variant is OffsiteCronJob (./offsiteCronJob.ts).
+ *
+ * The config is written by write-config.sh, which sources the remotes from ../core/rclone-remotes.sh: both
+ * are staged on the hub in the layout of components/ (OFFSITE_CONFIG_SCRIPTS) and the config command
+ * runs when either changes.
  */
+import * as path from "node:path";
 import * as command from "@pulumi/command";
 import type * as types from "@pulumi/command/types";
 import * as pulumi from "@pulumi/pulumi";
@@ -19,8 +24,10 @@ import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/pi/nixos.js";
 import { OFFSITE_TYPES, offsiteComponentOptions, offsiteEncryptionKey } from "./identity.js";
 import {
   envAssignments,
+  OFFSITE_CONFIG_SCRIPTS,
   OFFSITE_HUB_PATHS,
   OFFSITE_SCRIPTS,
+  OFFSITE_WRITE_CONFIG,
   offsiteConfigEnv,
   offsiteRestoreCommand,
   offsiteSecretsStdin,
@@ -46,6 +53,12 @@ export interface OffsiteHubTimerArgs {
 
 /** The hub directory (relative to the SSH user's home) where files are staged before root installs them. */
 const STAGE = ".homelab-backup/offsite";
+
+/** The scripts that write the config, by path under components/, and the hash that triggers the config command. */
+function configScripts(configEnv: Record<string, string>): { files: Record<string, string>; trigger: string } {
+  const files = Object.fromEntries(OFFSITE_CONFIG_SCRIPTS.map((rel) => [rel, readScript(rel)]));
+  return { files, trigger: contentHash(...Object.values(files), JSON.stringify(configEnv)) };
+}
 
 /** What both ways of configuring the hub need. */
 interface HubSide {
@@ -104,47 +117,54 @@ export class OffsiteHubTimer extends pulumi.ComponentResource {
 
 /**
  * A NixOS hub's module runs the timer and the script (components/hub/hub.nix); over SSH only the rclone
- * config is written, root-only, inside the module's own directory.
+ * config is written, root-only, inside the module's own directory. The scripts that write it are staged
+ * under the staging directory in the layout of components/ (`<staging>/offsite/`, `<staging>/core/`).
  */
 function writeNixosConfig({ name, parent, args, connection, sshUser, stdin }: HubSide): void {
   const sudo = sshUser === "root" ? "" : "sudo -n ";
+  const configEnv = { ...offsiteConfigEnv(args.config, args.hub), RCLONE: NIXOS_PATHS.rclone };
+  const scripts = configScripts(configEnv);
+  const staged = (rel: string) => `${NIXOS_PATHS.staging}/${rel}`;
+  // The SSH user owns the staging directory and creates what is under it.
+  const dirs = [...new Set(OFFSITE_CONFIG_SCRIPTS.map((rel) => staged(path.posix.dirname(rel))))].join(" ");
   const stage = new command.remote.Command(
     `${name}-stage`,
     {
       connection,
-      create: `${sudo}install -d -m 0711 -o root -g root ${NIXOS_STATE_DIR} && ${sudo}install -d -m 0700 -o ${sshUser} ${NIXOS_PATHS.staging}`,
+      create: `${sudo}install -d -m 0711 -o root -g root ${NIXOS_STATE_DIR} && ${sudo}install -d -m 0700 -o ${sshUser} ${NIXOS_PATHS.staging} && mkdir -p -m 0700 ${dirs}`,
     },
     { parent },
   );
-  const writeConfig = readScript("offsite/write-config.sh");
-  const copy = new command.remote.CopyToRemote(
-    `${name}-copy-write-config-sh`,
-    {
-      connection,
-      source: new pulumi.asset.StringAsset(writeConfig),
-      remotePath: `${NIXOS_PATHS.staging}/write-config.sh`,
-      triggers: [contentHash(writeConfig)],
-    },
-    { parent, dependsOn: [stage] },
+  const copies = Object.entries(scripts.files).map(
+    ([rel, text]) =>
+      new command.remote.CopyToRemote(
+        `${name}-copy-${path.posix.basename(rel).replace(/\./g, "-")}`,
+        {
+          connection,
+          source: new pulumi.asset.StringAsset(text),
+          remotePath: staged(rel),
+          triggers: [contentHash(text)],
+        },
+        { parent, dependsOn: [stage] },
+      ),
   );
-  const configEnv = { ...offsiteConfigEnv(args.config, args.hub), RCLONE: NIXOS_PATHS.rclone };
   new command.remote.Command(
     `${name}-config`,
     {
       connection,
       create: asRoot(
         sshUser,
-        `${envAssignments(configEnv)} sh ${NIXOS_PATHS.staging}/write-config.sh ${NIXOS_PATHS.rcloneConfig}`,
+        `${envAssignments(configEnv)} sh ${staged(OFFSITE_WRITE_CONFIG)} ${NIXOS_PATHS.rcloneConfig}`,
       ),
       delete: asRoot(sshUser, `rm -f ${NIXOS_PATHS.rcloneConfig}`),
       stdin,
-      triggers: [contentHash(writeConfig, JSON.stringify(configEnv))],
+      triggers: [scripts.trigger],
       logging: "stderr",
     },
     // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).
     sameFilesOnReplace({
       parent,
-      dependsOn: [copy],
+      dependsOn: copies,
       // The analyzer receives inputs unwrapped: this option is how it (and the state) knows stdin is secret.
       additionalSecretOutputs: ["stdin"],
     }),
@@ -163,9 +183,14 @@ function installOnDebian({ name, parent, args, connection, sshUser, stdin }: Hub
     hub,
     hubConfig,
   );
+  const configEnv = { ...offsiteConfigEnv(config, hub), RCLONE: OFFSITE_HUB_PATHS.rclone };
+  const scripts = configScripts(configEnv);
+  // STAGE is <top>/offsite: the config scripts go to <top>/offsite/ and <top>/core/ (stageFilesOnHub).
+  const stagedAs = (rel: string) => path.posix.relative("offsite", rel);
   const files: Record<string, string> = {
     "install-rclone.sh": readScript("offsite/install-rclone.sh"),
     ...Object.fromEntries(OFFSITE_SCRIPTS.map((s) => [s, readScript(`offsite/${s}`)])),
+    ...Object.fromEntries(Object.entries(scripts.files).map(([rel, text]) => [stagedAs(rel), text])),
     [units.serviceName]: units.service,
     [units.timerName]: units.timer,
   };
@@ -181,7 +206,6 @@ function installOnDebian({ name, parent, args, connection, sshUser, stdin }: Hub
     { parent, dependsOn: copies },
   );
 
-  const configEnv = { ...offsiteConfigEnv(config, hub), RCLONE: OFFSITE_HUB_PATHS.rclone };
   const rcloneConfig = new command.remote.Command(
     `${name}-config`,
     {
@@ -189,11 +213,11 @@ function installOnDebian({ name, parent, args, connection, sshUser, stdin }: Hub
       // Secrets go on stdin only; write-config.sh obscures the passwords on the hub and writes the file 0600.
       create: asRoot(
         sshUser,
-        `${envAssignments(configEnv)} sh ${STAGE}/write-config.sh ${OFFSITE_HUB_PATHS.rcloneConfig}`,
+        `${envAssignments(configEnv)} sh ${STAGE}/${stagedAs(OFFSITE_WRITE_CONFIG)} ${OFFSITE_HUB_PATHS.rcloneConfig}`,
       ),
       delete: asRoot(sshUser, `rm -f ${OFFSITE_HUB_PATHS.rcloneConfig}`),
       stdin,
-      triggers: [contentHash(files["write-config.sh"], JSON.stringify(configEnv))],
+      triggers: [scripts.trigger],
       logging: "stderr",
     },
     // Create and delete write and remove the same file: the old one goes first (core/hubHost.ts).

@@ -2,9 +2,13 @@
 # Writes the off-site copy's rclone config: remote `hub` (the hub bucket's S3 API, read with the
 # offsite reader's credentials), remote `ftp` (the FTP(S) server), remote `offsite_raw` (ftp:<path>,
 # what the provider stores) and remote `offsite` (rclone crypt over offsite_raw:, or a plain alias of
-# it when encryption is off). The sync script only ever names these remotes.
+# it when encryption is off). The sync script only ever names these remotes. The remotes are those of
+# components/core/rclone-remotes.sh, printed in its config-file form: a file, because the hub's systemd
+# timer runs the sync long after `pulumi up` has handed over the secrets.
 #
 # POSIX sh, not bash: the same script runs on the hub and in the stock rclone/alpine image (busybox).
+# The helper is sourced from ../core/ beside this script's directory, as in components/ (the hub's
+# staging directory and the pod's scripts volume keep that layout).
 #
 # Usage: write-config.sh <destination file>
 # Non-secret settings come from the environment (OFFSITE_*; see below). Secrets come on stdin, one per
@@ -15,51 +19,40 @@
 set -eu
 
 dest=${1:?usage: write-config.sh <destination file>}
-RCLONE=${RCLONE:-rclone}
 : "${OFFSITE_FTP_HOST:?}" "${OFFSITE_FTP_PORT:?}" "${OFFSITE_FTP_USER:?}" "${OFFSITE_FTP_PATH:?}"
 : "${OFFSITE_FTP_EXPLICIT_TLS:?}" "${OFFSITE_ENCRYPTION:?}" "${OFFSITE_FILENAME_ENCRYPTION:?}"
 : "${OFFSITE_S3_ENDPOINT:?}" "${OFFSITE_S3_REGION:?}" "${OFFSITE_S3_PROVIDER:?}" "${OFFSITE_S3_PATH_STYLE:?}"
-disable_tls13=${OFFSITE_FTP_DISABLE_TLS13:-false}
 
-IFS= read -r ftp_password || true
-IFS= read -r crypt_key || true
+# shellcheck source-path=SCRIPTDIR source=../core/rclone-remotes.sh
+. "$(dirname "$0")/../core/rclone-remotes.sh"
+
+# Read into the names rclone_print_offsite_remotes reads, unset first: only stdin counts, and a value
+# read into a variable that is no longer exported reaches no child process (rclone obscure).
+unset OFFSITE_FTP_PASSWORD OFFSITE_ENCRYPTION_KEY
+IFS= read -r OFFSITE_FTP_PASSWORD || true
+IFS= read -r OFFSITE_ENCRYPTION_KEY || true
 IFS= read -r s3_key_id || true
 IFS= read -r s3_secret || true
-[ -n "$ftp_password" ] || { echo "write-config: no FTP password on stdin" >&2; exit 2; }
+[ -n "$OFFSITE_FTP_PASSWORD" ] || { echo "write-config: no FTP password on stdin" >&2; exit 2; }
 if [ -z "$s3_key_id" ] || [ -z "$s3_secret" ]; then
   echo "write-config: no hub S3 credentials on stdin" >&2
   exit 2
 fi
-if [ "$OFFSITE_ENCRYPTION" = true ] && [ -z "$crypt_key" ]; then
+if [ "$OFFSITE_ENCRYPTION" = true ] && [ -z "$OFFSITE_ENCRYPTION_KEY" ]; then
   echo "write-config: encryption is on but no encryption key on stdin" >&2
   exit 2
 fi
 
-obscure() { printf '%s' "$1" | "$RCLONE" obscure -; }
-
-# The path on the FTP server without a leading slash is relative to the login directory; keep what
-# the user wrote.
 umask 077
 dir=$(dirname "$dest")
 mkdir -p "$dir"
 tmp=$(mktemp "$dir/.rclone.conf.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
 {
-  printf '[hub]\ntype = s3\nprovider = %s\nendpoint = %s\nregion = %s\n' "$OFFSITE_S3_PROVIDER" "$OFFSITE_S3_ENDPOINT" "$OFFSITE_S3_REGION"
-  printf 'access_key_id = %s\nsecret_access_key = %s\n' "$s3_key_id" "$s3_secret"
-  # The reader may list and get only: never try to create the bucket.
-  printf 'force_path_style = %s\nno_check_bucket = true\n\n' "$OFFSITE_S3_PATH_STYLE"
-  printf '[ftp]\ntype = ftp\nhost = %s\nport = %s\nuser = %s\npass = %s\n' "$OFFSITE_FTP_HOST" "$OFFSITE_FTP_PORT" "$OFFSITE_FTP_USER" "$(obscure "$ftp_password")"
-  printf 'explicit_tls = %s\ndisable_tls13 = %s\n\n' "$OFFSITE_FTP_EXPLICIT_TLS" "$disable_tls13"
-  printf '[offsite_raw]\ntype = alias\nremote = ftp:%s\n\n' "$OFFSITE_FTP_PATH"
-  if [ "$OFFSITE_ENCRYPTION" = true ]; then
-    key=$(obscure "$crypt_key")
-    # One key for data and salt: restoring needs that key and the FTP login, nothing else.
-    printf '[offsite]\ntype = crypt\nremote = offsite_raw:\nfilename_encryption = %s\ndirectory_name_encryption = true\npassword = %s\npassword2 = %s\n' \
-      "$OFFSITE_FILENAME_ENCRYPTION" "$key" "$key"
-  else
-    printf '[offsite]\ntype = alias\nremote = offsite_raw:\n'
-  fi
+  rclone_print_hub_remote "$OFFSITE_S3_PROVIDER" "$OFFSITE_S3_ENDPOINT" "$OFFSITE_S3_REGION" "$OFFSITE_S3_PATH_STYLE" \
+    "$s3_key_id" "$s3_secret"
+  echo
+  rclone_print_offsite_remotes
 } >"$tmp"
 chmod 0600 "$tmp"
 mv -f "$tmp" "$dest"

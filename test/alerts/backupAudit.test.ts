@@ -98,7 +98,7 @@ describe("the audit's metric names have one definition (components/alerts/audit-
     // rclone that fails every read, every check reports an item error: the series are still served.
     const files = rec.one("kubernetes:core/v1:ConfigMap", "audit-files").inputs;
     const rclone = rcloneEnvStandIn();
-    // The pod's memory-backed /tmp, where audit-entry.sh writes the rclone config.
+    // The pod's memory-backed /tmp: nothing is written there (the remotes are environment variables).
     const tmp = mkdtempSync(path.join(tmpdir(), "audit-pod-"));
     const r = await runPodCommand(
       deployment().spec.template.spec,
@@ -116,8 +116,37 @@ describe("the audit's metric names have one definition (components/alerts/audit-
         OFFSITE_ENCRYPTION_KEY: CRYPT,
       },
     );
+    const leftInTmp = readdirSync(tmp);
     rmSync(tmp, { recursive: true, force: true });
     expect(r.code, r.stderr).toBe(0);
+    expect(leftInTmp).toEqual([]);
+    // What rclone was started with: the remotes of components/core/rclone-remotes.sh from the Secret's
+    // values (the stand-in obscures as `obscured(<secret>)`), and none of those values by its own name.
+    expect(rclone.read()).toEqual({
+      RCLONE_CONFIG_HUB_TYPE: "s3",
+      RCLONE_CONFIG_HUB_PROVIDER: "AWS",
+      RCLONE_CONFIG_HUB_ENDPOINT: "https://s3.us-east-1.amazonaws.com",
+      RCLONE_CONFIG_HUB_REGION: "us-east-1",
+      RCLONE_CONFIG_HUB_ACCESS_KEY_ID: KEY_ID,
+      RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY: SECRET,
+      RCLONE_CONFIG_HUB_FORCE_PATH_STYLE: "false",
+      RCLONE_CONFIG_HUB_NO_CHECK_BUCKET: "true",
+      RCLONE_CONFIG_FTP_TYPE: "ftp",
+      RCLONE_CONFIG_FTP_HOST: "ftp.example",
+      RCLONE_CONFIG_FTP_PORT: "21",
+      RCLONE_CONFIG_FTP_USER: "u",
+      RCLONE_CONFIG_FTP_PASS: `obscured(${FTP})`,
+      RCLONE_CONFIG_FTP_EXPLICIT_TLS: "true",
+      RCLONE_CONFIG_FTP_DISABLE_TLS13: "false",
+      RCLONE_CONFIG_OFFSITE_RAW_TYPE: "alias",
+      RCLONE_CONFIG_OFFSITE_RAW_REMOTE: "ftp:/",
+      RCLONE_CONFIG_OFFSITE_TYPE: "crypt",
+      RCLONE_CONFIG_OFFSITE_REMOTE: "offsite_raw:",
+      RCLONE_CONFIG_OFFSITE_FILENAME_ENCRYPTION: "standard",
+      RCLONE_CONFIG_OFFSITE_DIRECTORY_NAME_ENCRYPTION: "true",
+      RCLONE_CONFIG_OFFSITE_PASSWORD: `obscured(${CRYPT})`,
+      RCLONE_CONFIG_OFFSITE_PASSWORD2: `obscured(${CRYPT})`,
+    });
     const served = new Set(
       r.stdout
         .split("\n")
@@ -167,7 +196,7 @@ describe("BackupAudit", () => {
       runAsNonRoot: true,
       capabilities: { drop: ["ALL"] },
     });
-    expect(c.command).toEqual(["sh", "/scripts/audit-entry.sh"]);
+    expect(c.command).toEqual(["sh", "/scripts/alerts/audit-entry.sh"]);
   });
 
   it("takes every credential from the Secret by reference, never as an env value", () => {
@@ -206,16 +235,28 @@ describe("BackupAudit", () => {
     ]);
   });
 
-  it("ships the exporter, its metric names, its entry script, write-config.sh and the spec", () => {
+  it("ships the exporter, its metric names, its entry script and the rclone remotes it sources in the layout of components/, and the spec", () => {
     const data = rec.one("kubernetes:core/v1:ConfigMap", "audit-files").inputs.data;
     expect(Object.keys(data).sort()).toEqual([
       "audit-entry.sh",
       "audit-metrics.json",
       "audit.mjs",
+      "rclone-remotes.sh",
       "spec.json",
-      "write-config.sh",
     ]);
     expect(JSON.parse(data["spec.json"])).toEqual(JSON.parse(JSON.stringify(spec)));
+    const volume = deployment().spec.template.spec.volumes.find(
+      (v: any) => v.configMap?.name === "homelab-backup-audit-files",
+    );
+    expect(volume.configMap.items).toEqual([
+      { key: "audit.mjs", path: "alerts/audit.mjs" },
+      { key: "audit-metrics.json", path: "alerts/audit-metrics.json" },
+      { key: "audit-entry.sh", path: "alerts/audit-entry.sh" },
+      { key: "rclone-remotes.sh", path: "core/rclone-remotes.sh" },
+      { key: "spec.json", path: "spec.json" },
+    ]);
+    const env = deployment().spec.template.spec.containers[0].env;
+    expect(env.find((e: any) => e.name === "AUDIT_SPEC").value).toBe("/scripts/spec.json");
   });
 
   it("is scraped: a CRD-valid ServiceMonitor with the release label, on the Service's port", () => {

@@ -1,7 +1,11 @@
 /**
  * OffsiteCronJob under the mock runtime: the in-cluster CronJob, its namespace, its Secret and scripts,
- * and that every secret stays a Pulumi secret, referenced by secretKeyRef and never an env value.
+ * and that every secret stays a Pulumi secret, referenced by secretKeyRef and never an env value. The
+ * job's command is run once from its scripts volume as the pod has it (test/support/podScripts.ts).
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { offsiteOf, parseStackConfig } from "../../components/config.js";
@@ -18,6 +22,7 @@ import {
   valueOf,
   type RecordingMocks,
 } from "../../tools/mocks.js";
+import { rcloneEnvStandIn, runPodCommand } from "../support/podScripts.js";
 
 let rec: RecordingMocks;
 const FTP_PASSWORD = "ftp-secret-value";
@@ -96,7 +101,7 @@ describe("OffsiteCronJob", () => {
     const pod = cj.spec.jobTemplate.spec.template.spec;
     const c = pod.containers[0];
     expect(c.image).toBe(VERSIONS.alpineImage);
-    expect(c.command).toEqual(["sh", "/scripts/offsite-job.sh"]);
+    expect(c.command).toEqual(["sh", "/scripts/offsite/offsite-job.sh"]);
     expect(pod.initContainers[0].image).toBe(VERSIONS.rcloneImage);
     const byName = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
     for (const k of [
@@ -115,7 +120,77 @@ describe("OffsiteCronJob", () => {
     expect(byName.OFFSITE_TEXTFILE).toBeUndefined();
     expect(JSON.stringify(c.env)).not.toContain(FTP_PASSWORD);
     const cm = unwrapSecrets(rec.one("kubernetes:core/v1:ConfigMap", "offsite-cl-scripts").inputs);
-    expect(Object.keys(cm.data).sort()).toEqual(["offsite-job.sh", "offsite-sync.sh", "write-config.sh"]);
+    expect(Object.keys(cm.data).sort()).toEqual([
+      "offsite-job.sh",
+      "offsite-sync.sh",
+      "rclone-remotes.sh",
+      "write-config.sh",
+    ]);
+  });
+
+  it("runs as the pod runs it: write-config.sh finds the rclone remotes in the scripts volume and writes the config the sync reads", async () => {
+    const cj = unwrapSecrets(rec.one("kubernetes:batch/v1:CronJob", "offsite-cl-cronjob").inputs);
+    const cm = unwrapSecrets(rec.one("kubernetes:core/v1:ConfigMap", "offsite-cl-scripts").inputs);
+    const rclone = rcloneEnvStandIn();
+    // The pod's memory-backed /tmp, where offsite-job.sh has write-config.sh write the config.
+    const tmp = mkdtempSync(path.join(tmpdir(), "offsite-pod-"));
+    try {
+      const r = await runPodCommand(
+        cj.spec.jobTemplate.spec.template.spec,
+        { [cm.metadata.name]: cm.data },
+        {
+          PATH: process.env.PATH,
+          TMPDIR: tmp,
+          RCLONE: rclone.rclone,
+          OFFSITE_FTP_PASSWORD: FTP_PASSWORD,
+          OFFSITE_S3_ACCESS_KEY_ID: KEY_ID,
+          OFFSITE_S3_SECRET_ACCESS_KEY: SECRET,
+          OFFSITE_ENCRYPTION_KEY: "user-chosen-key",
+        },
+      );
+      // The stand-in fails the sync's first rclone call, after the config was written.
+      expect(r.stderr).toContain("offsite-sync: cannot list the FTP server");
+      expect(r.code).not.toBe(0);
+      // The sync's rclone sees the remotes through the file alone, and none of the Secret's values.
+      expect(rclone.read()).toEqual({});
+      expect(readFileSync(path.join(tmp, "rclone.conf"), "utf8")).toBe(
+        [
+          "[hub]",
+          "type = s3",
+          "provider = AWS",
+          "endpoint = https://s3.eu-central-1.amazonaws.com",
+          "region = eu-central-1",
+          `access_key_id = ${KEY_ID}`,
+          `secret_access_key = ${SECRET}`,
+          "force_path_style = false",
+          "no_check_bucket = true",
+          "",
+          "[ftp]",
+          "type = ftp",
+          "host = ftp.example",
+          "port = 21",
+          "user = u",
+          `pass = obscured(${FTP_PASSWORD})`,
+          "explicit_tls = true",
+          "disable_tls13 = false",
+          "",
+          "[offsite_raw]",
+          "type = alias",
+          "remote = ftp:/",
+          "",
+          "[offsite]",
+          "type = crypt",
+          "remote = offsite_raw:",
+          "filename_encryption = standard",
+          "directory_name_encryption = true",
+          "password = obscured(user-chosen-key)",
+          "password2 = obscured(user-chosen-key)",
+          "",
+        ].join("\n"),
+      );
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it("without encryption: no key, in the Secret, the env or the outputs", () => {

@@ -85,7 +85,7 @@ export function runPodCommand(
 /**
  * An rclone stand-in: `obscure -` answers `obscured(<stdin>)`; any other call writes the sorted
  * `RCLONE_CONFIG_*` variables and the credential variables still set (AWS_*, HUB_*_KEY*, OFFSITE_FTP_PASSWORD,
- * OFFSITE_ENCRYPTION_KEY) where `read` finds them, then exits 1. `read` gives undefined when rclone was
+ * OFFSITE_ENCRYPTION_KEY, AUDIT_S3_*_KEY*) where `read` finds them, then exits 1. `read` gives undefined when rclone was
  * never started (the script stopped before, e.g. on a file it could not source).
  */
 export function rcloneEnvStandIn(): { rclone: string; read: () => Record<string, string> | undefined } {
@@ -96,7 +96,7 @@ export function rcloneEnvStandIn(): { rclone: string; read: () => Record<string,
     rclone,
     `#!/bin/sh
 if [ "$1" = obscure ]; then printf 'obscured(%s)' "$(cat)"; exit 0; fi
-env | grep -E '^(RCLONE_CONFIG_|AWS_|HUB_ACCESS_KEY_ID=|HUB_SECRET_ACCESS_KEY=|OFFSITE_FTP_PASSWORD=|OFFSITE_ENCRYPTION_KEY=)' | sort > '${out}'
+env | grep -E '^(RCLONE_CONFIG_|AWS_|HUB_ACCESS_KEY_ID=|HUB_SECRET_ACCESS_KEY=|OFFSITE_FTP_PASSWORD=|OFFSITE_ENCRYPTION_KEY=|AUDIT_S3_ACCESS_KEY_ID=|AUDIT_S3_SECRET_ACCESS_KEY=)' | sort > '${out}'
 exit 1
 `,
   );
