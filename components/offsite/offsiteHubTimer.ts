@@ -9,6 +9,7 @@ import * as command from "@pulumi/command";
 import type * as types from "@pulumi/command/types";
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig, OffsiteConfig } from "../config.js";
+import { HUB_DEFAULTS, hubWithDefaults, type PiHubInput } from "../hub/schema.js";
 import { contentHash, readScript } from "../core/files.js";
 import { asRoot, installTimerOnHub, sameFilesOnReplace, stageFilesOnHub } from "../core/hubHost.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
@@ -26,14 +27,15 @@ import {
   offsiteSecretsStdin,
   renderOffsiteUnits,
 } from "./logic.js";
+import { offsiteWithDefaults, type OffsiteInput } from "./schema.js";
 
 export interface OffsiteHubTimerArgs {
-  /** The offsite section of the stack file, runOn resolved (`offsiteOf`). */
-  readonly config: OffsiteConfig;
+  /** The offsite section of the stack file; each key left out takes the schema's default (OFFSITE_DEFAULTS in ./schema.ts). */
+  readonly config: OffsiteInput;
   /** The hub's S3 endpoint, bucket and addressing: the source of the copy. */
   readonly hub: HubConnection;
-  /** The hub section: SSH access, the hub's OS and the textfile collector directory. */
-  readonly hubConfig: HubConfig;
+  /** The hub section (kind pi): SSH access, the hub's OS and the textfile collector directory; each key left out takes the schema's default (HUB_DEFAULTS). */
+  readonly hubConfig: PiHubInput;
   /** SSH private key of the hub (`homelab-backup:hubSshPrivateKey`). */
   readonly sshPrivateKey: pulumi.Input<string>;
   /** FTP(S) login password (`homelab-backup:offsiteFtpPassword`). */
@@ -52,6 +54,10 @@ interface HubSide {
   readonly name: string;
   readonly parent: pulumi.Resource;
   readonly args: OffsiteHubTimerArgs;
+  /** The offsite section, defaulted. */
+  readonly config: OffsiteConfig;
+  /** The hub section, defaulted. */
+  readonly hubConfig: HubConfig;
   readonly connection: types.input.remote.ConnectionArgs;
   readonly sshUser: string | undefined;
   /** write-config.sh's secrets on stdin (offsiteSecretsStdin). */
@@ -70,7 +76,8 @@ export class OffsiteHubTimer extends pulumi.ComponentResource {
 
   constructor(name: string, args: OffsiteHubTimerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(OFFSITE_TYPES.hubTimer, name, {}, offsiteComponentOptions(OFFSITE_TYPES.hubTimer, opts));
-    const { config, hubConfig } = args;
+    const config = offsiteWithDefaults(args.config, args.hubConfig.kind);
+    const hubConfig = hubWithDefaults(args.hubConfig);
 
     const key = offsiteEncryptionKey(name, config, args.encryptionKey, this);
     const stdin = pulumi.secret(
@@ -81,11 +88,11 @@ export class OffsiteHubTimer extends pulumi.ComponentResource {
     const sshUser = hubConfig.ssh?.user;
     const connection = {
       host: hubConfig.host!,
-      port: hubConfig.ssh?.port ?? 22,
+      port: hubConfig.ssh?.port ?? HUB_DEFAULTS.ssh.port,
       user: sshUser,
       privateKey: args.sshPrivateKey,
     };
-    const side: HubSide = { name, parent: this, args, connection, sshUser, stdin };
+    const side: HubSide = { name, parent: this, args, config, hubConfig, connection, sshUser, stdin };
     if (hubConfig.os === "nixos") writeNixosConfig(side);
     else installOnDebian(side);
 
@@ -106,7 +113,7 @@ export class OffsiteHubTimer extends pulumi.ComponentResource {
  * A NixOS hub's module runs the timer and the script (components/hub/hub.nix); over SSH only the rclone
  * config is written, root-only, inside the module's own directory.
  */
-function writeNixosConfig({ name, parent, args, connection, sshUser, stdin }: HubSide): void {
+function writeNixosConfig({ name, parent, args, config, connection, sshUser, stdin }: HubSide): void {
   const sudo = sshUser === "root" ? "" : "sudo -n ";
   const stage = new command.remote.Command(
     `${name}-stage`,
@@ -127,7 +134,7 @@ function writeNixosConfig({ name, parent, args, connection, sshUser, stdin }: Hu
     },
     { parent, dependsOn: [stage] },
   );
-  const configEnv = { ...offsiteConfigEnv(args.config, args.hub), RCLONE: NIXOS_PATHS.rclone };
+  const configEnv = { ...offsiteConfigEnv(config, args.hub), RCLONE: NIXOS_PATHS.rclone };
   new command.remote.Command(
     `${name}-config`,
     {
@@ -152,8 +159,8 @@ function writeNixosConfig({ name, parent, args, connection, sshUser, stdin }: Hu
 }
 
 /** A Debian hub: the pinned rclone, the scripts, the rclone config and the timer, installed over SSH. */
-function installOnDebian({ name, parent, args, connection, sshUser, stdin }: HubSide): void {
-  const { config, hub, hubConfig } = args;
+function installOnDebian({ name, parent, args, config, hubConfig, connection, sshUser, stdin }: HubSide): void {
+  const { hub } = args;
   const units = renderOffsiteUnits(
     {
       service: readScript("offsite/homelab-backup-offsite.service"),

@@ -10,6 +10,7 @@ import { hubConnection, type WriterCredentials } from "../../components/core/hub
 import { names } from "../../components/core/names.js";
 import { VERSIONS } from "../../components/core/versions.js";
 import { NIXOS_PATHS } from "../../components/hub/pi/nixos.js";
+import { piHubOf } from "../../components/hub/schema.js";
 import type { OffsiteHubTimer } from "../../components/offsite/offsiteHubTimer.js";
 import {
   installMocks,
@@ -60,7 +61,7 @@ beforeAll(async () => {
     new OffsiteHubTimer(name, {
       config: offsiteOf(stack)!,
       hub: hubConnection(stack.hub!),
-      hubConfig: stack.hub!,
+      hubConfig: piHubOf(stack.hub!),
       sshPrivateKey: pulumi.secret("PRIVATE KEY"),
       ftpPassword: pulumi.secret(FTP_PASSWORD),
       encryptionKey,
