@@ -19,8 +19,8 @@ import { s3StackIssues } from "./hub/s3/s3Stack.js";
 import { checkPiHub } from "./hub/pi/schemaPi.js";
 import { longhornSchema } from "./longhorn/schema.js";
 import { bucketsSchema } from "./mirror/schema.js";
-import { offsiteSchema } from "./offsite/schema.js";
-import { DEFAULT_CHECK, postgresSchema } from "./postgres/schema.js";
+import { defaultRunOn, offsiteSchema } from "./offsite/schema.js";
+import { postgresSchema, restoreDrillWithDefaults } from "./postgres/schema.js";
 import { veleroSchema } from "./velero/schema.js";
 
 export {
@@ -137,7 +137,7 @@ const stackSchema = z
     if (hub)
       for (const p of s3StackIssues({ ...c, hub })) ctx.addIssue({ code: "custom", path: p.path, message: p.message });
     if (c.offsite) {
-      const runOn = c.offsite.runOn ?? (hub?.kind === "pi" ? "hub" : "cluster");
+      const runOn = c.offsite.runOn ?? defaultRunOn(hub?.kind);
       if (hub && runOn === "hub" && hub.kind !== "pi")
         ctx.addIssue({
           code: "custom",
@@ -412,15 +412,14 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
   }
   if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
   const config = result.data;
-  if (config.offsite) config.offsite.runOn ??= config.hub?.kind === "pi" ? "hub" : "cluster";
+  if (config.offsite) config.offsite.runOn ??= defaultRunOn(config.hub?.kind);
   // drills.postgres is postgres.restoreDrill under its new name: one drill, built by PostgresRestoreDrill.
   const pgDrill = config.drills?.postgres;
   if (pgDrill && config.postgres) {
-    config.postgres.restoreDrill = {
-      schedule: pgDrill.schedule,
-      databases: pgDrill.databases ?? config.postgres.databases.map((x) => x.name),
-      checks: pgDrill.checks ?? [DEFAULT_CHECK],
-    };
+    config.postgres.restoreDrill = restoreDrillWithDefaults(
+      { schedule: pgDrill.schedule, databases: pgDrill.databases, checks: pgDrill.checks },
+      config.postgres.databases.map((x) => x.name),
+    );
   }
   return config;
 }
@@ -428,7 +427,7 @@ export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
 /** The offsite section with `runOn` resolved (hub for a pi hub, else cluster). */
 export function offsiteOf(config: StackConfig): OffsiteConfig | undefined {
   if (!config.offsite) return undefined;
-  return { ...config.offsite, runOn: config.offsite.runOn ?? (config.hub?.kind === "pi" ? "hub" : "cluster") };
+  return { ...config.offsite, runOn: config.offsite.runOn ?? defaultRunOn(config.hub?.kind) };
 }
 
 /** The sections that write to (or read from) the hub: the hub is required exactly when this is not empty. */

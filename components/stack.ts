@@ -15,6 +15,7 @@ import { TalosEtcdSnapshot } from "./etcd/talosEtcdSnapshot.js";
 import { S3FtpBridge } from "./ftpBridge/s3FtpBridge.js";
 import { BackupHub } from "./hub/backupHub.js";
 import { prefixLifecycles } from "./hub/retention.js";
+import { piHubOf } from "./hub/schema.js";
 import { resolveStack } from "./model.js";
 import { LonghornBackupTarget } from "./longhorn/longhornBackupTarget.js";
 import { BucketMirror } from "./mirror/bucketMirror.js";
@@ -151,7 +152,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     : offsiteArgs.config.runOn === "hub"
       ? new OffsiteHubTimer("offsite", {
           ...offsiteArgs,
-          hubConfig: stack.hub!,
+          hubConfig: piHubOf(stack.hub!),
           sshPrivateKey: required("hubSshPrivateKey"),
         })
       : new OffsiteCronJob("offsite", offsiteArgs);
@@ -209,7 +210,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
     hub && arrivalsOnHub(stack)
       ? new HubArrivals("hub-arrivals", {
           alerts: stack.alerts!,
-          hub: stack.hub!,
+          hub: piHubOf(stack.hub!),
           sshPrivateKey: required("hubSshPrivateKey"),
           secrets: {
             ntfyToken: secret("alertsNtfyToken"),

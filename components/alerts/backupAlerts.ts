@@ -7,13 +7,15 @@
 import type { StackWatches } from "../core/watch.js";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AlertsConfig, OffsiteConfig, StackConfig } from "../config.js";
+import type { StackConfig } from "../config.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels } from "../core/names.js";
+import type { OffsiteInput } from "../offsite/schema.js";
 import { auditSpec } from "./auditSpec.js";
 import { BackupAudit } from "./backupAudit.js";
 import { alertsDashboard } from "./dashboard.js";
 import { alertmanagerConfigSpec, NOTIFY_SECRET_KEYS, ntfyWebhookUrl } from "./notify.js";
+import { alertsWithDefaults, type AlertsInput } from "./schema.js";
 import { auditEnabled, auditIntervalSeconds, stackAlertNames, stackRuleGroups } from "./stackRules.js";
 
 export const PROMETHEUS_RULE_NAME = "homelab-backup-alerts";
@@ -33,24 +35,24 @@ export interface NotifySecrets {
 }
 
 export interface BackupAlertsArgs {
-  /** The `homelab-backup:alerts` section (namespace, ruleLabels, grafanaDashboard, thresholds). */
-  readonly config: AlertsConfig;
-  /** The whole stack: every configured data class gets its alerts. */
+  /** The `homelab-backup:alerts` section (namespace, ruleLabels, grafanaDashboard, thresholds); each key left out takes the schema's default (ALERTS_DEFAULTS in ./schema.ts). */
+  readonly config: AlertsInput;
+  /** The whole stack, parsed (`parseStackConfig`): every configured data class gets its alerts. */
   readonly stack: StackConfig;
   /** Every backup CronJob's watch, resolved once with the stack (components/model.ts `stackWatches`). */
   readonly watches: StackWatches;
-  /** The audit's access: the hub as the cluster reaches it and the audit reader's key. No audit when absent. */
+  /** The audit's access: the hub as the cluster reaches it and the audit reader's key. @default none: no audit */
   readonly audit?: {
     readonly hub: HubConnection;
     readonly reader: WriterCredentials;
-    /** The off-site copy to read through its crypt remote. */
+    /** The off-site copy to read through its crypt remote. @default none: the audit does not read it */
     readonly offsite?: {
-      readonly config: OffsiteConfig;
+      readonly config: OffsiteInput;
       readonly ftpPassword: pulumi.Input<string>;
       readonly encryptionKey?: pulumi.Input<string>;
     };
   };
-  /** Notification credentials; required for the receivers alerts.notify / alerts.heartbeat name. */
+  /** Notification credentials; required for the receivers alerts.notify / alerts.heartbeat name. @default {} */
   readonly notifySecrets?: NotifySecrets;
 }
 
@@ -68,7 +70,7 @@ export class BackupAlerts extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupAlertsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:BackupAlerts", name, {}, opts);
-    const config = args.config;
+    const config = alertsWithDefaults(args.config);
     const withAudit = args.audit !== undefined && config.audit.enabled;
     const stack: StackConfig = { ...args.stack, alerts: { ...config, audit: { ...config.audit, enabled: withAudit } } };
     const labels = { ...commonLabels("alerts"), ...config.ruleLabels };

@@ -6,7 +6,6 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { OffsiteConfig } from "../config.js";
 import {
   mountedScript,
   RESTRICTED_CONTAINER,
@@ -23,8 +22,10 @@ import type { HubConnection, WriterCredentials } from "../core/hubConnection.js"
 import { commonLabels } from "../core/names.js";
 import { rcloneS3Provider } from "../core/rclone.js";
 import { offsiteFtpEnv } from "../offsite/logic.js";
+import { offsiteWithDefaults, type OffsiteInput } from "../offsite/schema.js";
 import { AUDIT_INTERVAL_SECONDS, AUDIT_NODE_IMAGE, AUDIT_PORT } from "./auditMetrics.js";
 import type { AuditSpec } from "./auditSpec.js";
+import { ALERTS_DEFAULTS } from "./schema.js";
 
 export const AUDIT_NAME = "homelab-backup-audit";
 /**
@@ -41,23 +42,24 @@ export const AUDIT_FILES = [
 const AUDIT_SPEC_FILE = "spec.json";
 
 export interface BackupAuditArgs {
-  /** Namespace of the exporter (alerts.namespace). */
-  readonly namespace: string;
+  /** Namespace of the exporter (alerts.namespace). @default "monitoring" */
+  readonly namespace?: string;
   /** What to check. */
   readonly spec: AuditSpec;
   /** The hub as the cluster reaches it. */
   readonly hub: HubConnection;
   /** The audit reader's hub credentials (read-only, metadata only). */
   readonly reader: WriterCredentials;
-  /** The off-site copy, read through its crypt remote with its FTP login and key. */
+  /** The off-site copy, read through its crypt remote with its FTP login and key. @default none: not read */
   readonly offsite?: {
-    readonly config: OffsiteConfig;
+    /** The offsite section; each key left out takes the schema's default (OFFSITE_DEFAULTS). */
+    readonly config: OffsiteInput;
     readonly ftpPassword: pulumi.Input<string>;
     readonly encryptionKey?: pulumi.Input<string>;
   };
-  /** Labels of the ServiceMonitor (kube-prometheus-stack selects on `release`). */
-  readonly serviceMonitorLabels: Record<string, string>;
-  /** Seconds between audits. @default AUDIT_INTERVAL_SECONDS */
+  /** Labels of the ServiceMonitor (alerts.ruleLabels: kube-prometheus-stack selects on `release`). @default { release: "kube-prometheus-stack" } */
+  readonly serviceMonitorLabels?: Record<string, string>;
+  /** Seconds between audits (alerts.audit.intervalMinutes in seconds). @default 3600 */
   readonly intervalSeconds?: number;
 }
 
@@ -86,7 +88,12 @@ export class BackupAudit extends pulumi.ComponentResource {
   constructor(name: string, args: BackupAuditArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:BackupAudit", name, {}, opts);
     const interval = args.intervalSeconds ?? AUDIT_INTERVAL_SECONDS;
-    const ns = args.namespace;
+    const ns = args.namespace ?? ALERTS_DEFAULTS.namespace;
+    const serviceMonitorLabels = args.serviceMonitorLabels ?? ALERTS_DEFAULTS.ruleLabels;
+    const offsite = args.offsite && {
+      ...args.offsite,
+      config: offsiteWithDefaults(args.offsite.config, args.hub.kind),
+    };
     const labels = { ...commonLabels("audit"), "app.kubernetes.io/name": AUDIT_NAME };
     const selector = { "app.kubernetes.io/name": AUDIT_NAME, "app.kubernetes.io/part-of": "homelab-backup" };
 
@@ -118,8 +125,8 @@ export class BackupAudit extends pulumi.ComponentResource {
         stringData: {
           AUDIT_S3_ACCESS_KEY_ID: pulumi.secret(args.reader.accessKeyId),
           AUDIT_S3_SECRET_ACCESS_KEY: pulumi.secret(args.reader.secretAccessKey),
-          ...(args.offsite ? { OFFSITE_FTP_PASSWORD: pulumi.secret(args.offsite.ftpPassword) } : {}),
-          ...(args.offsite?.encryptionKey ? { OFFSITE_ENCRYPTION_KEY: pulumi.secret(args.offsite.encryptionKey) } : {}),
+          ...(offsite ? { OFFSITE_FTP_PASSWORD: pulumi.secret(offsite.ftpPassword) } : {}),
+          ...(offsite?.encryptionKey ? { OFFSITE_ENCRYPTION_KEY: pulumi.secret(offsite.encryptionKey) } : {}),
         },
       },
       { parent: this },
@@ -148,13 +155,13 @@ export class BackupAudit extends pulumi.ComponentResource {
       TMPDIR: "/tmp",
       HOME: "/tmp",
       // What rclone_offsite_remotes reads (components/core/rclone-remotes.sh), besides the two secrets.
-      ...(args.offsite ? offsiteFtpEnv(args.offsite.config) : {}),
+      ...(offsite ? offsiteFtpEnv(offsite.config) : {}),
     };
     const secretKeys = [
       "AUDIT_S3_ACCESS_KEY_ID",
       "AUDIT_S3_SECRET_ACCESS_KEY",
-      ...(args.offsite ? ["OFFSITE_FTP_PASSWORD"] : []),
-      ...(args.offsite?.encryptionKey ? ["OFFSITE_ENCRYPTION_KEY"] : []),
+      ...(offsite ? ["OFFSITE_FTP_PASSWORD"] : []),
+      ...(offsite?.encryptionKey ? ["OFFSITE_ENCRYPTION_KEY"] : []),
     ];
     const deployment = new k8s.apps.v1.Deployment(
       `${name}-deployment`,
@@ -235,7 +242,7 @@ export class BackupAudit extends pulumi.ComponentResource {
       {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
-        metadata: { name: AUDIT_NAME, namespace: ns, labels: { ...labels, ...args.serviceMonitorLabels } },
+        metadata: { name: AUDIT_NAME, namespace: ns, labels: { ...labels, ...serviceMonitorLabels } },
         spec: {
           selector: { matchLabels: selector },
           namespaceSelector: { matchNames: [ns] },

@@ -12,10 +12,10 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { HubConfig } from "../config.js";
 import { readScript } from "../core/files.js";
 import { asRoot, installTimerOnHub, sameFilesOnReplace, stageFilesOnHub } from "../core/hubHost.js";
 import { NIXOS_PATHS, NIXOS_STATE_DIR } from "../hub/pi/nixos.js";
+import { HUB_DEFAULTS, hubWithDefaults, type PiHubInput } from "../hub/schema.js";
 import {
   ARRIVALS_HUB_PATHS,
   arrivalsEnvironment,
@@ -23,18 +23,18 @@ import {
   systemdEnvFile,
   type ArrivalsSecrets,
 } from "./arrivals.js";
-import type { AlertsConfig } from "./schema.js";
+import { alertsWithDefaults, type AlertsInput } from "./schema.js";
 
 export interface HubArrivalsArgs {
-  /** The alerts section (`notify` and `heartbeat.hubMaxAgeMinutes`). */
-  readonly alerts: AlertsConfig;
-  /** The hub section (kind pi). */
-  readonly hub: HubConfig;
+  /** The alerts section (`notify` and `heartbeat.hubMaxAgeMinutes`); each key left out takes the schema's default (ALERTS_DEFAULTS). */
+  readonly alerts: AlertsInput;
+  /** The hub section (kind pi); each key left out takes the schema's default (HUB_DEFAULTS in components/hub/schema.ts). */
+  readonly hub: PiHubInput;
   /** SSH private key of the hub (homelab-backup:hubSshPrivateKey). */
   readonly sshPrivateKey: pulumi.Input<string>;
-  /** The channels' credentials (homelab-backup:alertsNtfyToken, alertsSlackWebhookUrl, alertsSmtpPassword). */
-  readonly secrets: { readonly [K in keyof ArrivalsSecrets]?: pulumi.Input<string> };
-  /** What must exist first (the hub: its configure step creates the bucket's directory). Every remote step waits for it. */
+  /** The channels' credentials (homelab-backup:alertsNtfyToken, alertsSlackWebhookUrl, alertsSmtpPassword); required for the channels `alerts.notify` names. @default {} */
+  readonly secrets?: { readonly [K in keyof ArrivalsSecrets]?: pulumi.Input<string> };
+  /** What must exist first (the hub: its configure step creates the bucket's directory). Every remote step waits for it. @default [] */
   readonly after?: pulumi.Resource[];
 }
 
@@ -54,21 +54,22 @@ export class HubArrivals extends pulumi.ComponentResource {
 
   constructor(name: string, args: HubArrivalsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:HubArrivals", name, {}, opts);
-    const { hub } = args;
-    if (hub.kind !== "pi") throw new Error(`HubArrivals: hub.kind is "${hub.kind}", not "pi"`);
+    if (args.hub.kind !== "pi") throw new Error(`HubArrivals: hub.kind is "${args.hub.kind}", not "pi"`);
+    const hub = hubWithDefaults(args.hub);
+    const alerts = alertsWithDefaults(args.alerts);
     const sshUser = hub.ssh?.user;
     const connection = {
       host: hub.host!,
-      port: hub.ssh?.port ?? 22,
+      port: hub.ssh?.port ?? HUB_DEFAULTS.ssh.port,
       user: sshUser,
       privateKey: pulumi.secret(args.sshPrivateKey),
     };
-    const s = args.secrets;
+    const s = args.secrets ?? {};
     const envFile = pulumi.secret(
       pulumi
         .all([s.ntfyToken, s.slackWebhookUrl, s.smtpPassword])
         .apply(([ntfyToken, slackWebhookUrl, smtpPassword]) =>
-          systemdEnvFile(arrivalsEnvironment(args.alerts, hub, { ntfyToken, slackWebhookUrl, smtpPassword })),
+          systemdEnvFile(arrivalsEnvironment(alerts, hub, { ntfyToken, slackWebhookUrl, smtpPassword })),
         ),
     );
     const units = renderArrivalsUnits(hub);

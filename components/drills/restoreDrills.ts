@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { MirrorConfig, OffsiteConfig } from "../config.js";
+import type { MirrorConfig } from "../config.js";
 import {
   backupCronJobSpec,
   mountedScript,
@@ -17,7 +17,12 @@ import type { HubConnection, WriterCredentials } from "../core/hubConnection.js"
 import { commonLabels } from "../core/names.js";
 import { VERSIONS } from "../core/versions.js";
 import { mirrorEnv } from "../mirror/logic.js";
+import { BUCKETS_DEFAULTS } from "../mirror/schema.js";
+import { LONGHORN_DEFAULTS } from "../longhorn/schema.js";
 import { offsiteConfigEnv } from "../offsite/logic.js";
+import { offsiteWithDefaults, type OffsiteInput } from "../offsite/schema.js";
+import { VELERO_PREFIX } from "../velero/logic.js";
+import { VELERO_DEFAULTS } from "../velero/schema.js";
 import type { DrillTarget } from "./alerts.js";
 import {
   DRILL_TERMINATION_GRACE_SECONDS,
@@ -32,22 +37,28 @@ import {
   veleroDrillEnv,
   veleroDrillRules,
 } from "./logic.js";
-import { DRILL_IMAGES, type DrillsConfig } from "./schema.js";
+import { DRILL_IMAGES, drillsWithDefaults, type DrillsInput } from "./schema.js";
 
 export interface RestoreDrillsArgs {
-  /** The drills section of the stack file (its `postgres` entry is built by PostgresRestoreDrill). */
-  readonly drills: DrillsConfig;
+  /** The drills section of the stack file (its `postgres` entry is built by PostgresRestoreDrill); each key left out takes the schema's default (DRILLS_DEFAULTS in ./schema.ts). */
+  readonly drills: DrillsInput;
   /** The hub the backups are on. */
   readonly hub: HubConnection;
   /** A read-only hub identity: the drills never write to the hub. */
   readonly reader: WriterCredentials;
-  /** Velero's namespace and BackupStorageLocation prefix; required with `drills.velero`. */
-  readonly velero?: { readonly namespace: string; readonly prefix: string };
-  /** Longhorn's namespace. @default "longhorn-system" */
+  /** Velero, as the velero section installs it; required with `drills.velero`. */
+  readonly velero?: {
+    /** Velero's namespace (velero.namespace). @default "velero" */
+    readonly namespace?: string;
+    /** Where Velero's BackupStorageLocation keeps its backups in the hub bucket. @default "velero" (VELERO_PREFIX) */
+    readonly prefix?: string;
+  };
+  /** Longhorn's namespace (longhorn.namespace). @default "longhorn-system" */
   readonly longhornNamespace?: string;
   /** The off-site copy, its FTP password and its key; required with `drills.offsite`. */
   readonly offsite?: {
-    readonly config: OffsiteConfig;
+    /** The offsite section; each key left out takes the schema's default (OFFSITE_DEFAULTS). */
+    readonly config: OffsiteInput;
     readonly ftpPassword: pulumi.Input<string>;
     readonly encryptionKey?: pulumi.Input<string>;
   };
@@ -71,10 +82,15 @@ export class RestoreDrills extends pulumi.ComponentResource {
 
   constructor(name: string, args: RestoreDrillsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:RestoreDrills", name, {}, opts);
-    const { drills, hub } = args;
+    const { hub } = args;
+    const drills = drillsWithDefaults(args.drills);
     const ns = drills.namespace;
-    const mirrors = args.mirrors ?? [];
-    const longhornNs = args.longhornNamespace ?? "longhorn-system";
+    const mirrors = args.mirrors ?? BUCKETS_DEFAULTS.mirrors;
+    const longhornNs = args.longhornNamespace ?? LONGHORN_DEFAULTS.namespace;
+    const velero = args.velero && {
+      namespace: args.velero.namespace ?? VELERO_DEFAULTS.namespace,
+      prefix: args.velero.prefix ?? VELERO_PREFIX,
+    };
     const labels = commonLabels("restore-drill");
     const out: Record<string, pulumi.Output<string>> = {};
     const child = { parent: this };
@@ -211,15 +227,15 @@ export class RestoreDrills extends pulumi.ComponentResource {
     const resources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "512Mi" } };
 
     if (drills.velero) {
-      if (!args.velero) throw new Error("drills.velero needs the velero section (Velero's namespace and prefix)");
+      if (!velero) throw new Error("drills.velero needs the velero section (Velero's namespace and prefix)");
       const sa = serviceAccount("velero");
       const rules = veleroDrillRules(drills);
-      bind("velero-role", args.velero.namespace, rules.velero, sa, "homelab-backup-drill-velero");
+      bind("velero-role", velero.namespace, rules.velero, sa, "homelab-backup-drill-velero");
       bind("velero-cluster", undefined, rules.cluster, sa, "homelab-backup-drill-velero");
       const modifiers = new k8s.core.v1.ConfigMap(
         `${name}-velero-modifiers`,
         {
-          metadata: { name: "drill-velero-modifiers", namespace: args.velero.namespace, labels },
+          metadata: { name: "drill-velero-modifiers", namespace: velero.namespace, labels },
           data: { "modifiers.yaml": VELERO_RESOURCE_MODIFIERS },
         },
         child,
@@ -234,7 +250,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
           image: DRILL_IMAGES.kubectl,
           command: ["/bin/sh", mountedScript("drills/velero-drill.sh")],
           env: [
-            ...env(veleroDrillEnv(drills, args.velero.namespace, args.velero.prefix, "drill-velero-modifiers")),
+            ...env(veleroDrillEnv(drills, velero.namespace, velero.prefix, "drill-velero-modifiers")),
             ...readerHubEnv(hub, "drill-hub-reader"),
           ],
           resources,
@@ -306,7 +322,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
 
     if (drills.offsite) {
       if (!args.offsite) throw new Error("drills.offsite needs the offsite section");
-      const o = args.offsite;
+      const o = { ...args.offsite, config: offsiteWithDefaults(args.offsite.config, hub.kind) };
       const secret = new k8s.core.v1.Secret(
         `${name}-offsite`,
         {

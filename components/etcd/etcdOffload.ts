@@ -1,7 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PREFIXES } from "../core/schema.js";
-import type { EtcdConfig } from "../config.js";
 import { backupCronJobSpec, RESTRICTED_CONTAINER, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT } from "../core/cronJob.js";
 import { k3sRestoreRunbook } from "./restore.js";
 import { contentHash, readScript } from "../core/files.js";
@@ -11,10 +10,11 @@ import { rcloneS3Provider } from "../core/rclone.js";
 import { VERSIONS } from "../core/versions.js";
 import { CronJobWatch } from "../core/watch.js";
 import { etcdWatch } from "./logic.js";
+import { etcdWithDefaults, type EtcdInput } from "./schema.js";
 
 export interface EtcdOffloadArgs {
-  /** The etcd section of the stack file. */
-  readonly config: EtcdConfig;
+  /** The etcd section of the stack file; each key left out takes the schema's default (ETCD_DEFAULTS in ./schema.ts). */
+  readonly config: EtcdInput;
   /** Where the snapshots go. */
   readonly hub: HubConnection;
   /** The hub's etcd writer (can write only under etcd-snapshots/). */
@@ -30,7 +30,8 @@ export class EtcdOffload extends pulumi.ComponentResource {
 
   constructor(name: string, args: EtcdOffloadArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:EtcdOffload", name, {}, opts);
-    const { config, hub } = args;
+    const { hub } = args;
+    const config = etcdWithDefaults(args.config);
     const labels = commonLabels("etcd-offload");
     const script = readScript("etcd/offload.sh");
 

@@ -10,6 +10,7 @@ import { VERSIONS } from "../core/versions.js";
 import type { CronJobWatch } from "../core/watch.js";
 import { etcdWatch } from "./logic.js";
 import { talosRestoreRunbook } from "./restore.js";
+import { ETCD_DEFAULTS } from "./schema.js";
 import { TALOS_SECRET_MOUNT_PATH, TALOS_SNAPSHOT_LABEL, TALOSCTL, talosServiceAccount } from "./talos.js";
 
 export interface TalosEtcdSnapshotArgs {
@@ -42,8 +43,8 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
   constructor(name: string, args: TalosEtcdSnapshotArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:TalosEtcdSnapshot", name, {}, opts);
     const { hub } = args;
-    const namespace = args.namespace ?? "kube-system";
-    const schedule = args.schedule ?? "0 2 * * *";
+    const namespace = args.namespace ?? ETCD_DEFAULTS.namespace;
+    const schedule = args.schedule ?? ETCD_DEFAULTS.schedule;
     const scratchSizeLimit = args.scratchSizeLimit ?? "4Gi";
     const labels = commonLabels("etcd-offload");
     const scriptFiles = {

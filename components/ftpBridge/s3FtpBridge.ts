@@ -7,7 +7,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import type { FtpBridgeConfig } from "../config.js";
 import { RESTRICTED_CONTAINER } from "../core/cronJob.js";
 import {
   bridgeDeploymentSpec,
@@ -18,10 +17,11 @@ import {
   bridgeServiceSpec,
 } from "./logic.js";
 import { commonLabels } from "../core/names.js";
+import { ftpBridgeWithDefaults, type FtpBridgeInput } from "./schema.js";
 
 export interface S3FtpBridgeArgs {
-  /** The ftpBridge section of the stack file. */
-  readonly config: FtpBridgeConfig;
+  /** The ftpBridge section of the stack file; each key left out takes the schema's default (FTP_BRIDGE_DEFAULTS in ./schema.ts). */
+  readonly config: FtpBridgeInput;
   /** Password of the FTP login (`homelab-backup:ftpBridgePassword`). */
   readonly ftpPassword: pulumi.Input<string>;
   /** 64 hex characters (`homelab-backup:ftpBridgeEncryptionKey`); ignored when encryption is off. @default generated (32 random bytes, hex) */
@@ -44,7 +44,7 @@ export class S3FtpBridge extends pulumi.ComponentResource {
 
   constructor(name: string, args: S3FtpBridgeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:S3FtpBridge", name, {}, opts);
-    const cfg = args.config;
+    const cfg = ftpBridgeWithDefaults(args.config);
     const child = { parent: this };
     const labels = { ...commonLabels("ftp-bridge"), ...bridgeSelector() };
 

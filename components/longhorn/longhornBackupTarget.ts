@@ -6,7 +6,6 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { LonghornConfig } from "../config.js";
 import {
   DETACHED_SETTING,
   LONGHORN_CREDENTIAL_SECRET,
@@ -21,6 +20,7 @@ import {
   storageClassManifest,
 } from "./logic.js";
 import { commonLabels } from "../core/names.js";
+import { longhornWithDefaults, type LonghornInput } from "./schema.js";
 
 /** Server-side apply takes the fields over from longhorn-manager, which created the object. */
 const PATCH_FORCE = { "pulumi.com/patchForce": "true" };
@@ -53,8 +53,8 @@ export interface LonghornS3Target {
   readonly bucket: string;
   /** Region label, the host part of the backup target URL (never the endpoint). */
   readonly region: string;
-  /** Path inside the bucket, e.g. `longhorn/` on the hub; must not be empty. */
-  readonly prefix: string;
+  /** Path inside the bucket; "" is the bucket root. @default the config's `prefix` (itself "longhorn/" by default) */
+  readonly prefix?: string;
   /** Path-style addressing (MinIO, RustFS, the bridge); false asks Longhorn for virtual-hosted style. */
   readonly pathStyle: boolean;
   /** True when the endpoint is Amazon S3 itself: no AWS_ENDPOINTS, Longhorn uses the region. @default detected from an `*.amazonaws.com` endpoint string */
@@ -66,8 +66,8 @@ export interface LonghornS3Target {
 }
 
 export interface LonghornBackupTargetArgs {
-  /** The longhorn section of the stack file. */
-  readonly config: LonghornConfig;
+  /** The longhorn section of the stack file; each key left out takes the schema's default (LONGHORN_DEFAULTS in ./schema.ts). */
+  readonly config: LonghornInput;
   /** Where the BackupTarget points and the credentials to use there. */
   readonly target: LonghornS3Target;
   /**
@@ -88,13 +88,14 @@ export class LonghornBackupTarget extends pulumi.ComponentResource {
 
   constructor(name: string, args: LonghornBackupTargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:LonghornBackupTarget", name, {}, opts);
-    const { config, target } = args;
+    const { target } = args;
+    const config = longhornWithDefaults(args.config);
     const ns = config.namespace;
     const child = { parent: this };
     const labels = commonLabels("longhorn-backup");
 
     // Everything that can be checked from plain data is checked before any resource is registered.
-    const url = backupTargetUrl(target.bucket, target.region, target.prefix);
+    const url = backupTargetUrl(target.bucket, target.region, target.prefix ?? config.prefix);
     const aws = target.awsEndpoint ?? (typeof target.endpoint === "string" && isAwsEndpoint(target.endpoint));
     const storageClasses = config.storageClasses.map((sc) => storageClassManifest(sc, config));
     const targetBody = backupTargetManifest(ns, url, config.pollInterval);

@@ -24,18 +24,38 @@ export const LONGHORN_BACKUP_TASKS: readonly string[] = ["backup", "backup-force
 export const DRILL_VOLUME_GROUP = "homelab-backup-drill";
 const LONGHORN_GROUP = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
+/** The defaults of each recurring job (LONGHORN_DEFAULTS.recurringJob). */
+const job = {
+  concurrency: 1,
+  groups: [] as string[],
+  labels: {} as Record<string, string>,
+  pvcs: [] as { namespace: string; name: string }[],
+} as const;
+/** The defaults of each storage class (LONGHORN_DEFAULTS.storageClass). */
+const storage = {
+  recurringJobs: [] as string[],
+  recurringJobGroups: [] as string[],
+  reclaimPolicy: "Retain",
+  numberOfReplicas: 2,
+  parameters: {} as Record<string, string>,
+} as const;
+
 export const recurringJobSchema = z.strictObject({
   name: dnsLabel(40),
   cron,
   task: z.enum(LONGHORN_TASKS),
+  /** How many backups or snapshots to keep; required except for snapshot-cleanup and filesystem-trim. */
   retain: z
     .number()
     .int("must be an integer")
     .min(1, "must be an integer >= 1")
     .max(100, "must be at most 100 (Longhorn's recurring-job-max-retention)")
     .optional(),
-  concurrency: posInt(1).default(1),
+  /** @default 1 */
+  concurrency: posInt(1).default(job.concurrency),
+  /** Backup tasks: every this many backups is a full one. @default Longhorn's own (incremental only) */
   fullBackupInterval: posInt(0).optional(),
+  /** @default [] */
   groups: z
     .array(
       z
@@ -46,42 +66,74 @@ export const recurringJobSchema = z.strictObject({
           `is reserved: the Longhorn restore drill's scratch volumes are in group "${DRILL_VOLUME_GROUP}", which no job may back up`,
         ),
     )
-    .default([]),
-  labels: stringMap.default({}),
-  pvcs: z.array(z.strictObject({ namespace: dnsLabel(), name: dnsSubdomain })).default([]),
+    .default(job.groups),
+  /** @default {} */
+  labels: stringMap.default(job.labels),
+  /** PVCs labelled into this job. @default [] */
+  pvcs: z.array(z.strictObject({ namespace: dnsLabel(), name: dnsSubdomain })).default(job.pvcs),
 });
 
 export const storageClassSchema = z.strictObject({
   name: dnsSubdomain,
-  recurringJobs: z.array(z.string()).default([]),
-  recurringJobGroups: z.array(z.string()).default([]),
-  reclaimPolicy: z.enum(["Retain", "Delete"]).default("Retain"),
+  /** @default [] */
+  recurringJobs: z.array(z.string()).default(storage.recurringJobs),
+  /** @default [] */
+  recurringJobGroups: z.array(z.string()).default(storage.recurringJobGroups),
+  /** @default "Retain" */
+  reclaimPolicy: z.enum(["Retain", "Delete"]).default(storage.reclaimPolicy),
+  /** @default 2 */
   numberOfReplicas: z
     .number()
     .int("must be an integer")
     .min(1, "must be between 1 and 20")
     .max(20, "must be between 1 and 20")
-    .default(2),
-  parameters: stringMap.default({}),
+    .default(storage.numberOfReplicas),
+  /** @default {} */
+  parameters: stringMap.default(storage.parameters),
 });
+
+/**
+ * Every default of the longhorn section, in one place: the schema's `.default()`s below and
+ * LonghornBackupTarget (through `longhornWithDefaults`) read them here.
+ */
+export const LONGHORN_DEFAULTS = {
+  namespace: "longhorn-system",
+  target: "hub",
+  prefix: "longhorn/",
+  pollInterval: "5m0s",
+  allowRecurringJobWhileVolumeDetached: true,
+  recurringJobs: [] as RecurringJobConfig[],
+  storageClasses: [] as StorageClassConfig[],
+  groupPvcs: {} as Record<string, { namespace: string; name: string }[]>,
+  /** Of each recurring job. */
+  recurringJob: job,
+  /** Of each storage class. */
+  storageClass: storage,
+} as const;
 
 export const longhornSchema = z
   .strictObject({
-    namespace: dnsLabel().default("longhorn-system"),
-    target: z.enum(["hub", "ftpBridge"]).default("hub"),
-    /** Where in the hub's bucket Longhorn writes; "" is the bucket root, where existing backups stay visible. */
+    /** @default "longhorn-system" */
+    namespace: dnsLabel().default(LONGHORN_DEFAULTS.namespace),
+    /** @default "hub" */
+    target: z.enum(["hub", "ftpBridge"]).default(LONGHORN_DEFAULTS.target),
+    /** Where in the hub's bucket Longhorn writes; "" is the bucket root, where existing backups stay visible. @default "longhorn/" */
     prefix: z
       .string()
       .regex(
         /^(|[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/)$/,
         'must be "" (the bucket root) or a key prefix ending in "/", e.g. "longhorn/"',
       )
-      .default("longhorn/"),
-    pollInterval: goDuration.default("5m0s"),
-    allowRecurringJobWhileVolumeDetached: z.boolean().default(true),
-    recurringJobs: z.array(recurringJobSchema).default([]),
-    storageClasses: z.array(storageClassSchema).default([]),
-    /** Existing PVCs that join a group (their volumes then run the group's jobs), e.g. `{traefik-only: [{namespace, name}]}`. */
+      .default(LONGHORN_DEFAULTS.prefix),
+    /** @default "5m0s" */
+    pollInterval: goDuration.default(LONGHORN_DEFAULTS.pollInterval),
+    /** @default true */
+    allowRecurringJobWhileVolumeDetached: z.boolean().default(LONGHORN_DEFAULTS.allowRecurringJobWhileVolumeDetached),
+    /** @default [] */
+    recurringJobs: z.array(recurringJobSchema).default(LONGHORN_DEFAULTS.recurringJobs),
+    /** @default [] */
+    storageClasses: z.array(storageClassSchema).default(LONGHORN_DEFAULTS.storageClasses),
+    /** Existing PVCs that join a group (their volumes then run the group's jobs), e.g. `{traefik-only: [{namespace, name}]}`. @default {} */
     groupPvcs: z
       .record(
         z
@@ -89,7 +141,7 @@ export const longhornSchema = z
           .regex(LONGHORN_GROUP, "must be a Longhorn group name: letters, digits, '_', '.', '-' (2+ characters)"),
         z.array(z.strictObject({ namespace: dnsLabel(), name: dnsSubdomain })),
       )
-      .default({}),
+      .default(LONGHORN_DEFAULTS.groupPvcs),
   })
   .superRefine((lh, ctx) => {
     uniqueBy(lh.recurringJobs, (j) => j.name, "recurring job", ctx, ["recurringJobs"]);
@@ -161,3 +213,41 @@ export const longhornSchema = z
 
 /** The longhorn section, parsed and defaulted. */
 export type LonghornConfig = z.output<typeof longhornSchema>;
+/** The longhorn section as written: every key with a default may be left out. */
+export type LonghornInput = z.input<typeof longhornSchema>;
+/** One recurring job, parsed and defaulted. */
+export type RecurringJobConfig = z.output<typeof recurringJobSchema>;
+/** One storage class, parsed and defaulted. */
+export type StorageClassConfig = z.output<typeof storageClassSchema>;
+
+/** The longhorn section with every default of the schema applied (LONGHORN_DEFAULTS), in its jobs and classes too. */
+export function longhornWithDefaults(l: LonghornInput): LonghornConfig {
+  const d = LONGHORN_DEFAULTS;
+  return {
+    ...l,
+    namespace: l.namespace ?? d.namespace,
+    target: l.target ?? d.target,
+    prefix: l.prefix ?? d.prefix,
+    pollInterval: l.pollInterval ?? d.pollInterval,
+    allowRecurringJobWhileVolumeDetached:
+      l.allowRecurringJobWhileVolumeDetached ?? d.allowRecurringJobWhileVolumeDetached,
+    recurringJobs:
+      l.recurringJobs?.map((j) => ({
+        ...j,
+        concurrency: j.concurrency ?? job.concurrency,
+        groups: j.groups ?? job.groups,
+        labels: j.labels ?? job.labels,
+        pvcs: j.pvcs ?? job.pvcs,
+      })) ?? d.recurringJobs,
+    storageClasses:
+      l.storageClasses?.map((sc) => ({
+        ...sc,
+        recurringJobs: sc.recurringJobs ?? storage.recurringJobs,
+        recurringJobGroups: sc.recurringJobGroups ?? storage.recurringJobGroups,
+        reclaimPolicy: sc.reclaimPolicy ?? storage.reclaimPolicy,
+        numberOfReplicas: sc.numberOfReplicas ?? storage.numberOfReplicas,
+        parameters: sc.parameters ?? storage.parameters,
+      })) ?? d.storageClasses,
+    groupPvcs: l.groupPvcs ?? d.groupPvcs,
+  };
+}

@@ -5,6 +5,7 @@ import { names } from "../core/names.js";
 import { rcloneS3Provider } from "../core/rclone.js";
 import { cronJobWatch, type CronJobWatch } from "../core/watch.js";
 import type { MirrorConfig } from "../config.js";
+import { mirrorSourceRegion } from "./schema.js";
 
 /** activeDeadlineSeconds of a mirror Job: the first copy of a large bucket takes hours. */
 export const MIRROR_ACTIVE_DEADLINE_SECONDS = 6 * 3600;
@@ -29,7 +30,7 @@ export function mirrorEnv(mirror: MirrorConfig, hub: HubConnection): Record<stri
   return {
     MIRROR_SOURCE_ENDPOINT: mirror.source.endpoint,
     MIRROR_SOURCE_BUCKET: mirror.source.bucket,
-    MIRROR_SOURCE_REGION: mirror.source.region ?? "us-east-1",
+    MIRROR_SOURCE_REGION: mirrorSourceRegion(mirror),
     MIRROR_HUB_ENDPOINT: hub.endpoint,
     MIRROR_HUB_BUCKET: hub.bucket,
     MIRROR_HUB_REGION: hub.region,

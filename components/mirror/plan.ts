@@ -6,6 +6,7 @@ import { names } from "../core/names.js";
 import type { PlanSection } from "../core/planTypes.js";
 import { hubRemoteSetup, restoreKeyOutputs } from "../core/restoreSetup.js";
 import { mirrorPrefix } from "./logic.js";
+import { mirrorSourceRegion } from "./schema.js";
 
 /** Stack outputs with the key a mirror restore reads the hub with (the buckets writer: read, write and prune under buckets/). */
 export const BUCKETS_RESTORE_KEYS = restoreKeyOutputs("buckets");
@@ -27,7 +28,7 @@ export function mirrorRestore(m: MirrorConfig, hub: HubConnection): string {
     ...hubRemoteSetup(hub, BUCKETS_RESTORE_KEYS),
     '# rclone remote "src": the source\'s S3 endpoint and its keys from the source Secret',
     `SRC_ENDPOINT="\${SRC_ENDPOINT:-${m.source.endpoint}}" SRC_BUCKET="\${SRC_BUCKET:-${m.source.bucket}}"`,
-    `export RCLONE_CONFIG_SRC_TYPE=s3 RCLONE_CONFIG_SRC_PROVIDER=Other RCLONE_CONFIG_SRC_FORCE_PATH_STYLE=true RCLONE_CONFIG_SRC_ENDPOINT="$SRC_ENDPOINT" RCLONE_CONFIG_SRC_REGION=${m.source.region ?? "us-east-1"}`,
+    `export RCLONE_CONFIG_SRC_TYPE=s3 RCLONE_CONFIG_SRC_PROVIDER=Other RCLONE_CONFIG_SRC_FORCE_PATH_STYLE=true RCLONE_CONFIG_SRC_ENDPOINT="$SRC_ENDPOINT" RCLONE_CONFIG_SRC_REGION=${mirrorSourceRegion(m)}`,
     `export RCLONE_CONFIG_SRC_ACCESS_KEY_ID=${key("AWS_ACCESS_KEY_ID")}`,
     `export RCLONE_CONFIG_SRC_SECRET_ACCESS_KEY=${key("AWS_SECRET_ACCESS_KEY")}`,
     `rclone sync "hub:$BUCKET/${mirrorPrefix(m)}" "src:$SRC_BUCKET"`,

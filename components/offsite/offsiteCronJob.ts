@@ -5,7 +5,6 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { OffsiteConfig } from "../config.js";
 import {
   backupCronJobSpec,
   mountedScript,
@@ -29,10 +28,11 @@ import {
   offsiteJobWatch,
   offsiteRestoreCommand,
 } from "./logic.js";
+import { offsiteWithDefaults, type OffsiteInput } from "./schema.js";
 
 export interface OffsiteCronJobArgs {
-  /** The offsite section of the stack file, runOn resolved (`offsiteOf`); `namespace` is the job's. */
-  readonly config: OffsiteConfig;
+  /** The offsite section of the stack file (`namespace` is the job's); each key left out takes the schema's default (OFFSITE_DEFAULTS in ./schema.ts). */
+  readonly config: OffsiteInput;
   /** The hub's S3 endpoint, bucket and addressing: the source of the copy. */
   readonly hub: HubConnection;
   /** FTP(S) login password (`homelab-backup:offsiteFtpPassword`). */
@@ -55,7 +55,8 @@ export class OffsiteCronJob extends pulumi.ComponentResource {
 
   constructor(name: string, args: OffsiteCronJobArgs, opts?: pulumi.ComponentResourceOptions) {
     super(OFFSITE_TYPES.cronJob, name, {}, offsiteComponentOptions(OFFSITE_TYPES.cronJob, opts));
-    const { config, hub } = args;
+    const { hub } = args;
+    const config = offsiteWithDefaults(args.config, hub.kind);
     const key = offsiteEncryptionKey(name, config, args.encryptionKey, this);
 
     const labels = commonLabels("offsite");

@@ -14,6 +14,7 @@ import * as command from "@pulumi/command";
 import type * as types from "@pulumi/command/types";
 import * as pulumi from "@pulumi/pulumi";
 import type { HubConfig, OffsiteConfig } from "../config.js";
+import { HUB_DEFAULTS, hubWithDefaults, type PiHubInput } from "../hub/schema.js";
 import { contentHash, readScript } from "../core/files.js";
 import { asRoot, installTimerOnHub, sameFilesOnReplace, stageFilesOnHub } from "../core/hubHost.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
@@ -33,14 +34,15 @@ import {
   offsiteSecretsStdin,
   renderOffsiteUnits,
 } from "./logic.js";
+import { offsiteWithDefaults, type OffsiteInput } from "./schema.js";
 
 export interface OffsiteHubTimerArgs {
-  /** The offsite section of the stack file, runOn resolved (`offsiteOf`). */
-  readonly config: OffsiteConfig;
+  /** The offsite section of the stack file; each key left out takes the schema's default (OFFSITE_DEFAULTS in ./schema.ts). */
+  readonly config: OffsiteInput;
   /** The hub's S3 endpoint, bucket and addressing: the source of the copy. */
   readonly hub: HubConnection;
-  /** The hub section: SSH access, the hub's OS and the textfile collector directory. */
-  readonly hubConfig: HubConfig;
+  /** The hub section (kind pi): SSH access, the hub's OS and the textfile collector directory; each key left out takes the schema's default (HUB_DEFAULTS). */
+  readonly hubConfig: PiHubInput;
   /** SSH private key of the hub (`homelab-backup:hubSshPrivateKey`). */
   readonly sshPrivateKey: pulumi.Input<string>;
   /** FTP(S) login password (`homelab-backup:offsiteFtpPassword`). */
@@ -65,6 +67,10 @@ interface HubSide {
   readonly name: string;
   readonly parent: pulumi.Resource;
   readonly args: OffsiteHubTimerArgs;
+  /** The offsite section, defaulted. */
+  readonly config: OffsiteConfig;
+  /** The hub section, defaulted. */
+  readonly hubConfig: HubConfig;
   readonly connection: types.input.remote.ConnectionArgs;
   readonly sshUser: string | undefined;
   /** write-config.sh's secrets on stdin (offsiteSecretsStdin). */
@@ -83,7 +89,8 @@ export class OffsiteHubTimer extends pulumi.ComponentResource {
 
   constructor(name: string, args: OffsiteHubTimerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(OFFSITE_TYPES.hubTimer, name, {}, offsiteComponentOptions(OFFSITE_TYPES.hubTimer, opts));
-    const { config, hubConfig } = args;
+    const config = offsiteWithDefaults(args.config, args.hubConfig.kind);
+    const hubConfig = hubWithDefaults(args.hubConfig);
 
     const key = offsiteEncryptionKey(name, config, args.encryptionKey, this);
     const stdin = pulumi.secret(
@@ -94,11 +101,11 @@ export class OffsiteHubTimer extends pulumi.ComponentResource {
     const sshUser = hubConfig.ssh?.user;
     const connection = {
       host: hubConfig.host!,
-      port: hubConfig.ssh?.port ?? 22,
+      port: hubConfig.ssh?.port ?? HUB_DEFAULTS.ssh.port,
       user: sshUser,
       privateKey: args.sshPrivateKey,
     };
-    const side: HubSide = { name, parent: this, args, connection, sshUser, stdin };
+    const side: HubSide = { name, parent: this, args, config, hubConfig, connection, sshUser, stdin };
     if (hubConfig.os === "nixos") writeNixosConfig(side);
     else installOnDebian(side);
 
@@ -120,9 +127,9 @@ export class OffsiteHubTimer extends pulumi.ComponentResource {
  * config is written, root-only, inside the module's own directory. The scripts that write it are staged
  * under the staging directory in the layout of components/ (`<staging>/offsite/`, `<staging>/core/`).
  */
-function writeNixosConfig({ name, parent, args, connection, sshUser, stdin }: HubSide): void {
+function writeNixosConfig({ name, parent, args, config, connection, sshUser, stdin }: HubSide): void {
   const sudo = sshUser === "root" ? "" : "sudo -n ";
-  const configEnv = { ...offsiteConfigEnv(args.config, args.hub), RCLONE: NIXOS_PATHS.rclone };
+  const configEnv = { ...offsiteConfigEnv(config, args.hub), RCLONE: NIXOS_PATHS.rclone };
   const scripts = configScripts(configEnv);
   const staged = (rel: string) => `${NIXOS_PATHS.staging}/${rel}`;
   // The SSH user owns the staging directory and creates what is under it.
@@ -172,8 +179,8 @@ function writeNixosConfig({ name, parent, args, connection, sshUser, stdin }: Hu
 }
 
 /** A Debian hub: the pinned rclone, the scripts, the rclone config and the timer, installed over SSH. */
-function installOnDebian({ name, parent, args, connection, sshUser, stdin }: HubSide): void {
-  const { config, hub, hubConfig } = args;
+function installOnDebian({ name, parent, args, config, hubConfig, connection, sshUser, stdin }: HubSide): void {
+  const { hub } = args;
   const units = renderOffsiteUnits(
     {
       service: readScript("offsite/homelab-backup-offsite.service"),

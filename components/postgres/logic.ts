@@ -85,7 +85,7 @@ function minutes(hhmm: string): number {
  * are only concurrent readers of the server, never wrong.
  * Deterministic: same config, same schedules.
  */
-export function dumpSchedules(pg: PostgresConfig): Map<string, string> {
+export function dumpSchedules(pg: Pick<PostgresConfig, "window" | "databases">): Map<string, string> {
   const out = new Map<string, string>();
   const start = minutes(pg.window.start);
   const length = minutes(pg.window.end) - start;

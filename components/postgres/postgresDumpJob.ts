@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { DatabaseConfig } from "../config.js";
 import {
   backupCronJobSpec,
   rcloneInitContainer,
@@ -22,13 +21,14 @@ import {
   S3_SECRET_KEYS,
 } from "./logic.js";
 import { CronJobWatch } from "../core/watch.js";
-import { dumpWatch } from "./logic.js";
+import { dumpSchedules, dumpWatch } from "./logic.js";
+import { databaseWithDefaults, POSTGRES_DEFAULTS, type DatabaseInput } from "./schema.js";
 
 export interface PostgresDumpJobArgs {
-  /** The database to dump (image and database already defaulted by the config schema). */
-  readonly database: DatabaseConfig;
-  /** 5-field UTC cron, from dumpSchedules(). */
-  readonly schedule: string;
+  /** One entry of `postgres.databases`; each key left out takes the schema's default (POSTGRES_DEFAULTS in ./schema.ts). */
+  readonly database: DatabaseInput;
+  /** 5-field UTC cron (the stack's: dumpSchedules()). @default the database's `schedule`, else the start of the default window, "0 3 * * *" */
+  readonly schedule?: string;
   /** Where dumps land. */
   readonly hub: HubConnection;
   /** The hub's postgres writer: may write only under postgres-backups/. */
@@ -63,9 +63,12 @@ export class PostgresDumpJob extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresDumpJobArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:PostgresDumpJob", name, {}, opts);
-    const db = args.database;
+    const db = databaseWithDefaults(args.database);
     const ns = db.namespace;
-    const watch = dumpWatch(db, args.schedule);
+    // Alone in a section that sets nothing else, the database gets the schedule the stack would give it.
+    const schedule =
+      args.schedule ?? dumpSchedules({ window: POSTGRES_DEFAULTS.window, databases: [db] }).get(db.name)!;
+    const watch = dumpWatch(db, schedule);
     const jobName = watch.cronJob;
     const labels = { ...commonLabels("postgres-dump"), "homelab-backup/database": db.name };
     const scripts = { "dump.sh": readScript("postgres/dump.sh"), "restore.sh": readScript("postgres/restore.sh") };

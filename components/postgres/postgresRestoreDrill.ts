@@ -1,6 +1,5 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { DatabaseConfig, RestoreDrillConfig } from "../config.js";
 import {
   backupCronJobSpec,
   rcloneInitContainer,
@@ -16,12 +15,18 @@ import { commonLabels } from "../core/names.js";
 import { drillCheckFiles, drillEnv, POSTGRES_ALPINE_UID, S3_SECRET_KEYS } from "./logic.js";
 import { CronJobWatch } from "../core/watch.js";
 import { drillWatch } from "./logic.js";
+import {
+  databaseWithDefaults,
+  restoreDrillWithDefaults,
+  type DatabaseInput,
+  type RestoreDrillInput,
+} from "./schema.js";
 
 export interface PostgresRestoreDrillArgs {
-  /** The drill section of the stack (databases already defaulted to all). */
-  readonly drill: RestoreDrillConfig;
-  /** Every configured database; the drill covers those `drill.databases` names. */
-  readonly databases: DatabaseConfig[];
+  /** `postgres.restoreDrill`; each key left out takes the schema's default (POSTGRES_DEFAULTS.restoreDrill in ./schema.ts). @default {}: every database, "0 6 * * 0", [DEFAULT_CHECK] */
+  readonly drill?: RestoreDrillInput;
+  /** Every configured database (`postgres.databases`); the drill covers those `drill.databases` names. */
+  readonly databases: readonly DatabaseInput[];
   /** Where the dumps are. */
   readonly hub: HubConnection;
   /** The hub's postgres writer (reads the dumps, writes drill/last-success.json). */
@@ -41,15 +46,20 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
 
   constructor(name: string, args: PostgresRestoreDrillArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:PostgresRestoreDrill", name, {}, opts);
-    const chosen = args.drill.databases.map((n) => {
-      const db = args.databases.find((d) => d.name === n);
+    const databases = args.databases.map((d) => databaseWithDefaults(d));
+    const drill = restoreDrillWithDefaults(
+      args.drill ?? {},
+      databases.map((d) => d.name),
+    );
+    const chosen = drill.databases.map((n) => {
+      const db = databases.find((d) => d.name === n);
       if (!db) throw new Error(`postgres.restoreDrill.databases names "${n}", which is not in postgres.databases`);
       return db;
     });
     const files = {
       "restore.sh": readScript("postgres/restore.sh"),
       "restore-drill.sh": readScript("postgres/restore-drill.sh"),
-      ...drillCheckFiles(args.drill.checks),
+      ...drillCheckFiles(drill.checks),
     };
     const hash = contentHash(...Object.entries(files).flat());
     const out: Record<string, pulumi.Output<string>> = {};
@@ -57,7 +67,7 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
 
     for (const db of chosen) {
       const ns = db.namespace;
-      const watch = drillWatch(db, args.drill.schedule);
+      const watch = drillWatch(db, drill.schedule);
       watches.push(watch);
       const jobName = watch.cronJob;
       const labels = { ...commonLabels("postgres-restore-drill"), "homelab-backup/database": db.name };

@@ -2,6 +2,7 @@
 import type { StackConfig } from "../config.js";
 import { cronGaps, formatSeconds } from "../core/cron.js";
 import { names } from "../core/names.js";
+import { ALERTS_DEFAULTS } from "../alerts/schema.js";
 import { dataDirMountpoints } from "../hub/alerts.js";
 import { defaultVolumeNamespaceMatcher, usesNodeAgent } from "./fsBackup.js";
 import { veleroSchedules } from "./logic.js";
@@ -148,7 +149,7 @@ export function veleroVolumesFitRule(stack: StackConfig): Built | undefined {
     return undefined;
   const scope = defaultVolumeNamespaceMatcher(veleroSchedules(velero), velero.excludedNamespaces, regexAlternatives);
   if (!scope) return undefined;
-  const pct = stack.alerts?.hubDiskUsagePercent ?? 85;
+  const pct = stack.alerts?.hubDiskUsagePercent ?? ALERTS_DEFAULTS.hubDiskUsagePercent;
   const mp = `mountpoint=~${q(regexAlternatives(dataDirMountpoints(hub.dataDir)))}`;
   return rule(
     "homelab-backup.velero",

@@ -16,11 +16,14 @@ export type FsBackup =
   | { readonly mode: "opt-out" }
   | { readonly mode: "opt-in"; readonly namespaces: readonly string[] };
 
-/** The stack file's `velero.fsBackup` (boolean or object) as one shape: `true` is opt-out, as before. */
+/**
+ * The stack file's `velero.fsBackup` (boolean or object) as one shape: `true` is opt-out, as before. A
+ * value already in that shape (a parsed section handed to a component) stays as it is.
+ */
 export function normalizeFsBackup(
-  value: boolean | { mode: "opt-in" | "opt-out"; namespaces?: readonly string[] } | undefined,
+  value: boolean | { mode: "opt-in" | "opt-out"; namespaces?: readonly string[] } | FsBackup | undefined,
 ): FsBackup {
-  if (value === undefined || value === false) return { mode: "off" };
+  if (value === undefined || value === false || (value !== true && value.mode === "off")) return { mode: "off" };
   if (value === true || value.mode === "opt-out") return { mode: "opt-out" };
   return { mode: "opt-in", namespaces: [...(value.namespaces ?? [])] };
 }

@@ -1,4 +1,5 @@
 /** Velero's part of plan.md. */
+import { ALERTS_DEFAULTS } from "../alerts/schema.js";
 import { hubOf, type StackConfig } from "../config.js";
 import { describeCron, formatSeconds } from "../core/cron.js";
 import { formatGoDuration } from "../core/duration.js";
@@ -95,7 +96,7 @@ function fitEstimate(stack: StackConfig, built: ReturnType<typeof veleroSchedule
     "```",
     "",
     rule
-      ? `Alert \`${rule.rule.alert}\` fires when it exceeds ${stack.alerts?.hubDiskUsagePercent ?? 85}% of the hub's data disk (\`${stack.hub?.kind === "pi" ? stack.hub.dataDir : ""}\`): such a copy can never fit, and a full hub stops every other class.`
+      ? `Alert \`${rule.rule.alert}\` fires when it exceeds ${stack.alerts?.hubDiskUsagePercent ?? ALERTS_DEFAULTS.hubDiskUsagePercent}% of the hub's data disk (\`${stack.hub?.kind === "pi" ? stack.hub.dataDir : ""}\`): such a copy can never fit, and a full hub stops every other class.`
       : "Compare it with the free space of the hub yourself: this hub exports no disk metrics the cluster scrapes (a Pi hub with `hub.monitoring` does).",
   ].join("\n");
 }

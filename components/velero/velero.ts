@@ -7,10 +7,11 @@ import { commonLabels, names } from "../core/names.js";
 import { bslConfig, VELERO_PREFIX, veleroSchedules } from "./logic.js";
 import { usesNodeAgent } from "./fsBackup.js";
 import { VERSIONS } from "../core/versions.js";
+import { veleroWithDefaults, type VeleroInput } from "./schema.js";
 
 export interface VeleroArgs {
-  /** The velero section of the stack file. */
-  readonly config: VeleroConfig;
+  /** The velero section of the stack file; each key left out takes the schema's default (VELERO_DEFAULTS in ./schema.ts). */
+  readonly config: VeleroInput;
   /** Where the backups go. */
   readonly hub: HubConnection;
   /** The hub's velero writer (can write only under velero/). */
@@ -20,7 +21,7 @@ export interface VeleroArgs {
    * @default generated: 40 random letters and digits
    */
   readonly repositoryPassword?: pulumi.Input<string>;
-  /** Labels of the chart's ServiceMonitor (kube-prometheus-stack selects on `release`); no ServiceMonitor when absent. */
+  /** Labels of the chart's ServiceMonitor (kube-prometheus-stack selects on `release`). @default none: no ServiceMonitor */
   readonly serviceMonitorLabels?: Record<string, string>;
 }
 
@@ -84,7 +85,8 @@ export class Velero extends pulumi.ComponentResource {
 
   constructor(name: string, args: VeleroArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:Velero", name, {}, opts);
-    const { config, hub } = args;
+    const { hub } = args;
+    const config = veleroWithDefaults(args.config);
     const labels = commonLabels("velero");
     const namespace = config.namespace;
 

@@ -19,6 +19,7 @@ import {
   stepTriggers,
 } from "../../components/hub/pi/piHubSteps.js";
 import type { PrefixLifecycle } from "../../components/hub/retention.js";
+import { piHubOf } from "../../components/hub/schema.js";
 import {
   installMocks,
   isSecretOutput,
@@ -249,13 +250,13 @@ describe("PiHub under the mock runtime", () => {
     };
     const { PiHub } = await import("../../components/hub/pi/piHub.js");
     generated = new PiHub("hub", {
-      hub: hub(),
+      hub: piHubOf(hub()),
       sshPrivateKey: pulumi.secret(SSH_KEY),
       lifecycles,
       writerPolicies: policies,
     });
     given = new PiHub("hub2", {
-      hub: hub({ ssh: { user: "root", port: 22 } }),
+      hub: piHubOf(hub({ ssh: { user: "root", port: 22 } })),
       sshPrivateKey: SSH_KEY,
       adminPassword: GIVEN_PASSWORD,
       lifecycles,

@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { offsiteOf, parseStackConfig } from "../../components/config.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
+import { piHubOf } from "../../components/hub/schema.js";
 import { installMocks, recordingMocks, settle, type RecordingMocks } from "../../tools/mocks.js";
 import { matchOldResources } from "../../tools/urns.js";
 import { registrationsOf } from "../support/urnBaseline.js";
@@ -51,7 +52,7 @@ beforeAll(async () => {
   new OffsiteHubTimer("offsite", {
     ...common,
     config: offsiteOf(stack)!,
-    hubConfig: stack.hub!,
+    hubConfig: piHubOf(stack.hub!),
     sshPrivateKey: pulumi.secret("PRIVATE KEY"),
   });
   await settle();

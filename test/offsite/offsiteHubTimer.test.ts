@@ -16,6 +16,7 @@ import { names } from "../../components/core/names.js";
 import { VERSIONS } from "../../components/core/versions.js";
 import { NIXOS_PATHS } from "../../components/hub/pi/nixos.js";
 import { offsiteConfigEnv } from "../../components/offsite/logic.js";
+import { piHubOf } from "../../components/hub/schema.js";
 import type { OffsiteHubTimer } from "../../components/offsite/offsiteHubTimer.js";
 import {
   installMocks,
@@ -66,7 +67,7 @@ beforeAll(async () => {
     new OffsiteHubTimer(name, {
       config: offsiteOf(stack)!,
       hub: hubConnection(stack.hub!),
-      hubConfig: stack.hub!,
+      hubConfig: piHubOf(stack.hub!),
       sshPrivateKey: pulumi.secret("PRIVATE KEY"),
       ftpPassword: pulumi.secret(FTP_PASSWORD),
       encryptionKey,

@@ -14,7 +14,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { remote } from "@pulumi/command";
-import type { HubConfig } from "../../config.js";
 import { contentHash, readScript } from "../../core/files.js";
 import { WRITERS, type WriterCredentials, type WriterName } from "../../core/hubConnection.js";
 import { renderNixosModule, type NixosArrivals, type NixosOffsite } from "./nixos.js";
@@ -34,17 +33,18 @@ import {
   type Step,
 } from "./piHubSteps.js";
 import type { PrefixLifecycle } from "../retention.js";
+import { hubWithDefaults, type PiHubInput } from "../schema.js";
 
 export interface PiHubArgs {
-  /** The hub section of the stack file (kind pi). */
-  readonly hub: HubConfig;
+  /** The hub section of the stack file (kind pi); each key left out takes the schema's default (HUB_DEFAULTS in components/hub/schema.ts). */
+  readonly hub: PiHubInput;
   /** Private key of the SSH user `hub.ssh.user` (homelab-backup:hubSshPrivateKey). */
   readonly sshPrivateKey: pulumi.Input<string>;
   /** The server's admin password (homelab-backup:hubAdminPassword). @default generated, 40 characters */
   readonly adminPassword?: pulumi.Input<string>;
   /** One lifecycle rule per bucket prefix (components/hub/retention.ts prefixLifecycles). */
   readonly lifecycles: PrefixLifecycle[];
-  /** IAM-grammar policy document per writer in use, created as a MinIO policy and attached to that writer's user. */
+  /** IAM-grammar policy document per writer in use, created as a MinIO policy and attached to that writer's user (components/hub/iam.ts writerPolicies). */
   readonly writerPolicies: Readonly<Partial<Record<WriterName, object>>>;
   /** NixOS hubs: the off-site copy the module runs (script, settings, calendar). @default none */
   readonly nixosOffsite?: NixosOffsite;
@@ -66,8 +66,9 @@ export class PiHub extends pulumi.ComponentResource {
     // The registered inputs show what the hub is built from; the SSH key stays out of them (a component
     // cannot mark an input secret for the policy analyzer, so it would reach it as plain text).
     const { sshPrivateKey: _key, ...shown } = args;
-    super("homelab-backup:index:PiHub", name, shown, opts);
-    const s = piHubSettings(args.hub);
+    const hub = hubWithDefaults(args.hub);
+    super("homelab-backup:index:PiHub", name, { ...shown, hub }, opts);
+    const s = piHubSettings(hub);
 
     // The key is a secret input: secretness hoists to the whole connection, so host and user are hidden in diffs too.
     const connection = {
@@ -95,8 +96,8 @@ export class PiHub extends pulumi.ComponentResource {
             readScript("hub/pi/hub.nix"),
             {
               server: s.server,
-              version: args.hub.version,
-              sha256: args.hub.sha256,
+              version: hub.version,
+              sha256: hub.sha256,
               dataDir: s.dataDir,
               port: s.port,
               consolePort: s.consolePort,
@@ -158,7 +159,7 @@ export class PiHub extends pulumi.ComponentResource {
           ...(stdinOf[step] ? { stdin: stdinOf[step] } : {}),
           triggers: stepTriggers(
             step,
-            args.hub,
+            hub,
             step === "configure" ? args.lifecycles : [],
             step === "configure" ? args.writerPolicies : undefined,
           ),

@@ -17,6 +17,7 @@ import type { HubConfig } from "../../config.js";
 import { contentHash, readScript, shellQuote } from "../../core/files.js";
 import type { WriterName } from "../../core/hubConnection.js";
 import type { PrefixLifecycle } from "../retention.js";
+import { HUB_DEFAULTS } from "../schema.js";
 import { fillTemplate } from "../../core/systemd.js";
 import { NIXOS_MODULE_FILE, NIXOS_PATHS } from "./nixos.js";
 import { assetsArg, PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "../releases.js";
@@ -111,7 +112,7 @@ export function piHubSettings(hub: HubConfig): PiHubSettings {
     client: PINNED_RELEASES.mcli,
     host: hub.host!,
     sshUser: hub.ssh!.user,
-    sshPort: hub.ssh!.port ?? 22,
+    sshPort: hub.ssh!.port ?? HUB_DEFAULTS.ssh.port,
     dataDir: hub.dataDir!.replace(/(.)\/+$/, "$1"),
     bucket: hub.bucket,
     region: hub.region,

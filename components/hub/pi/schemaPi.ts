@@ -10,15 +10,21 @@ const sha256 = z
   .regex(/^[0-9a-fA-F]{64}$/, "must be a sha256: 64 hexadecimal characters")
   .transform((v) => v.toLowerCase());
 
+/** The defaults of the keys a pi hub adds (part of HUB_DEFAULTS in components/hub/schema.ts). */
+export const PI_HUB_DEFAULTS = { server: "silo", os: "debian", monitoring: true } as const;
+
 /** The keys a pi hub adds to the hub section. */
 export const piHubFields = {
-  /** `silo` (default) or `rustfs`; `minio` is accepted by the parser only to be refused with its reason. */
-  server: z.enum(["silo", "rustfs", "minio"]).default("silo"),
+  /** `silo` or `rustfs`; `minio` is accepted by the parser only to be refused with its reason. @default "silo" */
+  server: z.enum(["silo", "rustfs", "minio"]).default(PI_HUB_DEFAULTS.server),
+  /** The server release to install. @default the release this project pins (components/hub/releases.ts) */
   version: z.string().min(1).optional(),
   /** Extension: the published sha256 per architecture of a `version` this project does not pin. */
   sha256: z.strictObject({ arm64: sha256, amd64: sha256 }).optional(),
-  os: z.enum(["debian", "nixos"]).default("debian"),
-  monitoring: z.boolean().default(true),
+  /** @default "debian" */
+  os: z.enum(["debian", "nixos"]).default(PI_HUB_DEFAULTS.os),
+  /** Node exporter on the hub, scraped by the cluster's Prometheus. @default true */
+  monitoring: z.boolean().default(PI_HUB_DEFAULTS.monitoring),
 } as const;
 
 /** The pi-only keys, for "applies only to hub.kind pi" checks. */

@@ -27,6 +27,8 @@
 
 export const S3_FLAVORS = ["minio", "silo", "rustfs", "garage", "ceph-rgw", "generic"] as const;
 export type S3Flavor = (typeof S3_FLAVORS)[number];
+/** `hub.flavor` when the stack does not set it: nothing is known about the server. */
+export const DEFAULT_S3_FLAVOR = "generic" satisfies S3Flavor;
 
 /** How the program creates writer identities and their rights on a server it manages. */
 export type AdminApi = "madmin" | "rustfs-admin" | "garage-admin-v2" | "rgw-admin-ops";

@@ -17,6 +17,7 @@ import YAML from "yaml";
 import type { WriterCredentials, WriterName } from "../../core/hubConnection.js";
 import { contentHash } from "../../core/files.js";
 import type { PrefixLifecycle } from "../retention.js";
+import { HUB_DEFAULTS } from "../schema.js";
 import { effectiveManage, parseWriterKeys, type S3Flavor } from "./s3Flavors.js";
 import { S3HubBucket, S3HubWriter, s3HubCommand } from "./s3HubResources.js";
 import { hubBucketSettings, hubWriterSpecs, type HubBucketSettings, type HubWriterSpec } from "./s3Settings.js";
@@ -24,11 +25,17 @@ import { hubBucketSettings, hubWriterSpecs, type HubBucketSettings, type HubWrit
 /** The hub section fields an s3 hub uses. */
 export interface S3HubSection {
   readonly bucket: string;
-  readonly region: string;
-  readonly endpoint?: string;
-  readonly flavor: S3Flavor;
+  /** @default "us-east-1" */
+  readonly region?: string;
+  /** The existing server's S3 endpoint, e.g. `https://s3.lan:9000`. */
+  readonly endpoint: string;
+  /** What the server is. @default "generic" */
+  readonly flavor?: S3Flavor;
+  /** `admin`: configured with the admin key; `none`: the writers use `writerKeys`. @default by flavor (s3Flavors.ts defaultManage) */
   readonly manage?: "admin" | "none";
+  /** The admin's access key id; required with manage admin. */
   readonly adminAccessKeyId?: string;
+  /** Object lock with a default retention. @default none */
   readonly objectLock?: { readonly mode: "GOVERNANCE" | "COMPLIANCE"; readonly days: number };
 }
 
@@ -61,7 +68,11 @@ export class S3Hub extends pulumi.ComponentResource {
 
   constructor(name: string, args: S3HubArgs, opts?: pulumi.ComponentResourceOptions) {
     super("homelab-backup:index:S3Hub", name, {}, opts);
-    const hub = args.hub;
+    const hub = {
+      ...args.hub,
+      region: args.hub.region ?? HUB_DEFAULTS.region,
+      flavor: args.hub.flavor ?? HUB_DEFAULTS.flavor,
+    };
     if (!hub.endpoint) throw new Error("S3Hub: hub.endpoint is required");
     const target = { endpoint: hub.endpoint, region: hub.region };
     const manage = effectiveManage(hub.flavor, hub.manage);

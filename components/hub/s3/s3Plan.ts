@@ -6,14 +6,14 @@
 import { PROJECT } from "../../core/schema.js";
 import type { HubConfig } from "../../config.js";
 import type { HubConnection, WriterName } from "../../core/hubConnection.js";
-import { effectiveManage, FLAVOR_CAPABILITIES } from "./s3Flavors.js";
+import { DEFAULT_S3_FLAVOR, effectiveManage, FLAVOR_CAPABILITIES } from "./s3Flavors.js";
 import { s3WriterUserName } from "./s3Settings.js";
 
 type S3Hub = HubConfig;
 
 /** One line: the bucket, the server, and who configures it. */
 export function s3HubSummary(hub: S3Hub, conn: HubConnection): string {
-  const flavor = hub.flavor ?? "generic";
+  const flavor = hub.flavor ?? DEFAULT_S3_FLAVOR;
   const manage = effectiveManage(flavor, hub.manage);
   return `Bucket \`${hub.bucket}\` on an existing ${flavor} server at \`${conn.endpoint}\` (path-style addressing, region label \`${hub.region}\`). ${
     manage === "admin"
@@ -24,7 +24,7 @@ export function s3HubSummary(hub: S3Hub, conn: HubConnection): string {
 
 /** What the hub guarantees, what it cannot, and how that is proven. */
 export function s3HubGuarantees(hub: S3Hub): string[] {
-  const flavor = hub.flavor ?? "generic";
+  const flavor = hub.flavor ?? DEFAULT_S3_FLAVOR;
   const caps = FLAVOR_CAPABILITIES[flavor];
   const manage = effectiveManage(flavor, hub.manage);
   const can: string[] = [];
@@ -60,7 +60,7 @@ export function s3HubGuarantees(hub: S3Hub): string[] {
 
 /** The S3 user name column of the writer table. */
 export function s3WriterIdentity(hub: S3Hub, writer: WriterName): string {
-  const flavor = hub.flavor ?? "generic";
+  const flavor = hub.flavor ?? DEFAULT_S3_FLAVOR;
   return effectiveManage(flavor, hub.manage) === "admin"
     ? `\`${s3WriterUserName(hub.bucket, writer)}\``
     : `\`hubWriterKeys.${writer}\``;
@@ -73,7 +73,7 @@ export function s3HubRestore(
   componentName: string,
   shellUrn: (urn: string) => string,
 ): string[] {
-  const flavor = hub.flavor ?? "generic";
+  const flavor = hub.flavor ?? DEFAULT_S3_FLAVOR;
   const manage = effectiveManage(flavor, hub.manage);
   const s3 = `urn:pulumi:STACK-NAME-MARK::${PROJECT}::${PROJECT}:index:BackupHub$${PROJECT}:index:S3Hub`;
   const rotate =

@@ -6,7 +6,7 @@
 import YAML from "yaml";
 import { APPEND_ONLY_WRITERS } from "../iam.js";
 import { hubWritersInUse } from "../rights.js";
-import { s3HubProblems, type S3Flavor, type S3HubProblem } from "./s3Flavors.js";
+import { DEFAULT_S3_FLAVOR, s3HubProblems, type S3Flavor, type S3HubProblem } from "./s3Flavors.js";
 
 /** The parts of the parsed stack these checks read. */
 export interface S3StackView {
@@ -41,7 +41,7 @@ export function s3StackIssues(c: S3StackView): S3HubProblem[] {
   const present = (k: string) => c.secrets[k] !== undefined && c.secrets[k] !== "";
   const writerKeys = c.secrets.hubWriterKeys;
   return s3HubProblems({
-    flavor: hub.flavor ?? "generic",
+    flavor: hub.flavor ?? DEFAULT_S3_FLAVOR,
     manage: hub.manage,
     endpoint: hub.endpoint,
     adminAccessKeyId: hub.adminAccessKeyId,
