@@ -22,6 +22,7 @@ import { parseStackConfig } from "../../components/config.js";
 import { COMPONENTS_DIR } from "../../components/core/files.js";
 import { piHubSettings, STAGING_DIR, stepCommand, type PiHubSettings } from "../../components/hub/pi/piHubSteps.js";
 import { freePort } from "../support/net.js";
+import { sshClientOptions } from "../support/ssh.js";
 
 const run = promisify(execFile);
 const SUDO = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
@@ -39,29 +40,8 @@ let onRoot: string;
 /** The hub's "home": where the staging directory is created and the commands start. */
 let home: string;
 
-/** ssh/scp options: this server only, its pinned host key, the given client key, no agent, no user config. */
-function sshOptions(key: string): string[] {
-  return [
-    "-F",
-    "/dev/null",
-    "-i",
-    key,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "IdentityAgent=none",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "ConnectTimeout=5",
-  ];
-}
+/** ssh/scp options for this test's own server (test/support/ssh.ts). */
+const sshOptions = (key: string): string[] => sshClientOptions(key, path.join(dir, "known_hosts"));
 
 /** Runs a command on the hub over SSH; resolves with exit code and output (never rejects on a non-zero exit). */
 async function ssh(

@@ -46,6 +46,7 @@ import { runProgram } from "../../tools/harness.js";
 import { unwrapSecrets, type RecordingMocks } from "../../tools/mocks.js";
 import { freePort } from "../support/net.js";
 import { exampleStack } from "../support/stackFiles.js";
+import { sshClientOptions } from "../support/ssh.js";
 
 const run = promisify(execFile);
 
@@ -173,29 +174,8 @@ async function hubSteps(rec: RecordingMocks): Promise<HubStep[]> {
 // ---------------------------------------------------------------------------------------------
 // Running them on the hub
 
-/** ssh/scp options: this server only, its pinned host key, the given client key, no agent, no user config. */
-function sshOptions(key: string): string[] {
-  return [
-    "-F",
-    "/dev/null",
-    "-i",
-    key,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    "IdentityAgent=none",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    `UserKnownHostsFile=${path.join(dir, "known_hosts")}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "ConnectTimeout=5",
-  ];
-}
+/** ssh/scp options for this test's own server (test/support/ssh.ts). */
+const sshOptions = (key: string): string[] => sshClientOptions(key, path.join(dir, "known_hosts"));
 
 /** The client key file whose text the registration carries; never connects anywhere but this server. */
 function target(c: Connection): { key: string; port: number; user: string } {

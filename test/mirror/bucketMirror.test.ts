@@ -5,18 +5,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../components/config.js";
-import { hubConnection, type WriterCredentials } from "../../components/core/hubConnection.js";
+import { hubConnection } from "../../components/core/hubConnection.js";
 import { names } from "../../components/core/names.js";
 import { installMocks, recordingMocks, settle, unwrapSecrets, type RecordingMocks } from "../../tools/mocks.js";
 import { rcloneEnvStandIn, runPodCommand } from "../support/podScripts.js";
+import { READER_KEY_ID, READER_SECRET, readerCredentials } from "../support/readerCredentials.js";
 
 let rec: RecordingMocks;
-const KEY_ID = "reader-key-id";
-const SECRET = "reader-secret-value";
-const reader = (): WriterCredentials => ({
-  accessKeyId: pulumi.secret(KEY_ID),
-  secretAccessKey: pulumi.secret(SECRET),
-});
+const KEY_ID = READER_KEY_ID;
+const SECRET = READER_SECRET;
+const reader = readerCredentials;
 
 const awsStack = parseStackConfig({
   "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "backups-aws", region: "eu-central-1" }),

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { offsiteOf, parseStackConfig } from "../../components/config.js";
-import { hubConnection, type WriterCredentials } from "../../components/core/hubConnection.js";
+import { hubConnection } from "../../components/core/hubConnection.js";
 import { names } from "../../components/core/names.js";
 import { VERSIONS } from "../../components/core/versions.js";
 import { NIXOS_PATHS } from "../../components/hub/pi/nixos.js";
@@ -27,15 +27,13 @@ import {
   valueOf,
   type RecordingMocks,
 } from "../../tools/mocks.js";
+import { READER_KEY_ID, READER_SECRET, readerCredentials } from "../support/readerCredentials.js";
 
 let rec: RecordingMocks;
 const FTP_PASSWORD = "ftp-secret-value";
-const KEY_ID = "reader-key-id";
-const SECRET = "reader-secret-value";
-const reader = (): WriterCredentials => ({
-  accessKeyId: pulumi.secret(KEY_ID),
-  secretAccessKey: pulumi.secret(SECRET),
-});
+const KEY_ID = READER_KEY_ID;
+const SECRET = READER_SECRET;
+const reader = readerCredentials;
 
 const piStack = (os: "debian" | "nixos") =>
   parseStackConfig({
