@@ -158,8 +158,23 @@ async function startOnce(timeoutMs: number): Promise<RgwServer> {
     daemon("ceph-mon", ["-i", "a"]);
     const osdUuid = randomUUID();
     await ceph("ceph-osd", ["-i", "0", "--mkfs", "--osd-uuid", osdUuid]);
-    await ceph("ceph", ["--connect-timeout", "60", "osd", "create", osdUuid]);
-    await ceph("ceph", ["osd", "crush", "add", "osd.0", "1", "root=default"]);
+    // A monitor that has just formed its quorum may still refuse a command under load ("problem getting
+    // command descriptions from mon", EPERM; seen once with a CPU hog beside the suite): ask again until
+    // the deadline. Both commands are idempotent for the same OSD uuid and weight.
+    const monCommand = async (args: string[]) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        try {
+          return await ceph("ceph", ["--connect-timeout", "60", ...args]);
+        } catch (err) {
+          const transient = /problem getting command descriptions/.test(String((err as { stderr?: string }).stderr));
+          if (!transient || Date.now() > deadline) throw err;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    };
+    await monCommand(["osd", "create", osdUuid]);
+    await monCommand(["osd", "crush", "add", "osd.0", "1", "root=default"]);
     const osd = daemon("ceph-osd", ["-i", "0"]);
     await waitFor(
       "the OSD",
