@@ -26,6 +26,8 @@ import { veleroPlan } from "./velero/plan.js";
 export interface PlanVerdict {
   readonly policy: string;
   readonly resource: string;
+  /** The stack-file key to change. */
+  readonly key: string;
   readonly level: string;
   readonly message: string;
 }
@@ -196,7 +198,11 @@ export function planSections(stack: StackConfig): PlanSection[] {
 }
 
 /** The whole plan.md. */
-export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] = []): string {
+export function renderPlan(
+  stack: StackConfig,
+  verdicts: readonly PlanVerdict[] = [],
+  policiesRun: readonly string[] = [],
+): string {
   const sections = planSections(stack);
   const configured = new Set(configuredClasses(stack));
   const rows: PlanRow[] = sections.flatMap((s) => s.rows);
@@ -304,12 +310,14 @@ export function renderPlan(stack: StackConfig, verdicts: readonly PlanVerdict[] 
       ? "No mandatory policy is violated."
       : `**${failing.length} mandatory violation(s): \`pulumi up\` would be refused.**`,
   );
+  if (policiesRun.length > 0)
+    out.push("", `Policies run (${policiesRun.length}): ${policiesRun.map((p) => `\`${p}\``).join(", ")}.`);
   if (verdicts.length > 0)
     out.push(
       "",
       table(
-        ["Policy", "Level", "Resource", "Message"],
-        [...failing, ...advisory].map((v) => [v.policy, v.level, v.resource, v.message]),
+        ["Policy", "Level", "Stack key", "Resource", "Message"],
+        [...failing, ...advisory].map((v) => [v.policy, v.level, v.key ? `\`${v.key}\`` : "", v.resource, v.message]),
       ),
     );
   return out.join("\n") + "\n";

@@ -11,6 +11,7 @@ import type {
   ResourceValidationArgs,
   StackValidationArgs,
 } from "@pulumi/policy";
+import { splitStackKey } from "../components/core/stackKey.js";
 import { policies } from "./all.js";
 import { isObj } from "./support.js";
 import { oneOrMany } from "./support.js";
@@ -20,8 +21,22 @@ export interface PolicyVerdict {
   readonly policy: string;
   /** Logical name of the resource at fault ("stack" when a stack policy names none). */
   readonly resource: string;
+  /** The stack-file key to change (`velero.schedules[0].ttl`), which the message names at its end in the CLI's output. */
+  readonly key: string;
   readonly level: "mandatory" | "advisory";
+  /** The message without its ` (stack key: …)` suffix. */
   readonly message: string;
+}
+
+/** A verdict from a diagnostic's message: the stack key split off its end ("" when it names none). */
+export function verdictOf(
+  policy: string,
+  resource: string,
+  level: "mandatory" | "advisory",
+  text: string,
+): PolicyVerdict {
+  const { message, key } = splitStackKey(text);
+  return { policy, resource, key: key ?? "", level, message };
 }
 
 /** A resource as the analyzer receives it: unwrapped inputs, and the registration's `additionalSecretOutputs`. */
@@ -108,7 +123,7 @@ export function evaluatePolicies(resources: readonly PolicyInput[]): PolicyVerdi
     call: (report: ReportViolation) => unknown,
   ) => {
     const report: ReportViolation = (message: string, urn?: string) =>
-      verdicts.push({ policy, resource: (urn && byUrn.get(urn)) || fallback, level, message });
+      verdicts.push(verdictOf(policy, (urn && byUrn.get(urn)) || fallback, level, message));
     try {
       const result = call(report);
       if (result && typeof (result as Promise<void>).then === "function")

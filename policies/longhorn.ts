@@ -2,6 +2,8 @@
 import type { ResourceValidationPolicy } from "@pulumi/policy";
 import { isObj } from "./support.js";
 import { k8sLabel } from "./support.js";
+import { withStackKey } from "../components/core/stackKey.js";
+import { resourceStackKey } from "./stackKeys.js";
 
 export const LONGHORN_RECURRING_JOB = /^kubernetes:longhorn\.io\/v1beta[12]:RecurringJob(Patch)?$/;
 
@@ -16,9 +18,15 @@ export const longhornRetainPolicy: ResourceValidationPolicy = {
     const raw = isObj(spec.parameters) ? spec.parameters["full-backup-interval"] : undefined;
     if (raw === undefined || raw === null) return;
     const label = k8sLabel(args.type, args.props, args.name);
+    // The RecurringJob's annotation names its entry (`longhorn.recurringJobs[1]`).
+    const entry = resourceStackKey({ name: args.name, props: isObj(args.props) ? args.props : {} });
+    const key = (field: string) => (entry && entry !== "longhorn" ? `${entry}.${field}` : `longhorn.recurringJobs`);
     if (!/^\d+$/.test(String(raw).trim())) {
       report(
-        `${label}: spec.parameters.full-backup-interval is ${JSON.stringify(raw)}; Longhorn expects a non-negative integer as a string`,
+        withStackKey(
+          `${label}: spec.parameters.full-backup-interval is ${JSON.stringify(raw)}; Longhorn expects a non-negative integer as a string`,
+          key("fullBackupInterval"),
+        ),
       );
       return;
     }
@@ -26,11 +34,17 @@ export const longhornRetainPolicy: ResourceValidationPolicy = {
     const retain = spec.retain;
     if (typeof retain !== "number") {
       report(
-        `${label}: spec.retain is not set; with spec.parameters.full-backup-interval ${interval} it must be an integer greater than ${interval}`,
+        withStackKey(
+          `${label}: spec.retain is not set; with spec.parameters.full-backup-interval ${interval} it must be an integer greater than ${interval}`,
+          key("retain"),
+        ),
       );
     } else if (retain <= interval) {
       report(
-        `${label}: spec.retain (${retain}) must be greater than spec.parameters.full-backup-interval (${interval}): otherwise the oldest kept chain loses its full backup and its incremental backups cannot be restored`,
+        withStackKey(
+          `${label}: spec.retain (${retain}) must be greater than spec.parameters.full-backup-interval (${interval}): otherwise the oldest kept chain loses its full backup and its incremental backups cannot be restored`,
+          key("retain"),
+        ),
       );
     }
   },

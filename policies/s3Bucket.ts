@@ -1,7 +1,25 @@
-/** Policy 4 (stack policy): the hub bucket is private, TLS-only, versioned and expires what it should; joins the bucket's configuration resources by bucket name. */
+/**
+ * Policy 4 (stack policies): the hub's bucket holds its guarantees on every hub kind that can enforce
+ * them, read from what each kind registers:
+ * - aws: the aws:s3 resources, joined by bucket name (versioning, encryption, public access, TLS-only
+ *   bucket policy, Object Lock, lifecycle);
+ * - pi: the `configure-bucket.sh` Command (components/hub/pi/piHubSteps.ts): the environment it runs
+ *   with is what the server gets (HUB_TLS, HUB_VERSIONING, HUB_OBJECT_LOCK, HUB_LIFECYCLE);
+ * - s3, manage admin: the S3HubBucket dynamic resource (components/hub/s3/s3HubResources.ts), whose
+ *   `want` the configurator applies, with its `endpoint` and `flavor`; manage none: the conformance
+ *   Command's input (the program configures nothing on that server).
+ * The rules: TLS wherever the hub is reached over the network, unless the stack opts out with
+ * `hub.allowPlainHttp: true`; versioning on; an Object Lock that protects recent restore points
+ * without outliving the shortest retention on the bucket (0 < lock days <= the shortest class
+ * retention), because a lock outlives lifecycle expiry: every expired dump, and every block Longhorn or
+ * Velero deletes, would stay on the hub's disk until its lock ends. What a server cannot enforce, or
+ * what the stack chose to accept, is the advisory `hub-guarantees-reported`, never a silent pass.
+ * Every verdict names the stack key to change.
+ */
 import type { StackValidationPolicy } from "@pulumi/policy";
-import { PREFIXES } from "../components/core/schema.js";
 import { parseGoDuration } from "../components/core/duration.js";
+import { withStackKey } from "../components/core/stackKey.js";
+import { FLAVOR_CAPABILITIES, type S3Flavor } from "../components/hub/s3/s3Flavors.js";
 import { Obj } from "./support.js";
 import { isObj } from "./support.js";
 import { objs } from "./support.js";
@@ -103,13 +121,67 @@ export function veleroTtls(resources: readonly { type: string; props: Obj }[]): 
   return out;
 }
 
-/** Every way the S3 buckets of the stack depart from the protected-bucket shape, with the bucket's resource. */
-export function s3BucketProblems(
-  resources: readonly { type: string; name: string; props: Obj }[],
-): { resource: string; message: string }[] {
-  const out: { resource: string; message: string }[] = [];
+/** A class's retention on the bucket: lifecycle expiry of a prefix, or a Velero schedule's ttl. */
+export interface ClassRetention {
+  readonly what: string;
+  readonly seconds: number;
+}
+
+/** Staging prefixes (`postgres-backups/.partial/`) hold no restore point: their one-day expiry is no class's retention. */
+const isStaging = (prefix: string) => /(^|\/)\.partial\/$/.test(prefix);
+
+/** Every class retention of the stack: `[prefix, days]` expiries (staging prefixes left out) and every Velero ttl. */
+export function classRetentions(
+  expiries: readonly (readonly [string, number])[],
+  resources: readonly { type: string; props: Obj }[],
+): ClassRetention[] {
+  const out: ClassRetention[] = expiries
+    .filter(([prefix, days]) => !isStaging(prefix) && days > 0)
+    .map(([prefix, days]) => ({ what: `lifecycle expiry of "${prefix || "(whole bucket)"}"`, seconds: days * 86_400 }));
+  // Velero prunes velero/ itself (no lifecycle expiry there): each ttl is a retention on the bucket.
+  for (const ttl of veleroTtls(resources)) {
+    const seconds = parseGoDuration(ttl);
+    if (seconds !== undefined && seconds > 0) out.push({ what: `Velero ttl ${ttl}`, seconds });
+  }
+  return out;
+}
+
+const fmtDays = (seconds: number) => {
+  const d = seconds / 86_400;
+  return `${Number.isInteger(d) ? d : d.toFixed(1)} day${d === 1 ? "" : "s"}`;
+};
+
+/** Why a default lock of `days` breaks the lock rule, or undefined when it holds. */
+export function lockRuleProblem(days: number | undefined, retentions: readonly ClassRetention[]): string | undefined {
+  if (days === undefined || !Number.isFinite(days)) return "Object Lock has no default retention in days or years";
+  if (days <= 0)
+    return `Object Lock default retention is ${days} days; a lock protects nothing unless it is more than 0 days`;
+  if (retentions.length === 0) return undefined;
+  const shortest = retentions.reduce((m, r) => (r.seconds < m.seconds ? r : m));
+  if (days * 86_400 > shortest.seconds) {
+    return `Object Lock default retention is ${days} days, longer than the shortest retention on the bucket (${fmtDays(shortest.seconds)}, ${shortest.what}): a lock outlives lifecycle expiry, so every expired restore point and every block Longhorn or Velero deletes would stay on the hub until its lock ends; set it to at most ${Math.floor(shortest.seconds / 86_400)} days`;
+  }
+  return undefined;
+}
+
+/** One departure from the protected-bucket shape. */
+export interface BucketProblem {
+  /** Logical name of the resource at fault. */
+  readonly resource: string;
+  readonly message: string;
+  /** The stack-file key to change. */
+  readonly key: string;
+  /** Advisory: the server cannot enforce it, or the stack accepted it explicitly. */
+  readonly advisory?: boolean;
+}
+
+const PLAIN_HTTP_RISK =
+  "every writer's key and every backup crosses the network readable and alterable by anyone on the path";
+
+/** The AWS hub: every S3 bucket of the stack, joined with its configuration resources by bucket name. */
+function awsBucketProblems(resources: readonly { type: string; name: string; props: Obj }[]): BucketProblem[] {
+  const out: BucketProblem[] = [];
   const buckets = resources.filter((r) => r.type === S3.bucket || r.type === S3.bucketV2);
-  if (buckets.length === 0) return out;
   const of = (types: readonly string[]) => resources.filter((r) => types.includes(r.type));
   for (const b of buckets) {
     const explicit = str(b.props?.bucket);
@@ -120,7 +192,8 @@ export function s3BucketProblems(
       if (ref === undefined) return false;
       return explicit !== undefined ? ref === explicit : ref === b.name || ref.startsWith(`${b.name}-`);
     };
-    const say = (message: string) => out.push({ resource: b.name, message: `bucket ${bucketName}: ${message}` });
+    const say = (message: string, key = "hub") =>
+      out.push({ resource: b.name, key, message: `bucket ${bucketName}: ${message}` });
 
     const inlineVersioning = b.props?.versioning?.enabled === true || list(b.props?.versionings)[0]?.enabled === true;
     const versionings = of(S3.versioning).filter(sameBucket);
@@ -162,45 +235,215 @@ export function s3BucketProblems(
 
     const locks = of(S3.objectLock).filter(sameBucket);
     if (locks.length > 0) {
-      const retention = new Map<string, number>();
+      const expiries: [string, number][] = [];
       for (const l of of(S3.lifecycle).filter(sameBucket)) {
-        for (const [prefix, days] of lifecycleRetentionByPrefix(l.props?.rules))
-          retention.set(prefix, Math.max(retention.get(prefix) ?? 0, days));
-      }
-      // Velero prunes velero/ itself (no lifecycle expiry there): its longest ttl is that class's retention.
-      const veleroDays = Math.ceil(Math.max(0, ...veleroTtls(resources).map((t) => parseGoDuration(t) ?? 0)) / 86_400);
-      if (veleroDays > 0)
-        retention.set(`${PREFIXES.velero} (Velero ttl)`, Math.max(retention.get(PREFIXES.velero) ?? 0, veleroDays));
-      const [longestPrefix, longest] = [...retention.entries()].reduce<[string, number]>(
-        (m, e) => (e[1] > m[1] ? e : m),
-        ["", 0],
-      );
-      for (const l of locks) {
-        const days = lockDays(l.props?.rule) ?? lockDays(list(l.props?.rules)[0]);
-        if (days === undefined) say("Object Lock configuration has no rule.defaultRetention days or years");
-        else if (days < longest) {
-          say(
-            `Object Lock rule.defaultRetention is ${days} days, shorter than the longest retention of a class (${longest} days for prefix "${longestPrefix || "(whole bucket)"}"); backups older than ${days} days would be unprotected`,
-          );
+        for (const r of objs(l.props?.rules)) {
+          if (r.status !== undefined && r.status !== "Enabled") continue;
+          const days = r.expiration?.days ?? list(r.expirations)[0]?.days;
+          const prefix = str(r.filter?.prefix) ?? str(r.filter?.and?.prefix) ?? str(r.prefix) ?? "";
+          if (typeof days === "number") expiries.push([prefix, days]);
         }
+      }
+      const retentions = classRetentions(expiries, resources);
+      for (const l of locks) {
+        const problem = lockRuleProblem(lockDays(l.props?.rule) ?? lockDays(list(l.props?.rules)[0]), retentions);
+        if (problem) say(problem, "hub.objectLock.days");
       }
     }
   }
   return out;
 }
 
+/** `HUB_X='v'` assignments of a command line (components/core/files.ts shellQuote). */
+export function commandEnvironment(command: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of command.matchAll(/\b([A-Z][A-Z0-9_]*)=((?:'[^']*'|\\')+)/g))
+    out[m[1]] = m[2].replace(/'\\''/g, "'").replace(/^'|'$/g, "");
+  return out;
+}
+
+/** The Pi hub: its configure step's environment is what the server is configured with. */
+function piHubProblems(resources: readonly { type: string; name: string; props: Obj }[]): BucketProblem[] {
+  const out: BucketProblem[] = [];
+  const steps = resources.filter(
+    (r) => r.type === "command:remote:Command" && /\bconfigure-bucket\.sh\b/.test(str(r.props?.create) ?? ""),
+  );
+  for (const c of steps) {
+    const env = commandEnvironment(str(c.props.create)!);
+    const bucket = env.HUB_BUCKET ?? "(unnamed)";
+    const say = (key: string, message: string, advisory = false) =>
+      out.push({
+        resource: c.name,
+        key,
+        message: `pi hub bucket ${bucket}: ${message}`,
+        ...(advisory ? { advisory } : {}),
+      });
+    if (env.HUB_TLS !== "true") {
+      if (env.HUB_ALLOW_PLAIN_HTTP === "true")
+        say(
+          "hub.tls",
+          `the S3 server speaks plain HTTP to the network, as the stack accepts (hub.allowPlainHttp: true): ${PLAIN_HTTP_RISK}; set hub.tls: true with a certificate to end it`,
+          true,
+        );
+      else
+        say(
+          "hub.tls",
+          `the S3 server speaks plain HTTP to the network (HUB_TLS is ${JSON.stringify(env.HUB_TLS ?? null)}): ${PLAIN_HTTP_RISK}; set hub.tls: true (with a certificate on the hub), or hub.allowPlainHttp: true to accept plain HTTP on a network you trust`,
+        );
+    }
+    if (env.HUB_VERSIONING !== "Enabled")
+      say(
+        "hub",
+        `versioning is not Enabled (HUB_VERSIONING is ${JSON.stringify(env.HUB_VERSIONING ?? null)}); without it an overwrite or delete loses the backup`,
+      );
+    const lock = /^(\S+)\s+(\d+)$/.exec(env.HUB_OBJECT_LOCK ?? "");
+    if (env.HUB_OBJECT_LOCK) {
+      const expiries: [string, number][] = [];
+      for (const rule of (env.HUB_LIFECYCLE ?? "").split(/\s+/).filter(Boolean)) {
+        const [prefix, expire] = rule.split(":");
+        if (/^\d+$/.test(expire ?? "")) expiries.push([prefix, Number(expire)]);
+      }
+      const problem = lockRuleProblem(lock ? Number(lock[2]) : undefined, classRetentions(expiries, resources));
+      if (problem) say("hub.objectLock.days", problem);
+    }
+  }
+  return out;
+}
+
+const isS3HubBucket = (r: { type: string; props: Obj }) =>
+  r.type === "pulumi-nodejs:dynamic:Resource" && isObj(r.props?.want) && Array.isArray(r.props.want.lifecycleRules);
+const isConformance = (r: { type: string; props: Obj }) =>
+  r.type === "command:local:Command" && /components\/hub\/s3-hub\.ts check\b/.test(str(r.props?.create) ?? "");
+
+function plainHttpProblem(
+  say: (key: string, message: string, advisory?: boolean) => void,
+  endpoint: string | undefined,
+  allowPlainHttp: boolean,
+): void {
+  if (endpoint === undefined || endpoint.startsWith("https://")) return;
+  if (allowPlainHttp)
+    say(
+      "hub.endpoint",
+      `endpoint ${endpoint} is plain HTTP, as the stack accepts (hub.allowPlainHttp: true): ${PLAIN_HTTP_RISK}`,
+      true,
+    );
+  else
+    say(
+      "hub.endpoint",
+      `endpoint ${JSON.stringify(endpoint)} is not https: ${PLAIN_HTTP_RISK}; use the server's https:// endpoint, or set hub.allowPlainHttp: true to accept plain HTTP on a network you trust`,
+    );
+}
+
+/** The s3 hub: the S3HubBucket's `want` (manage admin), or what the conformance step is told (manage none). */
+function s3HubProblems(resources: readonly { type: string; name: string; props: Obj }[]): BucketProblem[] {
+  const out: BucketProblem[] = [];
+  for (const b of resources.filter(isS3HubBucket)) {
+    const want = b.props.want as Obj;
+    const bucket = str(want.bucket) ?? "(unnamed)";
+    const endpoint = str(b.props.endpoint);
+    const flavor = str(b.props.flavor) as S3Flavor | undefined;
+    const caps = flavor ? FLAVOR_CAPABILITIES[flavor] : undefined;
+    const say = (key: string, message: string, advisory = false) =>
+      out.push({
+        resource: b.name,
+        key,
+        message: `s3 hub bucket ${bucket}: ${message}`,
+        ...(advisory ? { advisory } : {}),
+      });
+    if (endpoint === undefined)
+      say("hub.endpoint", "the S3HubBucket names no endpoint, so whether it is reached over TLS cannot be told");
+    plainHttpProblem(say, endpoint, b.props.allowPlainHttp === true);
+    if (endpoint?.startsWith("https://") && !hasTlsOnlyStatement(want.bucketPolicy))
+      say(
+        "hub",
+        'no TLS-only bucket policy: the bucket policy needs a Deny of s3:* with Condition Bool aws:SecureTransport "false"',
+      );
+    if (want.versioning !== "Enabled")
+      say(
+        "hub",
+        `versioning is ${JSON.stringify(want.versioning ?? null)}, not "Enabled"; without it an overwrite or delete loses the backup`,
+      );
+    if (caps && !caps.versioning)
+      say(
+        "hub.flavor",
+        `flavor "${flavor}" cannot enforce versioning: an overwrite or delete by a leaked key loses the backup`,
+        true,
+      );
+    if (want.objectLock !== undefined) {
+      if (caps && !caps.objectLock)
+        say("hub.flavor", `flavor "${flavor}" cannot enforce Object Lock: hub.objectLock protects nothing there`, true);
+      const expiries: [string, number][] = objs(want.lifecycleRules)
+        .filter((r) => r.Status === "Enabled" && typeof r.Expiration?.Days === "number")
+        .map((r) => [str(r.Filter?.Prefix) ?? "", r.Expiration.Days as number]);
+      const problem = lockRuleProblem(
+        isObj(want.objectLock) && typeof want.objectLock.days === "number" ? want.objectLock.days : undefined,
+        classRetentions(expiries, resources),
+      );
+      if (problem) say("hub.objectLock.days", problem);
+    }
+  }
+  if (resources.some(isS3HubBucket)) return out;
+  // manage none: nothing configures the bucket; the conformance step's input says where the hub is.
+  for (const c of resources.filter(isConformance)) {
+    const input = parseJsonDoc(c.props.stdin);
+    const endpoint = str(input?.target?.endpoint);
+    const bucket = str(input?.settings?.bucket) ?? "(unnamed)";
+    const say = (key: string, message: string, advisory = false) =>
+      out.push({
+        resource: c.name,
+        key,
+        message: `s3 hub bucket ${bucket}: ${message}`,
+        ...(advisory ? { advisory } : {}),
+      });
+    plainHttpProblem(say, endpoint, input?.allowPlainHttp === true);
+    say(
+      "hub.manage",
+      "with manage: none the program configures nothing on the server: versioning, Object Lock and the lifecycle rules are the server owner's, and the conformance step after pulumi up checks only what the writers' keys can see",
+      true,
+    );
+  }
+  return out;
+}
+
+/** Every way the hub's bucket departs from the protected shape, on every hub kind, each with the stack key to change. */
+export function s3BucketProblems(resources: readonly { type: string; name: string; props: Obj }[]): BucketProblem[] {
+  const all = resources.map((r) => ({ ...r, props: isObj(r.props) ? r.props : {} }));
+  return [...awsBucketProblems(all), ...piHubProblems(all), ...s3HubProblems(all)];
+}
+
+const hubResources = (rs: readonly { type: string; props: any }[]) =>
+  rs.some(
+    (r) =>
+      r.type === S3.bucket ||
+      r.type === S3.bucketV2 ||
+      isS3HubBucket({ type: r.type, props: isObj(r.props) ? r.props : {} }) ||
+      isConformance({ type: r.type, props: isObj(r.props) ? r.props : {} }) ||
+      (r.type === "command:remote:Command" && /\bconfigure-bucket\.sh\b/.test(str(r.props?.create) ?? "")),
+  );
+
+function reportProblems(
+  args: Parameters<StackValidationPolicy["validateStack"]>[0],
+  report: Parameters<StackValidationPolicy["validateStack"]>[1],
+  advisory: boolean,
+): void {
+  if (!hubResources(args.resources)) args.notApplicable("no hub bucket");
+  for (const p of s3BucketProblems(args.resources))
+    if ((p.advisory === true) === advisory)
+      report(withStackKey(p.message, p.key), args.resources.find((r) => r.name === p.resource)?.urn);
+}
+
 export const s3BucketPolicy: StackValidationPolicy = {
   name: "s3-bucket-protected",
   description:
-    "Every S3 bucket: versioning Enabled, default encryption, public access fully blocked, TLS-only bucket policy; with Object Lock, retention at least the longest class retention.",
+    "The hub's bucket on every hub kind: versioning Enabled; TLS wherever it is reached over the network (unless hub.allowPlainHttp); on AWS default encryption, public access blocked and a TLS-only bucket policy; with Object Lock, a default retention above 0 days and no longer than the shortest retention on the bucket.",
   enforcementLevel: "mandatory",
-  validateStack: (args, report) => {
-    const all = args.resources.map((r) => ({ type: r.type, name: r.name, props: r.props, urn: r.urn }));
-    if (!all.some((r) => r.type === S3.bucket || r.type === S3.bucketV2)) args.notApplicable("no S3 bucket");
-    for (const p of s3BucketProblems(all))
-      report(
-        p.message,
-        all.find((r) => r.name === p.resource && (r.type === S3.bucket || r.type === S3.bucketV2))?.urn,
-      );
-  },
+  validateStack: (args, report) => reportProblems(args, report, false),
+};
+
+export const hubGuaranteesReportedPolicy: StackValidationPolicy = {
+  name: "hub-guarantees-reported",
+  description:
+    "What the hub's server cannot enforce (its flavor lacks versioning or Object Lock, manage: none) and what the stack accepted explicitly (plain HTTP with hub.allowPlainHttp) is said, never silently passed.",
+  enforcementLevel: "advisory",
+  validateStack: (args, report) => reportProblems(args, report, true),
 };

@@ -6,6 +6,8 @@ import { isObj } from "./support.js";
 import { k8sLabel } from "./support.js";
 import { HELM_TYPES } from "./images.js";
 import { str } from "./support.js";
+import { withStackKey } from "../components/core/stackKey.js";
+import { resourceStackKey } from "./stackKeys.js";
 
 export const VELERO_SCHEDULE = /^kubernetes:velero\.io\/v1:Schedule$/;
 export const CRON_DESCRIPTORS: Record<string, string> = {
@@ -75,8 +77,11 @@ export const veleroTtlPolicy: ResourceValidationPolicy = {
     const props = isObj(args.props) ? args.props : {};
     if (VELERO_SCHEDULE.test(args.type)) {
       const label = k8sLabel(args.type, props, args.name);
+      // The Schedule's annotation names its entry (`velero.schedules[0]`); the field is its ttl, or its cron.
+      const entry = resourceStackKey({ name: args.name, props }) ?? "velero.schedules";
+      const base = entry === "velero" ? "velero.schedules" : entry;
       for (const p of veleroScheduleProblems(props.spec?.schedule, props.spec?.template?.ttl, "spec"))
-        report(`${label}: ${p}`);
+        report(withStackKey(`${label}: ${p}`, `${base}.${p.startsWith("spec.schedule") ? "cron" : "ttl"}`));
       return;
     }
     const chartSchedules =

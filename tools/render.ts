@@ -22,11 +22,16 @@ import YAML from "yaml";
 import { parseStackConfig, PROJECT, SECRET_KEYS, StackConfigError } from "../components/config.js";
 import { renderPlan } from "../components/plan.js";
 import { evaluatePolicies, type PolicyInput, type PolicyVerdict } from "../policies/evaluate.js";
+import { POLICY_NAMES } from "../policies/all.js";
+import { resourceStackKey } from "../policies/stackKeys.js";
 import { maskSecrets, unwrapSecrets, type RecordedResource } from "./mocks.js";
 import { ProgramFailed, PROJECT_DIR, runProgram, type RunOptions } from "./harness.js";
 import { ConfigTooLarge, readProjectFile } from "./languageHost.js";
 
 export const SECRET_MASK = "[secret]";
+
+/** The render's own check beside the pack: no secret reaches a resource unsecreted. */
+export const LEAK_CHECK = "secrets-stay-secret";
 
 /** The render's exit statuses. */
 export const EXIT = { ok: 0, stackFileError: 1, policyViolation: 2, other: 3 } as const;
@@ -243,14 +248,20 @@ export async function render(stackFile: StackFile, options: RunOptions = {}): Pr
   const leaks = rec.resources.flatMap((r) => findLeaks(`${r.type}::${r.name}`, r.inputs, rec.secretValues));
   const verdicts: PolicyVerdict[] = [
     ...evaluatePolicies(policyInputs),
-    ...leaks.map((message) => ({
-      policy: "secrets-stay-secret",
-      resource: message.slice(0, message.indexOf(": ")),
-      level: "mandatory" as const,
-      message: message.slice(message.indexOf(": ") + 2),
-    })),
+    ...leaks.map((message) => {
+      const resource = message.slice(0, message.indexOf(": "));
+      const name = resource.slice(resource.lastIndexOf("::") + 2);
+      const inputs = rec.resources.find((r) => `${r.type}::${r.name}` === resource)?.inputs;
+      return {
+        policy: LEAK_CHECK,
+        resource,
+        key: resourceStackKey({ name, props: unwrapSecrets(inputs ?? {}) }) ?? "",
+        level: "mandatory" as const,
+        message: message.slice(message.indexOf(": ") + 2),
+      };
+    }),
   ];
-  const plan = renderPlan(stack, verdicts);
+  const plan = renderPlan(stack, verdicts, [...POLICY_NAMES, LEAK_CHECK]);
   return { resources, manifests, files, plan, verdicts, secretValues: rec.secretValues, leaks };
 }
 
@@ -307,7 +318,9 @@ async function main(): Promise<void> {
     );
     if (mandatory.length > 0) {
       for (const v of mandatory)
-        process.stderr.write(`policy ${v.policy} (mandatory) violated by ${v.resource}: ${v.message}\n`);
+        process.stderr.write(
+          `policy ${v.policy} (mandatory) violated by ${v.resource}: ${v.message}${v.key ? ` (stack key: ${v.key})` : ""}\n`,
+        );
       process.exit(EXIT.policyViolation);
     }
   } catch (e) {

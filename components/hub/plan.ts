@@ -13,7 +13,7 @@ import { ADMIN_USER, piHubSettings, writerAccessKey } from "./pi/piHubSteps.js";
 import { piServerPlan } from "./pi/serverPlan.js";
 import type { PlanSection } from "../core/planTypes.js";
 import { s3HubGuarantees, s3HubRestore, s3HubSummary, s3WriterIdentity } from "./s3/s3Plan.js";
-import { ABORT_MULTIPART_DAYS, objectLockMinimumDays, prefixLifecycles } from "./retention.js";
+import { ABORT_MULTIPART_DAYS, objectLockMaximumDays, prefixLifecycles } from "./retention.js";
 import { hubRemoteLines } from "../core/restoreSetup.js";
 import { archiveCandidatesOf, archiveTimeline, READ_DELAY, stackArchivePlan } from "./archive.js";
 
@@ -150,15 +150,15 @@ export function hubPlan(stack: StackConfig, rights: HubRights | undefined, compo
     );
   }
   if (hub.kind === "s3") d.push(...s3HubGuarantees(hub));
-  const minLock = objectLockMinimumDays(stack);
+  const maxLock = objectLockMaximumDays(stack);
   if (hub.objectLock) {
     d.push(
       "",
       `Object lock: every new version is immutable for ${days(hub.objectLock.days)} (${hub.objectLock.mode} mode); the lifecycle below removes a version only once its lock has ended, so expired backups and staging objects are billed until then.`,
     );
-    if (minLock !== undefined && hub.objectLock.days < minLock) {
+    if (maxLock !== undefined && hub.objectLock.days > maxLock) {
       d.push(
-        `The longest retention of a class is ${days(minLock)}, so backups older than ${days(hub.objectLock.days)} are no longer locked.`,
+        `The shortest retention of a class is ${days(maxLock)}: a lock of ${days(hub.objectLock.days)} keeps every expired restore point and every deleted block on the hub until it ends; the policy pack refuses it (hub.objectLock.days at most ${maxLock}).`,
       );
     }
   } else {

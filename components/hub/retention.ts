@@ -92,16 +92,19 @@ export function veleroMaxTtlDays(stack: StackConfig): number | undefined {
 }
 
 /**
- * The longest time any class keeps a backup, in days: PostgreSQL and etcd retentionDays, the longest
- * Velero ttl. An object-lock default retention shorter than this leaves the oldest backups mutable.
- * Longhorn is left out: its retention is a count of backups whose blocks are shared, so no day figure
- * bounds it. Undefined when no class has a retention in days.
+ * The longest default Object Lock the bucket takes, in days: the shortest retention of a class in days
+ * (PostgreSQL and etcd retentionDays, the shortest Velero ttl, rounded down). A lock outlives
+ * lifecycle expiry: a longer one would keep every expired restore point, and every block Longhorn or
+ * Velero deletes, on the hub until it ends (the policy pack's `s3-bucket-protected` holds the same rule).
+ * Longhorn is left out: its retention is a count of backups, not days. Undefined when no class has a
+ * retention in days.
  */
-export function objectLockMinimumDays(stack: StackConfig): number | undefined {
-  const days = [stack.postgres?.retentionDays, stack.etcd?.retentionDays, veleroMaxTtlDays(stack)].filter(
+export function objectLockMaximumDays(stack: StackConfig): number | undefined {
+  const ttls = (stack.velero?.schedules ?? []).map((s) => Math.floor((parseGoDuration(s.ttl) ?? 0) / 86_400));
+  const days = [stack.postgres?.retentionDays, stack.etcd?.retentionDays, ...ttls].filter(
     (d): d is number => d !== undefined && d > 0,
   );
-  return days.length ? Math.max(...days) : undefined;
+  return days.length ? Math.min(...days) : undefined;
 }
 
 /** The S3 lifecycle rule of one prefix: expiry, noncurrent versions, multipart clean-up, archive. */

@@ -22,6 +22,7 @@ export const HUB_DEFAULTS = {
   port: 9000,
   consolePort: 9001,
   tls: false,
+  allowPlainHttp: false,
   textfileCollectorDir: "/var/lib/prometheus/node-exporter",
   flavor: DEFAULT_S3_FLAVOR,
 } as const;
@@ -68,6 +69,12 @@ export const hubSchema = z.strictObject({
   consolePort: port.default(HUB_DEFAULTS.consolePort),
   /** pi hubs: the server speaks https. @default false */
   tls: z.boolean().default(HUB_DEFAULTS.tls),
+  /**
+   * pi and s3 hubs: accept an S3 API in plain HTTP (pi `tls: false`, an `http://` s3 endpoint) on a
+   * network the user trusts. Without it the policy pack refuses plain HTTP to a hub reached over the
+   * network; with it the pack still reports it (advisory). @default false
+   */
+  allowPlainHttp: z.boolean().default(HUB_DEFAULTS.allowPlainHttp),
   /** Extension: where node-exporter's textfile collector reads `*.prom` files on the hub. @default "/var/lib/prometheus/node-exporter" */
   textfileCollectorDir: absolutePath.default(HUB_DEFAULTS.textfileCollectorDir),
   /** s3 only: the existing server's S3 endpoint. */
@@ -128,6 +135,7 @@ export function hubWithDefaults(h: HubInput): HubConfig {
     port: h.port ?? d.port,
     consolePort: h.consolePort ?? d.consolePort,
     tls: h.tls ?? d.tls,
+    allowPlainHttp: h.allowPlainHttp ?? d.allowPlainHttp,
     textfileCollectorDir: h.textfileCollectorDir ?? d.textfileCollectorDir,
     endpoint: h.endpoint === undefined ? undefined : trimEndpoint(h.endpoint),
   };

@@ -20,6 +20,7 @@ import {
   storageClassManifest,
 } from "./logic.js";
 import { commonLabels } from "../core/names.js";
+import { STACK_KEY_ANNOTATION } from "../core/stackKey.js";
 import { longhornWithDefaults, type LonghornInput } from "./schema.js";
 
 /** Server-side apply takes the fields over from longhorn-manager, which created the object. */
@@ -145,11 +146,19 @@ export class LonghornBackupTarget extends pulumi.ComponentResource {
       { ...child, ...KEEP_IN_CLUSTER },
     );
 
-    const jobs = config.recurringJobs.map((job) => {
+    const jobs = config.recurringJobs.map((job, i) => {
       const body = recurringJobManifest(ns, job);
       return new k8s.apiextensions.CustomResource(
         `${name}-job-${job.name}`,
-        { ...body, metadata: { ...body.metadata, labels } },
+        // The stack-file entry it is made from, so a policy verdict names the key to change.
+        {
+          ...body,
+          metadata: {
+            ...body.metadata,
+            labels,
+            annotations: { [STACK_KEY_ANNOTATION]: `longhorn.recurringJobs[${i}]` },
+          },
+        },
         child,
       );
     });

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import type { VeleroConfig } from "../config.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
+import { STACK_KEY_ANNOTATION } from "../core/stackKey.js";
 import { bslConfig, VELERO_PREFIX, veleroSchedules } from "./logic.js";
 import { usesNodeAgent } from "./fsBackup.js";
 import { VERSIONS } from "../core/versions.js";
@@ -180,7 +181,15 @@ export class Velero extends pulumi.ComponentResource {
           {
             apiVersion: "velero.io/v1",
             kind: "Schedule",
-            metadata: { name: s.name, namespace, labels },
+            metadata: {
+              name: s.name,
+              namespace,
+              labels,
+              // The stack-file entry it is made from, so a policy verdict names the key to change.
+              annotations: {
+                [STACK_KEY_ANNOTATION]: `velero.schedules[${config.schedules.findIndex((c) => c.name === s.configured)}]`,
+              },
+            },
             spec: {
               schedule: s.cron,
               // Backups must outlive a deleted Schedule: owner references would garbage-collect them.

@@ -5,7 +5,7 @@ import {
   archiveFor,
   awsLifecycleRule,
   NONCURRENT_GRACE_DAYS,
-  objectLockMinimumDays,
+  objectLockMaximumDays,
   prefixLifecycles,
   type PrefixLifecycle,
 } from "../../components/hub/retention.js";
@@ -150,26 +150,26 @@ describe("awsLifecycleRule", () => {
   });
 });
 
-describe("objectLockMinimumDays", () => {
-  it("is the longest retention of postgres, etcd and Velero ttl (rounded up to days)", () => {
+describe("objectLockMaximumDays", () => {
+  it("is the shortest retention of postgres, etcd and Velero ttl (rounded down to days): a lock must not outlive it", () => {
     const stack = stackOf({
       postgres: { retentionDays: 14, databases: [db] },
       etcd: { retentionDays: 10 },
       velero: {
         schedules: [
-          { name: "daily", cron: "0 2 * * *", ttl: "720h" },
+          { name: "daily", cron: "0 2 * * *", ttl: "200h" },
           { name: "monthly", cron: "0 4 1 * *", ttl: "8761h" },
         ],
       },
     });
-    expect(objectLockMinimumDays(stack)).toBe(366);
+    expect(objectLockMaximumDays(stack)).toBe(8);
     expect(
-      objectLockMinimumDays(stackOf({ postgres: { retentionDays: 14, databases: [db] }, etcd: { retentionDays: 21 } })),
-    ).toBe(21);
+      objectLockMaximumDays(stackOf({ postgres: { retentionDays: 14, databases: [db] }, etcd: { retentionDays: 21 } })),
+    ).toBe(14);
   });
 
   it("leaves Longhorn out and is undefined when nothing has a retention in days", () => {
-    expect(objectLockMinimumDays(stackOf({ longhorn: {} }))).toBeUndefined();
-    expect(objectLockMinimumDays(stackOf({}))).toBeUndefined();
+    expect(objectLockMaximumDays(stackOf({ longhorn: {} }))).toBeUndefined();
+    expect(objectLockMaximumDays(stackOf({}))).toBeUndefined();
   });
 });

@@ -7,6 +7,7 @@
  */
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { splitStackKey } from "../../components/core/stackKey.js";
 import { evaluatePolicies } from "../../policies/evaluate.js";
 import { runProgram } from "../../tools/harness.js";
 import type { RecordedResource } from "../../tools/mocks.js";
@@ -32,7 +33,9 @@ beforeAll(async () => {
 }, 300_000);
 afterAll(() => pack?.stop());
 
-const key = (v: { policy: string; resource: string; level: string }) => `${v.level} ${v.policy} ${v.resource}`;
+/** A verdict as compared: level, policy, resource and the stack key (the analyzer's is at the end of its message). */
+const key = (v: { policy: string; resource: string; level: string; key?: string; message: string }) =>
+  `${v.level} ${v.policy} ${v.resource} ${v.key ?? splitStackKey(v.message).key ?? "(no key)"}`;
 const offline = (resources: readonly RecordedResource[]) => evaluatePolicies(policyInputsOf(resources)).map(key).sort();
 
 /** A copy of `resources` with one resource's inputs or options changed (the rest shared). */
@@ -70,7 +73,10 @@ describe("the policy pack through its analyzer server", () => {
     });
   }
 
-  const BAD: Record<string, [keyof typeof STACKS, (rs: readonly RecordedResource[]) => RecordedResource[], string]> = {
+  const BAD: Record<
+    string,
+    [keyof typeof STACKS, (rs: readonly RecordedResource[]) => RecordedResource[], string, string?]
+  > = {
     "a latest image": [
       "example",
       (rs) =>
@@ -98,6 +104,7 @@ describe("the policy pack through its analyzer server", () => {
           },
         ),
       "longhorn-retain-exceeds-full-backup-interval",
+      "longhorn.recurringJobs[0].retain",
     ],
     "a Velero ttl shorter than the gap between runs": [
       "example",
@@ -106,6 +113,46 @@ describe("the policy pack through its analyzer server", () => {
           i.spec.template.ttl = "1h0m0s";
         }),
       "velero-ttl-covers-interval",
+      "velero.schedules[0].ttl",
+    ],
+    "a Pi hub in plain HTTP without the stack's opt-out": [
+      "example",
+      (rs) =>
+        mutate(
+          rs,
+          (r) => r.name === "hub-pi-configure",
+          (i) => {
+            i.create = i.create.replace("HUB_ALLOW_PLAIN_HTTP='true'", "HUB_ALLOW_PLAIN_HTTP='false'");
+          },
+        ),
+      "s3-bucket-protected",
+      "hub.tls",
+    ],
+    "a Pi hub lock that outlives the shortest retention": [
+      "example",
+      (rs) =>
+        mutate(
+          rs,
+          (r) => r.name === "hub-pi-configure",
+          (i) => {
+            i.create = i.create.replace("HUB_OBJECT_LOCK='GOVERNANCE 7'", "HUB_OBJECT_LOCK='GOVERNANCE 365'");
+          },
+        ),
+      "s3-bucket-protected",
+      "hub.objectLock.days",
+    ],
+    "a Pi hub without versioning": [
+      "example",
+      (rs) =>
+        mutate(
+          rs,
+          (r) => r.name === "hub-pi-configure",
+          (i) => {
+            i.create = i.create.replace("HUB_VERSIONING='Enabled'", "HUB_VERSIONING='Suspended'");
+          },
+        ),
+      "s3-bucket-protected",
+      "hub",
     ],
     "a suspended bucket versioning": [
       "aws-k3s",
@@ -114,6 +161,7 @@ describe("the policy pack through its analyzer server", () => {
           i.versioningConfiguration.status = "Suspended";
         }),
       "s3-bucket-protected",
+      "hub",
     ],
     "a writer allowed every action": [
       "aws-k3s",
@@ -137,12 +185,18 @@ describe("the policy pack through its analyzer server", () => {
     ],
   };
 
-  for (const [what, [stack, bad, policy]] of Object.entries(BAD)) {
-    it(`refuses ${what} (${policy}), as the offline evaluator does`, async () => {
+  for (const [what, [stack, bad, policy, stackKey]] of Object.entries(BAD)) {
+    it(`refuses ${what} (${policy}), naming the stack key, as the offline evaluator does`, async () => {
       const resources = bad(registered.get(stack)!);
       const verdicts = await pack.analyze(resources);
       const mandatory = verdicts.filter((v) => v.level === "mandatory");
       expect(mandatory.map((v) => v.policy)).toContain(policy);
+      // Every verdict names a stack key; where the broken field maps to one key, it is that key.
+      for (const v of verdicts) expect(splitStackKey(v.message).key, `${v.policy} ${v.resource}`).toMatch(/^[a-zA-Z]/);
+      if (stackKey)
+        expect(mandatory.filter((v) => v.policy === policy).map((v) => splitStackKey(v.message).key)).toContain(
+          stackKey,
+        );
       expect(verdicts.map(key).sort()).toEqual(offline(resources));
     });
   }

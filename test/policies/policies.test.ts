@@ -457,7 +457,7 @@ describe("s3-bucket-protected", () => {
 
   it("accepts a fully protected bucket, with and without Object Lock", async () => {
     expect(await checkStack(s3BucketPolicy, bucketSet())).toEqual([]);
-    expect(await checkStack(s3BucketPolicy, bucketSet(15))).toEqual([]);
+    expect(await checkStack(s3BucketPolicy, bucketSet(8))).toEqual([]);
   });
 
   it("refuses each missing protection, on the bucket's resource", async () => {
@@ -490,30 +490,35 @@ describe("s3-bucket-protected", () => {
     expect(await checkStack(s3BucketPolicy, allowOnly)).toEqual([[expect.stringMatching(/TLS-only/), "hub-bucket"]]);
   });
 
-  it("refuses an Object Lock retention shorter than the longest class retention", async () => {
-    expect(await checkStack(s3BucketPolicy, bucketSet(14))).toEqual([
+  it("refuses an Object Lock that outlives the shortest retention on the bucket, or locks nothing, naming hub.objectLock.days", async () => {
+    // etcd-snapshots/ expires after 8 days: a 9-day lock would keep every expired snapshot a day longer.
+    expect(await checkStack(s3BucketPolicy, bucketSet(9))).toEqual([
       [
         expect.stringMatching(
-          /defaultRetention is 14 days, shorter than .* \(15 days for prefix "postgres-backups\/"\)/,
+          /default retention is 9 days, longer than the shortest retention on the bucket \(8 days, lifecycle expiry of "etcd-snapshots\/"\).*\(stack key: hub\.objectLock\.days\)$/,
         ),
         "hub-bucket",
       ],
     ]);
-    // velero/ has no lifecycle expiry: Velero's longest ttl is that class's retention.
-    const schedule = {
+    expect(await checkStack(s3BucketPolicy, bucketSet(0))).toEqual([
+      [
+        expect.stringMatching(/is 0 days; a lock protects nothing.*\(stack key: hub\.objectLock\.days\)$/),
+        "hub-bucket",
+      ],
+    ]);
+    // velero/ has no lifecycle expiry: each Velero ttl is a retention on the bucket.
+    const schedule = (ttl: string) => ({
       type: "kubernetes:velero.io/v1:Schedule",
-      name: "velero-monthly",
-      props: { spec: { schedule: "0 4 1 * *", template: { ttl: "2160h" } } },
-    };
-    expect(await checkStack(s3BucketPolicy, [...bucketSet(30), schedule])).toEqual([
+      name: "velero-schedule-daily",
+      props: { spec: { schedule: "0 4 * * *", template: { ttl } } },
+    });
+    expect(await checkStack(s3BucketPolicy, [...bucketSet(8), schedule("2160h")])).toEqual([]);
+    expect(await checkStack(s3BucketPolicy, [...bucketSet(8), schedule("120h")])).toEqual([
       [
-        expect.stringMatching(
-          /defaultRetention is 30 days, shorter than .* \(90 days for prefix "velero\/ \(Velero ttl\)"\)/,
-        ),
+        expect.stringMatching(/longer than the shortest retention on the bucket \(5 days, Velero ttl 120h\)/),
         "hub-bucket",
       ],
     ]);
-    expect(await checkStack(s3BucketPolicy, [...bucketSet(90), schedule])).toEqual([]);
   });
 
   it("joins by bucket name: another bucket's protections do not count", async () => {
@@ -996,7 +1001,7 @@ describe("evaluatePolicies", () => {
   it("has one unique name and a level for every policy", () => {
     const names = policies.map((p) => p.name);
     expect(new Set(names).size).toBe(names.length);
-    expect(names).toHaveLength(8);
+    expect(names).toHaveLength(9);
     for (const p of policies) expect(["mandatory", "advisory"]).toContain(p.enforcementLevel);
   });
 
@@ -1043,24 +1048,28 @@ describe("evaluatePolicies", () => {
         {
           policy: "backup-cronjob-hardened",
           resource: "pg-gitea-cronjob",
+          key: "postgres",
           level: "mandatory",
           message: expect.stringMatching(/spec\.concurrencyPolicy is "Replace"/),
         },
         {
           policy: "images-pinned",
           resource: "pg-gitea-cronjob",
+          key: "postgres",
           level: "mandatory",
           message: expect.stringMatching(/"postgres:latest" uses the "latest" tag/),
         },
         {
           policy: "no-plaintext-secrets",
           resource: "pg-gitea-hub",
+          key: "postgres",
           level: "mandatory",
           message: expect.stringMatching(/stringData is not a Pulumi secret/),
         },
         {
           policy: "backups-alerted",
           resource: "pg-gitea-cronjob",
+          key: "postgres",
           level: "advisory",
           message: expect.stringMatching(/CronJob pg-dump-gitea/),
         },

@@ -5,6 +5,8 @@
 # and one user + policy per writer. Idempotent: every run converges to the same state.
 #
 # Input (environment): HUB_BUCKET, HUB_REGION, HUB_PORT, HUB_TLS (true | false), HUB_ADMIN_USER,
+# HUB_VERSIONING (Enabled, the default | Suspended), HUB_ALLOW_PLAIN_HTTP (the stack's choice, for the
+# policy pack; read by nothing here),
 # HUB_OBJECT_LOCK ("MODE DAYS" or empty), HUB_LIFECYCLE (space-separated "prefix:expireDays:noncurrentDays",
 # expireDays "-" for none), HUB_MCLI (the client's path; default mcli on PATH).
 # Standard input, one record per line, every value base64-encoded:
@@ -41,7 +43,7 @@ mcli() {
 main() {
   local bucket="${HUB_BUCKET:?HUB_BUCKET is not set}" region="${HUB_REGION:?HUB_REGION is not set}"
   local port="${HUB_PORT:?HUB_PORT is not set}" tls="${HUB_TLS:-false}" admin_user="${HUB_ADMIN_USER:?HUB_ADMIN_USER is not set}"
-  local object_lock="${HUB_OBJECT_LOCK:-}" lifecycle="${HUB_LIFECYCLE:-}"
+  local object_lock="${HUB_OBJECT_LOCK:-}" lifecycle="${HUB_LIFECYCLE:-}" versioning="${HUB_VERSIONING:-Enabled}"
   local admin_password="" kind rest name access secret policy scheme=http
   local -a writers=()
   [[ "$(id -u)" -eq 0 ]] || fail "privileges" "configure-bucket.sh must run as root"
@@ -79,7 +81,11 @@ main() {
   else
     mcli mb --region "$region" "$target"
   fi
-  mcli version enable "$target"
+  case "$versioning" in
+    Enabled) mcli version enable "$target" ;;
+    Suspended) mcli version suspend "$target" ;;
+    *) fail "versioning" "HUB_VERSIONING must be Enabled or Suspended, not '$versioning'" ;;
+  esac
 
   if [[ -n "$object_lock" ]]; then
     local mode days

@@ -72,6 +72,8 @@ export interface PiHubSettings {
   readonly port: number;
   readonly consolePort: number;
   readonly tls: boolean;
+  /** `hub.allowPlainHttp`: the stack accepts plain HTTP when `tls` is false. */
+  readonly allowPlainHttp: boolean;
   readonly monitoring: boolean;
   readonly textfileCollectorDir: string;
   readonly objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number };
@@ -119,6 +121,7 @@ export function piHubSettings(hub: HubConfig): PiHubSettings {
     port: hub.port,
     consolePort: hub.consolePort,
     tls: hub.tls,
+    allowPlainHttp: hub.allowPlainHttp ?? HUB_DEFAULTS.allowPlainHttp,
     monitoring: hub.monitoring,
     textfileCollectorDir: hub.textfileCollectorDir,
     ...(hub.objectLock ? { objectLock: hub.objectLock } : {}),
@@ -259,6 +262,9 @@ export function stepEnvironment(
         HUB_REGION: s.region,
         HUB_PORT: String(s.port),
         HUB_TLS: String(s.tls),
+        // Recorded in the command, so the policy pack sees what the server is given (policies/s3Bucket.ts).
+        HUB_ALLOW_PLAIN_HTTP: String(s.allowPlainHttp),
+        HUB_VERSIONING: "Enabled",
         HUB_ADMIN_USER: ADMIN_USER,
         HUB_OBJECT_LOCK: s.objectLock ? `${s.objectLock.mode} ${s.objectLock.days}` : "",
         HUB_LIFECYCLE: lifecycleArg(lifecycles),

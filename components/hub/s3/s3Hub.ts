@@ -35,6 +35,8 @@ export interface S3HubSection {
   readonly manage?: "admin" | "none";
   /** The admin's access key id; required with manage admin. */
   readonly adminAccessKeyId?: string;
+  /** Accept an `http://` endpoint (the policy pack reports it instead of refusing it). @default false */
+  readonly allowPlainHttp?: boolean;
   /** Object lock with a default retention. @default none */
   readonly objectLock?: { readonly mode: "GOVERNANCE" | "COMPLIANCE"; readonly days: number };
 }
@@ -101,7 +103,12 @@ export class S3Hub extends pulumi.ComponentResource {
       );
       const bucket = new S3HubBucket(
         `${name}-bucket`,
-        { request: admin.apply((a) => ({ target, flavor: hub.flavor, admin: a, settings })) },
+        {
+          request: admin.apply((a) => ({ target, flavor: hub.flavor, admin: a, settings })),
+          endpoint: hub.endpoint,
+          flavor: hub.flavor,
+          allowPlainHttp: hub.allowPlainHttp ?? HUB_DEFAULTS.allowPlainHttp,
+        },
         child,
       );
       dependsOn.push(bucket);
@@ -152,6 +159,8 @@ export class S3Hub extends pulumi.ComponentResource {
         writerKeys,
         ...(a ? { admin: a } : {}),
         veleroChecksums: args.veleroChecksums ?? false,
+        // Not read by the check: it tells the policy pack that the stack accepts an http:// endpoint.
+        allowPlainHttp: hub.allowPlainHttp ?? HUB_DEFAULTS.allowPlainHttp,
       }),
     );
     const check = new local.Command(

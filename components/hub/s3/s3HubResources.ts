@@ -133,6 +133,14 @@ export const writerProvider = configuratorProvider(s3HubCommand("configure-write
 export interface S3HubBucketArgs {
   /** What the configurator applies: endpoint, flavor, admin key and the bucket settings (s3Settings.ts). */
   readonly request: pulumi.Input<BucketRequest>;
+  /**
+   * The endpoint, flavor and `hub.allowPlainHttp`, in plain: the request is secret, and the policy pack
+   * (policies/s3Bucket.ts) reads these to judge TLS and what the server can enforce. The provider's
+   * diff compares `want`, `state` and the request only, so they never cause an update by themselves.
+   */
+  readonly endpoint: string;
+  readonly flavor: string;
+  readonly allowPlainHttp: boolean;
 }
 
 /** The bucket's versioning, object lock, lifecycle rules and bucket policy on an existing S3 server. */
@@ -152,6 +160,9 @@ export class S3HubBucket extends pulumi.dynamic.Resource {
         // previews as plain values, and nothing secret reaches the analyzer unmarked.
         want: pulumi.unsecret(request.apply((r) => bucketWant(r.settings))),
         resourceId: pulumi.unsecret(request.apply((r) => `${r.target.endpoint}/${r.settings.bucket}`)),
+        endpoint: args.endpoint,
+        flavor: args.flavor,
+        allowPlainHttp: args.allowPlainHttp,
         state: undefined,
       },
       { ...opts, additionalSecretOutputs: ["request"] },
