@@ -6,7 +6,7 @@
  * - pi: the `configure-bucket.sh` Command (components/hub/pi/piHubSteps.ts): the environment it runs
  *   with is what the server gets (HUB_TLS, HUB_VERSIONING, HUB_OBJECT_LOCK, HUB_LIFECYCLE);
  * - s3, manage admin: the S3HubBucket dynamic resource (components/hub/s3/s3HubResources.ts), whose
- *   `want` the configurator applies, with its `endpoint` and `flavor`; manage none: the conformance
+ *   `want` the configurator applies, with its `endpoint` and `flavor` (type S3_HUB_BUCKET); manage none: the conformance
  *   Command's input (the program configures nothing on that server).
  * The rules: TLS wherever the hub is reached over the network, unless the stack opts out with
  * `hub.allowPlainHttp: true`; versioning on; an Object Lock that protects recent restore points
@@ -310,8 +310,12 @@ function piHubProblems(resources: readonly { type: string; name: string; props: 
   return out;
 }
 
+/** The S3HubBucket: registered as `pulumi-nodejs:dynamic/homelab-backup:S3HubBucket` (a dynamic resource with a module and type name). */
+export const S3_HUB_BUCKET = "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket";
 const isS3HubBucket = (r: { type: string; props: Obj }) =>
-  r.type === "pulumi-nodejs:dynamic:Resource" && isObj(r.props?.want) && Array.isArray(r.props.want.lifecycleRules);
+  (r.type === S3_HUB_BUCKET || r.type === "pulumi-nodejs:dynamic:Resource") &&
+  isObj(r.props?.want) &&
+  Array.isArray(r.props.want.lifecycleRules);
 const isConformance = (r: { type: string; props: Obj }) =>
   r.type === "command:local:Command" && /components\/hub\/s3-hub\.ts check\b/.test(str(r.props?.create) ?? "");
 

@@ -192,7 +192,7 @@ describe("S3HubBucket hub-s3-bucket (the fixture: object lock)", () => {
 
   it("check, create, refresh: the same state; a preview finds no change", { timeout: 120_000 }, async () => {
     life = await createAndRefresh(one(dynamic, "hub-s3-bucket"));
-    expect(life.outputs.state.objectLock).toEqual({ mode: "GOVERNANCE", days: 14 });
+    expect(life.outputs.state.objectLock).toEqual({ mode: "GOVERNANCE", days: 7 });
   });
 
   it(
@@ -230,7 +230,7 @@ describe("S3HubBucket hub-s3-bucket (the fixture: object lock)", () => {
       });
       await withS3(async (client) => {
         const lock = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
-        expect(lock.ObjectLockConfiguration?.Rule?.DefaultRetention).toEqual({ Mode: "GOVERNANCE", Days: 14 });
+        expect(lock.ObjectLockConfiguration?.Rule?.DefaultRetention).toEqual({ Mode: "GOVERNANCE", Days: 7 });
         const lifecycle = await client.send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
         expect(ruleIds(lifecycle.Rules)).toEqual(ruleIds(rules));
       });

@@ -32,6 +32,7 @@ const NIXOS_STACK = `config:
     host: nixhub.lan
     ssh: { user: deploy }
     dataDir: /srv/s3
+    allowPlainHttp: true
   homelab-backup:postgres:
     databases:
       - { name: wiki, namespace: wiki, host: wiki-db, passwordSecret: { name: wiki-db, key: password } }

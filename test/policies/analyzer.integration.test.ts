@@ -163,6 +163,32 @@ describe("the policy pack through its analyzer server", () => {
       "s3-bucket-protected",
       "hub",
     ],
+    "an s3 hub lock that outlives the shortest retention": [
+      "s3-rgw",
+      (rs) =>
+        mutate(
+          rs,
+          (r) => r.name === "hub-s3-bucket",
+          (i) => {
+            i.want.objectLock.days = 30;
+          },
+        ),
+      "s3-bucket-protected",
+      "hub.objectLock.days",
+    ],
+    "an s3 hub reached over plain HTTP without the stack's opt-out": [
+      "s3-rgw",
+      (rs) =>
+        mutate(
+          rs,
+          (r) => r.name === "hub-s3-bucket",
+          (i) => {
+            i.endpoint = "http://rgw.lab.home.arpa";
+          },
+        ),
+      "s3-bucket-protected",
+      "hub.endpoint",
+    ],
     "a writer allowed every action": [
       "aws-k3s",
       (rs) =>

@@ -131,7 +131,7 @@ const s3Bucket = (
   endpoint: string,
   opts: { flavor?: string; allowPlainHttp?: boolean; lockDays?: number } = {},
 ): PolicyInput => ({
-  type: "pulumi-nodejs:dynamic:Resource",
+  type: "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket",
   name: "hub-s3-bucket",
   props: {
     request: { target: { endpoint } },
@@ -238,5 +238,21 @@ describe("s3-bucket-protected on an s3 hub", () => {
       "mandatory hub.endpoint",
       "advisory hub.manage",
     ]);
+  });
+});
+
+describe("plan.md's policy verdicts", () => {
+  it("lists every policy that ran, failing or not, and each verdict's stack key", async () => {
+    const { parseStackConfig } = await import("../../components/config.js");
+    const { renderPlan } = await import("../../components/plan.js");
+    const { POLICY_NAMES } = await import("../../policies/all.js");
+    const stack = parseStackConfig({ "homelab-backup:hub": JSON.stringify({ kind: "aws", bucket: "b-backups" }) });
+    const clean = renderPlan(stack, [], POLICY_NAMES);
+    for (const name of POLICY_NAMES) expect(clean).toContain(`\`${name}\``);
+    expect(clean).toContain("No mandatory policy is violated.");
+    const verdicts = evaluatePolicies([piConfigure({ tls: false })]);
+    const failing = renderPlan(stack, verdicts, POLICY_NAMES);
+    expect(failing).toContain("| Policy | Level | Stack key | Resource | Message |");
+    expect(failing).toMatch(/\| s3-bucket-protected \| mandatory \| `hub\.tls` \| hub-pi-configure \|/);
   });
 });
