@@ -8,6 +8,8 @@
  *   stray-after-sync:<dest>   after a successful `sync … <dest>`, one extra object is written under <dest>
  *   resize-after-sync:<dest>/<object>   after a successful `sync … <dest>`, <object> under it is
  *     overwritten with bytes of another size (a damaged copy: the object count does not change)
+ *   fail-copy-from:<prefix>   `copyto <src> …` fails (exit 1) when <src> starts with <prefix> (a
+ *     server-side copy out of a staging prefix failing after the upload into it succeeded)
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -78,6 +80,16 @@ if [ -n "$hit" ]; then
   ${q(real)} copyto "\${TMPDIR:-/tmp}/fake-rclone-resize.$$" ${q(arg)} 2>/dev/null || exit $?
   rm -f "\${TMPDIR:-/tmp}/fake-rclone-resize.$$"
 fi`;
+  body["fail-copy-from"] = `
+sub=
+for a in "$@"; do
+  if [ "$sub" = copyto ]; then
+    case "$a" in ${q(arg)}*) echo "fake rclone: injected failure of copyto from $a" >&2; exit 1 ;; esac
+    break
+  fi
+  case "$a" in copyto) sub=copyto ;; esac
+done
+exec ${q(real)} "$@"`;
   if (!(kind in body)) throw new Error(`unknown fault ${fault}`);
   writeFileSync(file, `#!/bin/sh\n# Injected fault: ${fault}\n${body[kind].trim()}\n`, { mode: 0o755 });
   return file;
