@@ -17,7 +17,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 
 export type RcloneFault =
-  "staged-size" | `fail-sync:${string}` | `stray-after-sync:${string}` | `resize-after-sync:${string}`;
+  | "staged-size"
+  | `fail-sync:${string}`
+  | `stray-after-sync:${string}`
+  | `resize-after-sync:${string}`
+  | `fail-copy-from:${string}`;
 
 /** Writes the wrapper script for `fault` and returns its path (use it as the scripts' RCLONE). */
 export function fakeRclone(fault: RcloneFault): string {
