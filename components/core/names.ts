@@ -7,10 +7,14 @@ export const names = {
   postgresDumpCronJob: (db: string) => `pg-dump-${db}`,
   /** CronJob of the restore drill for one database, in that database's namespace. */
   postgresRestoreDrillCronJob: (db: string) => `pg-restore-drill-${db}`,
+  /** Job of a restore the operator starts from the dump's CronJob; `stamp` is `$(date +%s)`, 10 digits until 2286. */
+  postgresRestoreJob: (db: string, stamp = "$(date +%s)") => `pg-restore-${db}-${stamp}`,
   /** CronJob that offloads etcd snapshots. */
   etcdCronJob: "etcd-offload",
   /** CronJob that mirrors one bucket, in the namespace of its credentials Secret. */
   mirrorCronJob: (mirror: string) => `bucket-mirror-${mirror}`,
+  /** CronJob of the restore drill of one mirror (drills.buckets), in the mirror's namespace. */
+  mirrorDrillCronJob: (mirror: string) => `drill-buckets-${mirror}`,
   /** CronJob of the off-site copy when it runs in the cluster. */
   offsiteCronJob: "offsite-sync",
   /** systemd units of the off-site copy when it runs on the hub. */

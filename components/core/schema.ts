@@ -59,25 +59,61 @@ export const dnsSubdomain = z
  * (pkg/apis/batch/validation ValidateCronJobCreate; sources in test/fixtures/README.md).
  */
 export const CRONJOB_NAME_MAX = 52;
+/**
+ * A Job's name is copied into its pods' `job-name` label, and a label value is at most 63 characters
+ * (kubernetes/kubernetes#50850: `spec.template.labels: Invalid value: ...: must be no more than 63 characters`).
+ */
+export const JOB_NAME_MAX = 63;
+
+/** A Kubernetes object name the program makes from a configured name, and the longest one Kubernetes accepts. */
+export interface DerivedName {
+  /** "CronJob", "Job": what the derived name names. */
+  readonly kind: string;
+  /** The derived name of a configured name. */
+  readonly of: (configured: string) => string;
+  /** The longest name Kubernetes accepts for it. */
+  readonly max: number;
+}
+
+/** The longest configured name every derived name accepts, and the derived name that sets it. */
+export function nameLimit(derived: readonly DerivedName[], configured: string): { limit: number; by?: DerivedName } {
+  let limit = Infinity;
+  let by: DerivedName | undefined;
+  for (const d of derived) {
+    const allowed = d.max - (d.of(configured).length - configured.length);
+    if (allowed < limit) [limit, by] = [allowed, d];
+  }
+  return { limit, by };
+}
 
 /**
- * Adds an issue at `path` (the configured name's key) when the CronJob name derived from it breaks
- * Kubernetes' limit, saying how long the configured name may be.
+ * Adds ONE issue at `path` (the configured name's key) when any name derived from it breaks its
+ * Kubernetes limit: the limit stated is the tightest of them, so a name never gets two different ones.
  */
-export function checkDerivedCronJobName(
+export function checkNameFits(
   ctx: z.RefinementCtx,
   path: (string | number)[],
   configured: string,
-  derived: string,
+  derived: readonly DerivedName[],
 ): void {
-  if (derived.length <= CRONJOB_NAME_MAX) return;
-  const allowed = CRONJOB_NAME_MAX - (derived.length - configured.length);
+  const { limit, by } = nameLimit(derived, configured);
+  if (!by || configured.length <= limit) return;
+  const made = by.of(configured);
   ctx.addIssue({
     code: "custom",
     path,
-    message: `"${configured}" makes the CronJob name "${derived}" (${derived.length} characters), and Kubernetes refuses CronJob names over ${CRONJOB_NAME_MAX}; use at most ${allowed} characters`,
+    message: `"${configured}" is ${configured.length} characters; use at most ${limit}: it makes the ${by.kind} name "${made}" (${made.length} characters), and Kubernetes refuses ${by.kind} names over ${by.max}`,
   });
 }
+
+/** A DNS label whose length is checked by checkNameFits against the names made from it. */
+export const derivingName = z
+  .string()
+  .min(1, "must not be empty")
+  .regex(
+    DNS_LABEL,
+    "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit",
+  );
 
 export const cron = z.string().superRefine((v, ctx) => {
   const err = cronError(v);

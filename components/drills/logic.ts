@@ -5,6 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import { parseGoDuration } from "../core/duration.js";
+import { names } from "../core/names.js";
 import type { HubConnection } from "../core/hubConnection.js";
 import { rcloneS3Provider } from "../core/rclone.js";
 import type { DrillTarget } from "./alerts.js";
@@ -17,7 +18,7 @@ export const READER_KEYS = { accessKeyId: "HUB_ACCESS_KEY_ID", secretAccessKey: 
 
 /** CronJob name of a drill (the buckets drill has one per mirror, in the mirror's namespace). */
 export function drillCronJobName(cls: Exclude<DrillClass, "postgres">, mirror?: string): string {
-  return cls === "buckets" ? `drill-buckets-${mirror}` : `drill-${cls}`;
+  return cls === "buckets" ? names.mirrorDrillCronJob(mirror!) : `drill-${cls}`;
 }
 
 /** Seconds each drill's Job may run: its own restore timeout plus the checks and the cleanup. */
@@ -242,7 +243,7 @@ export function drillTargets(stack: DrillStack): DrillTarget[] {
       out.push({
         cls: "postgres",
         namespace: db.namespace,
-        cronJob: `pg-restore-drill-${name}`,
+        cronJob: names.postgresRestoreDrillCronJob(name),
         schedule: pgDrill.schedule,
         activeDeadlineSeconds: POSTGRES_DRILL_ACTIVE_DEADLINE_SECONDS,
         what: `PostgreSQL restore drill of \`${name}\``,

@@ -1,7 +1,17 @@
 /** The buckets section: S3 buckets mirrored onto the hub. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
 import { names } from "../core/names.js";
-import { bucketName, checkDerivedCronJobName, cron, dnsLabel, dnsSubdomain, uniqueBy } from "../core/schema.js";
+import {
+  bucketName,
+  checkNameFits,
+  cron,
+  CRONJOB_NAME_MAX,
+  derivingName,
+  type DerivedName,
+  dnsLabel,
+  dnsSubdomain,
+  uniqueBy,
+} from "../core/schema.js";
 
 /**
  * The defaults of a mirror. The schema does not fill `source.region` in: the mirror job, its drill and the
@@ -14,8 +24,18 @@ export function mirrorSourceRegion(mirror: { readonly source: { readonly region?
   return mirror.source.region ?? MIRROR_DEFAULTS.source.region;
 }
 
+/**
+ * The Kubernetes names made from a mirror's `name`: its CronJob, and the drill's CronJob (made when
+ * drills.buckets is set; counted always, so adding the drill never makes a valid name invalid).
+ */
+export const MIRROR_DERIVED_NAMES: readonly DerivedName[] = [
+  { kind: "CronJob", of: names.mirrorCronJob, max: CRONJOB_NAME_MAX },
+  { kind: "CronJob", of: names.mirrorDrillCronJob, max: CRONJOB_NAME_MAX },
+];
+
 export const mirrorSchema = z.strictObject({
-  name: dnsLabel(40),
+  /** Names the mirror's CronJob and its drill's: one length limit, the tightest (MIRROR_DERIVED_NAMES). */
+  name: derivingName,
   schedule: cron,
   source: z.strictObject({
     endpoint: z.string().url("must be a URL such as http://rook-ceph-rgw.rook-ceph.svc:80"),
@@ -36,9 +56,7 @@ export const bucketsSchema = z
   })
   .superRefine((b, ctx) => {
     uniqueBy(b.mirrors, (m) => m.name, "mirror", ctx, ["mirrors"]);
-    b.mirrors.forEach((m, i) =>
-      checkDerivedCronJobName(ctx, ["mirrors", i, "name"], m.name, names.mirrorCronJob(m.name)),
-    );
+    b.mirrors.forEach((m, i) => checkNameFits(ctx, ["mirrors", i, "name"], m.name, MIRROR_DERIVED_NAMES));
   });
 
 /** The mirror section, parsed and defaulted. */

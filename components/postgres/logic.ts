@@ -220,7 +220,7 @@ export function restoreRunbook(
   const cj = names.postgresDumpCronJob(db.name);
   const targetEnv = db.mode === "cluster" ? `PGHOST=${target}` : `TARGET_DATABASE=${target}`;
   return (
-    `kubectl -n ${db.namespace} create job --from=cronjob/${cj} pg-restore-${db.name}-$(date +%s) --dry-run=client -o yaml` +
+    `kubectl -n ${db.namespace} create job --from=cronjob/${cj} ${names.postgresRestoreJob(db.name)} --dry-run=client -o yaml` +
     ` | kubectl set env --local -f - ACTION=restore ${targetEnv} -o yaml` +
     ` | kubectl -n ${db.namespace} apply -f -`
   );

@@ -3,7 +3,11 @@ import { z } from "zod";
 import { parseGoDuration } from "../core/duration.js";
 import { names } from "../core/names.js";
 import {
-  checkDerivedCronJobName,
+  checkNameFits,
+  CRONJOB_NAME_MAX,
+  derivingName,
+  type DerivedName,
+  JOB_NAME_MAX,
   cron,
   dnsLabel,
   goDuration,
@@ -55,8 +59,23 @@ export const POSTGRES_DEFAULTS = {
   restoreDrill: { schedule: "0 6 * * 0", checks: [DEFAULT_CHECK] as string[] },
 } as const;
 
+/**
+ * The Kubernetes names made from a database's `name`: the dump's CronJob, the Job of a restore the
+ * plan starts (`pg-restore-<name>-$(date +%s)`, components/postgres/logic.ts), and the drill's CronJob
+ * when the drill covers the database.
+ */
+export function postgresDerivedNames(drilled: boolean): DerivedName[] {
+  return [
+    { kind: "CronJob", of: names.postgresDumpCronJob, max: CRONJOB_NAME_MAX },
+    // $(date +%s) is 10 digits until the year 2286.
+    { kind: "Job", of: (n) => names.postgresRestoreJob(n, "1".repeat(10)), max: JOB_NAME_MAX },
+    ...(drilled ? [{ kind: "CronJob", of: names.postgresRestoreDrillCronJob, max: CRONJOB_NAME_MAX }] : []),
+  ];
+}
+
 export const databaseSchema = z.strictObject({
-  name: dnsLabel(40),
+  /** Names the dump's CronJob, the restore Job and the drill's CronJob: one length limit, the tightest (postgresDerivedNames). */
+  name: derivingName,
   namespace: dnsLabel(),
   host: z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/, "must be a service or host name"),
   /** @default 5432 */
@@ -121,11 +140,9 @@ export const postgresSchema = z
     });
     // Every CronJob named after a database must fit Kubernetes' limit: the dump's always, the drill's when the drill covers it.
     const drilled = new Set(pg.restoreDrill ? (pg.restoreDrill.databases ?? dbNames) : []);
-    pg.databases.forEach((d, i) => {
-      checkDerivedCronJobName(ctx, ["databases", i, "name"], d.name, names.postgresDumpCronJob(d.name));
-      if (drilled.has(d.name))
-        checkDerivedCronJobName(ctx, ["databases", i, "name"], d.name, names.postgresRestoreDrillCronJob(d.name));
-    });
+    pg.databases.forEach((d, i) =>
+      checkNameFits(ctx, ["databases", i, "name"], d.name, postgresDerivedNames(drilled.has(d.name))),
+    );
   })
   .transform((pg) => ({
     ...pg,

@@ -1,4 +1,5 @@
 /** Velero's part of plan.md. */
+import { VELERO_AWS_PLUGIN_EMPTY_TAGGING } from "../core/versions.js";
 import { ALERTS_DEFAULTS } from "../alerts/schema.js";
 import { hubOf, type StackConfig } from "../config.js";
 import { describeCron, formatSeconds } from "../core/cron.js";
@@ -55,8 +56,11 @@ export function veleroPlan(stack: StackConfig): PlanSection {
     table,
     `\n\nVelero deletes expired backups hourly, so one more backup than the maximum may exist for up to an hour.`,
     velero.install
-      ? ` Velero is installed by this stack (Helm, with the AWS plugin${usesNodeAgent(velero.fsBackup) ? " and the node agent" : ""}).`
+      ? ` Velero is installed by this stack (Helm, with the AWS plugin \`${VELERO_AWS_PLUGIN_EMPTY_TAGGING.image}\`${usesNodeAgent(velero.fsBackup) ? " and the node agent" : ""}).`
       : " Velero must already be installed with the AWS object-store plugin (`install: false`).",
+    VELERO_AWS_PLUGIN_EMPTY_TAGGING.sendsEmptyTaggingHeader && stack.hub && stack.hub.kind !== "aws"
+      ? ` This plugin release sends an empty \`x-amz-tagging\` header on every upload, which some S3 servers refuse (velero-io/velero#9931; fixed in ${VELERO_AWS_PLUGIN_EMPTY_TAGGING.fixedIn}). MinIO and Silo ignore it and Ceph RGW accepts it${stack.hub.kind === "s3" ? "; the conformance check after `pulumi up` uploads as the plugin does, header included, and fails the update if this server refuses it" : ""}.${stack.hub.kind === "pi" && stack.hub.server === "rustfs" ? " Whether RustFS accepts it is not verified by this program: check that the first backup completes (`velero backup describe`)." : ""}`
+      : "",
     ...warnings,
     fitEstimate(stack, built),
   ].join("");

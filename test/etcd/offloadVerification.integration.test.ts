@@ -1,7 +1,9 @@
 /**
  * offload.sh's promises beyond the happy path (test/integration/etcd.test.ts has that): a snapshot
  * whose staged copy has the wrong size is not published, and a node with no snapshot at all is a
- * failure (k3s is not taking snapshots there), never a quiet success. Real S3 peer, real rclone.
+ * failure (k3s is not taking snapshots there), never a quiet success; and a snapshot whose staging
+ * upload succeeded but whose server-side copy into place failed gets no record, so the next run sends
+ * it again. Real S3 peer, real rclone.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
@@ -86,5 +88,30 @@ describe("offload.sh", () => {
     const ok = await offload(snaps);
     expect(ok.code, ok.stderr).toBe(0);
     expect(await published()).toEqual(["etcd-snapshot-cp-1-1700000000", "etcd-snapshot-cp-1-1700000000.json"]);
+  }, 60_000);
+
+  it("writes no record when the staged upload succeeds and the final server-side copy fails; the next run retries", async () => {
+    const snaps = path.join(dir, "snaps-copy");
+    mkdirSync(snaps);
+    const file = "etcd-snapshot-cp-1-1700003600";
+    const snap = path.join(snaps, file);
+    writeFileSync(snap, Buffer.alloc(120_000, 5));
+    const t = new Date(Date.now() - 600_000);
+    utimesSync(snap, t, t);
+    const before = await published();
+    const r = await offload(snaps, { RCLONE: fakeRclone("fail-copy-from:hub:backups/etcd-snapshots/.partial/") });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`FAIL ${file}: server-side copy`);
+    // The staging upload did happen (the fault is only in the copy out of .partial/) ...
+    const { stdout: staged } = await run("rclone", ["lsf", "hub:backups/etcd-snapshots/.partial/cp-1/"], {
+      env: childEnv(peer.rcloneEnv),
+    });
+    expect(staged.split("\n")).toContain(file);
+    // ... and neither the snapshot nor its record is published, so the hub does not count it as done.
+    expect(await published()).toEqual(before);
+    const retry = await offload(snaps);
+    expect(retry.code, retry.stderr).toBe(0);
+    expect(retry.stderr).toContain(`offloaded ${file} (120000 bytes`);
+    expect(await published()).toEqual(expect.arrayContaining([file, `${file}.json`]));
   }, 60_000);
 });

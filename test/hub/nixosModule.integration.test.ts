@@ -296,6 +296,56 @@ describe("what the module declares (evaluated against stand-ins for lib and pkgs
   });
 });
 
+/**
+ * The TCP ports a module opens in the NixOS firewall: `networking.firewall.allowedTCPPorts` and the
+ * port of every service declared with `openFirewall = true` (nixpkgs' exporters and most services
+ * add their `port` to allowedTCPPorts that way). Ranges and UDP are returned too, so that one added
+ * later is seen.
+ */
+function openedPorts(c: any): { tcp: number[]; other: unknown[] } {
+  const tcp = [...(c.networking?.firewall?.allowedTCPPorts ?? [])];
+  const other = [
+    c.networking?.firewall?.allowedTCPPortRanges,
+    c.networking?.firewall?.allowedUDPPorts,
+    c.networking?.firewall?.allowedUDPPortRanges,
+  ].filter((x) => x !== undefined && !(Array.isArray(x) && x.length === 0));
+  const walk = (v: any): void => {
+    if (!v || typeof v !== "object") return;
+    if (v.openFirewall === true) tcp.push(v.port);
+    for (const x of Object.values(v)) walk(x);
+  };
+  walk(c.services);
+  return { tcp: tcp.sort((a, b) => a - b), other };
+}
+
+describe("the firewall opens exactly the S3 port (and node exporter's when monitoring is on)", () => {
+  it.each([
+    ["silo", settings(), [9000, 9100]],
+    ["silo, no monitoring", settings({ monitoring: false }), [9000]],
+    ["rustfs, tls, port 9443", settings({ server: "rustfs", tls: true, port: 9443, consolePort: 9444 }), [9100, 9443]],
+    ["rustfs, no monitoring", settings({ server: "rustfs", monitoring: false }), [9000]],
+  ] as const)("%s", async (name, s, expected) => {
+    const c = merged(
+      await evaluate(
+        write(`eval-fw-${name.replace(/\W+/g, "-")}.nix`, renderNixosModule(TEMPLATE, s, offsite, arrivals)),
+      ),
+    );
+    const opened = openedPorts(c);
+    expect(opened.tcp).toEqual(expected);
+    expect(opened.tcp).not.toContain(s.consolePort);
+    expect(opened.other).toEqual([]);
+  });
+
+  it("fails when the console port is opened too (the check can fail)", async () => {
+    const loose = renderNixosModule(TEMPLATE, settings({ monitoring: false }), offsite).replace(
+      "networking.firewall.allowedTCPPorts = [ port ];",
+      "networking.firewall.allowedTCPPorts = [ port consolePort ];",
+    );
+    const c = merged(await evaluate(write("eval-fw-loose.nix", loose)));
+    expect(openedPorts(c).tcp).not.toEqual([9000]);
+  });
+});
+
 describe("Nix literals", () => {
   it.each([["plain"], ['q"uote'], ["back\\slash"], ["dollar ${brace} $x"], ["tab\tnew\nline\r"], ["''indent''"]])(
     "nixString(%j) evaluates to itself",

@@ -46,6 +46,10 @@ import {
 } from "../../components/hub/s3/s3Settings.js";
 import { bucketProvider, bucketWant, s3HubCommand, writerProvider } from "../../components/hub/s3/s3HubResources.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
+import { VELERO_AWS_PLUGIN_EMPTY_TAGGING } from "../../components/core/versions.js";
+import { VELERO_TAGGING_REFUSED } from "../../components/hub/s3/conformance.js";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { spawnSync } from "node:child_process";
 import { exampleStack } from "../support/stackFiles.js";
 
@@ -96,8 +100,9 @@ async function configure(bucket: string, opts: { objectLock?: boolean } = {}): P
     settings,
     writers,
     admin,
-    // As velero/logic.ts bslConfig configures Velero on every non-AWS hub.
+    // As velero/logic.ts bslConfig configures Velero on every non-AWS hub, and as the pinned plugin sends.
     veleroChecksums: false,
+    veleroEmptyTagging: VELERO_AWS_PLUGIN_EMPTY_TAGGING.sendsEmptyTaggingHeader,
     writerKeys: Object.fromEntries(writers.map((w) => [w.writer, writerKeys[`${bucket}/${w.writer}`]])),
   };
 }
@@ -264,8 +269,63 @@ describe("the conformance check fails when a guarantee is broken on the server",
       const withChecksums = result(await checkHubConformance({ ...hub, veleroChecksums: true }), "trailingChecksum");
       expect(withChecksums).toMatchObject({
         ok: false,
-        detail: expect.stringMatching(/trailing CRC32 checksum as velero failed: MissingContentLength/),
+        detail: expect.stringMatching(
+          /trailing CRC32 checksum \(with the plugin's empty x-amz-tagging header\) as velero failed: MissingContentLength/,
+        ),
       });
+    },
+  );
+
+  it(
+    "trailingChecksum: the velero upload carries the plugin's empty x-amz-tagging header; RGW accepts it, a server that answers NotImplemented to it (as R2 does, velero#9931) fails the check",
+    { timeout: 300_000 },
+    async () => {
+      const hub = await configure("homelab-velero-tagging", { objectLock: false });
+      const accepted = result(await checkHubConformance(hub), "trailingChecksum");
+      expect(accepted).toMatchObject({
+        ok: true,
+        detail: expect.stringContaining("without a request checksum (with the plugin's empty x-amz-tagging header)"),
+      });
+      // A proxy in front of the real RGW that answers 501 NotImplemented to any PUT carrying the
+      // header, and forwards everything else unchanged (the signature covers the proxy's Host).
+      const seen: string[] = [];
+      const proxy = http.createServer((req, res) => {
+        if (req.method === "PUT" && "x-amz-tagging" in req.headers) {
+          seen.push(`${req.url} x-amz-tagging=${JSON.stringify(req.headers["x-amz-tagging"])}`);
+          req.resume();
+          res.writeHead(501, { "content-type": "application/xml" });
+          res.end(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NotImplemented</Code><Message>Header 'x-amz-tagging' with value '' not implemented</Message></Error>",
+          );
+          return;
+        }
+        const upstream = new URL(rgw.endpoint);
+        const fwd = http.request(
+          { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+          (r) => {
+            res.writeHead(r.statusCode ?? 502, r.headers);
+            r.pipe(res);
+          },
+        );
+        req.pipe(fwd);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+      try {
+        const via = {
+          ...hub,
+          target: { ...hub.target, endpoint: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` },
+        };
+        const refused = result(await checkHubConformance(via), "trailingChecksum");
+        expect(refused).toMatchObject({ ok: false, detail: expect.stringContaining("failed: NotImplemented") });
+        expect(refused.detail).toContain(VELERO_TAGGING_REFUSED);
+        expect(seen.length).toBeGreaterThan(0);
+        expect(seen.every((s) => s.endsWith('x-amz-tagging=""'))).toBe(true);
+        // Without the header (a plugin that no longer sends it), the same server passes: the header is what failed.
+        const without = result(await checkHubConformance({ ...via, veleroEmptyTagging: false }), "trailingChecksum");
+        expect(without.ok, without.detail).toBe(true);
+      } finally {
+        await new Promise((resolve) => proxy.close(resolve));
+      }
     },
   );
 
@@ -277,7 +337,9 @@ describe("the conformance check fails when a guarantee is broken on the server",
     );
     expect(r).toMatchObject({
       ok: false,
-      detail: expect.stringMatching(/upload without a request checksum as velero failed: InvalidAccessKeyId/),
+      detail: expect.stringMatching(
+        /upload without a request checksum \(with the plugin's empty x-amz-tagging header\) as velero failed: InvalidAccessKeyId; [^.]*here$/,
+      ),
     });
   });
 });

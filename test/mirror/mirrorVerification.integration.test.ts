@@ -3,7 +3,8 @@
  * --one-way`) AND equal object counts. The check alone cannot see an extra object on the hub side, and
  * `--max-delete` cannot either when sync itself reports success; here an object appears under the
  * mirror prefix right after the sync (an rclone wrapper writes it), so only the count comparison can
- * catch it. Real S3 peer, real rclone.
+ * catch it. And the other way round: an object damaged after the sync keeps the counts equal, and only
+ * the check can catch it. Real S3 peer, real rclone.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -62,13 +63,21 @@ function mirror(extra: Record<string, string> = {}): Promise<{ code: number | nu
   });
 }
 
-describe("mirror.sh compares object counts", () => {
+describe("mirror.sh checks sizes and compares object counts", () => {
   it("fails when the hub holds an object the source does not, although sync and check passed", async () => {
     const r = await mirror({ RCLONE: fakeRclone("stray-after-sync:hub:backups/buckets/photos") });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
       "mirror: object count mismatch: source src:rgw-src has 2, hub hub:backups/buckets/photos has 3",
     );
+  }, 60_000);
+
+  it("fails when a mirrored object differs in size although sync passed and the counts agree (rclone check)", async () => {
+    const r = await mirror({ RCLONE: fakeRclone("resize-after-sync:hub:backups/buckets/photos/a.txt") });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/a\.txt: sizes differ/);
+    expect(r.stderr).not.toContain("verified");
+    expect(r.stderr).not.toContain("object count mismatch");
   }, 60_000);
 
   it("passes with the real rclone, which removes the stray object again", async () => {

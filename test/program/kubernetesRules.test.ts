@@ -1,7 +1,8 @@
 /**
  * The stack file is refused, naming the configured key, wherever it would give Kubernetes, Velero or
  * Longhorn something they refuse: day-of-week 7 (robfig/cron allows 0-6) in every schedule key, and a
- * database or mirror name that makes a CronJob name longer than Kubernetes' 52 characters.
+ * database or mirror name that makes a CronJob name longer than Kubernetes' 52 characters or a Job
+ * name longer than 63, with one limit per name.
  */
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, StackConfigError } from "../../components/config.js";
@@ -63,32 +64,61 @@ const renameFirstDatabase = (s: any, name: string) => {
     s.restoreDrill.databases = s.restoreDrill.databases.map((n: string) => (n === old ? name : n));
 };
 
-describe("CronJob names within Kubernetes' 52 characters", () => {
+/** The lines of a StackConfigError message that are about one key. */
+const linesAbout = (msg: string, key: string) => msg.split("\n").filter((l) => l.includes(`${key}:`));
+
+describe("names within Kubernetes' limits: one limit per name, stated once", () => {
   it("refuses a drilled database name that makes pg-restore-drill-<name> longer than 52, naming the key", () => {
     const name = "d".repeat(36);
     const msg = problems(withSection("postgres", (s) => renameFirstDatabase(s, name)));
-    expect(msg).toContain(
-      `postgres.databases[0].name: "${name}" makes the CronJob name "pg-restore-drill-${name}" (53 characters), and Kubernetes refuses CronJob names over 52; use at most 35 characters`,
-    );
+    expect(linesAbout(msg, "postgres.databases[0].name")).toEqual([
+      expect.stringContaining(
+        `postgres.databases[0].name: "${name}" is 36 characters; use at most 35: it makes the CronJob name "pg-restore-drill-${name}" (53 characters), and Kubernetes refuses CronJob names over 52`,
+      ),
+    ]);
   });
 
-  it("accepts 35 characters, and a longer name for a database the drill does not cover", () => {
-    expect(problems(withSection("postgres", (s) => renameFirstDatabase(s, "d".repeat(35))))).toBe("");
-    const msg = problems(
+  it("a long database name gets exactly one limit, the tightest of every name made from it", () => {
+    const name = "d".repeat(70);
+    const msg = problems(withSection("postgres", (s) => renameFirstDatabase(s, name)));
+    const lines = linesAbout(msg, "postgres.databases[0].name");
+    expect(lines).toHaveLength(1);
+    // The limit is said once: no other number of characters appears as a limit.
+    expect([...lines[0].matchAll(/at most (\d+)/g)].map((m) => m[1])).toEqual(["35"]);
+  });
+
+  it("an undrilled database is limited by the restore Job name pg-restore-<name>-<10 digits> (63)", () => {
+    const undrilled = (n: string) =>
       withSection("postgres", (s) => {
-        renameFirstDatabase(s, "d".repeat(40));
+        renameFirstDatabase(s, n);
         s.restoreDrill.databases = s.databases.slice(1).map((d: any) => d.name);
-      }),
-    );
-    expect(msg).toBe("");
+      });
+    expect(problems(undrilled("d".repeat(41)))).toBe("");
+    expect(linesAbout(problems(undrilled("d".repeat(42))), "postgres.databases[0].name")).toEqual([
+      expect.stringContaining(
+        `"${"d".repeat(42)}" is 42 characters; use at most 41: it makes the Job name "pg-restore-${"d".repeat(42)}-1111111111" (64 characters), and Kubernetes refuses Job names over 63`,
+      ),
+    ]);
   });
 
-  it("refuses a mirror name that makes bucket-mirror-<name> longer than 52, naming the key", () => {
+  it("accepts 35 characters for a drilled database", () => {
+    expect(problems(withSection("postgres", (s) => renameFirstDatabase(s, "d".repeat(35))))).toBe("");
+  });
+
+  it("refuses a mirror name that makes bucket-mirror-<name> longer than 52, naming the key once", () => {
     const name = "m".repeat(39);
     const msg = problems(withSection("buckets", (s) => (s.mirrors[0].name = name)));
-    expect(msg).toContain(
-      `buckets.mirrors[0].name: "${name}" makes the CronJob name "bucket-mirror-${name}" (53 characters), and Kubernetes refuses CronJob names over 52; use at most 38 characters`,
-    );
+    expect(linesAbout(msg, "buckets.mirrors[0].name")).toEqual([
+      expect.stringContaining(
+        `buckets.mirrors[0].name: "${name}" is 39 characters; use at most 38: it makes the CronJob name "bucket-mirror-${name}" (53 characters), and Kubernetes refuses CronJob names over 52`,
+      ),
+    ]);
     expect(problems(withSection("buckets", (s) => (s.mirrors[0].name = "m".repeat(38))))).toBe("");
+    expect(
+      linesAbout(
+        problems(withSection("buckets", (s) => (s.mirrors[0].name = "m".repeat(80)))),
+        "buckets.mirrors[0].name",
+      ),
+    ).toHaveLength(1);
   });
 });

@@ -13,7 +13,9 @@
  *   sent as a trailing checksum of an aws-chunked body) succeeds with the velero writer's key. Where
  *   the stack's Velero sends no checksum (`checksumAlgorithm: ""`, velero/logic.ts, on every non-AWS
  *   hub), the upload as Velero sends it must succeed, and whether the server takes trailing checksums
- *   is reported.
+ *   is reported. Both uploads carry the empty `x-amz-tagging` header the pinned plugin sends when
+ *   `veleroEmptyTagging` is set (components/core/versions.ts VELERO_AWS_PLUGIN_EMPTY_TAGGING), so a
+ *   server that refuses it fails `pulumi up` here rather than every backup's last upload.
  *
  * Probe objects: pruning writers delete theirs; append-only writers put theirs under their `.partial/`
  * staging prefix, which the lifecycle expires after a day; the lock probe sits under
@@ -23,6 +25,7 @@
  */
 import { Readable } from "node:stream";
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { VELERO_AWS_PLUGIN_EMPTY_TAGGING } from "../../core/versions.js";
 import { readBucketState, s3Client, s3ErrorCode, type S3Credentials, type S3Target } from "./s3Api.js";
 import { lifecycleDifferences, type HubBucketSettings, type HubWriterSpec } from "./s3Settings.js";
 
@@ -36,6 +39,20 @@ export interface ConformanceInput {
   readonly admin?: S3Credentials;
   /** Whether the stack's Velero sends request checksums (the plugin default), or none (`checksumAlgorithm: ""`). */
   readonly veleroChecksums: boolean;
+  /** Whether Velero's plugin sends an empty `x-amz-tagging` header on every PutObject. @default false */
+  readonly veleroEmptyTagging?: boolean;
+}
+
+/** Adds an empty `x-amz-tagging` header to every request, before signing, as velero-plugin-for-aws v1.14.1 does. */
+export function sendEmptyTaggingHeader(client: S3Client): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers["x-amz-tagging"] = "";
+      return next(args);
+    },
+    { step: "build", name: "homelabBackupEmptyTagging" },
+  );
 }
 
 export interface CheckResult {
@@ -119,6 +136,12 @@ async function checkWriters(input: ConformanceInput, runId: string): Promise<Che
   };
 }
 
+/** The answers servers give to the empty header: R2 501 NotImplemented, B2 InvalidArgument, ECS 400 UnexpectedContent (velero#9931, #10400, plugin PR #304). */
+const TAGGING_REFUSAL_CODES = ["NotImplemented", "InvalidArgument", "UnexpectedContent"];
+
+/** What the failure says when the server may refuse the plugin's empty tagging header. */
+export const VELERO_TAGGING_REFUSED = `${VELERO_AWS_PLUGIN_EMPTY_TAGGING.image} sends an empty x-amz-tagging header on every upload, which some servers refuse (velero-io/velero#9931); the fix is in plugin ${VELERO_AWS_PLUGIN_EMPTY_TAGGING.fixedIn}: remove the velero section or use a server that accepts the header until this program pins it`;
+
 /** Puts 256 KiB and reads it back; `trailing`: as a stream, which the SDK sends aws-chunked with a trailing CRC32. */
 async function upload(
   input: ConformanceInput,
@@ -127,6 +150,7 @@ async function upload(
   trailing: boolean,
 ): Promise<{ ok: true } | { ok: false; code: string }> {
   const client = s3Client(input.target, key, { maxAttempts: 1, checksums: trailing });
+  if (input.veleroEmptyTagging) sendEmptyTaggingHeader(client);
   const body = Buffer.alloc(256 * 1024, "velero");
   try {
     const sent = await outcome(() =>
@@ -157,18 +181,19 @@ async function checkTrailingChecksum(input: ConformanceInput, runId: string): Pr
   const key = w && input.writerKeys[w.writer];
   if (!w || !key) return { check: "trailingChecksum", ok: true, detail: "no velero writer" };
   const base = `${w.prefix}.homelab-backup-conformance-checksum-${runId}`;
+  const header = input.veleroEmptyTagging ? " (with the plugin's empty x-amz-tagging header)" : "";
   const trailing = await upload(input, key, `${base}-crc32`, true);
   if (input.veleroChecksums) {
     return trailing.ok
       ? {
           check: "trailingChecksum",
           ok: true,
-          detail: "velero uploaded with a trailing CRC32 checksum and read it back",
+          detail: `velero uploaded with a trailing CRC32 checksum${header} and read it back`,
         }
       : {
           check: "trailingChecksum",
           ok: false,
-          detail: `upload with a trailing CRC32 checksum as velero failed: ${trailing.code}`,
+          detail: `upload with a trailing CRC32 checksum${header} as velero failed: ${trailing.code}`,
         };
   }
   const plain = await upload(input, key, `${base}-plain`, false);
@@ -179,12 +204,12 @@ async function checkTrailingChecksum(input: ConformanceInput, runId: string): Pr
     ? {
         check: "trailingChecksum",
         ok: true,
-        detail: `velero uploaded without a request checksum, as Velero is configured; ${server}`,
+        detail: `velero uploaded without a request checksum${header}, as Velero is configured; ${server}`,
       }
     : {
         check: "trailingChecksum",
         ok: false,
-        detail: `upload without a request checksum as velero failed: ${plain.code}; ${server}`,
+        detail: `upload without a request checksum${header} as velero failed: ${plain.code}; ${server}${input.veleroEmptyTagging && TAGGING_REFUSAL_CODES.includes(plain.code) ? `. ${VELERO_TAGGING_REFUSED}` : ""}`,
       };
 }
 

@@ -16,6 +16,7 @@ import { local } from "@pulumi/command";
 import YAML from "yaml";
 import type { WriterCredentials, WriterName } from "../../core/hubConnection.js";
 import { contentHash } from "../../core/files.js";
+import { VELERO_AWS_PLUGIN_EMPTY_TAGGING } from "../../core/versions.js";
 import type { PrefixLifecycle } from "../retention.js";
 import { HUB_DEFAULTS } from "../schema.js";
 import { effectiveManage, parseWriterKeys, type S3Flavor } from "./s3Flavors.js";
@@ -58,6 +59,8 @@ export interface S3HubArgs {
   readonly writerKeys?: pulumi.Input<string>;
   /** Whether the stack's Velero sends request checksums (velero/logic.ts bslConfig). @default false */
   readonly veleroChecksums?: boolean;
+  /** Whether the stack's Velero plugin sends an empty x-amz-tagging header (core/versions.ts). @default VELERO_AWS_PLUGIN_EMPTY_TAGGING.sendsEmptyTaggingHeader */
+  readonly veleroEmptyTagging?: boolean;
 }
 
 export class S3Hub extends pulumi.ComponentResource {
@@ -159,6 +162,7 @@ export class S3Hub extends pulumi.ComponentResource {
         writerKeys,
         ...(a ? { admin: a } : {}),
         veleroChecksums: args.veleroChecksums ?? false,
+        veleroEmptyTagging: args.veleroEmptyTagging ?? VELERO_AWS_PLUGIN_EMPTY_TAGGING.sendsEmptyTaggingHeader,
         // Not read by the check: it tells the policy pack that the stack accepts an http:// endpoint.
         allowPlainHttp: hub.allowPlainHttp ?? HUB_DEFAULTS.allowPlainHttp,
       }),
