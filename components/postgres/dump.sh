@@ -18,7 +18,9 @@
 # detects; set it to the container's CPU limit), LOCK_TIMEOUT (default 2min: how long pg_dump may wait
 # for its ACCESS SHARE lock on a table; a PostgreSQL duration such as 30s, 2min, 500ms),
 # BACKUP_PREFIX (default postgres-backups), RCLONE (default /opt/tools/rclone), RCLONE_CONFIG_HUB_*
-# (the remote `hub`), TMPDIR (scratch directory for a few KiB of state).
+# (the remote `hub`), TMPDIR (scratch directory for a few KiB of state), DUMP_LABEL (optional,
+# lowercase letters, digits and '-': a labelled dump, such as restore.sh's `pre-restore` safety copy, is
+# named <name>-<time>-<label>.sql.zst, records its label and leaves latest.json where it was).
 set -euo pipefail
 
 : "${DUMP_NAME:?DUMP_NAME is required}" "${HUB_BUCKET:?HUB_BUCKET is required}"
@@ -48,6 +50,8 @@ json_str() {
 }
 
 case "$LEVEL" in [1-9] | 1[0-9]) ;; *) fail "ZSTD_LEVEL must be 1..19, not $LEVEL" ;; esac
+LABEL="${DUMP_LABEL:-}"
+[[ -z "$LABEL" || "$LABEL" =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]] || fail "DUMP_LABEL must be lowercase letters, digits and '-', not '${LABEL}'"
 case "$THREADS" in [0-9] | [1-9][0-9]) ;; *) fail "ZSTD_THREADS must be 0..99, not $THREADS" ;; esac
 [[ "$LOCK_TIMEOUT" =~ ^[1-9][0-9]*(ms|s|min|h)?$ ]] || fail "LOCK_TIMEOUT must be a PostgreSQL duration such as 30s, 2min or 500ms, not '${LOCK_TIMEOUT}'"
 # An image other than the stock postgres alpine one may lack zstd: say so before touching the hub.
@@ -99,7 +103,7 @@ roles_json="${info#*$'\n'}"
 dump_version="$("${dump_cmd[0]}" --version)"
 
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-base="${DUMP_NAME}-$(date -u +%Y%m%dT%H%M%SZ).sql.zst"
+base="${DUMP_NAME}-$(date -u +%Y%m%dT%H%M%SZ)${LABEL:+-${LABEL}}.sql.zst"
 staging="hub:${HUB_BUCKET}/${PREFIX}/.partial/${base}"
 final_key="${PREFIX}/${DUMP_NAME}/${base}"
 final="hub:${HUB_BUCKET}/${final_key}"
@@ -189,6 +193,7 @@ finished="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   printf '  "complete": true,\n'
   printf '  "completenessCheck": %s,\n' "$(json_str "every stage exited 0; the decompressed upload ends with '${trailer}'; the staged object has the size zstd wrote")"
   printf '  "roles": %s,\n' "$roles_json"
+  [ -z "$LABEL" ] || printf '  "label": "%s",\n' "$LABEL"
   printf '  "serverVersion": %s,\n' "$(json_str "$server_version")"
   printf '  "dumpVersion": %s,\n' "$(json_str "$dump_version")"
   printf '  "startedAt": "%s",\n' "$started"
@@ -196,6 +201,10 @@ finished="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   printf '}\n'
 } >"$work/record.json" || fail "cannot write the integrity record to the scratch disk ${SCRATCH} (disk full?)"
 "$RCLONE" rcat "${final}.json" <"$work/record.json" || fail "writing the integrity record (the dump at ${final_key} has no record and is not used)"
+if [ -n "$LABEL" ]; then
+  log "complete: ${final_key} (${size} bytes, label ${LABEL}; latest.json unchanged)"
+  exit 0
+fi
 
 {
   printf '{\n'

@@ -206,10 +206,43 @@ export function defaultRestoreTarget(db: DatabaseConfig): string {
 }
 
 /**
- * One command that restores the newest dump of `db` (or the dump DUMP_KEY names) into `target`: a Job
- * made from the dump CronJob with ACTION=restore, so it has the same image, scripts, password and S3
- * credentials. database mode: into a new database `target` on the same server (refused if it holds
- * tables); cluster mode: `target` is the host of a fresh server to restore roles and databases into.
+ * A restore Job runs once and may take hours: no retry (a second attempt after a half-applied
+ * cluster restore would apply it twice) and its own deadline, not the dump's one hour.
+ */
+export const RESTORE_JOB = { backoffLimit: 0, activeDeadlineSeconds: 6 * 3600 } as const;
+
+/** What a Job made from the dump CronJob does: restore.sh's actions (components/postgres/restore.sh). */
+export type RestoreAction = "restore" | "list" | "swap";
+
+/**
+ * The commands that run one restore action as a Job made from the dump CronJob (same image, scripts,
+ * password and S3 credentials), with RESTORE_JOB's retry and deadline, then follow its log.
+ * `env`: the variables the action takes (TARGET_DATABASE, DUMP_KEY, RESTORE_MODE, PGHOST).
+ */
+export function restoreJobCommands(
+  db: DatabaseConfig,
+  action: RestoreAction,
+  env: Readonly<Record<string, string>> = {},
+): string {
+  const cj = names.postgresDumpCronJob(db.name);
+  const vars = Object.entries({ ACTION: action, ...env })
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ");
+  const patch = JSON.stringify({ spec: RESTORE_JOB });
+  return [
+    `job=${names.postgresRestoreJob(db.name)}`,
+    `kubectl -n ${db.namespace} create job --from=cronjob/${cj} "$job" --dry-run=client -o yaml \\`,
+    `  | kubectl set env --local -f - ${vars} -o yaml \\`,
+    `  | kubectl patch --local -f - --type=merge -p '${patch}' -o yaml \\`,
+    `  | kubectl -n ${db.namespace} apply -f -`,
+    `kubectl -n ${db.namespace} logs -f "job/$job" --pod-running-timeout=10m`,
+  ].join("\n");
+}
+
+/**
+ * The command that restores the newest dump of `db` (or the dump DUMP_KEY names) into `target`.
+ * database mode: into a new database `target` on the same server (refused if it holds tables; needs
+ * CREATEDB); cluster mode: `target` is the host of a fresh server to restore roles and databases into.
  */
 export function restoreRunbook(
   db: DatabaseConfig,
@@ -217,11 +250,5 @@ export function restoreRunbook(
   target: string = db.mode === "cluster" ? "<fresh-server-host>" : defaultRestoreTarget(db),
 ): string {
   void hub;
-  const cj = names.postgresDumpCronJob(db.name);
-  const targetEnv = db.mode === "cluster" ? `PGHOST=${target}` : `TARGET_DATABASE=${target}`;
-  return (
-    `kubectl -n ${db.namespace} create job --from=cronjob/${cj} ${names.postgresRestoreJob(db.name)} --dry-run=client -o yaml` +
-    ` | kubectl set env --local -f - ACTION=restore ${targetEnv} -o yaml` +
-    ` | kubectl -n ${db.namespace} apply -f -`
-  );
+  return restoreJobCommands(db, "restore", db.mode === "cluster" ? { PGHOST: target } : { TARGET_DATABASE: target });
 }

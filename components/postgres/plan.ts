@@ -4,7 +4,8 @@ import { describeCron, fixedMinuteOfDay, formatMinuteOfDay } from "../core/cron.
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
 import type { PlanRow, PlanSection } from "../core/planTypes.js";
-import { dumpPrefix, restoreRunbook } from "./logic.js";
+import { defaultRestoreTarget, dumpPrefix, RESTORE_JOB, restoreJobCommands, restoreRunbook } from "./logic.js";
+import { formatSeconds } from "../core/cron.js";
 import type { StackWatches } from "../core/watch.js";
 import { DEFAULT_ZSTD_LEVEL } from "./logic.js";
 import { DUMP_CPU_LIMIT } from "./logic.js";
@@ -42,9 +43,31 @@ export function postgresPlan(stack: StackConfig, watches: StackWatches): PlanSec
     .filter(Boolean)
     .join("\n\n");
   const restore = [
-    "Each command restores the newest dump (add `DUMP_KEY=<file name>` to the `kubectl set env` part for an older one) after checking its sha256 against its record. A database dump goes into a new database in one transaction; then point the application at it or rename. A whole-server dump goes into a fresh server.",
+    `Every restore runs as a Job made from the database's dump CronJob (same image, scripts and credentials), with no retry and its own deadline of ${formatSeconds(RESTORE_JOB.activeDeadlineSeconds)}; the last command follows its log. Each dump is checked against its sha256 record before anything commits.`,
     "",
-    ...pg.databases.map((db) => `- \`${db.name}\`:\n  \`\`\`sh\n  ${restoreRunbook(db, hub)}\n  \`\`\``),
+    ...pg.databases.flatMap((db) =>
+      db.mode === "cluster"
+        ? [
+            `- \`${db.name}\` (whole server): list the dumps, then restore one into a fresh server (roles and databases; add \`DUMP_KEY=<file>\` for an older dump):`,
+            fence(restoreJobCommands(db, "list")),
+            fence(restoreRunbook(db, hub)),
+          ]
+        : [
+            `- \`${db.name}\`: list the dumps (newest first; the first column is the \`DUMP_KEY\` of an older one):`,
+            fence(restoreJobCommands(db, "list")),
+            `  Restore the newest (or \`DUMP_KEY=<file>\`) into a new database \`${defaultRestoreTarget(db)}\`, in one transaction; this needs a role with CREATEDB:`,
+            fence(restoreRunbook(db, hub)),
+            `  Check it, scale the application down, and swap it into place (the old database is kept as \`${db.database}_before_restore_<time>\`):`,
+            fence(restoreJobCommands(db, "swap", { TARGET_DATABASE: defaultRestoreTarget(db) })),
+            `  Or, when \`${db.user}\` may not create databases: restore over \`${db.database}\` itself as its owner. A safety dump of what it holds now is taken first (label \`pre-restore\`, listed above), and the replacement is one transaction that rolls back to exactly what was there on any failure:`,
+            fence(restoreJobCommands(db, "restore", { RESTORE_MODE: "replace" })),
+          ],
+    ),
   ].join("\n");
   return { title: "PostgreSQL databases", rows, details, restore };
+}
+
+/** A sh block indented under a list item. */
+function fence(commands: string): string {
+  return ["  ```sh", ...commands.split("\n").map((l) => `  ${l}`), "  ```"].join("\n");
 }

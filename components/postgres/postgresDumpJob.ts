@@ -37,11 +37,11 @@ export interface PostgresDumpJobArgs {
   readonly zstdLevel?: number;
 }
 
-/** The container command: ACTION=dump (the CronJob) or ACTION=restore (a Job made from it by the runbook). */
+/** The container command: ACTION=dump (the CronJob), or restore, list or swap (Jobs made from it by the runbook). */
 export const DUMP_COMMAND = [
   "/bin/bash",
   "-c",
-  'case "$ACTION" in dump) exec /scripts/dump.sh ;; restore) exec /scripts/restore.sh ;; *) echo "ACTION must be dump or restore" >&2; exit 64 ;; esac',
+  'case "$ACTION" in dump) exec /scripts/dump.sh ;; restore) exec /scripts/restore.sh ;; list) exec /scripts/restore.sh --list ;; swap) exec /scripts/restore.sh --swap ;; *) echo "ACTION must be dump, restore, list or swap" >&2; exit 64 ;; esac',
 ];
 
 /**

@@ -6,13 +6,23 @@
 # (Dumps written before the switch to zstd end in .sql.gz and are decompressed with gzip.)
 #   database mode: into TARGET_DATABASE (created when missing and dropped again when the restore fails;
 #                  refused when it already holds tables), in one transaction that commits only after
-#                  the checks, so a failed or corrupt restore leaves nothing behind.
+#                  the checks, so a failed or corrupt restore leaves nothing behind. Creating a database
+#                  needs CREATEDB, which an application's own role usually lacks: then
+#   RESTORE_MODE=replace: restores over the database itself, as its owner (PGUSER must own it): first a
+#                  safety dump of what it holds now (dump.sh with DUMP_LABEL=pre-restore: its own key and
+#                  record, latest.json unchanged), then ONE transaction that drops everything the owner
+#                  owns in it (DROP OWNED BY CURRENT_USER), replays the dump and commits only when the
+#                  digest is the recorded one; any failure rolls back to exactly what was there.
 #   cluster mode:  into the server PGHOST points at (roles and databases; meant for a fresh server).
 #                  CREATE DATABASE cannot run inside a transaction, so nothing could roll a cluster
 #                  restore back: here the object is verified first and then restored (two downloads).
 #
+# Other actions: `--list` prints every dump of DUMP_NAME, newest first, with the DUMP_KEY to give;
+# `--swap` renames TARGET_DATABASE (a database restored under a new name) into PGDATABASE's place and
+# keeps the old one as <PGDATABASE>_before_restore_<time> (no session may be connected to either).
+#
 # Environment: DUMP_NAME, HUB_BUCKET, DUMP_KEY (optional: a key or a file name under the dump's
-# folder), TARGET_DATABASE, PGHOST, PGPORT, PGUSER, PGPASSWORD, BACKUP_PREFIX, RCLONE,
+# folder), RESTORE_MODE (new: the default, or replace), TARGET_DATABASE, PGDATABASE, PGHOST, PGPORT, PGUSER, PGPASSWORD, BACKUP_PREFIX, RCLONE,
 # RESTORE_CREATE_ROLES=1 (create the roles the dump names that the target lacks: the drill's scratch
 # server), RCLONE_CONFIG_HUB_*.
 set -euo pipefail
@@ -34,6 +44,40 @@ field() { sed -n "s/^  \"$1\": \"\{0,1\}\([^\",]*\)\"\{0,1\},\{0,1\}\$/\1/p" <<<
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/pg-restore.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+
+psql_base=(psql -X --no-password --quiet -v ON_ERROR_STOP=1)
+
+# --list: one line per dump, newest first, read from the integrity records (a dump without one is not
+# complete and is not listed); the first column is what DUMP_KEY takes.
+if [ "${1:-}" = "--list" ]; then
+  dir="${hub}/${PREFIX}/${DUMP_NAME}"
+  "$RCLONE" lsf --files-only --include '*.sql.zst.json' --include '*.sql.gz.json' "${dir}/" >"$work/records" || fail "cannot list ${PREFIX}/${DUMP_NAME}/"
+  latest_key="$("$RCLONE" cat "${dir}/latest.json" 2>/dev/null | sed -n 's/^  "key": "\(.*\)",$/\1/p')" || true
+  printf '%-52s %-20s %14s  %s\n' DUMP_KEY FINISHED BYTES NOTE
+  sort -r "$work/records" | while IFS= read -r rec; do
+    r="$("$RCLONE" cat "${dir}/${rec}")" || fail "cannot read ${rec}"
+    file="${rec%.json}"
+    note="$(field label "$r")"
+    [ "$(field complete "$r")" = "true" ] || note="incomplete"
+    [ "${PREFIX}/${DUMP_NAME}/${file}" != "$latest_key" ] || note="latest${note:+, $note}"
+    printf '%-52s %-20s %14s  %s\n' "$file" "$(field finishedAt "$r")" "$(field size "$r")" "$note"
+  done
+  exit 0
+fi
+
+# --swap: the restored database takes the original's name; the original is kept under another.
+if [ "${1:-}" = "--swap" ]; then
+  restored="${TARGET_DATABASE:?TARGET_DATABASE (the restored database) is required}"
+  original="${PGDATABASE:?PGDATABASE (the database to replace) is required}"
+  kept="${original}_before_restore_$(date -u +%Y%m%d%H%M%S)"
+  [ "$restored" != "$original" ] || fail "TARGET_DATABASE and PGDATABASE are both ${original}"
+  sessions="$(printf '%s\n' "SELECT count(*) FROM pg_stat_activity WHERE datname IN (:'a', :'b') AND pid <> pg_backend_pid()" | "${psql_base[@]}" -At -d postgres -v a="$original" -v b="$restored")" || fail "cannot connect to ${PGHOST:-local}:${PGPORT:-5432}"
+  [ "$sessions" = "0" ] || fail "${sessions} session(s) are connected to ${original} or ${restored}: scale the application down first (kubectl scale --replicas=0)"
+  printf '%s\n' 'ALTER DATABASE :"a" RENAME TO :"k";' 'ALTER DATABASE :"b" RENAME TO :"a";' |
+    "${psql_base[@]}" -d postgres -v a="$original" -v b="$restored" -v k="$kept" || fail "renaming failed (renaming a database needs its owner with CREATEDB, or a superuser)"
+  log "swapped: ${restored} is now ${original}; the previous ${original} is kept as ${kept} (drop it once the application is checked)"
+  exit 0
+fi
 
 key="${DUMP_KEY:-}"
 if [ -z "$key" ]; then
@@ -58,7 +102,6 @@ command -v "${decompress[0]}" >/dev/null || fail "${decompress[0]} is not instal
 log "restoring ${key} (${want_size} bytes, ${mode} dump)"
 size="$("$RCLONE" lsf --format s "${hub}/${key}")" || fail "cannot read ${key}"
 [ "$size" = "$want_size" ] || fail "${key} has ${size} bytes, its record says ${want_size}: corrupt"
-psql_base=(psql -X --no-password --quiet -v ON_ERROR_STOP=1)
 
 # Roles a database dump grants to or makes owners of, for a scratch server that lacks them (a cluster
 # dump creates its own). dump.sh records them; an older record has none, and then the dump is scanned
@@ -109,9 +152,39 @@ stream_failure() {
 
 case "$mode" in
   database)
-    target="${TARGET_DATABASE:?TARGET_DATABASE is required for a database dump}"
-    exists="$(printf '%s\n' "SELECT 1 FROM pg_database WHERE datname = :'target'" | "${psql_base[@]}" -At -d postgres -v target="$target")" || fail "cannot connect to ${PGHOST:-local}:${PGPORT:-5432}"
+    restore_mode="${RESTORE_MODE:-new}"
+    case "$restore_mode" in new | replace) ;; *) fail "RESTORE_MODE must be new or replace, not ${restore_mode}" ;; esac
+    if [ "$restore_mode" = "replace" ]; then
+      target="${TARGET_DATABASE:-${PGDATABASE:?TARGET_DATABASE or PGDATABASE is required}}"
+    else
+      target="${TARGET_DATABASE:?TARGET_DATABASE is required for a database dump}"
+    fi
+    who="$(printf '%s\n' "SELECT (SELECT 1 FROM pg_database WHERE datname = :'target'), (SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'target'), rolcreatedb OR rolsuper, current_user FROM pg_roles WHERE rolname = current_user" | "${psql_base[@]}" -At -F '|' -d postgres -v target="$target")" || fail "cannot connect to ${PGHOST:-local}:${PGPORT:-5432}"
+    IFS='|' read -r exists owner may_create me <<<"$who"
+    [ "$exists" = "1" ] || exists=""
     created=0
+    if [ "$restore_mode" = "replace" ]; then
+      [ -n "$exists" ] || fail "RESTORE_MODE=replace: database ${target} does not exist; restore it under a new name (RESTORE_MODE=new)"
+      [ "$owner" = "$me" ] || fail "RESTORE_MODE=replace runs as the owner of ${target} (${owner}), not ${me}"
+      log "safety dump of ${target} as it is now, before replacing it"
+      DUMP_LABEL=pre-restore DUMP_MODE=database PGDATABASE="$target" bash "$(dirname "$0")/dump.sh" || fail "the safety dump of ${target} failed: nothing was changed"
+      log "replacing the contents of ${target} with ${key}"
+      set +e
+      {
+        printf 'BEGIN;\nDROP OWNED BY CURRENT_USER;\n'
+        stream_checked
+        if stream_ok; then printf '\nCOMMIT;\n'; else printf '\nROLLBACK;\n'; fi
+      } | "${psql_base[@]}" -d "$target" >/dev/null
+      psql_status=$?
+      set -e
+      [ "$psql_status" -eq 0 ] || fail "restore into ${target} failed (psql exited with ${psql_status}); the transaction was rolled back: ${target} is as it was"
+      stream_ok || fail "$(stream_failure); the transaction was rolled back: ${target} is as it was"
+      log "restored ${key} over ${target} (the safety dump is listed by --list, label pre-restore)"
+      exit 0
+    fi
+    if [ -z "$exists" ] && [ "$may_create" != "t" ]; then
+      fail "${me} may not create databases (no CREATEDB). Restore over ${PGDATABASE:-the database} as its owner with RESTORE_MODE=replace (a safety dump is taken first), or run this restore with a role that has CREATEDB"
+    fi
     if [ "$exists" = "1" ]; then
       tables="$("${psql_base[@]}" -At -d "$target" -c "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind IN ('r','p') AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname NOT LIKE 'pg_toast%'")"
       [ "$tables" = "0" ] || fail "target database ${target} already holds ${tables} tables; restore into a new name (TARGET_DATABASE) and swap"

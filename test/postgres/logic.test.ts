@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig, type PostgresConfig, type StackConfig } from "../../components/config.js";
 import { fixedMinuteOfDay } from "../../components/core/cron.js";
+import { DEFAULT_ACTIVE_DEADLINE_SECONDS } from "../../components/core/cronJob.js";
 import { hubConnection } from "../../components/core/hubConnection.js";
 import {
   DUMP_CPU_LIMIT,
@@ -9,6 +10,8 @@ import {
   dumpSchedules,
   drillCheckFiles,
   rcloneHubEnv,
+  RESTORE_JOB,
+  restoreJobCommands,
   restoreRunbook,
   serverOf,
 } from "../../components/postgres/logic.js";
@@ -186,17 +189,41 @@ describe("lock timeout", () => {
 });
 
 describe("restore runbook and plan", () => {
-  it("makes a Job from the dump CronJob with ACTION=restore and a new target", () => {
+  it("makes a Job from the dump CronJob with ACTION=restore and a new target, no retry and its own deadline, and follows its log", () => {
     const s = stack({ databases: [db("wiki"), db("all", "pg", { mode: "cluster" })] });
     const hub = hubConnection(s.hub!);
     const cmd = restoreRunbook(s.postgres!.databases[0], hub);
-    expect(cmd).toContain("kubectl -n wiki create job --from=cronjob/pg-dump-wiki pg-restore-wiki-");
-    expect(cmd).toContain("kubectl set env --local -f - ACTION=restore TARGET_DATABASE=wiki_restored -o yaml");
-    expect(cmd).toMatch(/\| kubectl -n wiki apply -f -$/);
+    const lines = cmd.split("\n");
+    expect(lines[0]).toBe("job=pg-restore-wiki-$(date +%s)");
+    expect(lines[1]).toBe('kubectl -n wiki create job --from=cronjob/pg-dump-wiki "$job" --dry-run=client -o yaml \\');
+    expect(lines[2]).toBe("  | kubectl set env --local -f - ACTION=restore TARGET_DATABASE=wiki_restored -o yaml \\");
+    const patch = JSON.parse(/-p '([^']+)'/.exec(lines[3])![1]);
+    // The dump's Job may retry once within an hour; a restore must not run twice, and may take hours.
+    expect(patch).toEqual({ spec: { backoffLimit: 0, activeDeadlineSeconds: 21_600 } });
+    expect(RESTORE_JOB.activeDeadlineSeconds).toBeGreaterThan(DEFAULT_ACTIVE_DEADLINE_SECONDS);
+    expect(lines[4]).toBe("  | kubectl -n wiki apply -f -");
+    expect(lines[5]).toBe('kubectl -n wiki logs -f "job/$job" --pod-running-timeout=10m');
     expect(restoreRunbook(s.postgres!.databases[0], hub, "wiki_2")).toContain("TARGET_DATABASE=wiki_2");
     expect(restoreRunbook(s.postgres!.databases[1], hub, "new-pg.all.svc")).toContain(
       "ACTION=restore PGHOST=new-pg.all.svc",
     );
+    expect(restoreJobCommands(s.postgres!.databases[0], "list")).toContain("ACTION=list -o yaml");
+    expect(restoreJobCommands(s.postgres!.databases[0], "restore", { RESTORE_MODE: "replace" })).toContain(
+      "ACTION=restore RESTORE_MODE=replace -o yaml",
+    );
+  });
+
+  it("the plan gives, per database, the list, the restore, the swap and the in-place restore as the owner", () => {
+    const s = stack({ databases: [db("wiki")] });
+    const restore = postgresPlan(s, stackWatches(s)).restore;
+    for (const want of [
+      "ACTION=list",
+      "ACTION=restore TARGET_DATABASE=wiki_restored",
+      "ACTION=swap TARGET_DATABASE=wiki_restored",
+      "ACTION=restore RESTORE_MODE=replace",
+    ])
+      expect(restore).toContain(want);
+    expect(restore).toContain("no retry and its own deadline of 6h");
   });
 
   it("has one row per database plus the drill, with the assigned time and where dumps land", () => {

@@ -359,6 +359,159 @@ describe("dump and restore", { timeout: SLOW }, () => {
   });
 });
 
+describe("restores as they are run: the owner without CREATEDB, the list of dumps, the swap", { timeout: SLOW }, () => {
+  /** The application's own role, as the usual charts make it: owns its database, may not create one. */
+  const OWNER = { PGUSER: "shop_owner", PGPASSWORD: "owner-Pw-1" };
+  const asOwner = () => ({ ...pg.env, ...OWNER });
+  const rows = (db: string) => pg.psql("SELECT count(*) FROM carts", db);
+
+  beforeAll(async () => {
+    await pg.psql(
+      `CREATE ROLE shop_owner LOGIN NOCREATEDB NOSUPERUSER PASSWORD '${OWNER.PGPASSWORD}'; CREATE DATABASE shop OWNER shop_owner;`,
+    );
+    await pg.psql(
+      "SET ROLE shop_owner; CREATE TABLE carts (id int PRIMARY KEY, total numeric); INSERT INTO carts SELECT i, i * 2 FROM generate_series(1, 300) i; GRANT SELECT ON carts TO app_reader;",
+      "shop",
+    );
+    // The dump job runs as the database's user (homelab-backup:postgres databases[].user).
+    const res = await runScript("dump.sh", { ...dumpEnv(pg, "shop"), ...OWNER });
+    expect(res.code, res.stderr).toBe(0);
+  }, SLOW);
+
+  it("a restore into a new database says, before touching anything, that the owner lacks CREATEDB and what to do", async () => {
+    const res = await runScript("restore.sh", { ...asOwner(), DUMP_NAME: "shop", TARGET_DATABASE: "shop_restored" });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain("shop_owner may not create databases (no CREATEDB)");
+    expect(res.stderr).toContain("RESTORE_MODE=replace");
+    expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'shop_restored'")).toBe("0");
+  });
+
+  it("RESTORE_MODE=replace restores over the database as its owner, after a safety dump that leaves latest.json alone", async () => {
+    const latestBefore = await rclone(["cat", `hub:${BUCKET}/postgres-backups/shop/latest.json`]);
+    await pg.psql("SET ROLE shop_owner; DELETE FROM carts WHERE id > 100; CREATE TABLE junk (x int);", "shop");
+    const res = await runScript("restore.sh", {
+      ...asOwner(),
+      DUMP_NAME: "shop",
+      DUMP_MODE: "database",
+      PGDATABASE: "shop",
+      RESTORE_MODE: "replace",
+    });
+    expect(res.code, res.stderr).toBe(0);
+    expect(await rows("shop")).toBe("300");
+    expect(await pg.psql("SELECT count(*) FROM pg_tables WHERE tablename = 'junk'", "shop")).toBe("0");
+    expect(await pg.psql("SELECT has_table_privilege('app_reader', 'public.carts', 'SELECT')", "shop")).toBe("t");
+    // The safety dump: its own key and record with the label, latest.json unchanged.
+    const safety = [...(await finalObjects("shop")).keys()].filter((k) => k.endsWith("-pre-restore.sql.zst"));
+    expect(safety).toHaveLength(1);
+    const record = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/shop/${safety[0]}.json`]));
+    expect(record).toMatchObject({ label: "pre-restore", complete: true });
+    expect(await rclone(["cat", `hub:${BUCKET}/postgres-backups/shop/latest.json`])).toBe(latestBefore);
+    // The safety dump holds the state before the restore (100 rows and the junk table).
+    const back = await runScript("restore.sh", {
+      ...pg.env,
+      DUMP_NAME: "shop",
+      DUMP_KEY: safety[0],
+      TARGET_DATABASE: "shop_before",
+    });
+    expect(back.code, back.stderr).toBe(0);
+    expect(await rows("shop_before")).toBe("100");
+  });
+
+  it("a replace whose dump fails its digest rolls back to exactly what was there", async () => {
+    await pg.psql("SET ROLE shop_owner; DELETE FROM carts WHERE id > 250;", "shop");
+    const latest = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/shop/latest.json`]));
+    // A record whose digest disagrees with the dump: the restore must not commit.
+    const record = JSON.parse(await rclone(["cat", `hub:${BUCKET}/${latest.key}.json`]));
+    const badKey = latest.key.replace(/\.sql\.zst$/, "-bad.sql.zst");
+    const file = path.join(tmp, "shop-bad.json");
+    writeFileSync(file, JSON.stringify({ ...record, key: badKey, sha256: "0".repeat(64) }, null, 2));
+    await rclone(["copyto", `hub:${BUCKET}/${latest.key}`, `hub:${BUCKET}/${badKey}`]);
+    await rclone(["copyto", file, `hub:${BUCKET}/${badKey}.json`]);
+    const res = await runScript("restore.sh", {
+      ...asOwner(),
+      DUMP_NAME: "shop",
+      DUMP_KEY: badKey,
+      DUMP_MODE: "database",
+      PGDATABASE: "shop",
+      RESTORE_MODE: "replace",
+    });
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toMatch(/its record says 0{64}: corrupt; the transaction was rolled back: shop is as it was/);
+    expect(await rows("shop")).toBe("250");
+  });
+
+  it("--list prints every dump newest first with the key DUMP_KEY takes, marking the latest and the safety dumps", async () => {
+    const child = spawn("bash", [path.join(SCRIPTS, "restore.sh"), "--list"], {
+      env: childEnv({ ...s3.rcloneEnv, HUB_BUCKET: BUCKET, ...asOwner(), DUMP_NAME: "shop" }),
+    });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const res = { code: await new Promise<number | null>((r) => child.on("exit", r)), out, err };
+    expect(res.code, res.err).toBe(0);
+    const lines = res.out.trim().split("\n");
+    expect(lines[0]).toMatch(/^DUMP_KEY\s+FINISHED\s+BYTES\s+NOTE$/);
+    const keys = [...(await finalObjects("shop")).keys()]
+      .filter((k) => /\.sql\.zst$/.test(k))
+      .sort()
+      .reverse();
+    expect(lines.slice(1).map((l) => l.split(/\s+/)[0])).toEqual(keys);
+    const latest = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/shop/latest.json`]));
+    expect(lines.find((l) => l.startsWith(path.basename(latest.key)))).toMatch(/\slatest$/);
+    expect(lines.filter((l) => /-pre-restore\.sql\.zst\s/.test(l)).every((l) => l.endsWith("pre-restore"))).toBe(true);
+  });
+
+  it("--swap puts the restored database in place and keeps the old one; it refuses while a session is connected", async () => {
+    const restored = await runScript("restore.sh", { ...pg.env, DUMP_NAME: "shop", TARGET_DATABASE: "shop_restored" });
+    expect(restored.code, restored.stderr).toBe(0);
+    const swapEnv = {
+      ...s3.rcloneEnv,
+      HUB_BUCKET: BUCKET,
+      ...pg.env,
+      DUMP_NAME: "shop",
+      PGDATABASE: "shop",
+      TARGET_DATABASE: "shop_restored",
+    };
+    const swap = () =>
+      new Promise<{ code: number | null; err: string }>((resolve) => {
+        const child = spawn("bash", [path.join(SCRIPTS, "restore.sh"), "--swap"], { env: childEnv(swapEnv) });
+        let err = "";
+        child.stderr.on("data", (d) => (err += d));
+        child.on("exit", (code) => resolve({ code, err }));
+      });
+    // An application still connected to the live database.
+    const app = spawn(`${PG_BIN}/psql`, ["-X", "-d", "shop", "-c", "SELECT pg_sleep(30)"], {
+      env: childEnv(asOwner()),
+    });
+    await waitFor(async () =>
+      (await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop' AND query LIKE '%pg_sleep%'")) ===
+      "1"
+        ? true
+        : undefined,
+    );
+    const refused = await swap();
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(
+      "session(s) are connected to shop or shop_restored: scale the application down first",
+    );
+    // Scaled down: the client and its backend end.
+    app.kill();
+    await new Promise((r) => app.on("exit", r));
+    await pg.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'shop'");
+    await waitFor(async () =>
+      (await pg.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = 'shop'")) === "0" ? true : undefined,
+    );
+    const ok = await swap();
+    expect(ok.code, ok.err).toBe(0);
+    expect(await rows("shop")).toBe("300");
+    const kept = await pg.psql("SELECT datname FROM pg_database WHERE datname LIKE 'shop_before_restore_%'");
+    expect(kept).toMatch(/^shop_before_restore_\d{14}$/);
+    expect(await rows(kept)).toBe("250");
+    expect(await pg.psql("SELECT count(*) FROM pg_database WHERE datname = 'shop_restored'")).toBe("0");
+  });
+});
+
 describe("failures leave no dump at a final key and latest.json unchanged", { timeout: SLOW }, () => {
   async function expectFailureLeavesNothing(name: string, act: () => Promise<Result>, stderrPattern?: RegExp) {
     const before = await finalObjects(name);
