@@ -6,6 +6,8 @@
  */
 import { alertsPlan } from "./alerts/plan.js";
 import { configuredClasses, LONGHORN_BACKUP_TASKS, type StackConfig } from "./config.js";
+import { PREFIXES } from "./core/schema.js";
+import { normalizeFsBackup } from "./velero/fsBackup.js";
 import { cronGaps, fixedMinuteOfDay, formatMinuteOfDay } from "./core/cron.js";
 import { drillTargets } from "./drills/logic.js";
 import { restoreReadiness } from "./drills/plan.js";
@@ -184,6 +186,40 @@ export function keyEscrow(stack: StackConfig): EscrowKey[] {
   return out;
 }
 
+/**
+ * Gaps the stack leaves that no policy refuses, for the plan's Warnings: a class the off-site copy
+ * leaves out while `offsite` is set, and pod volumes copied twice (Longhorn and Velero's file-system
+ * backup) onto the same hub.
+ */
+export function stackWarnings(stack: StackConfig): string[] {
+  const out: string[] = [];
+  const offsite = stack.offsite;
+  if (offsite?.prefixes) {
+    const kept = offsite.prefixes;
+    const hubClasses = [
+      ...(stack.longhorn && stack.longhorn.target === "hub" ? (["longhorn"] as const) : []),
+      ...(stack.postgres ? (["postgres"] as const) : []),
+      ...(stack.etcd ? (["etcd"] as const) : []),
+      ...(stack.velero ? (["velero"] as const) : []),
+      ...(stack.buckets && stack.buckets.mirrors.length > 0 ? (["buckets"] as const) : []),
+    ];
+    const left = hubClasses.filter((c) => !kept.some((p) => PREFIXES[c].startsWith(p)));
+    if (left.length > 0)
+      out.push(
+        `The off-site copy leaves out ${left.map((c) => `${CLASS_TITLES[c] ?? c} (\`${PREFIXES[c]}\`)`).join(", ")}: when the hub's disk dies, ${left.length === 1 ? "it has" : "they have"} no other copy. Add ${left.map((c) => `\`${PREFIXES[c]}\``).join(", ")} to \`offsite.prefixes\`, or remove \`prefixes\` to copy the whole bucket.`,
+      );
+  }
+  const fs = stack.velero ? normalizeFsBackup(stack.velero.fsBackup) : undefined;
+  const longhornDefault = stack.longhorn?.recurringJobs.some(
+    (j) => LONGHORN_BACKUP_TASKS.includes(j.task) && j.groups.includes("default"),
+  );
+  if (fs && fs.mode !== "off" && longhornDefault)
+    out.push(
+      `Longhorn backs up every volume in the \`default\` group, and Velero's file-system backup (\`velero.fsBackup\`, ${fs.mode === "opt-out" ? "every pod volume" : `the volumes of ${fs.namespaces.join(", ")}`}) copies ${fs.mode === "opt-out" ? "them" : "those"} again: the same data twice on the same hub, for twice the space and the nightly I/O. Keep one: \`fsBackup: false\` (Longhorn keeps the volumes, Velero the objects), or fsBackup opt-in for the namespaces whose volumes are not Longhorn's.`,
+    );
+  return out;
+}
+
 /** The sections of the configured classes, in plan order. */
 export function planSections(stack: StackConfig): PlanSection[] {
   const sections: PlanSection[] = [hubPlan(stack, stack.hub ? hubRights(stack) : undefined)];
@@ -236,6 +272,8 @@ export function renderPlan(
   }
   if (!stack.alerts)
     out.push("", "Alerts: not configured (no `homelab-backup:alerts` section): nothing watches these backups.");
+  const warnings = stackWarnings(stack);
+  if (warnings.length > 0) out.push("", "## Warnings", "", ...warnings.map((w) => `- ${w}`));
   out.push("");
   out.push("## Backup window (UTC)");
   out.push("");
