@@ -385,3 +385,65 @@ export function pvcCoverage(config: LonghornConfig): JobCoverage[] {
     };
   });
 }
+
+/** What a Longhorn restore of one PVC needs: the placeholders of the plan, or real values in a test. */
+export interface LonghornRestoreInput {
+  /** Longhorn's namespace. */
+  readonly longhornNamespace: string;
+  /** The new Longhorn volume (never the old one's name: the old volume stays until the restore is checked). */
+  readonly volume: string;
+  /** The Backup's `status.url`. */
+  readonly backupUrl: string;
+  /** The Backup's `status.volumeSize`, in bytes. */
+  readonly sizeBytes: string;
+  readonly pvcNamespace: string;
+  readonly pvc: string;
+  /** The old PVC's `spec.storageClassName`, kept so the PVC binds as before. */
+  readonly storageClass: string;
+  /** The old PVC's first access mode. */
+  readonly accessMode: string;
+  readonly replicas: number;
+}
+
+/**
+ * The three objects of a restore to the original PVC name, as Longhorn documents a statically bound
+ * volume (longhorn.io/docs/1.10.1/references/examples, "CSI Persistent Volume": a PV with
+ * `csi.driver: driver.longhorn.io` and `volumeHandle` = the Longhorn volume, and a PVC naming it in
+ * `volumeName`), with the volume created from the backup (`spec.fromBackup`, volumes.longhorn.io CRD,
+ * test/fixtures/crds/longhorn). The PV is Retain so that deleting the PVC later never deletes the data.
+ */
+export function longhornRestoreObjects(r: LonghornRestoreInput): Record<string, unknown>[] {
+  const pv = `${r.volume}-pv`;
+  return [
+    {
+      apiVersion: LONGHORN_API_VERSION,
+      kind: "Volume",
+      metadata: { name: r.volume, namespace: r.longhornNamespace },
+      spec: { fromBackup: r.backupUrl, size: r.sizeBytes, numberOfReplicas: r.replicas, frontend: "blockdev" },
+    },
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolume",
+      metadata: { name: pv },
+      spec: {
+        capacity: { storage: r.sizeBytes },
+        volumeMode: "Filesystem",
+        accessModes: [r.accessMode],
+        persistentVolumeReclaimPolicy: "Retain",
+        storageClassName: r.storageClass,
+        csi: { driver: "driver.longhorn.io", fsType: "ext4", volumeHandle: r.volume },
+      },
+    },
+    {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: r.pvc, namespace: r.pvcNamespace },
+      spec: {
+        accessModes: [r.accessMode],
+        resources: { requests: { storage: r.sizeBytes } },
+        storageClassName: r.storageClass,
+        volumeName: pv,
+      },
+    },
+  ];
+}

@@ -1,4 +1,5 @@
 /** Longhorn's part of plan.md: what each recurring job backs up, when, how long, and how to restore. */
+import YAML from "yaml";
 import { PREFIXES } from "../core/schema.js";
 import { hubOf, LONGHORN_BACKUP_TASKS, type RecurringJobConfig, type StackConfig } from "../config.js";
 import { describeCron, formatSeconds } from "../core/cron.js";
@@ -8,8 +9,8 @@ import type { PlanRow, PlanSection } from "../core/planTypes.js";
 import {
   backupTargetUrl,
   DETACHED_SETTING,
-  LONGHORN_API_VERSION,
   LONGHORN_CREDENTIAL_SECRET,
+  longhornRestoreObjects,
   pvcCoverage,
   pvcLabelPatches,
   SOURCE_LABEL,
@@ -163,22 +164,55 @@ export function longhornPlan(stack: StackConfig): PlanSection {
       "",
       `**Warning:** ${idle.map((c) => `\`${c.job}\``).join(", ")} reach${idle.length === 1 ? "es" : ""} no volume through this stack (no PVC, StorageClass or \`default\` group); volumes must be labelled by hand.`,
     );
+  const ns = lh.namespace;
+  const objects = longhornRestoreObjects({
+    longhornNamespace: ns,
+    volume: "$NEW",
+    backupUrl: "$URL",
+    sizeBytes: "$SIZE",
+    pvcNamespace: "$NS",
+    pvc: "$PVC",
+    storageClass: "$SC",
+    accessMode: "$MODE",
+    replicas: 2,
+  });
   const restore = [
-    `Backups are listed per volume in the Longhorn UI (Backup tab) and as CRs: \`kubectl -n ${lh.namespace} get backupvolumes.longhorn.io\`, then \`kubectl -n ${lh.namespace} get backups.longhorn.io -l backup-volume=<volume>\`.`,
+    "Restore one PVC to its original name, following Longhorn's restore-from-backup flow with a statically bound volume (longhorn.io docs, *Restore from a Backup* and *Examples: CSI Persistent Volume*). The old volume is kept until the restored one is checked.",
     "",
-    "1. Scale the workload using the PVC to zero.",
-    "2. Longhorn UI → Backup → select the backup → **Restore** (tick *Use Previous Name* to recreate the same volume name), or create the volume directly:",
-    "   ```sh",
-    `   URL=$(kubectl -n ${lh.namespace} get backups.longhorn.io <backup> -o jsonpath='{.status.url}')`,
-    `   kubectl -n ${lh.namespace} apply -f - <<EOF`,
-    `   apiVersion: ${LONGHORN_API_VERSION}`,
-    "   kind: Volume",
-    `   metadata: {name: <new-volume>, namespace: ${lh.namespace}}`,
-    '   spec: {fromBackup: "$URL", numberOfReplicas: 2, size: "<size in bytes, from the backup>", frontend: blockdev}',
-    "   EOF",
-    "   ```",
-    "3. In the UI, Volume → *Create PV/PVC* for the restored volume with the original PVC name and namespace, then scale the workload back up.",
-    `4. Cluster lost: install Longhorn, let this stack patch \`BackupTarget/${names.longhornBackupTarget}\` to \`${target.url}\` again, wait for \`kubectl -n ${lh.namespace} get backupvolumes.longhorn.io\` to list the volumes, then restore each as above.`,
+    "```sh",
+    "NS=<namespace> PVC=<pvc>",
+    "kubectl -n $NS scale deployment,statefulset -l <the workload's labels> --replicas=0   # nothing may use the PVC",
+    "OLD_PV=$(kubectl -n $NS get pvc $PVC -o jsonpath='{.spec.volumeName}')",
+    "SC=$(kubectl -n $NS get pvc $PVC -o jsonpath='{.spec.storageClassName}')",
+    "MODE=$(kubectl -n $NS get pvc $PVC -o jsonpath='{.spec.accessModes[0]}')",
+    `VOLUME=$(kubectl get pv $OLD_PV -o jsonpath='{.spec.csi.volumeHandle}')`,
+    `kubectl -n ${ns} get backups.longhorn.io -l backup-volume=$VOLUME --sort-by=.status.snapshotCreatedAt \\`,
+    "  -o custom-columns=NAME:.metadata.name,CREATED:.status.snapshotCreatedAt,STATE:.status.state,BYTES:.status.volumeSize",
+    "BACKUP=<name from the list: the newest Completed one, or an older one>",
+    `URL=$(kubectl -n ${ns} get backups.longhorn.io $BACKUP -o jsonpath='{.status.url}')`,
+    `SIZE=$(kubectl -n ${ns} get backups.longhorn.io $BACKUP -o jsonpath='{.status.volumeSize}')`,
+    "NEW=$VOLUME-restored-$(date +%Y%m%d%H%M)",
+    "# Keep the old data until the restore is checked: Retain, then release the name.",
+    `kubectl patch pv $OLD_PV -p '{"spec":{"persistentVolumeReclaimPolicy":"Retain"}}'`,
+    "kubectl -n $NS delete pvc $PVC",
+    "kubectl apply -f - <<EOF",
+    ...objects.flatMap((o, i) => [...(i > 0 ? ["---"] : []), ...toYaml(o)]),
+    "EOF",
+    `kubectl -n ${ns} wait volumes.longhorn.io/$NEW --for=jsonpath='{.status.restoreRequired}'=false --timeout=6h`,
+    "kubectl -n $NS get pvc $PVC   # Bound to $NEW-pv",
+    "```",
+    "",
+    "Scale the workload back up and check the data. Then delete the old volume: `kubectl delete pv $OLD_PV` and, in Longhorn, `kubectl -n " +
+      ns +
+      " delete volumes.longhorn.io $VOLUME` (its backups stay on the target).",
+    "",
+    `Cluster lost: install Longhorn, then \`pulumi up\` patches \`BackupTarget/${names.longhornBackupTarget}\` to \`${target.url}\` again; wait for \`kubectl -n ${ns} get backupvolumes.longhorn.io\` to list the volumes, then restore each PVC as above (there is no old PVC or PV to release).`,
   ].join("\n");
   return { title: "Longhorn volumes", rows, details: d.join("\n"), restore };
+}
+
+/** One object as YAML lines, for a heredoc in the plan. */
+function toYaml(o: Record<string, unknown>): string[] {
+  // Every value quoted: the heredoc fills "$SIZE" with digits, which the CRD wants as a string.
+  return YAML.stringify(o, { defaultStringType: "QUOTE_DOUBLE", defaultKeyType: "PLAIN" }).trimEnd().split("\n");
 }
