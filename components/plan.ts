@@ -9,6 +9,7 @@ import { configuredClasses, LONGHORN_BACKUP_TASKS, type StackConfig } from "./co
 import { PREFIXES } from "./core/schema.js";
 import { normalizeFsBackup } from "./velero/fsBackup.js";
 import { cronGaps, fixedMinuteOfDay, formatMinuteOfDay } from "./core/cron.js";
+import { clusterLossRunbook, hubLossRunbook, keysSurvival } from "./disasters.js";
 import { drillTargets } from "./drills/logic.js";
 import { restoreReadiness } from "./drills/plan.js";
 import { DRILL_CLASSES, type DrillClass } from "./drills/schema.js";
@@ -238,6 +239,8 @@ export function renderPlan(
   stack: StackConfig,
   verdicts: readonly PlanVerdict[] = [],
   policiesRun: readonly string[] = [],
+  /** URNs of the commands that run on the hub host (the render passes the registered ones). */
+  hubHostUrns: readonly string[] = [],
 ): string {
   const sections = planSections(stack);
   const configured = new Set(configuredClasses(stack));
@@ -335,6 +338,20 @@ export function renderPlan(
       ),
     );
   }
+  out.push(
+    "",
+    "## When the hub's disk dies",
+    "",
+    hubLossRunbook(stack, hubHostUrns),
+    "",
+    "## When the cluster dies",
+    "",
+    clusterLossRunbook(stack),
+    "",
+    "## Where the keys to everything live",
+    "",
+    keysSurvival(stack),
+  );
   out.push("", "## How to restore");
   for (const s of sections) {
     if (!s.restore.trim()) continue;

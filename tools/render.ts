@@ -261,7 +261,12 @@ export async function render(stackFile: StackFile, options: RunOptions = {}): Pr
       };
     }),
   ];
-  const plan = renderPlan(stack, verdicts, [...POLICY_NAMES, LEAK_CHECK]);
+  // Every command run on the hub host over SSH: the hub-loss runbook re-runs them on a new disk.
+  const hubHostUrns = rec.resources
+    .filter((r) => r.type === "command:remote:Command" && r.urn)
+    .map((r) => r.urn!)
+    .sort();
+  const plan = renderPlan(stack, verdicts, [...POLICY_NAMES, LEAK_CHECK], hubHostUrns);
   return { resources, manifests, files, plan, verdicts, secretValues: rec.secretValues, leaks };
 }
 

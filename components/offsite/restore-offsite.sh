@@ -5,6 +5,8 @@
 # components/core/rclone-remotes.sh.
 #
 # Usage:  restore-offsite.sh <destination directory> [path inside the copy, e.g. postgres-backups/wiki]
+#         restore-offsite.sh hub:<bucket> [path]   (a new hub: the rclone remote `hub`, defined by the
+#                                                    caller's RCLONE_CONFIG_HUB_* variables)
 #         restore-offsite.sh --list [path]
 # Environment: OFFSITE_FTP_HOST, OFFSITE_FTP_USER, OFFSITE_FTP_PASSWORD, OFFSITE_ENCRYPTION_KEY,
 #   OFFSITE_FTP_PORT (21), OFFSITE_FTP_PATH (/), OFFSITE_FTP_EXPLICIT_TLS (true),
@@ -57,7 +59,11 @@ if [ "$list" = true ]; then
   rc lsf -R --files-only --exclude "/$KEYCHECK" "offsite:$sub"
   exit 0
 fi
-mkdir -p "$dest"
+case "$dest" in
+  # The new hub's bucket: a path inside the copy goes back under the same path of the bucket.
+  hub:*) dest="${dest%/}${sub:+/$sub}" ;;
+  *) mkdir -p "$dest" ;;
+esac
 rc copy "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --size-only -v
 # Every file of the copy must now be in the destination with its size.
 rc check "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --one-way --size-only
