@@ -36,7 +36,11 @@ export const LEAK_CHECK = "secrets-stay-secret";
 /** The render's exit statuses. */
 export const EXIT = { ok: 0, stackFileError: 1, policyViolation: 2, other: 3 } as const;
 
+/** What `npm run render` renders without arguments. */
+export const EXAMPLE_STACK_FILE = "Pulumi.homelab.yaml";
+
 const USAGE = `usage: npm run render -- --stack-file <Pulumi.<stack>.yaml> --out <dir>
+       npm run render            (the example stack ${EXAMPLE_STACK_FILE} into out/)
 exit status: ${EXIT.ok} valid and no mandatory policy fails; ${EXIT.stackFileError} the stack file is missing, unreadable or invalid;
   ${EXIT.policyViolation} a mandatory policy fails or a secret reaches a resource unsecreted; ${EXIT.other} anything else (usage, internal error)
 `;
@@ -298,6 +302,9 @@ function parseArgs(argv: string[]): { stackFile: string; out: string } {
     const eq = argv.find((a) => a.startsWith(`${flag}=`));
     return eq ? eq.slice(flag.length + 1) : i >= 0 ? argv[i + 1] : undefined;
   };
+  // No arguments at all: the example stack into out/ (README, Quick start: the first command).
+  if (argv.length === 0)
+    return { stackFile: path.join(PROJECT_DIR, EXAMPLE_STACK_FILE), out: path.join(PROJECT_DIR, "out") };
   const stackFile = get("--stack-file");
   const out = get("--out");
   if (!stackFile || !out) {

@@ -56,6 +56,15 @@ describe("npm run render exit statuses", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   }, 240_000);
 
+  it("renders the example stack into out/ when given no arguments (the README's first command)", async () => {
+    const plan = path.join(REPO, "out", "plan.md");
+    rmSync(path.join(REPO, "out"), { recursive: true, force: true });
+    const r = await render([]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^rendered \d+ resources, .* into .*\/out\n$/);
+    expect(readFileSync(plan, "utf8")).toMatch(/^# Backup plan\n/);
+  }, 240_000);
+
   it("exits 3 on a usage error and prints the usage with the exit statuses", async () => {
     const r = await render(["--stack-file", EXAMPLE_STACK]);
     expect(r.code).toBe(3);
