@@ -54,9 +54,11 @@ trailer_ok() {
 [ -d "$SNAPSHOT_DIR" ] || { log "snapshot directory $SNAPSHOT_DIR does not exist"; exit 1; }
 
 # What the hub already has: a snapshot counts as done only when its record (written last) exists.
-if ! rc lsf --files-only "$dest/" > "$work/remote" 2> "$work/lsf.err"; then
+if rc lsf --files-only "$dest/" > "$work/remote" 2> "$work/lsf.err"; then :; else
   # A prefix that does not exist yet lists as empty on S3; anything else is a real error.
+  st=$?
   cat "$work/lsf.err" >&2
+  log "cannot list ${dest}/ (rclone exited with ${st})"
   exit 1
 fi
 
