@@ -14,9 +14,15 @@
  * Diff finds nothing; then drift made by hand on the server (policy detached, an extra policy attached,
  * user disabled, policy document changed) shows in the next Read, Diff asks for an update, Update puts it
  * back; a key replaced in the stack removes the old key's user; Delete leaves user and policy in place.
+ *
+ * The canned policies exactly as the server received them (MinIO reads the IAM grammar) then go through
+ * the IAM evaluator test/hub/iam.test.ts uses (@cloud-copilot/iam-simulate): an append-only writer cannot
+ * delete, not even under its own prefix, and no writer can put, get, delete or list under another's prefix.
  */
 import * as path from "node:path";
+import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PREFIXES } from "../../components/config.js";
 import { runProgram } from "../../tools/harness.js";
 import type { RecordedResource } from "../../tools/mocks.js";
 import { readStackFile } from "../../tools/render.js";
@@ -215,5 +221,69 @@ describe.each([
     await host.delete(life.r.urn!, life.id, life.outputs, life.inputs);
     expect(server.users.has(accessKey())).toBe(true);
     expect(server.policies.has(policyName())).toBe(true);
+  });
+});
+
+describe("the canned policies the server received, through the IAM evaluator", () => {
+  const BUCKET = "homelab-minio-backups";
+  const ACCOUNT = "123456789012";
+  const decide = async (policy: object, action: string, resource: string, ctx: Record<string, string> = {}) => {
+    const res = await runSimulation(
+      {
+        request: {
+          principal: `arn:aws:iam::${ACCOUNT}:user/writer`,
+          action,
+          resource: { resource, accountId: ACCOUNT },
+          contextVariables: ctx,
+        },
+        identityPolicies: [{ name: "writer", policy: JSON.parse(JSON.stringify(policy)) }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    if (res.resultType !== "single") throw new Error(`simulation: ${JSON.stringify(res)}`);
+    return res.overallResult;
+  };
+
+  it("append-only writers cannot delete; no writer reaches another's prefix", { timeout: 120_000 }, async () => {
+    const writers = (dynamic.get("minio") ?? []).filter((r) => r.type === WRITER);
+    const received = new Map<string, { policy: object }>();
+    for (const r of writers) {
+      const life = await createAndRefresh(r);
+      const name = life.inputs.request.userName as string;
+      received.set(name, { policy: JSON.parse(server.policies.get(name)!) });
+    }
+    const prefixes: Record<string, string> = {};
+    for (const name of received.keys()) {
+      const writer = name.slice(`${BUCKET}-`.length);
+      prefixes[name] = PREFIXES[writer as keyof typeof PREFIXES];
+    }
+    expect([...received.keys()].sort()).toEqual(
+      ["etcd", "longhorn", "postgres", "velero"].map((w) => `${BUCKET}-${w}`),
+    );
+    for (const [name, { policy }] of received) {
+      const own = prefixes[name];
+      expect(await decide(policy, "s3:PutObject", `arn:aws:s3:::${BUCKET}/${own}x`), `${name} puts its own`).toBe(
+        "Allowed",
+      );
+      const appendOnly = name.endsWith("-postgres") || name.endsWith("-etcd");
+      for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"]) {
+        expect(await decide(policy, action, `arn:aws:s3:::${BUCKET}/${own}x`), `${name} ${action} own`).toBe(
+          appendOnly ? "ExplicitlyDenied" : action === "s3:DeleteObject" ? "Allowed" : "ImplicitlyDenied",
+        );
+      }
+      for (const [other, prefix] of Object.entries(prefixes).filter(([o]) => o !== name)) {
+        for (const action of ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"])
+          expect(
+            await decide(policy, action, `arn:aws:s3:::${BUCKET}/${prefix}x`),
+            `${name} ${action} under ${other}`,
+          ).not.toBe("Allowed");
+        expect(
+          await decide(policy, "s3:ListBucket", `arn:aws:s3:::${BUCKET}`, { "s3:prefix": prefix }),
+          `${name} lists ${other}`,
+        ).not.toBe("Allowed");
+      }
+    }
   });
 });
