@@ -22,6 +22,7 @@ import {
   type S3Target,
 } from "./s3/s3Api.js";
 import type { S3Flavor } from "./s3/s3Flavors.js";
+import { ensureMadminWriter, readMadminWriter } from "./s3/madminWriters.js";
 import type { PolicyDocument } from "./iam.js";
 import { normalizeLifecycle, type HubBucketSettings } from "./s3/s3Settings.js";
 
@@ -67,19 +68,25 @@ export async function configureBucket(req: BucketRequest): Promise<void> {
   }
 }
 
-function requireRgw(flavor: S3Flavor): void {
-  // s3Flavors.ts refuses manage: admin for the flavors whose admin API is not implemented; this is the backstop.
-  if (flavor !== "ceph-rgw")
-    throw new Error(`hub.manage: writer identities can be created only on ceph-rgw, not "${flavor}"`);
+/** The admin API that creates writer identities on this flavor (s3Flavors.ts refuses the others first; this is the backstop). */
+function identityApi(flavor: S3Flavor): "rgw" | "madmin" {
+  if (flavor === "ceph-rgw") return "rgw";
+  if (flavor === "minio" || flavor === "silo") return "madmin";
+  throw new Error(`hub.manage: writer identities can be created only on ceph-rgw, minio and silo, not "${flavor}"`);
 }
 
+const madminWriter = (req: WriterRequest) => ({ policyName: req.userName, key: req.key, policy: req.policy });
+
 export async function configureWriter(req: WriterRequest): Promise<void> {
-  requireRgw(req.flavor);
+  if (identityApi(req.flavor) === "madmin") {
+    await ensureMadminWriter(req.target.endpoint, req.admin, madminWriter(req));
+    return;
+  }
   await ensureRgwWriter(req.target, req.admin, { userName: req.userName, key: req.key, policy: req.policy });
 }
 
-export async function readWriter(req: WriterRequest): Promise<{ userName: string; policy?: PolicyDocument }> {
-  requireRgw(req.flavor);
+export async function readWriter(req: WriterRequest): Promise<{ userName: string; policy?: unknown }> {
+  if (identityApi(req.flavor) === "madmin") return readMadminWriter(req.target.endpoint, req.admin, madminWriter(req));
   const policy = await readRgwWriterPolicy(req.target, req.admin, req.userName);
   return { userName: req.userName, ...(policy ? { policy } : {}) };
 }

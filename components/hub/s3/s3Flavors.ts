@@ -69,7 +69,8 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     appendOnlyWriters: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "madmin",
-    adminImplemented: false,
+    // components/hub/s3/madmin.ts, golden-tested against madmin-go (test/hub/madmin.integration.test.ts).
+    adminImplemented: true,
     defaultManage: "admin",
   },
   silo: {
@@ -78,7 +79,8 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     appendOnlyWriters: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "madmin",
-    adminImplemented: false,
+    // components/hub/s3/madmin.ts, golden-tested against madmin-go (test/hub/madmin.integration.test.ts).
+    adminImplemented: true,
     defaultManage: "admin",
   },
   rustfs: {
