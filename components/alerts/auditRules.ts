@@ -183,7 +183,8 @@ export function auditRules(input: AuditRulesInput): AuditRulesOutput {
           `max by (class, item, pvc, pvc_namespace) (${M.count}{class="longhorn"}) < on (class, item, pvc, pvc_namespace) max by (class, item, pvc, pvc_namespace) (${M.expectedCount}{class="longhorn"})\n` +
           `and on (class, item, pvc, pvc_namespace) (time() - max by (class, item, pvc, pvc_namespace) (${M.firstSeen}{class="longhorn"}) > on (class, item, pvc, pvc_namespace) (max by (class, item, pvc, pvc_namespace) (${M.expectedCount}{class="longhorn"}) * ${gap} + ${allow}))`,
         for: "1h",
-        labels: { severity: "warning", class: "longhorn" },
+        // backup_namespace: ruleHelpers.ts TARGET_NAMESPACE_LABEL, from a label the result keeps.
+        labels: { severity: "warning", class: "longhorn", backup_namespace: "{{ $labels.pvc_namespace }}" },
         summary: "Longhorn volume keeps fewer backups than its job's retain",
         description:
           "Longhorn volume {{ $labels.item }} (PVC {{ $labels.pvc_namespace }}/{{ $labels.pvc }}) keeps fewer backups in the backupstore than the retain of its recurring job, although it has been backed up long enough to hold them all.",
@@ -217,8 +218,9 @@ export function auditRules(input: AuditRulesInput): AuditRulesOutput {
       alert: "BackupAuditFailing",
       expr:
         `max by (class, item) (${M.itemError}) == 1\n` +
-        `or label_replace(time() - max(${M.lastRun}) > ${3 * interval}, "class", "audit", "", "")\n` +
-        `or label_replace(absent(${M.lastRun}), "class", "audit", "", "")`,
+        // The audit's own failure carries class "audit" and item "last-run": the description templates both.
+        `or label_replace(label_replace(time() - max(${M.lastRun}) > ${3 * interval}, "class", "audit", "", ""), "item", "last-run", "", "")\n` +
+        `or label_replace(label_replace(absent(${M.lastRun}), "class", "audit", "", ""), "item", "last-run", "", "")`,
       for: promDuration(2 * interval),
       labels: { severity: "warning" },
       summary: "The backup audit cannot read what it checks",
@@ -299,7 +301,7 @@ export function auditRules(input: AuditRulesInput): AuditRulesOutput {
         alert: "PersistentVolumeClaimNotBackedUp",
         expr: `max by (namespace, persistentvolumeclaim) (${M.pvcUncovered}) == 1`,
         for: promDuration(Math.max(2 * interval, 3600)),
-        labels: { severity: "warning", class: "coverage" },
+        labels: { severity: "warning", class: "coverage", backup_namespace: "{{ $labels.namespace }}" },
         summary: "A PVC is not covered by any backup",
         description:
           "PVC {{ $labels.namespace }}/{{ $labels.persistentvolumeclaim }} is in no Longhorn backup job, group or StorageClass and no Velero file-system backup. Add it to one, or list it (or its namespace) in alerts.coverage.ignore if its data can be rebuilt.",

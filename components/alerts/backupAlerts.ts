@@ -14,7 +14,7 @@ import type { OffsiteInput } from "../offsite/schema.js";
 import { auditSpec } from "./auditSpec.js";
 import { BackupAudit } from "./backupAudit.js";
 import { alertsDashboard } from "./dashboard.js";
-import { alertmanagerConfigSpec, NOTIFY_SECRET_KEYS, ntfyWebhookUrl } from "./notify.js";
+import { alertmanagerConfigLabels, alertmanagerConfigSpec, NOTIFY_SECRET_KEYS, ntfyWebhookUrl } from "./notify.js";
 import { alertsWithDefaults, type AlertsInput } from "./schema.js";
 import { auditEnabled, auditIntervalSeconds, stackAlertNames, stackRuleGroups } from "./stackRules.js";
 
@@ -73,7 +73,7 @@ export class BackupAlerts extends pulumi.ComponentResource {
     const config = alertsWithDefaults(args.config);
     const withAudit = args.audit !== undefined && config.audit.enabled;
     const stack: StackConfig = { ...args.stack, alerts: { ...config, audit: { ...config.audit, enabled: withAudit } } };
-    const labels = { ...commonLabels("alerts"), ...config.ruleLabels };
+    const labels = alertmanagerConfigLabels(config.ruleLabels);
 
     const rule = new k8s.apiextensions.CustomResource(
       `${name}-rules`,

@@ -3,6 +3,7 @@ import { offsiteOf, type StackConfig } from "../config.js";
 import { metrics } from "../core/names.js";
 import { drillRtoQueries } from "../drills/alerts.js";
 import { drillTargets } from "../drills/logic.js";
+import { hasLastBackupAtMetric } from "../longhorn/schema.js";
 import { dataDirMountpoints } from "../hub/alerts.js";
 import { auditDashboardQueries } from "./auditDashboard.js";
 import { backupCronJobs } from "./jobAlerts.js";
@@ -49,7 +50,9 @@ export function dashboardQueries(
       legend: "velero {{schedule}}",
     });
   }
-  if (stack.longhorn) {
+  // longhorn_volume_last_backup_at exists from Longhorn v1.11.0 (components/longhorn/schema.ts); before
+  // that no metric holds a backup's time, and the audit's restore-point panels show the volumes' ages.
+  if (stack.longhorn && hasLastBackupAtMetric(stack.longhorn.version)) {
     last.push({ expr: `max by (volume) (longhorn_volume_last_backup_at > 0) * 1000`, legend: "longhorn {{volume}}" });
     age.push({ expr: `time() - max by (volume) (longhorn_volume_last_backup_at > 0)`, legend: "longhorn {{volume}}" });
   }

@@ -3,7 +3,7 @@ import { offsiteOf, type StackConfig } from "../config.js";
 import { formatSeconds } from "../core/cron.js";
 import { DEFAULT_ACTIVE_DEADLINE_SECONDS } from "../core/cronJob.js";
 import { names } from "../core/names.js";
-import { jobsOf, q, rule, type Built } from "./ruleHelpers.js";
+import { jobsOf, q, rule, SERIES_NAMESPACE, type Built } from "./ruleHelpers.js";
 
 /** Every CronJob of the stack that backs something up, by namespace (for OOM and deadline alerts). */
 export function backupCronJobs(stack: StackConfig): Map<string, string[]> {
@@ -57,6 +57,8 @@ export function jobAlertRules(stack: StackConfig): Built[] {
           firesWhen: "a container terminated with reason OOMKilled (while the pod exists)",
           why: "an OOM kill ends a backup run early; it stays visible until the Job's TTL removes the pod",
         },
+        undefined,
+        SERIES_NAMESPACE,
       ),
     );
     if (ours) {
@@ -77,6 +79,8 @@ export function jobAlertRules(stack: StackConfig): Built[] {
             firesWhen: "a Job failed with reason DeadlineExceeded",
             why: `runs are killed after activeDeadlineSeconds (${formatSeconds(DEFAULT_ACTIVE_DEADLINE_SECONDS)} by default)`,
           },
+          undefined,
+          SERIES_NAMESPACE,
         ),
       );
     }

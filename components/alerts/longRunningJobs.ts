@@ -2,7 +2,7 @@
  * `alerts.jobRunningTooLongMinutes`: warn while a backup Job is still running past that, before its
  * activeDeadlineSeconds kills it (BackupJobDeadlineExceeded fires only afterwards).
  */
-import { jobsOf, rule, type Built } from "./ruleHelpers.js";
+import { jobsOf, rule, SERIES_NAMESPACE, type Built } from "./ruleHelpers.js";
 
 /** One rule over the Jobs of every backup CronJob (namespace -> CronJob names). */
 export function longRunningJobRules(cronJobs: ReadonlyMap<string, readonly string[]>, minutes: number): Built[] {
@@ -25,6 +25,8 @@ export function longRunningJobRules(cronJobs: ReadonlyMap<string, readonly strin
         firesWhen: `a Job still active after ${minutes} min`,
         why: "alerts.jobRunningTooLongMinutes: a warning before the deadline kills the run",
       },
+      undefined,
+      SERIES_NAMESPACE,
     ),
   ];
 }

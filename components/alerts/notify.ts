@@ -6,10 +6,13 @@
  * Two facts shape it:
  * - The operator rewrites the first-level route: it drops any `namespace` matcher and adds
  *   `namespace: <the AlertmanagerConfig's namespace>` (the CRD's `route.matchers` description,
- *   test/fixtures/crds/prometheus-operator/alertmanagerconfigs.monitoring.coreos.com.yaml). Backup
+ *   test/fixtures/crds/prometheus-operator/alertmanagerconfigs.monitoring.coreos.com.yaml;
+ *   prometheus-operator v0.93.0 pkg/alertmanager/amcfg.go `namespaceEnforcer.processRoute`). Backup
  *   alerts carry the namespace of what they watch, so `routableLabels` sets `namespace` to the alerts
- *   namespace on every rule and keeps the watched one as `backup_namespace`. Prometheus expands rule
- *   labels with the sample's labels, and annotations still see the sample's own `namespace`
+ *   namespace on every rule; the watched one is `backup_namespace`, which each rule sets itself, only
+ *   from a label its expression keeps (ruleHelpers.ts TARGET_NAMESPACE_LABEL; a CronJob rule's static
+ *   `namespace` becomes it in stackRules.ts). Prometheus expands rule labels with the sample's labels
+ *   (a label expanding to "" is dropped), and annotations still see the sample's own `namespace`
  *   (prometheus/prometheus rules/alerting.go, AlertingRule.Eval).
  * - ntfy has no Alertmanager receiver; it accepts Alertmanager's generic webhook when templating is on:
  *   `?template=yes` (alias `tpl`, header `X-Template`), with Go text/template `title`/`message` query
@@ -18,6 +21,8 @@
  *   `templateDisallowedRegex`, `parsePublishParams`; docs/publish.md "Message templating", since
  *   v2.10.0). An access token goes in `Authorization: Bearer`.
  */
+
+import { commonLabels } from "../core/names.js";
 
 /** `alerts.notify` as the stack file writes it. */
 export interface NotifyConfig {
@@ -46,6 +51,26 @@ export const NOTIFY_SECRET_KEYS = {
   heartbeatUrl: "heartbeat-url",
 } as const;
 
+/**
+ * How kube-prometheus-stack's Alertmanager picks AlertmanagerConfigs, by default: chart
+ * prometheus-community/helm-charts tag kube-prometheus-stack-88.5.3, values.yaml
+ * `alertmanager.alertmanagerSpec.alertmanagerConfigSelector: {}` and
+ * `alertmanagerConfigNamespaceSelector: {}`, rendered as such by templates/alertmanager/alertmanager.yaml;
+ * an empty LabelSelector selects every object, and a non-nil namespace selector every namespace
+ * (prometheus-operator v0.93.0 pkg/apis/monitoring/v1/alertmanager_types.go: nil means "only its own
+ * namespace"). So the stack's AlertmanagerConfig needs no label; a user who narrowed either selector
+ * must make it select the AlertmanagerConfig's labels and namespace (the plan says which).
+ */
+export const KPS_DEFAULT_ALERTMANAGER_SELECTORS = {
+  alertmanagerConfigSelector: {},
+  alertmanagerConfigNamespaceSelector: {},
+} as const;
+
+/** Labels of the AlertmanagerConfig (and the PrometheusRule): the stack's common labels and `alerts.ruleLabels`. */
+export function alertmanagerConfigLabels(ruleLabels: Readonly<Record<string, string>>): Record<string, string> {
+  return { ...commonLabels("alerts"), ...ruleLabels };
+}
+
 /** The label every rule of the stack carries, and the route matches on. */
 export const ROUTE_LABEL = "homelab_backup";
 export const HEARTBEAT_ALERT = "BackupAlertingHeartbeat";
@@ -68,9 +93,9 @@ export function ntfyWebhookUrl(url: string, topic: string): string {
   return `${base}/${encodeURIComponent(topic)}?${params.toString()}`;
 }
 
-/** Labels added to every rule when notifications are on (see the header). */
+/** Labels added to every rule when notifications are on (see the header): no template, nothing an expression may drop. */
 export function routableLabels(alertsNamespace: string): Record<string, string> {
-  return { namespace: alertsNamespace, backup_namespace: "{{ $labels.namespace }}", [ROUTE_LABEL]: "true" };
+  return { namespace: alertsNamespace, [ROUTE_LABEL]: "true" };
 }
 
 const secretRef = (name: string, key: string) => ({ name, key });

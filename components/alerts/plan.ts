@@ -2,6 +2,7 @@
 import type { StackConfig } from "../config.js";
 import type { StackWatches } from "../core/watch.js";
 import type { PlanSection } from "../core/planTypes.js";
+import { alertmanagerConfigLabels, KPS_DEFAULT_ALERTMANAGER_SELECTORS } from "./notify.js";
 import { runbookUrl } from "./ruleHelpers.js";
 import { auditPlanDetails } from "./auditPlan.js";
 import { auditSpec } from "./auditSpec.js";
@@ -52,10 +53,19 @@ export function alertsPlan(stack: StackConfig, watches: StackWatches): PlanSecti
 function notifyPlan(stack: StackConfig): string {
   const a = stack.alerts!;
   const n = a.notify ?? {};
+  const acLabels = alertmanagerConfigLabels(a.ruleLabels);
   const lines = [
     "### Notifications",
     "",
-    `AlertmanagerConfig \`${a.namespace}/homelab-backup-notify\` routes this stack's alerts only (label \`homelab_backup="true"\`; every rule's \`namespace\` is \`${a.namespace}\`, the watched one is \`backup_namespace\`).`,
+    `AlertmanagerConfig \`${a.namespace}/homelab-backup-notify\` routes this stack's alerts only (label \`homelab_backup="true"\`; every rule's \`namespace\` is \`${a.namespace}\`, the watched one is \`backup_namespace\` where the alert has one).`,
+    "",
+    `kube-prometheus-stack's Alertmanager selects it with the chart's defaults (\`alertmanager.alertmanagerSpec.alertmanagerConfigSelector: ${JSON.stringify(KPS_DEFAULT_ALERTMANAGER_SELECTORS.alertmanagerConfigSelector)}\` and \`alertmanagerConfigNamespaceSelector: ${JSON.stringify(KPS_DEFAULT_ALERTMANAGER_SELECTORS.alertmanagerConfigNamespaceSelector)}\`: every AlertmanagerConfig in every namespace). If you narrowed them, make \`alertmanagerConfigSelector\` match the AlertmanagerConfig's labels ${Object.entries(
+      acLabels,
+    )
+      .map(([k, v]) => `\`${k}: ${v}\``)
+      .join(
+        ", ",
+      )} (set more with \`alerts.ruleLabels\`) and \`alertmanagerConfigNamespaceSelector\` match namespace \`${a.namespace}\`; left unset (null), the namespace selector only looks in the Alertmanager's own namespace.`,
     "",
     ...(n.ntfy
       ? [

@@ -12,6 +12,16 @@ import { cronGaps, formatSeconds } from "../core/cron.js";
 import { DEFAULT_ACTIVE_DEADLINE_SECONDS, DEFAULT_STARTING_DEADLINE_SECONDS } from "../core/cronJob.js";
 import type { CronJobWatch } from "../core/watch.js";
 
+/**
+ * The label naming the namespace of what an alert watches. A rule sets it only from a label its
+ * expression keeps (a CronJob's static namespace, or `{{ $labels.namespace }}` /
+ * `{{ $labels.pvc_namespace }}` where the expression's result carries that label); with
+ * notifications on, `namespace` itself becomes the alerts namespace (notify.ts `routableLabels`).
+ */
+export const TARGET_NAMESPACE_LABEL = "backup_namespace";
+/** TARGET_NAMESPACE_LABEL for a rule whose result keeps the watched object's `namespace` label. */
+export const SERIES_NAMESPACE = { [TARGET_NAMESPACE_LABEL]: "{{ $labels.namespace }}" } as const;
+
 export const RUNBOOK_BASE = "https://github.com/homelab-backup/homelab-backup";
 
 export interface AlertAnnotations {

@@ -11,7 +11,7 @@ import { auditRules, heartbeatRule, type AuditAlertInfo } from "./auditRules.js"
 import { backupCronJobs } from "./jobAlerts.js";
 import { longRunningJobRules } from "./longRunningJobs.js";
 import { routableLabels } from "./notify.js";
-import { runbookUrl, type AlertInfo, type AlertRule, type RuleGroup } from "./ruleHelpers.js";
+import { runbookUrl, TARGET_NAMESPACE_LABEL, type AlertInfo, type AlertRule, type RuleGroup } from "./ruleHelpers.js";
 import { alertInfos, alertRuleGroups } from "./rules.js";
 
 /** Seconds between two audits, from alerts.audit. */
@@ -63,12 +63,17 @@ export function stackRuleGroups(stack: StackConfig, watches: StackWatches): Rule
   const nonEmpty = groups.filter((g) => g.rules.length > 0);
   if (!a?.notify && !a?.heartbeat) return nonEmpty;
   const extra = routableLabels(a.namespace);
-  // A rule about one CronJob names its namespace statically: keep that one as backup_namespace.
+  // A rule about one CronJob names its namespace statically: keep that one as backup_namespace. Any
+  // other rule keeps the backup_namespace it sets itself from a label its expression keeps, or has none.
   return nonEmpty.map((g) => ({
     ...g,
     rules: g.rules.map((r) => ({
       ...r,
-      labels: { ...r.labels, ...extra, ...(r.labels.namespace ? { backup_namespace: r.labels.namespace } : {}) },
+      labels: {
+        ...r.labels,
+        ...extra,
+        ...(r.labels.namespace ? { [TARGET_NAMESPACE_LABEL]: r.labels.namespace } : {}),
+      },
     })),
   }));
 }

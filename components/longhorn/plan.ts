@@ -6,6 +6,7 @@ import { describeCron, formatSeconds } from "../core/cron.js";
 import { hubConnection, s3Url } from "../core/hubConnection.js";
 import { names } from "../core/names.js";
 import type { PlanRow, PlanSection } from "../core/planTypes.js";
+import { hasLastBackupAtMetric, LONGHORN_LAST_BACKUP_AT_SINCE } from "./schema.js";
 import {
   backupTargetUrl,
   DETACHED_SETTING,
@@ -158,6 +159,12 @@ export function longhornPlan(stack: StackConfig): PlanSection {
         `- \`${sc.name}\`: ${sc.numberOfReplicas} replicas, reclaimPolicy ${sc.reclaimPolicy}, recurringJobSelector \`${storageClassSelector(sc)}\``,
       );
   }
+  d.push(
+    "",
+    hasLastBackupAtMetric(lh.version)
+      ? `Longhorn ${lh.version} (\`longhorn.version\`): staleness is watched per volume with \`longhorn_volume_last_backup_at\` (v${LONGHORN_LAST_BACKUP_AT_SINCE}+).`
+      : `Longhorn ${lh.version} (\`longhorn.version\`) has no \`longhorn_volume_last_backup_at\` (v${LONGHORN_LAST_BACKUP_AT_SINCE}+): \`LonghornVolumeBackupStale\` fires for a volume whose newest completed backup (\`longhorn_backup_state\`) is older than its threshold; a volume with no backup at all is the audit's (\`alerts.audit\`: BackupRestorePointMissing/Stale read the hub).`,
+  );
   const idle = coverage.filter((c) => c.reachesNothing);
   if (idle.length)
     d.push(

@@ -96,7 +96,35 @@ export const storageClassSchema = z.strictObject({
  * Every default of the longhorn section, in one place: the schema's `.default()`s below and
  * LonghornBackupTarget (through `longhornWithDefaults`) read them here.
  */
+/**
+ * The Longhorn releases the stack supports, as `major.minor` lines: 1.9 and 1.10 (what the seeds run, 1.9.2
+ * and 1.10.1) up to 1.12 (the baseline components/longhorn/logic.ts is written against, v1.12.1).
+ * Backup targets as BackupTarget CRs exist since v1.8.0 (logic.ts); nothing older is supported.
+ */
+export const LONGHORN_SUPPORTED_MINORS: readonly string[] = ["1.9", "1.10", "1.11", "1.12"];
+/**
+ * First release whose longhorn-manager exports `longhorn_volume_last_backup_at` (unix seconds of a
+ * volume's last backup, 0 if none; labels node, volume, pvc, pvc_namespace): longhorn/longhorn-manager
+ * `metrics_collector/volume_collector.go` has `lastBackupAtMetric` at tag v1.11.0 and not at v1.10.1.
+ */
+export const LONGHORN_LAST_BACKUP_AT_SINCE = "1.11.0";
+
+/** `major.minor.patch` of a Longhorn version string ("v1.10.1" or "1.10.1"), or undefined. */
+export function parseLonghornVersion(v: string): [number, number, number] | undefined {
+  const m = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/.exec(v);
+  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : undefined;
+}
+
+/** Whether the Longhorn release `version` (a valid longhorn.version) exports `longhorn_volume_last_backup_at`. */
+export function hasLastBackupAtMetric(version: string): boolean {
+  const [a, b] = parseLonghornVersion(version)!;
+  const [x, y] = parseLonghornVersion(LONGHORN_LAST_BACKUP_AT_SINCE)!;
+  return a > x || (a === x && b >= y);
+}
+
 export const LONGHORN_DEFAULTS = {
+  /** The Longhorn release the cluster runs (what metrics the alerts and dashboard may use). */
+  version: "1.12.1",
   namespace: "longhorn-system",
   target: "hub",
   prefix: "longhorn/",
@@ -113,6 +141,22 @@ export const LONGHORN_DEFAULTS = {
 
 export const longhornSchema = z
   .strictObject({
+    /**
+     * The Longhorn release the cluster runs, `1.10.1` or `v1.10.1`; one of LONGHORN_SUPPORTED_MINORS.
+     * Below 1.11 the staleness alert is built from `longhorn_backup_state` (no `longhorn_volume_last_backup_at`). @default "1.12.1"
+     */
+    version: z
+      .string()
+      .refine(
+        (v) => {
+          const p = parseLonghornVersion(v);
+          return p !== undefined && LONGHORN_SUPPORTED_MINORS.includes(`${p[0]}.${p[1]}`);
+        },
+        {
+          message: `must be a supported Longhorn release, major.minor.patch in ${LONGHORN_SUPPORTED_MINORS[0]}.x–${LONGHORN_SUPPORTED_MINORS.at(-1)}.x (e.g. "1.10.1")`,
+        },
+      )
+      .default(LONGHORN_DEFAULTS.version),
     /** @default "longhorn-system" */
     namespace: dnsLabel().default(LONGHORN_DEFAULTS.namespace),
     /** @default "hub" */
@@ -225,6 +269,7 @@ export function longhornWithDefaults(l: LonghornInput): LonghornConfig {
   const d = LONGHORN_DEFAULTS;
   return {
     ...l,
+    version: l.version ?? d.version,
     namespace: l.namespace ?? d.namespace,
     target: l.target ?? d.target,
     prefix: l.prefix ?? d.prefix,

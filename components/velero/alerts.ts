@@ -41,7 +41,10 @@ export function veleroAlertRules(stack: StackConfig): Built[] {
           "VeleroBackupFailed",
           "warning",
           "velero",
-          `sum by (schedule) (increase({__name__=~"velero_backup_failure_total|velero_backup_validation_failure_total", schedule=${q(schedule)}}[${formatSeconds(window)}])) > 0`,
+          // increase() drops the metric name: over both counters of one schedule (Velero creates both,
+          // /work/shared/notes/velero-prometheus.md §5) it would yield two series with one label set, an
+          // evaluation error. The second keeps a `counter` label of its own until the sum.
+          `sum by (schedule) (increase(velero_backup_failure_total${sel}[${formatSeconds(window)}]) or label_replace(increase(velero_backup_validation_failure_total${sel}[${formatSeconds(window)}]), "counter", "validation", "", "")) > 0`,
           {
             summary: "Velero backup failed",
             description: `A backup of Velero schedule {{ $labels.schedule }} failed (or failed validation) in the last ${formatSeconds(window)}. See \`velero backup describe\` and \`velero backup logs\` of the latest backup.`,

@@ -486,11 +486,17 @@ describe("audit of a real S3 peer", () => {
     const exp = (alert: string, list: Record<string, string>[]) =>
       list.map((labels) => {
         const rule = rules.find(
-          (r) => r.alert === alert && Object.entries(r.labels).every(([k, v]) => labels[k] === v),
+          (r) => r.alert === alert && Object.entries(r.labels).every(([k, v]) => v.includes("{{") || labels[k] === v),
         )!;
+        // Labels the rule templates (backup_namespace), filled in from the series labels.
+        const templated = Object.fromEntries(
+          Object.entries(rule.labels)
+            .filter(([, v]) => v.includes("{{"))
+            .map(([k, v]) => [k, v.replace(/\{\{ \$labels\.(\w+) \}\}/g, (_, n: string) => labels[n] ?? "")]),
+        );
         // An empty label is one the alert lacks: Go templates expand it to "", promtool does not list it.
         return {
-          exp_labels: Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== "")),
+          exp_labels: Object.fromEntries(Object.entries({ ...labels, ...templated }).filter(([, v]) => v !== "")),
           exp_annotations: expandAnnotations(rule.annotations, labels),
         };
       });

@@ -29,6 +29,7 @@ describe("BackupJobRunningTooLong", () => {
       namespace: "longhorn-system",
       cronjob: "daily-backup",
       job_name: "daily-backup-29000000",
+      backup_namespace: "longhorn-system",
     };
     const { check, test } = await promtoolTest(
       [{ name: "jobs", rules }],

@@ -99,12 +99,8 @@ describe("AlertmanagerConfig", () => {
     expect(spec.route.routes.slice(1).every((r) => r.continue === true)).toBe(true);
   });
 
-  it("rules become routable: namespace = the AlertmanagerConfig's, the watched one kept as backup_namespace", () => {
-    expect(routableLabels("monitoring")).toEqual({
-      namespace: "monitoring",
-      backup_namespace: "{{ $labels.namespace }}",
-      homelab_backup: "true",
-    });
+  it("rules become routable: namespace = the AlertmanagerConfig's; no template (backup_namespace is each rule's own, test/alerts/routing.integration.test.ts)", () => {
+    expect(routableLabels("monitoring")).toEqual({ namespace: "monitoring", homelab_backup: "true" });
   });
 });
 

@@ -189,13 +189,13 @@ class Suite {
     const rules = this.groups.flatMap((g) => g.rules).filter((r) => r.alert === alert);
     if (rules.length === 0) throw new Error(`no rule ${alert}`);
     const seriesLabels = Object.fromEntries(
-      Object.entries(labels).filter(([k]) => !["severity", "class", "stale"].includes(k)),
+      Object.entries(labels).filter(([k]) => !["severity", "class", "stale", "backup_namespace"].includes(k)),
     );
     const texts = new Set(rules.map((r) => JSON.stringify(r.annotations)));
     // Rules of one name differ in description only by target-specific text; pick the one whose
     // static labels match the expected labels.
     const rule =
-      rules.find((r) => Object.entries(r.labels).every(([k, v]) => labels[k] === v)) ??
+      rules.find((r) => Object.entries(r.labels).every(([k, v]) => v.includes("{{") || labels[k] === v)) ??
       (texts.size === 1 ? rules[0] : undefined);
     if (!rule) throw new Error(`${alert}: no rule has the labels ${JSON.stringify(labels)}`);
     const expand = (t: string) =>
@@ -221,12 +221,21 @@ class Suite {
   check(alert: string, at: number, fire: Labels[]): AlertCheck {
     if (fire.length) this.fired.add(alert);
     else this.silent.add(alert);
-    const cls = this.groups.flatMap((g) => g.rules).find((r) => r.alert === alert)!.labels.class;
+    const first = this.groups.flatMap((g) => g.rules).find((r) => r.alert === alert)!;
+    const cls = first.labels.class;
+    // Labels the rule templates (backup_namespace from a label the result keeps), filled in from the series labels.
+    const templated = (l: Labels) =>
+      Object.fromEntries(
+        Object.entries(first.labels)
+          .filter(([, v]) => v.includes("{{"))
+          .map(([k, v]) => [k, v.replace(/\{\{\s*\$labels\.(\w+)\s*\}\}/g, (_, n: string) => l[n] ?? "")])
+          .filter(([, v]) => v !== ""),
+      );
     return {
       eval_time: min(at),
       alertname: alert,
       exp_alerts: fire.map((l) => {
-        const labels = { ...l, severity: SEVERITY[alert], class: cls };
+        const labels = { ...l, severity: SEVERITY[alert], class: cls, ...templated(l) };
         return { exp_labels: labels, exp_annotations: this.annotations(alert, labels) };
       }),
     };
