@@ -62,14 +62,12 @@ describe("s3 hub refusals", () => {
       adminAccessKeyId: undefined,
       secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "postgres", "etcd"] },
     });
-    expect(problems).toEqual([
-      {
-        path: ["hub", "flavor"],
-        message: expect.stringMatching(
-          /"garage" cannot give a writer put without delete .* postgres and etcd need an append-only writer/,
-        ),
-      },
-    ]);
+    expect(problems).toContainEqual({
+      path: ["hub", "flavor"],
+      message: expect.stringMatching(
+        /"garage" cannot give a writer put without delete .* postgres and etcd need an append-only writer/,
+      ),
+    });
     expect(
       s3HubProblems({
         ...base,
@@ -78,6 +76,41 @@ describe("s3 hub refusals", () => {
         adminAccessKeyId: undefined,
         writers: [writers[0]],
         secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn"] },
+      }),
+    ).toEqual([]);
+  });
+
+  it("refuses two writing sections on one Garage bucket (rights per key and bucket, not per prefix); readers do not count", () => {
+    const longhorn = { name: "longhorn", appendOnly: false, section: "longhorn" };
+    const velero = { name: "velero", appendOnly: false, section: "velero" };
+    const audit = { name: "audit", appendOnly: false, section: "alerts" };
+    const garage = (w: { name: string; appendOnly: boolean; section: string }[]) =>
+      s3HubProblems({
+        ...base,
+        flavor: "garage",
+        manage: "none",
+        adminAccessKeyId: undefined,
+        writers: w,
+        secrets: { hubAdminPassword: false, hubWriterKeys: w.map((x) => x.name) },
+      });
+    expect(garage([longhorn, velero])).toEqual([
+      {
+        path: ["hub", "flavor"],
+        message: expect.stringMatching(
+          /^"garage" grants rights per key and bucket, not per prefix, so longhorn, velero writing to one bucket could each overwrite or delete the others' backups/,
+        ),
+      },
+    ]);
+    expect(garage([longhorn, audit])).toEqual([]);
+    // A server with prefix policies takes both.
+    expect(
+      s3HubProblems({
+        ...base,
+        flavor: "ceph-rgw",
+        manage: "none",
+        adminAccessKeyId: undefined,
+        writers: [longhorn, velero],
+        secrets: { hubAdminPassword: false, hubWriterKeys: ["longhorn", "velero"] },
       }),
     ).toEqual([]);
   });

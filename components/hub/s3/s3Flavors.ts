@@ -40,6 +40,8 @@ export interface FlavorCapabilities {
   readonly objectLock: boolean;
   /** A writer that can put but never delete (append-only postgres and etcd writers). */
   readonly appendOnlyWriters: boolean;
+  /** Rights per prefix of one bucket, so that no writer reaches another's prefix. */
+  readonly prefixRights: boolean;
   /** Lifecycle actions the server accepts. */
   readonly lifecycle: {
     readonly expiration: boolean;
@@ -67,6 +69,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     versioning: true,
     objectLock: true,
     appendOnlyWriters: true,
+    prefixRights: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "madmin",
     // components/hub/s3/madmin.ts, golden-tested against madmin-go (test/hub/madmin.integration.test.ts).
@@ -77,6 +80,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     versioning: true,
     objectLock: true,
     appendOnlyWriters: true,
+    prefixRights: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "madmin",
     // components/hub/s3/madmin.ts, golden-tested against madmin-go (test/hub/madmin.integration.test.ts).
@@ -87,6 +91,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     versioning: true,
     objectLock: true,
     appendOnlyWriters: true,
+    prefixRights: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "rustfs-admin",
     adminImplemented: false,
@@ -96,6 +101,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     versioning: false,
     objectLock: false,
     appendOnlyWriters: false,
+    prefixRights: false,
     lifecycle: { expiration: true, noncurrentExpiration: false, expiredDeleteMarker: false, abortMultipart: true },
     adminApi: "garage-admin-v2",
     adminImplemented: false,
@@ -105,6 +111,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     versioning: true,
     objectLock: true,
     appendOnlyWriters: true,
+    prefixRights: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "rgw-admin-ops",
     adminImplemented: true,
@@ -114,6 +121,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     versioning: true,
     objectLock: true,
     appendOnlyWriters: true,
+    prefixRights: true,
     lifecycle: FULL_LIFECYCLE,
     adminImplemented: false,
     defaultManage: "none",
@@ -144,6 +152,9 @@ export function effectiveManage(flavor: S3Flavor, manage?: "admin" | "none"): "a
   return manage ?? FLAVOR_CAPABILITIES[flavor].defaultManage;
 }
 
+/** Identities that only read: they may read every prefix, so they never break another writer's isolation. */
+const READ_ONLY_IDENTITIES: readonly string[] = ["offsite", "drills", "audit"];
+
 /** Every reason this s3 hub cannot be built as asked (empty when it can). */
 export function s3HubProblems(req: S3HubRequest): S3HubProblem[] {
   const caps = FLAVOR_CAPABILITIES[req.flavor];
@@ -165,6 +176,16 @@ export function s3HubProblems(req: S3HubRequest): S3HubProblem[] {
     out.push({
       path: ["hub", "flavor"],
       message: `"${req.flavor}" cannot give a writer put without delete (its write permission includes DeleteObject), but ${appendOnly.map((w) => w.section).join(" and ")} ${appendOnly.length > 1 ? "need" : "needs"} an append-only writer so a leaked key cannot erase backups; use a server with IAM policies (silo, rustfs, ceph-rgw) or remove ${appendOnly.map((w) => w.section).join(" and ")}`,
+    });
+  }
+  // Garage grants read/write/owner per key and per bucket (admin API v2 `AllowBucketKey`,
+  // doc/api/garage-admin-v2.json; src/model/key_table.rs): two writers of one bucket could each
+  // overwrite or delete the other's backups, which the stack promises cannot happen.
+  const writing = req.writers.filter((w) => !READ_ONLY_IDENTITIES.includes(w.name));
+  if (writing.length > 1 && !caps.prefixRights) {
+    out.push({
+      path: ["hub", "flavor"],
+      message: `"${req.flavor}" grants rights per key and bucket, not per prefix, so ${writing.map((w) => w.section).join(", ")} writing to one bucket could each overwrite or delete the others' backups; use one writing section per ${req.flavor} bucket (a stack per bucket), or a server with prefix policies (silo, rustfs, ceph-rgw)`,
     });
   }
   if (manage === "admin") {
