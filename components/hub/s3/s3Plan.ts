@@ -6,10 +6,18 @@
 import { PROJECT } from "../../core/schema.js";
 import type { HubConfig } from "../../config.js";
 import type { HubConnection, WriterName } from "../../core/hubConnection.js";
-import { DEFAULT_S3_FLAVOR, effectiveManage, FLAVOR_CAPABILITIES } from "./s3Flavors.js";
+import { type AdminApi, DEFAULT_S3_FLAVOR, effectiveManage, FLAVOR_CAPABILITIES } from "./s3Flavors.js";
 import { s3WriterUserName } from "./s3Settings.js";
 
 type S3Hub = HubConfig;
+
+/** How each admin API is named in the plan: what configures the writers. */
+const ADMIN_API_TEXT: Record<AdminApi, string> = {
+  madmin: "MinIO's admin API (madmin, `/minio/admin/v3`: users, canned policies attached per user)",
+  "rustfs-admin": "RustFS's admin API (`/rustfs/admin/v3`)",
+  "garage-admin-v2": "Garage's admin API v2 (keys and per-bucket permissions)",
+  "rgw-admin-ops": "the RGW admin ops API (`/admin/user`) and IAM user policies (PutUserPolicy)",
+};
 
 /** One line: the bucket, the server, and who configures it. */
 export function s3HubSummary(hub: S3Hub, conn: HubConnection): string {
@@ -17,7 +25,7 @@ export function s3HubSummary(hub: S3Hub, conn: HubConnection): string {
   const manage = effectiveManage(flavor, hub.manage);
   return `Bucket \`${hub.bucket}\` on an existing ${flavor} server at \`${conn.endpoint}\` (path-style addressing, region label \`${hub.region}\`). ${
     manage === "admin"
-      ? `Managed: \`pulumi up\` configures the bucket (versioning, object lock, lifecycle, bucket policy) and one user per writer through the server's own API with the admin key \`${hub.adminAccessKeyId}\`; nothing runs over SSH.`
+      ? `Managed: \`pulumi up\` configures the bucket (versioning, object lock, lifecycle, bucket policy) through the S3 API, and one user per writer with its own policy through ${ADMIN_API_TEXT[FLAVOR_CAPABILITIES[flavor].adminApi!]}, with the admin key \`${hub.adminAccessKeyId}\`; nothing runs over SSH.`
       : "Not managed (manage: none): the program changes nothing on the server; the writers use the keys in `homelab-backup:hubWriterKeys`, and the bucket's settings are yours to keep."
   }`;
 }
@@ -34,6 +42,9 @@ export function s3HubGuarantees(hub: S3Hub): string[] {
   );
   (caps.objectLock ? can : cannot).push("object lock");
   (caps.appendOnlyWriters ? can : cannot).push("append-only writers (put without delete)");
+  (caps.prefixRights ? can : cannot).push(
+    "rights per prefix (no writer reaches another's prefix; without them one writing section per bucket)",
+  );
   if (!caps.lifecycle.noncurrentExpiration) cannot.push("expiry of noncurrent versions");
   const out = [
     "",
