@@ -221,7 +221,7 @@ export function describePolicy(doc: PolicyDocument): { allow: string; deny: stri
 // ---------------------------------------------------------------------------------------------
 // The audit reader (components/alerts/audit.mjs): it may list the whole bucket (newest restore
 // points, bucket usage) and read only metadata objects: Longhorn's `*.cfg`, this project's `*.json`
-// records (postgres, etcd) and Velero's `velero-backup.json`. It can read no backup data (no block,
+// records (postgres, etcd, the bucket mirrors' run records) and Velero's `velero-backup.json`. It can read no backup data (no block,
 // dump, snapshot or tarball) and write or delete nothing; an explicit Deny backs the missing Allow.
 // ---------------------------------------------------------------------------------------------
 
@@ -232,6 +232,8 @@ export function auditReadableKeys(): string[] {
     `${PREFIXES.postgres}*.json`,
     `${PREFIXES.etcd}*.json`,
     `${PREFIXES.velero}backups/*/velero-backup.json`,
+    // The bucket mirrors' run records (components/mirror/mirror.sh; hubReader.mjs mirrorRecordKey).
+    `${PREFIXES.buckets}.records/*.json`,
   ];
 }
 
