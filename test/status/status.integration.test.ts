@@ -12,7 +12,7 @@
  * against the same hub with the same key and held to the same log.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,13 +26,27 @@ import type { StatusReport, StatusRow } from "../../tools/status.js";
 import { auditReaderPolicy } from "../../components/hub/iam.js";
 import { AUDIT_METRICS } from "../../components/alerts/auditMetrics.js";
 import { ensureRgwWriter, s3Client, type S3Credentials } from "../../components/hub/s3/s3Api.js";
+import { offsiteOf, parseStackConfig } from "../../components/config.js";
+import { hubConnection } from "../../components/core/hubConnection.js";
+import {
+  offsiteConfigEnv,
+  offsiteFtpEnv,
+  offsiteSecretsStdin,
+  offsiteSyncEnv,
+} from "../../components/offsite/logic.js";
+import { exampleStack } from "../support/stackFiles.js";
+import { startVsftpd, type Vsftpd } from "../support/vsftpd.js";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const BUCKET = "homelab-status";
 const NOW = Math.floor(Date.now() / 1000);
 
 let rgw: RgwServer;
+let ftp: Vsftpd;
 let proxy: RecordingProxy;
+const FTP_USER = "hbstatusftp";
+const FTP_PASSWORD = "st4tus-Ftp-pw";
+const CRYPT_KEY = randomBytes(32).toString("hex");
 let dir: string;
 let reader: S3Credentials;
 let admin: S3Credentials;
@@ -80,7 +94,12 @@ const hubSpec = (over: Parameters<typeof statusSpecFor>[1] = {}) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), "status-"));
-  rgw = await startRgw({ timeoutMs: 480_000 });
+  // vsftpd's user must reach its home below it.
+  chmodSync(dir, 0o755);
+  [rgw, ftp] = await Promise.all([
+    startRgw({ timeoutMs: 480_000 }),
+    startVsftpd(path.join(dir, "ftp"), FTP_USER, FTP_PASSWORD),
+  ]);
   admin = { accessKeyId: rgw.adminAccessKeyId, secretAccessKey: rgw.adminSecretAccessKey };
   const target = { endpoint: rgw.endpoint, region: "us-east-1" };
   await s3Client(target, admin).send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -124,7 +143,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await proxy?.stop();
-  await rgw?.stop();
+  await Promise.all([rgw?.stop(), ftp?.stop()]);
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -299,5 +318,84 @@ describe("what the readers asked the real RGW, with the audit reader's real poli
     expect(proxy.requests.length).toBeGreaterThan(0);
     if (process.env.STATUS_DUMP) writeFileSync(process.env.STATUS_DUMP, JSON.stringify(proxy.requests, null, 1));
     expect(forbiddenRequests()).toEqual([]);
+  });
+});
+
+describe("with the off-site copy, made by offsite-sync.sh to a real vsftpd", () => {
+  it("reads the copy's run record with the FTP password and crypt key from the outputs; classes outside its prefixes are not copied", async () => {
+    const stack = parseStackConfig(exampleStack().config);
+    const o = offsiteOf(stack)!;
+    // Only the PostgreSQL dumps are copied here, so the other classes show "not copied".
+    const offsite = {
+      ...o,
+      prefixes: ["postgres-backups/"],
+      encryption: { ...o.encryption, enabled: true },
+      ftp: { ...o.ftp, host: "127.0.0.1", port: ftp.port, user: FTP_USER },
+    };
+    const conn = { ...hubConnection(stack.hub!), endpoint: rgw.endpoint, bucket: BUCKET, region: "us-east-1" };
+    const conf = path.join(dir, "offsite-rclone.conf");
+    const ftpEnv = { SSL_CERT_FILE: ftp.certFile, OFFSITE_FTP_DISABLE_TLS13: "true" };
+    const sh = (args: string[], env: Record<string, string>, stdin = "") =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        const child = spawn("sh", args, { env: childEnv({ ...ftpEnv, ...env }), stdio: ["pipe", "ignore", "pipe"] });
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
+        child.stdin.end(stdin);
+      });
+    const wc = await sh(
+      [path.join(ROOT, "components/offsite/write-config.sh"), conf],
+      offsiteConfigEnv(offsite, conn),
+      offsiteSecretsStdin(FTP_PASSWORD, CRYPT_KEY, admin.accessKeyId, admin.secretAccessKey),
+    );
+    expect(wc.code, wc.stderr).toBe(0);
+    const sync = await sh([path.join(ROOT, "components/offsite/offsite-sync.sh")], {
+      ...offsiteSyncEnv(offsite, conn, { rcloneConfig: conf, rclone: "rclone" }),
+    });
+    expect(sync.code, sync.stderr).toBe(0);
+
+    const spec = hubSpec();
+    const withOffsite = {
+      ...spec,
+      audit: { ...spec.audit, offsite: { remote: "offsite", encryption: true } },
+      items: [...spec.items, { cls: "offsite", item: "offsite", thresholdSeconds: 2 * DAY, why: "daily + 1d" }],
+      offsite: { env: { ...offsiteFtpEnv(offsite), OFFSITE_FTP_DISABLE_TLS13: "true" }, prefixes: offsite.prefixes },
+    };
+    const file = path.join(dir, "offsite-outputs.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        statusSpec: withOffsite,
+        statusReaderAccessKeyId: reader.accessKeyId,
+        statusReaderSecretAccessKey: reader.secretAccessKey,
+        statusOffsiteFtpPassword: FTP_PASSWORD,
+        offsiteEncryptionKey: CRYPT_KEY,
+      }),
+    );
+    const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", path.join(ROOT, "tools/status.ts"), "--outputs", file, "--json"],
+        {
+          cwd: ROOT,
+          env: childEnv({ SSL_CERT_FILE: ftp.certFile }),
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => (stdout += d));
+      child.stderr.on("data", (d) => (stderr += d));
+      child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    expect(r.code, r.stderr).toBe(1);
+    const got = JSON.parse(r.stdout) as StatusReport;
+    const off = got.rows.find((x) => x.cls === "offsite")!;
+    expect(off).toMatchObject({ item: "offsite", state: "fresh", verified: true, restorePoints: 1 });
+    expect(off.ageSeconds!).toBeLessThan(600);
+    const pg = got.rows.find((x) => x.cls === "postgres" && x.item === "wiki")!;
+    expect(pg.offsite).toMatch(/^\d+(s|m)$/);
+    expect(got.rows.find((x) => x.cls === "longhorn")!.offsite).toBe("not copied");
+    expect(got.rows.find((x) => x.cls === "velero")!.offsite).toBe("not copied");
   });
 });
