@@ -12,7 +12,7 @@
  * Its cost grows with the number of restore points, not with the number of objects:
  * - No per-object HEAD. rclone's `lsjson` asks each object for its MIME type and modification time
  *   unless told not to (fs/operations/lsjson.go: `if !lj.opt.NoMimeType { item.MimeType =
- *   fs.MimeTypeDirEntry(ctx, x) }`, and `x.ModTime(ctx)` unless `--no-modtime`), and on S3 both read
+ *   fs.MimeTypeDirEntry(ctx, entry) }`, and `if !lj.opt.NoModTime { … entry.ModTime(ctx) … }`), and on S3 both read
  *   the object's metadata with a HEAD (backend/s3/s3.go: `MimeType` and `ModTime` call
  *   `o.readMetaData`, which is a HeadObject, unless `--use-server-modtime` for the time). Every listing
  *   here passes `--no-mimetype --use-server-modtime` (the time, where used, is then the listing's
