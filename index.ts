@@ -9,6 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig, StackConfigError } from "./components/config.js";
 import { backupStack } from "./components/stack.js";
+import { statusSpec } from "./components/alerts/statusSpec.js";
 
 export = (): Record<string, unknown> => {
   const stack = (() => {
@@ -20,10 +21,10 @@ export = (): Record<string, unknown> => {
     }
   })();
   const config = new pulumi.Config();
-  const { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteCopy, drills, alerts } = backupStack(
-    stack,
-    (key) => config.getSecret(key),
-  );
+  const { model, hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteCopy, drills, alerts } =
+    backupStack(stack, (key) => config.getSecret(key));
+  // `npm run status` reads the hub with the audit reader's key (list, and get of metadata only).
+  const statusReader = hub?.writers.audit;
   const mirrorWriter = mirrors.length > 0 ? hub?.writer("buckets") : undefined;
   const etcdWriter = etcd ? hub?.writer("etcd") : undefined;
   const outputs: Record<string, unknown> = {
@@ -49,6 +50,12 @@ export = (): Record<string, unknown> => {
     ftpBridgeEncryptionKey: bridge?.encryptionKey,
     offsiteRestoreCommand: offsiteCopy?.restoreCommand,
     alertNames: alerts?.alertNames,
+    // What `npm run status` (tools/status.ts) reads: what to check and each item's threshold (plain), the
+    // read-only key, and the FTP password of the off-site copy (its crypt key is offsiteEncryptionKey).
+    statusSpec: statusSpec(stack, model),
+    statusReaderAccessKeyId: statusReader && pulumi.secret(statusReader.accessKeyId),
+    statusReaderSecretAccessKey: statusReader && pulumi.secret(statusReader.secretAccessKey),
+    statusOffsiteFtpPassword: offsiteCopy && config.getSecret("offsiteFtpPassword"),
   };
   return Object.fromEntries(Object.entries(outputs).filter(([, v]) => v !== undefined));
 };

@@ -221,5 +221,5 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         })
       : undefined;
 
-  return { hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteCopy, drills, alerts, arrivals };
+  return { model, hub, bridge, longhorn, dumps, drill, etcd, velero, mirrors, offsiteCopy, drills, alerts, arrivals };
 }

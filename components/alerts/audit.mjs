@@ -15,18 +15,8 @@
  * metadata only: components/hub/iam.ts), the off-site copy through the crypt remote, and the
  * Kubernetes API with a ClusterRole limited to get/list (components/alerts/audit.ts).
  *
- * Layouts it reads (upstream sources, verified):
- * - Longhorn backupstore (longhorn/backupstore config.go, util/util.go, deltablock.go):
- *   <target path>/backupstore/volumes/<h[0:2]>/<h[2:4]>/<volume>/volume.cfg, h = hex(sha512(volume name)),
- *   and .../<volume>/backups/backup_<name>.cfg. A backup writes its backup_<name>.cfg with an empty
- *   CreatedTime first, then the full one, then volume.cfg's LastBackupName/LastBackupAt (= the
- *   snapshot's creation time, RFC 3339). Size is a JSON string (`json:",string"`).
- * - Velero (velero-io/velero pkg/persistence/object_store_layout.go): <prefix>/backups/<backup>/
- *   velero-backup.json and <backup>.tar.gz; scheduled backups are named <schedule>-YYYYMMDDHHMMSS and
- *   labelled velero.io/schedule-name. The backup finalizer re-uploads velero-backup.json with the final
- *   phase and completionTimestamp (pkg/controller/backup_finalizer_controller.go).
- * - This project's own records: components/postgres/dump.sh (latest.json + <dump>.json),
- *   components/etcd/offload.sh (<snapshot>.json per node), components/offsite/offsite-sync.sh (key-check).
+ * What it reads on the hub and how (layouts, upstream sources, the cost of each read) is
+ * components/alerts/hubReader.mjs, which `npm run status` (tools/status.ts) reads the hub with too.
  *
  * Environment: AUDIT_SPEC (JSON file: what to check, written by components/alerts/auditSpec.ts),
  * AUDIT_PORT (9477), AUDIT_INTERVAL_SECONDS (3600), AUDIT_ONCE=1 (one audit to stdout, then exit),
@@ -35,21 +25,35 @@
  * default), AUDIT_KUBE_TOKEN_FILE / AUDIT_KUBE_CA_FILE (the service account's).
  */
 import { execFile } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { request as httpRequest } from "node:http";
+import {
+  guarded,
+  listVeleroBackups,
+  readEtcd,
+  readLonghornVolume,
+  readMirror,
+  readOffsite,
+  readPostgresDump,
+  readUsage,
+  readVeleroSchedule,
+} from "./hubReader.mjs";
 
-/** The off-site key-check file and its content (components/offsite/offsite-sync.sh). */
-export const KEYCHECK = "homelab-backup-keycheck";
-export const KEYCHECK_TEXT = "homelab-backup off-site key check";
-/** Velero's label naming a backup's schedule. */
-const VELERO_SCHEDULE_LABEL = "velero.io/schedule-name";
-/** How many of a schedule's newest backups are read looking for a Completed one. */
-const VELERO_LOOKBACK = 5;
-/** How many of a node's most recently uploaded etcd records are read to find its newest snapshot. */
-const ETCD_RECORDS_READ = 50;
+// The readers under the names the audit has always exported.
+export {
+  KEYCHECK,
+  KEYCHECK_TEXT,
+  longhornVolumePath,
+  readLonghornVolume as auditLonghornVolume,
+  readPostgresDump as auditPostgresDump,
+  readEtcd as auditEtcd,
+  readVeleroSchedule as auditVeleroSchedule,
+  readMirror as auditMirror,
+  readOffsite as auditOffsite,
+  readUsage as auditUsage,
+} from "./hubReader.mjs";
 
 /**
  * Metric names, by what they measure: components/alerts/audit-metrics.json, read from beside this file (in
@@ -104,19 +108,6 @@ const HELP = {
 // ---------------------------------------------------------------------------------------------
 // Pure helpers
 // ---------------------------------------------------------------------------------------------
-
-/** The backupstore directory of a Longhorn volume (longhorn/backupstore config.go getVolumePath). */
-export function longhornVolumePath(prefix, volume) {
-  const h = createHash("sha512").update(volume).digest("hex");
-  return `${prefix}backupstore/volumes/${h.slice(0, 2)}/${h.slice(2, 4)}/${volume}/`;
-}
-
-/** Seconds since the epoch of an RFC 3339 time, or undefined. */
-function epoch(s) {
-  if (typeof s !== "string" || s === "") return undefined;
-  const t = Date.parse(s);
-  return Number.isNaN(t) ? undefined : t / 1000;
-}
 
 function escapeLabel(v) {
   return String(v).replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
@@ -234,33 +225,8 @@ export function coverage(spec, k8s) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reading the destination
+// Reading the destination (components/alerts/hubReader.mjs, shared with `npm run status`)
 // ---------------------------------------------------------------------------------------------
-
-class ReadError extends Error {}
-
-/** `rclone lsjson`; a missing directory is an empty list (S3 has no directories), other errors throw. */
-async function ls(io, path, flags = []) {
-  const r = await io.rclone(["lsjson", ...flags, path]);
-  if (r.code === 3 || /directory not found/.test(r.stderr)) return [];
-  if (r.code !== 0) throw new ReadError(`rclone lsjson ${path}: exit ${r.code}: ${r.stderr.trim().split("\n").pop()}`);
-  return JSON.parse(r.stdout || "[]");
-}
-
-async function cat(io, path) {
-  const r = await io.rclone(["cat", path]);
-  if (r.code !== 0) throw new ReadError(`rclone cat ${path}: exit ${r.code}: ${r.stderr.trim().split("\n").pop()}`);
-  return r.stdout;
-}
-
-async function catJson(io, path) {
-  const text = await cat(io, path);
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
 
 /** One item's result: found/valid/timestamp/size/count, or an error. */
 function itemSamples(cls, item, r, extra = {}) {
@@ -277,178 +243,6 @@ function itemSamples(cls, item, r, extra = {}) {
   if (r.expected !== undefined) out.push({ name: M.expectedCount, value: r.expected, labels });
   if (r.firstSeen !== undefined) out.push({ name: M.firstSeen, value: r.firstSeen, labels });
   return out;
-}
-
-async function guarded(fn) {
-  try {
-    return await fn();
-  } catch (e) {
-    return { error: String(e instanceof Error ? e.message : e) };
-  }
-}
-
-/** Newest backup of one Longhorn volume in the backupstore. */
-export async function auditLonghornVolume(io, bucket, prefix, volume) {
-  const dir = longhornVolumePath(prefix, volume);
-  const top = await ls(io, `hub:${bucket}/${dir}`);
-  if (!top.some((e) => e.Name === "volume.cfg")) return { found: false, valid: false, count: 0 };
-  const cfg = await catJson(io, `hub:${bucket}/${dir}volume.cfg`);
-  const backups = (await ls(io, `hub:${bucket}/${dir}backups/`, ["--files-only"])).filter((e) =>
-    /^backup_.+\.cfg$/.test(e.Name),
-  );
-  const firstSeen = epoch(cfg?.CreatedTime);
-  if (!cfg || !cfg.LastBackupName) return { found: backups.length > 0, valid: false, count: backups.length, firstSeen };
-  const name = `backup_${cfg.LastBackupName}.cfg`;
-  if (!backups.some((e) => e.Name === name)) return { found: true, valid: false, count: backups.length, firstSeen };
-  const b = await catJson(io, `hub:${bucket}/${dir}backups/${name}`);
-  // An in-progress backup config has an empty CreatedTime (deltablock.go); a finished one names its volume.
-  const valid = !!b && b.Name === cfg.LastBackupName && b.VolumeName === volume && epoch(b.CreatedTime) !== undefined;
-  return {
-    found: true,
-    valid,
-    timestamp: epoch(cfg.LastBackupAt) ?? epoch(b?.CreatedTime),
-    size: b ? Number(b.Size) : undefined,
-    count: backups.length,
-    firstSeen,
-  };
-}
-
-/** latest.json of one PostgreSQL dump, its record and the object: size and sha256 must agree. */
-export async function auditPostgresDump(io, bucket, prefix, dump) {
-  const dir = `${prefix}${dump}/`;
-  const files = await ls(io, `hub:${bucket}/${dir}`, ["--files-only"]);
-  const dumps = files.filter((f) => /\.sql\.zst$/.test(f.Name));
-  const count = dumps.filter((f) => files.some((g) => g.Name === `${f.Name}.json`)).length;
-  if (!files.some((f) => f.Name === "latest.json")) return { found: dumps.length > 0, valid: false, count };
-  const latest = await catJson(io, `hub:${bucket}/${dir}latest.json`);
-  if (!latest || typeof latest.key !== "string") return { found: true, valid: false, count };
-  const base = latest.key.slice(dir.length);
-  const object = files.find((f) => f.Name === base);
-  const recordObject = files.find((f) => f.Name === `${base}.json`);
-  const record = recordObject ? await catJson(io, `hub:${bucket}/${dir}${base}.json`) : undefined;
-  const valid =
-    latest.key.startsWith(dir) &&
-    !!object &&
-    !!record &&
-    record.complete === true &&
-    record.key === latest.key &&
-    record.sha256 === latest.sha256 &&
-    /^[0-9a-f]{64}$/.test(String(record.sha256)) &&
-    Number(record.size) === Number(latest.size) &&
-    Number(record.size) === object.Size;
-  return { found: true, valid, timestamp: epoch(latest.finishedAt), size: object?.Size, count };
-}
-
-/** Newest snapshot record of every etcd node under the prefix; expected nodes without one are "never seen". */
-export async function auditEtcd(io, bucket, prefix, expectedNodes) {
-  const dirs = (await ls(io, `hub:${bucket}/${prefix}`, ["--dirs-only"]))
-    .map((d) => d.Name)
-    .filter((n) => n !== ".partial");
-  const nodes = [...new Set([...dirs, ...expectedNodes])].sort();
-  const out = new Map();
-  for (const node of nodes) {
-    out.set(
-      node,
-      await guarded(async () => {
-        if (!dirs.includes(node)) return { found: false, valid: false, count: 0 };
-        const files = await ls(io, `hub:${bucket}/${prefix}${node}/`, ["--files-only"]);
-        const records = files.filter((f) => f.Name.endsWith(".json") && files.some((g) => `${g.Name}.json` === f.Name));
-        if (records.length === 0) return { found: false, valid: false, count: 0 };
-        // The newest snapshot is the one with the newest `mtime` in its record (object times say when
-        // it was uploaded, which a batch or a re-upload makes meaningless): read the latest records.
-        const recent = [...records]
-          .sort((a, b) => Date.parse(b.ModTime) - Date.parse(a.ModTime))
-          .slice(0, ETCD_RECORDS_READ);
-        let best;
-        for (const r of recent) {
-          const rec = await catJson(io, `hub:${bucket}/${prefix}${node}/${r.Name}`);
-          if (rec && Number.isFinite(Number(rec.mtime)) && (!best || Number(rec.mtime) > Number(best.rec.mtime)))
-            best = { rec, name: r.Name };
-        }
-        if (!best) return { found: true, valid: false, count: records.length };
-        const { rec } = best;
-        const snap = files.find((g) => `${g.Name}.json` === best.name);
-        const valid = rec.node === node && Number(rec.size) === snap.Size && /^[0-9a-f]{64}$/.test(String(rec.sha256));
-        const ts = Number(rec.mtime);
-        return { found: true, valid, timestamp: ts, size: snap.Size, count: records.length };
-      }),
-    );
-  }
-  return out;
-}
-
-/** Newest Completed backup of one Velero schedule, from velero-backup.json in the bucket. */
-export async function auditVeleroSchedule(io, bucket, prefix, schedule, backupDirs) {
-  const re = new RegExp(`^${schedule.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-(\\d{14})$`);
-  const mine = backupDirs
-    .filter((n) => re.test(n))
-    .sort()
-    .reverse();
-  if (mine.length === 0) return { found: false, valid: false, count: 0 };
-  for (const name of mine.slice(0, VELERO_LOOKBACK)) {
-    const dir = `${prefix}backups/${name}/`;
-    const files = await ls(io, `hub:${bucket}/${dir}`, ["--files-only"]);
-    if (!files.some((f) => f.Name === "velero-backup.json")) continue;
-    const meta = await catJson(io, `hub:${bucket}/${dir}velero-backup.json`);
-    if (!meta || meta.metadata?.labels?.[VELERO_SCHEDULE_LABEL] !== schedule || meta.status?.phase !== "Completed")
-      continue;
-    const tarball = files.find((f) => f.Name === `${name}.tar.gz`);
-    return {
-      found: true,
-      valid: !!tarball,
-      timestamp: epoch(meta.status.completionTimestamp),
-      size: tarball?.Size,
-      count: mine.length,
-    };
-  }
-  return { found: true, valid: false, count: mine.length };
-}
-
-/** A bucket mirror: objects present, their bytes and the newest object's time. */
-export async function auditMirror(io, bucket, prefix) {
-  const files = await ls(io, `hub:${bucket}/${prefix}`, ["-R", "--files-only", "--fast-list"]);
-  if (files.length === 0) return { found: false, valid: false, count: 0 };
-  const newest = Math.max(...files.map((f) => Date.parse(f.ModTime) / 1000));
-  return {
-    found: true,
-    valid: true,
-    timestamp: newest,
-    size: files.reduce((a, f) => a + f.Size, 0),
-    count: files.length,
-  };
-}
-
-/** The off-site copy through its crypt remote: newest file, and the key-check file decrypts. */
-export async function auditOffsite(io, remote, encryption) {
-  const files = (await ls(io, `${remote}:`, ["-R", "--files-only"])).filter((f) => f.Path !== KEYCHECK);
-  let keyOk = true;
-  if (encryption) {
-    const r = await io.rclone(["cat", `${remote},filename_encryption=off:${KEYCHECK}`]);
-    keyOk = r.code === 0 && r.stdout === KEYCHECK_TEXT;
-  }
-  if (files.length === 0) return { found: false, valid: false, count: 0 };
-  const newest = Math.max(...files.map((f) => Date.parse(f.ModTime) / 1000));
-  return {
-    found: true,
-    valid: keyOk,
-    timestamp: newest,
-    size: files.reduce((a, f) => a + f.Size, 0),
-    count: files.length,
-  };
-}
-
-/** Bytes and objects in the whole bucket per storage class (rclone's `Tier`; STANDARD when absent). */
-export async function auditUsage(io, bucket) {
-  const files = await ls(io, `hub:${bucket}`, ["-R", "--files-only", "--fast-list"]);
-  const by = new Map();
-  for (const f of files) {
-    const tier = f.Tier || "STANDARD";
-    const cur = by.get(tier) ?? { bytes: 0, objects: 0 };
-    cur.bytes += f.Size;
-    cur.objects += 1;
-    by.set(tier, cur);
-  }
-  return by;
 }
 
 function selector(labels) {
@@ -511,44 +305,42 @@ export async function audit(spec, io) {
       if (covering.length === 0) continue;
       const ks = v.status?.kubernetesStatus ?? {};
       const extra = { pvc: ks.pvcName ?? "", pvc_namespace: ks.namespace ?? "" };
-      const r = await guarded(() => auditLonghornVolume(io, bucket, lh.prefix, v.metadata.name));
+      const r = await guarded(() => readLonghornVolume(io, bucket, lh.prefix, v.metadata.name));
       push(
         itemSamples("longhorn", v.metadata.name, { ...r, expected: Math.max(...covering.map((j) => j.retain)) }, extra),
       );
     }
   }
   for (const dump of spec.postgres?.dumps ?? [])
-    push(itemSamples("postgres", dump, await guarded(() => auditPostgresDump(io, bucket, spec.postgres.prefix, dump))));
+    push(itemSamples("postgres", dump, await guarded(() => readPostgresDump(io, bucket, spec.postgres.prefix, dump))));
   if (spec.etcd) {
     const expected = (cluster?.nodes ?? []).map((n) => n.metadata.name);
-    const r = await guarded(() => auditEtcd(io, bucket, spec.etcd.prefix, expected));
+    const r = await guarded(() => readEtcd(io, bucket, spec.etcd.prefix, expected));
     if ("error" in r) push(itemSamples("etcd", "*", r));
     else for (const [node, res] of r) push(itemSamples("etcd", node, res));
   }
   if (spec.velero) {
-    const dirs = await guarded(async () =>
-      (await ls(io, `hub:${bucket}/${spec.velero.prefix}backups/`, ["--dirs-only"])).map((d) => d.Name),
-    );
+    const dirs = await guarded(() => listVeleroBackups(io, bucket, spec.velero.prefix));
     for (const s of spec.velero.schedules) {
       const r = Array.isArray(dirs)
-        ? await guarded(() => auditVeleroSchedule(io, bucket, spec.velero.prefix, s.name, dirs))
+        ? await guarded(() => readVeleroSchedule(io, bucket, spec.velero.prefix, s.name, dirs))
         : dirs;
       push(itemSamples("velero", s.name, r));
     }
   }
   for (const m of spec.mirrors ?? [])
-    push(itemSamples("buckets", m.name, await guarded(() => auditMirror(io, bucket, m.prefix))));
+    push(itemSamples("buckets", m.name, await guarded(() => readMirror(io, bucket, m.prefix))));
   if (spec.offsite)
     push(
       itemSamples(
         "offsite",
         "offsite",
-        await guarded(() => auditOffsite(io, spec.offsite.remote, spec.offsite.encryption)),
+        await guarded(() => readOffsite(io, spec.offsite.remote, spec.offsite.encryption)),
       ),
     );
 
   if (spec.usage) {
-    const u = await guarded(() => auditUsage(io, bucket));
+    const u = await guarded(() => readUsage(io, bucket));
     if (u instanceof Map) {
       if (u.size === 0) u.set("STANDARD", { bytes: 0, objects: 0 });
       for (const [tier, { bytes, objects }] of u) {

@@ -3,6 +3,7 @@
  * answers each alert of the common hand-made set (side by side), and the PVCs left out on purpose.
  */
 import type { AuditSpec } from "./auditSpec.js";
+import { mirrorRecordKey, OFFSITE_RECORD } from "./hubReader.mjs";
 
 /** Hours/minutes for a person. */
 function every(seconds: number): string {
@@ -49,20 +50,23 @@ export function auditChecks(spec: AuditSpec): { cls: string; reads: string; vali
   for (const m of spec.mirrors ?? [])
     out.push({
       cls: `Mirror \`${m.name}\``,
-      reads: `listing of \`${m.prefix}\``,
-      valid: "holds objects (age is not judged: a source bucket may not change)",
+      reads: `\`${mirrorRecordKey(m.prefix)}\`, the record mirror.sh leaves after a verified run`,
+      valid:
+        "the record is complete (age is not alerted on: a source bucket may not change; `npm run status` shows it)",
     });
   if (spec.offsite) {
     out.push({
       cls: "Off-site",
-      reads: "the newest file through the crypt remote, and the key-check file",
-      valid: spec.offsite.encryption ? "the key-check file decrypts with the configured key" : "holds files",
+      reads: `\`${OFFSITE_RECORD}\`, the record offsite-sync.sh leaves at the copy's root after a run${spec.offsite.encryption ? ", and the key-check file" : ""}`,
+      valid: spec.offsite.encryption
+        ? "the record is complete and the key-check file decrypts with the configured key"
+        : "the record is complete",
     });
   }
   if (spec.usage)
     out.push({
       cls: "Hub bucket",
-      reads: `listing of \`${spec.bucket}\`, bytes per storage class`,
+      reads: `listing of \`${spec.bucket}\` (LIST requests only), bytes per storage class`,
       valid: "(quota and projected cost)",
     });
   return out;

@@ -34,6 +34,7 @@ export const AUDIT_NAME = "homelab-backup-audit";
  */
 export const AUDIT_FILES = [
   "alerts/audit.mjs",
+  "alerts/hubReader.mjs",
   "alerts/audit-metrics.json",
   "alerts/audit-entry.sh",
   RCLONE_REMOTES_SCRIPT,

@@ -27,6 +27,8 @@ sample=${DRILL_SAMPLE:-5}
 bucket=${HUB_BUCKET:?}
 KEYCHECK=homelab-backup-keycheck
 KEYCHECK_TEXT="homelab-backup off-site key check"
+# The run record offsite-sync.sh leaves beside the key-check file: no backup, never copied back.
+RECORD=homelab-backup-offsite.json
 export TZ=UTC
 : "${OFFSITE_FTP_HOST:?}" "${OFFSITE_FTP_USER:?}" "${OFFSITE_FTP_PASSWORD:?}"
 encryption=${OFFSITE_ENCRYPTION:-true}
@@ -64,7 +66,7 @@ if [ "$encryption" = true ]; then
   log "the key decrypts the key-check file"
 fi
 
-if ! rc lsf -R --files-only --format tp --separator ';' --exclude "/$KEYCHECK" offsite: > "$work/list" 2> "$work/list.err"; then
+if ! rc lsf -R --files-only --format tp --separator ';' --exclude "/$KEYCHECK" --exclude "/$RECORD" offsite: > "$work/list" 2> "$work/list.err"; then
   cat "$work/list.err" >&2
   log "FAILED: cannot list the decrypted off-site copy"
   exit 1

@@ -221,17 +221,33 @@ export function describePolicy(doc: PolicyDocument): { allow: string; deny: stri
 // ---------------------------------------------------------------------------------------------
 // The audit reader (components/alerts/audit.mjs): it may list the whole bucket (newest restore
 // points, bucket usage) and read only metadata objects: Longhorn's `*.cfg`, this project's `*.json`
-// records (postgres, etcd) and Velero's `velero-backup.json`. It can read no backup data (no block,
+// records (postgres, etcd, the bucket mirrors' run records) and Velero's `velero-backup.json`. It can read no backup data (no block,
 // dump, snapshot or tarball) and write or delete nothing; an explicit Deny backs the missing Allow.
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * `<prefix>*<suffix>`, and the same with 1..`dots` more `*.` before the suffix. On IAM these add nothing
+ * (each is a subset of the first). Ceph RGW (seen with Ceph 16, test/status/status.integration.test.ts)
+ * matches a `*` only up to the first occurrence of the character that follows it, without backtracking:
+ * `postgres-backups/*.json` allows `postgres-backups/w/a.json` but refuses
+ * `postgres-backups/w/wiki-20261207T030000Z.sql.zst.json` (403), so a key with k dots before its suffix
+ * needs a pattern with k `*.` segments.
+ */
+function dottedSuffixPatterns(prefix: string, suffix: string, dots = 6): string[] {
+  return Array.from({ length: dots + 1 }, (_, k) => `${prefix}${"*.".repeat(k)}*${suffix}`);
+}
 
 /** The object keys the audit reads (IAM resource wildcards, after `<bucket>/`). */
 export function auditReadableKeys(): string[] {
   return [
-    `${PREFIXES.longhorn}*.cfg`,
-    `${PREFIXES.postgres}*.json`,
-    `${PREFIXES.etcd}*.json`,
+    ...dottedSuffixPatterns(PREFIXES.longhorn, ".cfg"),
+    // dump.sh's records: <db>/<db>-<time>.sql.zst.json and <db>/latest.json.
+    ...dottedSuffixPatterns(PREFIXES.postgres, ".json"),
+    // offload.sh's records: <node>/etcd-snapshot-<node>-<time>.json, node names may hold dots.
+    ...dottedSuffixPatterns(PREFIXES.etcd, ".json"),
     `${PREFIXES.velero}backups/*/velero-backup.json`,
+    // The bucket mirrors' run records (components/mirror/mirror.sh; hubReader.mjs mirrorRecordKey).
+    `${PREFIXES.buckets}.records/*.json`,
   ];
 }
 

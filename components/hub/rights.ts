@@ -5,6 +5,7 @@
  */
 import { type WriterName } from "../core/hubConnection.js";
 import type { PolicyDocument } from "./iam.js";
+import { DEFAULT_S3_FLAVOR, effectiveManage, type S3Flavor } from "./s3/s3Flavors.js";
 
 /** The hub's writer and reader identities as a stack uses them (built by components/model.ts `hubRights`). */
 export interface HubRights {
@@ -20,6 +21,8 @@ export interface HubRights {
 
 /** The sections of a stack that decide which identities exist. */
 export interface SectionsView {
+  /** The hub section (decides whether the read-only `audit` identity exists without alerts). */
+  readonly hub?: { readonly kind: string; readonly flavor?: string; readonly manage?: "admin" | "none" };
   readonly longhorn?: { readonly target?: string };
   readonly postgres?: unknown;
   readonly etcd?: unknown;
@@ -44,5 +47,14 @@ export function hubWritersInUse(c: SectionsView): { name: WriterName; section: s
     out.push({ name: "drills", section: "drills" });
   const alerts = (c as { alerts?: { audit?: { enabled?: boolean } } }).alerts;
   if (alerts?.audit?.enabled) out.push({ name: "audit", section: "alerts" });
+  // `npm run status` (tools/status.ts) reads the hub with the audit reader's key, exported as a secret
+  // output: the identity exists whenever the hub does and the program makes the hub's identities. On an
+  // s3 hub with manage: none the user brings every key (hubWriterKeys), so there it stays with alerts.
+  else if (
+    c.hub &&
+    out.length > 0 &&
+    !(c.hub.kind === "s3" && effectiveManage((c.hub.flavor ?? DEFAULT_S3_FLAVOR) as S3Flavor, c.hub.manage) === "none")
+  )
+    out.push({ name: "audit", section: "status" });
   return out;
 }

@@ -7,6 +7,12 @@
 # file encrypted with it): rclone's crypt skips names it cannot decrypt, so with a wrong key it would
 # silently upload everything a second time next to the old copy.
 #
+# A run that completes leaves its record on the FTP side, at the copy's root beside the key-check
+# file and stored the same way (encrypted content, filename encryption off): homelab-backup-offsite.json
+# = {format, bucket, prefixes, finishedAt, transferredFiles, transferredBytes, complete}. The audit and
+# `npm run status` read it (components/alerts/hubReader.mjs readOffsite) instead of listing the whole
+# copy; the syncs leave it alone (--exclude, as the key-check file).
+#
 # Each run leaves a record when OFFSITE_TEXTFILE is set (the hub): a node-exporter textfile written
 # atomically, on failure too (success 0, last success kept from the previous record).
 #
@@ -25,6 +31,7 @@ extra=${OFFSITE_RCLONE_FLAGS:-}
 RCLONE=${RCLONE:-rclone}
 KEYCHECK=homelab-backup-keycheck
 KEYCHECK_TEXT="homelab-backup off-site key check"
+RECORD=homelab-backup-offsite.json
 
 [ -r "$conf" ] || { echo "offsite-sync: rclone config $conf is missing or unreadable" >&2; exit 2; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/offsite-sync.XXXXXX")
@@ -71,7 +78,7 @@ sync_one() {
   log="$work/sync.log"
   # --fast-list: the hub is listed with one recursive S3 listing instead of a request per directory
   # (fewer requests; also what the S3 peer of the tests answers completely).
-  rc sync "$1" "$2" --size-only --fast-list --exclude "/$KEYCHECK" --use-json-log --stats 1m --stats-log-level NOTICE --log-file "$log"
+  rc sync "$1" "$2" --size-only --fast-list --exclude "/$KEYCHECK" --exclude "/$RECORD" --use-json-log --stats 1m --stats-log-level NOTICE --log-file "$log"
   status=$?
   cat "$log" >&2
   last=$(grep '"stats":' "$log" | tail -n 1 || true)
@@ -80,6 +87,16 @@ sync_one() {
   bytes=$((bytes + ${b:-0}))
   files=$((files + ${f:-0}))
   return "$status"
+}
+
+# The run record at the copy's root (with encryption through the crypt remote with filename encryption
+# off, so its name on the server is known, as the key-check file's).
+write_offsite_record() {
+  if [ "$encryption" = true ]; then dest="offsite,filename_encryption=off:$RECORD"; else dest="offsite:$RECORD"; fi
+  json_prefixes=
+  for p in $prefixes; do json_prefixes="$json_prefixes${json_prefixes:+,}\"$p\""; done
+  printf '{"format":"homelab-backup/offsite-run/v1","bucket":"%s","prefixes":[%s],"finishedAt":"%s","transferredFiles":%s,"transferredBytes":%s,"complete":true}\n' \
+    "$bucket" "$json_prefixes" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$files" "$bytes" | rc rcat "$dest"
 }
 
 # The rclone calls are checked one by one (`|| return 1`): `set -e` does not apply inside a function
@@ -94,6 +111,7 @@ run() {
       sync_one "hub:$bucket/$p" "offsite:$p" || return 1
     done
   fi
+  write_offsite_record || return 1
 }
 
 write_record() {

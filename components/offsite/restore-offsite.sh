@@ -20,6 +20,8 @@ RCLONE=${RCLONE:-rclone}
 extra=${OFFSITE_RCLONE_FLAGS:-}
 KEYCHECK=homelab-backup-keycheck
 KEYCHECK_TEXT="homelab-backup off-site key check"
+# The run record offsite-sync.sh leaves beside the key-check file: no backup, never copied back.
+RECORD=homelab-backup-offsite.json
 list=false
 if [ "${1:-}" = --list ]; then
   list=true
@@ -56,7 +58,7 @@ if [ "$encryption" = true ]; then
 fi
 
 if [ "$list" = true ]; then
-  rc lsf -R --files-only --exclude "/$KEYCHECK" "offsite:$sub"
+  rc lsf -R --files-only --exclude "/$KEYCHECK" --exclude "/$RECORD" "offsite:$sub"
   exit 0
 fi
 case "$dest" in
@@ -64,7 +66,7 @@ case "$dest" in
   hub:*) dest="${dest%/}${sub:+/$sub}" ;;
   *) mkdir -p "$dest" ;;
 esac
-rc copy "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --size-only -v
+rc copy "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --exclude "/$RECORD" --size-only -v
 # Every file of the copy must now be in the destination with its size.
-rc check "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --one-way --size-only
+rc check "offsite:$sub" "$dest" --exclude "/$KEYCHECK" --exclude "/$RECORD" --one-way --size-only
 echo "restore-offsite: restored offsite:${sub:-/} into $dest" >&2

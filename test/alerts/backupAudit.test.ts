@@ -235,12 +235,13 @@ describe("BackupAudit", () => {
     ]);
   });
 
-  it("ships the exporter, its metric names, its entry script and the rclone remotes it sources in the layout of components/, and the spec", () => {
+  it("ships the exporter, the hub reader it imports, its metric names, its entry script and the rclone remotes it sources in the layout of components/, and the spec", () => {
     const data = rec.one("kubernetes:core/v1:ConfigMap", "audit-files").inputs.data;
     expect(Object.keys(data).sort()).toEqual([
       "audit-entry.sh",
       "audit-metrics.json",
       "audit.mjs",
+      "hubReader.mjs",
       "rclone-remotes.sh",
       "spec.json",
     ]);
@@ -250,6 +251,7 @@ describe("BackupAudit", () => {
     );
     expect(volume.configMap.items).toEqual([
       { key: "audit.mjs", path: "alerts/audit.mjs" },
+      { key: "hubReader.mjs", path: "alerts/hubReader.mjs" },
       { key: "audit-metrics.json", path: "alerts/audit-metrics.json" },
       { key: "audit-entry.sh", path: "alerts/audit-entry.sh" },
       { key: "rclone-remotes.sh", path: "core/rclone-remotes.sh" },

@@ -91,7 +91,8 @@ function encryptedFiles(): string[] {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name !== "homelab-backup-keycheck.bin") out.push(p);
+      // The key-check file and the run record (offsite-sync.sh) are no copied backup.
+      else if (e.name !== "homelab-backup-keycheck.bin" && e.name !== "homelab-backup-offsite.json.bin") out.push(p);
     }
   };
   walk(path.join(ftp.home, "offsite", "homelab"));

@@ -44,7 +44,7 @@ const broad = {
   ],
 };
 
-/** Objects the audit reads (components/alerts/audit.mjs). */
+/** Objects the audit reads (components/alerts/hubReader.mjs). */
 const READS = [
   "longhorn/backupstore/volumes/5e/b1/pvc-1/volume.cfg",
   "longhorn/backupstore/volumes/5e/b1/pvc-1/backups/backup_abc.cfg",
@@ -52,6 +52,7 @@ const READS = [
   "postgres-backups/wiki/wiki-20261201T030000Z.sql.zst.json",
   "etcd-snapshots/cp-1/etcd-snapshot-cp-1-1796000000.json",
   "velero/backups/daily-20261201020000/velero-backup.json",
+  "buckets/.records/photos.json",
 ];
 /** Backup data it must never read. */
 const DATA = [
@@ -61,6 +62,7 @@ const DATA = [
   "velero/backups/daily-20261201020000/daily-20261201020000.tar.gz",
   "velero/kopia/default/p0123456789",
   "buckets/photos/a.jpg",
+  "buckets/photos/data.json",
 ];
 
 describe("audit reader policy", () => {

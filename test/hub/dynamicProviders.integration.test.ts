@@ -161,6 +161,8 @@ describe("the SDK's dynamic-provider host, started as the CLI starts it", () => 
   it("the program registers the bucket and one writer per data class, each carrying its provider's text", () => {
     expect(dynamic.map((r) => `${r.type} ${r.name}`).sort()).toEqual([
       `${BUCKET} hub-s3-bucket`,
+      // The read-only audit reader (`npm run status` reads with its key), with or without alerts.
+      `${WRITER} hub-s3-audit`,
       `${WRITER} hub-s3-etcd`,
       `${WRITER} hub-s3-longhorn`,
       `${WRITER} hub-s3-postgres`,

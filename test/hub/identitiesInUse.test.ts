@@ -1,6 +1,7 @@
 /**
  * Only what is used exists: a writer or reader identity (user, policy, key) is created only for a
- * section that writes to or reads from the hub, on every hub kind; prometheus-operator objects
+ * section that writes to or reads from the hub, on every hub kind, and the read-only audit reader
+ * whenever the hub exists (`npm run status` reads with its key); prometheus-operator objects
  * (ScrapeConfig) only with the `alerts` section, whose cluster has that operator.
  */
 import * as path from "node:path";
@@ -38,25 +39,29 @@ async function identities(config: Record<string, string>, secretKeys: string[]) 
 }
 
 describe("writer and reader identities", () => {
-  it("a Velero-only AWS stack gets Velero's identity alone", async () => {
+  it("a Velero-only AWS stack gets Velero's identity and the read-only audit reader `status` uses", async () => {
     const ids = await identities(only(AWS, ["hub", "velero"]), AWS.secretKeys);
-    expect(ids.users).toEqual(["hub-velero"]);
-    expect(ids.keys).toEqual(["hub-velero-key"]);
+    expect(ids.users.sort()).toEqual(["hub-audit", "hub-velero"]);
+    expect(ids.keys.sort()).toEqual(["hub-audit-key", "hub-velero-key"]);
   });
 
-  it("the audit reader comes with alerts (audit on), the drills reader with a drill that reads the hub", async () => {
+  it("the audit reader exists with alerts as without, the drills reader with a drill that reads the hub", async () => {
     const withAlerts = await identities(only(AWS, ["hub", "velero", "alerts"]), AWS.secretKeys);
     expect(withAlerts.users.sort()).toEqual(["hub-audit", "hub-velero"]);
     const withDrill = await identities(
       only(AWS, ["hub", "velero"], { drills: { velero: { schedule: "0 6 * * 0", namespaces: ["wiki"] } } }),
       AWS.secretKeys,
     );
-    expect(withDrill.users.sort()).toEqual(["hub-drills", "hub-velero"]);
+    expect(withDrill.users.sort()).toEqual(["hub-audit", "hub-drills", "hub-velero"]);
   });
 
-  it("a Pi hub creates users only for the sections it serves", async () => {
+  it("a Pi hub creates users only for the sections it serves, and the audit reader", async () => {
     const ids = await identities(only(PI, ["hub", "velero", "postgres"]), PI.secretKeys);
-    expect(ids.piWriterSecrets.sort()).toEqual(["hub-pi-postgres-secret-key", "hub-pi-velero-secret-key"]);
+    expect(ids.piWriterSecrets.sort()).toEqual([
+      "hub-pi-audit-secret-key",
+      "hub-pi-postgres-secret-key",
+      "hub-pi-velero-secret-key",
+    ]);
   });
 });
 

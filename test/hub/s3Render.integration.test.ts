@@ -61,7 +61,7 @@ describe("render of an s3 hub with manage: admin", () => {
         .filter((r) => r.type === "pulumi-nodejs:dynamic/homelab-backup:S3HubWriter")
         .map((r) => r.name)
         .sort(),
-    ).toEqual(["hub-s3-etcd", "hub-s3-longhorn", "hub-s3-postgres", "hub-s3-velero"]);
+    ).toEqual(["hub-s3-audit", "hub-s3-etcd", "hub-s3-longhorn", "hub-s3-postgres", "hub-s3-velero"]);
     const check = resources.find((r) => r.type === "command:local:Command" && r.name === "hub-s3-conformance");
     expect(check?.inputs.create).toBe("node --import tsx components/hub/s3-hub.ts check");
   });

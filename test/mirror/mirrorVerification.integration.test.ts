@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeRclone } from "../support/fakeRclone.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { readMirror } from "../../components/alerts/hubReader.mjs";
 
 const run = promisify(execFile);
 const MIRROR = path.resolve(__dirname, "../../components/mirror/mirror.sh");
@@ -81,8 +82,45 @@ describe("mirror.sh checks sizes and compares object counts", () => {
   }, 60_000);
 
   it("passes with the real rclone, which removes the stray object again", async () => {
+    // The failed runs above left no run record.
+    expect(await readRecord()).toBeUndefined();
     const r = await mirror();
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("verified, 2 objects");
   }, 60_000);
+
+  it("a verified run leaves its record beside the mirror, which the next sync keeps and the hub reader reads", async () => {
+    const rec = await readRecord();
+    expect(rec).toMatchObject({
+      format: "homelab-backup/mirror-run/v1",
+      name: "photos",
+      source: "rgw-src",
+      prefix: "buckets/photos/",
+      objects: 2,
+      bytes: 3,
+      complete: true,
+    });
+    expect(Math.abs(Date.parse(rec.finishedAt) - Date.now())).toBeLessThan(120_000);
+    // Outside the sync's destination: a second run neither deletes it nor counts it as mirrored.
+    const again = await mirror();
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("verified, 2 objects");
+    expect(await readRecord()).toMatchObject({ objects: 2, complete: true });
+    const io = {
+      rclone: (args: string[]) =>
+        run("rclone", ["--config", "", ...args], { env: childEnv(peer.rcloneEnv) }).then(
+          (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
+          (e) => ({ code: e.code ?? 1, stdout: e.stdout ?? "", stderr: e.stderr ?? "" }),
+        ),
+    };
+    const read = await readMirror(io, "backups", "buckets/photos/");
+    expect(read).toMatchObject({ found: true, valid: true, count: 2, size: 3 });
+  }, 60_000);
 });
+
+async function readRecord(): Promise<any> {
+  const r = await run("rclone", ["--config", "", "cat", "hub:backups/buckets/.records/photos.json"], {
+    env: childEnv(peer.rcloneEnv),
+  }).catch(() => ({ stdout: "" }));
+  return r.stdout ? JSON.parse(r.stdout) : undefined;
+}

@@ -187,14 +187,16 @@ describe("off-site copy over FTPS (vsftpd)", () => {
     const r = await sh("sh", [script("offsite/offsite-sync.sh")], syncEnv());
     expect(r.code, r.stderr).toBe(0);
     const stored = filesUnder(path.join(ftpHome, "offsite/homelab"));
-    // 3 copied objects + the key-check file; etcd-snapshots/ is not a configured prefix.
-    expect(stored).toHaveLength(4);
-    // The key-check file's name is plain on purpose (its content is encrypted); every other name is not.
+    // 3 copied objects + the key-check file + the run record; etcd-snapshots/ is not a configured prefix.
+    expect(stored).toHaveLength(5);
+    // The key-check file's and the run record's names are plain on purpose (their content is
+    // encrypted); every other name is not.
     expect(stored).toContain("homelab-backup-keycheck.bin");
+    expect(stored).toContain("homelab-backup-offsite.json.bin");
     for (const f of stored) {
       // No stored path segment is a plaintext one (a substring test would trip over random base32 such as "lncfg6…").
       const plainSegments = new Set(Object.keys(source).flatMap((k) => k.split("/")));
-      if (f !== "homelab-backup-keycheck.bin")
+      if (f !== "homelab-backup-keycheck.bin" && f !== "homelab-backup-offsite.json.bin")
         for (const seg of f.split("/")) expect(plainSegments.has(seg), f).toBe(false);
       const content = readFileSync(path.join(ftpHome, "offsite/homelab", f));
       expect(content.includes(Buffer.from(MARKER))).toBe(false);

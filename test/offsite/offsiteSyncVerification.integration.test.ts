@@ -5,16 +5,19 @@
  * tested against vsftpd in offsite.test.ts); the failing prefix is injected by an rclone wrapper
  * after the real key check has run.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fakeRclone } from "../support/fakeRclone.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { OFFSITE_RECORD, readOffsite } from "../../components/alerts/hubReader.mjs";
 
 const SYNC = path.resolve(__dirname, "../../components/offsite/offsite-sync.sh");
 const PREFIXES = ["longhorn-backups", "postgres-backups", "velero"];
+/** The run record's name (components/alerts/hubReader.mjs OFFSITE_RECORD). */
+const RECORD = OFFSITE_RECORD;
 
 let peer: S3Peer;
 let dir: string;
@@ -89,6 +92,8 @@ describe("offsite-sync.sh with one prefix failing after the key check", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("offsite-sync: FAILED");
       expect(success(textfile)).toBe("0");
+      // A failed run leaves no run record on the FTP side.
+      expect(execFileSync("ls", [path.join(dir, "raw")], { encoding: "utf8" })).not.toContain(RECORD);
     },
     60_000,
   );
@@ -108,5 +113,36 @@ describe("offsite-sync.sh with one prefix failing after the key check", () => {
     expect(listed).toEqual(PREFIXES.map((p) => `${p}/one`));
     // The key-check file is stored with plain names (encrypted content), so it is no entry of the crypt listing.
     expect(execFileSync("ls", [path.join(dir, "raw")], { encoding: "utf8" })).toContain("homelab-backup-keycheck.bin");
+  }, 60_000);
+
+  it("a completed run leaves its record at the copy's root, encrypted like the key-check file, which the hub reader reads", async () => {
+    // On the server: a known name, encrypted content.
+    const raw = readFileSync(path.join(dir, "raw", `${RECORD}.bin`));
+    expect(raw.includes(Buffer.from("finishedAt"))).toBe(false);
+    const rec = JSON.parse(
+      execFileSync("rclone", ["--config", conf, "cat", `offsite,filename_encryption=off:${RECORD}`], {
+        encoding: "utf8",
+        env: childEnv(),
+      }),
+    );
+    expect(rec).toMatchObject({
+      format: "homelab-backup/offsite-run/v1",
+      bucket: "backups",
+      prefixes: PREFIXES,
+      transferredFiles: expect.any(Number),
+      complete: true,
+    });
+    expect(Math.abs(Date.parse(rec.finishedAt) - Date.now())).toBeLessThan(120_000);
+    const io = {
+      rclone: (args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+          execFile("rclone", ["--config", conf, ...args], { env: childEnv() }, (err, stdout, stderr) =>
+            resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+          ),
+        ),
+    };
+    const read = await readOffsite(io, "offsite", true);
+    expect(read).toMatchObject({ found: true, valid: true, count: 1 });
+    expect(Math.abs(read.timestamp! - Date.parse(rec.finishedAt) / 1000)).toBe(0);
   }, 60_000);
 });
