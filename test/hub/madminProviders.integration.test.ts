@@ -123,6 +123,8 @@ describe("the program registers one S3HubWriter per writer on minio and silo, wi
     const names = (dynamic.get(flavor) ?? []).map((r) => `${r.type} ${r.name}`).sort();
     expect(names).toEqual([
       `pulumi-nodejs:dynamic/homelab-backup:S3HubBucket hub-s3-bucket`,
+      // The audit reader (status and the audit): exists whenever the program makes the hub's identities.
+      `${WRITER} hub-s3-audit`,
       `${WRITER} hub-s3-etcd`,
       `${WRITER} hub-s3-longhorn`,
       `${WRITER} hub-s3-postgres`,
@@ -246,44 +248,59 @@ describe("the canned policies the server received, through the IAM evaluator", (
     return res.overallResult;
   };
 
-  it("append-only writers cannot delete; no writer reaches another's prefix", { timeout: 120_000 }, async () => {
-    const writers = (dynamic.get("minio") ?? []).filter((r) => r.type === WRITER);
-    const received = new Map<string, { policy: object }>();
-    for (const r of writers) {
-      const life = await createAndRefresh(r);
-      const name = life.inputs.request.userName as string;
-      received.set(name, { policy: JSON.parse(server.policies.get(name)!) });
-    }
-    const prefixes: Record<string, string> = {};
-    for (const name of received.keys()) {
-      const writer = name.slice(`${BUCKET}-`.length);
-      prefixes[name] = PREFIXES[writer as keyof typeof PREFIXES];
-    }
-    expect([...received.keys()].sort()).toEqual(
-      ["etcd", "longhorn", "postgres", "velero"].map((w) => `${BUCKET}-${w}`),
-    );
-    for (const [name, { policy }] of received) {
-      const own = prefixes[name];
-      expect(await decide(policy, "s3:PutObject", `arn:aws:s3:::${BUCKET}/${own}x`), `${name} puts its own`).toBe(
-        "Allowed",
-      );
-      const appendOnly = name.endsWith("-postgres") || name.endsWith("-etcd");
-      for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"]) {
-        expect(await decide(policy, action, `arn:aws:s3:::${BUCKET}/${own}x`), `${name} ${action} own`).toBe(
-          appendOnly ? "ExplicitlyDenied" : action === "s3:DeleteObject" ? "Allowed" : "ImplicitlyDenied",
-        );
+  it(
+    "append-only writers cannot delete; no writer reaches another's prefix; the reader writes nothing",
+    { timeout: 120_000 },
+    async () => {
+      const writers = (dynamic.get("minio") ?? []).filter((r) => r.type === WRITER);
+      const received = new Map<string, { policy: object }>();
+      let reader: object | undefined;
+      for (const r of writers) {
+        const life = await createAndRefresh(r);
+        const name = life.inputs.request.userName as string;
+        const policy = JSON.parse(server.policies.get(name)!);
+        if (name === `${BUCKET}-audit`) reader = policy;
+        else received.set(name, { policy });
       }
-      for (const [other, prefix] of Object.entries(prefixes).filter(([o]) => o !== name)) {
-        for (const action of ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"])
+      expect(reader, "the audit reader's policy").toBeDefined();
+      for (const prefix of Object.values(PREFIXES)) {
+        for (const action of ["s3:PutObject", "s3:DeleteObject"])
           expect(
-            await decide(policy, action, `arn:aws:s3:::${BUCKET}/${prefix}x`),
-            `${name} ${action} under ${other}`,
+            await decide(reader!, action, `arn:aws:s3:::${BUCKET}/${prefix}x.json`),
+            `reader ${action} ${prefix}`,
           ).not.toBe("Allowed");
-        expect(
-          await decide(policy, "s3:ListBucket", `arn:aws:s3:::${BUCKET}`, { "s3:prefix": prefix }),
-          `${name} lists ${other}`,
-        ).not.toBe("Allowed");
       }
-    }
-  });
+      const prefixes: Record<string, string> = {};
+      for (const name of received.keys()) {
+        const writer = name.slice(`${BUCKET}-`.length);
+        prefixes[name] = PREFIXES[writer as keyof typeof PREFIXES];
+      }
+      expect([...received.keys()].sort()).toEqual(
+        ["etcd", "longhorn", "postgres", "velero"].map((w) => `${BUCKET}-${w}`),
+      );
+      for (const [name, { policy }] of received) {
+        const own = prefixes[name];
+        expect(await decide(policy, "s3:PutObject", `arn:aws:s3:::${BUCKET}/${own}x`), `${name} puts its own`).toBe(
+          "Allowed",
+        );
+        const appendOnly = name.endsWith("-postgres") || name.endsWith("-etcd");
+        for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"]) {
+          expect(await decide(policy, action, `arn:aws:s3:::${BUCKET}/${own}x`), `${name} ${action} own`).toBe(
+            appendOnly ? "ExplicitlyDenied" : action === "s3:DeleteObject" ? "Allowed" : "ImplicitlyDenied",
+          );
+        }
+        for (const [other, prefix] of Object.entries(prefixes).filter(([o]) => o !== name)) {
+          for (const action of ["s3:PutObject", "s3:GetObject", "s3:DeleteObject"])
+            expect(
+              await decide(policy, action, `arn:aws:s3:::${BUCKET}/${prefix}x`),
+              `${name} ${action} under ${other}`,
+            ).not.toBe("Allowed");
+          expect(
+            await decide(policy, "s3:ListBucket", `arn:aws:s3:::${BUCKET}`, { "s3:prefix": prefix }),
+            `${name} lists ${other}`,
+          ).not.toBe("Allowed");
+        }
+      }
+    },
+  );
 });
