@@ -9,11 +9,13 @@
  * - the first bucket thrown away (every object and the bucket deleted); the rebuilt hub is a new,
  *   empty bucket, as `pulumi up` leaves it;
  * - the runbook's block pasted as printed (pulumi answering stack outputs and config): every object
- *   comes back byte-identical, and the PostgreSQL dump restores from the rebuilt hub into a real server.
+ *   comes back byte-identical, `npm run status` reports every item present, fresh and verified from the
+ *   rebuilt hub alone, and the PostgreSQL dump restores from it into a real server.
  *
  * It fails when one file of the off-site copy is altered, and with a wrong key.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { createHash, randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -49,9 +51,11 @@ import { pasteRun, pulumiStandIn, shellBlocks } from "../support/pasteRun.js";
 import { startPostgres, type PgServer } from "../support/postgres.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
 import { childEnv } from "../support/s3peer.js";
+import { DAY, HOUR, HubStage, statusSpecFor } from "../support/statusData.js";
 import { exampleStack, REPO } from "../support/stackFiles.js";
 import { startVsftpd, type Vsftpd } from "../support/vsftpd.js";
 
+const run = promisify(execFile);
 const OLD = "hub-before-the-disk-died";
 const KEY = randomBytes(32).toString("hex");
 const ADMIN_PASSWORD = randomBytes(18).toString("base64url");
@@ -223,25 +227,15 @@ beforeAll(async () => {
     HUB_SECRET_ACCESS_KEY: rgw.adminSecretAccessKey,
   });
   expect(mirror.code, mirror.stderr).toBe(0);
-  // Longhorn and Velero as their layouts name their objects (audit.mjs has the sources).
-  const lh = "longhorn/backupstore/volumes/5a/8c/pvc-wiki-data";
-  await put(
-    OLD,
-    `${lh}/volume.cfg`,
-    JSON.stringify({ Name: "pvc-wiki-data", Size: "2147483648", LastBackupName: "backup-1" }),
-  );
-  await put(
-    OLD,
-    `${lh}/backups/backup_backup-1.cfg`,
-    JSON.stringify({ Name: "backup-1", CreatedTime: "2026-12-06T05:00:00Z" }),
-  );
-  await put(OLD, `${lh}/blocks/ab/cd/abcd0001.blk`, randomBytes(2 * 1024 * 1024));
-  await put(
-    OLD,
-    "velero/backups/daily-20261206020000/velero-backup.json",
-    JSON.stringify({ kind: "Backup", status: { phase: "Completed" } }),
-  );
-  await put(OLD, "velero/backups/daily-20261206020000/daily-20261206020000.tar.gz", randomBytes(400_000));
+  // Longhorn and Velero as their layouts name their objects (test/support/statusData.ts, after
+  // components/alerts/hubReader.mjs's sources), staged locally and uploaded with rclone.
+  const stage = new HubStage(path.join(dir, "stage"));
+  const now = Math.floor(Date.now() / 1000);
+  stage.longhorn("pvc-wiki-data", now - 10 * DAY, [now - 2 * DAY, now - 3 * HOUR], 3);
+  stage.velero("daily", now - 2 * HOUR);
+  stage.kopia(3);
+  const up = await sh("rclone", ["--config", "", "copy", stage.dir, `hub:${OLD}`], hubEnv(OLD));
+  expect(up.code, up.stderr).toBe(0);
 
   // The off-site copy, by the program's own scripts, from the old hub to the FTP server.
   const o = offsiteOf(stack)!;
@@ -275,7 +269,7 @@ afterAll(async () => {
 });
 
 describe("the hub's disk died: the runbook rebuilds the hub from the off-site copy", () => {
-  it("brings every backup of every class back byte-identical, and a PostgreSQL dump restores from the rebuilt hub", async () => {
+  it("brings every backup of every class back byte-identical; status finds every item fresh and verified; a PostgreSQL dump restores from the rebuilt hub", async () => {
     const classes = new Set([...before.keys()].map((k) => k.split("/")[0]));
     expect([...classes].sort()).toEqual(["buckets", "etcd-snapshots", "longhorn", "postgres-backups", "velero"]);
     const NEW = "hub-rebuilt";
@@ -286,6 +280,38 @@ describe("the hub's disk died: the runbook rebuilds the hub from the off-site co
     const after = await objects(NEW);
     // The copy carries the prefixes the stack lists (all of them in the example); staging objects too.
     expect(new Map([...after].filter(([k]) => k !== "homelab-backup-keycheck"))).toEqual(before);
+
+    // `npm run status` on the rebuilt hub: every item present, fresh and verified, read from the hub alone.
+    const outputs = path.join(dir, "outputs.json");
+    writeFileSync(
+      outputs,
+      JSON.stringify({
+        statusSpec: statusSpecFor(
+          { endpoint: rgw.endpoint, bucket: NEW, provider: "Ceph" },
+          { postgres: ["wiki"], velero: ["daily"], mirrors: ["photos"] },
+        ),
+        statusReaderAccessKeyId: rgw.adminAccessKeyId,
+        statusReaderSecretAccessKey: rgw.adminSecretAccessKey,
+        hubBucket: NEW,
+      }),
+    );
+    const status = await run(
+      process.execPath,
+      ["--import", "tsx", path.join(REPO, "tools/status.ts"), "--outputs", outputs, "--json"],
+      {
+        cwd: REPO,
+        env: childEnv(),
+      },
+    ).catch((e) => e);
+    const rep = JSON.parse(status.stdout);
+    expect(rep.rows.map((r: any) => `${r.cls}/${r.item} ${r.state} ${r.verified}`).sort(), status.stderr).toEqual([
+      "buckets/photos fresh true",
+      "etcd/cp-1 fresh true",
+      "longhorn/pvc-wiki-data fresh true",
+      "postgres/wiki fresh true",
+      "velero/daily fresh true",
+    ]);
+    expect(rep.exitCode).toBe(0);
 
     const restored = await sh("bash", [path.join(REPO, "components/postgres/restore.sh")], {
       ...pg.env,
