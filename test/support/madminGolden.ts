@@ -4,59 +4,24 @@
  * golang-github-minio-madmin-go-dev (2.0.7) and golang-github-secure-io-sio-go-dev (0.3.1), in GOPATH mode
  * from /usr/share/gocode (Go's minimal module compatibility resolves madmin-go's own `/v2` and minio-go's
  * `/v7` import paths there), the first time a test needs it, and cached by the source's hash in the temp
- * dir: the pattern of robfigCron.ts.
+ * dir (test/support/goHelper.ts, as robfigCron.ts).
  *
  * Also a loopback recording server: it keeps every request exactly as received (method, raw path and
  * query, headers, body) and answers each admin call with the status madmin-go expects of it.
  */
-import { execFile, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
+import { DEBIAN_GOPATH, goHelperBinary } from "./goHelper.js";
 
-const run = promisify(execFile);
 const SOURCE_DIR = path.join(__dirname, "madmin-golden");
-const GO = existsSync("/usr/lib/go-1.19/bin/go") ? "/usr/lib/go-1.19/bin/go" : "go";
-export const DEBIAN_GOPATH = "/usr/share/gocode";
 /** Where Debian's golang-github-minio-madmin-go-dev installs the library. */
 export const DEBIAN_MADMIN_DIR = path.join(DEBIAN_GOPATH, "src/github.com/minio/madmin-go");
 
-let built: Promise<string> | undefined;
-
 /** Builds the helper once (per source content) and returns the binary's path. */
 export function madminGoldenBinary(): Promise<string> {
-  built ??= (async () => {
-    const hash = createHash("sha256")
-      .update(readFileSync(path.join(SOURCE_DIR, "main.go")))
-      .digest("hex")
-      .slice(0, 16);
-    const dir = path.join(tmpdir(), `homelab-backup-madmin-golden-${hash}`);
-    const bin = path.join(dir, "madmin-golden");
-    if (existsSync(bin)) return bin;
-    mkdirSync(dir, { recursive: true });
-    const partial = `${bin}.${process.pid}.partial`;
-    await run(GO, ["build", "-o", partial, "."], {
-      cwd: SOURCE_DIR,
-      env: {
-        ...process.env,
-        GOPATH: DEBIAN_GOPATH,
-        GO111MODULE: "off",
-        GOFLAGS: "",
-        GOCACHE: path.join(dir, "gocache"),
-        CGO_ENABLED: "0",
-        GOTOOLCHAIN: "local",
-      },
-      timeout: 600_000,
-    });
-    renameSync(partial, bin);
-    rmSync(path.join(dir, "gocache"), { recursive: true, force: true });
-    return bin;
-  })();
-  return built;
+  return goHelperBinary(SOURCE_DIR, "madmin-golden", 600_000);
 }
 
 /** Runs the helper with `input` on stdin: exit code, stdout (bytes) and stderr. */

@@ -4,19 +4,11 @@
  * (golang-1.19-go) against Debian's golang-github-robfig-cron-dev (v3.0.1, in GOPATH mode from
  * /usr/share/gocode) the first time a test needs it, and cached by the source's hash in the temp dir.
  */
-import { execFile, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { promisify } from "node:util";
+import { goHelperBinary } from "./goHelper.js";
 
-const run = promisify(execFile);
 const SOURCE_DIR = path.join(__dirname, "robfig-cron");
-/** Debian's golang-1.19-go installs `go` there only; golang-go (any release) adds it to PATH. */
-const GO = existsSync("/usr/lib/go-1.19/bin/go") ? "/usr/lib/go-1.19/bin/go" : "go";
-/** Where Debian's golang-github-robfig-cron-dev installs the library (GOPATH layout). */
-export const DEBIAN_GOPATH = "/usr/share/gocode";
 
 export interface RobfigResult {
   /** The parser's error message; "" when the schedule is accepted. */
@@ -25,39 +17,9 @@ export interface RobfigResult {
   readonly next: Date[];
 }
 
-let built: Promise<string> | undefined;
-
-/** Builds the checker once (per source content) and returns the binary's path. */
+/** Builds the helper once (per source content) and returns the binary's path. */
 export function robfigBinary(): Promise<string> {
-  built ??= (async () => {
-    const hash = createHash("sha256")
-      .update(readFileSync(path.join(SOURCE_DIR, "main.go")))
-      .digest("hex")
-      .slice(0, 16);
-    const dir = path.join(tmpdir(), `homelab-backup-robfig-cron-${hash}`);
-    const bin = path.join(dir, "robfig-cron");
-    if (existsSync(bin)) return bin;
-    mkdirSync(dir, { recursive: true });
-    // Several test workers may build at once: each builds to its own name, then renames atomically.
-    const partial = `${bin}.${process.pid}.partial`;
-    await run(GO, ["build", "-o", partial, "."], {
-      cwd: SOURCE_DIR,
-      env: {
-        ...process.env,
-        GOPATH: DEBIAN_GOPATH,
-        GO111MODULE: "off",
-        GOFLAGS: "",
-        GOCACHE: path.join(dir, "gocache"),
-        CGO_ENABLED: "0",
-        GOTOOLCHAIN: "local",
-      },
-      timeout: 300_000,
-    });
-    renameSync(partial, bin);
-    rmSync(path.join(dir, "gocache"), { recursive: true, force: true });
-    return bin;
-  })();
-  return built;
+  return goHelperBinary(SOURCE_DIR, "robfig-cron", 300_000);
 }
 
 /** Parses every schedule with robfig/cron's ParseStandard and returns, per schedule, its verdict and next `count` runs. */
