@@ -39,9 +39,10 @@ import { runProgram } from "../../tools/harness.js";
 import type { RecordedResource } from "../../tools/mocks.js";
 import { readStackFile } from "../../tools/render.js";
 import {
+  createAndRefresh as createAndRefreshWith,
   startDynamicProviderHost,
   type DynamicProviderHost,
-  type PropertyMap,
+  type ResourceLife,
 } from "../support/dynamicProviderHost.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
 import { REPO } from "../support/stackFiles.js";
@@ -93,12 +94,7 @@ afterAll(async () => {
 }, 60_000);
 
 /** A resource's life in the engine: its inputs after Check, and its id and outputs after the last step. */
-interface Life {
-  readonly r: RecordedResource;
-  readonly inputs: PropertyMap;
-  readonly id: string;
-  outputs: PropertyMap;
-}
+type Life = ResourceLife;
 
 function one(resources: RecordedResource[], name: string): RecordedResource {
   const found = resources.filter((x) => x.name === name);
@@ -107,25 +103,7 @@ function one(resources: RecordedResource[], name: string): RecordedResource {
   return found[0];
 }
 
-/** `pulumi up` (Check, Create), `pulumi refresh` (Read), then `pulumi preview` (Check, Diff). */
-async function createAndRefresh(r: RecordedResource): Promise<Life> {
-  const urn = r.urn!;
-  const checked = await host.check(urn, {}, r.inputs);
-  expect(checked.failures).toEqual([]);
-  expect(checked.inputs.__provider).toBe(r.inputs.__provider);
-  const created = await host.create(urn, checked.inputs);
-  expect(created.id).toBe(checked.inputs.resourceId);
-  // The configurator read the server back after applying: it holds what the resource wants.
-  expect(created.outputs.state).toEqual(checked.inputs.want);
-  const refreshed = await host.read(urn, created.id, created.outputs, checked.inputs);
-  expect(refreshed).toEqual({ id: created.id, outputs: created.outputs });
-  const again = await host.check(urn, checked.inputs, r.inputs);
-  expect(await host.diff(urn, created.id, refreshed.outputs, again.inputs, checked.inputs)).toEqual({
-    changes: "none",
-    replaces: [],
-  });
-  return { r, inputs: checked.inputs, id: created.id, outputs: refreshed.outputs };
-}
+const createAndRefresh = (r: RecordedResource): Promise<Life> => createAndRefreshWith(host, r);
 
 /** After a change by hand: `pulumi refresh` (Read), then `pulumi up` (Check, Diff with changes, Update). */
 async function refreshAndRestore(life: Life, drifted: (state: any) => void): Promise<void> {

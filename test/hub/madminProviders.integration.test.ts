@@ -27,9 +27,11 @@ import { runProgram } from "../../tools/harness.js";
 import type { RecordedResource } from "../../tools/mocks.js";
 import { readStackFile } from "../../tools/render.js";
 import {
+  createAndRefresh as createAndRefreshWith,
   startDynamicProviderHost,
   type DynamicProviderHost,
   type PropertyMap,
+  type ResourceLife,
 } from "../support/dynamicProviderHost.js";
 import { startMadminStandIn, type MadminStandIn } from "../support/madminStandIn.js";
 import { REPO } from "../support/stackFiles.js";
@@ -73,12 +75,7 @@ afterAll(async () => {
   await server?.stop();
 }, 60_000);
 
-interface Life {
-  readonly r: RecordedResource;
-  inputs: PropertyMap;
-  readonly id: string;
-  outputs: PropertyMap;
-}
+type Life = ResourceLife;
 
 function one(flavor: string, name: string): RecordedResource {
   const found = (dynamic.get(flavor) ?? []).filter((x) => x.name === name);
@@ -86,22 +83,7 @@ function one(flavor: string, name: string): RecordedResource {
   return found[0];
 }
 
-async function createAndRefresh(r: RecordedResource): Promise<Life> {
-  const urn = r.urn!;
-  const checked = await host.check(urn, {}, r.inputs);
-  expect(checked.failures).toEqual([]);
-  const created = await host.create(urn, checked.inputs);
-  expect(created.id).toBe(checked.inputs.resourceId);
-  expect(created.outputs.state).toEqual(checked.inputs.want);
-  const refreshed = await host.read(urn, created.id, created.outputs, checked.inputs);
-  expect(refreshed).toEqual({ id: created.id, outputs: created.outputs });
-  const again = await host.check(urn, checked.inputs, r.inputs);
-  expect(await host.diff(urn, created.id, refreshed.outputs, again.inputs, checked.inputs)).toEqual({
-    changes: "none",
-    replaces: [],
-  });
-  return { r, inputs: checked.inputs, id: created.id, outputs: refreshed.outputs };
-}
+const createAndRefresh = (r: RecordedResource): Promise<Life> => createAndRefreshWith(host, r);
 
 async function refreshAndRestore(life: Life, drifted: (state: any) => void, news: PropertyMap = life.r.inputs) {
   const urn = life.r.urn!;

@@ -44,7 +44,8 @@ import * as engproto from "@pulumi/pulumi/proto/engine_pb.js";
 import * as plugproto from "@pulumi/pulumi/proto/plugin_pb.js";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb.js";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb.js";
-import { unwrapSecrets } from "../../tools/mocks.js";
+import { expect } from "vitest";
+import { unwrapSecrets, type RecordedResource } from "../../tools/mocks.js";
 
 export type PropertyMap = Record<string, any>;
 
@@ -289,4 +290,36 @@ export async function startDynamicProviderHost(
     await stop();
     throw err;
   }
+}
+
+/** A dynamic resource through its life in a test: what it was registered with, then the engine's view of it. */
+export interface ResourceLife {
+  readonly r: RecordedResource;
+  inputs: PropertyMap;
+  readonly id: string;
+  outputs: PropertyMap;
+}
+
+/**
+ * `pulumi up` (Check, Create), `pulumi refresh` (Read), then `pulumi preview` (Check, Diff) of a
+ * registered dynamic resource: the server holds what it wants, the refresh changes nothing and the
+ * preview finds no change.
+ */
+export async function createAndRefresh(host: DynamicProviderHost, r: RecordedResource): Promise<ResourceLife> {
+  const urn = r.urn!;
+  const checked = await host.check(urn, {}, r.inputs);
+  expect(checked.failures).toEqual([]);
+  expect(checked.inputs.__provider).toBe(r.inputs.__provider);
+  const created = await host.create(urn, checked.inputs);
+  expect(created.id).toBe(checked.inputs.resourceId);
+  // The configurator read the server back after applying: it holds what the resource wants.
+  expect(created.outputs.state).toEqual(checked.inputs.want);
+  const refreshed = await host.read(urn, created.id, created.outputs, checked.inputs);
+  expect(refreshed).toEqual({ id: created.id, outputs: created.outputs });
+  const again = await host.check(urn, checked.inputs, r.inputs);
+  expect(await host.diff(urn, created.id, refreshed.outputs, again.inputs, checked.inputs)).toEqual({
+    changes: "none",
+    replaces: [],
+  });
+  return { r, inputs: checked.inputs, id: created.id, outputs: refreshed.outputs };
 }
