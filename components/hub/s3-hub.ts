@@ -23,6 +23,7 @@ import {
 } from "./s3/s3Api.js";
 import type { S3Flavor } from "./s3/s3Flavors.js";
 import { ensureMadminWriter, readMadminWriter } from "./s3/madminWriters.js";
+import type { AdminDialect } from "./s3/madmin.js";
 import type { PolicyDocument } from "./iam.js";
 import { normalizeLifecycle, type HubBucketSettings } from "./s3/s3Settings.js";
 
@@ -69,24 +70,29 @@ export async function configureBucket(req: BucketRequest): Promise<void> {
 }
 
 /** The admin API that creates writer identities on this flavor (s3Flavors.ts refuses the others first; this is the backstop). */
-function identityApi(flavor: S3Flavor): "rgw" | "madmin" {
+function identityApi(flavor: S3Flavor): "rgw" | AdminDialect {
   if (flavor === "ceph-rgw") return "rgw";
   if (flavor === "minio" || flavor === "silo") return "madmin";
-  throw new Error(`hub.manage: writer identities can be created only on ceph-rgw, minio and silo, not "${flavor}"`);
+  if (flavor === "rustfs") return "rustfs";
+  throw new Error(
+    `hub.manage: writer identities can be created only on ceph-rgw, minio, silo and rustfs, not "${flavor}"`,
+  );
 }
 
 const madminWriter = (req: WriterRequest) => ({ policyName: req.userName, key: req.key, policy: req.policy });
 
 export async function configureWriter(req: WriterRequest): Promise<void> {
-  if (identityApi(req.flavor) === "madmin") {
-    await ensureMadminWriter(req.target.endpoint, req.admin, madminWriter(req));
+  const api = identityApi(req.flavor);
+  if (api !== "rgw") {
+    await ensureMadminWriter(req.target.endpoint, req.admin, madminWriter(req), api);
     return;
   }
   await ensureRgwWriter(req.target, req.admin, { userName: req.userName, key: req.key, policy: req.policy });
 }
 
 export async function readWriter(req: WriterRequest): Promise<{ userName: string; policy?: unknown }> {
-  if (identityApi(req.flavor) === "madmin") return readMadminWriter(req.target.endpoint, req.admin, madminWriter(req));
+  const api = identityApi(req.flavor);
+  if (api !== "rgw") return readMadminWriter(req.target.endpoint, req.admin, madminWriter(req), api);
   const policy = await readRgwWriterPolicy(req.target, req.admin, req.userName);
   return { userName: req.userName, ...(policy ? { policy } : {}) };
 }

@@ -1,5 +1,6 @@
 /**
- * S3HubWriter on a madmin server (`flavor: minio` or `silo`, no `manage` key: admin is their default),
+ * S3HubWriter on a madmin server (`flavor: minio` or `silo`, no `manage` key: admin is their default), and
+ * on RustFS through its own admin API (`flavor: rustfs`, the client's `rustfs` dialect),
  * run the way `pulumi up`, `refresh` and `preview` run it: the provider is the `__provider` text of the
  * program's own registration, served by the SDK's dynamic-provider host (test/support/dynamicProviderHost.ts),
  * and it runs the configurator (components/hub/s3-hub.ts configure-writer / read-writer) as a child process.
@@ -39,12 +40,16 @@ import { REPO } from "../support/stackFiles.js";
 const ADMIN = { accessKeyId: "homelabadmin", secretAccessKey: "stand-in-admin-secret" };
 const WRITER = "pulumi-nodejs:dynamic/homelab-backup:S3HubWriter";
 
-let server: MadminStandIn;
+type Flavor = "minio" | "silo" | "rustfs";
+const FLAVORS: readonly Flavor[] = ["minio", "silo", "rustfs"];
+/** One stand-in per API: madmin for minio and silo, RustFS's own for rustfs. */
+let servers: { madmin: MadminStandIn; rustfs: MadminStandIn };
+const serverOf = (flavor: string): MadminStandIn => (flavor === "rustfs" ? servers.rustfs : servers.madmin);
 let host: DynamicProviderHost;
 const dynamic = new Map<string, RecordedResource[]>();
 
 /** The s3-rgw fixture as a MinIO-family stack: flavor set, no manage key, no object lock, the stand-in's endpoint. */
-async function registrations(flavor: "minio" | "silo"): Promise<RecordedResource[]> {
+async function registrations(flavor: Flavor): Promise<RecordedResource[]> {
   const file = readStackFile(path.join(REPO, "test/fixtures/Pulumi.s3-rgw.yaml"));
   const hub = JSON.parse(file.config["homelab-backup:hub"]);
   delete hub.manage;
@@ -55,7 +60,7 @@ async function registrations(flavor: "minio" | "silo"): Promise<RecordedResource
       ...hub,
       flavor,
       bucket: `homelab-${flavor}-backups`,
-      endpoint: server.endpoint,
+      endpoint: serverOf(flavor).endpoint,
       adminAccessKeyId: ADMIN.accessKeyId,
       allowPlainHttp: true,
     }),
@@ -66,13 +71,20 @@ async function registrations(flavor: "minio" | "silo"): Promise<RecordedResource
 }
 
 beforeAll(async () => {
-  [server, host] = await Promise.all([startMadminStandIn(ADMIN), startDynamicProviderHost()]);
-  for (const flavor of ["minio", "silo"] as const) dynamic.set(flavor, await registrations(flavor));
+  const [madmin, rustfs, started] = await Promise.all([
+    startMadminStandIn(ADMIN),
+    startMadminStandIn(ADMIN, "rustfs"),
+    startDynamicProviderHost(),
+  ]);
+  servers = { madmin, rustfs };
+  host = started;
+  for (const flavor of FLAVORS) dynamic.set(flavor, await registrations(flavor));
 }, 600_000);
 
 afterAll(async () => {
   await host?.stop();
-  await server?.stop();
+  await servers?.madmin.stop();
+  await servers?.rustfs.stop();
 }, 60_000);
 
 type Life = ResourceLife;
@@ -100,8 +112,8 @@ async function refreshAndRestore(life: Life, drifted: (state: any) => void, news
   life.outputs = updated.outputs;
 }
 
-describe("the program registers one S3HubWriter per writer on minio and silo, with no manage key", () => {
-  it.each(["minio", "silo"])("%s", (flavor) => {
+describe("the program registers one S3HubWriter per writer on minio, silo and rustfs, with no manage key", () => {
+  it.each(FLAVORS)("%s", (flavor) => {
     const names = (dynamic.get(flavor) ?? []).map((r) => `${r.type} ${r.name}`).sort();
     expect(names).toEqual([
       `pulumi-nodejs:dynamic/homelab-backup:S3HubBucket hub-s3-bucket`,
@@ -121,8 +133,11 @@ describe.each([
   ["minio", "hub-s3-velero"],
   ["silo", "hub-s3-etcd"],
   ["silo", "hub-s3-longhorn"],
+  ["rustfs", "hub-s3-postgres"],
+  ["rustfs", "hub-s3-longhorn"],
 ])("S3HubWriter on %s: %s", (flavor, name) => {
   let life: Life;
+  const server = () => serverOf(flavor);
   const policyName = () => life.inputs.request.userName as string;
   const accessKey = () => life.inputs.request.key.accessKeyId as string;
 
@@ -131,13 +146,13 @@ describe.each([
     { timeout: 120_000 },
     async () => {
       life = await createAndRefresh(one(flavor, name));
-      const user = server.users.get(accessKey());
+      const user = server().users.get(accessKey());
       expect(user).toEqual({
         secretKey: life.inputs.request.key.secretAccessKey,
         status: "enabled",
         policies: [policyName()],
       });
-      expect(JSON.parse(server.policies.get(policyName())!)).toEqual(life.inputs.want.policy);
+      expect(JSON.parse(server().policies.get(policyName())!)).toEqual(life.inputs.want.policy);
     },
   );
 
@@ -145,8 +160,8 @@ describe.each([
     "policy detached, another attached, user disabled by hand: refresh shows it, update puts it back",
     { timeout: 120_000 },
     async () => {
-      const user = server.users.get(accessKey())!;
-      server.policies.set("consoleAdmin", JSON.stringify({ Version: "2012-10-17", Statement: [] }));
+      const user = server().users.get(accessKey())!;
+      server().policies.set("consoleAdmin", JSON.stringify({ Version: "2012-10-17", Statement: [] }));
       user.policies = ["consoleAdmin"];
       user.status = "disabled";
       await refreshAndRestore(life, (state) => {
@@ -156,7 +171,7 @@ describe.each([
           `user ${accessKey()} holds [consoleAdmin], not [${policyName()}]`,
         ]);
       });
-      expect(server.users.get(accessKey())).toMatchObject({ status: "enabled", policies: [policyName()] });
+      expect(server().users.get(accessKey())).toMatchObject({ status: "enabled", policies: [policyName()] });
     },
   );
 
@@ -168,9 +183,9 @@ describe.each([
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::*"] }],
       };
-      server.policies.set(policyName(), JSON.stringify(widened));
+      server().policies.set(policyName(), JSON.stringify(widened));
       await refreshAndRestore(life, (state) => expect(state.policy).toEqual(widened));
-      expect(JSON.parse(server.policies.get(policyName())!)).toEqual(life.inputs.want.policy);
+      expect(JSON.parse(server().policies.get(policyName())!)).toEqual(life.inputs.want.policy);
     },
   );
 
@@ -194,8 +209,8 @@ describe.each([
       });
       const updated = await host.update(urn, life.id, life.outputs, checked.inputs, life.inputs);
       expect(updated.outputs.state).toEqual(checked.inputs.want);
-      expect(server.users.has(old)).toBe(false);
-      expect(server.users.get(`${old}NEW`)).toMatchObject({ status: "enabled", policies: [policyName()] });
+      expect(server().users.has(old)).toBe(false);
+      expect(server().users.get(`${old}NEW`)).toMatchObject({ status: "enabled", policies: [policyName()] });
       life.inputs = checked.inputs;
       life.outputs = updated.outputs;
     },
@@ -203,8 +218,8 @@ describe.each([
 
   it("delete returns OK and leaves the user and its policy", { timeout: 120_000 }, async () => {
     await host.delete(life.r.urn!, life.id, life.outputs, life.inputs);
-    expect(server.users.has(accessKey())).toBe(true);
-    expect(server.policies.has(policyName())).toBe(true);
+    expect(server().users.has(accessKey())).toBe(true);
+    expect(server().policies.has(policyName())).toBe(true);
   });
 });
 
@@ -240,7 +255,7 @@ describe("the canned policies the server received, through the IAM evaluator", (
       for (const r of writers) {
         const life = await createAndRefresh(r);
         const name = life.inputs.request.userName as string;
-        const policy = JSON.parse(server.policies.get(name)!);
+        const policy = JSON.parse(servers.madmin.policies.get(name)!);
         if (name === `${BUCKET}-audit`) reader = policy;
         else received.set(name, { policy });
       }

@@ -151,15 +151,15 @@ describe("s3 hub refusals", () => {
     ]);
   });
 
-  it("accepts minio and silo with no manage key: the madmin client creates their identities", () => {
-    for (const flavor of ["minio", "silo"] as const) {
+  it("accepts minio, silo and rustfs with no manage key: the madmin client (RustFS: its own dialect) creates their identities", () => {
+    for (const flavor of ["minio", "silo", "rustfs"] as const) {
       expect(s3HubProblems({ ...base, flavor, manage: undefined })).toEqual([]);
       expect(effectiveManage(flavor)).toBe("admin");
     }
   });
 
   it("refuses manage: admin where the program cannot create identities, rather than leaving writers without keys", () => {
-    for (const flavor of ["rustfs", "garage"] as const) {
+    for (const flavor of ["garage"] as const) {
       expect(paths({ ...base, flavor, writers: [writers[0]] })).toEqual(["hub.manage"]);
       expect(effectiveManage(flavor)).toBe("admin");
     }

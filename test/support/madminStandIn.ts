@@ -10,16 +10,30 @@
  * `XMinioAdminNoSuchUser` / `XMinioAdminNoSuchPolicy`, 400 `XMinioAdminPolicyChangeAlreadyApplied` when
  * an attach or detach changes nothing; list-users answers encrypted; attach answers 201, detach 204 (the
  * pre-2023 answers, which madmin-go v3 still accepts).
+ *
+ * With `dialect: "rustfs"` it answers as RustFS's own admin API does (test/fixtures/rustfs/, tag 1.0.0-rc.3):
+ * `/rustfs/admin/v3`, plain JSON both ways, S3 XML errors (404 `NoSuchResource` for a missing user, 500
+ * `InternalError` "policy does not exist" for a missing canned policy), `info-canned-policy` as a
+ * `PolicyInfo` (`policy_name`, `policy`), attach and detach answering 200 with `PolicyAssociationResp`.
+ * Every request is recorded (method, path, query, body as received) so test/hub/rustfsAdmin.integration.test.ts can
+ * hold them against RustFS's router and request types.
  */
 import { createHash, createHmac } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { madminDecrypt, madminEncrypt, MADMIN_PREFIX } from "../../components/hub/s3/madmin.js";
+import { ADMIN_DIALECTS, madminDecrypt, madminEncrypt, type AdminDialect } from "../../components/hub/s3/madmin.js";
 
 export interface StandInUser {
   secretKey: string;
   status: "enabled" | "disabled";
   policies: string[];
+}
+
+export interface RecordedAdminRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string>;
+  readonly body: string;
 }
 
 export interface MadminStandIn {
@@ -28,6 +42,8 @@ export interface MadminStandIn {
   readonly users: Map<string, StandInUser>;
   /** Every call as `METHOD path`, in order. */
   readonly calls: string[];
+  /** Every signed request as received: full path, query, and the body after decryption (madmin) or as sent (RustFS). */
+  readonly requests: RecordedAdminRequest[];
   stop(): Promise<void>;
 }
 
@@ -64,13 +80,22 @@ function signatureOk(req: http.IncomingMessage, body: Buffer, admin: { accessKey
   return createHmac("sha256", key).update(toSign).digest("hex") === m[4];
 }
 
-export async function startMadminStandIn(admin: {
-  accessKeyId: string;
-  secretAccessKey: string;
-}): Promise<MadminStandIn> {
+export async function startMadminStandIn(
+  admin: {
+    accessKeyId: string;
+    secretAccessKey: string;
+  },
+  dialect: AdminDialect = "madmin",
+): Promise<MadminStandIn> {
   const policies = new Map<string, string>();
   const users = new Map<string, StandInUser>();
   const calls: string[] = [];
+  const requests: RecordedAdminRequest[] = [];
+  const { prefix, encrypted } = ADMIN_DIALECTS[dialect];
+  const rustfs = dialect === "rustfs";
+  /** A request body as JSON: decrypted on madmin, plain on RustFS. */
+  const bodyJson = (body: Buffer) =>
+    JSON.parse((encrypted ? madminDecrypt(admin.secretAccessKey, body) : body).toString("utf8")) as unknown;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
@@ -82,11 +107,38 @@ export async function startMadminStandIn(admin: {
         res.end(out);
       };
       const fail = (status: number, code: string, message: string) =>
-        send(status, JSON.stringify({ Code: code, Message: message }));
-      if (!u.pathname.startsWith(`${MADMIN_PREFIX}/`)) return fail(404, "NotFound", u.pathname);
+        send(
+          status,
+          rustfs
+            ? `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${message}</Message></Error>`
+            : JSON.stringify({ Code: code, Message: message }),
+        );
+      // The two ways a server says "no such user" and "no such policy".
+      const noUser = () =>
+        rustfs
+          ? fail(404, "NoSuchResource", "user does not exist")
+          : fail(404, "XMinioAdminNoSuchUser", "The specified user does not exist");
+      const noPolicy = () =>
+        rustfs
+          ? fail(500, "InternalError", "policy does not exist")
+          : fail(404, "XMinioAdminNoSuchPolicy", "The canned policy does not exist");
+      if (!u.pathname.startsWith(`${prefix}/`)) return fail(404, "NotFound", u.pathname);
       if (!signatureOk(req, body, admin)) return fail(403, "SignatureDoesNotMatch", "signature");
-      const call = u.pathname.slice(MADMIN_PREFIX.length);
+      const call = u.pathname.slice(prefix.length);
       calls.push(`${req.method} ${call}`);
+      let recordedBody = body.toString("utf8");
+      try {
+        if (encrypted && (call === "/add-user" || call.startsWith("/idp/builtin/policy/")))
+          recordedBody = madminDecrypt(admin.secretAccessKey, body).toString("utf8");
+      } catch {
+        // an undecryptable body is recorded as sent; the handler below refuses it
+      }
+      requests.push({
+        method: req.method ?? "",
+        path: u.pathname,
+        query: Object.fromEntries(u.searchParams),
+        body: recordedBody,
+      });
       const q = (k: string) => u.searchParams.get(k) ?? "";
       try {
         switch (`${req.method} ${call}`) {
@@ -96,32 +148,34 @@ export async function startMadminStandIn(admin: {
             return send(200);
           case "GET /info-canned-policy": {
             const p = policies.get(q("name"));
-            // MinIO answers the policy as it parsed it: same rights, its own layout (one-line JSON).
-            return p === undefined
-              ? fail(404, "XMinioAdminNoSuchPolicy", "The canned policy does not exist")
-              : send(200, JSON.stringify(JSON.parse(p)));
+            // MinIO answers the policy as it parsed it: same rights, its own layout (one-line JSON);
+            // RustFS a PolicyInfo around it (crates/madmin/src/policy.rs, no serde renames).
+            if (p === undefined) return noPolicy();
+            return send(
+              200,
+              rustfs
+                ? JSON.stringify({ policy_name: q("name"), policy: JSON.parse(p) })
+                : JSON.stringify(JSON.parse(p)),
+            );
           }
           case "DELETE /remove-canned-policy":
             policies.delete(q("name"));
             return send(200);
           case "PUT /add-user": {
-            const r = JSON.parse(madminDecrypt(admin.secretAccessKey, body).toString("utf8")) as {
-              secretKey: string;
-              status: "enabled" | "disabled";
-            };
+            const r = bodyJson(body) as { secretKey: string; status: "enabled" | "disabled" };
             const old = users.get(q("accessKey"));
             users.set(q("accessKey"), { secretKey: r.secretKey, status: r.status, policies: old?.policies ?? [] });
             return send(200);
           }
           case "PUT /set-user-status": {
             const user = users.get(q("accessKey"));
-            if (!user) return fail(404, "XMinioAdminNoSuchUser", "The specified user does not exist");
+            if (!user) return noUser();
             user.status = q("status") as "enabled" | "disabled";
             return send(200);
           }
           case "GET /user-info": {
             const user = users.get(q("accessKey"));
-            if (!user) return fail(404, "XMinioAdminNoSuchUser", "The specified user does not exist");
+            if (!user) return noUser();
             return send(
               200,
               JSON.stringify({
@@ -137,19 +191,17 @@ export async function startMadminStandIn(admin: {
                 { ...(v.policies.length ? { policyName: v.policies.join(",") } : {}), status: v.status },
               ]),
             );
-            return send(200, madminEncrypt(admin.secretAccessKey, Buffer.from(JSON.stringify(all))));
+            const json = Buffer.from(JSON.stringify(all));
+            return send(200, encrypted ? madminEncrypt(admin.secretAccessKey, json) : json);
           }
           case "DELETE /remove-user":
             users.delete(q("accessKey"));
             return send(200);
           case "POST /idp/builtin/policy/attach":
           case "POST /idp/builtin/policy/detach": {
-            const r = JSON.parse(madminDecrypt(admin.secretAccessKey, body).toString("utf8")) as {
-              policies: string[];
-              user: string;
-            };
+            const r = bodyJson(body) as { policies: string[]; user: string };
             const user = users.get(r.user);
-            if (!user) return fail(404, "XMinioAdminNoSuchUser", "The specified user does not exist");
+            if (!user) return noUser();
             const attach = call.endsWith("attach");
             const change = r.policies.filter((p) => user.policies.includes(p) !== attach);
             if (change.length === 0)
@@ -158,10 +210,18 @@ export async function startMadminStandIn(admin: {
                 "XMinioAdminPolicyChangeAlreadyApplied",
                 "The specified policy change is already in effect.",
               );
-            for (const p of r.policies) if (attach && !policies.has(p)) return fail(404, "XMinioAdminNoSuchPolicy", p);
+            for (const p of r.policies) if (attach && !policies.has(p)) return noPolicy();
             user.policies = attach
               ? [...user.policies, ...change]
               : user.policies.filter((p) => !r.policies.includes(p));
+            if (rustfs)
+              return send(
+                200,
+                JSON.stringify({
+                  [attach ? "policiesAttached" : "policiesDetached"]: change,
+                  updatedAt: new Date().toISOString(),
+                }),
+              );
             return send(attach ? 201 : 204);
           }
           default:
@@ -179,6 +239,7 @@ export async function startMadminStandIn(admin: {
     policies,
     users,
     calls,
+    requests,
     stop: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

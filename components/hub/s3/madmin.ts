@@ -1,7 +1,7 @@
 /**
- * A client for the MinIO admin API (`/minio/admin/v3`, "madmin"), as MinIO, Silo (pgsty/silo) and RustFS
- * (its MinIO alias) serve it: users, canned policies, attach and detach, user status. Only node:crypto
- * and node:http(s); no dependency.
+ * A client for the MinIO admin API (`/minio/admin/v3`, "madmin"), as MinIO and Silo (pgsty/silo) serve it,
+ * and for RustFS's own admin API (`/rustfs/admin/v3`, the same calls with plain JSON): users, canned
+ * policies, attach and detach, user status. Only node:crypto and node:http(s); no dependency.
  *
  * What goes on the wire is madmin-go's, the upstream Go client, and is proven against it by
  * test/hub/madmin.integration.test.ts (a helper built from Debian's golang-github-minio-madmin-go-dev
@@ -42,6 +42,22 @@
  *   associated data is `flag(1) | tag of sealing nothing with sequence 0 and the caller's (empty) data`;
  *   plaintext fragments of 16 KiB with flag 0x00, sequence 1, 2, …, and a last fragment of 0..16 KiB
  *   with flag 0x80 (the only one when the plaintext is at most 16 KiB).
+ *
+ * RustFS (dialect `rustfs`; every fact from rustfs/rustfs at tag 1.0.0-rc.3, commit 1aae6803, the newest
+ * tag stored here, copied verbatim under test/fixtures/rustfs/ where test/hub/rustfsAdmin.integration.test.ts checks
+ * this client's requests against them):
+ * - The same calls, paths and query keys under `/rustfs/admin/v3` (handlers/user_lifecycle.rs,
+ *   handlers/policies.rs; `AddUserQuery` in handlers/user.rs), with plain JSON both ways: admin/utils.rs
+ *   decrypts request bodies and encrypts answers only on the `/minio/admin` alias. The alias exists from
+ *   1.0.0-alpha.87 (rustfs PR #2202) and its answers are sio-go streams like madmin-go's; the native path
+ *   needs neither, so this client uses it, as RustFS's own end-to-end tests do
+ *   (crates/e2e_test/src/admin_iam_crud_test.rs), signing with region `us-east-1` as they do.
+ * - Errors are S3 XML (`<Error><Code>`), not madmin JSON. A missing user is 404 `NoSuchResource`
+ *   (handlers/iam_error.rs); a missing canned policy is 500 `InternalError` with the message
+ *   "policy does not exist" (crates/iam/src/error.rs `NoSuchPolicy`, mapped by handlers/policies.rs
+ *   `InfoCannedPolicy` to an internal error).
+ * - `info-canned-policy` answers `PolicyInfo` (crates/madmin/src/policy.rs: `policy_name`, `policy`, dates),
+ *   not the bare document; attach and detach answer 200.
  */
 import {
   createCipheriv,
@@ -232,6 +248,17 @@ export interface SignedMadminRequest {
 }
 
 export const MADMIN_PREFIX = "/minio/admin/v3";
+
+/** Which admin API a client speaks: madmin's (MinIO, Silo) or RustFS's own (plain JSON). */
+export type AdminDialect = "madmin" | "rustfs";
+
+/** Where each dialect's calls live, the region its signature scope names, and whether bodies are encrypted. */
+export const ADMIN_DIALECTS: Readonly<
+  Record<AdminDialect, { readonly prefix: string; readonly region: string; readonly encrypted: boolean }>
+> = {
+  madmin: { prefix: MADMIN_PREFIX, region: "", encrypted: true },
+  rustfs: { prefix: "/rustfs/admin/v3", region: "us-east-1", encrypted: false },
+};
 const sha256hex = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const hmac = (key: Buffer | string, s: string) => createHmac("sha256", key).update(s, "utf8").digest();
 
@@ -243,16 +270,21 @@ export function amzDate(t: Date): string {
     .replace(/\.\d{3}Z$/, "Z");
 }
 
-/** Signs a request exactly as madmin-go's `newRequest` + minio-go `SignV4` with an empty region. */
+/**
+ * Signs a request exactly as madmin-go's `newRequest` + minio-go `SignV4` with an empty region; in the
+ * `rustfs` dialect the same under `/rustfs/admin/v3` with region `us-east-1`.
+ */
 export function signMadminRequest(
   endpoint: string,
   creds: MadminCredentials,
   req: MadminRequest,
   now: Date,
+  dialect: AdminDialect = "madmin",
 ): SignedMadminRequest {
   const url = new URL(endpoint);
   const body = req.body ?? Buffer.alloc(0);
-  const path = `${MADMIN_PREFIX}${req.path}`;
+  const { prefix, region } = ADMIN_DIALECTS[dialect];
+  const path = `${prefix}${req.path}`;
   const query = madminQuery(req.query ?? {});
   const date = amzDate(now);
   const headers: Record<string, string> = {
@@ -270,10 +302,10 @@ export function signMadminRequest(
     signedHeaders.join(";"),
     headers["x-amz-content-sha256"],
   ].join("\n");
-  const scope = `${date.slice(0, 8)}//s3/aws4_request`;
+  const scope = `${date.slice(0, 8)}/${region}/s3/aws4_request`;
   const stringToSign = ["AWS4-HMAC-SHA256", date, scope, sha256hex(canonicalRequest)].join("\n");
   let key = hmac(`AWS4${creds.secretAccessKey}`, date.slice(0, 8));
-  for (const part of ["", "s3", "aws4_request"]) key = hmac(key, part);
+  for (const part of [region, "s3", "aws4_request"]) key = hmac(key, part);
   const signature = createHmac("sha256", key).update(stringToSign, "utf8").digest("hex");
   headers.authorization = `AWS4-HMAC-SHA256 Credential=${creds.accessKeyId}/${scope}, SignedHeaders=${signedHeaders.join(";")}, Signature=${signature}`;
   return {
@@ -310,6 +342,8 @@ export interface MadminClientOptions {
   readonly encryption?: () => { salt?: Buffer; nonce?: Buffer; aead?: MadminAead };
   /** @default "homelab-backup" */
   readonly userAgent?: string;
+  /** The admin API the server speaks. @default "madmin" */
+  readonly dialect?: AdminDialect;
   readonly timeoutMs?: number;
 }
 
@@ -321,6 +355,32 @@ export interface MadminUserInfo {
   readonly memberOf?: string[];
 }
 
+/** An error answer's code and message: madmin's JSON (`Code`, `Message`) or RustFS's S3 XML. */
+export function adminErrorOf(body: Buffer): { code: string; message: string } {
+  const text = body.toString("utf8");
+  try {
+    const e = JSON.parse(text) as { Code?: string; Message?: string };
+    return { code: e.Code ?? "", message: e.Message ?? "" };
+  } catch {
+    const tag = (t: string) => new RegExp(`<${t}>([^<]*)</${t}>`).exec(text)?.[1];
+    const code = tag("Code");
+    return code !== undefined ? { code, message: tag("Message") ?? "" } : { code: "", message: text.slice(0, 300) };
+  }
+}
+
+/**
+ * The policy document of an `info-canned-policy` answer: MinIO and Silo answer the document itself,
+ * RustFS a `PolicyInfo` holding it (`policy`; `Policy` in madmin-go's own PolicyInfo).
+ */
+export function cannedPolicyDocument(answer: string): string {
+  const parsed = JSON.parse(answer) as Record<string, unknown>;
+  if ("Statement" in parsed) return answer;
+  const inner = parsed.policy ?? parsed.Policy;
+  if (inner && typeof inner === "object") return JSON.stringify(inner);
+  if (typeof inner === "string") return inner;
+  return answer;
+}
+
 /** The admin calls the program uses, on one server with one admin key. */
 export class MadminClient {
   constructor(
@@ -329,9 +389,19 @@ export class MadminClient {
     private readonly opts: MadminClientOptions = {},
   ) {}
 
+  private get dialect(): AdminDialect {
+    return this.opts.dialect ?? "madmin";
+  }
+
   /** Signs and sends one request; the answer whatever its status. */
   async send(req: MadminRequest): Promise<MadminResponse> {
-    const signed = signMadminRequest(this.endpoint, this.creds, req, (this.opts.now ?? (() => new Date()))());
+    const signed = signMadminRequest(
+      this.endpoint,
+      this.creds,
+      req,
+      (this.opts.now ?? (() => new Date()))(),
+      this.dialect,
+    );
     const url = new URL(this.endpoint);
     const lib = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
@@ -362,26 +432,17 @@ export class MadminClient {
     });
   }
 
-  private encrypt(plain: unknown): Buffer {
-    return madminEncrypt(
-      this.creds.secretAccessKey,
-      Buffer.from(JSON.stringify(plain), "utf8"),
-      this.opts.encryption?.() ?? {},
-    );
+  /** A JSON body as the dialect sends it: encrypted with the admin's secret key (madmin), or plain (RustFS). */
+  private body(plain: unknown): Buffer {
+    const json = Buffer.from(JSON.stringify(plain), "utf8");
+    if (!ADMIN_DIALECTS[this.dialect].encrypted) return json;
+    return madminEncrypt(this.creds.secretAccessKey, json, this.opts.encryption?.() ?? {});
   }
 
   private async expect(call: string, req: MadminRequest, ok: readonly number[]): Promise<MadminResponse> {
     const res = await this.send(req);
     if (!ok.includes(res.status)) {
-      let code = "";
-      let message = res.body.toString("utf8").slice(0, 300);
-      try {
-        const e = JSON.parse(res.body.toString("utf8")) as { Code?: string; Message?: string };
-        code = e.Code ?? "";
-        message = e.Message ?? "";
-      } catch {
-        // not JSON: keep the text
-      }
+      const { code, message } = adminErrorOf(res.body);
       throw new MadminError(call, res.status, code, message);
     }
     return res;
@@ -395,7 +456,7 @@ export class MadminClient {
         method: "PUT",
         path: "/add-user",
         query: { accessKey },
-        body: this.encrypt({ secretKey, status: "enabled" }),
+        body: this.body({ secretKey, status: "enabled" }),
       },
       [200],
     );
@@ -415,18 +476,19 @@ export class MadminClient {
       const res = await this.expect("user-info", { method: "GET", path: "/user-info", query: { accessKey } }, [200]);
       return JSON.parse(res.body.toString("utf8")) as MadminUserInfo;
     } catch (err) {
+      // MinIO: XMinioAdminNoSuchUser; RustFS: 404 NoSuchResource.
       if (err instanceof MadminError && (err.code === "XMinioAdminNoSuchUser" || err.status === 404)) return undefined;
       throw err;
     }
   }
 
-  /** `ListUsers`: every user by access key (the answer is encrypted with the admin's secret key). */
+  /** `ListUsers`: every user by access key (madmin encrypts the answer with the admin's secret key). */
   async listUsers(): Promise<Record<string, MadminUserInfo>> {
     const res = await this.expect("list-users", { method: "GET", path: "/list-users" }, [200]);
-    return JSON.parse(madminDecrypt(this.creds.secretAccessKey, res.body).toString("utf8")) as Record<
-      string,
-      MadminUserInfo
-    >;
+    const plain = ADMIN_DIALECTS[this.dialect].encrypted
+      ? madminDecrypt(this.creds.secretAccessKey, res.body)
+      : res.body;
+    return JSON.parse(plain.toString("utf8")) as Record<string, MadminUserInfo>;
   }
 
   async removeUser(accessKey: string): Promise<void> {
@@ -450,9 +512,17 @@ export class MadminClient {
         { method: "GET", path: "/info-canned-policy", query: { name } },
         [200],
       );
-      return res.body.toString("utf8");
+      return cannedPolicyDocument(res.body.toString("utf8"));
     } catch (err) {
       if (err instanceof MadminError && (err.code === "XMinioAdminNoSuchPolicy" || err.status === 404))
+        return undefined;
+      // RustFS answers a missing policy with an internal error carrying IAM's message (see the header).
+      if (
+        this.dialect === "rustfs" &&
+        err instanceof MadminError &&
+        err.status === 500 &&
+        err.message.includes("policy does not exist")
+      )
         return undefined;
       throw err;
     }
@@ -472,8 +542,10 @@ export class MadminClient {
       {
         method: "POST",
         path: `/idp/builtin/policy/${which}`,
-        headers: { "Content-Type": "application/octet-stream" },
-        body: this.encrypt({ policies, user }),
+        headers: {
+          "Content-Type": ADMIN_DIALECTS[this.dialect].encrypted ? "application/octet-stream" : "application/json",
+        },
+        body: this.body({ policies, user }),
       },
       // 200 with an encrypted result from servers of mid-2023 on; 201 (attach) / 204 (detach) before.
       which === "attach" ? [200, 201] : [200, 204],

@@ -1,5 +1,6 @@
 /**
- * A writer's identity and rights on a madmin server (MinIO, Silo): one builtin user whose name is the
+ * A writer's identity and rights on a madmin server (MinIO, Silo) or on RustFS through its own admin API
+ * (the same calls in plain JSON, madmin.ts dialect `rustfs`): one builtin user whose name is the
  * writer's access key, and one canned policy named after the writer (`<bucket>-<writer>`, the same
  * bucket-scoped name RGW and IAM users get), attached to that user and to no other policy.
  *
@@ -13,7 +14,7 @@
  *   enabled and holds exactly that policy; otherwise what is wrong, so the next preview shows an update.
  */
 import type { PolicyDocument } from "../iam.js";
-import { MadminClient, type MadminCredentials } from "./madmin.js";
+import { MadminClient, type AdminDialect, type MadminCredentials } from "./madmin.js";
 
 export interface MadminWriter {
   /** The canned policy's name (the writer's bucket-scoped user name elsewhere). */
@@ -69,9 +70,14 @@ export function canonicalPolicy(doc: unknown): string {
   return JSON.stringify({ Version: d.Version ?? "", Statement: statements });
 }
 
-export async function ensureMadminWriter(endpoint: string, admin: MadminCredentials, w: MadminWriter): Promise<void> {
-  const client = new MadminClient(endpoint, admin);
-  const where = `hub.manage (admin): madmin on ${endpoint}`;
+export async function ensureMadminWriter(
+  endpoint: string,
+  admin: MadminCredentials,
+  w: MadminWriter,
+  dialect: AdminDialect = "madmin",
+): Promise<void> {
+  const client = new MadminClient(endpoint, admin, { dialect });
+  const where = `hub.manage (admin): ${dialect === "rustfs" ? "RustFS admin API" : "madmin"} on ${endpoint}`;
   try {
     await client.addCannedPolicy(w.policyName, JSON.stringify(w.policy));
     await client.addUser(w.key.accessKeyId, w.key.secretAccessKey);
@@ -96,8 +102,9 @@ export async function readMadminWriter(
   endpoint: string,
   admin: MadminCredentials,
   w: MadminWriter,
+  dialect: AdminDialect = "madmin",
 ): Promise<{ userName: string; policy?: unknown; problems?: string[] }> {
-  const client = new MadminClient(endpoint, admin);
+  const client = new MadminClient(endpoint, admin, { dialect });
   const problems: string[] = [];
   const text = await client.infoCannedPolicy(w.policyName);
   let policy: unknown;

@@ -94,7 +94,9 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     prefixRights: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "rustfs-admin",
-    adminImplemented: false,
+    // components/hub/s3/madmin.ts dialect `rustfs`, checked against RustFS's router and request types
+    // (test/hub/rustfsAdmin.integration.test.ts, test/fixtures/rustfs/).
+    adminImplemented: true,
     defaultManage: "admin",
   },
   garage: {

@@ -14,7 +14,8 @@ type S3Hub = HubConfig;
 /** How each admin API is named in the plan: what configures the writers. */
 const ADMIN_API_TEXT: Record<AdminApi, string> = {
   madmin: "MinIO's admin API (madmin, `/minio/admin/v3`: users, canned policies attached per user)",
-  "rustfs-admin": "RustFS's admin API (`/rustfs/admin/v3`)",
+  "rustfs-admin":
+    "RustFS's own admin API (`/rustfs/admin/v3`, plain JSON: users, canned policies attached per user; the madmin calls without madmin's body encryption)",
   "garage-admin-v2": "Garage's admin API v2 (keys and per-bucket permissions)",
   "rgw-admin-ops": "the RGW admin ops API (`/admin/user`) and IAM user policies (PutUserPolicy)",
 };
