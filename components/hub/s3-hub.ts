@@ -23,7 +23,7 @@ import {
 } from "./s3/s3Api.js";
 import type { S3Flavor } from "./s3/s3Flavors.js";
 import { ensureMadminWriter, readMadminWriter } from "./s3/madminWriters.js";
-import type { AdminDialect } from "./s3/madmin.js";
+import { adminDialectFor, type AdminDialect } from "./s3/madmin.js";
 import type { PolicyDocument } from "./iam.js";
 import { normalizeLifecycle, type HubBucketSettings } from "./s3/s3Settings.js";
 
@@ -70,10 +70,9 @@ export async function configureBucket(req: BucketRequest): Promise<void> {
 }
 
 /** The admin API that creates writer identities on this flavor (s3Flavors.ts refuses the others first; this is the backstop). */
-function identityApi(flavor: S3Flavor): "rgw" | AdminDialect {
+function identityApi(flavor: S3Flavor, endpoint: string): "rgw" | AdminDialect {
   if (flavor === "ceph-rgw") return "rgw";
-  if (flavor === "minio" || flavor === "silo") return "madmin";
-  if (flavor === "rustfs") return "rustfs";
+  if (flavor === "minio" || flavor === "silo" || flavor === "rustfs") return adminDialectFor(flavor, endpoint);
   throw new Error(
     `hub.manage: writer identities can be created only on ceph-rgw, minio, silo and rustfs, not "${flavor}"`,
   );
@@ -82,7 +81,7 @@ function identityApi(flavor: S3Flavor): "rgw" | AdminDialect {
 const madminWriter = (req: WriterRequest) => ({ policyName: req.userName, key: req.key, policy: req.policy });
 
 export async function configureWriter(req: WriterRequest): Promise<void> {
-  const api = identityApi(req.flavor);
+  const api = identityApi(req.flavor, req.target.endpoint);
   if (api !== "rgw") {
     await ensureMadminWriter(req.target.endpoint, req.admin, madminWriter(req), api);
     return;
@@ -91,7 +90,7 @@ export async function configureWriter(req: WriterRequest): Promise<void> {
 }
 
 export async function readWriter(req: WriterRequest): Promise<{ userName: string; policy?: unknown }> {
-  const api = identityApi(req.flavor);
+  const api = identityApi(req.flavor, req.target.endpoint);
   if (api !== "rgw") return readMadminWriter(req.target.endpoint, req.admin, madminWriter(req), api);
   const policy = await readRgwWriterPolicy(req.target, req.admin, req.userName);
   return { userName: req.userName, ...(policy ? { policy } : {}) };

@@ -1,6 +1,6 @@
 /**
  * S3HubWriter on a madmin server (`flavor: minio` or `silo`, no `manage` key: admin is their default), and
- * on RustFS through its own admin API (`flavor: rustfs`, the client's `rustfs` dialect),
+ * on RustFS (`flavor: rustfs`; over http, as here, through its madmin alias, dialect `rustfs-madmin`),
  * run the way `pulumi up`, `refresh` and `preview` run it: the provider is the `__provider` text of the
  * program's own registration, served by the SDK's dynamic-provider host (test/support/dynamicProviderHost.ts),
  * and it runs the configurator (components/hub/s3-hub.ts configure-writer / read-writer) as a child process.
@@ -42,7 +42,7 @@ const WRITER = "pulumi-nodejs:dynamic/homelab-backup:S3HubWriter";
 
 type Flavor = "minio" | "silo" | "rustfs";
 const FLAVORS: readonly Flavor[] = ["minio", "silo", "rustfs"];
-/** One stand-in per API: madmin for minio and silo, RustFS's own for rustfs. */
+/** One stand-in per API: madmin for minio and silo, RustFS (its madmin alias, as over http) for rustfs. */
 let servers: { madmin: MadminStandIn; rustfs: MadminStandIn };
 const serverOf = (flavor: string): MadminStandIn => (flavor === "rustfs" ? servers.rustfs : servers.madmin);
 let host: DynamicProviderHost;
@@ -73,7 +73,8 @@ async function registrations(flavor: Flavor): Promise<RecordedResource[]> {
 beforeAll(async () => {
   const [madmin, rustfs, started] = await Promise.all([
     startMadminStandIn(ADMIN),
-    startMadminStandIn(ADMIN, "rustfs"),
+    // The stand-in is plain http, where the client speaks RustFS's madmin alias (madmin.ts adminDialectFor).
+    startMadminStandIn(ADMIN, "rustfs-madmin"),
     startDynamicProviderHost(),
   ]);
   servers = { madmin, rustfs };

@@ -9,10 +9,17 @@
  * one. The answers the client parses are built from the response types' field names read from the same
  * source. A changed path, query key or body field fails (the mutation cases at the end).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_DIALECTS, cannedPolicyDocument, adminErrorOf, MadminClient } from "../../components/hub/s3/madmin.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  ADMIN_DIALECTS,
+  adminDialectFor,
+  adminErrorOf,
+  cannedPolicyDocument,
+  MadminClient,
+  type AdminDialect,
+} from "../../components/hub/s3/madmin.js";
 import { ensureMadminWriter, readMadminWriter } from "../../components/hub/s3/madminWriters.js";
-import { startMadminStandIn, type MadminStandIn, type RecordedAdminRequest } from "../support/madminStandIn.js";
+import { startMadminStandIn, type RecordedAdminRequest } from "../support/madminStandIn.js";
 import {
   bodyType,
   handlerSource,
@@ -50,8 +57,6 @@ function typesOf(op: string): { query?: SerdeField[]; body?: SerdeField[] } {
   return { ...(q ? { query: fieldsOf(q) } : {}), ...(b ? { body: fieldsOf(b) } : {}) };
 }
 
-let server: MadminStandIn;
-let sent: RecordedAdminRequest[];
 const writer = {
   policyName: "homelab-backups-postgres",
   key: { accessKeyId: "PGWRITERKEY0001", secretAccessKey: "pg-writer-secret-key-0123456789" },
@@ -68,29 +73,54 @@ const writer = {
   },
 };
 
-beforeAll(async () => {
-  server = await startMadminStandIn(ADMIN, "rustfs");
-  // Every call the program makes: create, read, a key replaced (the old user removed), and the calls
-  // the client offers beyond the writers' path.
-  server.policies.set("consoleAdmin", JSON.stringify({ Version: "2012-10-17", Statement: [] }));
-  await ensureMadminWriter(server.endpoint, ADMIN, writer, "rustfs");
-  server.users.get(writer.key.accessKeyId)!.policies.push("consoleAdmin");
-  await ensureMadminWriter(server.endpoint, ADMIN, writer, "rustfs");
-  await ensureMadminWriter(
-    server.endpoint,
-    ADMIN,
-    { ...writer, key: { accessKeyId: "PGWRITERKEY0002", secretAccessKey: "pg-writer-secret-key-9876543210" } },
-    "rustfs",
-  );
-  await readMadminWriter(server.endpoint, ADMIN, writer, "rustfs");
-  const client = new MadminClient(server.endpoint, ADMIN, { dialect: "rustfs" });
-  await client.setUserStatus("PGWRITERKEY0002", "disabled");
-  await client.removeCannedPolicy("consoleAdmin");
-  sent = [...server.requests];
+/** Every call the program makes, in one dialect: create, read, a key replaced (the old user removed), and the rest of the client. */
+async function driveWriterPath(dialect: AdminDialect): Promise<RecordedAdminRequest[]> {
+  const server = await startMadminStandIn(ADMIN, dialect);
+  try {
+    server.policies.set("consoleAdmin", JSON.stringify({ Version: "2012-10-17", Statement: [] }));
+    await ensureMadminWriter(server.endpoint, ADMIN, writer, dialect);
+    server.users.get(writer.key.accessKeyId)!.policies.push("consoleAdmin");
+    await ensureMadminWriter(server.endpoint, ADMIN, writer, dialect);
+    await ensureMadminWriter(
+      server.endpoint,
+      ADMIN,
+      { ...writer, key: { accessKeyId: "PGWRITERKEY0002", secretAccessKey: "pg-writer-secret-key-9876543210" } },
+      dialect,
+    );
+    expect(await readMadminWriter(server.endpoint, ADMIN, writer, dialect)).toMatchObject({
+      problems: [`no user ${writer.key.accessKeyId}`],
+    });
+    const client = new MadminClient(server.endpoint, ADMIN, { dialect });
+    await client.setUserStatus("PGWRITERKEY0002", "disabled");
+    await client.removeCannedPolicy("consoleAdmin");
+    expect(await client.infoCannedPolicy("consoleAdmin")).toBeUndefined();
+    return [...server.requests];
+  } finally {
+    await server.stop();
+  }
+}
+
+/** The alias's requests as RustFS routes them: `/minio/admin` becomes `/rustfs/admin` (router.rs `canonicalize_admin_path`). */
+const canonical = (r: RecordedAdminRequest): RecordedAdminRequest => ({
+  ...r,
+  path: r.path.replace(/^\/minio\/admin\//, "/rustfs/admin/"),
 });
 
-afterAll(async () => {
-  await server?.stop();
+let sent: RecordedAdminRequest[];
+let alias: RecordedAdminRequest[];
+
+beforeAll(async () => {
+  sent = await driveWriterPath("rustfs");
+  alias = await driveWriterPath("rustfs-madmin");
+});
+
+describe("which API the client speaks to RustFS", () => {
+  it("is RustFS's own over https, and the madmin alias (encrypted bodies) over plain http", () => {
+    expect(adminDialectFor("rustfs", "https://hub.lan:9000")).toBe("rustfs");
+    expect(adminDialectFor("rustfs", "http://hub.lan:9000")).toBe("rustfs-madmin");
+    expect(adminDialectFor("silo", "http://hub.lan:9000")).toBe("madmin");
+    expect(ADMIN_DIALECTS["rustfs-madmin"]).toMatchObject({ prefix: "/minio/admin/v3", encrypted: true });
+  });
 });
 
 describe("RustFS's router and request types, as copied", () => {
@@ -155,6 +185,15 @@ describe("every request the client sent", () => {
   it("hits a registered route with only the query keys and body fields its handler decodes", () => {
     for (const req of sent)
       expect(rustfsRequestProblems(req, ROUTES, typesOf), `${req.method} ${req.path}`).toEqual([]);
+  });
+
+  it("on the madmin alias: the same routes and, once decrypted, the same bodies", () => {
+    expect(alias.every((r) => r.path.startsWith("/minio/admin/v3/"))).toBe(true);
+    for (const req of alias)
+      expect(rustfsRequestProblems(canonical(req), ROUTES, typesOf), `${req.method} ${req.path}`).toEqual([]);
+    expect(alias.map((r) => `${r.method} ${canonical(r).path} ${r.body}`)).toEqual(
+      sent.map((r) => `${r.method} ${r.path} ${r.body}`),
+    );
   });
 
   it("sends plain JSON bodies: the user's status is one of AccountStatus's values", () => {

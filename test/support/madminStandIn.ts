@@ -12,7 +12,8 @@
  * pre-2023 answers, which madmin-go v3 still accepts).
  *
  * With `dialect: "rustfs"` it answers as RustFS's own admin API does (test/fixtures/rustfs/, tag 1.0.0-rc.3):
- * `/rustfs/admin/v3`, plain JSON both ways, S3 XML errors (404 `NoSuchResource` for a missing user, 500
+ * `/rustfs/admin/v3`, plain JSON both ways (with `"rustfs-madmin"`, RustFS's `/minio/admin/v3` alias:
+ * madmin's encryption both ways, RustFS's answers otherwise), S3 XML errors (404 `NoSuchResource` for a missing user, 500
  * `InternalError` "policy does not exist" for a missing canned policy), `info-canned-policy` as a
  * `PolicyInfo` (`policy_name`, `policy`), attach and detach answering 200 with `PolicyAssociationResp`.
  * Every request is recorded (method, path, query, body as received) so test/hub/rustfsAdmin.integration.test.ts can
@@ -91,8 +92,7 @@ export async function startMadminStandIn(
   const users = new Map<string, StandInUser>();
   const calls: string[] = [];
   const requests: RecordedAdminRequest[] = [];
-  const { prefix, encrypted } = ADMIN_DIALECTS[dialect];
-  const rustfs = dialect === "rustfs";
+  const { prefix, encrypted, rustfs } = ADMIN_DIALECTS[dialect];
   /** A request body as JSON: decrypted on madmin, plain on RustFS. */
   const bodyJson = (body: Buffer) =>
     JSON.parse((encrypted ? madminDecrypt(admin.secretAccessKey, body) : body).toString("utf8")) as unknown;
@@ -214,14 +214,16 @@ export async function startMadminStandIn(
             user.policies = attach
               ? [...user.policies, ...change]
               : user.policies.filter((p) => !r.policies.includes(p));
-            if (rustfs)
-              return send(
-                200,
+            if (rustfs) {
+              // handlers/policies.rs: PolicyAssociationResp, encrypted on the alias (encode_compatible_admin_payload).
+              const answer = Buffer.from(
                 JSON.stringify({
                   [attach ? "policiesAttached" : "policiesDetached"]: change,
                   updatedAt: new Date().toISOString(),
                 }),
               );
+              return send(200, encrypted ? madminEncrypt(admin.secretAccessKey, answer) : answer);
+            }
             return send(attach ? 201 : 204);
           }
           default:

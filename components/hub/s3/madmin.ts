@@ -48,10 +48,12 @@
  * this client's requests against them):
  * - The same calls, paths and query keys under `/rustfs/admin/v3` (handlers/user_lifecycle.rs,
  *   handlers/policies.rs; `AddUserQuery` in handlers/user.rs), with plain JSON both ways: admin/utils.rs
- *   decrypts request bodies and encrypts answers only on the `/minio/admin` alias. The alias exists from
- *   1.0.0-alpha.87 (rustfs PR #2202) and its answers are sio-go streams like madmin-go's; the native path
- *   needs neither, so this client uses it, as RustFS's own end-to-end tests do
- *   (crates/e2e_test/src/admin_iam_crud_test.rs), signing with region `us-east-1` as they do.
+ *   decrypts request bodies and encrypts answers only on the `/minio/admin` alias. RustFS's own
+ *   end-to-end tests use the native path (crates/e2e_test/src/admin_iam_crud_test.rs), signing with
+ *   region `us-east-1`, as this client does. Over plain http the client uses the alias instead (dialect
+ *   `rustfs-madmin`, from 1.0.0-alpha.87, rustfs PR #2202): the same routes after
+ *   `canonicalize_admin_path`, bodies in madmin's sio-go format (the same three algorithm ids, id.rs), so
+ *   an add-user's secret key is never sent in clear.
  * - Errors are S3 XML (`<Error><Code>`), not madmin JSON. A missing user is 404 `NoSuchResource`
  *   (handlers/iam_error.rs); a missing canned policy is 500 `InternalError` with the message
  *   "policy does not exist" (crates/iam/src/error.rs `NoSuchPolicy`, mapped by handlers/policies.rs
@@ -249,16 +251,36 @@ export interface SignedMadminRequest {
 
 export const MADMIN_PREFIX = "/minio/admin/v3";
 
-/** Which admin API a client speaks: madmin's (MinIO, Silo) or RustFS's own (plain JSON). */
-export type AdminDialect = "madmin" | "rustfs";
+/**
+ * Which admin API a client speaks: madmin's (MinIO, Silo); RustFS's own (plain JSON, for https
+ * endpoints); or RustFS's madmin alias (`/minio/admin/v3`, bodies encrypted as madmin's: for plain-http
+ * endpoints, so a writer's secret key never crosses the network in clear).
+ */
+export type AdminDialect = "madmin" | "rustfs" | "rustfs-madmin";
 
-/** Where each dialect's calls live, the region its signature scope names, and whether bodies are encrypted. */
-export const ADMIN_DIALECTS: Readonly<
-  Record<AdminDialect, { readonly prefix: string; readonly region: string; readonly encrypted: boolean }>
-> = {
-  madmin: { prefix: MADMIN_PREFIX, region: "", encrypted: true },
-  rustfs: { prefix: "/rustfs/admin/v3", region: "us-east-1", encrypted: false },
+export interface AdminDialectSpec {
+  readonly prefix: string;
+  /** The region the signature's scope names. */
+  readonly region: string;
+  /** Request bodies and the list-users answer are madmin-encrypted with the admin's secret key. */
+  readonly encrypted: boolean;
+  /** The server is RustFS: S3 XML errors, PolicyInfo answers, a missing policy as an internal error. */
+  readonly rustfs: boolean;
+}
+
+export const ADMIN_DIALECTS: Readonly<Record<AdminDialect, AdminDialectSpec>> = {
+  madmin: { prefix: MADMIN_PREFIX, region: "", encrypted: true, rustfs: false },
+  rustfs: { prefix: "/rustfs/admin/v3", region: "us-east-1", encrypted: false, rustfs: true },
+  // RustFS maps the alias onto its own routes (router.rs `canonicalize_admin_path`) and decrypts and
+  // encrypts there with madmin's format (admin/utils.rs, crates/crypto/src/encdec/stream_io.rs).
+  "rustfs-madmin": { prefix: MADMIN_PREFIX, region: "us-east-1", encrypted: true, rustfs: true },
 };
+
+/** The dialect for a flavor's server at an endpoint (RustFS: its own API over https, the alias over http). */
+export function adminDialectFor(flavor: "minio" | "silo" | "rustfs", endpoint: string): AdminDialect {
+  if (flavor !== "rustfs") return "madmin";
+  return new URL(endpoint).protocol === "https:" ? "rustfs" : "rustfs-madmin";
+}
 const sha256hex = (b: Buffer | string) => createHash("sha256").update(b).digest("hex");
 const hmac = (key: Buffer | string, s: string) => createHmac("sha256", key).update(s, "utf8").digest();
 
@@ -518,7 +540,7 @@ export class MadminClient {
         return undefined;
       // RustFS answers a missing policy with an internal error carrying IAM's message (see the header).
       if (
-        this.dialect === "rustfs" &&
+        ADMIN_DIALECTS[this.dialect].rustfs &&
         err instanceof MadminError &&
         err.status === 500 &&
         err.message.includes("policy does not exist")

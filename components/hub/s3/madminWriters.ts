@@ -77,7 +77,7 @@ export async function ensureMadminWriter(
   dialect: AdminDialect = "madmin",
 ): Promise<void> {
   const client = new MadminClient(endpoint, admin, { dialect });
-  const where = `hub.manage (admin): ${dialect === "rustfs" ? "RustFS admin API" : "madmin"} on ${endpoint}`;
+  const where = `hub.manage (admin): ${dialect === "madmin" ? "madmin" : `RustFS admin API (${dialect})`} on ${endpoint}`;
   try {
     await client.addCannedPolicy(w.policyName, JSON.stringify(w.policy));
     await client.addUser(w.key.accessKeyId, w.key.secretAccessKey);
