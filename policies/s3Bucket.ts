@@ -357,12 +357,21 @@ function s3HubProblems(resources: readonly { type: string; name: string; props: 
     if (endpoint === undefined)
       say("hub.endpoint", "the S3HubBucket names no endpoint, so whether it is reached over TLS cannot be told");
     plainHttpProblem(say, endpoint, b.props.allowPlainHttp === true);
-    if (endpoint?.startsWith("https://") && !hasTlsOnlyStatement(want.bucketPolicy))
+    // A flavor that has no bucket policy or no versioning cannot be asked for one (the stack schema
+    // refuses nothing there, s3Settings.ts leaves them out): what it cannot enforce is reported below.
+    if (caps && !caps.bucketPolicy) {
+      if (endpoint?.startsWith("https://"))
+        say(
+          "hub.flavor",
+          `flavor "${flavor}" has no bucket policies: nothing on the server refuses a request made without TLS`,
+          true,
+        );
+    } else if (endpoint?.startsWith("https://") && !hasTlsOnlyStatement(want.bucketPolicy))
       say(
         "hub",
         'no TLS-only bucket policy: the bucket policy needs a Deny of s3:* with Condition Bool aws:SecureTransport "false"',
       );
-    if (want.versioning !== "Enabled")
+    if (want.versioning !== "Enabled" && !(caps && !caps.versioning))
       say(
         "hub",
         `versioning is ${JSON.stringify(want.versioning ?? null)}, not "Enabled"; without it an overwrite or delete loses the backup`,
