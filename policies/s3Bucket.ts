@@ -312,10 +312,12 @@ function piHubProblems(resources: readonly { type: string; name: string; props: 
 
 /** The S3HubBucket: registered as `pulumi-nodejs:dynamic/homelab-backup:S3HubBucket` (a dynamic resource with a module and type name). */
 export const S3_HUB_BUCKET = "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket";
+// By its type; a Garage bucket's `want` is its name alone (components/hub/s3/s3Settings.ts), so the
+// lifecycle rules identify only a registration under the SDK's generic dynamic type.
 const isS3HubBucket = (r: { type: string; props: Obj }) =>
-  (r.type === S3_HUB_BUCKET || r.type === "pulumi-nodejs:dynamic:Resource") &&
   isObj(r.props?.want) &&
-  Array.isArray(r.props.want.lifecycleRules);
+  (r.type === S3_HUB_BUCKET ||
+    (r.type === "pulumi-nodejs:dynamic:Resource" && Array.isArray(r.props.want.lifecycleRules)));
 const isConformance = (r: { type: string; props: Obj }) =>
   r.type === "command:local:Command" && /components\/hub\/s3-hub\.ts check\b/.test(str(r.props?.create) ?? "");
 

@@ -12,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import Ajv2020 from "ajv/dist/2020.js";
+import Ajv2020, { type ErrorObject } from "ajv/dist/2020.js";
 import { REPO } from "./stackFiles.js";
 
 export const GARAGE_OPENAPI_PATH = path.join(REPO, "test/fixtures/garage/garage-admin-v2.json");
@@ -51,7 +51,7 @@ export interface GarageOpenApi {
 
 export function loadGarageOpenApi(text = readFileSync(GARAGE_OPENAPI_PATH, "utf8")): GarageOpenApi {
   const doc = JSON.parse(text) as Doc;
-  const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({
+  const ajv = new Ajv2020({
     strict: false,
     allErrors: true,
     validateFormats: false,
@@ -67,7 +67,7 @@ export function loadGarageOpenApi(text = readFileSync(GARAGE_OPENAPI_PATH, "utf8
       v = ajv.compile(rewritten);
       compiled.set(key, v);
     }
-    return v(value) ? [] : (v.errors ?? []).map((e) => `${what}${e.instancePath} ${e.message}`);
+    return v(value) ? [] : (v.errors ?? []).map((e: ErrorObject) => `${what}${e.instancePath} ${e.message}`);
   };
   /** The property names of an object schema, following `$ref`s to the document's components. */
   const declaredProperties = (schema: object): Set<string> | undefined => {
