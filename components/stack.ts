@@ -51,6 +51,7 @@ export function backupStack(stack: StackConfig, secret: SecretLookup) {
         rights: model.hub,
         offsite,
         writerKeys: secret("hubWriterKeys"),
+        adminToken: secret("hubAdminToken"),
         scrape: stack.alerts ? { namespace: stack.alerts.namespace, labels: stack.alerts.ruleLabels } : undefined,
         arrivals: arrivalsOnHub(stack),
       })

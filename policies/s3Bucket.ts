@@ -312,10 +312,12 @@ function piHubProblems(resources: readonly { type: string; name: string; props: 
 
 /** The S3HubBucket: registered as `pulumi-nodejs:dynamic/homelab-backup:S3HubBucket` (a dynamic resource with a module and type name). */
 export const S3_HUB_BUCKET = "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket";
+// By its type; a Garage bucket's `want` is its name alone (components/hub/s3/s3Settings.ts), so the
+// lifecycle rules identify only a registration under the SDK's generic dynamic type.
 const isS3HubBucket = (r: { type: string; props: Obj }) =>
-  (r.type === S3_HUB_BUCKET || r.type === "pulumi-nodejs:dynamic:Resource") &&
   isObj(r.props?.want) &&
-  Array.isArray(r.props.want.lifecycleRules);
+  (r.type === S3_HUB_BUCKET ||
+    (r.type === "pulumi-nodejs:dynamic:Resource" && Array.isArray(r.props.want.lifecycleRules)));
 const isConformance = (r: { type: string; props: Obj }) =>
   r.type === "command:local:Command" && /components\/hub\/s3-hub\.ts check\b/.test(str(r.props?.create) ?? "");
 
@@ -357,12 +359,21 @@ function s3HubProblems(resources: readonly { type: string; name: string; props: 
     if (endpoint === undefined)
       say("hub.endpoint", "the S3HubBucket names no endpoint, so whether it is reached over TLS cannot be told");
     plainHttpProblem(say, endpoint, b.props.allowPlainHttp === true);
-    if (endpoint?.startsWith("https://") && !hasTlsOnlyStatement(want.bucketPolicy))
+    // A flavor that has no bucket policy or no versioning cannot be asked for one (the stack schema
+    // refuses nothing there, s3Settings.ts leaves them out): what it cannot enforce is reported below.
+    if (caps && !caps.bucketPolicy) {
+      if (endpoint?.startsWith("https://"))
+        say(
+          "hub.flavor",
+          `flavor "${flavor}" has no bucket policies: nothing on the server refuses a request made without TLS`,
+          true,
+        );
+    } else if (endpoint?.startsWith("https://") && !hasTlsOnlyStatement(want.bucketPolicy))
       say(
         "hub",
         'no TLS-only bucket policy: the bucket policy needs a Deny of s3:* with Condition Bool aws:SecureTransport "false"',
       );
-    if (want.versioning !== "Enabled")
+    if (want.versioning !== "Enabled" && !(caps && !caps.versioning))
       say(
         "hub",
         `versioning is ${JSON.stringify(want.versioning ?? null)}, not "Enabled"; without it an overwrite or delete loses the backup`,

@@ -13,6 +13,7 @@ export const PROJECT = "homelab-backup";
 export const SECRET_KEYS = [
   "hubSshPrivateKey",
   "hubAdminPassword",
+  "hubAdminToken",
   "hubWriterKeys",
   "offsiteFtpPassword",
   "offsiteEncryptionKey",

@@ -38,6 +38,8 @@ export interface BackupHubArgs {
   readonly rights?: HubRights;
   /** s3 hubs with manage none: the writers' keys as YAML/JSON (homelab-backup:hubWriterKeys); required then. */
   readonly writerKeys?: pulumi.Input<string>;
+  /** s3 hubs of flavor garage with manage admin: the admin API's bearer token (homelab-backup:hubAdminToken). */
+  readonly adminToken?: pulumi.Input<string>;
   /** The off-site section (`runOn` defaults to "hub" on a pi hub): a NixOS hub's module runs its timer. @default none */
   readonly offsite?: OffsiteInput;
   /** Where the cluster's Prometheus finds ScrapeConfig objects (pi hubs with `hub.monitoring`; the stack's `alerts` section). @default none: no ScrapeConfig is created */
@@ -89,6 +91,7 @@ export class BackupHub extends pulumi.ComponentResource {
           drillPrefixes: rights.drillPrefixes,
           adminSecretAccessKey: args.adminPassword,
           writerKeys: args.writerKeys,
+          adminToken: args.adminToken,
           // velero/logic.ts bslConfig: Velero sends no request checksum to a non-AWS hub.
           veleroChecksums: false,
         },

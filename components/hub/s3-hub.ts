@@ -24,20 +24,38 @@ import {
 import type { S3Flavor } from "./s3/s3Flavors.js";
 import { ensureMadminWriter, readMadminWriter } from "./s3/madminWriters.js";
 import { adminDialectFor, type AdminDialect } from "./s3/madmin.js";
+import {
+  ensureGarageBucket,
+  ensureGarageWriter,
+  readGarageBucket,
+  readGarageWriter,
+  type GarageAdminTarget,
+  type GarageWriter,
+} from "./s3/garageWriters.js";
 import type { PolicyDocument } from "./iam.js";
 import { normalizeLifecycle, type HubBucketSettings } from "./s3/s3Settings.js";
 
 export interface BucketRequest {
   readonly target: S3Target;
   readonly flavor: S3Flavor;
-  readonly admin: S3Credentials;
+  /** The S3 admin key (every flavor but garage). */
+  readonly admin?: S3Credentials;
+  /** Garage: its admin API and token, which create the bucket (Garage has no S3 admin key). */
+  readonly garage?: GarageAdminTarget;
   readonly settings: HubBucketSettings;
 }
 
 export interface WriterRequest {
   readonly target: S3Target;
   readonly flavor: S3Flavor;
-  readonly admin: S3Credentials;
+  /** The S3 admin key (every flavor but garage). */
+  readonly admin?: S3Credentials;
+  /** Garage: its admin API and token. */
+  readonly garage?: GarageAdminTarget;
+  /** Garage: what the key may do on the bucket (read for the readers, read and write for a writer). */
+  readonly access?: "read" | "write";
+  /** Garage: the bucket the key's rights are on. */
+  readonly bucket?: string;
   readonly userName: string;
   readonly key: S3Credentials;
   readonly policy: PolicyDocument;
@@ -45,7 +63,8 @@ export interface WriterRequest {
 
 /** The bucket settings as the server holds them, in the shape of `HubBucketSettings` (so a diff is a plain comparison). */
 export async function readBucket(req: BucketRequest): Promise<Record<string, unknown>> {
-  const client = s3Client(req.target, req.admin);
+  if (req.flavor === "garage") return readGarageBucket(garageTarget(req), req.settings.bucket);
+  const client = s3Client(req.target, s3Admin(req));
   try {
     const s = await readBucketState(client, req.settings.bucket);
     return {
@@ -61,7 +80,8 @@ export async function readBucket(req: BucketRequest): Promise<Record<string, unk
 }
 
 export async function configureBucket(req: BucketRequest): Promise<void> {
-  const client = s3Client(req.target, req.admin);
+  if (req.flavor === "garage") return ensureGarageBucket(garageTarget(req), req.settings.bucket);
+  const client = s3Client(req.target, s3Admin(req));
   try {
     await applyBucketSettings(client, req.settings);
   } finally {
@@ -69,30 +89,49 @@ export async function configureBucket(req: BucketRequest): Promise<void> {
   }
 }
 
+/** The S3 admin key of a request; every flavor but garage has one (S3Hub always sets it there). */
+function s3Admin(req: { flavor: S3Flavor; admin?: S3Credentials }): S3Credentials {
+  if (!req.admin) throw new Error(`hub.adminAccessKeyId: flavor "${req.flavor}" needs the S3 admin key`);
+  return req.admin;
+}
+
+/** Garage's admin API of a request (S3Hub sets it for garage). */
+function garageTarget(req: { garage?: GarageAdminTarget }): GarageAdminTarget {
+  if (!req.garage)
+    throw new Error("hub.adminEndpoint: flavor garage needs its admin API and homelab-backup:hubAdminToken");
+  return req.garage;
+}
+
 /** The admin API that creates writer identities on this flavor (s3Flavors.ts refuses the others first; this is the backstop). */
-function identityApi(flavor: S3Flavor, endpoint: string): "rgw" | AdminDialect {
+function identityApi(flavor: S3Flavor, endpoint: string): "rgw" | "garage" | AdminDialect {
   if (flavor === "ceph-rgw") return "rgw";
+  if (flavor === "garage") return "garage";
   if (flavor === "minio" || flavor === "silo" || flavor === "rustfs") return adminDialectFor(flavor, endpoint);
   throw new Error(
-    `hub.manage: writer identities can be created only on ceph-rgw, minio, silo and rustfs, not "${flavor}"`,
+    `hub.manage: writer identities can be created only on ceph-rgw, minio, silo, rustfs and garage, not "${flavor}"`,
   );
 }
 
 const madminWriter = (req: WriterRequest) => ({ policyName: req.userName, key: req.key, policy: req.policy });
+const garageWriter = (req: WriterRequest): GarageWriter => ({
+  name: req.userName,
+  bucket: req.bucket ?? "",
+  access: req.access ?? "read",
+  key: req.key,
+});
 
 export async function configureWriter(req: WriterRequest): Promise<void> {
   const api = identityApi(req.flavor, req.target.endpoint);
-  if (api !== "rgw") {
-    await ensureMadminWriter(req.target.endpoint, req.admin, madminWriter(req), api);
-    return;
-  }
-  await ensureRgwWriter(req.target, req.admin, { userName: req.userName, key: req.key, policy: req.policy });
+  if (api === "garage") return ensureGarageWriter(garageTarget(req), garageWriter(req));
+  if (api !== "rgw") return ensureMadminWriter(req.target.endpoint, s3Admin(req), madminWriter(req), api);
+  await ensureRgwWriter(req.target, s3Admin(req), { userName: req.userName, key: req.key, policy: req.policy });
 }
 
 export async function readWriter(req: WriterRequest): Promise<{ userName: string; policy?: unknown }> {
   const api = identityApi(req.flavor, req.target.endpoint);
-  if (api !== "rgw") return readMadminWriter(req.target.endpoint, req.admin, madminWriter(req), api);
-  const policy = await readRgwWriterPolicy(req.target, req.admin, req.userName);
+  if (api === "garage") return readGarageWriter(garageTarget(req), garageWriter(req));
+  if (api !== "rgw") return readMadminWriter(req.target.endpoint, s3Admin(req), madminWriter(req), api);
+  const policy = await readRgwWriterPolicy(req.target, s3Admin(req), req.userName);
   return { userName: req.userName, ...(policy ? { policy } : {}) };
 }
 

@@ -92,6 +92,15 @@ export const hubSchema = z.strictObject({
   manage: z.enum(["admin", "none"]).optional(),
   /** s3 with manage admin: the access key id of the server's admin user (its secret is hubAdminPassword). */
   adminAccessKeyId: z.string().min(1).optional(),
+  /** s3, flavor garage, manage admin: the URL of Garage's admin API (its token is hubAdminToken), e.g. http://garage.lan:3903. */
+  adminEndpoint: z
+    .string()
+    .regex(
+      /^https?:\/\/[^\s/?#]+\/?$/,
+      "must be an http:// or https:// URL of the admin API, without a path (e.g. http://garage.lan:3903)",
+    )
+    .transform(trimEndpoint)
+    .optional(),
 });
 
 /** The hub section, parsed and defaulted. */
@@ -138,5 +147,6 @@ export function hubWithDefaults(h: HubInput): HubConfig {
     allowPlainHttp: h.allowPlainHttp ?? d.allowPlainHttp,
     textfileCollectorDir: h.textfileCollectorDir ?? d.textfileCollectorDir,
     endpoint: h.endpoint === undefined ? undefined : trimEndpoint(h.endpoint),
+    adminEndpoint: h.adminEndpoint === undefined ? undefined : trimEndpoint(h.adminEndpoint),
   };
 }

@@ -159,13 +159,32 @@ describe("s3 hub refusals", () => {
   });
 
   it("refuses manage: admin where the program cannot create identities, rather than leaving writers without keys", () => {
-    for (const flavor of ["garage"] as const) {
-      expect(paths({ ...base, flavor, writers: [writers[0]] })).toEqual(["hub.manage"]);
-      expect(effectiveManage(flavor)).toBe("admin");
-    }
+    for (const flavor of ["rustfs", "garage"] as const) expect(effectiveManage(flavor)).toBe("admin");
     expect(s3HubProblems({ ...base, flavor: "generic", writers: [writers[0]] })[0].message).toMatch(/no admin API/);
     expect(effectiveManage("ceph-rgw")).toBe("none");
     expect(effectiveManage("generic")).toBe("none");
+  });
+
+  it("Garage with manage: admin (its default) needs its admin API and token, not an S3 admin key", () => {
+    const garage = { ...base, flavor: "garage" as const, manage: undefined, writers: [writers[0]] };
+    expect(s3HubProblems({ ...garage, secrets: { hubAdminPassword: true } })).toEqual([
+      { path: ["hub", "adminEndpoint"], message: expect.stringMatching(/^is required with flavor garage .*:3903/) },
+      {
+        path: ["secrets", "hubAdminToken"],
+        message: expect.stringMatching(/pulumi config set --secret homelab-backup:hubAdminToken$/),
+      },
+      { path: ["hub", "adminAccessKeyId"], message: expect.stringMatching(/^does not apply to flavor garage/) },
+    ]);
+    expect(
+      s3HubProblems({
+        ...garage,
+        adminAccessKeyId: undefined,
+        adminEndpoint: "http://garage.lan:3903",
+        secrets: { hubAdminPassword: false, hubAdminToken: true },
+      }),
+    ).toEqual([]);
+    // Another flavor's admin is its S3 key: hub.adminEndpoint is refused there.
+    expect(paths({ ...base, adminEndpoint: "http://rgw.lan:3903" })).toEqual(["hub.adminEndpoint"]);
   });
 
   it("object lock needs manage: admin (the program sets the default retention)", () => {

@@ -141,8 +141,8 @@ describe("an s3 hub on a real Ceph RGW", () => {
     const client = s3Client(target(), admin);
     const state = await readBucketState(client, locked.settings.bucket);
     client.destroy();
-    expect(locked.settings.lifecycleRules.length).toBe(prefixLifecycles(stack).length);
-    expect(lifecycleDifferences(locked.settings.lifecycleRules, state.lifecycleRules)).toEqual([]);
+    expect(locked.settings.lifecycleRules!.length).toBe(prefixLifecycles(stack).length);
+    expect(lifecycleDifferences(locked.settings.lifecycleRules!, state.lifecycleRules)).toEqual([]);
   });
 
   it("keeps each writer's policy as the program wrote it", { timeout: 300_000 }, async () => {
@@ -161,10 +161,10 @@ describe("the conformance check fails when a guarantee is broken on the server",
   it("lifecycle: a rule changed behind the program's back", { timeout: 300_000 }, async () => {
     const hub = await configure("homelab-broken-lifecycle", { objectLock: false });
     const client = s3Client(target(), admin);
-    const rules = hub.settings.lifecycleRules.map((r) =>
+    const rules = hub.settings.lifecycleRules!.map((r) =>
       r.Expiration?.Days ? { ...r, Expiration: { Days: r.Expiration.Days + 30 } } : r,
     );
-    expect(rules).not.toEqual(hub.settings.lifecycleRules);
+    expect(rules).not.toEqual(hub.settings.lifecycleRules!);
     await client.send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: hub.settings.bucket,
@@ -362,7 +362,7 @@ describe("the Pulumi side: resources that a refresh reads back, and the conforma
       await client.send(
         new PutBucketVersioningCommand({ Bucket: settings.bucket, VersioningConfiguration: { Status: "Suspended" } }),
       );
-      const rules = settings.lifecycleRules.slice(1) as LifecycleRule[];
+      const rules = settings.lifecycleRules!.slice(1) as LifecycleRule[];
       await client.send(
         new PutBucketLifecycleConfigurationCommand({
           Bucket: settings.bucket,
@@ -372,7 +372,7 @@ describe("the Pulumi side: resources that a refresh reads back, and the conforma
       client.destroy();
       const refreshed = await bucketProvider.read!("r", created.outs);
       expect(refreshed.props.state.versioning).toBe("Suspended");
-      expect(refreshed.props.state.lifecycleRules).toHaveLength(settings.lifecycleRules.length - 1);
+      expect(refreshed.props.state.lifecycleRules).toHaveLength(settings.lifecycleRules!.length - 1);
       expect((await bucketProvider.diff!("r", refreshed.props, inputs)).changes).toBe(true);
       const updated = await bucketProvider.update!("r", refreshed.props, inputs);
       expect(updated.outs!.state).toEqual(bucketWant(settings));

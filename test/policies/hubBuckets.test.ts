@@ -211,6 +211,13 @@ describe("s3-bucket-protected on an s3 hub", () => {
       expect.objectContaining({
         level: "advisory",
         key: "hub.flavor",
+        message: expect.stringMatching(
+          /has no bucket policies: nothing on the server refuses a request made without TLS/,
+        ),
+      }),
+      expect.objectContaining({
+        level: "advisory",
+        key: "hub.flavor",
         message: expect.stringMatching(/cannot enforce versioning/),
       }),
       expect.objectContaining({
@@ -219,6 +226,18 @@ describe("s3-bucket-protected on an s3 hub", () => {
         message: expect.stringMatching(/cannot enforce Object Lock/),
       }),
     ]);
+  });
+
+  it("a Garage bucket promises no versioning and no bucket policy: reported as advisories, never refused", () => {
+    const garage = s3Bucket("https://garage.lab", { flavor: "garage" });
+    garage.props.want = { bucket: garage.props.want.bucket };
+    expect(bucketVerdicts([garage]).map((v) => `${v.level} ${v.key}`)).toEqual([
+      "advisory hub.flavor",
+      "advisory hub.flavor",
+    ]);
+    const rgw = s3Bucket("https://rgw.lab");
+    rgw.props.want = { bucket: rgw.props.want.bucket };
+    expect(bucketVerdicts([rgw]).map((v) => `${v.level} ${v.key}`)).toEqual(["mandatory hub", "mandatory hub"]);
   });
 
   it("with manage none, judges TLS from the conformance step's input and reports that the bucket is not configured", () => {

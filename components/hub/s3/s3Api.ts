@@ -153,11 +153,13 @@ export async function applyBucketSettings(client: S3Client, s: HubBucketSettings
       ),
     );
   }
-  await step("PutBucketVersioning", "hub (versioning)", () =>
-    client.send(
-      new PutBucketVersioningCommand({ Bucket: s.bucket, VersioningConfiguration: { Status: s.versioning } }),
-    ),
-  );
+  const versioning = s.versioning;
+  if (versioning)
+    await step("PutBucketVersioning", "hub (versioning)", () =>
+      client.send(
+        new PutBucketVersioningCommand({ Bucket: s.bucket, VersioningConfiguration: { Status: versioning } }),
+      ),
+    );
   if (s.objectLock) {
     const lock = s.objectLock;
     const state = await readBucketState(client, s.bucket);
@@ -178,12 +180,13 @@ export async function applyBucketSettings(client: S3Client, s: HubBucketSettings
       ),
     );
   }
-  if (s.lifecycleRules.length > 0) {
+  const rules = s.lifecycleRules ?? [];
+  if (rules.length > 0) {
     await step("PutBucketLifecycleConfiguration", "hub (lifecycle)", () =>
       client.send(
         new PutBucketLifecycleConfigurationCommand({
           Bucket: s.bucket,
-          LifecycleConfiguration: { Rules: s.lifecycleRules as LifecycleRule[] },
+          LifecycleConfiguration: { Rules: rules as LifecycleRule[] },
         }),
       ),
     );

@@ -40,6 +40,8 @@ export interface FlavorCapabilities {
   readonly objectLock: boolean;
   /** A writer that can put but never delete (append-only postgres and etcd writers). */
   readonly appendOnlyWriters: boolean;
+  /** Bucket policies (the TLS-only policy of an https endpoint). */
+  readonly bucketPolicy: boolean;
   /** Rights per prefix of one bucket, so that no writer reaches another's prefix. */
   readonly prefixRights: boolean;
   /** Lifecycle actions the server accepts. */
@@ -70,6 +72,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     objectLock: true,
     appendOnlyWriters: true,
     prefixRights: true,
+    bucketPolicy: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "madmin",
     // components/hub/s3/madmin.ts, golden-tested against madmin-go (test/hub/madmin.integration.test.ts).
@@ -81,6 +84,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     objectLock: true,
     appendOnlyWriters: true,
     prefixRights: true,
+    bucketPolicy: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "madmin",
     // components/hub/s3/madmin.ts, golden-tested against madmin-go (test/hub/madmin.integration.test.ts).
@@ -92,6 +96,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     objectLock: true,
     appendOnlyWriters: true,
     prefixRights: true,
+    bucketPolicy: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "rustfs-admin",
     // components/hub/s3/madmin.ts dialect `rustfs`, checked against RustFS's router and request types
@@ -104,9 +109,12 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     objectLock: false,
     appendOnlyWriters: false,
     prefixRights: false,
+    bucketPolicy: false,
     lifecycle: { expiration: true, noncurrentExpiration: false, expiredDeleteMarker: false, abortMultipart: true },
     adminApi: "garage-admin-v2",
-    adminImplemented: false,
+    // components/hub/s3/garageAdmin.ts and garageWriters.ts, its requests validated against Garage's
+    // OpenAPI document (test/hub/garageAdmin.test.ts, test/fixtures/garage/).
+    adminImplemented: true,
     defaultManage: "admin",
   },
   "ceph-rgw": {
@@ -114,6 +122,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     objectLock: true,
     appendOnlyWriters: true,
     prefixRights: true,
+    bucketPolicy: true,
     lifecycle: FULL_LIFECYCLE,
     adminApi: "rgw-admin-ops",
     adminImplemented: true,
@@ -124,6 +133,7 @@ export const FLAVOR_CAPABILITIES: Record<S3Flavor, FlavorCapabilities> = {
     objectLock: true,
     appendOnlyWriters: true,
     prefixRights: true,
+    bucketPolicy: true,
     lifecycle: FULL_LIFECYCLE,
     adminImplemented: false,
     defaultManage: "none",
@@ -136,11 +146,18 @@ export interface S3HubRequest {
   readonly manage?: "admin" | "none";
   readonly endpoint?: string;
   readonly adminAccessKeyId?: string;
+  /** Garage's admin API URL (`hub.adminEndpoint`). */
+  readonly adminEndpoint?: string;
   readonly objectLock?: { readonly mode: string; readonly days: number };
   /** Writers the stack uses, and whether each must be append-only. */
   readonly writers: readonly { readonly name: string; readonly appendOnly: boolean; readonly section: string }[];
   /** Which secret keys are set (and the writer names `hubWriterKeys` has keys for, when set). */
-  readonly secrets: { readonly hubAdminPassword: boolean; readonly hubWriterKeys?: readonly string[] };
+  readonly secrets: {
+    readonly hubAdminPassword: boolean;
+    /** Whether homelab-backup:hubAdminToken (Garage's admin bearer token) is set. @default false */
+    readonly hubAdminToken?: boolean;
+    readonly hubWriterKeys?: readonly string[];
+  };
 }
 
 export interface S3HubProblem {
@@ -187,7 +204,7 @@ export function s3HubProblems(req: S3HubRequest): S3HubProblem[] {
   if (writing.length > 1 && !caps.prefixRights) {
     out.push({
       path: ["hub", "flavor"],
-      message: `"${req.flavor}" grants rights per key and bucket, not per prefix, so ${writing.map((w) => w.section).join(", ")} writing to one bucket could each overwrite or delete the others' backups; use one writing section per ${req.flavor} bucket (a stack per bucket), or a server with prefix policies (silo, rustfs, ceph-rgw)`,
+      message: `"${req.flavor}" grants rights per key and bucket, not per prefix, so ${writing.map((w) => w.section).join(", ")} writing to one bucket could each overwrite or delete the others' backups; keep one of these sections in this stack and move each other one to a stack of its own with another hub.bucket, or use a server with prefix policies (silo, rustfs, ceph-rgw)`,
     });
   }
   if (manage === "admin") {
@@ -202,19 +219,52 @@ export function s3HubProblems(req: S3HubRequest): S3HubProblem[] {
         message: `is "admin", but this version of the program cannot yet create identities through the ${caps.adminApi} API of "${req.flavor}"; set manage: none and give the writers' keys in homelab-backup:hubWriterKeys`,
       });
     }
-    if (!req.adminAccessKeyId)
-      out.push({
-        path: ["hub", "adminAccessKeyId"],
-        message: "is required with manage: admin: the access key id of an admin user of the server",
-      });
-    if (!req.secrets.hubAdminPassword) {
-      out.push({
-        path: ["secrets", "hubAdminPassword"],
-        message:
-          "is required with hub.kind s3 and manage: admin: the admin user's secret key (pulumi config set --secret homelab-backup:hubAdminPassword)",
-      });
+    if (caps.adminApi === "garage-admin-v2") {
+      // Garage's admin API takes a bearer token on its own port (src/api/admin/api_server.rs at v2.0.0,
+      // `verify_authorization`) and has no S3 admin key: every key has rights on named buckets only.
+      if (!req.adminEndpoint)
+        out.push({
+          path: ["hub", "adminEndpoint"],
+          message:
+            "is required with flavor garage and manage: admin: the URL of Garage's admin API (its admin port, 3903 by default), e.g. http://garage.lan:3903",
+        });
+      if (!req.secrets.hubAdminToken)
+        out.push({
+          path: ["secrets", "hubAdminToken"],
+          message:
+            "is required with flavor garage and manage: admin: an admin API bearer token of the server (its admin_token, or one made with CreateAdminToken): pulumi config set --secret homelab-backup:hubAdminToken",
+        });
+      if (req.adminAccessKeyId)
+        out.push({
+          path: ["hub", "adminAccessKeyId"],
+          message:
+            "does not apply to flavor garage: Garage has no S3 admin key, the program uses its admin API with homelab-backup:hubAdminToken; remove it",
+        });
+    } else {
+      if (!req.adminAccessKeyId)
+        out.push({
+          path: ["hub", "adminAccessKeyId"],
+          message: "is required with manage: admin: the access key id of an admin user of the server",
+        });
+      if (!req.secrets.hubAdminPassword) {
+        out.push({
+          path: ["secrets", "hubAdminPassword"],
+          message:
+            "is required with hub.kind s3 and manage: admin: the admin user's secret key (pulumi config set --secret homelab-backup:hubAdminPassword)",
+        });
+      }
+      if (req.adminEndpoint)
+        out.push({
+          path: ["hub", "adminEndpoint"],
+          message: `applies only to flavor garage (its admin API); "${req.flavor}" is managed with hub.adminAccessKeyId and homelab-backup:hubAdminPassword`,
+        });
     }
   } else {
+    if (req.adminEndpoint)
+      out.push({
+        path: ["hub", "adminEndpoint"],
+        message: "applies only with manage: admin (with manage: none the program configures nothing on the server)",
+      });
     if (req.adminAccessKeyId)
       out.push({
         path: ["hub", "adminAccessKeyId"],

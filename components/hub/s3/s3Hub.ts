@@ -21,6 +21,7 @@ import type { PrefixLifecycle } from "../retention.js";
 import { HUB_DEFAULTS } from "../schema.js";
 import { effectiveManage, parseWriterKeys, type S3Flavor } from "./s3Flavors.js";
 import { S3HubBucket, S3HubWriter, s3HubCommand } from "./s3HubResources.js";
+import { garageGrantPolicy, garageKeyPair, garageWantedPerm, type GarageAdminTarget } from "./garageWriters.js";
 import { hubBucketSettings, hubWriterSpecs, type HubBucketSettings, type HubWriterSpec } from "./s3Settings.js";
 
 /** The hub section fields an s3 hub uses. */
@@ -34,8 +35,10 @@ export interface S3HubSection {
   readonly flavor?: S3Flavor;
   /** `admin`: configured with the admin key; `none`: the writers use `writerKeys`. @default by flavor (s3Flavors.ts defaultManage) */
   readonly manage?: "admin" | "none";
-  /** The admin's access key id; required with manage admin. */
+  /** The admin's access key id; required with manage admin, except on garage. */
   readonly adminAccessKeyId?: string;
+  /** Garage's admin API URL; required with flavor garage and manage admin. */
+  readonly adminEndpoint?: string;
   /** Accept an `http://` endpoint (the policy pack reports it instead of refusing it). @default false */
   readonly allowPlainHttp?: boolean;
   /** Object lock with a default retention. @default none */
@@ -57,6 +60,8 @@ export interface S3HubArgs {
   readonly adminSecretAccessKey?: pulumi.Input<string>;
   /** The writers' keys as YAML/JSON (homelab-backup:hubWriterKeys); required with manage: none. */
   readonly writerKeys?: pulumi.Input<string>;
+  /** Garage's admin API bearer token (homelab-backup:hubAdminToken); required with flavor garage and manage: admin. */
+  readonly adminToken?: pulumi.Input<string>;
   /** Whether the stack's Velero sends request checksums (velero/logic.ts bslConfig). @default false */
   readonly veleroChecksums?: boolean;
   /** Whether the stack's Velero plugin sends an empty x-amz-tagging header (core/versions.ts). @default VELERO_AWS_PLUGIN_EMPTY_TAGGING.sendsEmptyTaggingHeader */
@@ -84,6 +89,7 @@ export class S3Hub extends pulumi.ComponentResource {
     const settings = hubBucketSettings({
       bucket: hub.bucket,
       endpoint: hub.endpoint,
+      flavor: hub.flavor,
       objectLock: hub.objectLock,
       lifecycles: args.lifecycles,
     });
@@ -97,17 +103,37 @@ export class S3Hub extends pulumi.ComponentResource {
     let admin: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }> | undefined;
     const dependsOn: pulumi.Resource[] = [];
     if (manage === "admin") {
-      if (!hub.adminAccessKeyId || args.adminSecretAccessKey === undefined)
-        throw new Error("S3Hub: manage admin needs hub.adminAccessKeyId and homelab-backup:hubAdminPassword");
-      admin = pulumi.secret(
+      const garage = hub.flavor === "garage";
+      // Garage has no S3 admin key: its bucket and keys are made through its admin API with a bearer
+      // token (garageWriters.ts); every other flavor is managed with the S3 admin key.
+      let garageAdmin: pulumi.Output<GarageAdminTarget> | undefined;
+      if (garage) {
+        if (!hub.adminEndpoint || args.adminToken === undefined)
+          throw new Error(
+            "S3Hub: flavor garage with manage admin needs hub.adminEndpoint and homelab-backup:hubAdminToken",
+          );
+        const adminEndpoint = hub.adminEndpoint;
+        garageAdmin = pulumi.secret(
+          pulumi.output(args.adminToken).apply((token) => ({ endpoint: adminEndpoint, token })),
+        );
+      } else {
+        if (!hub.adminAccessKeyId || args.adminSecretAccessKey === undefined)
+          throw new Error("S3Hub: manage admin needs hub.adminAccessKeyId and homelab-backup:hubAdminPassword");
+        admin = pulumi.secret(
+          pulumi
+            .output(args.adminSecretAccessKey)
+            .apply((secretAccessKey) => ({ accessKeyId: hub.adminAccessKeyId!, secretAccessKey })),
+        );
+      }
+      const control = pulumi.secret(
         pulumi
-          .output(args.adminSecretAccessKey)
-          .apply((secretAccessKey) => ({ accessKeyId: hub.adminAccessKeyId!, secretAccessKey })),
+          .all([admin ?? pulumi.output(undefined), garageAdmin ?? pulumi.output(undefined)])
+          .apply(([a, g]) => ({ ...(a ? { admin: a } : {}), ...(g ? { garage: g } : {}) })),
       );
       const bucket = new S3HubBucket(
         `${name}-bucket`,
         {
-          request: admin.apply((a) => ({ target, flavor: hub.flavor, admin: a, settings })),
+          request: control.apply((c) => ({ target, flavor: hub.flavor, ...c, settings })),
           endpoint: hub.endpoint,
           flavor: hub.flavor,
           allowPlainHttp: hub.allowPlainHttp ?? HUB_DEFAULTS.allowPlainHttp,
@@ -129,17 +155,23 @@ export class S3Hub extends pulumi.ComponentResource {
         ).result;
         const key = pulumi
           .all([id, secret])
-          .apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey }));
+          .apply(([accessKeyId, secretAccessKey]) =>
+            garage ? garageKeyPair(accessKeyId, secretAccessKey) : { accessKeyId, secretAccessKey },
+          );
+        const access = spec.access === "read" ? ("read" as const) : ("write" as const);
         const writer = new S3HubWriter(
           `${name}-${spec.writer}`,
           {
-            request: pulumi.all([admin, key]).apply(([a, k]) => ({
+            request: pulumi.all([control, key]).apply(([c, k]) => ({
               target,
               flavor: hub.flavor,
-              admin: a,
+              ...c,
               userName: spec.userName,
               key: k,
-              policy: spec.policy,
+              // On Garage the rights are flags per key and bucket; the policy is what they amount to.
+              ...(garage
+                ? { policy: garageGrantPolicy(hub.bucket, garageWantedPerm(access)), access, bucket: hub.bucket }
+                : { policy: spec.policy }),
             })),
           },
           { parent: this, dependsOn: [bucket] },

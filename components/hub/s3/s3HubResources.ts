@@ -18,7 +18,7 @@ import { normalizeLifecycle, type HubBucketSettings } from "./s3Settings.js";
 
 /** The bucket settings in the shape the configurator's read returns them. */
 export function bucketWant(s: HubBucketSettings): Record<string, unknown> {
-  return { ...s, lifecycleRules: normalizeLifecycle(s.lifecycleRules) };
+  return { ...s, ...(s.lifecycleRules ? { lifecycleRules: normalizeLifecycle(s.lifecycleRules) } : {}) };
 }
 
 /**
@@ -124,10 +124,14 @@ export const bucketProvider = configuratorProvider(s3HubCommand("configure-bucke
   "objectLock",
   "lifecycleRules",
   "bucketPolicy",
+  // What a read found wrong where it reports no setting (a Garage bucket without its alias, a writer's
+  // missing key): the wanted state never has problems, so any makes the next preview an update.
+  "problems",
 ]);
 export const writerProvider = configuratorProvider(s3HubCommand("configure-writer"), s3HubCommand("read-writer"), [
   "userName",
   "policy",
+  "problems",
 ]);
 
 export interface S3HubBucketArgs {

@@ -12,6 +12,7 @@ import type { PolicyDocument } from "../iam.js";
 import { APPEND_ONLY_WRITERS, tlsOnlyBucketPolicy, writerPolicy, bucketArn } from "../iam.js";
 import { ABORT_MULTIPART_DAYS, type PrefixLifecycle, awsLifecycleRule } from "../retention.js";
 import { writerPrefix, type WriterName } from "../../core/hubConnection.js";
+import type { S3Flavor } from "./s3Flavors.js";
 
 /** One S3 lifecycle rule, in the S3 API's (and the AWS SDK's) shape. */
 export interface S3LifecycleRule {
@@ -26,10 +27,14 @@ export interface S3LifecycleRule {
 
 export interface HubBucketSettings {
   readonly bucket: string;
-  /** Versioning is always on: a deletion or overwrite stays recoverable for the noncurrent grace period. */
-  readonly versioning: "Enabled";
+  /**
+   * Versioning is on wherever the server has it: a deletion or overwrite stays recoverable for the
+   * noncurrent grace period. Absent on Garage, which has none (s3Flavors.ts).
+   */
+  readonly versioning?: "Enabled";
   readonly objectLock?: { readonly mode: "GOVERNANCE" | "COMPLIANCE"; readonly days: number };
-  readonly lifecycleRules: S3LifecycleRule[];
+  /** Absent on Garage: this version configures only the bucket's existence there (see hubBucketSettings). */
+  readonly lifecycleRules?: S3LifecycleRule[];
   /** A bucket policy, or undefined for none (TLS-only when the endpoint is https). */
   readonly bucketPolicy?: PolicyDocument;
 }
@@ -82,7 +87,15 @@ export function hubBucketSettings(args: {
   endpoint: string;
   objectLock?: { mode: "GOVERNANCE" | "COMPLIANCE"; days: number };
   lifecycles: readonly PrefixLifecycle[];
+  /** @default "generic" */
+  flavor?: S3Flavor;
 }): HubBucketSettings {
+  // Garage has no versioning and no bucket policy (its S3 router answers NotImplemented, s3Flavors.ts),
+  // and its bucket exists through the admin API (garageWriters.ts). Its lifecycle (Expiration and
+  // AbortIncompleteMultipartUpload only) would go through the S3 API with a key holding write on the
+  // bucket, which this version does not make: the bucket's settings are its name alone, and plan.md
+  // says the lifecycle is not configured (s3Plan.ts).
+  if (args.flavor === "garage") return { bucket: args.bucket };
   return {
     bucket: args.bucket,
     versioning: "Enabled",

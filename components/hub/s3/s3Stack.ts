@@ -16,6 +16,7 @@ export interface S3StackView {
     readonly flavor?: S3Flavor;
     readonly manage?: "admin" | "none";
     readonly adminAccessKeyId?: string;
+    readonly adminEndpoint?: string;
     readonly objectLock?: { readonly mode: string; readonly days: number };
   };
   readonly longhorn?: { readonly target?: string };
@@ -27,7 +28,7 @@ export interface S3StackView {
   readonly secrets: Partial<Record<string, string>>;
 }
 
-const S3_ONLY = ["endpoint", "flavor", "manage", "adminAccessKeyId"] as const;
+const S3_ONLY = ["endpoint", "flavor", "manage", "adminAccessKeyId", "adminEndpoint"] as const;
 
 /** Every problem of the hub section that concerns an s3 hub (or s3-only keys on another kind). */
 export function s3StackIssues(c: S3StackView): S3HubProblem[] {
@@ -45,6 +46,7 @@ export function s3StackIssues(c: S3StackView): S3HubProblem[] {
     manage: hub.manage,
     endpoint: hub.endpoint,
     adminAccessKeyId: hub.adminAccessKeyId,
+    adminEndpoint: hub.adminEndpoint,
     objectLock: hub.objectLock,
     writers: hubWritersInUse(c).map((w) => ({
       ...w,
@@ -52,6 +54,7 @@ export function s3StackIssues(c: S3StackView): S3HubProblem[] {
     })),
     secrets: {
       hubAdminPassword: present("hubAdminPassword"),
+      hubAdminToken: present("hubAdminToken"),
       // Which writers have keys is known only once the secret is read (S3Hub checks it then, naming the key).
       ...(present("hubWriterKeys") ? { hubWriterKeys: writerKeyNames(writerKeys!) } : {}),
     },
