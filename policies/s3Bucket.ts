@@ -3,11 +3,11 @@
  * them, read from what each kind registers:
  * - aws: the aws:s3 resources, joined by bucket name (versioning, encryption, public access, TLS-only
  *   bucket policy, Object Lock, lifecycle);
- * - pi: the `configure-bucket.sh` Command (components/hub/pi/piHubSteps.ts): the environment it runs
- *   with is what the server gets (HUB_TLS, HUB_VERSIONING, HUB_OBJECT_LOCK, HUB_LIFECYCLE);
- * - s3, manage admin: the S3HubBucket dynamic resource (components/hub/s3/s3HubResources.ts), whose
- *   `want` the configurator applies, with its `endpoint` and `flavor` (type S3_HUB_BUCKET); manage none: the conformance
- *   Command's input (the program configures nothing on that server).
+ * - pi and s3 with manage admin: the S3HubBucket dynamic resource (components/hub/s3/s3HubResources.ts),
+ *   whose `want` the configurator applies, with its `endpoint` and `flavor` (type S3_HUB_BUCKET); a Pi
+ *   hub's bucket is configured through the same resource (components/hub/backupHub.ts), and its
+ *   `endpointKey` names `hub.tls` as the key that decides the scheme; s3 with manage none: the
+ *   conformance Command's input (the program configures nothing on that server).
  * The rules: TLS wherever the hub is reached over the network, unless the stack opts out with
  * `hub.allowPlainHttp: true`; versioning on; an Object Lock that protects recent restore points
  * without outliving the shortest retention on the bucket (0 < lock days <= the shortest class
@@ -254,62 +254,6 @@ function awsBucketProblems(resources: readonly { type: string; name: string; pro
   return out;
 }
 
-/** `HUB_X='v'` assignments of a command line (components/core/files.ts shellQuote). */
-export function commandEnvironment(command: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of command.matchAll(/\b([A-Z][A-Z0-9_]*)=((?:'[^']*'|\\')+)/g))
-    out[m[1]] = m[2].replace(/'\\''/g, "'").replace(/^'|'$/g, "");
-  return out;
-}
-
-/** The Pi hub: its configure step's environment is what the server is configured with. */
-function piHubProblems(resources: readonly { type: string; name: string; props: Obj }[]): BucketProblem[] {
-  const out: BucketProblem[] = [];
-  const steps = resources.filter(
-    (r) => r.type === "command:remote:Command" && /\bconfigure-bucket\.sh\b/.test(str(r.props?.create) ?? ""),
-  );
-  for (const c of steps) {
-    const env = commandEnvironment(str(c.props.create)!);
-    const bucket = env.HUB_BUCKET ?? "(unnamed)";
-    const say = (key: string, message: string, advisory = false) =>
-      out.push({
-        resource: c.name,
-        key,
-        message: `pi hub bucket ${bucket}: ${message}`,
-        ...(advisory ? { advisory } : {}),
-      });
-    if (env.HUB_TLS !== "true") {
-      if (env.HUB_ALLOW_PLAIN_HTTP === "true")
-        say(
-          "hub.tls",
-          `the S3 server speaks plain HTTP to the network, as the stack accepts (hub.allowPlainHttp: true): ${PLAIN_HTTP_RISK}; set hub.tls: true with a certificate to end it`,
-          true,
-        );
-      else
-        say(
-          "hub.tls",
-          `the S3 server speaks plain HTTP to the network (HUB_TLS is ${JSON.stringify(env.HUB_TLS ?? null)}): ${PLAIN_HTTP_RISK}; set hub.tls: true (with a certificate on the hub), or hub.allowPlainHttp: true to accept plain HTTP on a network you trust`,
-        );
-    }
-    if (env.HUB_VERSIONING !== "Enabled")
-      say(
-        "hub",
-        `versioning is not Enabled (HUB_VERSIONING is ${JSON.stringify(env.HUB_VERSIONING ?? null)}); without it an overwrite or delete loses the backup`,
-      );
-    const lock = /^(\S+)\s+(\d+)$/.exec(env.HUB_OBJECT_LOCK ?? "");
-    if (env.HUB_OBJECT_LOCK) {
-      const expiries: [string, number][] = [];
-      for (const rule of (env.HUB_LIFECYCLE ?? "").split(/\s+/).filter(Boolean)) {
-        const [prefix, expire] = rule.split(":");
-        if (/^\d+$/.test(expire ?? "")) expiries.push([prefix, Number(expire)]);
-      }
-      const problem = lockRuleProblem(lock ? Number(lock[2]) : undefined, classRetentions(expiries, resources));
-      if (problem) say("hub.objectLock.days", problem);
-    }
-  }
-  return out;
-}
-
 /** The S3HubBucket: registered as `pulumi-nodejs:dynamic/homelab-backup:S3HubBucket` (a dynamic resource with a module and type name). */
 export const S3_HUB_BUCKET = "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket";
 // By its type; a Garage bucket's `want` is its name alone (components/hub/s3/s3Settings.ts), so the
@@ -325,18 +269,22 @@ function plainHttpProblem(
   say: (key: string, message: string, advisory?: boolean) => void,
   endpoint: string | undefined,
   allowPlainHttp: boolean,
+  key = "hub.endpoint",
 ): void {
   if (endpoint === undefined || endpoint.startsWith("https://")) return;
+  // A Pi hub's endpoint follows from hub.tls (the server is installed with or without a certificate).
+  const fix =
+    key === "hub.tls" ? "set hub.tls: true (with a certificate on the hub)" : "use the server's https:// endpoint";
   if (allowPlainHttp)
     say(
-      "hub.endpoint",
+      key,
       `endpoint ${endpoint} is plain HTTP, as the stack accepts (hub.allowPlainHttp: true): ${PLAIN_HTTP_RISK}`,
       true,
     );
   else
     say(
-      "hub.endpoint",
-      `endpoint ${JSON.stringify(endpoint)} is not https: ${PLAIN_HTTP_RISK}; use the server's https:// endpoint, or set hub.allowPlainHttp: true to accept plain HTTP on a network you trust`,
+      key,
+      `endpoint ${JSON.stringify(endpoint)} is not https: ${PLAIN_HTTP_RISK}; ${fix}, or set hub.allowPlainHttp: true to accept plain HTTP on a network you trust`,
     );
 }
 
@@ -349,16 +297,18 @@ function s3HubProblems(resources: readonly { type: string; name: string; props: 
     const endpoint = str(b.props.endpoint);
     const flavor = str(b.props.flavor) as S3Flavor | undefined;
     const caps = flavor ? FLAVOR_CAPABILITIES[flavor] : undefined;
+    const endpointKey = str(b.props.endpointKey) ?? "hub.endpoint";
+    const kind = endpointKey === "hub.tls" ? "pi" : "s3";
     const say = (key: string, message: string, advisory = false) =>
       out.push({
         resource: b.name,
         key,
-        message: `s3 hub bucket ${bucket}: ${message}`,
+        message: `${kind} hub bucket ${bucket}: ${message}`,
         ...(advisory ? { advisory } : {}),
       });
     if (endpoint === undefined)
       say("hub.endpoint", "the S3HubBucket names no endpoint, so whether it is reached over TLS cannot be told");
-    plainHttpProblem(say, endpoint, b.props.allowPlainHttp === true);
+    plainHttpProblem(say, endpoint, b.props.allowPlainHttp === true, endpointKey);
     // A flavor that has no bucket policy or no versioning cannot be asked for one (the stack schema
     // refuses nothing there, s3Settings.ts leaves them out): what it cannot enforce is reported below.
     if (caps && !caps.bucketPolicy) {
@@ -423,7 +373,7 @@ function s3HubProblems(resources: readonly { type: string; name: string; props: 
 /** Every way the hub's bucket departs from the protected shape, on every hub kind, each with the stack key to change. */
 export function s3BucketProblems(resources: readonly { type: string; name: string; props: Obj }[]): BucketProblem[] {
   const all = resources.map((r) => ({ ...r, props: isObj(r.props) ? r.props : {} }));
-  return [...awsBucketProblems(all), ...piHubProblems(all), ...s3HubProblems(all)];
+  return [...awsBucketProblems(all), ...s3HubProblems(all)];
 }
 
 const hubResources = (rs: readonly { type: string; props: any }[]) =>
@@ -432,8 +382,7 @@ const hubResources = (rs: readonly { type: string; props: any }[]) =>
       r.type === S3.bucket ||
       r.type === S3.bucketV2 ||
       isS3HubBucket({ type: r.type, props: isObj(r.props) ? r.props : {} }) ||
-      isConformance({ type: r.type, props: isObj(r.props) ? r.props : {} }) ||
-      (r.type === "command:remote:Command" && /\bconfigure-bucket\.sh\b/.test(str(r.props?.create) ?? "")),
+      isConformance({ type: r.type, props: isObj(r.props) ? r.props : {} }),
   );
 
 function reportProblems(

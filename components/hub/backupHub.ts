@@ -1,6 +1,7 @@
 /**
- * The hub every data class writes to: an AWS S3 bucket (built here), a Pi running MinIO/RustFS
- * (built by PiHub), or an S3 server that already exists (S3Hub). Either way the result is the same:
+ * The hub every data class writes to: an AWS S3 bucket (built here), a Pi running Silo/RustFS
+ * (the server installed by PiHub, then its bucket and identities configured through the server's APIs
+ * by S3Hub), or an S3 server that already exists (S3Hub). Either way the result is the same:
  * one bucket, a lifecycle rule per prefix and one credential per writer that can touch only its own
  * prefix (components/hub/iam.ts).
  */
@@ -21,6 +22,7 @@ import { hubScrapeTargets, scrapeConfigObject, type HubScrapeTarget } from "./pi
 import { nixosArrivals } from "../alerts/arrivals.js";
 import { nixosOffsite } from "./pi/nixos.js";
 import { PiHub } from "./pi/piHub.js";
+import { ADMIN_USER, writerAccessKey, writerPolicyName } from "./pi/piHubSteps.js";
 import { S3Hub } from "./s3/s3Hub.js";
 import { hubWithDefaults, piHubOf, type HubInput } from "./schema.js";
 import { offsiteWithDefaults, type OffsiteInput } from "../offsite/schema.js";
@@ -77,7 +79,6 @@ export class BackupHub extends pulumi.ComponentResource {
     this.connection = hubConnection(hub);
     const rights = args.rights ?? { inUse: WRITERS, policies: writerPolicies(hub.bucket) };
     const inUse = WRITERS.filter((w) => rights.inUse.includes(w));
-    const policies = rights.policies;
 
     if (hub.kind === "s3") {
       if (hub.endpoint === undefined) throw new Error('BackupHub: hub.kind "s3" needs hub.endpoint');
@@ -115,8 +116,7 @@ export class BackupHub extends pulumi.ComponentResource {
           hub: piHubOf(hub),
           sshPrivateKey: args.sshPrivateKey,
           adminPassword: args.adminPassword,
-          lifecycles: args.lifecycles,
-          writerPolicies: policies,
+          writers: inUse,
           nixosOffsite: offsiteOnHub,
           nixosArrivals: hub.os === "nixos" && args.arrivals ? nixosArrivals(hub) : undefined,
         },
@@ -136,10 +136,45 @@ export class BackupHub extends pulumi.ComponentResource {
           parent: this,
         });
       }
+      // Once the server runs, its bucket and identities are configured through its S3 and admin APIs,
+      // exactly as on an s3 hub. The admin key is read only after the last installation step, so every
+      // request waits for the server (a component's dependsOn does not reach its children's registrations).
+      const serverRunning = pulumi.all([pi.serverReady.urn, pi.adminPassword]).apply(([, p]) => p);
+      const s3 = new S3Hub(
+        `${name}-s3`,
+        {
+          hub: {
+            bucket: hub.bucket,
+            region: hub.region,
+            endpoint: this.connection.endpoint,
+            flavor: hub.server === "rustfs" ? "rustfs" : "silo",
+            manage: "admin",
+            adminAccessKeyId: ADMIN_USER,
+            allowPlainHttp: hub.allowPlainHttp,
+            objectLock: hub.objectLock,
+          },
+          lifecycles: args.lifecycles,
+          writers: inUse,
+          offsitePrefixes: rights.offsitePrefixes,
+          drillPrefixes: rights.drillPrefixes,
+          adminSecretAccessKey: pulumi.secret(serverRunning),
+          // The users and canned policies the mcli configure step made are adopted, never rotated:
+          // the same access keys with PiHub's secrets, the same policy names replaced in place.
+          identityKeys: Object.fromEntries(
+            inUse.map((w) => [w, { accessKeyId: writerAccessKey(w), secretAccessKey: pi.writerSecrets[w]! }]),
+          ),
+          userNames: Object.fromEntries(inUse.map((w) => [w, writerPolicyName(w)])),
+          endpointKey: "hub.tls",
+          // velero/logic.ts bslConfig: Velero sends no request checksum to a non-AWS hub.
+          veleroChecksums: false,
+        },
+        { parent: this, dependsOn: [pi.serverReady] },
+      );
       this.endpoint = pulumi.output(this.connection.endpoint);
       this.bucket = pulumi.output(hub.bucket);
       this.region = pulumi.output(hub.region);
-      this.writers = pi.writers;
+      this.writers = s3.writers;
+      this.conformance = s3.conformance;
       this.adminCredentials = { user: pi.adminUser, password: pulumi.secret(pi.adminPassword) };
     } else {
       const awsHub = awsHubResources(name, this, hub, this.connection, args.lifecycles, rights);

@@ -49,12 +49,17 @@ export function accessKeyUrn(writer: WriterName, stackName: string, componentNam
   return `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$aws:iam/accessKey:AccessKey::${componentName}-${writer}-key`;
 }
 
-/** URNs to replace to rotate a writer's key on a Pi hub: its generated secret and PiHub's configure step, which (re)applies users and keys. */
+/**
+ * URNs to replace to rotate a writer's key on a Pi hub: its generated secret (PiHub) and its S3HubWriter,
+ * which sets the new secret on the server. The writer must be replaced too: its access key stays
+ * `<writer>-backup`, and the provider's diff compares the access key, not the secret (s3/s3HubResources.ts).
+ */
 export function piRotationUrns(writer: WriterName, stackName: string, componentName = "hub"): string[] {
   const pi = `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$${PROJECT}:index:PiHub`;
+  const s3 = `urn:pulumi:${stackName}::${PROJECT}::${HUB_TYPE}$${PROJECT}:index:S3Hub`;
   return [
     `${pi}$random:index/randomPassword:RandomPassword::${componentName}-pi-${writer}-secret-key`,
-    `${pi}$command:remote:Command::${componentName}-pi-configure`,
+    `${s3}$pulumi-nodejs:dynamic/homelab-backup:S3HubWriter::${componentName}-s3-${writer}`,
   ];
 }
 
@@ -138,6 +143,8 @@ export function hubPlan(stack: StackConfig, rights: HubRights | undefined, compo
         dataDir: s.dataDir,
         monitoring: s.monitoring,
         objectLock: s.objectLock,
+        bucket: s.bucket,
+        writers: rights.inUse,
       }),
     );
     const arrivals = arrivalsPlan(stack);
@@ -263,7 +270,7 @@ export function hubPlan(stack: StackConfig, rights: HubRights | undefined, compo
     r.push(
       "**Rotate a writer's key** (here `postgres`; replace it with any of " +
         WRITERS.map((w) => `\`${w}\``).join(", ") +
-        "). Pulumi generates a new secret key and re-runs the hub's configure step, which sets it on the S3 server; the same `up` rewrites every Kubernetes Secret that carries it:",
+        "). Pulumi generates a new secret key and replaces the writer's S3HubWriter, which sets it on the S3 server through its admin API (the access key stays the same); the same `up` rewrites every Kubernetes Secret that carries it:",
       "",
       "```sh",
       "STACK=$(pulumi stack --show-name)",

@@ -1,6 +1,6 @@
 /**
- * Every binary a Pi hub downloads, pinned: the S3 server (Silo or RustFS) and the S3 admin client
- * (Silo's `mcli`). Each entry names the release, the GitHub release asset per architecture and the
+ * Every binary a Pi hub downloads, pinned: the S3 server (Silo or RustFS). No client is installed:
+ * `pulumi up` configures the bucket and users through the server's own APIs. Each entry names the release, the GitHub release asset per architecture and the
  * sha256 that release publishes for it; install-server.sh refuses any download whose sha256 differs,
  * before anything is installed. Nothing comes from dl.min.io, which answers 410 Gone for every
  * community MinIO build (see components/hub/README.md, "Where the hub's binaries come from").
@@ -41,10 +41,9 @@ export interface PinnedRelease {
 }
 
 const SILO_RELEASES = "https://github.com/pgsty/silo/releases/download";
-const MCLI_RELEASES = "https://github.com/pgsty/mc/releases/download";
 const RUSTFS_RELEASES = "https://github.com/rustfs/rustfs/releases/download";
 
-/** `RELEASE.2026-09-16T00-00-00Z` → `20260916000000.0.0`, the version in Silo's and mcli's asset names. */
+/** `RELEASE.2026-09-16T00-00-00Z` → `20260916000000.0.0`, the version in Silo's asset names. */
 export function siloPackageVersion(release: string): string {
   const m = /^RELEASE\.(\d{4})-(\d{2})-(\d{2})T(\d{2})-(\d{2})-(\d{2})Z$/.exec(release);
   if (!m) throw new Error(`"${release}" is not a Silo release tag (RELEASE.YYYY-MM-DDTHH-MM-SSZ)`);
@@ -56,11 +55,6 @@ function siloAsset(release: string, arch: HubArch, sha256: string): ReleaseAsset
   return { name, url: `${SILO_RELEASES}/${release}/${name}`, sha256 };
 }
 
-function mcliAsset(release: string, arch: HubArch, sha256: string): ReleaseAsset {
-  const name = `mcli_${siloPackageVersion(release)}_linux_${arch}.tar.gz`;
-  return { name, url: `${MCLI_RELEASES}/${release}/${name}`, sha256 };
-}
-
 /** RustFS names architectures the Rust way; the musl build runs on Debian 12 (the gnu build needs glibc >= 2.39). */
 const RUSTFS_MACHINE: Record<HubArch, string> = { arm64: "aarch64", amd64: "x86_64" };
 
@@ -70,12 +64,11 @@ function rustfsAsset(version: string, arch: HubArch, sha256: string): ReleaseAss
 }
 
 const SILO_VERSION = "RELEASE.2026-09-16T00-00-00Z";
-const MCLI_VERSION = "RELEASE.2026-09-16T00-00-00Z";
 const RUSTFS_VERSION = "1.0.0";
 
 /**
- * The releases this project pins. Checksums: Silo and mcli from the sha256 lines of the fork's own
- * Homebrew tap (pgsty/homebrew-infra, Formula/silo.rb and Formula/mcli.rb, which its release job
+ * The releases this project pins. Checksums: Silo from the sha256 lines of the fork's own
+ * Homebrew tap (pgsty/homebrew-infra, Formula/silo.rb, which its release job
  * updates from the release's checksum files); RustFS from the release's SHA256SUMS as copied into
  * third-party pins (see components/hub/README.md for what could and could not be cross-checked).
  */
@@ -91,17 +84,6 @@ export const PINNED_RELEASES = {
     source: "https://github.com/pgsty/homebrew-infra/blob/main/Formula/silo.rb",
     license: "AGPL-3.0-or-later",
   },
-  mcli: {
-    product: "mcli (pgsty/mc, Silo's S3 admin client)",
-    version: MCLI_VERSION,
-    binary: "mcli",
-    assets: {
-      arm64: mcliAsset(MCLI_VERSION, "arm64", "b7008ca2a1bc5735b6585981c59a3640a0daa152dc789df3d1a0d0438787de82"),
-      amd64: mcliAsset(MCLI_VERSION, "amd64", "4ba2814fd5507fbe6b4d237c359750b9119d28d7217495fa5b48002fcbd397ef"),
-    },
-    source: "https://github.com/pgsty/homebrew-infra/blob/main/Formula/mcli.rb",
-    license: "AGPL-3.0-or-later",
-  },
   rustfs: {
     product: "RustFS",
     version: RUSTFS_VERSION,
@@ -113,7 +95,7 @@ export const PINNED_RELEASES = {
     source: `${RUSTFS_RELEASES}/${RUSTFS_VERSION}/SHA256SUMS`,
     license: "Apache-2.0",
   },
-} as const satisfies Record<HubServer | "mcli", PinnedRelease>;
+} as const satisfies Record<HubServer, PinnedRelease>;
 
 /** Why `server: minio` is refused: said where the stack file is checked. */
 export const MINIO_REFUSAL =

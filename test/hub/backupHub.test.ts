@@ -2,7 +2,9 @@
  * BackupHub on an AWS hub under the mock runtime: the recorded inputs of every AWS resource it
  * registers (bucket hardening, lifecycle per prefix, object lock, one user + policy + key per writer)
  * and the secrecy of the keys it hands out. The hub plan's key-rotation URN is checked against the
- * URN the engine actually gave the AccessKey.
+ * URN the engine actually gave the AccessKey. On a Pi hub: PiHub installs the server, and the bucket and
+ * identities are the S3Hub resources of an s3 hub, pointed at the Pi, adopting the users and policies
+ * the former mcli step made (same access keys, PiHub's secrets, `homelab-backup-<writer>` policies).
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -13,13 +15,14 @@ import { WRITERS } from "../../components/core/hubConnection.js";
 import { hubRights } from "../../components/model.js";
 import { accessKeyUrn, hubPlan, piRotationUrns } from "../../components/hub/plan.js";
 import { writerPolicies, writerPolicy, writerUserName } from "../../components/hub/iam.js";
-import { ADMIN_USER, writerAccessKey } from "../../components/hub/pi/piHubSteps.js";
+import { ADMIN_USER, writerAccessKey, writerPolicyName } from "../../components/hub/pi/piHubSteps.js";
 import { prefixLifecycles } from "../../components/hub/retention.js";
 import {
   installMocks,
   isSecretOutput,
   recordingMocks,
   settle,
+  standIn,
   unwrapSecrets,
   valueOf,
   type RecordingMocks,
@@ -297,15 +300,75 @@ describe("BackupHub on AWS: outputs and plan", () => {
   });
 });
 
-describe("BackupHub on a Pi: delegates to PiHub", () => {
-  it("passes PiHub the hub, the lifecycles and every writer's policy document", () => {
+describe("BackupHub on a Pi: PiHub installs the server, S3Hub configures it through its APIs", () => {
+  const S3HUB = "homelab-backup:index:S3Hub";
+  const BUCKET = "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket";
+  const WRITER = "pulumi-nodejs:dynamic/homelab-backup:S3HubWriter";
+  const underPiS3 = (type: string) => rec.byType(type).filter((r) => r.parent === "hub-s3");
+
+  it("passes PiHub the hub and the writers in use, and nothing it no longer configures", () => {
     const args = unwrapSecrets(rec.one("homelab-backup:index:PiHub", "hub-pi").inputs);
     expect(args.hub.bucket).toBe("pi-backups");
-    expect(args.lifecycles).toEqual(prefixLifecycles(piStack));
-    expect(args.writerPolicies).toEqual(
-      JSON.parse(JSON.stringify(writerPolicies("pi-backups", { offsitePrefixes: ["postgres-backups/"] }))),
-    );
+    expect(args.writers).toEqual([...WRITERS]);
+    expect(args.lifecycles).toBeUndefined();
+    expect(args.writerPolicies).toBeUndefined();
     expect(rec.one("homelab-backup:index:PiHub", "hub-pi").parentType).toBe("homelab-backup:index:BackupHub");
+    expect(rec.byType("command:remote:Command").map((r) => r.name)).not.toContain("hub-pi-configure");
+  });
+
+  it("configures the bucket through an S3HubBucket at the Pi's endpoint, with the admin login, after the server is installed", async () => {
+    const s3 = rec.byType(S3HUB).filter((r) => r.parentType === "homelab-backup:index:BackupHub");
+    expect(s3.map((r) => r.name)).toContain("hub-s3");
+    // The AWS hub of this file is named "hub" too, but makes no S3Hub: every S3HubBucket here is the Pi's.
+    const piBucket = underPiS3(BUCKET)[0];
+    expect(underPiS3(BUCKET)).toHaveLength(1);
+    const b = unwrapSecrets(piBucket!.inputs);
+    expect(b.flavor).toBe("silo");
+    expect(b.endpointKey).toBe("hub.tls");
+    expect(b.request.target.endpoint).toBe("http://backup1.lan:9000");
+    expect(b.request.admin).toEqual({
+      accessKeyId: ADMIN_USER,
+      secretAccessKey: await valueOf(pi.adminCredentials.password),
+    });
+    expect(b.want).toMatchObject({ bucket: "pi-backups", versioning: "Enabled", objectLock: { days: 7 } });
+    expect(pulumi.runtime.isRpcSecret(piBucket!.inputs.request)).toBe(true);
+    // The admin key is read only once the last installation step is done: the request waits for the server.
+    expect(piBucket!.options!.dependencies.some((u) => u.endsWith("::hub-pi-monitoring"))).toBe(true);
+  });
+
+  it("adopts the old path's identities: user <writer>-backup with PiHub's secret, policy homelab-backup-<writer>, no key generated", async () => {
+    const writers = underPiS3(WRITER);
+    expect(writers.map((r) => r.name).sort()).toEqual(WRITERS.map((w) => `hub-s3-${w}`).sort());
+    for (const w of WRITERS) {
+      const req = unwrapSecrets(writers.find((r) => r.name === `hub-s3-${w}`)!.inputs.request);
+      expect(req.userName, w).toBe(writerPolicyName(w));
+      // The secret PiHub's RandomPassword `hub-pi-<writer>-secret-key` holds (the mocks' stand-in for it).
+      expect(req.key, w).toEqual({
+        accessKeyId: writerAccessKey(w),
+        secretAccessKey: standIn(
+          `hub-pi-${w}-secret-key/result`,
+          40,
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        ),
+      });
+      expect(await valueOf(pi.writers[w].secretAccessKey), w).toBe(req.key.secretAccessKey);
+      expect(await valueOf(pi.writers[w].accessKeyId), w).toBe(writerAccessKey(w));
+    }
+    const generated = [
+      ...rec.byType("random:index/randomString:RandomString"),
+      ...rec.byType("random:index/randomPassword:RandomPassword"),
+    ].filter((r) => r.parentType === S3HUB);
+    expect(generated.map((r) => r.name)).toEqual([]);
+  });
+
+  it("runs the conformance step after the bucket and every writer", () => {
+    const check = rec.byType("command:local:Command").find((r) => r.parent === "hub-s3")!;
+    expect(check.name).toBe("hub-s3-conformance");
+    for (const n of ["hub-s3-bucket", ...WRITERS.map((w) => `hub-s3-${w}`)])
+      expect(
+        check.options!.dependencies.some((u) => u.endsWith(`::${n}`)),
+        n,
+      ).toBe(true);
   });
 
   it("creates no AWS resource for a pi hub", () => {
@@ -345,20 +408,22 @@ describe("BackupHub on a Pi: delegates to PiHub", () => {
     expect(() => new BackupHubClass("nokey", { hub: piStack.hub!, lifecycles: [] })).toThrow(/sshPrivateKey/);
   });
 
-  it("names, in the key-rotation command, the URNs of the writer's generated secret and of the configure step", async () => {
-    // The resources exist under the PiHub with these names and types...
+  it("names, in the key-rotation command, the URNs of the writer's generated secret and of its S3HubWriter", async () => {
+    // The resources exist under the PiHub and the S3Hub with these names and types...
     const secret = rec.one("random:index/randomPassword:RandomPassword", "hub-pi-postgres-secret-key");
-    const configure = rec.one("command:remote:Command", "hub-pi-configure");
-    expect([secret.parent, configure.parent]).toEqual(["hub-pi", "hub-pi"]);
+    const writer = rec.one("pulumi-nodejs:dynamic/homelab-backup:S3HubWriter", "hub-s3-postgres");
+    expect([secret.parent, writer.parent]).toEqual(["hub-pi", "hub-s3"]);
     // ...and the engine names a grandchild with its ancestors' whole type chain: derived here with the SDK's
     // createUrn, and so the mocks name them too (tools/mocks.ts installMocks).
     const piUrn = rec.one("homelab-backup:index:PiHub", "hub-pi").urn!;
+    const s3Urn = rec.one("homelab-backup:index:S3Hub", "hub-s3").urn!;
     const expected = await Promise.all([
       valueOf(pulumi.createUrn(secret.name, secret.type, piUrn)),
-      valueOf(pulumi.createUrn(configure.name, configure.type, piUrn)),
+      valueOf(pulumi.createUrn(writer.name, writer.type, s3Urn)),
     ]);
     expect(expected[0]).toContain("homelab-backup:index:BackupHub$homelab-backup:index:PiHub$random:");
-    expect([secret.urn, configure.urn]).toEqual(expected);
+    expect(expected[1]).toContain("homelab-backup:index:BackupHub$homelab-backup:index:S3Hub$pulumi-nodejs:dynamic");
+    expect([secret.urn, writer.urn]).toEqual(expected);
     expect(piRotationUrns("postgres", pulumi.getStack(), "hub")).toEqual(expected);
     expect(await replacedUrns(hubPlan(piStack, hubRights(piStack)).restore)).toEqual(expected);
   });

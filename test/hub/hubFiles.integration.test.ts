@@ -4,23 +4,14 @@
  * values. Each tool is also shown a deliberately broken file, so a check that cannot fail would fail.
  */
 import { execFile } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HubConfig } from "../../components/config.js";
 import { COMPONENTS_DIR } from "../../components/core/files.js";
-import { WRITERS, type WriterName } from "../../components/core/hubConnection.js";
-import {
-  configureStdin,
-  piHubFiles,
-  piHubSettings,
-  serverUnit,
-  STAGING_DIR,
-  stepEnvironment,
-} from "../../components/hub/pi/piHubSteps.js";
-import type { PrefixLifecycle } from "../../components/hub/retention.js";
+import { piHubFiles, piHubSettings, serverUnit, STAGING_DIR } from "../../components/hub/pi/piHubSteps.js";
 
 const run = promisify(execFile);
 const HUB_DIR = path.join(COMPONENTS_DIR, "hub", "pi");
@@ -72,7 +63,6 @@ describe("shellcheck", () => {
 
   it("finds every step script", () => {
     expect(scripts.sort()).toEqual([
-      "configure-bucket.sh",
       "install-node-exporter.sh",
       "install-server.sh",
       "nixos-credentials.sh",
@@ -161,13 +151,11 @@ describe("the files the hub gets", () => {
       `${STAGING_DIR}/preflight.sh`,
       `${STAGING_DIR}/install-server.sh`,
       `${STAGING_DIR}/install-node-exporter.sh`,
-      `${STAGING_DIR}/configure-bucket.sh`,
       `${STAGING_DIR}/silo.service`,
     ]);
     expect(piHubFiles(piHubSettings(baseHub({ server: "rustfs", monitoring: false }))).map((f) => f.path)).toEqual([
       `${STAGING_DIR}/preflight.sh`,
       `${STAGING_DIR}/install-server.sh`,
-      `${STAGING_DIR}/configure-bucket.sh`,
       `${STAGING_DIR}/rustfs.service`,
     ]);
   });
@@ -176,115 +164,5 @@ describe("the files the hub gets", () => {
     for (const f of piHubFiles(piHubSettings(baseHub({ tls: true })))) {
       expect(f.content, f.path).not.toMatch(/(ROOT_PASSWORD|SECRET_KEY|ACCESS_KEY)\s*=/);
     }
-  });
-});
-
-describe("configure-bucket.sh, fed by components/hub/pi/piHubSteps.ts, against a recording MinIO client", () => {
-  /**
-   * The real script with the real stdin and environment that PiHub sends, and a stub `mcli` first on
-   * PATH that records each call (arguments, MC_HOST_hub, and stdin where mcli reads a secret or a
-   * policy). It proves the TypeScript encoding and the script's parsing agree, and that no secret is
-   * ever an argument. The script insists on root; CI runs it through `sudo -n env PATH=...`.
-   */
-  const SUDO = process.getuid?.() === 0 ? [] : ["sudo", "-n"];
-  const ADMIN = "p@ss/w:rd%+1 x-long";
-  const lifecycles: PrefixLifecycle[] = [
-    { prefix: "longhorn/", noncurrentDays: 7 },
-    { prefix: "postgres-backups/", expireDays: 14, noncurrentDays: 7 },
-  ];
-  const policyOf = (w: WriterName) => ({
-    Version: "2012-10-17",
-    Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::homelab-backups/${w}/*`] }],
-  });
-  const writers = WRITERS.map((w) => ({ writer: w, secretKey: `secret-of-${w}-0123456789`, policy: policyOf(w) }));
-
-  const STUB = [
-    "#!/usr/bin/env bash",
-    '{ printf "ARGV"; printf " %s" "$@"; printf "\\n"; printf "HOST %s\\n" "$MC_HOST_hub"; } >>"$STUB_LOG"',
-    'case " $* " in',
-    '  *" stat "*) [[ -n "${STUB_BUCKET_EXISTS:-}" ]] && exit 0; exit 1 ;;',
-    '  *" policy create "* | *" user add "*) printf "STDIN %s\\n" "$(base64 -w0)" >>"$STUB_LOG" ;;',
-    '  *" policy attach "*) if [[ -n "${STUB_ATTACHED:-}" ]]; then echo "mcli: <ERROR> The specified policy change is already in effect." >&2; exit 1; fi ;;',
-    "esac",
-    "",
-  ].join("\n");
-
-  async function configure(label: string, hubOver: Partial<HubConfig>, stubEnv: Record<string, string>) {
-    const root = path.join(dir, label);
-    mkdirSync(path.join(root, "bin"), { recursive: true });
-    writeFileSync(path.join(root, "bin", "mcli"), STUB, { mode: 0o755 });
-    const log = path.join(root, "calls.log");
-    writeFileSync(log, "");
-    chmodSync(log, 0o666);
-    const env = {
-      ...stepEnvironment("configure", piHubSettings(baseHub(hubOver)), lifecycles),
-      ...stubEnv,
-      STUB_LOG: log,
-      PATH: `${path.join(root, "bin")}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
-    };
-    const argv = [
-      ...SUDO,
-      "env",
-      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      "bash",
-      path.join(HUB_DIR, "configure-bucket.sh"),
-    ];
-    const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const child = execFile(argv[0], argv.slice(1), { timeout: 120_000 }, (err: any, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === "number" ? err.code : -1) : 0, stdout, stderr }),
-      );
-      child.stdin!.end(configureStdin(ADMIN, writers));
-    });
-    const lines = readFileSync(log, "utf8").trim().split("\n");
-    return { ...result, lines, calls: lines.filter((l) => l.startsWith("ARGV ")).map((l) => l.slice(5)) };
-  }
-
-  it("creates a locked, versioned bucket with one lifecycle rule per prefix and one user + policy per writer", async () => {
-    const r = await configure("fresh", { objectLock: { mode: "GOVERNANCE", days: 14 } }, {});
-    expect(r.stderr).toBe("");
-    expect(r.code).toBe(0);
-    const calls = r.calls.map((c) => c.replace(/^--config-dir \S+ --quiet --no-color /, ""));
-    expect(calls.slice(0, 6)).toEqual([
-      "stat hub/homelab-backups",
-      "mb --region fr-home-1 --with-lock hub/homelab-backups",
-      "version enable hub/homelab-backups",
-      "retention set --default GOVERNANCE 14d hub/homelab-backups",
-      "ilm rule rm --all --force hub/homelab-backups",
-      "ilm rule add --prefix longhorn/ --noncurrent-expire-days 7 hub/homelab-backups",
-    ]);
-    expect(calls[6]).toBe(
-      "ilm rule add --prefix postgres-backups/ --noncurrent-expire-days 7 --expire-days 14 hub/homelab-backups",
-    );
-    for (const w of WRITERS) {
-      expect(calls).toContain(`admin policy create hub homelab-backup-${w} /dev/stdin`);
-      expect(calls).toContain(`admin user add hub ${w}-backup`);
-      expect(calls).toContain(`admin policy attach hub homelab-backup-${w} --user ${w}-backup`);
-    }
-    // What mcli read on stdin: each policy document, then each secret key (one line).
-    const stdins = r.lines
-      .filter((l) => l.startsWith("STDIN "))
-      .map((l) => Buffer.from(l.slice(6), "base64").toString());
-    for (const w of writers) {
-      expect(stdins).toContain(JSON.stringify(w.policy));
-      expect(stdins).toContain(`${w.secretKey}\n`);
-    }
-    // The admin credentials reach mcli only through its environment, percent-encoded.
-    expect(new Set(r.lines.filter((l) => l.startsWith("HOST ")))).toEqual(
-      new Set([`HOST http://homelab-admin:${encodeURIComponent(ADMIN)}@127.0.0.1:9000`]),
-    );
-    for (const c of r.calls) {
-      expect(c).not.toContain(ADMIN);
-      for (const w of writers) expect(c).not.toContain(w.secretKey);
-    }
-    for (const s of [ADMIN, ...writers.map((w) => w.secretKey)]) expect(r.stdout).not.toContain(s);
-  });
-
-  it("leaves an existing bucket alone and accepts a policy that is already attached (a re-run converges)", async () => {
-    const r = await configure("rerun", {}, { STUB_BUCKET_EXISTS: "1", STUB_ATTACHED: "1" });
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.calls.some((c) => / mb /.test(` ${c} `))).toBe(false);
-    expect(r.calls.some((c) => c.includes("retention set"))).toBe(false);
-    expect(r.stdout).toContain("bucket homelab-backups exists");
-    expect(r.stdout.trim().split("\n").pop()).toBe("configure ok");
   });
 });

@@ -1,6 +1,6 @@
 /**
  * install-server.sh's download path, run for real (bash, sha256sum, tar, unzip, install): each
- * asset is built here as the release publishes it (Silo and mcli: a tar.gz with the bare binary;
+ * asset is built here as the release publishes it (Silo: a tar.gz with the bare binary;
  * RustFS: a zip), and a `curl` first on PATH serves it from a directory instead of GitHub, logging
  * every URL it is asked for. Everything after the transfer is the script's own: the sha256 check
  * before anything is installed, the unpacking, the install, and the record that makes a re-run
@@ -103,7 +103,6 @@ const curlLog = (root: string) =>
 describe("install-server.sh: every binary from its pinned GitHub release asset, checked against its sha256", () => {
   it.each([
     ["silo", PINNED_RELEASES.silo],
-    ["mcli", PINNED_RELEASES.mcli],
     ["rustfs (zip)", PINNED_RELEASES.rustfs],
   ])("%s: installs the architecture's asset once, and a re-run downloads nothing", async (label, pinned) => {
     const root = mkdtempSync(path.join(dir, `${label.split(" ")[0]}-`));
@@ -178,7 +177,6 @@ describe("install-server.sh: every binary from its pinned GitHub release asset, 
         "HUB_SERVER=minio",
         "HUB_VERSION=RELEASE.2025-09-07T16-13-09Z",
         "HUB_SERVER_ASSETS=x",
-        "HUB_CLIENT_ASSETS=x",
         "HUB_DATA_DIR=/nonexistent",
         "HUB_PORT=9000",
         "bash",
@@ -197,7 +195,7 @@ describe("the pinned releases", () => {
   it("are GitHub release assets of the version they name, with a sha256 each; none from dl.min.io", () => {
     for (const r of Object.values(PINNED_RELEASES)) {
       for (const a of Object.values(r.assets)) {
-        expect(a.url).toMatch(/^https:\/\/github\.com\/(pgsty\/silo|pgsty\/mc|rustfs\/rustfs)\/releases\/download\//);
+        expect(a.url).toMatch(/^https:\/\/github\.com\/(pgsty\/silo|rustfs\/rustfs)\/releases\/download\//);
         expect(a.url).toContain(`/${r.version}/`);
         expect(a.url.endsWith(`/${a.name}`)).toBe(true);
         expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -206,6 +204,7 @@ describe("the pinned releases", () => {
     }
     expect(PINNED_RELEASES.rustfs.assets.arm64.name).toBe("rustfs-linux-aarch64-musl-v1.0.0.zip");
     expect(PINNED_RELEASES.silo.assets.arm64.name).toBe("silo_20260916000000.0.0_linux_arm64.tar.gz");
-    expect(PINNED_RELEASES.mcli.assets.amd64.name).toBe("mcli_20260916000000.0.0_linux_amd64.tar.gz");
+    // Only servers: the bucket and users are configured through the server's APIs, so no client is pinned.
+    expect(Object.keys(PINNED_RELEASES).sort()).toEqual(["rustfs", "silo"]);
   });
 });

@@ -1,16 +1,16 @@
 /**
  * The Pi hub: the pure helpers of lib/piHub.ts, then the PiHub component under the mock runtime
- * (resources, triggers, secrets on stdin only, and the preflight → install → configure order).
+ * (resources, triggers, secrets on stdin only, and the preflight → install → node exporter order; the
+ * bucket and identities are configured through the server's APIs by S3Hub, test/hub/backupHub.test.ts).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { HubConfig } from "../../components/config.js";
 import { contentHash, readScript } from "../../components/core/files.js";
-import { WRITERS, type WriterName } from "../../components/core/hubConnection.js";
+import { WRITERS } from "../../components/core/hubConnection.js";
 import {
   adminPasswordError,
-  configureStdin,
-  lifecycleArg,
+  hubSteps,
   piHubErrors,
   piHubSettings,
   serverEnvFile,
@@ -18,7 +18,6 @@ import {
   stepCommand,
   stepTriggers,
 } from "../../components/hub/pi/piHubSteps.js";
-import type { PrefixLifecycle } from "../../components/hub/retention.js";
 import { piHubOf } from "../../components/hub/schema.js";
 import {
   installMocks,
@@ -49,21 +48,6 @@ const hub = (over: Partial<HubConfig> = {}): HubConfig =>
     ...over,
   }) as HubConfig;
 
-const lifecycles: PrefixLifecycle[] = [
-  { prefix: "longhorn/", noncurrentDays: 7 },
-  { prefix: "postgres-backups/", expireDays: 14, noncurrentDays: 7 },
-  { prefix: "postgres-backups/.partial/", expireDays: 1, noncurrentDays: 1 },
-];
-const policies = Object.fromEntries(
-  WRITERS.map((w) => [
-    w,
-    {
-      Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::homelab-backups/${w}/*`] }],
-    },
-  ]),
-) as Record<WriterName, object>;
-
 describe("piHubErrors", () => {
   it("accepts the example hub", () => {
     expect(piHubErrors(hub())).toEqual([]);
@@ -90,7 +74,7 @@ describe("piHubErrors", () => {
 });
 
 describe("stepCommand", () => {
-  it("runs install and configure through sudo -n for a non-root user, the read-only preflight without", () => {
+  it("runs install and node exporter through sudo -n for a non-root user, the read-only preflight without", () => {
     const s = piHubSettings(hub());
     expect(stepCommand("preflight", s)).toBe(
       "env HUB_DATA_DIR='/mnt/backup-hdd/minio' HUB_SERVER='silo' HUB_OS='debian' bash homelab-backup/preflight.sh",
@@ -101,86 +85,52 @@ describe("stepCommand", () => {
     expect(stepCommand("monitoring", s)).toBe(
       "sudo -n env HUB_TEXTFILE_DIR='/var/lib/prometheus/node-exporter' bash homelab-backup/install-node-exporter.sh",
     );
-    expect(stepCommand("configure", s, lifecycles)).toContain(
-      "HUB_LIFECYCLE='longhorn/:-:7 postgres-backups/:14:7 postgres-backups/.partial/:1:1'",
-    );
-    expect(stepCommand("configure", piHubSettings(hub({ ssh: { user: "root", port: 22 } })), lifecycles)).toMatch(
-      /^env /,
-    );
+    expect(stepCommand("install", piHubSettings(hub({ ssh: { user: "root", port: 22 } })))).toMatch(/^env /);
   });
 
-  it("passes object lock and TLS settings to the configure step", () => {
-    const cmd = stepCommand(
-      "configure",
-      piHubSettings(hub({ tls: true, objectLock: { mode: "COMPLIANCE", days: 30 } })),
-      lifecycles,
-    );
-    expect(cmd).toContain("HUB_OBJECT_LOCK='COMPLIANCE 30'");
-    expect(cmd).toContain("HUB_TLS='true'");
+  it("installs the server alone: no client release on the install step's command line", () => {
+    const cmd = stepCommand("install", piHubSettings(hub()));
+    expect(cmd).not.toMatch(/HUB_CLIENT|mcli|pgsty\/mc\//);
+  });
+});
+
+describe("hubSteps", () => {
+  it("keeps only the server's installation: no configure step on Debian or NixOS", () => {
+    expect(hubSteps({ os: "debian", monitoring: true })).toEqual(["preflight", "install", "monitoring"]);
+    expect(hubSteps({ os: "debian", monitoring: false })).toEqual(["preflight", "install"]);
+    expect(hubSteps({ os: "nixos", monitoring: true })).toEqual(["preflight", "credentials"]);
   });
 });
 
 describe("stepTriggers", () => {
-  const changed = (
-    step: "preflight" | "install" | "configure",
-    a: HubConfig,
-    b: HubConfig,
-    la = lifecycles,
-    lb = lifecycles,
-    pa = policies,
-    pb = policies,
-  ) => JSON.stringify(stepTriggers(step, a, la, pa)) !== JSON.stringify(stepTriggers(step, b, lb, pb));
+  const changed = (step: "preflight" | "install", a: HubConfig, b: HubConfig) =>
+    JSON.stringify(stepTriggers(step, a)) !== JSON.stringify(stepTriggers(step, b));
 
   it("start with the content hash of the step's script; the install step also hashes the unit", () => {
     expect(stepTriggers("preflight", hub())[0]).toBe(contentHash(readScript("hub/pi/preflight.sh")));
     const install = stepTriggers("install", hub());
     expect(install[0]).toBe(contentHash(readScript("hub/pi/install-server.sh")));
     expect(install[1]).toBe(contentHash(serverUnit(piHubSettings(hub())).content));
-    expect(stepTriggers("configure", hub(), lifecycles, policies)[0]).toBe(
-      contentHash(readScript("hub/pi/configure-bucket.sh")),
-    );
   });
 
   it("re-run exactly the steps that read a changed value", () => {
     const moved = hub({ dataDir: "/mnt/other" });
-    expect([
-      changed("preflight", hub(), moved),
-      changed("install", hub(), moved),
-      changed("configure", hub(), moved),
-    ]).toEqual([true, true, false]);
+    expect([changed("preflight", hub(), moved), changed("install", hub(), moved)]).toEqual([true, true]);
     const port = hub({ port: 9100, consolePort: 9101 });
-    expect([
-      changed("preflight", hub(), port),
-      changed("install", hub(), port),
-      changed("configure", hub(), port),
-    ]).toEqual([false, true, true]);
+    expect([changed("preflight", hub(), port), changed("install", hub(), port)]).toEqual([false, true]);
     const version = hub({
       version: "RELEASE.2026-10-01T00-00-00Z",
       sha256: { arm64: "1".repeat(64), amd64: "2".repeat(64) },
     });
-    expect([
-      changed("preflight", hub(), version),
-      changed("install", hub(), version),
-      changed("configure", hub(), version),
-    ]).toEqual([false, true, false]);
+    expect([changed("preflight", hub(), version), changed("install", hub(), version)]).toEqual([false, true]);
+    // Bucket settings are the S3HubBucket's now: a new lock re-runs no installation step.
     const lock = hub({ objectLock: { mode: "GOVERNANCE", days: 14 } });
-    expect([
-      changed("preflight", hub(), lock),
-      changed("install", hub(), lock),
-      changed("configure", hub(), lock),
-    ]).toEqual([false, false, true]);
-    const shorter = lifecycles.map((l) => (l.expireDays === 14 ? { ...l, expireDays: 7 } : l));
-    expect(changed("configure", hub(), hub(), lifecycles, shorter)).toBe(true);
-    const widened = { ...policies, etcd: { Version: "2012-10-17", Statement: [] } };
-    expect(changed("configure", hub(), hub(), lifecycles, lifecycles, policies, widened)).toBe(true);
+    expect([changed("preflight", hub(), lock), changed("install", hub(), lock)]).toEqual([false, false]);
   });
 
   it("are identical for an identical stack (an unchanged hub re-runs nothing)", () => {
-    for (const step of ["preflight", "install", "configure"] as const) {
-      expect(stepTriggers(step, hub(), lifecycles, policies)).toEqual(
-        stepTriggers(step, hub(), [...lifecycles], { ...policies }),
-      );
-    }
+    for (const step of ["preflight", "install", "monitoring"] as const)
+      expect(stepTriggers(step, hub())).toEqual(stepTriggers(step, hub({})));
   });
 });
 
@@ -197,33 +147,6 @@ describe("credentials formats", () => {
     expect(() => serverEnvFile("silo", "homelab-admin", "line\nbreak-here")).toThrow(/newline/);
     expect(adminPasswordError("pässwörd-longer")).toMatch(/printable ASCII/);
     expect(adminPasswordError("Plenty-long_and.fine @:/%+")).toBeUndefined();
-  });
-  it("encodes every stdin field in base64, one record per line", () => {
-    const text = configureStdin("admin-pass", [{ writer: "etcd", secretKey: "k e y", policy: { a: 1 } }]);
-    const [admin, writer] = text
-      .trim()
-      .split("\n")
-      .map((l) => l.split(" "));
-    expect(admin[0]).toBe("admin");
-    expect(Buffer.from(admin[1], "base64").toString()).toBe("admin-pass");
-    expect(writer.slice(1).map((f) => Buffer.from(f, "base64").toString())).toEqual([
-      "etcd",
-      "etcd-backup",
-      "k e y",
-      '{"a":1}',
-    ]);
-  });
-  it("refuses an archive transition on a pi hub's lifecycle", () => {
-    expect(() =>
-      lifecycleArg([
-        {
-          prefix: "etcd-snapshots/",
-          expireDays: 30,
-          noncurrentDays: 7,
-          archive: { afterDays: 10, storageClass: "GLACIER" },
-        },
-      ]),
-    ).toThrow(/only on AWS/);
   });
 });
 
@@ -252,33 +175,30 @@ describe("PiHub under the mock runtime", () => {
     generated = new PiHub("hub", {
       hub: piHubOf(hub()),
       sshPrivateKey: pulumi.secret(SSH_KEY),
-      lifecycles,
-      writerPolicies: policies,
+      writers: WRITERS,
     });
     given = new PiHub("hub2", {
       hub: piHubOf(hub({ ssh: { user: "root", port: 22 } })),
       sshPrivateKey: SSH_KEY,
       adminPassword: GIVEN_PASSWORD,
-      lifecycles,
-      writerPolicies: policies,
+      writers: ["etcd", "offsite"],
     });
-    await valueOf(generated.writers.offsite.secretAccessKey);
-    await valueOf(given.writers.offsite.secretAccessKey);
+    await valueOf(generated.writerSecrets.offsite);
+    await valueOf(given.writerSecrets.offsite);
     await settle();
   });
 
   const commands = () => rec.byType("command:remote:Command").filter((r) => r.parent === "hub");
 
-  it("registers the staging command, one upload per file and the four steps, all children of the component", async () => {
+  it("registers the staging command, one upload per file and the three installation steps, all children of the component", async () => {
     expect(rec.one("homelab-backup:index:PiHub", "hub")).toBeDefined();
     expect(
       commands()
         .map((r) => r.name)
         .sort(),
-    ).toEqual(["hub-configure", "hub-install", "hub-monitoring", "hub-preflight", "hub-staging"]);
+    ).toEqual(["hub-install", "hub-monitoring", "hub-preflight", "hub-staging"]);
     const uploads = rec.byType("command:remote:CopyToRemote").filter((r) => r.parent === "hub");
     expect(uploads.map((r) => unwrapSecrets(r.inputs.remotePath)).sort()).toEqual([
-      "homelab-backup/configure-bucket.sh",
       "homelab-backup/install-node-exporter.sh",
       "homelab-backup/install-server.sh",
       "homelab-backup/preflight.sh",
@@ -297,7 +217,7 @@ describe("PiHub under the mock runtime", () => {
     );
   });
 
-  it("generates the admin password and one secret key per writer, unless the admin password is given", () => {
+  it("generates the admin password and one secret key per writer in use, under the names they always had, unless the admin password is given", () => {
     const passwords = rec.byType("random:index/randomPassword:RandomPassword");
     expect(
       passwords
@@ -305,17 +225,22 @@ describe("PiHub under the mock runtime", () => {
         .map((r) => r.name)
         .sort(),
     ).toEqual(["hub-admin-password", ...WRITERS.map((w) => `hub-${w}-secret-key`)].sort());
-    expect(passwords.filter((r) => r.parent === "hub2").map((r) => r.name)).not.toContain("hub2-admin-password");
+    expect(
+      passwords
+        .filter((r) => r.parent === "hub2")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual(["hub2-etcd-secret-key", "hub2-offsite-secret-key"]);
   });
 
   it("gives each step the triggers of piHubSteps.ts, which start with the script's content hash", () => {
-    for (const step of ["preflight", "install", "monitoring", "configure"] as const) {
+    for (const step of ["preflight", "install", "monitoring"] as const) {
       const r = rec.one("command:remote:Command", `hub-${step}`);
-      expect(r.inputs.triggers, step).toEqual(stepTriggers(step, hub(), lifecycles, policies));
+      expect(r.inputs.triggers, step).toEqual(stepTriggers(step, hub()));
     }
   });
 
-  it("runs preflight, then install, then node exporter, then configure", () => {
+  it("runs preflight, then install, then node exporter, the last step the one the API configuration waits for", () => {
     expect(deps.get("hub-preflight")).toContain("hub-file-preflight");
     expect(deps.get("hub-install")).toEqual(
       expect.arrayContaining(["hub-preflight", "hub-file-install-server", "hub-file-silo"]),
@@ -323,9 +248,9 @@ describe("PiHub under the mock runtime", () => {
     expect(deps.get("hub-monitoring")).toEqual(
       expect.arrayContaining(["hub-install", "hub-file-install-node-exporter"]),
     );
-    expect(deps.get("hub-configure")).toEqual(expect.arrayContaining(["hub-monitoring", "hub-file-configure-bucket"]));
     expect(deps.get("hub-preflight")).not.toContain("hub-install");
-    for (const u of ["hub-file-preflight", "hub-file-install-server", "hub-file-configure-bucket", "hub-file-silo"])
+    expect(generated.serverReady.__name ?? "").toBe("hub-monitoring");
+    for (const u of ["hub-file-preflight", "hub-file-install-server", "hub-file-silo"])
       expect(deps.get(u), u).toContain("hub-staging");
   });
 
@@ -341,21 +266,14 @@ describe("PiHub under the mock runtime", () => {
     }
   });
 
-  it("passes the admin password and writer keys on stdin, secret-wrapped, and never on a command line", async () => {
+  it("passes the admin password on stdin, secret-wrapped, and no secret on a command line", async () => {
     const install = rec.one("command:remote:Command", "hub-install");
-    const configure = rec.one("command:remote:Command", "hub-configure");
     expect(pulumi.runtime.isRpcSecret(install.inputs.stdin)).toBe(true);
-    expect(pulumi.runtime.isRpcSecret(configure.inputs.stdin)).toBe(true);
     const adminPassword = await valueOf(generated.adminPassword);
     expect(adminPassword).toHaveLength(40);
     expect(unwrapSecrets(install.inputs.stdin)).toBe(serverEnvFile("silo", "homelab-admin", adminPassword));
-    const stdin = unwrapSecrets(configure.inputs.stdin) as string;
     const secrets: string[] = [adminPassword];
-    for (const w of WRITERS) {
-      const key = await valueOf(generated.writers[w].secretAccessKey as pulumi.Output<string>);
-      secrets.push(key);
-      expect(stdin).toContain(Buffer.from(key).toString("base64"));
-    }
+    for (const w of WRITERS) secrets.push(await valueOf(generated.writerSecrets[w] as pulumi.Output<string>));
     for (const r of commands()) {
       const visible = JSON.stringify([r.inputs.create, r.inputs.triggers, r.inputs.environment ?? null]);
       for (const s of secrets) expect(visible, r.name).not.toContain(s);
@@ -365,14 +283,14 @@ describe("PiHub under the mock runtime", () => {
     );
   });
 
-  it("exposes the admin password and every writer credential as secrets", async () => {
+  it("exposes the admin password and every writer's secret as secrets", async () => {
     expect(await valueOf(generated.adminUser)).toBe("homelab-admin");
     expect(await isSecretOutput(generated.adminPassword)).toBe(true);
     expect(await valueOf(given.adminPassword)).toBe(GIVEN_PASSWORD);
     for (const w of WRITERS) {
-      expect(await valueOf(generated.writers[w].accessKeyId)).toBe(`${w}-backup`);
-      expect(await isSecretOutput(generated.writers[w].accessKeyId)).toBe(true);
-      expect(await isSecretOutput(generated.writers[w].secretAccessKey)).toBe(true);
+      expect(await valueOf(generated.writerSecrets[w])).toHaveLength(40);
+      expect(await isSecretOutput(generated.writerSecrets[w])).toBe(true);
     }
+    expect(Object.keys(given.writerSecrets).sort()).toEqual(["etcd", "offsite"]);
   });
 });

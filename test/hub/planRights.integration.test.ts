@@ -1,7 +1,7 @@
 /**
  * plan.md's "Writer credentials" table states the rights of the identities that are deployed: each row
  * is compared with the policy document the rendered resources attach to that identity (an AWS user
- * policy, a Pi hub's configure step input, an s3 hub's S3HubWriter), for the example stack and each
+ * policy, the S3HubWriter of a Pi hub or an s3 hub), for the example stack (a Pi hub) and each
  * fixture; and every identity that exists has a row.
  */
 import * as path from "node:path";
@@ -42,14 +42,6 @@ async function attachedPolicies(file: string): Promise<Map<string, PolicyDocumen
     out.set(r.name.replace(/^hub-|-policy$/g, ""), JSON.parse(unwrapSecrets(r.inputs.policy)));
   for (const r of rec.resources.filter((x) => x.type.endsWith(":S3HubWriter")))
     out.set(r.name.replace(/^hub-s3-/, ""), unwrapSecrets(r.inputs.request).policy);
-  for (const r of rec.byType("command:remote:Command").filter((x) => x.name === "hub-pi-configure")) {
-    for (const line of String(unwrapSecrets(r.inputs.stdin)).split("\n")) {
-      const [kind, writer, , , policy] = line.split(" ");
-      if (kind !== "writer") continue;
-      const text = (b64: string) => Buffer.from(b64, "base64").toString("utf8");
-      out.set(text(writer), JSON.parse(text(policy)));
-    }
-  }
   return out;
 }
 

@@ -1,7 +1,7 @@
 /** The Pi hub's server section of plan.md, pure: read from the release table it documents. */
 import { describe, expect, it } from "vitest";
 import { PINNED_RELEASES } from "../../components/hub/releases.js";
-import { piServerPlan, type PiServerPlanInput } from "../../components/hub/pi/serverPlan.js";
+import { piHubApis, piServerPlan, type PiServerPlanInput } from "../../components/hub/pi/serverPlan.js";
 
 const hub = (over: Partial<PiServerPlanInput> = {}): PiServerPlanInput => ({
   server: "silo",
@@ -11,7 +11,41 @@ const hub = (over: Partial<PiServerPlanInput> = {}): PiServerPlanInput => ({
   tls: false,
   dataDir: "/mnt/hdd/s3",
   monitoring: true,
+  bucket: "homelab-backups",
+  writers: ["longhorn", "postgres"],
   ...over,
+});
+
+describe("plan.md: which API configures what on a Pi hub, and what the move from the mcli step changes", () => {
+  it("bucket settings through the S3 API; identities through madmin on Silo", () => {
+    const rows = Object.fromEntries(piHubApis(hub()));
+    expect(rows.bucket).toMatch(/^S3 API: CreateBucket/);
+    expect(rows.versioning).toMatch(/^S3 API: PutBucketVersioning/);
+    expect(rows.lifecycle).toMatch(/^S3 API: PutBucketLifecycleConfiguration/);
+    expect(rows["object lock"]).toMatch(/not asked/);
+    expect(rows["writer users and canned policies"]).toMatch(/^madmin \(`\/minio\/admin\/v3`/);
+    expect(Object.fromEntries(piHubApis(hub({ objectLock: { mode: "GOVERNANCE", days: 7 } })))["object lock"]).toMatch(
+      /PutObjectLockConfiguration/,
+    );
+  });
+
+  it("identities through RustFS's own API over https, its madmin alias over plain http", () => {
+    const over = (tls: boolean) =>
+      Object.fromEntries(piHubApis(hub({ server: "rustfs", tls })))["writer users and canned policies"];
+    expect(over(true)).toMatch(/^RustFS's own admin API \(`\/rustfs\/admin\/v3`/);
+    expect(over(false)).toMatch(/^RustFS's madmin alias \(`\/minio\/admin\/v3`/);
+  });
+
+  it("says the machine running pulumi up must reach the S3 port, and that no key changes from the old path", () => {
+    const md = piServerPlan(hub());
+    expect(md).toContain("must now reach the hub's S3 port, `http://backup-pi.lan:9000` (before, only SSH");
+    expect(md).toMatch(/moves over with \*\*no key change\*\*/);
+    expect(md).toContain("same access keys (`<writer>-backup`) and the same secrets");
+    expect(md).toContain("canned policies keep their names (`homelab-backup-<writer>`), so each is replaced in place");
+    expect(md).toContain("The old configure step's Command leaves the state with no remote action");
+    expect(md).toContain("(`longhorn`, `postgres`)");
+    expect(piServerPlan(hub({ tls: true }))).toContain("`https://backup-pi.lan:9000`");
+  });
 });
 
 describe("plan.md: the hub's server", () => {
@@ -20,14 +54,14 @@ describe("plan.md: the hub's server", () => {
     expect(md).toContain(
       `Silo (the maintained MinIO fork) ${PINNED_RELEASES.silo.version} runs on a Debian host (backup-pi.lan) as \`silo.service\``,
     );
-    for (const r of [PINNED_RELEASES.silo, PINNED_RELEASES.mcli]) {
-      for (const a of Object.values(r.assets)) {
-        expect(md).toContain(`[${a.name}](${a.url})`);
-        expect(md).toContain(`\`${a.sha256}\``);
-      }
-      expect(md).toContain(r.source);
+    const r = PINNED_RELEASES.silo;
+    for (const a of Object.values(r.assets)) {
+      expect(md).toContain(`[${a.name}](${a.url})`);
+      expect(md).toContain(`\`${a.sha256}\``);
     }
+    expect(md).toContain(r.source);
     expect(md).not.toContain("dl.min.io");
+    expect(md).not.toMatch(/mcli_|pgsty\/mc\//);
     expect(md).toContain("### What the hub guarantees, and what it cannot");
     expect(md).toMatch(/cannot survive its own disk/);
     expect(md).toContain("### Migrating a MinIO hub to Silo");

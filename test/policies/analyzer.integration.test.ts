@@ -120,9 +120,10 @@ describe("the policy pack through its analyzer server", () => {
       (rs) =>
         mutate(
           rs,
-          (r) => r.name === "hub-pi-configure",
+          (r) => r.name === "hub-s3-bucket",
           (i) => {
-            i.create = i.create.replace("HUB_ALLOW_PLAIN_HTTP='true'", "HUB_ALLOW_PLAIN_HTTP='false'");
+            // The example's Pi hub is plain http with the opt-out: without it, refused under hub.tls.
+            i.allowPlainHttp = false;
           },
         ),
       "s3-bucket-protected",
@@ -133,9 +134,9 @@ describe("the policy pack through its analyzer server", () => {
       (rs) =>
         mutate(
           rs,
-          (r) => r.name === "hub-pi-configure",
+          (r) => r.name === "hub-s3-bucket",
           (i) => {
-            i.create = i.create.replace("HUB_OBJECT_LOCK='GOVERNANCE 7'", "HUB_OBJECT_LOCK='GOVERNANCE 365'");
+            i.want.objectLock.days = 365;
           },
         ),
       "s3-bucket-protected",
@@ -146,9 +147,9 @@ describe("the policy pack through its analyzer server", () => {
       (rs) =>
         mutate(
           rs,
-          (r) => r.name === "hub-pi-configure",
+          (r) => r.name === "hub-s3-bucket",
           (i) => {
-            i.create = i.create.replace("HUB_VERSIONING='Enabled'", "HUB_VERSIONING='Suspended'");
+            i.want.versioning = "Suspended";
           },
         ),
       "s3-bucket-protected",

@@ -1,11 +1,11 @@
 /**
  * The bucket guarantees on every hub kind (policies/s3Bucket.ts), judged from the resources each kind
- * registers, built here by the hub code itself: the Pi hub's configure Command (piHubSteps.ts
- * stepCommand) and the s3 hub's S3HubBucket inputs (s3HubResources.ts bucketWant) or, with manage none,
- * its conformance Command. Every verdict names the stack key to change.
+ * registers, built here by the hub code itself: the S3HubBucket inputs (s3HubResources.ts bucketWant) of a
+ * Pi hub (at the endpoint its hub section gives, hubConnection) or an s3 hub, or, with manage none, the
+ * s3 hub's conformance Command. Every verdict names the stack key to change.
  */
 import { describe, expect, it } from "vitest";
-import { piHubSettings, stepCommand } from "../../components/hub/pi/piHubSteps.js";
+import { hubConnection } from "../../components/core/hubConnection.js";
 import type { PrefixLifecycle } from "../../components/hub/retention.js";
 import { hubWithDefaults, type HubInput } from "../../components/hub/schema.js";
 import { bucketWant } from "../../components/hub/s3/s3HubResources.js";
@@ -41,7 +41,7 @@ const schedule = (ttl: string): PolicyInput => ({
 });
 
 // ---------------------------------------------------------------------------------------------
-// Pi hub: the configure step's command is what the server is configured with
+// Pi hub: its bucket is an S3HubBucket too (components/hub/backupHub.ts), at the endpoint hub.tls gives
 // ---------------------------------------------------------------------------------------------
 
 const piHub = (over: Partial<HubInput> = {}) =>
@@ -54,36 +54,63 @@ const piHub = (over: Partial<HubInput> = {}) =>
     ...over,
   } as HubInput);
 
-const configure = (create: string): PolicyInput => ({
-  type: "command:remote:Command",
-  name: "hub-pi-configure",
-  props: { create, addPreviousOutputInEnv: false },
-  additionalSecretOutputs: ["stdin"],
-});
-const piConfigure = (over: Partial<HubInput> = {}) =>
-  configure(stepCommand("configure", piHubSettings(piHub(over)), LIFECYCLES));
+/** The Pi hub's S3HubBucket inputs, as BackupHub registers them (endpoint from hubConnection, endpointKey hub.tls). */
+function piBucket(
+  over: Partial<HubInput> = {},
+  want: (w: Record<string, unknown>) => Record<string, unknown> = (w) => w,
+): PolicyInput {
+  const hub = piHub(over);
+  const endpoint = hubConnection(hub).endpoint;
+  return {
+    type: "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket",
+    name: "hub-s3-bucket",
+    props: {
+      request: { target: { endpoint } },
+      want: want(
+        bucketWant(
+          hubBucketSettings({
+            bucket: hub.bucket,
+            endpoint,
+            flavor: hub.server === "rustfs" ? "rustfs" : "silo",
+            lifecycles: LIFECYCLES,
+            objectLock: hub.objectLock,
+          }),
+        ),
+      ),
+      resourceId: `${endpoint}/${hub.bucket}`,
+      endpoint,
+      flavor: hub.server === "rustfs" ? "rustfs" : "silo",
+      allowPlainHttp: hub.allowPlainHttp ?? false,
+      endpointKey: "hub.tls",
+    },
+    additionalSecretOutputs: ["request"],
+  };
+}
 
-describe("s3-bucket-protected on a Pi hub", () => {
+describe("s3-bucket-protected on a Pi hub (its S3HubBucket)", () => {
   it("accepts TLS, versioning and a lock within the shortest retention", () => {
-    expect(bucketVerdicts([piConfigure({ tls: true, objectLock: { mode: "GOVERNANCE", days: 7 } })])).toEqual([]);
-    expect(bucketVerdicts([piConfigure({ tls: true })])).toEqual([]);
+    expect(bucketVerdicts([piBucket({ tls: true, objectLock: { mode: "GOVERNANCE", days: 7 } })])).toEqual([]);
+    expect(bucketVerdicts([piBucket({ tls: true })])).toEqual([]);
+    expect(bucketVerdicts([piBucket({ tls: true, server: "rustfs" })])).toEqual([]);
   });
 
-  it("refuses plain HTTP (tls false) unless the stack opts out, naming hub.tls", () => {
-    expect(bucketVerdicts([piConfigure({ tls: false })])).toEqual([
+  it("refuses plain HTTP (tls false) unless the stack opts out, naming hub.tls, not hub.endpoint", () => {
+    expect(bucketVerdicts([piBucket({ tls: false })])).toEqual([
       {
         level: "mandatory",
         key: "hub.tls",
-        resource: "hub-pi-configure",
-        message: expect.stringMatching(/plain HTTP to the network.*hub\.allowPlainHttp: true/),
+        resource: "hub-s3-bucket",
+        message: expect.stringMatching(
+          /^pi hub bucket homelab-backups: endpoint "http:\/\/backup1\.lab:9000" is not https: .*set hub\.tls: true .*hub\.allowPlainHttp: true/,
+        ),
       },
     ]);
     // The opt-out is reported, never silent.
-    expect(bucketVerdicts([piConfigure({ tls: false, allowPlainHttp: true })])).toEqual([
+    expect(bucketVerdicts([piBucket({ tls: false, allowPlainHttp: true })])).toEqual([
       {
         level: "advisory",
         key: "hub.tls",
-        resource: "hub-pi-configure",
+        resource: "hub-s3-bucket",
         message: expect.stringMatching(/as the stack accepts/),
       },
     ]);
@@ -91,11 +118,11 @@ describe("s3-bucket-protected on a Pi hub", () => {
 
   it("refuses a lock longer than the shortest retention on the bucket (not the longest), naming hub.objectLock.days", () => {
     // etcd-snapshots/ expires after 7 days; the staging prefixes' one-day expiry is no class's retention.
-    expect(bucketVerdicts([piConfigure({ tls: true, objectLock: { mode: "GOVERNANCE", days: 14 } })])).toEqual([
+    expect(bucketVerdicts([piBucket({ tls: true, objectLock: { mode: "GOVERNANCE", days: 14 } })])).toEqual([
       {
         level: "mandatory",
         key: "hub.objectLock.days",
-        resource: "hub-pi-configure",
+        resource: "hub-s3-bucket",
         message: expect.stringMatching(
           /14 days, longer than the shortest retention on the bucket \(7 days, lifecycle expiry of "etcd-snapshots\/"\)/,
         ),
@@ -103,21 +130,19 @@ describe("s3-bucket-protected on a Pi hub", () => {
     ]);
     // A Velero ttl shorter than every expiry bounds the lock too.
     expect(
-      bucketVerdicts([piConfigure({ tls: true, objectLock: { mode: "GOVERNANCE", days: 7 } }), schedule("72h")]),
+      bucketVerdicts([piBucket({ tls: true, objectLock: { mode: "GOVERNANCE", days: 7 } }), schedule("72h")]),
     ).toEqual([
       expect.objectContaining({ key: "hub.objectLock.days", message: expect.stringMatching(/3 days, Velero ttl 72h/) }),
     ]);
   });
 
-  it("refuses versioning that is not Enabled in the configure step", () => {
-    const cmd = stepCommand("configure", piHubSettings(piHub({ tls: true })), LIFECYCLES);
-    expect(cmd).toContain("HUB_VERSIONING='Enabled'");
-    expect(bucketVerdicts([configure(cmd.replace("HUB_VERSIONING='Enabled'", "HUB_VERSIONING='Suspended'"))])).toEqual([
+  it("refuses versioning that is not Enabled", () => {
+    expect(bucketVerdicts([piBucket({ tls: true }, (w) => ({ ...w, versioning: "Suspended" }))])).toEqual([
       {
         level: "mandatory",
         key: "hub",
-        resource: "hub-pi-configure",
-        message: expect.stringMatching(/versioning is not Enabled \(HUB_VERSIONING is "Suspended"\)/),
+        resource: "hub-s3-bucket",
+        message: expect.stringMatching(/versioning is "Suspended", not "Enabled"/),
       },
     ]);
   });
@@ -269,9 +294,9 @@ describe("plan.md's policy verdicts", () => {
     const clean = renderPlan(stack, [], POLICY_NAMES);
     for (const name of POLICY_NAMES) expect(clean).toContain(`\`${name}\``);
     expect(clean).toContain("No mandatory policy is violated.");
-    const verdicts = evaluatePolicies([piConfigure({ tls: false })]);
+    const verdicts = evaluatePolicies([piBucket({ tls: false })]);
     const failing = renderPlan(stack, verdicts, POLICY_NAMES);
     expect(failing).toContain("| Policy | Level | Stack key | Resource | Message |");
-    expect(failing).toMatch(/\| s3-bucket-protected \| mandatory \| `hub\.tls` \| hub-pi-configure \|/);
+    expect(failing).toMatch(/\| s3-bucket-protected \| mandatory \| `hub\.tls` \| hub-s3-bucket \|/);
   });
 });

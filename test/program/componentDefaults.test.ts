@@ -314,7 +314,7 @@ describe("components built with only their required args apply the schema's defa
 
   it("PiHub: a pi hub needs its host, SSH user and data directory", async () => {
     const stack = parse({ hub: PI_HUB, etcd: {} }, { hubSshPrivateKey: "KEY" });
-    const common = { sshPrivateKey: "KEY", lifecycles: [], writerPolicies: { etcd: {} } };
+    const common = { sshPrivateKey: "KEY", writers: ["etcd"] as const };
     const rs = await sameAsSchema(
       () =>
         new lib.PiHub("hub", {

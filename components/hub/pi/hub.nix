@@ -65,8 +65,6 @@ let
   # services.minio starts `${package}/bin/minio`: Silo ships `silo`, so the alias.
   silo = fromRelease "silo" [ "minio" ];
   rustfs = fromRelease "rustfs" [ ];
-  # Silo's S3 admin client: `pulumi up` creates the bucket, users and policies with it.
-  mcli = fromRelease "mcli" [ ];
 
   # A timer for a hub job: a run missed while the hub was off starts at the next boot (Persistent).
   jobTimer = onCalendar: {
@@ -81,7 +79,8 @@ in
 {
   config = lib.mkMerge [
     {
-      environment.systemPackages = [ mcli ] ++ lib.optional (offsite != null) pkgs.rclone;
+      # No S3 client: `pulumi up` configures the bucket, users and policies through the server's own APIs.
+      environment.systemPackages = lib.optional (offsite != null) pkgs.rclone;
       # The module's own directory: root-only; the SSH user stages files in staging/.
       systemd.tmpfiles.rules = [
         "d ${stateDir} 0711 root root - -"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the hub's S3 server (Silo or RustFS, at the pinned release) and Silo's S3 admin client
-# (mcli) as a systemd service, and waits until the server answers. Every download is a GitHub
+# Installs the hub's S3 server (Silo or RustFS, at the pinned release) as a systemd service, and
+# waits until the server answers. The bucket and users are then configured by `pulumi up` through the
+# server's S3 and admin APIs (components/hub/backupHub.ts), so no client is installed. Every download is a GitHub
 # release asset named on the command line with its sha256 (components/hub/releases.ts); a download
 # whose sha256 differs is refused before anything is installed; nothing comes from the withdrawn
 # MinIO download site.
@@ -11,9 +12,8 @@
 # the old minio.service is stopped and disabled, and Silo serves the same data directory as the
 # same service user (same on-disk format).
 #
-# Input (environment): HUB_SERVER (silo | rustfs), HUB_VERSION, HUB_SERVER_ASSETS and
-# HUB_CLIENT_ASSETS ("<arch> <url> <sha256>" per architecture, space-separated), HUB_CLIENT_VERSION,
-# HUB_DATA_DIR, HUB_PORT, HUB_TLS (true | false). Standard input: the content of the server's
+# Input (environment): HUB_SERVER (silo | rustfs), HUB_VERSION, HUB_SERVER_ASSETS ("<arch> <url>
+# <sha256>" per architecture, space-separated), HUB_DATA_DIR, HUB_PORT, HUB_TLS (true | false). Standard input: the content of the server's
 # EnvironmentFile (admin credentials). It is written root-only (0600) and never passed on a command line.
 # The unit file is read from this script's directory (<server>.service, uploaded beside it).
 # shellcheck source-path=SCRIPTDIR
@@ -109,7 +109,7 @@ retire_minio() {
 
 main() {
   local server="${HUB_SERVER:?HUB_SERVER is not set}" version="${HUB_VERSION:?HUB_VERSION is not set}"
-  local server_assets="${HUB_SERVER_ASSETS:?HUB_SERVER_ASSETS is not set}" client_assets="${HUB_CLIENT_ASSETS:?HUB_CLIENT_ASSETS is not set}"
+  local server_assets="${HUB_SERVER_ASSETS:?HUB_SERVER_ASSETS is not set}"
   local data_dir="${HUB_DATA_DIR:?HUB_DATA_DIR is not set}"
   local port="${HUB_PORT:?HUB_PORT is not set}" tls="${HUB_TLS:-false}"
   local arch user certs_dir health_path changes="" env_tmp scheme curl_tls=()
@@ -131,7 +131,6 @@ main() {
   grep -q . "$env_tmp" || fail "credentials" "no EnvironmentFile content on standard input"
 
   changes+="$(install_binary "$server_assets" "$arch" "$server")"
-  changes+="$(install_binary "$client_assets" "$arch" mcli)"
 
   if ! id -u "$user" >/dev/null 2>&1; then
     useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"

@@ -15,7 +15,7 @@ import { readScript } from "../../core/files.js";
 import type { HubConnection } from "../../core/hubConnection.js";
 import { fillTemplate, toSystemdCalendar } from "../../core/systemd.js";
 import { offsiteSyncEnv, offsiteTextfilePath } from "../../offsite/logic.js";
-import { PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "../releases.js";
+import { serverRelease, type HubServer, type PinnedRelease } from "../releases.js";
 
 /** The module's own directory on the hub: everything `pulumi up` writes on a NixOS hub is under it. */
 export const NIXOS_STATE_DIR = "/var/lib/homelab-backup";
@@ -44,7 +44,6 @@ export const NIXOS_PATHS = {
   /** The arrivals check's EnvironmentFile (settings and notify credentials), root-only 0600. */
   arrivalsEnv: `${NIXOS_STATE_DIR}/arrivals.env`,
   /** Tools the module installs into the system profile. */
-  mcli: "/run/current-system/sw/bin/mcli",
   rclone: "/run/current-system/sw/bin/rclone",
 } as const;
 
@@ -124,10 +123,7 @@ export function renderNixosModule(
   offsite?: NixosOffsite,
   arrivals?: NixosArrivals,
 ): string {
-  const releases = {
-    [s.server]: releaseValue(serverRelease(s.server, s.version, s.sha256)),
-    mcli: releaseValue(PINNED_RELEASES.mcli),
-  };
+  const releases = { [s.server]: releaseValue(serverRelease(s.server, s.version, s.sha256)) };
   const offsiteValue = offsite
     ? `{\n    script = ${nixText(offsite.script, "    ")};\n    environment = ${nixValue(offsite.environment, "    ")};\n    onCalendar = ${nixValue(offsite.onCalendar, "    ")};\n  }`
     : "null";

@@ -1,11 +1,13 @@
 /**
- * A Raspberry Pi (or any 64-bit Linux box with systemd) as the backup hub, provisioned over SSH.
- * Debian: preflight → install the pinned S3 server (Silo or RustFS, sha256-checked) as a systemd
- * service → node exporter (`hub.monitoring`) → configure the bucket and one user + policy per
- * writer. NixOS: the server, node exporter and off-site timer come from the rendered NixOS module
- * (uploaded beside the scripts for the user to import), so the steps are preflight → put the
- * credentials file where the module reads it → configure; nothing is written outside the module's
- * own directory. Every step is a repository script (components/hub/) uploaded with CopyToRemote and
+ * A Raspberry Pi (or any 64-bit Linux box with systemd) as the backup hub: its S3 server, installed
+ * and started over SSH. Debian: preflight → install the pinned S3 server (Silo or RustFS,
+ * sha256-checked) as a systemd service → node exporter (`hub.monitoring`). NixOS: the server, node
+ * exporter and off-site timer come from the rendered NixOS module (uploaded beside the scripts for the
+ * user to import), so the steps are preflight → put the credentials file where the module reads it;
+ * nothing is written outside the module's own directory. The bucket and the writers' identities are
+ * not configured here: BackupHub (components/hub/backupHub.ts) configures them through the server's S3
+ * and admin APIs with the S3Hub resources an s3 hub uses, with the admin login and the writers' secrets
+ * made here (under the names the mcli-based configure step used, so their values stay). Every step is a repository script (components/hub/) uploaded with CopyToRemote and
  * run by a remote Command whose triggers are the script's content hash and the stack values it
  * reads, so an unchanged hub changes nothing. Secrets travel on stdin only. Destroying the component
  * removes nothing from the hub: a backup server is not torn down by a `pulumi destroy` of its
@@ -15,11 +17,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { remote } from "@pulumi/command";
 import { contentHash, readScript } from "../../core/files.js";
-import { WRITERS, type WriterCredentials, type WriterName } from "../../core/hubConnection.js";
+import { WRITERS, type WriterName } from "../../core/hubConnection.js";
 import { renderNixosModule, type NixosArrivals, type NixosOffsite } from "./nixos.js";
 import {
   ADMIN_USER,
-  configureStdin,
   hubSteps,
   piHubFiles,
   piHubSettings,
@@ -29,10 +30,8 @@ import {
   stepCommand,
   stepTriggers,
   STEP_SCRIPTS,
-  writerAccessKey,
   type Step,
 } from "./piHubSteps.js";
-import type { PrefixLifecycle } from "../retention.js";
 import { hubWithDefaults, type PiHubInput } from "../schema.js";
 
 export interface PiHubArgs {
@@ -42,10 +41,8 @@ export interface PiHubArgs {
   readonly sshPrivateKey: pulumi.Input<string>;
   /** The server's admin password (homelab-backup:hubAdminPassword). @default generated, 40 characters */
   readonly adminPassword?: pulumi.Input<string>;
-  /** One lifecycle rule per bucket prefix (components/hub/retention.ts prefixLifecycles). */
-  readonly lifecycles: PrefixLifecycle[];
-  /** IAM-grammar policy document per writer in use, created as a MinIO policy and attached to that writer's user (components/hub/iam.ts writerPolicies). */
-  readonly writerPolicies: Readonly<Partial<Record<WriterName, object>>>;
+  /** The writers the stack uses (components/hub/rights.ts); each gets a generated secret key. */
+  readonly writers: readonly WriterName[];
   /** NixOS hubs: the off-site copy the module runs (script, settings, calendar). @default none */
   readonly nixosOffsite?: NixosOffsite;
   /** NixOS hubs: the arrivals check the module runs (script, bucket directory, EnvironmentFile). @default none */
@@ -57,8 +54,10 @@ export class PiHub extends pulumi.ComponentResource {
   public readonly adminUser: pulumi.Output<string>;
   /** The server's admin password (secret). */
   public readonly adminPassword: pulumi.Output<string>;
-  /** Per-writer S3 credentials, usable once the configure step has created the users. */
-  public readonly writers: Readonly<Partial<Record<WriterName, WriterCredentials>>>;
+  /** Each writer's secret key (secret), for the S3Hub that creates the writer's user on the server. */
+  public readonly writerSecrets: Readonly<Partial<Record<WriterName, pulumi.Output<string>>>>;
+  /** The last installation step: the server runs once it is done, so the API configuration waits for it. */
+  public readonly serverReady: pulumi.Resource;
   /** NixOS hubs: the rendered NixOS module (also uploaded beside the scripts). */
   public readonly nixosModule: pulumi.Output<string | undefined>;
 
@@ -81,8 +80,9 @@ export class PiHub extends pulumi.ComponentResource {
     const adminPassword = args.adminPassword
       ? pulumi.secret(args.adminPassword)
       : new random.RandomPassword(`${name}-admin-password`, { length: 40, special: false }, { parent: this }).result;
-    // Only the writers the stack uses get a user (BackupHub passes their policies), in WRITERS order.
-    const inUse = WRITERS.filter((w) => args.writerPolicies[w] !== undefined);
+    // Only the writers the stack uses get a secret, in WRITERS order. The names are the ones these
+    // passwords always had, so a hub configured by the mcli step keeps every writer's secret.
+    const inUse = WRITERS.filter((w) => args.writers.includes(w));
     const writerSecrets = Object.fromEntries(
       inUse.map((w) => [
         w,
@@ -136,33 +136,20 @@ export class PiHub extends pulumi.ComponentResource {
     }
     const upload = (base: string) => uploads.get(base)!;
 
-    // Standard input of the steps that take secrets: the credentials file (install, credentials) and the writers (configure).
+    // Standard input of the steps that take secrets: the credentials file (install, credentials).
     const envFile = pulumi.secret(pulumi.output(adminPassword).apply((p) => serverEnvFile(s.server, ADMIN_USER, p)));
-    const writerInputs = pulumi
-      .all(writerSecrets)
-      .apply((secrets) => inUse.map((w) => ({ writer: w, secretKey: secrets[w], policy: args.writerPolicies[w]! })));
-    const stdinOf: Partial<Record<Step, pulumi.Output<string>>> = {
-      install: envFile,
-      credentials: envFile,
-      configure: pulumi.secret(pulumi.all([adminPassword, writerInputs]).apply(([p, w]) => configureStdin(p, w))),
-    };
+    const stdinOf: Partial<Record<Step, pulumi.Output<string>>> = { install: envFile, credentials: envFile };
 
     let previous: pulumi.Resource | undefined;
-    let configure: remote.Command | undefined;
     for (const step of hubSteps(s)) {
       const files = [upload(STEP_SCRIPTS[step]), ...(step === "install" ? [upload(serverUnit(s).name)] : [])];
       const cmd = new remote.Command(
         `${name}-${step}`,
         {
           connection,
-          create: stepCommand(step, s, step === "configure" ? args.lifecycles : []),
+          create: stepCommand(step, s),
           ...(stdinOf[step] ? { stdin: stdinOf[step] } : {}),
-          triggers: stepTriggers(
-            step,
-            hub,
-            step === "configure" ? args.lifecycles : [],
-            step === "configure" ? args.writerPolicies : undefined,
-          ),
+          triggers: stepTriggers(step, hub),
           addPreviousOutputInEnv: false,
         },
         {
@@ -173,27 +160,18 @@ export class PiHub extends pulumi.ComponentResource {
         },
       );
       previous = cmd;
-      if (step === "configure") configure = cmd;
     }
 
+    this.serverReady = previous!;
     this.adminUser = pulumi.output(ADMIN_USER);
     this.adminPassword = pulumi.secret(adminPassword);
-    // Tied to the configure step, so that whoever uses a writer's credentials waits until its user exists.
-    this.writers = Object.fromEntries(
-      inUse.map((w) => [
-        w,
-        {
-          accessKeyId: pulumi.secret(configure!.id.apply(() => writerAccessKey(w))),
-          secretAccessKey: pulumi.secret(pulumi.all([configure!.id, writerSecrets[w]]).apply(([, k]) => k)),
-        },
-      ]),
-    ) as Partial<Record<WriterName, WriterCredentials>>;
+    this.writerSecrets = Object.fromEntries(inUse.map((w) => [w, pulumi.secret(writerSecrets[w])]));
 
     this.nixosModule = pulumi.output(module);
     this.registerOutputs({
       adminUser: this.adminUser,
       adminPassword: this.adminPassword,
-      writers: this.writers,
+      writerSecrets: this.writerSecrets,
       nixosModule: this.nixosModule,
     });
   }

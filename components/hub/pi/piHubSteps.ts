@@ -4,23 +4,23 @@
  * component (components/hub/pi/piHub.ts) only turns these into resources.
  *
  * Idempotent steps run in order, each a script from components/hub/ uploaded to a staging directory.
- * Debian (`hub.os: debian`): preflight.sh (checks, changes nothing), install-server.sh (Silo or
- * RustFS from its pinned release asset, sha256-checked, as a systemd unit, with a root-only
- * credentials file), install-node-exporter.sh (`hub.monitoring`), configure-bucket.sh (bucket,
- * versioning, object lock, lifecycle, one user and policy per writer). NixOS (`hub.os: nixos`): the
- * NixOS module (components/hub/pi/nixos.ts) installs the server, so the steps are preflight.sh,
- * nixos-credentials.sh (the credentials file the module reads) and configure-bucket.sh, and every
- * file goes to the module's own directory. Non-secret settings go on the command line as environment
+ * They only install and start the server: the bucket and the writers' identities are configured
+ * afterwards through the server's S3 and admin APIs, by the same S3Hub resources as an s3 hub
+ * (components/hub/backupHub.ts). Debian (`hub.os: debian`): preflight.sh (checks, changes nothing),
+ * install-server.sh (Silo or RustFS from its pinned release asset, sha256-checked, as a systemd unit,
+ * with a root-only credentials file), install-node-exporter.sh (`hub.monitoring`). NixOS
+ * (`hub.os: nixos`): the NixOS module (components/hub/pi/nixos.ts) installs the server, so the steps
+ * are preflight.sh and nixos-credentials.sh (the credentials file the module reads), and every file
+ * goes to the module's own directory. Non-secret settings go on the command line as environment
  * assignments (visible in a diff); secrets go on standard input only.
  */
 import type { HubConfig } from "../../config.js";
 import { contentHash, readScript, shellQuote } from "../../core/files.js";
 import type { WriterName } from "../../core/hubConnection.js";
-import type { PrefixLifecycle } from "../retention.js";
 import { HUB_DEFAULTS } from "../schema.js";
 import { fillTemplate } from "../../core/systemd.js";
 import { NIXOS_MODULE_FILE, NIXOS_PATHS } from "./nixos.js";
-import { assetsArg, PINNED_RELEASES, serverRelease, type HubServer, type PinnedRelease } from "../releases.js";
+import { assetsArg, serverRelease, type HubServer, type PinnedRelease } from "../releases.js";
 
 /** Where the scripts and the unit are uploaded on a Debian hub, relative to the SSH user's home (SFTP and the remote shell both start there). */
 export const STAGING_DIR = "homelab-backup";
@@ -34,23 +34,22 @@ export const STEP_SCRIPTS = {
   install: "install-server.sh",
   monitoring: "install-node-exporter.sh",
   credentials: "nixos-credentials.sh",
-  configure: "configure-bucket.sh",
 } as const;
 export type Step = keyof typeof STEP_SCRIPTS;
 
 /** The steps of a hub, in order. */
 export function hubSteps(s: Pick<PiHubSettings, "os" | "monitoring">): Step[] {
   return s.os === "nixos"
-    ? ["preflight", "credentials", "configure"]
-    : ["preflight", "install", ...(s.monitoring ? (["monitoring"] as const) : []), "configure"];
+    ? ["preflight", "credentials"]
+    : ["preflight", "install", ...(s.monitoring ? (["monitoring"] as const) : [])];
 }
 
-/** The S3 access key id of a writer on a pi hub. */
+/** The S3 access key id of a writer on a pi hub (the name the mcli-based configure step gave its user, kept so those users are adopted). */
 export function writerAccessKey(writer: WriterName): string {
   return `${writer}-backup`;
 }
 
-/** The MinIO policy name of a writer (configure-bucket.sh prefixes `homelab-backup-` to the writer name). */
+/** The canned policy of a writer on a pi hub (the name the mcli-based configure step gave it, kept so it is replaced in place and stays attached). */
 export function writerPolicyName(writer: WriterName): string {
   return `homelab-backup-${writer}`;
 }
@@ -61,8 +60,6 @@ export interface PiHubSettings {
   readonly os: "debian" | "nixos";
   /** The server release installed (pinned, or the stack's version with its sha256). */
   readonly release: PinnedRelease;
-  /** Silo's admin client, mcli. */
-  readonly client: PinnedRelease;
   readonly host: string;
   readonly sshUser: string;
   readonly sshPort: number;
@@ -111,7 +108,6 @@ export function piHubSettings(hub: HubConfig): PiHubSettings {
     server,
     os: hub.os,
     release: serverRelease(server, hub.version, hub.sha256),
-    client: PINNED_RELEASES.mcli,
     host: hub.host!,
     sshUser: hub.ssh!.user,
     sshPort: hub.ssh!.port ?? HUB_DEFAULTS.ssh.port,
@@ -196,7 +192,7 @@ export function adminPasswordError(password: string): string | undefined {
     return "hubAdminPassword must be at least 8 characters (MinIO refuses shorter root passwords)";
   if (/['\n\r\0]/.test(password))
     return "hubAdminPassword must not contain a single quote, a newline or a NUL character";
-  // configure-bucket.sh percent-encodes it byte by byte for MC_HOST_hub, which is exact for ASCII only.
+  // It signs the admin API's requests as a SigV4 secret key and sits in the EnvironmentFile: printable ASCII is safe in both.
   if (/[^\x20-\x7e]/.test(password)) return "hubAdminPassword must be printable ASCII";
   return undefined;
 }
@@ -213,25 +209,8 @@ export function serverEnvFile(server: HubServer, user: string, password: string)
   return `# Written by homelab-backup; root-only.\n${u}='${user}'\n${p}='${password}'\n`;
 }
 
-/** `HUB_LIFECYCLE` for configure-bucket.sh: space-separated `prefix:expireDays:noncurrentDays` (`-` for no expiry). */
-export function lifecycleArg(lifecycles: readonly PrefixLifecycle[]): string {
-  return lifecycles
-    .map((l) => {
-      if (l.archive)
-        throw new Error(`lifecycle of ${l.prefix}: storage-class transitions (hub.archive) exist only on AWS hubs`);
-      if (!/^[A-Za-z0-9._/-]+$/.test(l.prefix))
-        throw new Error(`lifecycle prefix "${l.prefix}" has characters the hub's rule list cannot carry`);
-      return `${l.prefix}:${l.expireDays ?? "-"}:${l.noncurrentDays}`;
-    })
-    .join(" ");
-}
-
 /** The non-secret inputs of each step, as the environment its script reads. */
-export function stepEnvironment(
-  step: Step,
-  s: PiHubSettings,
-  lifecycles: readonly PrefixLifecycle[] = [],
-): Record<string, string> {
+export function stepEnvironment(step: Step, s: PiHubSettings): Record<string, string> {
   switch (step) {
     case "preflight":
       return { HUB_DATA_DIR: s.dataDir, HUB_SERVER: s.server, HUB_OS: s.os };
@@ -240,8 +219,6 @@ export function stepEnvironment(
         HUB_SERVER: s.server,
         HUB_VERSION: s.release.version,
         HUB_SERVER_ASSETS: assetsArg(s.release),
-        HUB_CLIENT_VERSION: s.client.version,
-        HUB_CLIENT_ASSETS: assetsArg(s.client),
         HUB_DATA_DIR: s.dataDir,
         HUB_PORT: String(s.port),
         HUB_TLS: String(s.tls),
@@ -256,21 +233,6 @@ export function stepEnvironment(
         HUB_ENV_FILE: NIXOS_PATHS.envFile,
         HUB_MODULE_FILE: NIXOS_MODULE_FILE,
       };
-    case "configure":
-      return {
-        HUB_BUCKET: s.bucket,
-        HUB_REGION: s.region,
-        HUB_PORT: String(s.port),
-        HUB_TLS: String(s.tls),
-        // Recorded in the command, so the policy pack sees what the server is given (policies/s3Bucket.ts).
-        HUB_ALLOW_PLAIN_HTTP: String(s.allowPlainHttp),
-        HUB_VERSIONING: "Enabled",
-        HUB_ADMIN_USER: ADMIN_USER,
-        HUB_OBJECT_LOCK: s.objectLock ? `${s.objectLock.mode} ${s.objectLock.days}` : "",
-        HUB_LIFECYCLE: lifecycleArg(lifecycles),
-        // On NixOS mcli is the module's, in the system profile (sudo's PATH may not include it).
-        ...(s.os === "nixos" ? { HUB_MCLI: NIXOS_PATHS.mcli } : {}),
-      };
   }
 }
 
@@ -279,8 +241,8 @@ export function stepEnvironment(
  * the SSH user is root (the preflight runs unprivileged: it only reads). `-n` makes sudo fail at
  * once instead of waiting for a password nobody can type.
  */
-export function stepCommand(step: Step, s: PiHubSettings, lifecycles: readonly PrefixLifecycle[] = []): string {
-  const env = Object.entries(stepEnvironment(step, s, lifecycles)).map(([k, v]) => `${k}=${shellQuote(v)}`);
+export function stepCommand(step: Step, s: PiHubSettings): string {
+  const env = Object.entries(stepEnvironment(step, s)).map(([k, v]) => `${k}=${shellQuote(v)}`);
   const sudo = step !== "preflight" && s.sshUser !== "root" ? "sudo -n " : "";
   return `${sudo}env ${env.join(" ")} bash ${stagingDir(s)}/${STEP_SCRIPTS[step]}`;
 }
@@ -302,47 +264,14 @@ export function stagingCommand(s: PiHubSettings): string {
  * exactly the stack values it reads. Secrets are not here; they travel on stdin, and a change of
  * stdin re-runs the step by itself.
  */
-export function stepTriggers(
-  step: Step,
-  hub: HubConfig,
-  lifecycles: readonly PrefixLifecycle[] = [],
-  writerPolicies?: Partial<Record<WriterName, object>>,
-): string[] {
+export function stepTriggers(step: Step, hub: HubConfig): string[] {
   const s = piHubSettings(hub);
   const script = contentHash(readScript(`hub/pi/${STEP_SCRIPTS[step]}`));
-  const env = Object.entries(stepEnvironment(step, s, lifecycles)).map(([k, v]) => `${k}=${v}`);
+  const env = Object.entries(stepEnvironment(step, s)).map(([k, v]) => `${k}=${v}`);
   switch (step) {
     case "install":
       return [script, contentHash(serverUnit(s).content), ...env];
-    case "configure": {
-      const policies = Object.entries(writerPolicies ?? {})
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([w, p]) => `${w}=${contentHash(JSON.stringify(p))}`);
-      return [script, ...env, ...policies];
-    }
     default:
       return [script, ...env];
   }
-}
-
-/** One writer as configure-bucket.sh receives it. */
-export interface WriterInput {
-  readonly writer: WriterName;
-  readonly secretKey: string;
-  readonly policy: object;
-}
-
-const b64 = (v: string) => Buffer.from(v, "utf8").toString("base64");
-
-/** Standard input of configure-bucket.sh: the admin password and each writer's key, secret and policy, base64 per field. */
-export function configureStdin(adminPassword: string, writers: readonly WriterInput[]): string {
-  const lines = [`admin ${b64(adminPassword)}`];
-  for (const w of writers) {
-    lines.push(
-      ["writer", b64(w.writer), b64(writerAccessKey(w.writer)), b64(w.secretKey), b64(JSON.stringify(w.policy))].join(
-        " ",
-      ),
-    );
-  }
-  return `${lines.join("\n")}\n`;
 }

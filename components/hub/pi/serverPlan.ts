@@ -1,12 +1,13 @@
 /**
  * The Pi hub's server in plan.md: which server runs where, how it was installed (release, asset,
- * sha256, source), what the hub guarantees and what it cannot, what the cluster's Prometheus sees,
- * and how a MinIO hub becomes a Silo hub. Pure: read from the same release table and scrape targets
- * the component uses.
+ * sha256, source), which API configures what once it runs (and what changes for a hub configured by
+ * the former mcli step), what the hub guarantees and what it cannot, what the cluster's Prometheus
+ * sees, and how a MinIO hub becomes a Silo hub. Pure: read from the same release table and scrape
+ * targets the component uses.
  */
 import { hubScrapeTargets, RUSTFS_METRICS_NOTE } from "./monitoring.js";
 import { NIXOS_MODULE_FILE, NIXOS_PATHS } from "./nixos.js";
-import { HUB_ARCHES, PINNED_RELEASES, serverRelease, type HubServer } from "../releases.js";
+import { HUB_ARCHES, serverRelease, type HubServer } from "../releases.js";
 
 /** The pi hub fields this section reads. */
 export interface PiServerPlanInput {
@@ -20,6 +21,40 @@ export interface PiServerPlanInput {
   readonly dataDir: string;
   readonly monitoring: boolean;
   readonly objectLock?: { readonly mode: string; readonly days: number };
+  /** The bucket configured through the S3 API. */
+  readonly bucket: string;
+  /** The writers the stack uses (each gets a user and a canned policy). */
+  readonly writers: readonly string[];
+}
+
+/** The admin API that configures the writers' users and policies on this server, as the plan names it. */
+export function piIdentityApi(server: HubServer, tls: boolean): string {
+  if (server === "silo") return "madmin (`/minio/admin/v3`, bodies encrypted as madmin-go sends them)";
+  return tls
+    ? "RustFS's own admin API (`/rustfs/admin/v3`, plain JSON over https)"
+    : "RustFS's madmin alias (`/minio/admin/v3`, bodies encrypted as madmin's, so no secret key crosses plain http in clear)";
+}
+
+/**
+ * Which API configures what on the Pi hub, one row each: nothing of the bucket or the identities runs
+ * over SSH any more (s3/s3Settings.ts, s3/madminWriters.ts through s3-hub.ts).
+ */
+export function piHubApis(hub: Pick<PiServerPlanInput, "server" | "tls" | "objectLock">): string[][] {
+  const identities = piIdentityApi(hub.server, hub.tls);
+  return [
+    ["bucket", "S3 API: CreateBucket (S3HubBucket)"],
+    ["versioning", "S3 API: PutBucketVersioning (S3HubBucket)"],
+    ["object lock", hub.objectLock ? "S3 API: PutObjectLockConfiguration (S3HubBucket)" : "not asked (hub.objectLock)"],
+    ["lifecycle", "S3 API: PutBucketLifecycleConfiguration (S3HubBucket)"],
+    [
+      "bucket policy (TLS only)",
+      hub.tls ? "S3 API: PutBucketPolicy (S3HubBucket)" : "none: the endpoint is plain http",
+    ],
+    [
+      "writer users and canned policies",
+      `${identities}: user \`<writer>-backup\`, policy \`homelab-backup-<writer>\` (S3HubWriter)`,
+    ],
+  ];
 }
 
 const SERVER_NAME: Record<HubServer, string> = { silo: "Silo (the maintained MinIO fork)", rustfs: "RustFS" };
@@ -35,7 +70,6 @@ function table(header: string[], rows: string[][]): string {
 /** The markdown of the server part of the hub section (pi hubs). */
 export function piServerPlan(hub: PiServerPlanInput): string {
   const release = serverRelease(hub.server, hub.version, hub.sha256);
-  const client = PINNED_RELEASES.mcli;
   const out: string[] = [];
   const where = hub.os === "nixos" ? `a NixOS host (${hub.host})` : `a Debian host (${hub.host})`;
   const unit =
@@ -53,7 +87,7 @@ export function piServerPlan(hub: PiServerPlanInput): string {
     "",
   );
   const rows: string[][] = [];
-  for (const r of [release, client]) {
+  for (const r of [release]) {
     for (const a of HUB_ARCHES)
       rows.push([
         `${r.product} ${r.version}`,
@@ -65,9 +99,22 @@ export function piServerPlan(hub: PiServerPlanInput): string {
   }
   out.push(table(["Binary", "Arch", "Asset", "sha256", "Checksum source"], rows));
 
+  const endpoint = `${hub.tls ? "https" : "http"}://${hub.host}:${hub.port}`;
+  out.push(
+    "",
+    "### Bucket and identities: through the server's APIs",
+    "",
+    `Once the server runs, \`pulumi up\` configures the bucket \`${hub.bucket}\` and one user and canned policy per writer (${hub.writers.map((w) => `\`${w}\``).join(", ")}) from the machine that runs it, with the admin login, exactly as on an s3 hub: nothing of this runs over SSH and nothing is installed on the hub for it. They appear in \`pulumi preview\` as \`S3HubBucket\` and one \`S3HubWriter\` per writer, \`pulumi refresh\` reads them back from the server, and the conformance step proves them after \`pulumi up\`.`,
+    "",
+    table(["what", "API"], piHubApis(hub)),
+    "",
+    `**Network:** the machine that runs \`pulumi up\` must now reach the hub's S3 port, \`${endpoint}\` (before, only SSH on the hub).`,
+    "",
+    "**A hub configured by the former mcli step** (`configure-bucket.sh`) moves over with **no key change**: the writers keep the same access keys (`<writer>-backup`) and the same secrets (the same generated passwords, under the same names), and the canned policies keep their names (`homelab-backup-<writer>`), so each is replaced in place and stays attached; a user holding any other policy has it detached. The old configure step's Command leaves the state with no remote action (it had no delete command), and the uploaded `configure-bucket.sh` stays in the staging directory, unused.",
+  );
   out.push("", "### What the hub guarantees, and what it cannot", "");
   out.push(
-    "- Guarantees, set by the configure step on every `pulumi up`: the bucket is versioned; every prefix has its lifecycle rule; each writer has its own S3 user whose policy allows only its prefix (append-only writers cannot delete).",
+    "- Guarantees, set through the server's APIs on every `pulumi up`: the bucket is versioned; every prefix has its lifecycle rule; each writer has its own S3 user whose policy allows only its prefix (append-only writers cannot delete).",
     hub.objectLock
       ? `- Object lock: new versions are immutable for ${hub.objectLock.days} days (${hub.objectLock.mode}).`
       : "- No object lock: the hub's admin credentials (and anyone with root on the hub) can delete every backup. The off-site copy is the second copy.",

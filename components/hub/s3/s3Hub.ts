@@ -66,6 +66,39 @@ export interface S3HubArgs {
   readonly veleroChecksums?: boolean;
   /** Whether the stack's Velero plugin sends an empty x-amz-tagging header (core/versions.ts). @default VELERO_AWS_PLUGIN_EMPTY_TAGGING.sendsEmptyTaggingHeader */
   readonly veleroEmptyTagging?: boolean;
+  /**
+   * Manage admin: the writers' keys, made elsewhere (a Pi hub's `<writer>-backup` access keys with PiHub's
+   * generated secrets, so a hub configured before keeps its keys). A writer given here gets no generated
+   * key (no RandomString, no RandomPassword). @default every key generated here
+   */
+  readonly identityKeys?: Readonly<Partial<Record<WriterName, IdentityKey>>>;
+  /**
+   * Manage admin: the server-side user (RGW uid) or canned-policy name (madmin, RustFS) per writer, in
+   * place of the bucket-scoped default; a Pi hub keeps its `homelab-backup-<writer>` policies, replaced in
+   * place. @default s3Settings.ts s3WriterUserName
+   */
+  readonly userNames?: Readonly<Partial<Record<WriterName, string>>>;
+  /**
+   * What the policy pack names for the endpoint's scheme: `hub.endpoint` on an s3 hub, `hub.tls` on a Pi
+   * hub, where the endpoint follows from `hub.tls` (policies/s3Bucket.ts). @default "hub.endpoint"
+   */
+  readonly endpointKey?: "hub.endpoint" | "hub.tls";
+}
+
+/** A writer's key made outside S3Hub (the values of `identityKeys`); the secret stays a Pulumi secret. */
+export interface IdentityKey {
+  /** The writer's access key id (the server's user name on madmin servers). */
+  readonly accessKeyId: pulumi.Input<string>;
+  /** The writer's secret key. */
+  readonly secretAccessKey: pulumi.Input<string>;
+}
+
+/** The writer specs with the server-side names the caller chose (`userNames`) in place of the defaults. */
+export function withUserNames(
+  specs: readonly HubWriterSpec[],
+  userNames: Readonly<Partial<Record<WriterName, string>>> | undefined,
+): HubWriterSpec[] {
+  return specs.map((s) => (userNames?.[s.writer] ? { ...s, userName: userNames[s.writer]! } : s));
 }
 
 export class S3Hub extends pulumi.ComponentResource {
@@ -93,10 +126,13 @@ export class S3Hub extends pulumi.ComponentResource {
       objectLock: hub.objectLock,
       lifecycles: args.lifecycles,
     });
-    const specs: HubWriterSpec[] = hubWriterSpecs(hub.bucket, args.writers, {
-      offsitePrefixes: args.offsitePrefixes,
-      drillPrefixes: args.drillPrefixes,
-    });
+    const specs: HubWriterSpec[] = withUserNames(
+      hubWriterSpecs(hub.bucket, args.writers, {
+        offsitePrefixes: args.offsitePrefixes,
+        drillPrefixes: args.drillPrefixes,
+      }),
+      args.userNames,
+    );
     const child = { parent: this };
 
     let keys: pulumi.Output<Record<string, { accessKeyId: string; secretAccessKey: string }>>;
@@ -137,27 +173,39 @@ export class S3Hub extends pulumi.ComponentResource {
           endpoint: hub.endpoint,
           flavor: hub.flavor,
           allowPlainHttp: hub.allowPlainHttp ?? HUB_DEFAULTS.allowPlainHttp,
+          ...(args.endpointKey ? { endpointKey: args.endpointKey } : {}),
         },
         child,
       );
       dependsOn.push(bucket);
       const generated: Record<string, pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>> = {};
       for (const spec of specs) {
-        const id = new random.RandomString(
-          `${name}-${spec.writer}-access-key`,
-          { length: 20, special: false, lower: false },
-          child,
-        ).result;
-        const secret = new random.RandomPassword(
-          `${name}-${spec.writer}-secret-key`,
-          { length: 40, special: false },
-          child,
-        ).result;
-        const key = pulumi
-          .all([id, secret])
-          .apply(([accessKeyId, secretAccessKey]) =>
-            garage ? garageKeyPair(accessKeyId, secretAccessKey) : { accessKeyId, secretAccessKey },
+        let key: pulumi.Output<{ accessKeyId: string; secretAccessKey: string }>;
+        const given = args.identityKeys?.[spec.writer];
+        if (given) {
+          // A key made elsewhere is adopted as it is: generating one here would rotate it unannounced.
+          key = pulumi.secret(
+            pulumi
+              .all([given.accessKeyId, given.secretAccessKey])
+              .apply(([accessKeyId, secretAccessKey]) => ({ accessKeyId, secretAccessKey })),
           );
+        } else {
+          const id = new random.RandomString(
+            `${name}-${spec.writer}-access-key`,
+            { length: 20, special: false, lower: false },
+            child,
+          ).result;
+          const secret = new random.RandomPassword(
+            `${name}-${spec.writer}-secret-key`,
+            { length: 40, special: false },
+            child,
+          ).result;
+          key = pulumi
+            .all([id, secret])
+            .apply(([accessKeyId, secretAccessKey]) =>
+              garage ? garageKeyPair(accessKeyId, secretAccessKey) : { accessKeyId, secretAccessKey },
+            );
+        }
         const access = spec.access === "read" ? ("read" as const) : ("write" as const);
         const writer = new S3HubWriter(
           `${name}-${spec.writer}`,

@@ -145,6 +145,11 @@ export interface S3HubBucketArgs {
   readonly endpoint: string;
   readonly flavor: string;
   readonly allowPlainHttp: boolean;
+  /**
+   * The stack key the policy pack names when the endpoint is plain HTTP: a Pi hub's endpoint follows
+   * from `hub.tls`. Registered only when given, so an s3 hub's inputs stay as they were. @default "hub.endpoint"
+   */
+  readonly endpointKey?: "hub.endpoint" | "hub.tls";
 }
 
 /** The bucket's versioning, object lock, lifecycle rules and bucket policy on an existing S3 server. */
@@ -167,6 +172,7 @@ export class S3HubBucket extends pulumi.dynamic.Resource {
         endpoint: args.endpoint,
         flavor: args.flavor,
         allowPlainHttp: args.allowPlainHttp,
+        ...(args.endpointKey ? { endpointKey: args.endpointKey } : {}),
         state: undefined,
       },
       { ...opts, additionalSecretOutputs: ["request"] },
