@@ -3,7 +3,10 @@
  * NixOS Pi stack: nothing anywhere in either render mentions dl.min.io; every download the render
  * describes is a pinned GitHub release asset that names its version and sits next to its sha256;
  * the NixOS render carries the module under files/ and no systemd unit; the ScrapeConfig objects
- * validate against prometheus-operator's CRD.
+ * validate against prometheus-operator's CRD. The Pi hub's bucket and identities are configured through the
+ * server's APIs (issue 29): no render (Silo on Debian, RustFS on Debian, Silo on NixOS) downloads or runs
+ * mcli or carries configure-bucket.sh, and each registers one S3HubBucket and one S3HubWriter per writer in
+ * use, at the Pi's endpoint.
  */
 import { execFile } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -56,9 +59,16 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), "pi-render-"));
   const nixosFile = path.join(tmp, "Pulumi.nixos.yaml");
   writeFileSync(nixosFile, NIXOS_STACK);
+  // The example stack with RustFS as its server (RustFS takes no object lock on a Pi hub: piHubSteps.ts).
+  const rustfs = YAML.parseDocument(readFileSync(EXAMPLE_STACK, "utf8"));
+  rustfs.setIn(["config", "homelab-backup:hub", "server"], "rustfs");
+  rustfs.deleteIn(["config", "homelab-backup:hub", "objectLock"]);
+  const rustfsFile = path.join(tmp, "Pulumi.rustfs.yaml");
+  writeFileSync(rustfsFile, rustfs.toString());
   for (const [label, file] of [
     ["debian", EXAMPLE_STACK],
     ["nixos", nixosFile],
+    ["rustfs", rustfsFile],
   ] as const) {
     outs[label] = path.join(tmp, label);
     await run(TSX, [RENDER, "--stack-file", file, "--out", outs[label]], { cwd: REPO, maxBuffer: 64 << 20 });
@@ -93,7 +103,8 @@ describe.each(["debian", "nixos"])("render of a %s Pi stack", (label) => {
         downloads++;
       }
     }
-    expect(downloads).toBeGreaterThanOrEqual(4);
+    // The server's asset for each architecture; no client is downloaded any more.
+    expect(downloads).toBeGreaterThanOrEqual(2);
   });
 
   it("emits ScrapeConfig objects for the hub that validate against the CRD", () => {
@@ -109,6 +120,46 @@ describe.each(["debian", "nixos"])("render of a %s Pi stack", (label) => {
     // Compiling the ScrapeConfig CRD schema (13k lines) takes tens of seconds on a loaded machine.
   }, 120_000);
 });
+
+const ENDPOINTS: Record<string, string> = {
+  debian: "http://backup1.lab.home.arpa:9000",
+  rustfs: "http://backup1.lab.home.arpa:9000",
+  nixos: "http://nixhub.lan:9000",
+};
+
+describe.each(["debian", "rustfs", "nixos"])(
+  "render of a %s Pi stack: configured through the server's APIs",
+  (label) => {
+    const resources = () => JSON.parse(readFileSync(path.join(outs[label], "resources.json"), "utf8")) as any[];
+
+    it("downloads no mcli and carries no configure-bucket.sh, in any file or remote command", () => {
+      for (const f of walk(path.join(outs[label], "files"))) {
+        expect(path.basename(f)).not.toBe("configure-bucket.sh");
+        expect(readFileSync(f, "utf8"), f).not.toMatch(/\bmcli\b|pgsty\/mc\/|configure-bucket/);
+      }
+      const remote = resources().filter((r) => String(r.type).startsWith("command:remote:"));
+      expect(remote.length).toBeGreaterThan(0);
+      for (const r of remote) expect(JSON.stringify(r), r.name).not.toMatch(/\bmcli\b|pgsty\/mc\/|configure-bucket/);
+      expect(remote.map((r) => r.name)).not.toContain("hub-pi-configure");
+    });
+
+    it("registers the S3HubBucket and one S3HubWriter per writer in use, at the Pi's endpoint", () => {
+      const rs = resources();
+      const flavor = label === "rustfs" ? "rustfs" : "silo";
+      const buckets = rs.filter((r) => r.type === "pulumi-nodejs:dynamic/homelab-backup:S3HubBucket");
+      expect(buckets.map((b) => [b.name, b.inputs.endpoint, b.inputs.flavor])).toEqual([
+        ["hub-s3-bucket", ENDPOINTS[label], flavor],
+      ]);
+      const writers = rs.filter((r) => r.type === "pulumi-nodejs:dynamic/homelab-backup:S3HubWriter");
+      const plan = readFileSync(path.join(outs[label], "plan.md"), "utf8");
+      const section = plan.slice(plan.indexOf("### Writer credentials"));
+      const inUse = [...section.matchAll(/^\| (\w+) \| .* \| `(\w+)-backup` \|/gm)].map((m) => m[1]);
+      expect(inUse.length).toBeGreaterThan(0);
+      expect(writers.map((w) => w.name).sort()).toEqual(inUse.map((w) => `hub-s3-${w}`).sort());
+      for (const w of writers) expect(w.inputs.resourceId, w.name).toMatch(new RegExp(`^${ENDPOINTS[label]}/`));
+    });
+  },
+);
 
 describe("render of the NixOS Pi stack", () => {
   it("writes the NixOS module under files/, and no systemd unit or install script", () => {
