@@ -107,6 +107,7 @@ log "$compared of $total objects compared equal, $skipped skipped, $failed faile
 drill_record_restored="$compared sampled objects of $prefix/"
 if [ "$failed" -gt 0 ]; then
   log "FAILED"
+  drill_record_failed "$failed of $total sampled objects differ from the hub or could not be read (the log names them)"
   exit 1
 fi
 if [ "$compared" -eq 0 ]; then

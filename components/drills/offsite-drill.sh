@@ -125,6 +125,7 @@ log "$compared of $total files compared equal, $skipped skipped, $failed failed"
 drill_record_restored="$compared sampled files of the off-site copy"
 if [ "$failed" -gt 0 ]; then
   log "FAILED"
+  drill_record_failed "$failed of $total sampled files differ from the hub or could not be read (the log names them)"
   exit 1
 fi
 [ "$compared" -gt 0 ] || { log "FAILED: no file could be compared"; exit 1; }
