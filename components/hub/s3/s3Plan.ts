@@ -49,6 +49,14 @@ export function s3HubGuarantees(hub: S3Hub): string[] {
   const out = [
     "",
     `Guarantees: ${can.length ? can.join("; ") : "none known for this flavor"}.${cannot.length ? ` Cannot: ${cannot.join("; ")}; a stack that asks for one of these is refused.` : ""}`,
+    // The audit and drills keys put their status records under status/ only where rights are per
+    // prefix (components/hub/iam.ts); a bucket-wide write would reach every backup.
+    ...(caps.prefixRights
+      ? []
+      : [
+          "",
+          "Give the audit and drills keys read rights only: a write right here covers the whole bucket. They then cannot leave the status records (`status/audit/pvcs.json`, `status/drills/`), each logs that, and `npm run status` shows the PVC inventory and the drills as not recorded.",
+        ]),
     "",
     `After every \`pulumi up\` that changes the hub, the conformance step (\`node --import tsx components/hub/s3-hub.ts check\`) proves against the server, with each writer's own key, that ${
       manage === "admin"
