@@ -68,6 +68,7 @@ unset PGPASSWORD
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 DUMP_KEY="" TARGET_DATABASE="$CHECK_DATABASE" RESTORE_CREATE_ROLES=1 bash "$SCRIPTS_DIR/restore.sh" || fail "the newest dump did not restore"
 key="$(sed -n 's/^  "key": "\(.*\)",$/\1/p' <<<"$("$RCLONE" cat "hub:${HUB_BUCKET}/${PREFIX}/${DUMP_NAME}/latest.json")" | head -n 1)"
+# shellcheck disable=SC2034 # read by drill_record_write (drill-record.sh, sourced above)
 drill_record_restored="$key"
 
 for check in "${checks[@]}"; do
