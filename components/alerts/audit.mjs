@@ -5,15 +5,17 @@
  * Prometheus metrics, so an alert fires even where the tool that made a backup exports nothing (Longhorn
  * before 1.11 has no per-volume last-backup metric) or reports success after a failure.
  *
- * It runs as a small Deployment (components/alerts/audit.ts): one audit at start, then one every
+ * It runs as a small Deployment (components/alerts/backupAudit.ts): one audit at start, then one every
  * AUDIT_INTERVAL_SECONDS; between runs /metrics serves the last result. A CronJob would need somewhere
  * Prometheus scrapes to leave its result (kube-prometheus-stack ships no Pushgateway, and a finished
  * Job's pod is not scraped); the exporter keeps the last audit in memory and says how old it is
  * (homelab_backup_audit_last_run_timestamp_seconds), so a dead audit is itself alerted on.
  *
- * It only reads: the hub through rclone with the audit reader's key (list, and get of *.cfg / *.json
+ * It reads the hub through rclone with the audit reader's key (list, and get of *.cfg / *.json
  * metadata only: components/hub/iam.ts), the off-site copy through the crypt remote, and the
- * Kubernetes API with a ClusterRole limited to get/list (components/alerts/audit.ts).
+ * Kubernetes API with a ClusterRole limited to get/list (components/alerts/backupAudit.ts). The one
+ * thing it writes is its PVC inventory, for `npm run status` with the cluster gone (pvcInventory
+ * below; the key may put under status/audit/ and nowhere else).
  *
  * What it reads on the hub and how (layouts, upstream sources, the cost of each read) is
  * components/alerts/hubReader.mjs, which `npm run status` (tools/status.ts) reads the hub with too.

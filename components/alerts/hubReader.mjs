@@ -7,7 +7,8 @@
  *
  * Every read goes through rclone (`io.rclone(args)`), with the audit reader's key: it may list the
  * bucket and GET only `*.cfg` and `*.json` metadata (components/hub/iam.ts auditReaderPolicy), so no
- * read here names any other object.
+ * read here names any other object; its one write (putJson, the audit's PVC inventory) is under
+ * status/audit/, the only place that key may put.
  *
  * Its cost grows with the number of restore points, not with the number of objects:
  * - No per-object HEAD. rclone's `lsjson` asks each object for its MIME type and modification time
