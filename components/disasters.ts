@@ -85,7 +85,10 @@ export function hubLossRunbook(stack: StackConfig, hubHostUrns: readonly string[
 
 /** The cluster is gone; the hub is not. */
 export function clusterLossRunbook(stack: StackConfig): string {
-  const out: string[] = ["The hub holds everything; rebuild in this order, checking each step before the next.", ""];
+  const out: string[] = [
+    "The hub holds everything; rebuild in this order, checking each step before the next. First `npm run status`: it reads the hub alone, and shows besides every restore point each item's last drill and measured restore time (`status/drills/`, written by the drills) and the PVCs the audit last found with no backup (`status/audit/pvcs.json`, and how old that list is): data that was never backed up cannot come back.",
+    "",
+  ];
   let n = 1;
   const step = (text: string) => out.push(`${n++}. ${text}`);
   if (stack.etcd)

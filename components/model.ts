@@ -16,7 +16,7 @@ import { hubOf, offsiteOf, type StackConfig } from "./config.js";
 import type { WriterName } from "./core/hubConnection.js";
 import { names } from "./core/names.js";
 import { PREFIXES } from "./core/schema.js";
-import { drillReadPrefixes, drillTargets } from "./drills/logic.js";
+import { drillReadPrefixes, drillRecordOf, drillTargets } from "./drills/logic.js";
 import type { DrillClass } from "./drills/schema.js";
 import { writerPolicies } from "./hub/iam.js";
 import { hubWritersInUse, type HubRights } from "./hub/rights.js";
@@ -46,6 +46,8 @@ export interface ModelDrill {
   /** The hub identity it reads with, when it reads the hub itself (Longhorn's drill restores through Longhorn). */
   readonly identity?: WriterName;
   readonly reads: readonly string[];
+  /** Where it leaves its last result for `npm run status` (status/drills/<cls>/<item>.json). */
+  readonly record: { readonly item: string; readonly key: string };
 }
 
 export interface StackModel {
@@ -193,6 +195,7 @@ export function resolveStack(stack: StackConfig): StackModel {
       namespace: t.namespace,
       cronJob: t.cronJob,
       ...drillReads(t.cls, stack),
+      record: drillRecordOf(t),
     })),
     alerts: stack.alerts ? stackRuleGroups(stack, watches).flatMap((g) => g.rules) : [],
   };

@@ -12,14 +12,24 @@
  *
  * One row per item: class, item, newest restore point, its age against the threshold, size, verified,
  * restore points, last drill and measured restore time, age of the off-site copy; then the PVCs nothing
- * backs up. Exit 0 when every item is fresh and verified, 1 when any is stale, missing or not verified,
- * 2 when the hub cannot be read (or the outputs lack what it needs).
+ * backs up. What only the cluster knows is read from the records its jobs leave under status/: each
+ * drill's last result (components/drills/drill-record.sh) and the audit's PVC inventory
+ * (components/alerts/audit.mjs), at the keys statusSpec.records names.
+ *
+ * Exit 0 when every item is fresh and verified, 1 when any is stale, missing or not verified, 2 when
+ * the hub cannot be read (or the outputs lack what it needs). A failed or missing drill record and an
+ * uncovered PVC are reported, not counted in the exit status: the contract's exit status is about
+ * restore points (../shared/spec/render.md, section `status`: 0 everything fresh, 1 anything stale
+ * or missing), and the alerts (components/drills/alerts.ts, PersistentVolumeClaimNotBackedUp) page
+ * on both already.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
+  judgeDrillRecord,
+  judgePvcInventory,
   listLonghornVolumes,
   listVeleroBackups,
   ls,
@@ -28,8 +38,12 @@ import {
   readMirror,
   readOffsite,
   readPostgresDump,
+  readStatusRecord,
   readVeleroSchedule,
+  type DrillJudgement,
+  type InventoryJudgement,
   type ItemResult,
+  type PvcRef,
   type ReaderIo,
 } from "../components/alerts/hubReader.mjs";
 import type { StatusItem, StatusSpec } from "../components/alerts/statusSpec.js";
@@ -51,8 +65,10 @@ export interface StatusRow {
   /** Why it is not verified, or what could not be read. */
   why?: string;
   restorePoints?: number;
-  /** Drills do not write their results to the hub yet. */
+  /** The last drill of the item as a person reads it: "passed 2d 3h ago, restore 4m", "failed ...", "not recorded", "no drill". */
   drill: string;
+  /** The drill record read (status/drills/<cls>/<item>.json); absent when no drill proves the item. */
+  lastDrill?: DrillJudgement & { key: string };
   /** Age of the off-site copy holding this item's class, "not copied", or "no off-site copy". */
   offsite: string;
 }
@@ -61,8 +77,10 @@ export interface StatusReport {
   generatedAt: string;
   bucket: string;
   rows: StatusRow[];
-  /** null: not known without the cluster. */
-  uncoveredPvcs: { namespace: string; pvc: string }[] | null;
+  /** The PVCs nothing backs up, from the audit's inventory; null: not known (no audit, no readable inventory). */
+  uncoveredPvcs: PvcRef[] | null;
+  /** The audit's PVC inventory as read (absent: the stack runs no audit, so nothing writes one). */
+  pvcInventory?: InventoryJudgement & { key: string; maxAgeSeconds: number };
   notes: string[];
   exitCode: 0 | 1 | 2;
 }
@@ -89,7 +107,30 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
-const DRILL_NOT_RECORDED = "not recorded";
+/** What the DRILL cell says when no drill of the stack proves the item. */
+const NO_DRILL = "no drill";
+
+/** The drill record of a row: the item's own drill, else its class's one drill. */
+function drillOf(spec: StatusSpec, cls: string, item: string) {
+  const d = spec.records?.drills ?? [];
+  return d.find((x) => x.cls === cls && x.item === item) ?? d.find((x) => x.cls === cls && x.item === cls);
+}
+
+/** The DRILL cell. */
+export function drillText(j: DrillJudgement | undefined): string {
+  if (!j) return NO_DRILL;
+  const ago = j.ageSeconds !== undefined ? ` ${formatAge(j.ageSeconds)} ago` : "";
+  switch (j.state) {
+    case "passed":
+      return `passed${ago}, restore ${formatAge(j.restoreSeconds!)}`;
+    case "failed":
+      return `failed${ago}${j.reason ? ` (${j.reason})` : ""}`;
+    case "unreadable":
+      return `record unreadable (${j.reason})`;
+    default:
+      return "not recorded";
+  }
+}
 
 function thresholdOf(spec: StatusSpec, cls: string, item?: string): StatusItem | undefined {
   return spec.items.find((i) => i.cls === cls && i.item === item) ?? spec.items.find((i) => i.cls === cls && !i.item);
@@ -180,7 +221,40 @@ export async function readStatus(spec: StatusSpec, io: ReaderIo, now: number, of
   };
   const rows = raw.map(({ cls, item, r }) => judge(spec, cls, item, r, now, offsiteAge(cls)));
   if (offsiteRow) rows.push(offsiteRow);
-  return rows;
+  // Each drill record once, however many rows its class has.
+  const drills = new Map<string, DrillJudgement>();
+  for (const d of spec.records?.drills ?? []) {
+    const rec = await safe(() => readStatusRecord(io, bucket, d.key));
+    drills.set(
+      d.key,
+      rec && typeof rec === "object" && "error" in rec && Object.keys(rec).length === 1
+        ? { state: "unreadable", reason: String(rec.error) }
+        : judgeDrillRecord(rec, d.cls, d.item, now),
+    );
+  }
+  return rows.map((row) => {
+    const d = drillOf(spec, row.cls, row.item);
+    if (!d) return row;
+    const j = drills.get(d.key)!;
+    return { ...row, drill: drillText(j), lastDrill: { ...j, key: d.key } };
+  });
+}
+
+/** The audit's PVC inventory (undefined when the stack runs no audit); throws nothing. */
+export async function readPvcInventory(
+  spec: StatusSpec,
+  io: ReaderIo,
+  now: number,
+): Promise<StatusReport["pvcInventory"]> {
+  const p = spec.records?.pvcInventory;
+  if (!p) return undefined;
+  let j: InventoryJudgement;
+  try {
+    j = judgePvcInventory(await readStatusRecord(io, spec.hub.bucket, p.key), now, p.maxAgeSeconds);
+  } catch (e) {
+    j = { state: "unreadable", reason: (e as Error).message };
+  }
+  return { ...j, key: p.key, maxAgeSeconds: p.maxAgeSeconds };
 }
 
 function judge(
@@ -192,7 +266,7 @@ function judge(
   offsite: string,
 ): StatusRow {
   const t = thresholdOf(spec, cls, item === "*" ? undefined : item);
-  const base = { cls, item, drill: DRILL_NOT_RECORDED, offsite, thresholdSeconds: t?.thresholdSeconds };
+  const base = { cls, item, drill: NO_DRILL, offsite, thresholdSeconds: t?.thresholdSeconds };
   if ("error" in r) return { ...base, state: "unreadable", verified: false, why: r.error };
   const age = r.timestamp !== undefined ? now - r.timestamp : undefined;
   const state: RowState = !r.found
@@ -219,21 +293,52 @@ function judge(
   };
 }
 
-export function report(spec: StatusSpec, rows: StatusRow[], now: number): StatusReport {
-  const notes = [
-    "uncovered PVCs: not known without the cluster (the audit's PVC inventory is not written to the hub)",
-    "last drill and measured restore time: not recorded (drills do not write their results to the hub yet)",
-  ];
+export function report(
+  spec: StatusSpec,
+  rows: StatusRow[],
+  now: number,
+  pvcInventory?: StatusReport["pvcInventory"],
+): StatusReport {
+  const notes: string[] = [];
+  if (!pvcInventory)
+    notes.push("uncovered PVCs: not known without the cluster (the stack runs no audit: alerts.audit)");
+  else if (pvcInventory.state === "old")
+    notes.push(
+      `uncovered PVCs: the PVC inventory is old (taken ${formatAge(pvcInventory.ageSeconds!)} ago, more than ${formatAge(pvcInventory.maxAgeSeconds)}): the audit has stopped writing it`,
+    );
+  else if (pvcInventory.state === "not recorded")
+    notes.push(
+      `uncovered PVCs: not recorded (no PVC inventory at ${pvcInventory.key}: the audit has not written one yet)`,
+    );
+  else if (pvcInventory.state === "unreadable")
+    notes.push(`uncovered PVCs: the PVC inventory at ${pvcInventory.key} is unreadable (${pvcInventory.reason})`);
+  const failed = rows.filter((r) => r.lastDrill?.state === "failed").map((r) => `${r.cls}/${r.item}`);
+  if (failed.length) notes.push(`last drill failed: ${failed.join(", ")}`);
   const bad = rows.some((r) => r.state !== "fresh");
   const unreadable = rows.some((r) => r.state === "unreadable" && r.cls !== "offsite");
+  const known = pvcInventory?.state === "current" || pvcInventory?.state === "old";
   return {
     generatedAt: new Date(now * 1000).toISOString(),
     bucket: spec.hub.bucket,
     rows,
-    uncoveredPvcs: null,
+    uncoveredPvcs: known ? pvcInventory!.uncovered! : null,
+    ...(pvcInventory ? { pvcInventory } : {}),
     notes,
     exitCode: unreadable ? 2 : bad ? 1 : 0,
   };
+}
+
+/** The PVC line of the table. */
+export function pvcLine(rep: StatusReport): string {
+  const inv = rep.pvcInventory;
+  if (rep.uncoveredPvcs === null || !inv)
+    return `PVCs nothing backs up: not known without the cluster (${inv ? `PVC inventory ${inv.state}` : "no audit writes a PVC inventory"})`;
+  const when = `inventory ${formatAge(inv.ageSeconds!)} old${inv.state === "old" ? ", OLD" : ""}`;
+  const pvc = (p: PvcRef) =>
+    `${p.namespace}/${p.pvc}${p.storageClass || p.size ? ` (${[p.storageClass, p.size].filter(Boolean).join(", ")})` : ""}`;
+  return rep.uncoveredPvcs.length === 0
+    ? `PVCs nothing backs up: none (${when})`
+    : `PVCs nothing backs up (${when}): ${rep.uncoveredPvcs.map(pvc).join(", ")}`;
 }
 
 /** The table a person reads: one row per item, then the notes. */
@@ -262,12 +367,8 @@ export function renderTable(rep: StatusReport): string {
     fmt(head),
     ...lines.map(fmt),
     "",
-    rep.uncoveredPvcs === null
-      ? "PVCs nothing backs up: not known without the cluster (no PVC inventory on the hub)"
-      : rep.uncoveredPvcs.length === 0
-        ? "PVCs nothing backs up: none"
-        : `PVCs nothing backs up: ${rep.uncoveredPvcs.map((p) => `${p.namespace}/${p.pvc}`).join(", ")}`,
-    ...rep.notes.filter((n) => !n.startsWith("uncovered PVCs")).map((n) => `note: ${n}`),
+    pvcLine(rep),
+    ...rep.notes.map((n) => `note: ${n}`),
     "",
   ].join("\n");
 }
@@ -347,8 +448,9 @@ export async function status(out: StatusOutputs, now = Date.now() / 1000): Promi
     );
   const conf = writeRcloneConfig(spec, out);
   try {
-    const rows = await readStatus(spec, rcloneIo(conf.file), now, conf.offsite);
-    return report(spec, rows, now);
+    const io = rcloneIo(conf.file);
+    const rows = await readStatus(spec, io, now, conf.offsite);
+    return report(spec, rows, now, await readPvcInventory(spec, io, now));
   } finally {
     rmSync(conf.dir, { recursive: true, force: true });
   }

@@ -5,15 +5,17 @@
  * Prometheus metrics, so an alert fires even where the tool that made a backup exports nothing (Longhorn
  * before 1.11 has no per-volume last-backup metric) or reports success after a failure.
  *
- * It runs as a small Deployment (components/alerts/audit.ts): one audit at start, then one every
+ * It runs as a small Deployment (components/alerts/backupAudit.ts): one audit at start, then one every
  * AUDIT_INTERVAL_SECONDS; between runs /metrics serves the last result. A CronJob would need somewhere
  * Prometheus scrapes to leave its result (kube-prometheus-stack ships no Pushgateway, and a finished
  * Job's pod is not scraped); the exporter keeps the last audit in memory and says how old it is
  * (homelab_backup_audit_last_run_timestamp_seconds), so a dead audit is itself alerted on.
  *
- * It only reads: the hub through rclone with the audit reader's key (list, and get of *.cfg / *.json
+ * It reads the hub through rclone with the audit reader's key (list, and get of *.cfg / *.json
  * metadata only: components/hub/iam.ts), the off-site copy through the crypt remote, and the
- * Kubernetes API with a ClusterRole limited to get/list (components/alerts/audit.ts).
+ * Kubernetes API with a ClusterRole limited to get/list (components/alerts/backupAudit.ts). The one
+ * thing it writes is its PVC inventory, for `npm run status` with the cluster gone (pvcInventory
+ * below; the key may put under status/audit/ and nowhere else).
  *
  * What it reads on the hub and how (layouts, upstream sources, the cost of each read) is
  * components/alerts/hubReader.mjs, which `npm run status` (tools/status.ts) reads the hub with too.
@@ -32,6 +34,8 @@ import { request as httpRequest } from "node:http";
 import {
   guarded,
   listVeleroBackups,
+  putJson,
+  PVC_INVENTORY_FORMAT,
   readEtcd,
   readLonghornVolume,
   readMirror,
@@ -102,6 +106,7 @@ const HELP = {
  *   mirrors?: { name: string; prefix: string }[];
  *   offsite?: { remote: string; encryption: boolean };
  *   coverage?: { ignore: string[] };
+ *   pvcInventory?: string;
  * }} AuditSpec
  */
 
@@ -222,6 +227,34 @@ export function coverage(spec, k8s) {
     else result.uncovered.push({ namespace: ns, pvc: name });
   }
   return result;
+}
+
+/**
+ * The PVC inventory the audit leaves on the hub (spec.pvcInventory, status/audit/pvcs.json) so that
+ * `npm run status` knows with the cluster gone which PVCs nothing backs up: every PVC with its storage
+ * class and requested size where known, the classes covering it (coverage above; none: uncovered),
+ * and whether alerts.coverage.ignore lists it.
+ */
+export function pvcInventory(spec, k8s, nowMs) {
+  const c = coverage(spec, k8s);
+  const by = new Map(c.covered.map((p) => [`${p.namespace}/${p.pvc}`, p.by]));
+  const ignored = new Set(c.ignored.map((p) => `${p.namespace}/${p.pvc}`));
+  const pvcs = (k8s.pvcs ?? [])
+    .map((pvc) => {
+      const key = `${pvc.metadata.namespace}/${pvc.metadata.name}`;
+      const storageClass = pvc.spec?.storageClassName;
+      const size = pvc.status?.capacity?.storage ?? pvc.spec?.resources?.requests?.storage;
+      return {
+        namespace: pvc.metadata.namespace,
+        pvc: pvc.metadata.name,
+        ...(storageClass ? { storageClass } : {}),
+        ...(size ? { size: String(size) } : {}),
+        coveredBy: by.get(key) ?? [],
+        ...(ignored.has(key) ? { ignored: true } : {}),
+      };
+    })
+    .sort((a, b) => `${a.namespace}/${a.pvc}`.localeCompare(`${b.namespace}/${b.pvc}`));
+  return { format: PVC_INVENTORY_FORMAT, takenAt: new Date(nowMs).toISOString().replace(/\.\d{3}Z$/, "Z"), pvcs };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -362,6 +395,15 @@ export async function audit(spec, io) {
       { name: M.pvcs, value: c.uncovered.length, labels: { state: "uncovered" } },
       { name: M.pvcs, value: c.ignored.length, labels: { state: "ignored" } },
     ]);
+    // Only from an audit that read the cluster: without it the inventory on the hub stays, and status
+    // says how old it is. A failed write is the audit's own failure (BackupAuditFailing).
+    if (spec.pvcInventory) {
+      const w = await guarded(() => putJson(io, bucket, spec.pvcInventory, pvcInventory(spec, cluster, io.now())));
+      push([
+        { name: M.itemError, value: w && "error" in w ? 1 : 0, labels: { class: "status", item: "pvc-inventory" } },
+      ]);
+      if (w && "error" in w) console.error(`audit: the PVC inventory was not written: ${w.error}`);
+    }
   }
 
   const finished = io.now();
@@ -378,13 +420,15 @@ export async function audit(spec, io) {
 function rcloneRunner(env) {
   const bin = env.RCLONE || "rclone";
   const config = env.AUDIT_RCLONE_CONFIG;
-  return (args) =>
+  return (args, input) =>
     new Promise((resolve) => {
       const full = [...(config ? ["--config", config] : ["--config", ""]), ...args];
-      execFile(bin, full, { env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const child = execFile(bin, full, { env, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
         const code = err ? (typeof err.code === "number" ? err.code : 1) : 0;
         resolve({ code, stdout: String(stdout), stderr: String(stderr) });
       });
+      // `rclone rcat` reads the object from stdin; nothing else here reads it.
+      child.stdin?.end(input ?? "");
     });
 }
 

@@ -2,6 +2,7 @@
  * The audit's part of plan.md: what the audit checks for each class, which of this stack's alerts
  * answers each alert of the common hand-made set (side by side), and the PVCs left out on purpose.
  */
+import { PVC_INVENTORY_KEY } from "../core/schema.js";
 import type { AuditSpec } from "./auditSpec.js";
 import { mirrorRecordKey, OFFSITE_RECORD } from "./hubReader.mjs";
 
@@ -190,7 +191,7 @@ export function auditPlanDetails(spec: AuditSpec, intervalSeconds: number, prese
   return [
     `### What the audit checks at the destination`,
     "",
-    `The audit exporter reads the hub (and the off-site copy) every ${every(intervalSeconds)} with a read-only key that can list the bucket and read metadata only, and the Kubernetes API with get/list only. An item the stack expects but the destination never held fires \`BackupRestorePointMissing\`; a stale one \`BackupRestorePointStale\`; an inconsistent one \`BackupRestorePointInvalid\`.`,
+    `The audit exporter reads the hub (and the off-site copy) every ${every(intervalSeconds)} with a key that can list the bucket, read metadata only and put nothing but its PVC inventory, and the Kubernetes API with get/list only. After each audit that read the cluster it writes that inventory (every PVC, its storage class and size, the class covering it or none) to \`${spec.pvcInventory ?? PVC_INVENTORY_KEY}\` on the hub, where \`npm run status\` reads which PVCs nothing backs up with the cluster gone; the drills leave their results beside it under \`status/drills/\`. An item the stack expects but the destination never held fires \`BackupRestorePointMissing\`; a stale one \`BackupRestorePointStale\`; an inconsistent one \`BackupRestorePointInvalid\`.`,
     "",
     "| Class | Reads | A restore point counts when |",
     "| --- | --- | --- |",

@@ -71,6 +71,14 @@ export interface AuditRulesOutput {
 const q = (v: string) => JSON.stringify(v);
 
 /** `1h30m` style, the duration syntax of `for:` (largest units first, no zero parts). */
+/**
+ * How long without an audit before the audit counts as not running: BackupAuditFailing fires then, and
+ * `npm run status` calls the PVC inventory the audit writes old (components/alerts/statusSpec.ts).
+ */
+export function auditStaleAfterSeconds(intervalSeconds: number): number {
+  return 3 * intervalSeconds;
+}
+
 export function promDuration(seconds: number): string {
   let s = Math.max(0, Math.round(seconds));
   if (s === 0) return "0s";
@@ -219,16 +227,16 @@ export function auditRules(input: AuditRulesInput): AuditRulesOutput {
       expr:
         `max by (class, item) (${M.itemError}) == 1\n` +
         // The audit's own failure carries class "audit" and item "last-run": the description templates both.
-        `or label_replace(label_replace(time() - max(${M.lastRun}) > ${3 * interval}, "class", "audit", "", ""), "item", "last-run", "", "")\n` +
+        `or label_replace(label_replace(time() - max(${M.lastRun}) > ${auditStaleAfterSeconds(interval)}, "class", "audit", "", ""), "item", "last-run", "", "")\n` +
         `or label_replace(label_replace(absent(${M.lastRun}), "class", "audit", "", ""), "item", "last-run", "", "")`,
       for: promDuration(2 * interval),
       labels: { severity: "warning" },
       summary: "The backup audit cannot read what it checks",
-      description: `The audit could not read {{ $labels.class }} {{ $labels.item }} for two audit intervals, or has not run for ${human(3 * interval)}: the destination checks are blind. See the audit pod's log.`,
+      description: `The audit could not read {{ $labels.class }} {{ $labels.item }} for two audit intervals, or has not run for ${human(auditStaleAfterSeconds(interval))}: the destination checks are blind. See the audit pod's log.`,
     },
     {
       watches: "the audit exporter",
-      firesWhen: `an item unreadable for ${human(2 * interval)}, or no audit for ${human(3 * interval)}`,
+      firesWhen: `an item unreadable for ${human(2 * interval)}, or no audit for ${human(auditStaleAfterSeconds(interval))}`,
       why: `the audit runs every ${human(interval)}`,
     },
   );

@@ -3,7 +3,7 @@
  * which classes, under which prefixes, which items by name, and which Longhorn jobs/groups and
  * StorageClasses cover a volume. Pure data, so it is tested without resources.
  */
-import { PREFIXES } from "../core/schema.js";
+import { PREFIXES, PVC_INVENTORY_KEY } from "../core/schema.js";
 import { LONGHORN_BACKUP_TASKS, offsiteOf, type StackConfig } from "../config.js";
 import { names } from "../core/names.js";
 import { veleroSchedules } from "../velero/logic.js";
@@ -33,6 +33,8 @@ export interface AuditSpec {
   readonly mirrors?: { name: string; prefix: string }[];
   readonly offsite?: { readonly remote: string; readonly encryption: boolean };
   readonly coverage?: { readonly ignore: string[] };
+  /** Where the audit leaves its PVC inventory for `npm run status` (status/audit/pvcs.json). */
+  readonly pvcInventory?: string;
 }
 
 /** The remote name the audit reads the off-site copy through (components/core/rclone-remotes.sh). */
@@ -86,5 +88,6 @@ export function auditSpec(stack: StackConfig, coverageIgnore: readonly string[] 
       : {}),
     ...(offsite ? { offsite: { remote: OFFSITE_REMOTE, encryption: offsite.encryption.enabled } } : {}),
     coverage: { ignore: [...coverageIgnore] },
+    pvcInventory: PVC_INVENTORY_KEY,
   };
 }

@@ -5,7 +5,7 @@ export interface RunResult {
   stderr: string;
 }
 export interface ReaderIo {
-  rclone: (args: string[]) => Promise<RunResult>;
+  rclone: (args: string[], input?: string) => Promise<RunResult>;
 }
 export interface ItemResult {
   found: boolean;
@@ -56,3 +56,32 @@ export function readVeleroSchedule(
 export function readMirror(io: ReaderIo, bucket: string, prefix: string): Promise<ItemResult>;
 export function readOffsite(io: ReaderIo, remote: string, encryption: boolean): Promise<ItemResult>;
 export function readUsage(io: ReaderIo, bucket: string): Promise<Map<string, { bytes: number; objects: number }>>;
+export const PVC_INVENTORY_FORMAT: string;
+export const DRILL_RECORD_FORMAT: string;
+export interface PvcRef {
+  namespace: string;
+  pvc: string;
+  storageClass?: string;
+  size?: string;
+}
+export interface DrillJudgement {
+  state: "passed" | "failed" | "not recorded" | "unreadable";
+  finishedAt?: string;
+  ageSeconds?: number;
+  restoreSeconds?: number;
+  restored?: string;
+  reason?: string;
+}
+export interface InventoryJudgement {
+  state: "current" | "old" | "not recorded" | "unreadable";
+  takenAt?: string;
+  ageSeconds?: number;
+  total?: number;
+  uncovered?: PvcRef[];
+  ignored?: PvcRef[];
+  reason?: string;
+}
+export function readStatusRecord(io: ReaderIo, bucket: string, key: string): Promise<any>;
+export function putJson(io: ReaderIo, bucket: string, key: string, value: unknown): Promise<void>;
+export function judgeDrillRecord(rec: any, cls: string, item: string, now: number): DrillJudgement;
+export function judgePvcInventory(rec: any, now: number, maxAgeSeconds: number): InventoryJudgement;

@@ -7,7 +7,8 @@
  *
  * Every read goes through rclone (`io.rclone(args)`), with the audit reader's key: it may list the
  * bucket and GET only `*.cfg` and `*.json` metadata (components/hub/iam.ts auditReaderPolicy), so no
- * read here names any other object.
+ * read here names any other object; its one write (putJson, the audit's PVC inventory) is under
+ * status/audit/, the only place that key may put.
  *
  * Its cost grows with the number of restore points, not with the number of objects:
  * - No per-object HEAD. rclone's `lsjson` asks each object for its MIME type and modification time
@@ -30,6 +31,10 @@
  *   (components/mirror/mirror.sh: buckets/.records/<name>.json), the off-site copy's run record
  *   (components/offsite/offsite-sync.sh: homelab-backup-offsite.json at the copy's root, encrypted like
  *   the key-check file beside it).
+ * - What only the cluster knows is read from the records its jobs leave under status/
+ *   (components/core/schema.ts STATUS_PREFIXES): the audit's PVC inventory (written here, putJson, by
+ *   audit.mjs after each audit that read the cluster) and each drill's last result
+ *   (components/drills/drill-record.sh). Each is one small file read as above, its directory one level.
  * The one recursive listing left is `readUsage` (bytes per storage class of the whole bucket, which S3
  * answers only by listing): LIST requests only (1,000 keys each), no HEAD, no GET; the audit runs it,
  * `status` does not.
@@ -42,7 +47,7 @@ import { createHash } from "node:crypto";
 
 /**
  * @typedef {{ code: number; stdout: string; stderr: string }} RunResult
- * @typedef {{ rclone: (args: string[]) => Promise<RunResult> }} ReaderIo
+ * @typedef {{ rclone: (args: string[], input?: string) => Promise<RunResult> }} ReaderIo
  * @typedef {{ found: boolean; valid: boolean; timestamp?: number; size?: number; count?: number; firstSeen?: number; why?: string }} ItemResult
  * @typedef {{ Name: string; Path: string; Size: number; ModTime: string; IsDir: boolean; Tier?: string }} Entry
  */
@@ -52,6 +57,9 @@ export const KEYCHECK = "homelab-backup-keycheck";
 export const KEYCHECK_TEXT = "homelab-backup off-site key check";
 /** The off-site copy's run record, at the copy's root beside the key-check file (offsite-sync.sh). */
 export const OFFSITE_RECORD = "homelab-backup-offsite.json";
+/** The audit's PVC inventory (status/audit/pvcs.json) and a drill's result record (drill-record.sh). */
+export const PVC_INVENTORY_FORMAT = "homelab-backup/pvc-inventory/v1";
+export const DRILL_RECORD_FORMAT = "homelab-backup/drill-result/v1";
 /** Velero's label naming a backup's schedule. */
 const VELERO_SCHEDULE_LABEL = "velero.io/schedule-name";
 /** How many of a schedule's newest backups are read looking for a Completed one. */
@@ -404,4 +412,107 @@ export async function readUsage(io, bucket) {
     by.set(tier, cur);
   }
   return by;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status records: what only the cluster knows, left on the hub for `npm run status`
+// ---------------------------------------------------------------------------------------------
+
+/** Splits `a/b/c.json` into the remote directory `hub:<bucket>/a/b/` and the name `c.json`. */
+function remoteOf(bucket, key) {
+  const slash = key.lastIndexOf("/");
+  return { dir: `hub:${bucket}/${key.slice(0, slash + 1)}`, name: key.slice(slash + 1) };
+}
+
+/**
+ * One status record: its parsed JSON, null when it is absent, or { unreadable } when it is there but
+ * is no JSON object. One LIST of its directory level and one GET (cat), no HEAD.
+ * @returns {Promise<any>}
+ */
+export async function readStatusRecord(io, bucket, key) {
+  const { dir, name } = remoteOf(bucket, key);
+  const text = await cat(io, dir, name);
+  if (text === "") return null;
+  try {
+    const v = JSON.parse(text);
+    return v && typeof v === "object" && !Array.isArray(v) ? v : { unreadable: "not a JSON object" };
+  } catch {
+    return { unreadable: "not JSON" };
+  }
+}
+
+/**
+ * Writes a status record (the audit's PVC inventory): one PutObject through `rclone rcat`, without
+ * the HEAD rclone makes after an upload (--s3-no-head) or a bucket check (--s3-no-check-bucket): the
+ * audit's key may put under status/audit/ only and creates no bucket (components/hub/iam.ts).
+ */
+export async function putJson(io, bucket, key, value) {
+  const r = await io.rclone(
+    ["rcat", "--s3-no-head", "--s3-no-check-bucket", `hub:${bucket}/${key}`],
+    `${JSON.stringify(value)}\n`,
+  );
+  if (r.code !== 0) throw new ReadError(`rclone rcat ${key}: exit ${r.code}: ${lastLine(r.stderr)}`);
+}
+
+/**
+ * A drill's result as status shows it, from its record (drill-record.sh) or its absence (null):
+ * { state: "passed" | "failed" | "not recorded" | "unreadable", finishedAt?, ageSeconds?,
+ * restoreSeconds?, restored?, reason? }. A record for another drill or without a finish time is
+ * unreadable, never passed.
+ */
+export function judgeDrillRecord(rec, cls, item, now) {
+  if (rec === null || rec === undefined) return { state: "not recorded" };
+  if (rec.unreadable) return { state: "unreadable", reason: rec.unreadable };
+  const finished = epoch(rec.finishedAt);
+  const why =
+    rec.format !== DRILL_RECORD_FORMAT
+      ? `format ${JSON.stringify(rec.format)}`
+      : rec.class !== cls || rec.item !== item
+        ? `the record names ${rec.class}/${rec.item}`
+        : rec.result !== "passed" && rec.result !== "failed"
+          ? `result ${JSON.stringify(rec.result)}`
+          : finished === undefined
+            ? "no finish time"
+            : rec.result === "passed" && !Number.isFinite(Number(rec.restoreSeconds))
+              ? "no restore time"
+              : undefined;
+  if (why) return { state: "unreadable", reason: why };
+  return {
+    state: rec.result,
+    finishedAt: rec.finishedAt,
+    ageSeconds: Math.max(0, Math.round(now - finished)),
+    ...(rec.result === "passed" ? { restoreSeconds: Number(rec.restoreSeconds) } : {}),
+    ...(typeof rec.restored === "string" && rec.restored ? { restored: rec.restored } : {}),
+    ...(rec.result === "failed" && typeof rec.reason === "string" && rec.reason ? { reason: rec.reason } : {}),
+  };
+}
+
+/**
+ * The PVCs nothing backs up, from the audit's inventory (null: absent): { state: "current" | "old" |
+ * "not recorded" | "unreadable", takenAt?, ageSeconds?, uncovered?, ignored?, total? }; "old" when
+ * it was taken more than maxAgeSeconds ago (the audit has stopped: its list may be out of date).
+ */
+export function judgePvcInventory(rec, now, maxAgeSeconds) {
+  if (rec === null || rec === undefined) return { state: "not recorded" };
+  if (rec.unreadable) return { state: "unreadable", reason: rec.unreadable };
+  const taken = epoch(rec.takenAt);
+  if (rec.format !== PVC_INVENTORY_FORMAT || taken === undefined || !Array.isArray(rec.pvcs))
+    return { state: "unreadable", reason: "not a PVC inventory" };
+  const pick = (p) => ({
+    namespace: String(p.namespace),
+    pvc: String(p.pvc),
+    ...(p.storageClass ? { storageClass: String(p.storageClass) } : {}),
+    ...(p.size ? { size: String(p.size) } : {}),
+  });
+  const age = Math.max(0, Math.round(now - taken));
+  return {
+    state: age > maxAgeSeconds ? "old" : "current",
+    takenAt: rec.takenAt,
+    ageSeconds: age,
+    total: rec.pvcs.length,
+    uncovered: rec.pvcs
+      .filter((p) => !p.ignored && (!Array.isArray(p.coveredBy) || p.coveredBy.length === 0))
+      .map(pick),
+    ignored: rec.pvcs.filter((p) => p.ignored).map(pick),
+  };
 }

@@ -37,6 +37,27 @@ export const PREFIXES = {
 } as const;
 export type DataClass = keyof typeof PREFIXES;
 
+/**
+ * What only the cluster knows, written to the hub so that `npm run status` (tools/status.ts) can read it
+ * with the cluster gone: the audit's PVC inventory and each restore drill's last result. A prefix of
+ * its own, apart from every class's prefix, so no status writer reaches a backup and no backup writer
+ * reaches a status record (components/hub/iam.ts).
+ */
+export const STATUS_PREFIXES = {
+  /** Written by the audit (components/alerts/audit.mjs) with the audit identity. */
+  audit: "status/audit/",
+  /** Written by each restore drill when it ends (components/drills/drill-record.sh). */
+  drills: "status/drills/",
+} as const;
+/** The prefix both live under. */
+export const STATUS_PREFIX = "status/";
+/** The audit's PVC inventory, overwritten after each audit that read the cluster. */
+export const PVC_INVENTORY_KEY = `${STATUS_PREFIXES.audit}pvcs.json`;
+/** The last result of one drill: `status/drills/<class>/<item>.json` (drill-record.sh writes the same key). */
+export function drillRecordKey(cls: string, item: string): string {
+  return `${STATUS_PREFIXES.drills}${cls}/${item}.json`;
+}
+
 export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 

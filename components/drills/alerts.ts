@@ -36,6 +36,8 @@ export interface DrillTarget {
   readonly what: string;
   /** RTO target in seconds, when the stack sets one. */
   readonly rtoTargetSeconds?: number;
+  /** The database or mirror the drill proves (status/drills/<cls>/<item>.json); absent: the class has one drill. */
+  readonly item?: string;
 }
 
 const TITLES: Record<DrillClass, string> = {

@@ -34,9 +34,24 @@ rclone_mirror_remotes
 src="src:$MIRROR_SOURCE_BUCKET"
 dst="hub:$MIRROR_HUB_BUCKET/$prefix"
 work=$(mktemp -d "${TMPDIR:-/tmp}/buckets-drill.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The record is written on every way out (drill-record.sh); a signal exits through the same trap.
+on_exit() {
+  st=$?
+  rm -rf "$work"
+  drill_record_write "$st"
+  exit "$st"
+}
+trap on_exit EXIT
+trap 'exit 1' INT TERM
 
-log() { printf '%s buckets-drill %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$prefix" "$*" >&2; }
+log() {
+  drill_record_note "$*"
+  printf '%s buckets-drill %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$prefix" "$*" >&2
+}
+# shellcheck source-path=SCRIPTDIR source=drill-record.sh
+. "$(dirname "$0")/drill-record.sh"
+drill_record_begin
+DRILL_RECORD_BUCKET=${DRILL_RECORD_BUCKET:-$MIRROR_HUB_BUCKET}
 # shellcheck disable=SC2086 # $extra is a list of flags, split on purpose
 rc() { "$RCLONE" --config "" $extra "$@"; }
 # "2026-12-01 21:30:45;key" -> "20261201213045;key": modification times that compare as integers.
@@ -89,8 +104,10 @@ while IFS= read -r line; do
 done < "$work/sample"
 
 log "$compared of $total objects compared equal, $skipped skipped, $failed failed"
+drill_record_restored="$compared sampled objects of $prefix/"
 if [ "$failed" -gt 0 ]; then
   log "FAILED"
+  drill_record_failed "$failed of $total sampled objects differ from the hub or could not be read (the log names them)"
   exit 1
 fi
 if [ "$compared" -eq 0 ]; then

@@ -9,7 +9,8 @@
 #   4. stop that etcd and remove everything, on success and on failure alike (trap).
 # Exits 0 when the snapshot restored and held keys, 1 on any failure, 2 on a usage error.
 # The restore time it logs is the script's own; the RTO the alerts and dashboard use is the Job's
-# duration as kube-state-metrics reports it (components/drills/alerts.ts).
+# duration as kube-state-metrics reports it (components/drills/alerts.ts). When it ends, passed or not,
+# it leaves its result and restore time at status/drills/etcd/<item>.json (drill-record.sh).
 #
 # POSIX sh on purpose: in the cluster it runs under a static busybox inside the pinned etcd image.
 # Environment: HUB_BUCKET (required), HUB_REMOTE (hub: RCLONE_CONFIG_HUB_* in the environment, read-only
@@ -33,8 +34,12 @@ ETCD="${ETCD:-etcd}"
 export TZ=UTC
 
 log() { printf '%s etcd-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+# shellcheck source-path=SCRIPTDIR source=drill-record.sh
+. "$(dirname "$0")/drill-record.sh"
+drill_record_begin
 fail() {
   log "FAILED: $*"
+  drill_record_failed "$*"
   exit 1
 }
 rc() { "$RCLONE" --config "" --retries 3 --low-level-retries 5 "$@"; }
@@ -49,6 +54,7 @@ cleanup() {
   fi
   rm -rf "$work"
   log "cleaned up (exit $status)"
+  drill_record_write "$status"
   exit "$status"
 }
 trap cleanup EXIT
@@ -75,6 +81,7 @@ case "$sha" in *[!0-9a-f]* | "") fail "record $newest has no sha256" ;; esac
 dir="${newest%/*}"
 [ "$dir" != "$newest" ] || dir=""
 snapshot_key="${dir:+$dir/}$file"
+drill_record_restored="${HUB_PREFIX}/$snapshot_key"
 log "newest snapshot: $snapshot_key ($size bytes, taken on node ${dir:-?})"
 
 # 2. Download and check against the record.

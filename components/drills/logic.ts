@@ -8,6 +8,7 @@ import { parseGoDuration } from "../core/duration.js";
 import { names } from "../core/names.js";
 import type { HubConnection } from "../core/hubConnection.js";
 import { rcloneS3Provider } from "../core/rclone.js";
+import { drillRecordKey } from "../core/schema.js";
 import type { DrillTarget } from "./alerts.js";
 import type { DrillClass, DrillsConfig } from "./schema.js";
 
@@ -247,6 +248,7 @@ export function drillTargets(stack: DrillStack): DrillTarget[] {
         schedule: pgDrill.schedule,
         activeDeadlineSeconds: POSTGRES_DRILL_ACTIVE_DEADLINE_SECONDS,
         what: `PostgreSQL restore drill of \`${name}\``,
+        item: name,
         rtoTargetSeconds: rtoSeconds(d?.postgres?.rtoTarget),
       });
     }
@@ -276,11 +278,28 @@ export function drillTargets(stack: DrillStack): DrillTarget[] {
         schedule: d.buckets.schedule,
         activeDeadlineSeconds: drillActiveDeadlineSeconds("buckets", d),
         what: `bucket mirror drill of \`${m.name}\``,
+        item: m.name,
         rtoTargetSeconds: rtoSeconds(d.buckets.rtoTarget),
       });
     }
   }
   return out;
+}
+
+/** The item a drill's status record is named after: its database or mirror, else its class (one drill per class). */
+export function drillRecordItem(t: Pick<DrillTarget, "cls" | "item">): string {
+  return t.item ?? t.cls;
+}
+
+/** Where a drill leaves its last result for `npm run status` (components/drills/drill-record.sh writes it). */
+export function drillRecordOf(t: Pick<DrillTarget, "cls" | "item">): { item: string; key: string } {
+  const item = drillRecordItem(t);
+  return { item, key: drillRecordKey(t.cls, item) };
+}
+
+/** What drill-record.sh reads to name the record: the drill's class and item. */
+export function drillRecordEnv(cls: DrillClass, item?: string): Record<string, string> {
+  return { DRILL_RECORD_CLASS: cls, DRILL_RECORD_ITEM: drillRecordItem({ cls, item }) };
 }
 
 function rtoSeconds(text: string | undefined): number | undefined {

@@ -27,7 +27,13 @@ RUN_ID=${DRILL_RUN_ID:-$(date +%s)}
 KUBECTL=${KUBECTL:-kubectl}
 JQ=${JQ:-jq}
 
-log() { printf '%s longhorn-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+log() {
+  drill_record_note "$*"
+  printf '%s longhorn-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+# shellcheck source-path=SCRIPTDIR source=drill-record.sh
+. "$(dirname "$0")/drill-record.sh"
+drill_record_begin
 k() { "$KUBECTL" "$@"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/longhorn-drill.XXXXXX")
 created=""
@@ -49,6 +55,7 @@ cleanup() {
   done
   rm -rf "$work"
   log "cleaned up (exit $status)"
+  drill_record_write "$status"
   exit "$status"
 }
 trap cleanup EXIT
@@ -172,6 +179,7 @@ for pvc in $DRILL_PVCS; do
     continue
   fi
   log "PVC $pvc: backup $backup restored and read ($(printf '%s' "$output" | tail -n 1)), restore ${took}s"
+  drill_record_restored="${drill_record_restored:+$drill_record_restored }$backup"
 done
 
 if [ "$failed" -gt 0 ]; then

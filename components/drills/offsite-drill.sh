@@ -34,7 +34,13 @@ export TZ=UTC
 encryption=${OFFSITE_ENCRYPTION:-true}
 if [ "$encryption" = true ]; then : "${OFFSITE_ENCRYPTION_KEY:?}"; fi
 
-log() { printf '%s offsite-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+log() {
+  drill_record_note "$*"
+  printf '%s offsite-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+# shellcheck source-path=SCRIPTDIR source=drill-record.sh
+. "$(dirname "$0")/drill-record.sh"
+drill_record_begin
 
 # The remotes are defined in components/core/rclone-remotes.sh: ../core/ from this script in a checkout,
 # and in the pod, whose scripts volume keeps the layout of components/.
@@ -49,7 +55,15 @@ rc() { "$RCLONE" --config "" $extra "$@"; }
 minutes() { sed 's/^\([0-9]*\)-\([0-9]*\)-\([0-9]*\) \([0-9]*\):\([0-9]*\):[0-9]*;/\1\2\3\4\5;/'; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/offsite-drill.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The record is written on every way out (drill-record.sh); a signal exits through the same trap.
+on_exit() {
+  st=$?
+  rm -rf "$work"
+  drill_record_write "$st"
+  exit "$st"
+}
+trap on_exit EXIT
+trap 'exit 1' INT TERM
 
 if [ "$encryption" = true ]; then
   if ! rc lsf --max-depth 1 offsite_raw: > "$work/raw" 2> "$work/raw.err"; then
@@ -108,8 +122,10 @@ while IFS= read -r line; do
 done < "$work/sample"
 
 log "$compared of $total files compared equal, $skipped skipped, $failed failed"
+drill_record_restored="$compared sampled files of the off-site copy"
 if [ "$failed" -gt 0 ]; then
   log "FAILED"
+  drill_record_failed "$failed of $total sampled files differ from the hub or could not be read (the log names them)"
   exit 1
 fi
 [ "$compared" -gt 0 ] || { log "FAILED: no file could be compared"; exit 1; }

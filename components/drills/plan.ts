@@ -6,7 +6,7 @@
  */
 import { describeCron, formatSeconds } from "../core/cron.js";
 import type { DrillTarget } from "./alerts.js";
-import { veleroScratchNamespace } from "./logic.js";
+import { drillRecordOf, veleroScratchNamespace } from "./logic.js";
 import type { DrillClass, DrillsConfig } from "./schema.js";
 
 const CLASS_NAMES: Record<DrillClass, string> = {
@@ -49,8 +49,8 @@ export function restoreReadiness(
     return [
       CLASS_NAMES[t.cls],
       `${t.what}: CronJob \`${at}\`, ${describeCron(t.schedule)}`,
-      `\`kube_cronjob_status_last_successful_time{namespace="${t.namespace}", cronjob="${t.cronJob}"}\`; an alert fires when it is missing or old`,
-      `duration of the newest successful Job of \`${at}\` (kube-state-metrics), dashboard panel "Restore time (RTO) per class"`,
+      `\`kube_cronjob_status_last_successful_time{namespace="${t.namespace}", cronjob="${t.cronJob}"}\`; an alert fires when it is missing or old. Without the cluster: \`${drillRecordOf(t).key}\` on the hub, which the drill writes when it ends, passed or failed (\`npm run status\` reads it)`,
+      `duration of the newest successful Job of \`${at}\` (kube-state-metrics), dashboard panel "Restore time (RTO) per class"; the drill's own start-to-checked time in its hub record`,
       t.rtoTargetSeconds === undefined
         ? "none set (`rtoTarget`)"
         : `${formatSeconds(t.rtoTargetSeconds)} (alert RestoreTimeAboveTarget)`,

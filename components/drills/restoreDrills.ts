@@ -28,6 +28,7 @@ import {
   DRILL_TERMINATION_GRACE_SECONDS,
   drillActiveDeadlineSeconds,
   drillCronJobName,
+  drillRecordEnv,
   drillTargets,
   longhornDrillEnv,
   longhornDrillRules,
@@ -44,7 +45,7 @@ export interface RestoreDrillsArgs {
   readonly drills: DrillsInput;
   /** The hub the backups are on. */
   readonly hub: HubConnection;
-  /** A read-only hub identity: the drills never write to the hub. */
+  /** The drills' hub identity: it reads the backups and puts only the drills' results under status/drills/ (components/hub/iam.ts). */
   readonly reader: WriterCredentials;
   /** Velero, as the velero section installs it; required with `drills.velero`. */
   readonly velero?: {
@@ -130,6 +131,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
       "drills/longhorn-drill.sh",
       "drills/etcd-drill.sh",
       "drills/offsite-drill.sh",
+      "drills/drill-record.sh",
       RCLONE_REMOTES_SCRIPT,
     ]);
     const scripts = new k8s.core.v1.ConfigMap(
@@ -250,7 +252,10 @@ export class RestoreDrills extends pulumi.ComponentResource {
           image: DRILL_IMAGES.kubectl,
           command: ["/bin/sh", mountedScript("drills/velero-drill.sh")],
           env: [
-            ...env(veleroDrillEnv(drills, velero.namespace, velero.prefix, "drill-velero-modifiers")),
+            ...env({
+              ...veleroDrillEnv(drills, velero.namespace, velero.prefix, "drill-velero-modifiers"),
+              ...drillRecordEnv("velero"),
+            }),
             ...readerHubEnv(hub, "drill-hub-reader"),
           ],
           resources,
@@ -269,13 +274,24 @@ export class RestoreDrills extends pulumi.ComponentResource {
         bind(`longhorn-source-${sourceNs}`, sourceNs, r, sa, "homelab-backup-drill-longhorn");
       cronJob("longhorn", drills.longhorn.schedule, {
         serviceAccount: sa,
+        // It restores through Longhorn and reads nothing on the hub; rclone and the drills key are
+        // there to leave its result at status/drills/longhorn/ (drill-record.sh).
+        initContainers: [rcloneInitContainer()],
+        volumes: [TOOLS_VOLUME],
         container: {
           name: "drill",
           image: DRILL_IMAGES.kubectl,
           command: ["/bin/sh", mountedScript("drills/longhorn-drill.sh")],
-          env: env(longhornDrillEnv(drills, longhornNs)),
+          env: [
+            ...env({
+              ...longhornDrillEnv(drills, longhornNs),
+              ...drillRecordEnv("longhorn"),
+              RCLONE: "/opt/tools/rclone",
+            }),
+            ...readerHubEnv(hub, "drill-hub-reader"),
+          ],
           resources,
-          volumeMounts: [TMP_MOUNT, SCRIPTS_MOUNT],
+          volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
         },
       });
     }
@@ -311,6 +327,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
               DRILL_DIR: "/var/lib/drill",
               DRILL_MIN_KEYS: String(drills.etcd.minKeys),
               HOME: "/tmp",
+              ...drillRecordEnv("etcd"),
             }),
             ...readerHubEnv(hub, "drill-hub-reader"),
           ],
@@ -346,7 +363,11 @@ export class RestoreDrills extends pulumi.ComponentResource {
           image: VERSIONS.alpineImage,
           command: ["/bin/sh", mountedScript("drills/offsite-drill.sh")],
           env: [
-            ...env({ ...offsiteConfigEnv(o.config, hub), DRILL_SAMPLE: String(drills.offsite.sampleFiles) }),
+            ...env({
+              ...offsiteConfigEnv(o.config, hub),
+              DRILL_SAMPLE: String(drills.offsite.sampleFiles),
+              ...drillRecordEnv("offsite"),
+            }),
             { name: "RCLONE", value: "/opt/tools/rclone" },
             { name: "TMPDIR", value: "/var/lib/drill" },
             fromSecret("OFFSITE_FTP_PASSWORD"),
@@ -361,7 +382,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
 
     if (drills.buckets) {
       // buckets-drill.sh sources ../core/rclone-remotes.sh: both keep their components/ paths in the pod.
-      const files = scriptTree(["drills/buckets-drill.sh", RCLONE_REMOTES_SCRIPT]);
+      const files = scriptTree(["drills/buckets-drill.sh", "drills/drill-record.sh", RCLONE_REMOTES_SCRIPT]);
       for (const m of mirrors) {
         const mns = m.source.credentialsSecret.namespace;
         const jobName = drillCronJobName("buckets", m.name);
@@ -407,6 +428,7 @@ export class RestoreDrills extends pulumi.ComponentResource {
                   ...mirrorEnv(m, hub),
                   DRILL_SAMPLE: String(drills.buckets.sampleObjects),
                   RCLONE: "/opt/tools/rclone",
+                  ...drillRecordEnv("buckets", m.name),
                 }),
                 ref(m.source.credentialsSecret.name, "AWS_ACCESS_KEY_ID"),
                 ref(m.source.credentialsSecret.name, "AWS_SECRET_ACCESS_KEY"),

@@ -38,7 +38,13 @@ KUBECTL=${KUBECTL:-kubectl}
 RCLONE=${RCLONE:-rclone}
 JQ=${JQ:-jq}
 
-log() { printf '%s velero-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+log() {
+  drill_record_note "$*"
+  printf '%s velero-drill: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+# shellcheck source-path=SCRIPTDIR source=drill-record.sh
+. "$(dirname "$0")/drill-record.sh"
+drill_record_begin
 k() { "$KUBECTL" "$@"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/velero-drill.XXXXXX")
 restores=""
@@ -60,6 +66,7 @@ cleanup() {
   done
   rm -rf "$work"
   log "cleaned up (exit $status)"
+  drill_record_write "$status"
   exit "$status"
 }
 trap cleanup EXIT
@@ -184,6 +191,7 @@ for ns in $DRILL_NAMESPACES; do
     continue
   fi
   log "namespace $ns: all $expected objects of $backup are in $scratch (restore ${took}s)"
+  drill_record_restored="${drill_record_restored:+$drill_record_restored }$backup"
 done
 
 if [ "$failed" -gt 0 ]; then

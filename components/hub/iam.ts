@@ -8,9 +8,15 @@
  *   can make them delete one (an explicit Deny backs the missing Allow). A leaked key cannot erase
  *   the dumps; the hub's lifecycle (components/hub/retention.ts) is what removes old ones.
  * - offsite only reads.
+ * - audit and drills read, and each puts its status records under a prefix of its own
+ *   (`status/audit/`, `status/drills/`: components/core/schema.ts STATUS_PREFIXES), which `npm run status`
+ *   reads with the cluster gone. Explicit Denies keep both off every backup class's prefix and off the
+ *   other's records, and neither can delete anything. The PostgreSQL restore drill runs with the dump
+ *   writer's key (components/stack.ts), so that writer may also put its drill record, under
+ *   `status/drills/postgres/` only.
  * No statement grants `*` as an action or `*` as a resource.
  */
-import { PREFIXES } from "../core/schema.js";
+import { PREFIXES, STATUS_PREFIX, STATUS_PREFIXES } from "../core/schema.js";
 import { WRITERS, type WriterName } from "../core/hubConnection.js";
 
 export interface PolicyStatement {
@@ -74,6 +80,44 @@ export function longhornObjectPrefix(prefix: string): string {
   return prefix === "" ? "backupstore/" : prefix;
 }
 
+/** Where the PostgreSQL restore drills put their results (drillRecordKey("postgres", <database>)). */
+export const POSTGRES_DRILL_RECORDS = `${STATUS_PREFIXES.drills}postgres/`;
+
+/** The prefixes of every backup class (the configured Longhorn prefix included): no status writer puts or deletes there. */
+export function backupClassPrefixes(longhornPrefix?: string): string[] {
+  const lh = longhornObjectPrefix(longhornPrefix ?? PREFIXES.longhorn);
+  return [...new Set([...Object.values(PREFIXES), lh])];
+}
+
+/**
+ * The status writers' rights (audit, drills): put under their own status prefix, and explicit Denies
+ * of put and delete on every backup class prefix and on the other's records, and of delete anywhere.
+ * Overwriting a record is all they need; the hub's lifecycle removes old versions
+ * (components/hub/retention.ts).
+ */
+function statusWriterStatements(
+  bucket: string,
+  writer: keyof typeof STATUS_PREFIXES,
+  longhornPrefix?: string,
+): PolicyStatement[] {
+  const other = writer === "audit" ? STATUS_PREFIXES.drills : STATUS_PREFIXES.audit;
+  return [
+    {
+      Sid: "PutStatusRecords",
+      Effect: "Allow",
+      Action: ["s3:PutObject"],
+      Resource: [objectsArn(bucket, STATUS_PREFIXES[writer])],
+    },
+    {
+      Sid: "NeverWrite",
+      Effect: "Deny",
+      Action: ["s3:PutObject", ...DELETE_ACTIONS],
+      Resource: [...backupClassPrefixes(longhornPrefix), other].map((p) => objectsArn(bucket, p)),
+    },
+    { Sid: "NeverDelete", Effect: "Deny", Action: DELETE_ACTIONS, Resource: [`${bucketArn(bucket)}/*`] },
+  ];
+}
+
 /** Statement ids may contain only letters and digits (IAM; MinIO follows). */
 const sid = (...parts: string[]) => parts.map((p) => p.replace(/[^A-Za-z0-9]/g, "")).join("");
 
@@ -86,24 +130,26 @@ export function writerPolicy(
   bucket: string,
   opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[]; longhornPrefix?: string } = {},
 ): PolicyDocument {
-  if (writer === "audit") return auditReaderPolicy(bucket);
+  if (writer === "audit") return auditReaderPolicy(bucket, opts.longhornPrefix);
   if (writer === "drills") {
-    // The restore drills only read (components/drills/logic.ts drillReadPrefixes): "" is the whole
-    // bucket; no drill configured leaves the identity with no right at all.
+    // The restore drills read (components/drills/logic.ts drillReadPrefixes: "" is the whole bucket)
+    // and put their last result under status/drills/; no drill reading the hub leaves only the put.
     const prefixes = opts.drillPrefixes ?? [];
+    const whole = prefixes.includes("");
+    const statusRights = statusWriterStatements(bucket, "drills", opts.longhornPrefix);
     if (prefixes.length === 0)
       return {
         Version: "2012-10-17",
         Statement: [
           {
-            Sid: "NoDrills",
+            Sid: "NoDrillReads",
             Effect: "Deny",
-            Action: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            Action: ["s3:ListBucket", "s3:GetObject"],
             Resource: [bucketArn(bucket), `${bucketArn(bucket)}/*`],
           },
+          ...statusRights,
         ],
       };
-    const whole = prefixes.includes("");
     return {
       Version: "2012-10-17",
       Statement: [
@@ -116,6 +162,7 @@ export function writerPolicy(
         whole
           ? { Sid: "DrillsListBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [bucketArn(bucket)] }
           : listUnder(bucket, prefixes, "DrillsListPrefixes"),
+        ...statusRights,
       ],
     };
   }
@@ -149,6 +196,18 @@ export function writerPolicy(
           Resource: [objectsArn(bucket, prefix)],
         },
         listUnder(bucket, [prefix], sid("ListUnder", writer)),
+        // The PostgreSQL restore drill runs with this key (components/stack.ts) and leaves its result
+        // where `npm run status` reads it (components/postgres/restore-drill.sh).
+        ...(writer === "postgres"
+          ? [
+              {
+                Sid: "PutDrillRecords",
+                Effect: "Allow" as const,
+                Action: ["s3:PutObject"],
+                Resource: [objectsArn(bucket, POSTGRES_DRILL_RECORDS)],
+              },
+            ]
+          : []),
         { Sid: "NeverDelete", Effect: "Deny", Action: DELETE_ACTIONS, Resource: [`${bucketArn(bucket)}/*`] },
       ],
     };
@@ -221,8 +280,9 @@ export function describePolicy(doc: PolicyDocument): { allow: string; deny: stri
 // ---------------------------------------------------------------------------------------------
 // The audit reader (components/alerts/audit.mjs): it may list the whole bucket (newest restore
 // points, bucket usage) and read only metadata objects: Longhorn's `*.cfg`, this project's `*.json`
-// records (postgres, etcd, the bucket mirrors' run records) and Velero's `velero-backup.json`. It can read no backup data (no block,
-// dump, snapshot or tarball) and write or delete nothing; an explicit Deny backs the missing Allow.
+// records (postgres, etcd, the bucket mirrors' run records, the status records under status/) and
+// Velero's `velero-backup.json`. It can read no backup data (no block, dump, snapshot or tarball), put
+// only its PVC inventory under status/audit/, and delete nothing; explicit Denies back the missing Allows.
 // ---------------------------------------------------------------------------------------------
 
 /**
@@ -248,10 +308,13 @@ export function auditReadableKeys(): string[] {
     `${PREFIXES.velero}backups/*/velero-backup.json`,
     // The bucket mirrors' run records (components/mirror/mirror.sh; hubReader.mjs mirrorRecordKey).
     `${PREFIXES.buckets}.records/*.json`,
+    // What only the cluster knows, for `npm run status`: the audit's PVC inventory and the drills'
+    // results (components/core/schema.ts STATUS_PREFIXES); drill items may hold dots.
+    ...dottedSuffixPatterns(STATUS_PREFIX, ".json"),
   ];
 }
 
-export function auditReaderPolicy(bucket: string): PolicyDocument {
+export function auditReaderPolicy(bucket: string, longhornPrefix?: string): PolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
@@ -262,12 +325,7 @@ export function auditReaderPolicy(bucket: string): PolicyDocument {
         Action: ["s3:GetObject"],
         Resource: auditReadableKeys().map((k) => `${bucketArn(bucket)}/${k}`),
       },
-      {
-        Sid: "NeverWrite",
-        Effect: "Deny",
-        Action: ["s3:PutObject", ...DELETE_ACTIONS],
-        Resource: [`${bucketArn(bucket)}/*`],
-      },
+      ...statusWriterStatements(bucket, "audit", longhornPrefix),
     ],
   };
 }

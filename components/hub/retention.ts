@@ -11,9 +11,13 @@
  *   would delete blocks that live backups still reference (Longhorn forbids lifecycle expiry on its
  *   backupstore). They get no expiry, only removal of noncurrent versions.
  * - buckets/: mirrors of other stores; the mirror itself decides what disappears. No expiry.
+ * - status/: the audit's PVC inventory and the drills' last results (components/core/schema.ts
+ *   STATUS_PREFIXES), overwritten in place every audit (hourly) and every drill. Their writers cannot
+ *   delete, so the current version stays (status reads its age); without a rule every overwritten
+ *   version would stay forever on a versioned bucket: they go after the same grace as every class's.
  */
 import type * as aws from "@pulumi/aws";
-import { PREFIXES } from "../core/schema.js";
+import { PREFIXES, STATUS_PREFIX } from "../core/schema.js";
 import type { StackConfig } from "../config.js";
 import { stackArchivePlan } from "./archive.js";
 import { longhornObjectPrefix } from "./iam.js";
@@ -82,7 +86,17 @@ export function prefixLifecycles(stack: StackConfig): PrefixLifecycle[] {
   }
   if (stack.buckets && stack.buckets.mirrors.length > 0)
     out.push({ prefix: PREFIXES.buckets, noncurrentDays: NONCURRENT_GRACE_DAYS });
+  if (writesStatusRecords(stack)) out.push({ prefix: STATUS_PREFIX, noncurrentDays: NONCURRENT_GRACE_DAYS });
   return out;
+}
+
+/**
+ * Does anything of the stack write status records: the audit exporter (its PVC inventory) or a restore
+ * drill (its result)? The same sections that build them (components/stack.ts).
+ */
+export function writesStatusRecords(stack: StackConfig): boolean {
+  const drills = stack.drills && Object.keys(stack.drills).some((k) => k !== "namespace" && k !== "postgres");
+  return !!(stack.alerts?.audit.enabled || drills || (stack.postgres?.restoreDrill?.databases.length ?? 0) > 0);
 }
 
 /** The longest Velero ttl, in whole days (rounded up), or undefined without Velero schedules. */

@@ -1,6 +1,24 @@
 /** The longhorn section: backup target, recurring jobs and storage classes. Part of the stack file schema (components/config.ts composes the sections). */
 import { z } from "zod";
-import { cron, dnsLabel, dnsSubdomain, goDuration, posInt, stringMap, suggest, uniqueBy } from "../core/schema.js";
+import {
+  cron,
+  dnsLabel,
+  dnsSubdomain,
+  goDuration,
+  posInt,
+  PREFIXES,
+  STATUS_PREFIX,
+  stringMap,
+  suggest,
+  uniqueBy,
+} from "../core/schema.js";
+
+/**
+ * The prefixes Longhorn's may not overlap: the other classes' and the status records'. Each has its own
+ * writer, and the writers' rights are per prefix (components/hub/iam.ts): an overlap would let Longhorn
+ * prune another class's objects, or the status writers reach Longhorn's.
+ */
+const TAKEN_PREFIXES = [...Object.values(PREFIXES).filter((p) => p !== PREFIXES.longhorn), STATUS_PREFIX];
 
 export const LONGHORN_TASKS = [
   "backup",
@@ -167,6 +185,10 @@ export const longhornSchema = z
       .regex(
         /^(|[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*\/)$/,
         'must be "" (the bucket root) or a key prefix ending in "/", e.g. "longhorn/"',
+      )
+      .refine(
+        (p) => p === "" || !TAKEN_PREFIXES.some((t) => p.startsWith(t) || t.startsWith(p)),
+        `must not overlap another writer's prefix (${TAKEN_PREFIXES.join(", ")})`,
       )
       .default(LONGHORN_DEFAULTS.prefix),
     /** @default "5m0s" */

@@ -172,6 +172,9 @@ export function dumpEnv(
     { name: "PGPASSWORD", valueFrom: { secretKeyRef: { name: db.passwordSecret.name, key: db.passwordSecret.key } } },
     { name: "PGAPPNAME", value: "homelab-backup" },
     { name: "RCLONE", value: "/opt/tools/rclone" },
+    // status/drills/postgres/<name>.json (components/drills/drill-record.sh, sourced by restore-drill.sh).
+    { name: "DRILL_RECORD_CLASS", value: "postgres" },
+    { name: "DRILL_RECORD_ITEM", value: db.name },
     ...rcloneHubEnv(hub, s3SecretName),
   ];
 }
@@ -189,6 +192,9 @@ export function drillEnv(db: DatabaseConfig, hub: HubConnection, s3SecretName: s
     { name: "CHECKS_DIR", value: "/scripts" },
     { name: "SCRIPTS_DIR", value: "/scripts" },
     { name: "RCLONE", value: "/opt/tools/rclone" },
+    // status/drills/postgres/<name>.json (components/drills/drill-record.sh, sourced by restore-drill.sh).
+    { name: "DRILL_RECORD_CLASS", value: "postgres" },
+    { name: "DRILL_RECORD_ITEM", value: db.name },
     ...rcloneHubEnv(hub, s3SecretName),
   ];
 }

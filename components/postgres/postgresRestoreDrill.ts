@@ -29,7 +29,7 @@ export interface PostgresRestoreDrillArgs {
   readonly databases: readonly DatabaseInput[];
   /** Where the dumps are. */
   readonly hub: HubConnection;
-  /** The hub's postgres writer (reads the dumps, writes drill/last-success.json). */
+  /** The hub's postgres writer (reads the dumps, writes drill/last-success.json and status/drills/postgres/<name>.json). */
   readonly credentials: WriterCredentials;
 }
 
@@ -59,6 +59,8 @@ export class PostgresRestoreDrill extends pulumi.ComponentResource {
     const files = {
       "restore.sh": readScript("postgres/restore.sh"),
       "restore-drill.sh": readScript("postgres/restore-drill.sh"),
+      // Sourced by restore-drill.sh from beside it: it leaves the drill's result at status/drills/postgres/.
+      "drill-record.sh": readScript("drills/drill-record.sh"),
       ...drillCheckFiles(drill.checks),
     };
     const hash = contentHash(...Object.entries(files).flat());

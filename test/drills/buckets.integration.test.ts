@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { busyboxPath, type BusyboxPath } from "../support/busybox.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { judgeDrillRecord } from "../../components/alerts/hubReader.mjs";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -38,6 +39,8 @@ const env = (extra: Record<string, string> = {}) =>
     HUB_ACCESS_KEY_ID: peer.accessKeyId,
     HUB_SECRET_ACCESS_KEY: peer.secretAccessKey,
     DRILL_SAMPLE: "100",
+    DRILL_RECORD_CLASS: "buckets",
+    DRILL_RECORD_ITEM: "photos",
     ...extra,
   });
 
@@ -48,6 +51,14 @@ function sh(script: string, e: NodeJS.ProcessEnv): Promise<{ code: number; stder
     child.stderr!.on("data", (d) => (stderr += d));
     child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
   });
+}
+
+/** The drill's status record on the hub (components/drills/drill-record.sh), as `npm run status` judges it. */
+async function drillRecord() {
+  const { stdout } = await run("rclone", ["--config", "", "cat", "hub:backups/status/drills/buckets/photos.json"], {
+    env: childEnv(peer.rcloneEnv),
+  });
+  return judgeDrillRecord(JSON.parse(stdout), "buckets", "photos", Date.now() / 1000);
 }
 
 async function put(remote: string, content: Buffer | string): Promise<void> {
@@ -82,6 +93,11 @@ describe("bucket mirror drill", () => {
     const r = await sh(DRILL, env());
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("4 of 4 objects compared equal, 0 skipped, 0 failed");
+    expect(await drillRecord()).toMatchObject({
+      state: "passed",
+      restored: "4 sampled objects of buckets/photos/",
+      restoreSeconds: expect.any(Number),
+    });
   }, 60_000);
 
   it("samples: DRILL_SAMPLE=2 compares two objects", async () => {
@@ -95,6 +111,10 @@ describe("bucket mirror drill", () => {
     const r = await sh(DRILL, env());
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/MISMATCH: 2026\/11\/b\.jpg source sha256 [0-9a-f]{64}, mirror sha256 [0-9a-f]{64}/);
+    expect(await drillRecord()).toMatchObject({
+      state: "failed",
+      reason: "1 of 4 sampled objects differ from the hub or could not be read (the log names them)",
+    });
     // The next mirror run repairs it; the drill passes again.
     const m = await sh(MIRROR, env());
     expect(m.code, m.stderr).toBe(0);
@@ -122,5 +142,6 @@ describe("bucket mirror drill", () => {
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("FAILED: cannot list the source");
+    expect(await drillRecord()).toMatchObject({ state: "failed", reason: "cannot list the source src:no-such-bucket" });
   }, 60_000);
 });

@@ -14,6 +14,7 @@ import { busyboxPath, type BusyboxPath } from "../support/busybox.js";
 import { startEtcd, stopEtcd, type Etcd } from "../support/etcd.js";
 import { freePort } from "../support/net.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { judgeDrillRecord } from "../../components/alerts/hubReader.mjs";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -48,6 +49,8 @@ async function drill(extra: Record<string, string> = {}) {
       DRILL_PEER_PORT: String(await freePort()),
       DRILL_KEY_PREFIX: "/registry/",
       DRILL_MIN_KEYS: "40",
+      DRILL_RECORD_CLASS: "etcd",
+      DRILL_RECORD_ITEM: "etcd",
       ...extra,
     }),
   );
@@ -72,6 +75,15 @@ async function offload(extra: Record<string, string> = {}) {
     }),
   });
   return stderr;
+}
+
+/** The drill's status record on the hub (components/drills/drill-record.sh), as status judges it. */
+async function drillRecord() {
+  const { stdout } = await run("rclone", ["--config", "", "cat", "hub:backups/status/drills/etcd/etcd.json"], {
+    env: childEnv(peer.rcloneEnv),
+  });
+  const rec = JSON.parse(stdout);
+  return { rec, judged: judgeDrillRecord(rec, "etcd", "etcd", Date.now() / 1000) };
 }
 
 /** Is an etcd serving the drill's data still running? (The drill must always stop it.) */
@@ -109,6 +121,19 @@ describe("etcd restore drill", () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("no snapshot record under hub:backups/etcd-snapshots/");
     expect(r.left).toEqual([]);
+    // Its result is on the hub for `npm run status`, with why it failed.
+    expect(r.stderr).toContain("recorded failed at status/drills/etcd/etcd.json");
+    const { rec, judged } = await drillRecord();
+    expect(rec).toMatchObject({
+      format: "homelab-backup/drill-result/v1",
+      class: "etcd",
+      item: "etcd",
+      result: "failed",
+    });
+    expect(judged).toMatchObject({
+      state: "failed",
+      reason: "no snapshot record under hub:backups/etcd-snapshots/: has the offload job ever succeeded?",
+    });
   });
 
   it("restores the newest offloaded snapshot, counts its keys, and cleans up", async () => {
@@ -120,6 +145,25 @@ describe("etcd restore drill", () => {
     expect(r.stderr).toMatch(/holds 50 keys under '\/registry\/'/);
     expect(r.left).toEqual([]);
     expect(await drillEtcdRunning()).toBe(false);
+    // The pass, its measured restore time and the snapshot it restored, where status reads them.
+    const { rec, judged } = await drillRecord();
+    expect(judged).toMatchObject({
+      state: "passed",
+      restored: "etcd-snapshots/cp-1/etcd-snapshot-cp-1-1700000000",
+    });
+    expect(rec.restoreSeconds).toBe(rec.seconds);
+    expect(rec.seconds).toBeGreaterThanOrEqual(0);
+    expect(rec.seconds).toBeLessThan(60);
+    expect(Date.parse(rec.finishedAt) - Date.parse(rec.startedAt)).toBe(rec.seconds * 1000);
+  }, 60_000);
+
+  it("a record it cannot write is logged and leaves the drill's own result (exit 0) alone", async () => {
+    // A remote only the record uses, which does not exist: the upload fails, the drill passes.
+    const ok = await drill({ DRILL_RECORD_REMOTE: "nowhere" });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).toMatch(
+      /status record NOT written to status\/drills\/etcd\/etcd\.json: .*; the drill's own result stands \(exit 0\)/,
+    );
   }, 60_000);
 
   it("fails when the restored etcd holds fewer keys than required", async () => {

@@ -6,7 +6,7 @@
  * CRD and restores the newest Completed backup of the PVC's volume.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import { busyboxPath, type BusyboxPath } from "../support/busybox.js";
 import { validateCustomResource } from "../support/crds.js";
 import { childEnv } from "../support/s3peer.js";
 import { DRILL_VOLUME_GROUP } from "../../components/longhorn/schema.js";
+import { judgeDrillRecord, type DrillJudgement } from "../../components/alerts/hubReader.mjs";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DRILL = path.join(ROOT, "components", "drills", "longhorn-drill.sh");
@@ -60,6 +61,8 @@ interface Run {
   code: number | null;
   stderr: string;
   calls: { args: string[]; stdin: string }[];
+  /** The status record the drill left (components/drills/drill-record.sh), as `npm run status` judges it. */
+  record?: DrillJudgement;
 }
 
 function drill(
@@ -81,6 +84,11 @@ function drill(
     DRILL_RUN_ID: "1700000000",
     DRILL_POLL_SECONDS: "0",
     DRILL_TIMEOUT_SECONDS: "60",
+    // No hub in this test: the drill's record goes to a local rclone remote (its "bucket" a directory).
+    DRILL_RECORD_CLASS: "longhorn",
+    DRILL_RECORD_ITEM: "longhorn",
+    RCLONE_CONFIG_HUB_TYPE: "local",
+    DRILL_RECORD_BUCKET: path.join(state, "hub"),
     ...extra,
   });
   return new Promise((resolve) => {
@@ -99,7 +107,11 @@ function drill(
         .split("\n")
         .filter(Boolean)
         .map((l) => JSON.parse(l));
-      resolve({ code, stderr, calls });
+      const recordFile = path.join(state, "hub", "status", "drills", "longhorn", "longhorn.json");
+      const record = existsSync(recordFile)
+        ? judgeDrillRecord(JSON.parse(readFileSync(recordFile, "utf8")), "longhorn", "longhorn", Date.now() / 1000)
+        : undefined;
+      resolve({ code, stderr, calls, record });
     });
   });
 }
@@ -169,6 +181,8 @@ describe("Longhorn restore drill", () => {
       /PVC wiki\/data: backup backup-9a8b7c6d5e4f4a3b restored and read \(read 12 files\), restore \d+s/,
     );
     expectCleanedUp(r);
+    expect(r.record).toMatchObject({ state: "passed", restoreSeconds: expect.any(Number) });
+    expect(r.record!.restored).toMatch(/^backup-/);
   }, 60_000);
 
   it("fails on a restore that faults, and cleans up without starting a reader", async () => {
@@ -217,6 +231,10 @@ describe("Longhorn restore drill", () => {
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("no Completed Longhorn backup of pvc-no-backup (PVC wiki/data)");
+    expect(r.record).toMatchObject({
+      state: "failed",
+      reason: expect.stringContaining("no Completed Longhorn backup of pvc-no-backup (PVC wiki/data)"),
+    });
     expect(joined(r).some((a) => a.includes("create"))).toBe(false);
   }, 60_000);
 });

@@ -5,7 +5,7 @@
  * tampered file and on a hub object that differs from its copy; a hub object changed after the copy
  * was made is skipped. The work directory is gone after every run.
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
@@ -23,6 +23,15 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { busyboxPath, type BusyboxPath } from "../support/busybox.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { judgeDrillRecord, readStatusRecord } from "../../components/alerts/hubReader.mjs";
+
+/** rclone with the peer's `hub` remote, as the status reader's io runs it. */
+const runRclone = (args: string[]) =>
+  new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
+    execFile("rclone", ["--config", "", ...args], { env: childEnv(peer.rcloneEnv) }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+    ),
+  );
 import { startVsftpd, type Vsftpd } from "../support/vsftpd.js";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -80,6 +89,8 @@ async function drill(extra: Record<string, string> = {}) {
     OFFSITE_FTP_PATH: FTP_PATH,
     OFFSITE_ENCRYPTION_KEY: KEY,
     DRILL_SAMPLE: "100",
+    DRILL_RECORD_CLASS: "offsite",
+    DRILL_RECORD_ITEM: "offsite",
     ...extra,
   });
   return { ...r, left: readdirSync(tmp) };
@@ -163,12 +174,29 @@ describe("off-site restore drill", () => {
     expect(r.stderr).toContain("the key decrypts the key-check file");
     expect(r.stderr).toContain("3 of 3 files compared equal, 0 skipped, 0 failed");
     expect(r.left).toEqual([]);
+    // Its result where `npm run status` reads it (components/drills/drill-record.sh), read as status does.
+    const rec = await readStatusRecord(
+      { rclone: (args) => runRclone(args) },
+      "backups",
+      "status/drills/offsite/offsite.json",
+    );
+    expect(judgeDrillRecord(rec, "offsite", "offsite", Date.now() / 1000)).toMatchObject({
+      state: "passed",
+      restored: expect.stringMatching(/^\d+ sampled files of the off-site copy$/),
+      restoreSeconds: expect.any(Number),
+    });
   }, 90_000);
 
   it("fails with the wrong key, before downloading anything", async () => {
     const r = await drill({ OFFSITE_ENCRYPTION_KEY: randomBytes(32).toString("hex") });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("WRONG ENCRYPTION KEY");
+    const rec = await readStatusRecord(
+      { rclone: (args) => runRclone(args) },
+      "backups",
+      "status/drills/offsite/offsite.json",
+    );
+    expect(judgeDrillRecord(rec, "offsite", "offsite", Date.now() / 1000)).toMatchObject({ state: "failed" });
     expect(r.left).toEqual([]);
   }, 60_000);
 

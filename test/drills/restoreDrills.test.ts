@@ -14,7 +14,12 @@ import type { HubConnection } from "../../components/core/hubConnection.js";
 import { VERSIONS } from "../../components/core/versions.js";
 import { drillAlertRules } from "../../components/drills/alerts.js";
 import { DRILL_IMAGES } from "../../components/drills/schema.js";
-import { drillActiveDeadlineSeconds, drillTargets, VELERO_EXCLUDED } from "../../components/drills/logic.js";
+import {
+  drillActiveDeadlineSeconds,
+  drillRecordOf,
+  drillTargets,
+  VELERO_EXCLUDED,
+} from "../../components/drills/logic.js";
 import { restoreReadiness } from "../../components/drills/plan.js";
 import { drillsSchema } from "../../components/drills/schema.js";
 import { rcloneEnvStandIn, runPodCommand } from "../support/podScripts.js";
@@ -260,6 +265,35 @@ describe("RestoreDrills component (mock runtime)", () => {
     );
     for (const secret of ["AKREADER", "reader-secret-key", "ftp-password", "crypt-key"])
       expect(all).not.toContain(secret);
+  });
+
+  it("every drill names its status record (the key the model gives status) and finds drill-record.sh beside its script, with rclone and the drills key", () => {
+    const targets = drillTargets({ drills, buckets: { mirrors } });
+    for (const [res, cls, item] of [
+      ["drills-velero", "velero", "velero"],
+      ["drills-longhorn", "longhorn", "longhorn"],
+      ["drills-etcd", "etcd", "etcd"],
+      ["drills-offsite", "offsite", "offsite"],
+      ["drills-buckets-photos", "buckets", "photos"],
+    ] as const) {
+      const env = envOf(res);
+      expect(env, res).toMatchObject({ DRILL_RECORD_CLASS: cls, DRILL_RECORD_ITEM: item, RCLONE: "/opt/tools/rclone" });
+      const t = targets.find((x) => x.cls === cls)!;
+      expect(drillRecordOf(t).key).toBe(`status/drills/${cls}/${item}.json`);
+      expect(
+        pod(res).initContainers.map((c: any) => c.name),
+        res,
+      ).toContain("rclone");
+      const scripts = pod(res).volumes.find((v: any) => v.name === "scripts").configMap.items;
+      expect(
+        scripts.map((i: any) => i.path),
+        res,
+      ).toContain("drills/drill-record.sh");
+    }
+    // The Longhorn drill reads nothing on the hub: it gets the key only to leave its record.
+    expect(envOf("drills-longhorn").RCLONE_CONFIG_HUB_ACCESS_KEY_ID).toEqual({
+      secretKeyRef: { name: "drill-hub-reader", key: "HUB_ACCESS_KEY_ID" },
+    });
   });
 
   it("pins every image: the etcd image with busybox as its shell, kubectl image for the Kubernetes drills", () => {

@@ -69,15 +69,22 @@ describe("drills section", () => {
 });
 
 describe("the drills identity on the hub", () => {
-  it("only reads, and only the prefixes the configured drills read; no drill, no right", async () => {
+  it("reads only the prefixes the configured drills read and puts only its results under status/drills/; no drill reading the hub, no read", async () => {
     const { writerPolicy } = await import("../../components/hub/iam.js");
     const { drillReadPrefixes } = await import("../../components/drills/logic.js");
     const s = parseStackConfig({ ...base, "homelab-backup:drills": JSON.stringify({ etcd: {} }) });
     const doc = writerPolicy("drills", "b", { drillPrefixes: drillReadPrefixes(s.drills!, undefined) });
-    expect(doc.Statement.flatMap((x) => x.Action).sort()).toEqual(["s3:GetObject", "s3:ListBucket"]);
+    const allowed = doc.Statement.filter((x) => x.Effect === "Allow");
+    expect(allowed.flatMap((x) => x.Action).sort()).toEqual(["s3:GetObject", "s3:ListBucket", "s3:PutObject"]);
     expect(doc.Statement[0].Resource).toEqual(["arn:aws:s3:::b/etcd-snapshots/*"]);
+    expect(allowed.find((x) => x.Action.includes("s3:PutObject"))!.Resource).toEqual([
+      "arn:aws:s3:::b/status/drills/*",
+    ]);
     const none = writerPolicy("drills", "b", {});
-    expect(none.Statement.every((x) => x.Effect === "Deny")).toBe(true);
+    expect(none.Statement.filter((x) => x.Effect === "Allow").flatMap((x) => x.Resource)).toEqual([
+      "arn:aws:s3:::b/status/drills/*",
+    ]);
+    expect(none.Statement.find((x) => x.Effect === "Deny" && x.Action.includes("s3:GetObject"))).toBeDefined();
   });
 });
 

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { busyboxPath, type BusyboxPath } from "../support/busybox.js";
 import { validateCustomResource } from "../support/crds.js";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { judgeDrillRecord } from "../../components/alerts/hubReader.mjs";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const DRILL = path.join(ROOT, "components", "drills", "velero-drill.sh");
@@ -81,6 +82,8 @@ function drill(rules: Rule[], extra: Record<string, string> = {}, killWhen?: str
     DRILL_EXCLUDED_RESOURCES: "pods replicasets.apps jobs.batch",
     DRILL_SKIP_KINDS: "Pod ReplicaSet Job",
     DRILL_RESOURCE_MODIFIER: "drill-velero-modifier",
+    DRILL_RECORD_CLASS: "velero",
+    DRILL_RECORD_ITEM: "velero",
     ...extra,
   });
   return new Promise((resolve) => {
@@ -102,6 +105,15 @@ function drill(rules: Rule[], extra: Record<string, string> = {}, killWhen?: str
       resolve({ code, signal, stderr, calls });
     });
   });
+}
+
+/** The drill's status record on the S3 peer (components/drills/drill-record.sh), as `npm run status` judges it. */
+function drillRecord() {
+  const text = execFileSync("rclone", ["--config", "", "cat", "hub:backups/status/drills/velero/velero.json"], {
+    env: childEnv(peer.rcloneEnv),
+    encoding: "utf8",
+  });
+  return judgeDrillRecord(JSON.parse(text), "velero", "velero", Date.now() / 1000);
 }
 
 const joined = (r: Run) => r.calls.map((c) => c.args.join(" "));
@@ -167,6 +179,11 @@ describe("Velero restore drill", () => {
       resourceModifier: { kind: "configmap", name: "drill-velero-modifier" },
     });
     expect(r.stderr).toContain("namespace wiki: all 6 objects of velero-nightly-20261130030000 are in drill-wiki");
+    expect(drillRecord()).toMatchObject({
+      state: "passed",
+      restored: BACKUP,
+      restoreSeconds: expect.any(Number),
+    });
     // Excluded kinds are not looked for; other namespaces' objects are not expected.
     expect(
       joined(r)
@@ -188,6 +205,11 @@ describe("Velero restore drill", () => {
     expect(r.stderr).toContain("1 of 6 objects of velero-nightly-20261130030000/wiki missing from drill-wiki");
     expect(r.stderr).toContain("missing: v1/ConfigMap wiki-config");
     expectCleanedUp(r);
+    // The first failure named is the record's reason, not the summary that follows it.
+    expect(drillRecord()).toMatchObject({
+      state: "failed",
+      reason: "1 of 6 objects of velero-nightly-20261130030000/wiki missing from drill-wiki:",
+    });
   }, 60_000);
 
   it("fails on a PartiallyFailed and on a Failed Restore, and cleans up", async () => {
@@ -236,6 +258,8 @@ describe("Velero restore drill", () => {
     );
     expect(r.code).not.toBe(0);
     expectCleanedUp(r);
+    // A stopped drill leaves a failed record too (its EXIT trap).
+    expect(drillRecord()).toMatchObject({ state: "failed", reason: "exit status 1" });
   }, 60_000);
 
   it("removes a leftover scratch namespace first; fails for a namespace no Completed backup holds", async () => {

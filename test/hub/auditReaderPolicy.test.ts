@@ -53,6 +53,10 @@ const READS = [
   "etcd-snapshots/cp-1/etcd-snapshot-cp-1-1796000000.json",
   "velero/backups/daily-20261201020000/velero-backup.json",
   "buckets/.records/photos.json",
+  // The status records (components/core/schema.ts STATUS_PREFIXES), dotted items included.
+  "status/audit/pvcs.json",
+  "status/drills/postgres/wiki.json",
+  "status/drills/buckets/photos.v2.json",
 ];
 /** Backup data it must never read. */
 const DATA = [
@@ -79,10 +83,15 @@ describe("audit reader policy", () => {
     }
   });
 
-  it("never writes or deletes, explicitly", async () => {
-    for (const action of ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"]) {
-      expect(await decide(policy, action, obj(READS[0])), action).toBe("ExplicitlyDenied");
-    }
+  it("puts its PVC inventory under status/audit/ and nowhere else; never writes backup data or deletes, explicitly", async () => {
+    expect(await decide(policy, "s3:PutObject", obj("status/audit/pvcs.json"))).toBe("Allowed");
+    expect(await decide(policy, "s3:PutObject", obj("status/drills/etcd/etcd.json"))).toBe("ExplicitlyDenied");
+    expect(await decide(policy, "s3:PutObject", obj("elsewhere.json"))).toBe("ImplicitlyDenied");
+    for (const k of [...READS.filter((r) => !r.startsWith("status/")), ...DATA])
+      expect(await decide(policy, "s3:PutObject", obj(k)), k).toBe("ExplicitlyDenied");
+    for (const k of [...READS, ...DATA])
+      for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"])
+        expect(await decide(policy, action, obj(k)), `${action} ${k}`).toBe("ExplicitlyDenied");
     for (const action of ["s3:PutBucketPolicy", "s3:PutLifecycleConfiguration"])
       expect(await decide(policy, action, BUCKET_ARN), action).toBe("ImplicitlyDenied");
   });

@@ -150,6 +150,51 @@ describe.each(APPEND_ONLY_WRITERS.map((w) => [w]))("append-only writer %s", (wri
   });
 });
 
+describe("status writers: audit and drills put their records under their own status prefix only", () => {
+  const both = (p: PolicyDocument) => ({
+    Version: "2012-10-17",
+    Statement: [...p.Statement, { Sid: "Broad", Effect: "Allow", Action: ["s3:*"], Resource: [`${BUCKET_ARN}/*`] }],
+  });
+  const cases = [
+    { writer: "audit", own: "status/audit/pvcs.json", other: "status/drills/etcd/etcd.json" },
+    { writer: "drills", own: "status/drills/velero/velero.json", other: "status/audit/pvcs.json" },
+  ] as const;
+  for (const { writer, own, other } of cases)
+    for (const [label, opts] of [
+      ["reading some prefixes", { drillPrefixes: ["velero/", "etcd-snapshots/"] }],
+      ["reading the whole bucket", { drillPrefixes: [""] }],
+      ["with no drill reading the hub", { drillPrefixes: [] }],
+      ["with Longhorn at the bucket root", { drillPrefixes: [""], longhornPrefix: "" }],
+    ] as const) {
+      it(`${writer}, ${label}: puts its own record; cannot put under any class prefix (explicitly), the other's records or elsewhere; deletes nothing`, async () => {
+        const policy = writerPolicy(writer, BUCKET, opts);
+        expect(await decide(policy, "s3:PutObject", obj(own)), own).toBe("Allowed");
+        const classes = [...Object.values(PREFIXES), ...("longhornPrefix" in opts ? ["backupstore/"] : [])];
+        for (const p of classes) {
+          // Explicit: even a broad grant added beside it cannot open a backup prefix.
+          expect(await decide(both(policy), "s3:PutObject", obj(`${p}x`)), p).toBe("ExplicitlyDenied");
+          expect(await decide(both(policy), "s3:DeleteObject", obj(`${p}x`)), p).toBe("ExplicitlyDenied");
+        }
+        expect(await decide(both(policy), "s3:PutObject", obj(other)), other).toBe("ExplicitlyDenied");
+        for (const key of ["x", "status/x.json", ".homelab-backup-conformance/x"])
+          expect(await decide(policy, "s3:PutObject", obj(key)), key).not.toBe("Allowed");
+        for (const key of [own, other, "longhorn/x", "status/x"])
+          for (const action of ["s3:DeleteObject", "s3:DeleteObjectVersion"])
+            expect(await decide(both(policy), action, obj(key)), `${action} ${key}`).toBe("ExplicitlyDenied");
+        for (const [action, res] of ADMIN_REQUESTS)
+          expect(await decide(policy, action, res), action).not.toBe("Allowed");
+      });
+    }
+
+  it("the PostgreSQL writer (the PostgreSQL drill's key) may put its drill record, under status/drills/postgres/ only", async () => {
+    const policy = writerPolicy("postgres", BUCKET);
+    expect(await decide(policy, "s3:PutObject", obj("status/drills/postgres/wiki.json"))).toBe("Allowed");
+    for (const key of ["status/drills/etcd/etcd.json", "status/audit/pvcs.json", "status/x"])
+      expect(await decide(policy, "s3:PutObject", obj(key)), key).not.toBe("Allowed");
+    expect(await decide(policy, "s3:DeleteObject", obj("status/drills/postgres/wiki.json"))).toBe("ExplicitlyDenied");
+  });
+});
+
 describe("offsite reader", () => {
   it("reads and lists the whole bucket but cannot write or delete anything", async () => {
     const policy = writerPolicy("offsite", BUCKET);

@@ -247,7 +247,7 @@ describe("the canned policies the server received, through the IAM evaluator", (
   };
 
   it(
-    "append-only writers cannot delete; no writer reaches another's prefix; the reader writes nothing",
+    "append-only writers cannot delete; no writer reaches another's prefix; the reader writes nothing but its PVC inventory",
     { timeout: 120_000 },
     async () => {
       const writers = (dynamic.get("minio") ?? []).filter((r) => r.type === WRITER);
@@ -268,6 +268,13 @@ describe("the canned policies the server received, through the IAM evaluator", (
             `reader ${action} ${prefix}`,
           ).not.toBe("Allowed");
       }
+      // What it may write is its PVC inventory for `npm run status`, and nothing else under status/.
+      expect(await decide(reader!, "s3:PutObject", `arn:aws:s3:::${BUCKET}/status/audit/pvcs.json`)).toBe("Allowed");
+      for (const key of ["status/drills/etcd/etcd.json", "status/x.json"])
+        expect(await decide(reader!, "s3:PutObject", `arn:aws:s3:::${BUCKET}/${key}`), key).not.toBe("Allowed");
+      expect(await decide(reader!, "s3:DeleteObject", `arn:aws:s3:::${BUCKET}/status/audit/pvcs.json`)).not.toBe(
+        "Allowed",
+      );
       const prefixes: Record<string, string> = {};
       for (const name of received.keys()) {
         const writer = name.slice(`${BUCKET}-`.length);

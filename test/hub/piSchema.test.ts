@@ -114,4 +114,15 @@ describe("a hub only when something writes to it", () => {
     expect(c.longhorn!.prefix).toBe("");
     expect(parseStackConfig(raw({ hub: piHub, longhorn: {} })).longhorn!.prefix).toBe("longhorn/");
   });
+
+  it("longhorn.prefix may not overlap another writer's prefix: a class's or the status records'", () => {
+    for (const prefix of ["status/", "status/longhorn/", "velero/lh/", "postgres-backups/"])
+      expect(problems({ hub: piHub, longhorn: { prefix } }), prefix).toEqual([
+        {
+          path: "longhorn.prefix",
+          message: expect.stringMatching(/^must not overlap another writer's prefix \(.*status\/\)$/),
+        },
+      ]);
+    expect(parseStackConfig(raw({ hub: piHub, longhorn: { prefix: "etc/" } })).longhorn!.prefix).toBe("etc/");
+  });
 });

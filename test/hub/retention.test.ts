@@ -30,6 +30,21 @@ const stackOf = (sections: Record<string, unknown>) =>
 const byPrefix = (ls: PrefixLifecycle[]) => new Map(ls.map((l) => [l.prefix, l]));
 
 describe("prefixLifecycles", () => {
+  it("status/ (overwritten records: the audit's PVC inventory, the drills' results) keeps noncurrent versions only for the grace, and only when something writes there", () => {
+    const status = (sections: Record<string, unknown>) => byPrefix(prefixLifecycles(stackOf(sections))).get("status/");
+    const rule = { prefix: "status/", noncurrentDays: NONCURRENT_GRACE_DAYS };
+    expect(status({ alerts: {} })).toEqual(rule);
+    expect(status({ postgres: { databases: [db], restoreDrill: {} } })).toEqual(rule);
+    expect(status({ etcd: {}, drills: { etcd: {} } })).toEqual(rule);
+    expect(status({ alerts: { audit: { enabled: false } } })).toBeUndefined();
+    expect(status({ postgres: { databases: [db] } })).toBeUndefined();
+    expect(awsLifecycleRule(rule)).toMatchObject({
+      filter: { prefix: "status/" },
+      expiration: { expiredObjectDeleteMarker: true },
+      noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_GRACE_DAYS },
+    });
+  });
+
   it("sets no rule at all when no data class is configured", () => {
     expect(prefixLifecycles(stackOf({}))).toEqual([]);
   });

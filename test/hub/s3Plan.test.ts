@@ -42,5 +42,10 @@ describe("s3 hub plan text per flavor", () => {
     const { hub } = s3Hub("garage", { manage: "none" });
     const text = s3HubGuarantees(hub).join("\n");
     expect(text).toMatch(/Cannot: .*versioning.*object lock.*append-only writers.*rights per prefix/);
+    // The status writers stay read-only there, and the plan says what status then cannot show.
+    expect(text).toContain("Give the audit and drills keys read rights only");
+    expect(s3HubGuarantees(s3Hub("ceph-rgw", { manage: "admin", adminAccessKeyId: "a" }).hub).join("\n")).not.toContain(
+      "Give the audit and drills keys read rights only",
+    );
   });
 });

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { childEnv, startS3Peer, type S3Peer } from "../support/s3peer.js";
+import { judgeDrillRecord } from "../../components/alerts/hubReader.mjs";
 import { freePort } from "../support/net.js";
 import { PG_BIN, startPostgres, type PgServer } from "../support/postgres.js";
 
@@ -176,6 +177,8 @@ describe("scripts", { timeout: SLOW }, () => {
   it("are shellcheck-clean", async () => {
     const { stdout } = await run("shellcheck", [
       "--severity=style",
+      // restore-drill.sh sources components/drills/drill-record.sh: follow it (its source-path line).
+      "--external-sources",
       ...["dump.sh", "restore.sh", "restore-drill.sh"].map((f) => path.join(SCRIPTS, f)),
     ]).catch((e) => e);
     expect(stdout ?? "").toBe("");
@@ -808,6 +811,15 @@ describe("restore drill", { timeout: SLOW }, () => {
     const success = JSON.parse(await rclone(["cat", `hub:${BUCKET}/postgres-backups/app/drill/last-success.json`]));
     expect(success.key).toMatch(/^postgres-backups\/app\/app-/);
     expect(success.checks).toBe(3);
+    // Where `npm run status` reads it with the cluster gone (components/drills/drill-record.sh).
+    expect(res.stderr).toContain("recorded passed at status/drills/postgres/app.json");
+    const rec = JSON.parse(await rclone(["cat", `hub:${BUCKET}/status/drills/postgres/app.json`]));
+    expect(judgeDrillRecord(rec, "postgres", "app", Date.now() / 1000)).toMatchObject({
+      state: "passed",
+      restored: success.key,
+      restoreSeconds: rec.seconds,
+    });
+    expect(rec.seconds).toBeGreaterThanOrEqual(0);
   });
 
   it("fails when a check returns no row or errors", async () => {
@@ -821,6 +833,12 @@ describe("restore drill", { timeout: SLOW }, () => {
     const broken = await runScript("restore-drill.sh", drillEnv("app", ["SELECT * FROM no_such_table"]), true);
     expect(broken.code).not.toBe(0);
     expect(broken.stderr).toMatch(/check-001\.sql failed/);
+    // The failure is on the hub too, with its reason; the record keeps the drill's exit status.
+    const rec = JSON.parse(await rclone(["cat", `hub:${BUCKET}/status/drills/postgres/app.json`]));
+    expect(judgeDrillRecord(rec, "postgres", "app", Date.now() / 1000)).toMatchObject({
+      state: "failed",
+      reason: "check check-001.sql failed",
+    });
   });
 
   it("cluster dump: roles and databases come back in the scratch server", async () => {

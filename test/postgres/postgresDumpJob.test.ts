@@ -156,8 +156,18 @@ describe("PostgresRestoreDrill", () => {
     expect(pod.containers[0].command).toEqual(["/bin/bash", "/scripts/restore-drill.sh"]);
     expect(pod.volumes.find((v: any) => v.name === "scratch")).toBeDefined();
     const cm = unwrapSecrets(rec.one("kubernetes:core/v1:ConfigMap", "pg-restore-drill-wiki-scripts").inputs);
-    expect(Object.keys(cm.data).sort()).toEqual(["check-001.sql", "check-002.sql", "restore-drill.sh", "restore.sh"]);
+    expect(Object.keys(cm.data).sort()).toEqual([
+      "check-001.sql",
+      "check-002.sql",
+      "drill-record.sh",
+      "restore-drill.sh",
+      "restore.sh",
+    ]);
     expect(cm.data["check-001.sql"]).toBe("SELECT count(*) FROM pages;\n");
     expect(cm.data["restore-drill.sh"]).toBe(readScript("postgres/restore-drill.sh"));
+    // restore-drill.sh sources it from beside itself (SCRIPTS_DIR) to leave status/drills/postgres/wiki.json.
+    expect(cm.data["drill-record.sh"]).toBe(readScript("drills/drill-record.sh"));
+    const env = Object.fromEntries(pod.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+    expect(env).toMatchObject({ DRILL_RECORD_CLASS: "postgres", DRILL_RECORD_ITEM: "wiki", SCRIPTS_DIR: "/scripts" });
   });
 });

@@ -9,9 +9,14 @@
  * Kubernetes API anywhere), once for the table and once with --json; each row and the exit code are
  * checked, and the table says what the JSON says. Then the request log: no 403, no HEAD, nothing under
  * a Longhorn blocks/ directory or Velero's kopia/. The in-cluster audit (audit.mjs, same reader) is run
- * against the same hub with the same key and held to the same log.
+ * against the same hub with the same key and held to the same log, once without a cluster and once
+ * against a loopback stand-in of the Kubernetes API, when it writes its PVC inventory; the drills'
+ * record writer (components/drills/drill-record.sh) writes with the drills identity's and the
+ * PostgreSQL writer's real policies; no 403 in either log, and status reads back what they wrote.
  */
 import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -21,9 +26,9 @@ import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { childEnv } from "../support/s3peer.js";
 import { startRgw, type RgwServer } from "../support/rgw.js";
 import { startRecordingProxy, type RecordingProxy } from "../support/recordingProxy.js";
-import { DAY, HOUR, HubStage, statusSpecFor } from "../support/statusData.js";
+import { DAY, HOUR, HubStage, stageStatusRecords, statusSpecFor } from "../support/statusData.js";
 import type { StatusReport, StatusRow } from "../../tools/status.js";
-import { auditReaderPolicy } from "../../components/hub/iam.js";
+import { auditReaderPolicy, writerPolicy } from "../../components/hub/iam.js";
 import { AUDIT_METRICS } from "../../components/alerts/auditMetrics.js";
 import { ensureRgwWriter, s3Client, type S3Credentials } from "../../components/hub/s3/s3Api.js";
 import { offsiteOf, parseStackConfig } from "../../components/config.js";
@@ -119,6 +124,7 @@ beforeAll(async () => {
   s.velero("daily", NOW - 26 * HOUR);
   s.kopia(5);
   s.mirror("photos", NOW - 5 * HOUR, { "a.jpg": "a".repeat(100), "dir/b.jpg": "b".repeat(50) });
+  stageStatusRecords(s, NOW);
   const up = await new Promise<number>((resolve) =>
     spawn("rclone", ["--config", "", "copy", "--transfers", "16", s.dir, `up:${BUCKET}`], {
       env: childEnv({
@@ -204,13 +210,66 @@ describe("npm run status on the audit's kind of test data", () => {
     expect(row("buckets", "photos").ageSeconds! - 5 * HOUR).toBeLessThan(600);
   });
 
-  it("says what it cannot know without the cluster: uncovered PVCs, drill results; no off-site copy in this stack", () => {
-    expect(rep.uncoveredPvcs).toBeNull();
-    expect(table.stdout).toContain("PVCs nothing backs up: not known without the cluster");
-    for (const r of rep.rows) {
-      expect(r.drill).toBe("not recorded");
-      expect(r.offsite).toBe("no off-site copy");
+  it("each item's last drill from the drills' records: passed with the measured restore time, failed with why, never recorded, a record naming another drill, no drill", () => {
+    expect(row("postgres", "wiki").lastDrill).toEqual({
+      state: "passed",
+      finishedAt: new Date((NOW - 5 * HOUR) * 1000).toISOString().replace(/\.000Z$/, "Z"),
+      ageSeconds: expect.any(Number),
+      restoreSeconds: 312,
+      restored: "postgres-backups/wiki/wiki-20261207T000000Z.sql.zst",
+      key: "status/drills/postgres/wiki.json",
+    });
+    expect(row("postgres", "wiki").drill).toMatch(/^passed 5h [0-9]+m ago, restore 5m$/);
+    expect(row("postgres", "shop").lastDrill).toMatchObject({
+      state: "failed",
+      reason: "the newest dump did not restore",
+    });
+    expect(row("postgres", "shop").drill).toMatch(/^failed 4h [0-9]+m ago \(the newest dump did not restore\)$/);
+    expect(row("postgres", "never")).toMatchObject({ drill: "not recorded", lastDrill: { state: "not recorded" } });
+    // The etcd drill proves the class: its record is every node's row.
+    expect(row("etcd", "cp-1").drill).toMatch(/^passed 1d 0h ago, restore 1m$/);
+    expect(row("velero", "daily").drill).toBe("not recorded");
+    expect(row("velero", "weekly").drill).toBe("not recorded");
+    expect(row("buckets", "photos")).toMatchObject({
+      drill: "record unreadable (the record names buckets/videos)",
+      lastDrill: { state: "unreadable" },
+    });
+    for (const v of ["pvc-11111111-fresh1", "pvc-22222222-stale2"]) {
+      expect(row("longhorn", v).drill).toBe("no drill");
+      expect(row("longhorn", v).lastDrill).toBeUndefined();
     }
+    expect(rep.notes).toContain("last drill failed: postgres/shop");
+    expect(table.stdout).toContain("note: last drill failed: postgres/shop");
+  });
+
+  it("the PVCs nothing backs up, from the audit's inventory: the uncovered one with its class and size, not the ignored one; no off-site copy in this stack", () => {
+    expect(rep.uncoveredPvcs).toEqual([
+      { namespace: "media", pvc: "scratch", storageClass: "local-path", size: "5Gi" },
+    ]);
+    expect(rep.pvcInventory).toMatchObject({
+      state: "current",
+      key: "status/audit/pvcs.json",
+      total: 3,
+      ignored: [{ namespace: "tmp", pvc: "cache", storageClass: "local-path" }],
+    });
+    expect(table.stdout).toMatch(/^PVCs nothing backs up \(inventory 2\dm old\): media\/scratch \(local-path, 5Gi\)$/m);
+    for (const r of rep.rows) expect(r.offsite).toBe("no off-site copy");
+  });
+
+  it("an inventory older than the audit's staleness is said to be old, its list still shown", async () => {
+    const spec = hubSpec();
+    const old = {
+      ...spec,
+      records: { ...spec.records, pvcInventory: { key: "status/audit/pvcs.json", maxAgeSeconds: 600 } },
+    };
+    const file = outputsFile("old-inventory", old);
+    const [t, j] = await Promise.all([run(["--outputs", file]), run(["--outputs", file, "--json"])]);
+    const got = JSON.parse(j.stdout) as StatusReport;
+    expect(got.pvcInventory).toMatchObject({ state: "old", maxAgeSeconds: 600 });
+    expect(got.uncoveredPvcs).toEqual(rep.uncoveredPvcs);
+    expect(got.notes.some((n) => /PVC inventory is old \(taken 2\dm ago, more than 10m\)/.test(n))).toBe(true);
+    expect(t.stdout).toMatch(/^PVCs nothing backs up \(inventory 2\dm old, OLD\): media\/scratch/m);
+    expect(j.code).toBe(t.code);
   });
 
   it("the table shows every JSON row with the same state, verification and size", () => {
@@ -224,6 +283,7 @@ describe("npm run status on the audit's kind of test data", () => {
       const cells = body[i].split(/\s{2,}/);
       expect(cells.slice(0, 4), body[i]).toEqual([r.cls, r.item, r.state, r.newest ?? "-"]);
       expect(cells[6], body[i]).toBe(r.verified ? "yes" : `no${r.why ? ` (${r.why})` : ""}`);
+      expect(cells[8], body[i]).toBe(r.drill);
     }
     expect(rep.rows.map((r) => `${r.cls}/${r.item}`).sort()).toEqual(
       [
@@ -240,7 +300,7 @@ describe("npm run status on the audit's kind of test data", () => {
     );
   });
 
-  it("exits 0 when every item is fresh and verified", async () => {
+  it("exits 0 when every item is fresh and verified, a failed or unrecorded drill and an uncovered PVC reported but not counted (the contract's exit status is about restore points)", async () => {
     // The fresh items only (a stack without Longhorn, one dump, one schedule).
     const spec = hubSpec({ postgres: ["wiki"], velero: ["daily"] });
     const fresh = { ...spec, audit: { ...spec.audit, longhorn: undefined } };
@@ -248,6 +308,8 @@ describe("npm run status on the audit's kind of test data", () => {
     expect(r.code, r.stderr).toBe(0);
     const got = JSON.parse(r.stdout) as StatusReport;
     expect(got.rows.every((x) => x.state === "fresh")).toBe(true);
+    expect(got.rows.find((x) => x.cls === "velero")!.drill).toBe("not recorded");
+    expect(got.uncoveredPvcs).toHaveLength(1);
   });
 
   it("exits 2 when the hub cannot be read (a wrong key), with the reason and no table", async () => {
@@ -318,6 +380,147 @@ describe("what the readers asked the real RGW, with the audit reader's real poli
     expect(proxy.requests.length).toBeGreaterThan(0);
     if (process.env.STATUS_DUMP) writeFileSync(process.env.STATUS_DUMP, JSON.stringify(proxy.requests, null, 1));
     expect(forbiddenRequests()).toEqual([]);
+  });
+});
+
+/** A loopback stand-in of the Kubernetes API answering the audit's lists (components/alerts/audit.mjs readCluster). */
+function kubeStandIn(lists: Record<string, object[]>): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const p = (req.url ?? "").split("?")[0];
+    res.writeHead(200, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({ items: lists[p] ?? [] }));
+  });
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () =>
+      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server }),
+    ),
+  );
+}
+
+function runNode(args: string[], env: Record<string, string>) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+const hubRemote = (key: S3Credentials) => ({
+  RCLONE_CONFIG_HUB_TYPE: "s3",
+  RCLONE_CONFIG_HUB_PROVIDER: "Ceph",
+  RCLONE_CONFIG_HUB_ENDPOINT: proxy.endpoint,
+  RCLONE_CONFIG_HUB_REGION: "us-east-1",
+  RCLONE_CONFIG_HUB_FORCE_PATH_STYLE: "true",
+  RCLONE_CONFIG_HUB_NO_CHECK_BUCKET: "true",
+  RCLONE_CONFIG_HUB_ACCESS_KEY_ID: key.accessKeyId,
+  RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY: key.secretAccessKey,
+});
+
+describe("the writers of the status records, with their real policies on RGW", () => {
+  it("the audit writes its PVC inventory from the cluster it reads; status reads it back; no 403, no HEAD", async () => {
+    proxy.reset();
+    const kube = await kubeStandIn({
+      "/api/v1/persistentvolumeclaims": [
+        {
+          metadata: { namespace: "shop", name: "data" },
+          spec: { storageClassName: "local-path", resources: { requests: { storage: "8Gi" } } },
+        },
+      ],
+    });
+    try {
+      const spec = hubSpec();
+      writeFileSync(path.join(dir, "audit-spec-k8s.json"), JSON.stringify({ ...spec.audit, offsite: undefined }));
+      const r = await runNode([path.join(ROOT, "components/alerts/audit.mjs")], {
+        AUDIT_ONCE: "1",
+        AUDIT_SPEC: path.join(dir, "audit-spec-k8s.json"),
+        RCLONE: "rclone",
+        KUBERNETES_API: kube.url,
+        AUDIT_KUBE_TOKEN_FILE: path.join(dir, "no-token"),
+        ...hubRemote(reader),
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`${AUDIT_METRICS.itemError}{class="status",item="pvc-inventory"} 0`);
+      expect(r.stdout).toContain(`${AUDIT_METRICS.itemError}{class="kubernetes",item="api"} 0`);
+    } finally {
+      kube.server.close();
+    }
+    expect(proxy.requests.some((q) => q.method === "PUT" && /status\/audit\/pvcs\.json/.test(q.url))).toBe(true);
+    expect(forbiddenRequests()).toEqual([]);
+    const got = JSON.parse(
+      (await run(["--outputs", outputsFile("after-audit", hubSpec()), "--json"])).stdout,
+    ) as StatusReport;
+    expect(got.pvcInventory).toMatchObject({ state: "current", total: 1 });
+    expect(got.pvcInventory!.ageSeconds!).toBeLessThan(600);
+    expect(got.uncoveredPvcs).toEqual([{ namespace: "shop", pvc: "data", storageClass: "local-path", size: "8Gi" }]);
+  });
+
+  it("drill-record.sh writes with the drills identity's and the PostgreSQL writer's policies; status reads each record back", async () => {
+    const target = { endpoint: rgw.endpoint, region: "us-east-1" };
+    const key = () => ({
+      accessKeyId: randomBytes(10).toString("hex").toUpperCase(),
+      secretAccessKey: randomBytes(20).toString("base64url"),
+    });
+    const drills = key();
+    const pg = key();
+    await ensureRgwWriter(target, admin, {
+      userName: "status-drills",
+      key: drills,
+      policy: writerPolicy("drills", BUCKET, { drillPrefixes: ["velero/", "etcd-snapshots/"] }),
+    });
+    await ensureRgwWriter(target, admin, {
+      userName: "status-postgres",
+      key: pg,
+      policy: writerPolicy("postgres", BUCKET),
+    });
+    proxy.reset();
+    const write = (k: S3Credentials, cls: string, item: string, status: number) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        const child = spawn(
+          "sh",
+          [
+            "-c",
+            `. "${path.join(ROOT, "components/drills/drill-record.sh")}"; drill_record_begin; drill_record_restored=velero/backups/daily-1; ` +
+              `[ "$1" -eq 0 ] || drill_record_failed "no Completed Velero backup holds namespace wiki"; drill_record_write "$1"`,
+            "sh",
+            String(status),
+          ],
+          {
+            env: childEnv({ ...hubRemote(k), HUB_BUCKET: BUCKET, DRILL_RECORD_CLASS: cls, DRILL_RECORD_ITEM: item }),
+            stdio: ["ignore", "ignore", "pipe"],
+          },
+        );
+        let stderr = "";
+        child.stderr.on("data", (d) => (stderr += d));
+        child.on("close", (code) => resolve({ code: code ?? -1, stderr }));
+      });
+    const v = await write(drills, "velero", "velero", 0);
+    expect(v.stderr).toContain("recorded passed at status/drills/velero/velero.json");
+    const p = await write(pg, "postgres", "never", 1);
+    expect(p.stderr).toContain("recorded failed at status/drills/postgres/never.json");
+    expect(forbiddenRequests()).toEqual([]);
+    const got = JSON.parse(
+      (await run(["--outputs", outputsFile("after-drills", hubSpec()), "--json"])).stdout,
+    ) as StatusReport;
+    expect(got.rows.find((x) => x.cls === "velero" && x.item === "daily")!.lastDrill).toMatchObject({
+      state: "passed",
+      restored: "velero/backups/daily-1",
+    });
+    expect(got.rows.find((x) => x.cls === "postgres" && x.item === "never")!.lastDrill).toMatchObject({
+      state: "failed",
+      reason: "no Completed Velero backup holds namespace wiki",
+    });
+    // The audit's key cannot put a drill's record: RGW refuses it, the writer logs it, and the drill's
+    // own exit status stands (drill-record.sh).
+    proxy.reset();
+    const refused = await write(reader, "velero", "velero", 0);
+    expect(refused.code).toBe(0);
+    expect(refused.stderr).toContain("status record NOT written to status/drills/velero/velero.json");
+    const denied = proxy.requests.filter((q) => q.status === 403);
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied.every((q) => q.method === "PUT")).toBe(true);
   });
 });
 

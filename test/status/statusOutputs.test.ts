@@ -10,7 +10,8 @@ import { readStackFile } from "../../tools/render.js";
 import { auditItems } from "../../components/alerts/auditItems.js";
 import { auditSpec } from "../../components/alerts/auditSpec.js";
 import { parseStackConfig } from "../../components/config.js";
-import { stackWatches } from "../../components/model.js";
+import { resolveStack, stackWatches } from "../../components/model.js";
+import { auditStaleAfterSeconds } from "../../components/alerts/auditRules.js";
 import { EXAMPLE_STACK } from "../support/stackFiles.js";
 
 describe("the example stack's outputs for status", () => {
@@ -30,6 +31,18 @@ describe("the example stack's outputs for status", () => {
       })),
     );
     expect(spec.hub.bucket).toBe(stack.hub!.bucket);
+    // Where the records only the cluster knows are, from the same model: every drill's, and the
+    // audit's PVC inventory with the audit's own staleness (BackupAuditFailing's).
+    const model = resolveStack(stack);
+    expect(spec.records.drills).toEqual(
+      model.drills.map((d) => ({ cls: d.cls, item: d.record.item, key: d.record.key })),
+    );
+    expect(spec.records.drills.length).toBeGreaterThan(0);
+    for (const d of spec.records.drills) expect(d.key).toBe(`status/drills/${d.cls}/${d.item}.json`);
+    expect(spec.records.pvcInventory).toEqual({
+      key: "status/audit/pvcs.json",
+      maxAgeSeconds: auditStaleAfterSeconds(stack.alerts!.audit.intervalMinutes * 60),
+    });
     for (const k of ["statusReaderAccessKeyId", "statusReaderSecretAccessKey", "statusOffsiteFtpPassword"])
       expect(pulumi.runtime.isRpcSecret(outputs[k]), k).toBe(true);
   });

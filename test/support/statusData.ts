@@ -2,13 +2,16 @@
  * Hub contents for `npm run status` tests, staged in a local tree as each producer lays them out
  * (Longhorn's backupstore, Velero's layout, this project's postgres/etcd/mirror records; the same
  * shapes as test/alerts/audit.integration.test.ts), then uploaded with one `rclone copy`: fresh, stale,
- * missing items and a dump record that disagrees with its object. Also Longhorn block objects and
- * Velero Kopia objects, which the reader must never touch.
+ * missing items and a dump record that disagrees with its object; the records only the cluster knows
+ * (drill results as components/drills/drill-record.sh writes them, the audit's PVC inventory as
+ * components/alerts/audit.mjs pvcInventory writes it). Also Longhorn block objects and Velero Kopia
+ * objects, which the reader must never touch.
  */
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { longhornVolumePath } from "../../components/alerts/hubReader.mjs";
+import { DRILL_RECORD_FORMAT, longhornVolumePath, PVC_INVENTORY_FORMAT } from "../../components/alerts/hubReader.mjs";
+import { drillRecordKey, PVC_INVENTORY_KEY } from "../../components/core/schema.js";
 import type { StatusSpec } from "../../components/alerts/statusSpec.js";
 
 export const HOUR = 3600;
@@ -141,6 +144,57 @@ export class HubStage {
       }),
     );
   }
+
+  /** A drill's last result, as drill-record.sh leaves it. */
+  drill(
+    cls: string,
+    item: string,
+    finished: number,
+    r: { result: "passed" | "failed"; seconds: number; restored?: string; reason?: string; recordItem?: string },
+  ): void {
+    this.put(
+      drillRecordKey(cls, item),
+      JSON.stringify({
+        format: DRILL_RECORD_FORMAT,
+        class: cls,
+        item: r.recordItem ?? item,
+        result: r.result,
+        startedAt: iso(finished - r.seconds),
+        finishedAt: iso(finished),
+        seconds: r.seconds,
+        ...(r.result === "passed" ? { restoreSeconds: r.seconds } : {}),
+        restored: r.restored ?? "",
+        reason: r.reason ?? "",
+      }) + "\n",
+    );
+  }
+
+  /** The audit's PVC inventory, as audit.mjs pvcInventory leaves it. */
+  pvcInventory(taken: number, pvcs: object[]): void {
+    this.put(PVC_INVENTORY_KEY, JSON.stringify({ format: PVC_INVENTORY_FORMAT, takenAt: iso(taken), pvcs }) + "\n");
+  }
+}
+
+/** The records the status test data holds (each row's drill cell and the PVC line follow from these). */
+export function stageStatusRecords(s: HubStage, now: number): void {
+  s.drill("postgres", "wiki", now - 5 * HOUR, {
+    result: "passed",
+    seconds: 312,
+    restored: "postgres-backups/wiki/wiki-20261207T000000Z.sql.zst",
+  });
+  s.drill("postgres", "shop", now - 4 * HOUR, {
+    result: "failed",
+    seconds: 40,
+    reason: "the newest dump did not restore",
+  });
+  s.drill("etcd", "etcd", now - DAY, { result: "passed", seconds: 95, restored: "etcd-snapshots/cp-1/x" });
+  // A record that names another drill than its key: never taken for a pass.
+  s.drill("buckets", "photos", now - 2 * HOUR, { result: "passed", seconds: 30, recordItem: "videos" });
+  s.pvcInventory(now - 20 * 60, [
+    { namespace: "media", pvc: "photos", storageClass: "longhorn", size: "20Gi", coveredBy: ["longhorn"] },
+    { namespace: "media", pvc: "scratch", storageClass: "local-path", size: "5Gi", coveredBy: [] },
+    { namespace: "tmp", pvc: "cache", storageClass: "local-path", coveredBy: [], ignored: true },
+  ]);
 }
 
 /** The test's status spec: the audit spec's shape and a threshold per item (as components/alerts/statusSpec.ts builds it). */
@@ -182,6 +236,17 @@ export function statusSpecFor(
       },
       mirrors: mirrors.map((name) => ({ name, prefix: `buckets/${name}/` })),
       coverage: { ignore: [] },
+      pvcInventory: PVC_INVENTORY_KEY,
+    },
+    records: {
+      pvcInventory: { key: PVC_INVENTORY_KEY, maxAgeSeconds: 3 * HOUR },
+      // No Longhorn drill: its rows say "no drill"; Velero's drill has never written a record.
+      drills: [
+        ...postgres.map((item) => ({ cls: "postgres", item, key: drillRecordKey("postgres", item) })),
+        { cls: "etcd", item: "etcd", key: drillRecordKey("etcd", "etcd") },
+        { cls: "velero", item: "velero", key: drillRecordKey("velero", "velero") },
+        ...mirrors.map((item) => ({ cls: "buckets", item, key: drillRecordKey("buckets", item) })),
+      ],
     },
     items: [
       { cls: "longhorn", thresholdSeconds: DAY + 2 * HOUR, why: "daily + 2h" },

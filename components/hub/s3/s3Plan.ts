@@ -96,6 +96,14 @@ export function s3HubGuarantees(hub: S3Hub): string[] {
   const out = [
     "",
     `Guarantees: ${can.length ? can.join("; ") : "none known for this flavor"}.${cannot.length ? ` Cannot: ${cannot.join("; ")}; a stack that asks for one of these is refused.` : ""}`,
+    // The audit and drills keys put their status records under status/ only where rights are per
+    // prefix (components/hub/iam.ts); a bucket-wide write would reach every backup.
+    ...(caps.prefixRights
+      ? []
+      : [
+          "",
+          "Give the audit and drills keys read rights only: a write right here covers the whole bucket. They then cannot leave the status records (`status/audit/pvcs.json`, `status/drills/`), each logs that, and `npm run status` shows the PVC inventory and the drills as not recorded.",
+        ]),
     "",
     `Who configures what on this ${flavor} server:`,
     "",
