@@ -224,8 +224,9 @@ describe.each([
   });
 });
 
-describe("the canned policies the server received, through the IAM evaluator", () => {
-  const BUCKET = "homelab-minio-backups";
+// RustFS reads the same IAM grammar (crates/policy), so the documents it received are judged the same way.
+describe.each(["minio", "rustfs"] as const)("the canned policies %s received, through the IAM evaluator", (flavor) => {
+  const BUCKET = `homelab-${flavor}-backups`;
   const ACCOUNT = "123456789012";
   const decide = async (policy: object, action: string, resource: string, ctx: Record<string, string> = {}) => {
     const res = await runSimulation(
@@ -250,13 +251,13 @@ describe("the canned policies the server received, through the IAM evaluator", (
     "append-only writers cannot delete; no writer reaches another's prefix; the reader writes nothing but its PVC inventory",
     { timeout: 120_000 },
     async () => {
-      const writers = (dynamic.get("minio") ?? []).filter((r) => r.type === WRITER);
+      const writers = (dynamic.get(flavor) ?? []).filter((r) => r.type === WRITER);
       const received = new Map<string, { policy: object }>();
       let reader: object | undefined;
       for (const r of writers) {
         const life = await createAndRefresh(r);
         const name = life.inputs.request.userName as string;
-        const policy = JSON.parse(servers.madmin.policies.get(name)!);
+        const policy = JSON.parse(serverOf(flavor).policies.get(name)!);
         if (name === `${BUCKET}-audit`) reader = policy;
         else received.set(name, { policy });
       }
