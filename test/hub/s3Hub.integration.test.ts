@@ -82,7 +82,8 @@ function hubFor(
     lifecycles: prefixLifecycles(stack),
   });
   const drillPrefixes = stack.drills ? drillReadPrefixes(stack.drills, stack.offsite?.prefixes) : undefined;
-  return { settings, writers: hubWriterSpecs(bucket, WRITERS, { drillPrefixes }) };
+  // As S3Hub builds them with manage: admin on a server with prefix rights: the audit and the drills put records.
+  return { settings, writers: hubWriterSpecs(bucket, WRITERS, { drillPrefixes, records: true }) };
 }
 
 async function configure(bucket: string, opts: { objectLock?: boolean } = {}): Promise<ConformanceInput> {
@@ -128,6 +129,10 @@ describe("an s3 hub on a real Ceph RGW", () => {
   it("holds every guarantee of the example stack as configured", { timeout: 300_000 }, async () => {
     const results = await checkHubConformance(locked);
     for (const r of results) expect(r, r.detail).toMatchObject({ ok: true });
+    for (const name of ["audit", "drills"])
+      expect(result(results, "writers").detail).toContain(
+        `${name} writes no backup and puts its records under status/${name}/`,
+      );
     expect(results.map((r) => r.check).sort()).toEqual([
       "lifecycle",
       "objectLock",
@@ -241,6 +246,28 @@ describe("the conformance check fails when a guarantee is broken on the server",
       expect(r.ok).toBe(false);
       expect(r.detail).toMatch(/postgres is append-only but could delete/);
       expect(r.detail).toMatch(/longhorn could write under velero's prefix velero\//);
+    },
+  );
+
+  it(
+    "writers: an audit or drills key that cannot put its status records (its policy without that right)",
+    { timeout: 300_000 },
+    async () => {
+      const hub = await configure("homelab-no-records", { objectLock: false });
+      for (const name of ["audit", "drills"] as const) {
+        const w = hub.writers.find((x) => x.writer === name)!;
+        expect(w.recordPrefix).toBe(`status/${name}/`);
+        const readOnly = {
+          ...w.policy,
+          Statement: w.policy.Statement.filter((st) => !(st.Effect === "Allow" && st.Action.includes("s3:PutObject"))),
+        };
+        expect(readOnly.Statement.length).toBeLessThan(w.policy.Statement.length);
+        await ensureRgwWriter(target(), admin, { userName: w.userName, key: hub.writerKeys[name], policy: readOnly });
+      }
+      const r = result(await checkHubConformance(hub), "writers");
+      expect(r.ok).toBe(false);
+      expect(r.detail).toMatch(/audit cannot put its status records under status\/audit\/: AccessDenied/);
+      expect(r.detail).toMatch(/drills cannot put its status records under status\/drills\/: AccessDenied/);
     },
   );
 

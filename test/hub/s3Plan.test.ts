@@ -48,4 +48,13 @@ describe("s3 hub plan text per flavor", () => {
       "Give the audit and drills keys read rights only",
     );
   });
+
+  it("the conformance step proves the status records can be written only where the program made those rights", () => {
+    const proves = "the audit and the drills can put their status records";
+    expect(s3HubGuarantees(s3Hub("ceph-rgw", { manage: "admin", adminAccessKeyId: "a" }).hub).join("\n")).toContain(
+      proves,
+    );
+    expect(s3HubGuarantees(s3Hub("ceph-rgw", { manage: "none" }).hub).join("\n")).not.toContain(proves);
+    expect(s3HubGuarantees(s3Hub("garage", { manage: "none" }).hub).join("\n")).not.toContain(proves);
+  });
 });

@@ -8,7 +8,8 @@
  * - lifecycle: the rules read back as written (s3Settings.ts `lifecycleDifferences`);
  * - objectLock: the default retention reads back, and deleting a locked version is refused;
  * - writers: each key can put under its own prefix and nowhere else; an append-only writer cannot
- *   delete (not even its own object); the offsite reader cannot write;
+ *   delete (not even its own object); the read-only identities write no backup, and the audit and the
+ *   drills can put their status records (a fixed probe key under their prefix, `recordProbeKey`);
  * - trailingChecksum: an upload the way Velero's AWS plugin does it by default (aws-sdk default: CRC32
  *   sent as a trailing checksum of an aws-chunked body) succeeds with the velero writer's key. Where
  *   the stack's Velero sends no checksum (`checksumAlgorithm: ""`, velero/logic.ts, on every non-AWS
@@ -72,6 +73,11 @@ export function probeKey(w: HubWriterSpec, runId: string): string {
     : `${w.prefix}.homelab-backup-conformance-${runId}`;
 }
 
+/** The object a read-only identity's record check puts (`npm run status` reads only `*.json` records, never this). */
+export function recordProbeKey(recordPrefix: string): string {
+  return `${recordPrefix}.homelab-backup-conformance`;
+}
+
 async function outcome(call: () => Promise<unknown>): Promise<{ ok: true } | { ok: false; code: string }> {
   try {
     await call();
@@ -104,7 +110,12 @@ async function checkWriters(input: ConformanceInput, runId: string): Promise<Che
           const r = await outcome(() => put(client, bucket, probeKey(other, runId)));
           if (r.ok) failures.push(`${w.writer} (read-only) could write under ${other.prefix}`);
         }
-        passed.push(`${w.writer} cannot write`);
+        if (w.recordPrefix) {
+          // One fixed key, overwritten by every run: the identity may not delete, so a key per run would pile up.
+          const r = await outcome(() => put(client, bucket, recordProbeKey(w.recordPrefix!)));
+          if (!r.ok) failures.push(`${w.writer} cannot put its status records under ${w.recordPrefix}: ${r.code}`);
+          passed.push(`${w.writer} writes no backup and puts its records under ${w.recordPrefix}`);
+        } else passed.push(`${w.writer} cannot write`);
         continue;
       }
       const own = probeKey(w, runId);

@@ -19,7 +19,7 @@ import { contentHash } from "../../core/files.js";
 import { VELERO_AWS_PLUGIN_EMPTY_TAGGING } from "../../core/versions.js";
 import type { PrefixLifecycle } from "../retention.js";
 import { HUB_DEFAULTS } from "../schema.js";
-import { effectiveManage, parseWriterKeys, type S3Flavor } from "./s3Flavors.js";
+import { effectiveManage, FLAVOR_CAPABILITIES, parseWriterKeys, type S3Flavor } from "./s3Flavors.js";
 import { S3HubBucket, S3HubWriter, s3HubCommand } from "./s3HubResources.js";
 import { garageGrantPolicy, garageKeyPair, garageWantedPerm, type GarageAdminTarget } from "./garageWriters.js";
 import { hubBucketSettings, hubWriterSpecs, type HubBucketSettings, type HubWriterSpec } from "./s3Settings.js";
@@ -130,6 +130,8 @@ export class S3Hub extends pulumi.ComponentResource {
       hubWriterSpecs(hub.bucket, args.writers, {
         offsitePrefixes: args.offsitePrefixes,
         drillPrefixes: args.drillPrefixes,
+        // The status records' rights exist where the program made the identities, scoped by prefix.
+        records: manage === "admin" && FLAVOR_CAPABILITIES[hub.flavor].prefixRights,
       }),
       args.userNames,
     );

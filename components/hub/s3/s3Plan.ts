@@ -116,7 +116,11 @@ export function s3HubGuarantees(hub: S3Hub): string[] {
         ? "versioning is on, the lifecycle rules read back as written, " +
           (hub.objectLock ? "a locked version cannot be deleted, " : "")
         : ""
-    }${garageAdmin ? "(Garage has no S3 admin key, so the bucket's settings are not read there) " : ""}each writer can put under its own prefix and nowhere else, append-only writers cannot delete, the off-site reader cannot write, and an upload as Velero sends it succeeds; \`pulumi up\` fails if any of these does not hold.${
+    }${garageAdmin ? "(Garage has no S3 admin key, so the bucket's settings are not read there) " : ""}each writer can put under its own prefix and nowhere else, append-only writers cannot delete, the off-site reader cannot write, ${
+      manage === "admin" && caps.prefixRights
+        ? "the audit and the drills can put their status records (a probe object `.homelab-backup-conformance` under `status/audit/` and `status/drills/`) and nothing else, "
+        : ""
+    }and an upload as Velero sends it succeeds; \`pulumi up\` fails if any of these does not hold.${
       manage === "none"
         ? " With manage: none it has no admin key, so versioning, object lock and lifecycle are not checked: keep them on the server yourself."
         : ""

@@ -12,6 +12,7 @@ import type { PolicyDocument } from "../iam.js";
 import { APPEND_ONLY_WRITERS, tlsOnlyBucketPolicy, writerPolicy, bucketArn } from "../iam.js";
 import { ABORT_MULTIPART_DAYS, type PrefixLifecycle, awsLifecycleRule } from "../retention.js";
 import { writerPrefix, type WriterName } from "../../core/hubConnection.js";
+import { STATUS_PREFIXES } from "../../core/schema.js";
 import type { S3Flavor } from "./s3Flavors.js";
 
 /** One S3 lifecycle rule, in the S3 API's (and the AWS SDK's) shape. */
@@ -50,6 +51,12 @@ export interface HubWriterSpec {
   readonly prefix: string;
   readonly access: WriterAccess;
   readonly policy: PolicyDocument;
+  /**
+   * Where a read-only identity puts its status records (the audit's PVC inventory, the drills' results:
+   * components/core/schema.ts STATUS_PREFIXES), which the conformance step proves it can. Absent where
+   * the program did not make the rights (manage: none) or the server cannot scope them by prefix (Garage).
+   */
+  readonly recordPrefix?: string;
 }
 
 /** The AWS hub's lifecycle rule of one prefix, in the S3 API's shape. */
@@ -115,10 +122,11 @@ export function s3WriterUserName(bucket: string, writer: WriterName): string {
 export function hubWriterSpecs(
   bucket: string,
   writers: readonly WriterName[],
-  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[] } = {},
+  opts: { offsitePrefixes?: readonly string[]; drillPrefixes?: readonly string[]; records?: boolean } = {},
 ): HubWriterSpec[] {
   return writers.map((writer) => ({
     writer,
+    ...(opts.records && (writer === "audit" || writer === "drills") ? { recordPrefix: STATUS_PREFIXES[writer] } : {}),
     userName: s3WriterUserName(bucket, writer),
     prefix: writerPrefix(writer),
     access:
