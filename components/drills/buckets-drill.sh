@@ -33,16 +33,6 @@ rclone_mirror_remotes
 
 src="src:$MIRROR_SOURCE_BUCKET"
 dst="hub:$MIRROR_HUB_BUCKET/$prefix"
-work=$(mktemp -d "${TMPDIR:-/tmp}/buckets-drill.XXXXXX")
-# The record is written on every way out (drill-record.sh); a signal exits through the same trap.
-on_exit() {
-  st=$?
-  rm -rf "$work"
-  drill_record_write "$st"
-  exit "$st"
-}
-trap on_exit EXIT
-trap 'exit 1' INT TERM
 
 log() {
   drill_record_note "$*"
@@ -51,6 +41,9 @@ log() {
 # shellcheck source-path=SCRIPTDIR source=drill-record.sh
 . "$(dirname "$0")/drill-record.sh"
 drill_record_begin
+work=$(mktemp -d "${TMPDIR:-/tmp}/buckets-drill.XXXXXX")
+# The record is written on every way out, and the work directory removed (drill-record.sh).
+drill_record_on_exit "$work"
 DRILL_RECORD_BUCKET=${DRILL_RECORD_BUCKET:-$MIRROR_HUB_BUCKET}
 # shellcheck disable=SC2086 # $extra is a list of flags, split on purpose
 rc() { "$RCLONE" --config "" $extra "$@"; }

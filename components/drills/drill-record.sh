@@ -90,3 +90,18 @@ drill_record_write() {
   rm -f "$_dr_err"
   return 0
 }
+
+# drill_record_on_exit <work directory>: for a drill whose only clean-up is its work directory. On every
+# way out, removes it and writes the record with the drill's exit status; a signal exits through the
+# same trap.
+drill_record_on_exit() {
+  drill_record_work=$1
+  trap drill_record_exit EXIT
+  trap 'exit 1' INT TERM
+}
+drill_record_exit() {
+  _dr_exit_status=$?
+  rm -rf "$drill_record_work"
+  drill_record_write "$_dr_exit_status"
+  exit "$_dr_exit_status"
+}

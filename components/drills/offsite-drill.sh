@@ -55,15 +55,8 @@ rc() { "$RCLONE" --config "" $extra "$@"; }
 minutes() { sed 's/^\([0-9]*\)-\([0-9]*\)-\([0-9]*\) \([0-9]*\):\([0-9]*\):[0-9]*;/\1\2\3\4\5;/'; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/offsite-drill.XXXXXX")
-# The record is written on every way out (drill-record.sh); a signal exits through the same trap.
-on_exit() {
-  st=$?
-  rm -rf "$work"
-  drill_record_write "$st"
-  exit "$st"
-}
-trap on_exit EXIT
-trap 'exit 1' INT TERM
+# The record is written on every way out, and the work directory removed (drill-record.sh).
+drill_record_on_exit "$work"
 
 if [ "$encryption" = true ]; then
   if ! rc lsf --max-depth 1 offsite_raw: > "$work/raw" 2> "$work/raw.err"; then
