@@ -139,3 +139,47 @@ export function backupCronJobSpec(args: BackupCronJobSpecArgs): k8s.types.input.
     },
   };
 }
+
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+
+export interface RcloneScriptCronJobArgs {
+  /** 5-field cron, UTC. */
+  readonly schedule: string;
+  /** Seconds a run may take before Kubernetes kills it. @default 3600 */
+  readonly activeDeadlineSeconds?: number;
+  /** Pod labels. @default none */
+  readonly podLabels?: Record<string, string>;
+  /** The container's name. */
+  readonly container: string;
+  /** The script it runs, as `components/<script>` (scriptTree's paths). */
+  readonly script: string;
+  /** Its environment: settings as values, keys from Secrets. */
+  readonly env: EnvVar[];
+  /** The ConfigMap holding the scripts, and scriptTree's paths of its keys. */
+  readonly scripts: { readonly configMap: string; readonly paths: Record<string, string> };
+}
+
+/**
+ * The CronJob spec of a job that streams with rclone from a stock Alpine image: one container running a
+ * repository script from the scripts ConfigMap, with rclone copied in by the init container (the bucket
+ * mirrors and the off-site copy).
+ */
+export function rcloneScriptCronJobSpec(args: RcloneScriptCronJobArgs): k8s.types.input.batch.v1.CronJobSpec {
+  return backupCronJobSpec({
+    schedule: args.schedule,
+    podLabels: args.podLabels,
+    activeDeadlineSeconds: args.activeDeadlineSeconds,
+    initContainers: [rcloneInitContainer()],
+    containers: [
+      {
+        name: args.container,
+        image: VERSIONS.alpineImage,
+        command: ["sh", mountedScript(args.script)],
+        env: args.env,
+        resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
+        volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
+      },
+    ],
+    volumes: [TOOLS_VOLUME, scriptsVolume(args.scripts.configMap, args.scripts.paths)],
+  });
+}

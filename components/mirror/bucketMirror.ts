@@ -6,21 +6,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MirrorConfig } from "../config.js";
-import {
-  backupCronJobSpec,
-  mountedScript,
-  rcloneInitContainer,
-  SCRIPTS_MOUNT,
-  scriptsVolume,
-  TMP_MOUNT,
-  TOOLS_MOUNT,
-  TOOLS_VOLUME,
-} from "../core/cronJob.js";
+import { rcloneScriptCronJobSpec } from "../core/cronJob.js";
 import { contentHash, RCLONE_REMOTES_SCRIPT, scriptTree } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels } from "../core/names.js";
 import { mirrorEnv } from "./logic.js";
-import { VERSIONS } from "../core/versions.js";
 import { CronJobWatch } from "../core/watch.js";
 import { mirrorWatch } from "./logic.js";
 
@@ -80,31 +70,23 @@ export class BucketMirror extends pulumi.ComponentResource {
           labels,
           annotations: { "homelab-backup/scripts-hash": contentHash(...Object.values(files.data)) },
         },
-        spec: backupCronJobSpec({
+        spec: rcloneScriptCronJobSpec({
           schedule: watch.schedule,
           podLabels: labels,
           activeDeadlineSeconds: watch.activeDeadlineSeconds,
-          initContainers: [rcloneInitContainer()],
-          containers: [
-            {
-              name: "mirror",
-              image: VERSIONS.alpineImage,
-              command: ["sh", mountedScript("mirror/mirror.sh")],
-              env: [
-                ...Object.entries({ ...mirrorEnv(mirror, hub), RCLONE: "/opt/tools/rclone", HOME: "/tmp" }).map(
-                  ([k, v]) => ({ name: k, value: v }),
-                ),
-                // The keys Rook's ObjectBucketClaim Secrets have.
-                ref(mirror.source.credentialsSecret.name, "AWS_ACCESS_KEY_ID"),
-                ref(mirror.source.credentialsSecret.name, "AWS_SECRET_ACCESS_KEY"),
-                ref(hubSecret.metadata.name, "HUB_ACCESS_KEY_ID"),
-                ref(hubSecret.metadata.name, "HUB_SECRET_ACCESS_KEY"),
-              ],
-              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
-              volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
-            },
+          container: "mirror",
+          script: "mirror/mirror.sh",
+          env: [
+            ...Object.entries({ ...mirrorEnv(mirror, hub), RCLONE: "/opt/tools/rclone", HOME: "/tmp" }).map(
+              ([k, v]) => ({ name: k, value: v }),
+            ),
+            // The keys Rook's ObjectBucketClaim Secrets have.
+            ref(mirror.source.credentialsSecret.name, "AWS_ACCESS_KEY_ID"),
+            ref(mirror.source.credentialsSecret.name, "AWS_SECRET_ACCESS_KEY"),
+            ref(hubSecret.metadata.name, "HUB_ACCESS_KEY_ID"),
+            ref(hubSecret.metadata.name, "HUB_SECRET_ACCESS_KEY"),
           ],
-          volumes: [TOOLS_VOLUME, scriptsVolume(`${jobName}-scripts`, files.paths)],
+          scripts: { configMap: `${jobName}-scripts`, paths: files.paths },
         }),
       },
       { parent: this, dependsOn: [scripts, hubSecret] },

@@ -5,20 +5,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import {
-  backupCronJobSpec,
-  mountedScript,
-  rcloneInitContainer,
-  SCRIPTS_MOUNT,
-  scriptsVolume,
-  TMP_MOUNT,
-  TOOLS_MOUNT,
-  TOOLS_VOLUME,
-} from "../core/cronJob.js";
+import { rcloneScriptCronJobSpec } from "../core/cronJob.js";
 import { contentHash, scriptTree } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
-import { VERSIONS } from "../core/versions.js";
 import type { CronJobWatch } from "../core/watch.js";
 import { OFFSITE_TYPES, offsiteComponentOptions, offsiteEncryptionKey } from "./identity.js";
 import {
@@ -105,25 +95,14 @@ export class OffsiteCronJob extends pulumi.ComponentResource {
           labels,
           annotations: { "homelab-backup/scripts-hash": contentHash(...Object.values(scriptFiles.data)) },
         },
-        spec: backupCronJobSpec({
+        spec: rcloneScriptCronJobSpec({
           schedule: watch.schedule,
           podLabels: labels,
           activeDeadlineSeconds: watch.activeDeadlineSeconds,
-          initContainers: [rcloneInitContainer()],
-          containers: [
-            {
-              name: "offsite",
-              image: VERSIONS.alpineImage,
-              command: ["sh", mountedScript("offsite/offsite-job.sh")],
-              env: [
-                ...Object.entries(offsiteJobEnv(config, hub)).map(([k, v]) => ({ name: k, value: v })),
-                ...secretEnv,
-              ],
-              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "1", memory: "512Mi" } },
-              volumeMounts: [TMP_MOUNT, TOOLS_MOUNT, SCRIPTS_MOUNT],
-            },
-          ],
-          volumes: [TOOLS_VOLUME, scriptsVolume(`${names.offsiteCronJob}-scripts`, scriptFiles.paths)],
+          container: "offsite",
+          script: "offsite/offsite-job.sh",
+          env: [...Object.entries(offsiteJobEnv(config, hub)).map(([k, v]) => ({ name: k, value: v })), ...secretEnv],
+          scripts: { configMap: `${names.offsiteCronJob}-scripts`, paths: scriptFiles.paths },
         }),
       },
       { parent: this, dependsOn: [scripts, secret] },
