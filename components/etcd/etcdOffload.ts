@@ -6,10 +6,9 @@ import { k3sRestoreRunbook } from "./restore.js";
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
-import { rcloneS3Provider } from "../core/rclone.js";
 import { VERSIONS } from "../core/versions.js";
 import { CronJobWatch } from "../core/watch.js";
-import { etcdWatch } from "./logic.js";
+import { etcdWatch, snapshotUploadEnv } from "./logic.js";
 import { etcdWithDefaults, type EtcdInput } from "./schema.js";
 
 export interface EtcdOffloadArgs {
@@ -61,22 +60,7 @@ export class EtcdOffload extends pulumi.ComponentResource {
       { name: "MAX_AGE_DAYS", value: String(config.retentionDays) },
       // The stock rclone image has no etcdctl: the check is size stability + sha256.
       { name: "ETCD_CHECK", value: "auto" },
-      { name: "HOME", value: "/tmp" },
-      { name: "XDG_CACHE_HOME", value: "/tmp" },
-      { name: "RCLONE_CONFIG", value: "/tmp/rclone.conf" },
-      { name: "RCLONE_CONFIG_HUB_TYPE", value: "s3" },
-      { name: "RCLONE_CONFIG_HUB_PROVIDER", value: rcloneS3Provider(hub.server) },
-      { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
-      ...(hub.kind === "aws" ? [] : [{ name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint }]),
-      { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
-      {
-        name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID",
-        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } },
-      },
-      {
-        name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY",
-        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "secretAccessKey" } },
-      },
+      ...snapshotUploadEnv(hub, secret.metadata.name),
     ];
 
     const watch = etcdWatch(config.namespace, config.schedule);

@@ -5,10 +5,9 @@ import { backupCronJobSpec, SCRIPTS_MOUNT, scriptsVolume, TMP_MOUNT } from "../c
 import { contentHash, readScript } from "../core/files.js";
 import type { HubConnection, WriterCredentials } from "../core/hubConnection.js";
 import { commonLabels, names } from "../core/names.js";
-import { rcloneS3Provider } from "../core/rclone.js";
 import { VERSIONS } from "../core/versions.js";
 import type { CronJobWatch } from "../core/watch.js";
-import { etcdWatch } from "./logic.js";
+import { etcdWatch, snapshotUploadEnv } from "./logic.js";
 import { talosRestoreRunbook } from "./restore.js";
 import { ETCD_DEFAULTS } from "./schema.js";
 import { TALOS_SECRET_MOUNT_PATH, TALOS_SNAPSHOT_LABEL, TALOSCTL, talosServiceAccount } from "./talos.js";
@@ -86,22 +85,7 @@ export class TalosEtcdSnapshot extends pulumi.ComponentResource {
       ...(args.talosNode ? [{ name: "TALOS_NODE", value: args.talosNode }] : []),
       { name: "HUB_BUCKET", value: hub.bucket },
       { name: "HUB_PREFIX", value: PREFIXES.etcd.replace(/\/$/, "") },
-      { name: "HOME", value: "/tmp" },
-      { name: "XDG_CACHE_HOME", value: "/tmp" },
-      { name: "RCLONE_CONFIG", value: "/tmp/rclone.conf" },
-      { name: "RCLONE_CONFIG_HUB_TYPE", value: "s3" },
-      { name: "RCLONE_CONFIG_HUB_PROVIDER", value: rcloneS3Provider(hub.server) },
-      { name: "RCLONE_CONFIG_HUB_REGION", value: hub.region },
-      ...(hub.kind === "aws" ? [] : [{ name: "RCLONE_CONFIG_HUB_ENDPOINT", value: hub.endpoint }]),
-      { name: "RCLONE_CONFIG_HUB_FORCE_PATH_STYLE", value: String(hub.pathStyle) },
-      {
-        name: "RCLONE_CONFIG_HUB_ACCESS_KEY_ID",
-        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "accessKeyId" } },
-      },
-      {
-        name: "RCLONE_CONFIG_HUB_SECRET_ACCESS_KEY",
-        valueFrom: { secretKeyRef: { name: secret.metadata.name, key: "secretAccessKey" } },
-      },
+      ...snapshotUploadEnv(hub, secret.metadata.name),
     ];
 
     const cronJob = new k8s.batch.v1.CronJob(
