@@ -18,6 +18,8 @@ import { expandAnnotations, promtoolTest } from "../support/promtool.js";
 import { AUDIT_METRICS } from "../../components/alerts/auditMetrics.js";
 import { auditRules } from "../../components/alerts/auditRules.js";
 import { validateCustomResource } from "../support/crds.js";
+import { iso, longhornBackupCfg, longhornVolumeCfg } from "../support/statusData.js";
+import { longhornVolumePath } from "../../components/alerts/hubReader.mjs";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const AUDIT = path.join(ROOT, "components", "alerts", "audit.mjs");
@@ -26,7 +28,6 @@ const BUCKET = "backups";
 const NOW = Math.floor(Date.now() / 1000);
 const HOUR = 3600;
 const DAY = 86_400;
-const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 const stamp = (t: number) => iso(t).replace(/[-:TZ]/g, "");
 
 function run(
@@ -64,12 +65,6 @@ async function put(key: string, body: string | Buffer): Promise<void> {
   writeFileSync(file, body);
 }
 
-/** The directory longhorn/backupstore derives from a volume name (config.go getVolumePath). */
-function lhDir(volume: string): string {
-  const h = createHash("sha512").update(volume).digest("hex");
-  return `longhorn/backupstore/volumes/${h.slice(0, 2)}/${h.slice(2, 4)}/${volume}/`;
-}
-
 /** A Longhorn volume with `times.length` completed backups (newest last), as longhorn/backupstore writes them. */
 async function longhornVolume(
   volume: string,
@@ -77,40 +72,16 @@ async function longhornVolume(
   times: number[],
   lastPointsAt = times.length ? `backup-${volume.slice(-6)}-${times.length - 1}` : "",
 ) {
-  const d = lhDir(volume);
+  const d = longhornVolumePath("longhorn/", volume);
   for (const [i, t] of times.entries()) {
     const name = `backup-${volume.slice(-6)}-${i}`;
-    await put(
-      `${d}backups/backup_${name}.cfg`,
-      JSON.stringify({
-        Name: name,
-        VolumeName: volume,
-        SnapshotName: `snap-${i}`,
-        SnapshotCreatedAt: iso(t),
-        CreatedTime: iso(t + 60),
-        Size: String(2097152 * (i + 1)),
-        Labels: {},
-        IsIncremental: i > 0,
-        CompressionMethod: "lz4",
-        Blocks: [],
-      }),
-    );
+    await put(`${d}backups/backup_${name}.cfg`, longhornBackupCfg(volume, name, i, t));
     await put(`${d}blocks/aa/bb/block${i}.blk`, "x".repeat(64));
   }
   const last = times.at(-1);
   await put(
     `${d}volume.cfg`,
-    JSON.stringify({
-      Name: volume,
-      Size: "10737418240",
-      Labels: {},
-      CreatedTime: iso(created),
-      LastBackupName: lastPointsAt,
-      LastBackupAt: last ? iso(last) : "",
-      BlockCount: "1",
-      CompressionMethod: "lz4",
-      DataEngine: "v1",
-    }),
+    longhornVolumeCfg(volume, created, { lastBackupName: lastPointsAt, lastBackupAt: last, blocks: 1 }),
   );
 }
 

@@ -19,6 +19,41 @@ export const DAY = 86_400;
 export const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
 const stamp = (t: number) => iso(t).replace(/[-:TZ]/g, "");
 
+/** A completed backup's `backups/backup_<name>.cfg`, as longhorn/backupstore writes it (the `i`-th, taken at `t`). */
+export function longhornBackupCfg(volume: string, name: string, i: number, t: number): string {
+  return JSON.stringify({
+    Name: name,
+    VolumeName: volume,
+    SnapshotName: `snap-${i}`,
+    SnapshotCreatedAt: iso(t),
+    CreatedTime: iso(t + 60),
+    Size: String(2097152 * (i + 1)),
+    Labels: {},
+    IsIncremental: i > 0,
+    CompressionMethod: "lz4",
+    Blocks: [],
+  });
+}
+
+/** A volume's `volume.cfg`, as longhorn/backupstore writes it, pointing at its last backup. */
+export function longhornVolumeCfg(
+  volume: string,
+  created: number,
+  last: { lastBackupName: string; lastBackupAt?: number; blocks: number },
+): string {
+  return JSON.stringify({
+    Name: volume,
+    Size: "10737418240",
+    Labels: {},
+    CreatedTime: iso(created),
+    LastBackupName: last.lastBackupName,
+    LastBackupAt: last.lastBackupAt !== undefined ? iso(last.lastBackupAt) : "",
+    BlockCount: String(last.blocks),
+    CompressionMethod: "lz4",
+    DataEngine: "v1",
+  });
+}
+
 export class HubStage {
   constructor(readonly dir: string) {}
 
@@ -33,21 +68,7 @@ export class HubStage {
     const d = longhornVolumePath("longhorn/", volume);
     for (const [i, t] of times.entries()) {
       const name = `backup-${volume.slice(-6)}-${i}`;
-      this.put(
-        `${d}backups/backup_${name}.cfg`,
-        JSON.stringify({
-          Name: name,
-          VolumeName: volume,
-          SnapshotName: `snap-${i}`,
-          SnapshotCreatedAt: iso(t),
-          CreatedTime: iso(t + 60),
-          Size: String(2097152 * (i + 1)),
-          Labels: {},
-          IsIncremental: i > 0,
-          CompressionMethod: "lz4",
-          Blocks: [],
-        }),
-      );
+      this.put(`${d}backups/backup_${name}.cfg`, longhornBackupCfg(volume, name, i, t));
     }
     for (let b = 0; b < blocks; b++) {
       const h = createHash("sha256").update(`${volume}-${b}`).digest("hex");
@@ -55,16 +76,10 @@ export class HubStage {
     }
     this.put(
       `${d}volume.cfg`,
-      JSON.stringify({
-        Name: volume,
-        Size: "10737418240",
-        Labels: {},
-        CreatedTime: iso(created),
-        LastBackupName: times.length ? `backup-${volume.slice(-6)}-${times.length - 1}` : "",
-        LastBackupAt: times.length ? iso(times.at(-1)!) : "",
-        BlockCount: String(blocks),
-        CompressionMethod: "lz4",
-        DataEngine: "v1",
+      longhornVolumeCfg(volume, created, {
+        lastBackupName: times.length ? `backup-${volume.slice(-6)}-${times.length - 1}` : "",
+        lastBackupAt: times.at(-1),
+        blocks,
       }),
     );
   }
